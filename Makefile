@@ -1,0 +1,15 @@
+.PHONY: serve test lint bench
+
+# Install everything (embedded model included) and serve on 127.0.0.1:8000.
+serve:
+	./scripts/bootstrap.sh local
+	.venv/bin/switchyard serve $(ARGS)
+
+# Install everything and run the whole test suite (slow tests included).
+test:
+	./scripts/bootstrap.sh local,test
+	.venv/bin/ruff check src tests
+	.venv/bin/python -m pytest -q -ra $(ARGS)
+
+lint:
+	.venv/bin/ruff check src tests

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Creates .venv and installs Switchyard with the given extras (default: local).
+# Installs the compilers llama-cpp-python needs when they are missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+extras="${1:-local}"
+
+need_apt=()
+command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)
+command -v g++ >/dev/null 2>&1 || need_apt+=(g++)
+command -v make >/dev/null 2>&1 || need_apt+=(make)
+if [ ${#need_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && apt-get install -y -qq "${need_apt[@]}" python3-venv
+  else
+    echo "bootstrap: please install: ${need_apt[*]}" >&2
+    exit 1
+  fi
+fi
+
+PYTHON="${PYTHON:-python3}"
+if [ ! -x .venv/bin/python ]; then
+  "$PYTHON" -m venv .venv
+fi
+stamp=".venv/.installed-${extras//,/-}"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[${extras}]"
+  touch "$stamp"
+fi

@@ -1,0 +1,118 @@
+"""Builds the ASGI application from settings; no module-level state."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route as HttpRoute
+
+from switchyard.config import Settings
+from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.providers.registry import build_provider
+from switchyard.store.database import Database
+from switchyard.store.keys import ApiKeyRepository
+from switchyard.surfaces import health, models
+from switchyard.surfaces.anthropic import messages
+from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
+from switchyard.surfaces.context import Services
+from switchyard.surfaces.openai import chat, completions
+from switchyard.surfaces.openai.errors import render_error as render_openai
+
+log = logging.getLogger("switchyard")
+
+
+def master_key_for(settings: Settings) -> tuple[str, bool]:
+    """The master key, and whether it was just generated (so it should be shown)."""
+    if settings.master_key:
+        return settings.master_key, False
+    path = settings.data_dir / "master_key"
+    if path.exists():
+        return path.read_text().strip(), False
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = "sk-sy-" + secrets.token_urlsafe(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key, True
+
+
+def _routes() -> list[HttpRoute]:
+    return [
+        HttpRoute("/health", health.health, methods=["GET"]),
+        HttpRoute("/ready", health.ready, methods=["GET"]),
+        HttpRoute("/v1/models", models.list_models, methods=["GET"]),
+        HttpRoute("/v1/models/{model:path}", models.get_model, methods=["GET"]),
+        HttpRoute("/v1/chat/completions", chat.create_chat_completion, methods=["POST"]),
+        HttpRoute("/v1/completions", completions.create_completion, methods=["POST"]),
+        HttpRoute("/v1/messages", messages.create_message, methods=["POST"]),
+        HttpRoute("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
+    ]
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    kind = ErrorKind.NOT_FOUND if exc.status_code == 404 else ErrorKind.INVALID_REQUEST
+    message = f"{request.method} {request.url.path}: {exc.detail}"
+    error = SwitchyardError(kind, message, status=exc.status_code)
+    render = render_anthropic if request.url.path.startswith("/v1/messages") else render_openai
+    return render(error)
+
+
+async def _start_models(app: Starlette, routes: list[Route]) -> None:
+    for route in routes:
+        start = getattr(route.provider, "start", None)
+        if start is not None:
+            try:
+                await start()
+            except Exception:
+                log.exception("model %s failed to start", route.name)
+                return
+    app.state.models_ready = True
+
+
+def create_app(settings: Settings) -> Starlette:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    master_key, generated = master_key_for(settings)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        database = Database(settings.resolved_database_url)
+        await database.start()
+        keys = ApiKeyRepository(database)
+        routes = [Route(m, build_provider(m, Path(settings.data_dir))) for m in settings.models]
+        app.state.services = Services(
+            settings=settings,
+            database=database,
+            keys=keys,
+            auth=Authenticator(master_key, keys),
+            models=ModelRegistry(routes),
+        )
+        app.state.models_ready = False
+        if generated:
+            log.warning("master key (saved in %s): %s", settings.data_dir / "master_key", master_key)
+        starter = asyncio.create_task(_start_models(app, routes))
+        try:
+            yield
+        finally:
+            starter.cancel()
+            for route in routes:
+                await route.provider.aclose()
+            await database.aclose()
+
+    return Starlette(
+        routes=_routes(),
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _http_error},
+    )

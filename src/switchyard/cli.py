@@ -1,0 +1,72 @@
+"""The ``switchyard`` command."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from switchyard import __version__
+from switchyard.config import ConfigError, Settings, load_settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="switchyard",
+        description="Switchyard: the OpenAI and Anthropic APIs, served from any backend.",
+    )
+    parser.add_argument("--version", action="version", version=f"switchyard {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the API server")
+    serve.add_argument("--host", help="address to bind (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to bind (default 8000)")
+    serve.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    serve.add_argument("--data-dir", help="data directory (default: $SWITCHYARD_DATA_DIR or ./data)")
+    serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
+    models = sub.add_parser("models", help="list the models the config serves")
+    models.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    return parser
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from switchyard.app import create_app
+
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        loop="uvloop",
+        http="httptools",
+        timeout_graceful_shutdown=5,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        if args.command == "serve":
+            settings = load_settings(
+                args.config, host=args.host, port=args.port, data_dir=args.data_dir,
+                log_level=args.log_level,
+            )
+            _serve(settings)
+        elif args.command == "models":
+            settings = load_settings(args.config)
+            for model in settings.models:
+                upstream = model.base_url or ("embedded" if model.provider == "local" else "default")
+                print(f"{model.name}\t{model.provider}\t{model.upstream_model}\t{upstream}")
+    except ConfigError as exc:
+        print(f"switchyard: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

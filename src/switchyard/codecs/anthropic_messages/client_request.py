@@ -1,0 +1,137 @@
+"""An Anthropic ``POST /v1/messages`` body → a canonical ``Request``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from switchyard.codecs.anthropic_messages import fields as f
+from switchyard.codecs.anthropic_messages.client_content import decode_messages, decode_system
+from switchyard.core.errors import invalid, unsupported
+from switchyard.core.items import Item
+from switchyard.core.request import (
+    ReasoningConfig,
+    Request,
+    ResponseFormat,
+    Tool,
+    ToolChoice,
+)
+
+log = logging.getLogger(__name__)
+
+_HANDLED = frozenset({
+    "model", "messages", "max_tokens", "system", "tools", "tool_choice", "stop_sequences",
+    "temperature", "top_p", "top_k", "thinking", "output_config", "output_format", "metadata",
+    "stream",
+})
+EFFORTS = ("low", "medium", "high", "xhigh", "max")
+
+
+def decode_request(body: dict[str, Any]) -> Request:
+    """Validate and translate; unknown or ignored fields (``context_management``,
+    ``container``, ``mcp_servers``, ``service_tier``, ``cache_control`` ...) are logged."""
+    body = f.obj(body, "body")
+    model = f.string(f.get(body, "model", "", required=True), "model")
+    if not model:
+        raise invalid("model: must not be empty", "model")
+    max_tokens = f.integer(f.get(body, "max_tokens", "", required=True), "max_tokens", minimum=1)
+    items: list[Item] = []
+    system = decode_system(body["system"]) if body.get("system") is not None else None
+    if system is not None:
+        items.append(system)
+    items.extend(decode_messages(f.get(body, "messages", "", required=True)))
+
+    request = Request(model=model, items=items, max_output_tokens=max_tokens)
+    request.tools = _tools(body.get("tools"))
+    request.tool_choice, request.parallel_tool_calls = _tool_choice(body.get("tool_choice"))
+    if body.get("stop_sequences") is not None:
+        seqs = f.array(body["stop_sequences"], "stop_sequences")
+        request.stop = [f.string(s, f.at("stop_sequences", i)) for i, s in enumerate(seqs)]
+    request.temperature = f.optional(body, "temperature", "", f.number, low=0.0, high=1.0)
+    request.top_p = f.optional(body, "top_p", "", f.number, low=0.0, high=1.0)
+    request.top_k = f.optional(body, "top_k", "", f.integer, minimum=0)
+    request.reasoning = _thinking(body.get("thinking"))
+    request.reasoning, request.response_format = _output_config(body, request.reasoning)
+    metadata = f.optional(body, "metadata", "", f.obj) or {}
+    request.user = f.optional(metadata, "user_id", "metadata", f.string)
+    request.stream = f.optional(body, "stream", "", f.boolean) or False
+    ignored = sorted(k for k in body if k not in _HANDLED)
+    if ignored:
+        log.debug("anthropic request: ignoring fields %s", ", ".join(ignored))
+    return request
+
+
+def _tools(value: Any) -> list[Tool]:
+    if value is None:
+        return []
+    tools = []
+    for i, raw in enumerate(f.array(value, "tools")):
+        path = f.at("tools", i)
+        tool = f.obj(raw, path)
+        kind = tool.get("type")
+        if kind not in (None, "custom"):
+            kind = f.string(kind, f.at(path, "type"))
+            raise unsupported(f.at(path, "type"), f"server tool '{kind}' is not supported")
+        name = f.string(f.get(tool, "name", path, required=True), f.at(path, "name"))
+        schema = f.obj(f.get(tool, "input_schema", path, required=True), f.at(path, "input_schema"))
+        tools.append(Tool(
+            name=name,
+            description=f.optional(tool, "description", path, f.string),
+            parameters=schema,
+            strict=f.optional(tool, "strict", path, f.boolean) or False,
+        ))
+    return tools
+
+
+def _tool_choice(value: Any) -> tuple[ToolChoice | None, bool | None]:
+    if value is None:
+        return None, None
+    choice = f.obj(value, "tool_choice")
+    kind = f.one_of(
+        f.get(choice, "type", "tool_choice", required=True), "tool_choice.type",
+        ("auto", "any", "tool", "none"),
+    )
+    disable = f.optional(choice, "disable_parallel_tool_use", "tool_choice", f.boolean)
+    parallel = False if disable else None
+    if kind == "tool":
+        name = f.string(f.get(choice, "name", "tool_choice", required=True), "tool_choice.name")
+        return ToolChoice(mode="tool", name=name), parallel
+    mode = {"auto": "auto", "any": "required", "none": "none"}[kind]
+    return ToolChoice(mode=mode), parallel  # type: ignore[arg-type]
+
+
+def _thinking(value: Any) -> ReasoningConfig | None:
+    if value is None:
+        return None
+    thinking = f.obj(value, "thinking")
+    kind = f.one_of(
+        f.get(thinking, "type", "thinking", required=True), "thinking.type",
+        ("enabled", "adaptive", "disabled", "between_tools"),
+    )
+    if kind == "disabled":
+        return ReasoningConfig(enabled=False)
+    if kind == "enabled":
+        budget = f.get(thinking, "budget_tokens", "thinking", required=True)
+        budget = f.integer(budget, "thinking.budget_tokens", minimum=1024)
+        return ReasoningConfig(budget_tokens=budget)
+    return ReasoningConfig()
+
+
+def _output_config(
+    body: dict[str, Any], reasoning: ReasoningConfig | None
+) -> tuple[ReasoningConfig | None, ResponseFormat | None]:
+    config = f.optional(body, "output_config", "", f.obj) or {}
+    effort = config.get("effort")
+    if effort is not None:
+        effort = f.one_of(effort, "output_config.effort", EFFORTS)
+        reasoning = reasoning or ReasoningConfig()
+        reasoning.effort = effort
+    fmt, path = config.get("format"), "output_config.format"
+    if fmt is None and body.get("output_format") is not None:
+        fmt, path = body["output_format"], "output_format"
+    if fmt is None:
+        return reasoning, None
+    fmt = f.obj(fmt, path)
+    f.one_of(f.get(fmt, "type", path, required=True), f.at(path, "type"), ("json_schema",))
+    schema = f.obj(f.get(fmt, "schema", path, required=True), f.at(path, "schema"))
+    return reasoning, ResponseFormat(type="json_schema", schema=schema, strict=True)

@@ -1,0 +1,98 @@
+"""Configuration: a YAML file plus environment variables; defaults serve the
+embedded model from a SQLite store under the data directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+ProviderKind = Literal["openai", "anthropic", "local"]
+
+DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
+
+
+class ModelConfig(BaseModel):
+    """One public model name served by one backend."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    provider: ProviderKind
+    model: str | None = None  # the upstream's own name; defaults to ``name``
+    base_url: str | None = None
+    api_key: str | None = None
+    aliases: list[str] = Field(default_factory=list)
+    # local provider
+    path: str | None = None  # any GGUF file; unset means the packaged default
+    context_length: int = 8192
+    threads: int | None = None
+    # upstream providers
+    timeout: float = 600.0
+    connect_timeout: float = 10.0
+    headers: dict[str, str] = Field(default_factory=dict)
+    json_schema: bool | None = None  # upstream enforces structured outputs itself
+    structured_retries: int = 2
+    owned_by: str | None = None
+
+    @property
+    def upstream_model(self) -> str:
+        return self.model or self.name
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+    data_dir: Path = Path("./data")
+    database_url: str | None = None  # default: SQLite under data_dir
+    master_key: str | None = None
+    max_body_bytes: int = 32 * 1024 * 1024
+    stream_keepalive_seconds: float = 15.0
+    models: list[ModelConfig] = Field(default_factory=list)
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'switchyard.db').resolve()}"
+
+    def with_default_models(self) -> Settings:
+        if self.models:
+            return self
+        local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local")
+        return self.model_copy(update={"models": [local]})
+
+
+class ConfigError(Exception):
+    pass
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Read the YAML file (``path`` or ``SWITCHYARD_CONFIG``), then the environment,
+    then ``overrides`` (command-line flags), later winning."""
+    raw: dict[str, Any] = {}
+    config_path = path or os.environ.get("SWITCHYARD_CONFIG")
+    if config_path:
+        try:
+            raw = yaml.safe_load(Path(config_path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise ConfigError(f"cannot read config {config_path}: {exc}") from exc
+        if not isinstance(raw, dict):
+            raise ConfigError(f"config {config_path} must be a mapping")
+    env = {
+        "data_dir": os.environ.get("SWITCHYARD_DATA_DIR"),
+        "master_key": os.environ.get("SWITCHYARD_MASTER_KEY"),
+        "database_url": os.environ.get("SWITCHYARD_DATABASE_URL"),
+    }
+    raw.update({k: v for k, v in env.items() if v})
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings.model_validate(raw).with_default_models()
+    except ValidationError as exc:
+        raise ConfigError(f"invalid config: {exc}") from exc

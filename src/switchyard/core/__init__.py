@@ -1,0 +1,1 @@
+"""The canonical model: items, requests, events, usage and errors."""

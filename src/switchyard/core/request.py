@@ -1,0 +1,72 @@
+"""A generation request in the canonical model."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from switchyard.core.items import Item
+
+
+@dataclass(slots=True)
+class Tool:
+    name: str
+    description: str | None = None
+    parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
+    strict: bool = False
+
+
+@dataclass(slots=True)
+class ToolChoice:
+    """``auto`` | ``none`` | ``required`` (any tool) | ``tool`` (the one named)."""
+
+    mode: Literal["auto", "none", "required", "tool"] = "auto"
+    name: str | None = None
+
+
+@dataclass(slots=True)
+class ResponseFormat:
+    type: Literal["text", "json_object", "json_schema"] = "text"
+    schema: dict[str, Any] | None = None
+    name: str | None = None
+    strict: bool = False
+    description: str | None = None
+
+
+@dataclass(slots=True)
+class ReasoningConfig:
+    """``effort`` is OpenAI's scale (minimal..xhigh); ``budget_tokens`` Anthropic's.
+    ``enabled`` False means the client asked for no reasoning."""
+
+    enabled: bool = True
+    effort: str | None = None
+    budget_tokens: int | None = None
+    summary: str | None = None
+
+
+@dataclass(slots=True)
+class Request:
+    model: str
+    items: list[Item]
+    tools: list[Tool] = field(default_factory=list)
+    tool_choice: ToolChoice | None = None
+    parallel_tool_calls: bool | None = None
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    max_output_tokens: int | None = None
+    stop: list[str] = field(default_factory=list)
+    seed: int | None = None
+    n: int = 1
+    logprobs: bool = False
+    top_logprobs: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
+    response_format: ResponseFormat | None = None
+    reasoning: ReasoningConfig | None = None
+    user: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+    stream: bool = False
+
+    def tool(self, name: str) -> Tool | None:
+        return next((t for t in self.tools if t.name == name), None)

@@ -1,0 +1,113 @@
+"""The database handle: engine, sessions, readiness, and migrations at start."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, make_url, text
+from sqlalchemy.engine import URL, Connection
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import StaticPool
+
+from switchyard.store import migrate
+
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+
+class Database:
+    """One per process. ``start()`` connects and migrates to head; repositories
+    take the ``Database`` and open units of work with ``session()``."""
+
+    def __init__(self, url: str) -> None:
+        self.url: URL = make_url(url)
+        self._engine: AsyncEngine | None = None
+        self._sessions: async_sessionmaker[AsyncSession] | None = None
+
+    @property
+    def dialect(self) -> str:
+        return self.url.get_backend_name()  # "sqlite" | "postgresql"
+
+    @property
+    def engine(self) -> AsyncEngine:
+        if self._engine is None:
+            raise RuntimeError("Database.start() has not been called")
+        return self._engine
+
+    async def start(self, *, migrate_to_head: bool = True) -> None:
+        if self._engine is not None:
+            return
+        if self.dialect == "sqlite":
+            engine = _sqlite_engine(self.url)
+        else:
+            engine = create_async_engine(self.url, pool_pre_ping=True)
+        try:
+            if migrate_to_head:
+                await migrate.upgrade(engine)
+        except BaseException:
+            await engine.dispose()
+            raise
+        self._engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    async def ping(self, timeout: float = 5.0) -> bool:
+        """True when the database answers a trivial query within ``timeout`` seconds."""
+        if self._engine is None:
+            return False
+        try:
+            async with asyncio.timeout(timeout), self._engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+        except Exception:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block exits cleanly, rolls back on error."""
+        if self._sessions is None:
+            raise RuntimeError("Database.start() has not been called")
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    async def aclose(self) -> None:
+        if self._engine is not None:
+            await self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
+
+def _sqlite_engine(url: URL) -> AsyncEngine:
+    database = url.database or ""
+    in_memory = database in ("", ":memory:") or "mode=memory" in str(url.query)
+    options: dict[str, Any] = {}
+    if in_memory:  # one shared connection, or every connection sees its own empty db
+        options = {"poolclass": StaticPool, "connect_args": {"check_same_thread": False}}
+    elif not database.startswith("file:"):
+        Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    engine = create_async_engine(url, **options)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Take transactions away from the driver (it does not cover DDL) and
+        # begin them ourselves below; see SQLAlchemy's pysqlite/aiosqlite notes.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
+
+    return engine

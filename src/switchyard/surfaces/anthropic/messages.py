@@ -1,0 +1,63 @@
+"""POST /v1/messages and /v1/messages/count_tokens."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from switchyard.codecs.anthropic_messages import (
+    StreamEncoder,
+    decode_request,
+    encode_result,
+    ping_event,
+)
+from switchyard.core.events import Failure
+from switchyard.core.result import afold
+from switchyard.engine.generation import generate
+from switchyard.gateway.auth import Principal
+from switchyard.surfaces.anthropic.errors import render_error
+from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
+from switchyard.surfaces.ids import random_id
+from switchyard.surfaces.streaming import first_event, with_keepalive
+
+
+@endpoint(render_error)
+async def create_message(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    canonical = decode_request(body)
+    route = services.models.resolve(canonical.model)
+    events = generate(route, canonical)
+    message_id = random_id("msg_", 24)
+    if not canonical.stream:
+        result = await afold(events)
+        return JSONResponse(encode_result(result, id=message_id, model=canonical.model))
+    first = await first_event(events)
+    encoder = StreamEncoder(id=message_id, model=canonical.model)
+    ping_name, ping_data = ping_event()
+
+    async def frames() -> AsyncIterator[bytes]:
+        keepalive = services.settings.stream_keepalive_seconds
+        async for event in with_keepalive(first, events, keepalive):
+            if event is None:
+                yield sse_frame(ping_data, ping_name)
+                continue
+            for name, data in encoder.feed(event):
+                yield sse_frame(data, name)
+            if isinstance(event, Failure):
+                return
+        for name, data in encoder.close():
+            yield sse_frame(data, name)
+
+    return sse_response(frames())
+
+
+@endpoint(render_error)
+async def count_tokens(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    body.setdefault("max_tokens", 1)
+    canonical = decode_request(body)
+    route = services.models.resolve(canonical.model)
+    return JSONResponse({"input_tokens": await route.provider.count_tokens(canonical)})

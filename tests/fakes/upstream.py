@@ -1,0 +1,128 @@
+"""A scripted stand-in for a vendor's API: a real HTTP server on loopback that
+answers each request with the next scripted reply, in the vendor's wire format,
+and records what it received."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+
+@dataclass
+class Reply:
+    """A whole JSON answer."""
+
+    json: Any
+    status: int = 200
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Stream:
+    """An SSE answer: ``frames`` are (event name or None, data). ``delay`` seconds
+    pass before each frame; ``hang`` keeps the connection open after the frames,
+    ``drop`` cuts it without the usual end."""
+
+    frames: list[tuple[str | None, Any]]
+    delay: float = 0.0
+    hang: float = 0.0
+    drop: bool = False
+
+
+@dataclass
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: Any
+
+
+Script = Reply | Stream
+
+
+class FakeUpstream:
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.scripts: deque[Script] = deque()
+        self.received: list[Received] = []
+        self.port = _free_port()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def script(self, *scripts: Script) -> None:
+        self.scripts.extend(scripts)
+
+    def reset(self) -> None:
+        self.scripts.clear()
+        self.received.clear()
+
+    @property
+    def last(self) -> Received:
+        return self.received[-1]
+
+    async def _handle(self, request: Request) -> Response:
+        raw = await request.body()
+        body = orjson.loads(raw) if raw else None
+        self.received.append(Received(request.url.path, dict(request.headers), body))
+        if not self.scripts:
+            return Response(
+                orjson.dumps({"error": {"message": f"{self.name}: nothing scripted", "type": "fake"}}),
+                status_code=500, media_type="application/json",
+            )
+        script = self.scripts.popleft()
+        if isinstance(script, Reply):
+            return Response(orjson.dumps(script.json), status_code=script.status,
+                            headers=script.headers, media_type="application/json")
+        return StreamingResponse(_frames(script), media_type="text/event-stream")
+
+    def start(self) -> None:
+        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("fake upstream did not start")
+            time.sleep(0.01)
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+
+async def _frames(script: Stream):  # noqa: ANN202 - an async generator of bytes
+    for event, data in script.frames:
+        if script.delay:
+            await asyncio.sleep(script.delay)
+        payload = data if isinstance(data, str) else orjson.dumps(data).decode()
+        prefix = f"event: {event}\n" if event else ""
+        yield f"{prefix}data: {payload}\n\n".encode()
+    if script.hang:
+        await asyncio.sleep(script.hang)
+    if script.drop:
+        raise ConnectionResetError("scripted drop")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,70 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from switchyard.store import Database
+
+
+async def test_ping(database: Database) -> None:
+    assert await database.ping() is True
+    await database.aclose()
+    assert await database.ping() is False
+
+
+async def test_ping_unreachable_server() -> None:
+    db = Database("postgresql+asyncpg://postgres@127.0.0.1:1/nothing")
+    await db.start(migrate_to_head=False)
+    try:
+        assert await db.ping(timeout=5) is False
+    finally:
+        await db.aclose()
+
+
+async def test_session_before_start_is_an_error() -> None:
+    db = Database("sqlite+aiosqlite://")
+    with pytest.raises(RuntimeError):
+        async with db.session():
+            pass
+
+
+async def test_session_commits_or_rolls_back(database: Database) -> None:
+    insert = text("INSERT INTO alembic_version (version_num) VALUES (:v)")
+    count = text("SELECT count(*) FROM alembic_version")
+    with pytest.raises(ZeroDivisionError):
+        async with database.session() as session:
+            await session.execute(insert, {"v": "rolled-back"})
+            raise ZeroDivisionError
+    async with database.session() as session:
+        assert await session.scalar(count) == 1
+        await session.execute(insert, {"v": "committed"})
+    async with database.session() as session:
+        assert await session.scalar(count) == 2
+
+
+async def test_sqlite_file_wal_and_foreign_keys(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "switchyard.db"
+    db = Database(f"sqlite+aiosqlite:///{path}")
+    await db.start()
+    try:
+        assert path.exists()
+        async with db.session() as session:
+            assert (await session.scalar(text("PRAGMA foreign_keys"))) == 1
+        async with db.engine.connect() as conn:  # journal_mode cannot be read inside BEGIN
+            raw = await conn.get_raw_connection()
+            cursor = await raw.driver_connection.execute("PRAGMA journal_mode")
+            assert (await cursor.fetchone())[0] == "wal"
+    finally:
+        await db.aclose()
+
+
+async def test_sqlite_in_memory() -> None:
+    db = Database("sqlite+aiosqlite://")
+    await db.start()
+    try:
+        async with db.session() as session:
+            assert await session.scalar(text("SELECT count(*) FROM api_keys")) == 0
+    finally:
+        await db.aclose()
