@@ -34,7 +34,8 @@ def _denull(node: Any) -> Any:
 
 @functools.cache
 def _registry() -> tuple[Registry, dict[str, Any]]:
-    document = _denull(yaml.safe_load(SPEC_PATH.read_text()))
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    document = _denull(yaml.load(SPEC_PATH.read_text(), Loader=loader))
     resource = Resource.from_contents(document, default_specification=DRAFT202012)
     return Registry().with_resource(_URI, resource), document["components"]["schemas"]
 

@@ -131,7 +131,8 @@ def test_claude_code_request() -> None:
           "source": {"type": "base64", "media_type": "application/pdf", "data": "JVBE"}},
          {"type": "document", "source": {"type": "url", "url": "https://x/a.pdf"}},
          {"type": "document", "source": {"type": "file", "file_id": "file_1"}},
-         {"type": "document", "source": {"type": "text", "media_type": "text/plain", "data": "hé"}}],
+         {"type": "document",
+          "source": {"type": "text", "media_type": "text/plain", "data": "hé"}}],
         [Message(role="user", content=[
             ImagePart(data="iV", media_type="image/png"),
             FilePart(data="JVBE", media_type="application/pdf", filename="spec.pdf"),

@@ -381,7 +381,7 @@ ROUND_TRIP = body(
 def test_round_trip_decode_then_encode() -> None:
     original = copy.deepcopy(ROUND_TRIP)
     out = encode_request(decode_request(ROUND_TRIP), model="gpt-4o")
-    assert ROUND_TRIP == original, "decode_request must not mutate its input"
+    assert original == ROUND_TRIP, "decode_request must not mutate its input"
     assert out == original
 
 

@@ -183,8 +183,8 @@ def test_count_tokens_relays_to_anthropic_and_estimates_for_openai(claude, fake_
     assert 8 <= estimated.input_tokens <= 40
 
 
-def test_claude_code_shaped_request_is_accepted(server, fake_openai) -> None:
-    fake_openai.script(ow.stream(["done"]))
+def test_claude_code_shaped_request_is_accepted(server, fake_anthropic) -> None:
+    fake_anthropic.script(aw.stream([aw.text("done")]))
     body = {
         "model": "claude-haiku-4-5-20251001", "max_tokens": 64000, "stream": True,
         "system": [{"type": "text", "text": "You are Claude Code.", "cache_control": {"type": "ephemeral"}}],
@@ -199,5 +199,10 @@ def test_claude_code_shaped_request_is_accepted(server, fake_openai) -> None:
                  headers={"anthropic-version": "2023-06-01", "anthropic-beta": "claude-code-20250219",
                           "x-app": "cli"})
     assert frames[-1][0] == "message_stop"
-    # claude-haiku-* is an alias of the Anthropic upstream model in the test config
     assert frames[0][0] == "message_start"
+    # claude-haiku-* is an alias of the Anthropic upstream model in the test config
+    sent = fake_anthropic.last.body
+    assert sent["model"] == "claude-upstream"
+    assert sent["system"][0]["cache_control"] == {"type": "ephemeral"}
+    assert "Reminder: be terse." in json.dumps(sent["messages"])
+    assert sent["tools"][0]["input_schema"]["required"] == ["path"]

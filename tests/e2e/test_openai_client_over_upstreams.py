@@ -52,7 +52,7 @@ def test_chat_to_anthropic_upstream_translates_both_ways(oai, fake_anthropic) ->
     reply = oai.chat.completions.create(
         model=VIA_ANTHROPIC,
         messages=[{"role": "developer", "content": "Be brief."}, {"role": "user", "content": "Hello"}],
-        max_completion_tokens=300, stop=["END"], reasoning_effort="low",
+        max_completion_tokens=3000, stop=["END"], reasoning_effort="low",
     )
     assert reply.choices[0].message.content == "Hi there"
     assert reply.usage.prompt_tokens == 35 and reply.usage.completion_tokens == 9
@@ -62,7 +62,7 @@ def test_chat_to_anthropic_upstream_translates_both_ways(oai, fake_anthropic) ->
     assert sent.headers["x-api-key"] == "upstream-anthropic-key"
     assert sent.headers["anthropic-version"]
     assert sent.body["model"] == "claude-upstream"
-    assert sent.body["max_tokens"] == 300
+    assert sent.body["max_tokens"] == 3000
     assert sent.body["stop_sequences"] == ["END"]
     assert "Be brief." in json.dumps(sent.body["system"])
     assert sent.body["messages"] == [{"role": "user", "content": [{"type": "text", "text": "Hello"}]}] \

@@ -109,7 +109,7 @@ class FakeUpstream:
             self._thread.join(timeout=5)
 
 
-async def _frames(script: Stream):  # noqa: ANN202 - an async generator of bytes
+async def _frames(script: Stream):
     for event, data in script.frames:
         if script.delay:
             await asyncio.sleep(script.delay)

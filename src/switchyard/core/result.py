@@ -70,7 +70,7 @@ class Folder:
             self.result.choices.append(Choice(index=len(self.result.choices)))
         return self.result.choices[n]
 
-    def add(self, event: Event) -> None:  # noqa: C901 - one branch per event type
+    def add(self, event: Event) -> None:
         match event:
             case Start(id=rid, model=model, usage=usage):
                 self.result.id = rid

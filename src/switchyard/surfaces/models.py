@@ -30,7 +30,12 @@ def _openai_model(route: Route) -> dict[str, Any]:
 
 def _anthropic_model(route: Route) -> dict[str, Any]:
     created = datetime.fromtimestamp(CREATED, UTC).isoformat().replace("+00:00", "Z")
-    return {"type": "model", "id": route.name, "display_name": route.name, "created_at": created}
+    return {
+        "type": "model", "id": route.name, "display_name": route.name, "created_at": created,
+        "lifecycle": "active", "deprecated_at": None, "retires_at": None, "line": None,
+        "max_input_tokens": route.config.context_length if route.config.provider == "local" else None,
+        "max_tokens": None,
+    }
 
 
 @endpoint(render_openai)

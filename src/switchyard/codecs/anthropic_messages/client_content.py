@@ -211,4 +211,14 @@ def _tool_result(block: dict[str, Any], path: str) -> FunctionCallOutput:
                 raise unsupported(
                     f.at(bpath, "type"), f"tool_result content of type '{kind}' is not supported"
                 )
+    _move_cache_control(block, output, path)
     return FunctionCallOutput(call_id=call_id, output=output, is_error=is_error)
+
+
+def _move_cache_control(block: dict[str, Any], output: list[Part], path: str) -> None:
+    """FunctionCallOutput has no cache_control; the last text part carries the block's
+    (same cache breakpoint: clients such as Claude Code mark the last tool_result)."""
+    cache = f.optional(block, "cache_control", path, f.obj)
+    last = output[-1] if output else None
+    if cache is not None and isinstance(last, TextPart) and last.cache_control is None:
+        last.cache_control = cache

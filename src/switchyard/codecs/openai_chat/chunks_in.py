@@ -54,10 +54,10 @@ class ChunkDecoder:
         self._failed = False
         self._choices: dict[int, _Choice] = {}
 
-    def feed(self, chunk: dict[str, Any]) -> list[Event]:
+    def feed(self, chunk: object) -> list[Event]:
         if self._failed:
             return []
-        if "error" in chunk and chunk["error"] is not None:
+        if not isinstance(chunk, dict) or chunk.get("error") is not None:
             self._failed = True
             return [Failure(error_from_body(chunk))]
         events: list[Event] = []

@@ -22,7 +22,7 @@ from switchyard.core.items import (
     RefusalPart,
     TextPart,
 )
-from switchyard.core.request import Request, ResponseFormat, ToolChoice
+from switchyard.core.request import ReasoningConfig, Request, ResponseFormat, ToolChoice
 
 
 def encode_request(
@@ -52,7 +52,7 @@ def encode_request(
         "presence_penalty": request.presence_penalty,
         "frequency_penalty": request.frequency_penalty,
         "response_format": _response_format(request.response_format),
-        "reasoning_effort": request.reasoning.effort if request.reasoning else None,
+        "reasoning_effort": reasoning_effort(request.reasoning),
         "user": request.user,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
@@ -60,6 +60,20 @@ def encode_request(
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}
     return body
+
+
+def reasoning_effort(reasoning: ReasoningConfig | None) -> str | None:
+    """OpenAI's effort scale from either vendor's setting: an Anthropic thinking
+    budget maps to the nearest effort."""
+    if reasoning is None or not reasoning.enabled:
+        return None
+    if reasoning.effort:
+        return reasoning.effort
+    if reasoning.budget_tokens is None:
+        return None
+    if reasoning.budget_tokens <= 2048:
+        return "low"
+    return "medium" if reasoning.budget_tokens <= 12288 else "high"
 
 
 def encode_messages(items: list[Item], *, reasoning_content: bool = True) -> list[dict[str, Any]]:

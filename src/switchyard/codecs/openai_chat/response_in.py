@@ -29,9 +29,9 @@ def reasoning_text(message: dict[str, Any]) -> str:
     return ""
 
 
-def decode_response(body: dict[str, Any]) -> list[Event]:
+def decode_response(body: object) -> list[Event]:
     """Events whose fold is the completion: Start, each choice's blocks and Finish, usage."""
-    if "error" in body and not body.get("choices"):
+    if not isinstance(body, dict) or ("error" in body and not body.get("choices")):
         return [Failure(error_from_body(body))]
     events: list[Event] = [Start(id=_str(body.get("id")), model=_str(body.get("model")))]
     choices = body.get("choices")

