@@ -9,7 +9,6 @@ OpenAPI 3.0 leftovers ``nullable: true`` are rewritten as ``anyOf [..., null]``)
 from __future__ import annotations
 
 import functools
-from pathlib import Path
 from typing import Any
 
 import jsonschema
@@ -17,7 +16,9 @@ import yaml
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path("/work/shared/spec/openai-openapi.yaml")
+from tests.spec_dir import SPEC_DIR
+
+SPEC_PATH = SPEC_DIR / "openai-openapi.yaml"
 _URI = "urn:switchyard:openai-openapi"
 
 

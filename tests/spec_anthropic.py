@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import functools
 import json
-from pathlib import Path
 from typing import Any
 
 import jsonschema
 from referencing import Registry, Resource
 from referencing.jsonschema import DRAFT202012
 
-SPEC_PATH = Path("/work/shared/spec/anthropic-openapi.json")
+from tests.spec_dir import SPEC_DIR
+
+SPEC_PATH = SPEC_DIR / "anthropic-openapi.json"
 _URI = "urn:switchyard:anthropic-openapi"
 
 

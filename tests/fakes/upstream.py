@@ -39,6 +39,7 @@ class Stream:
     delay: float = 0.0
     hang: float = 0.0
     drop: bool = False
+    stall: tuple[int, float] | None = None  # (after frame k, pause t seconds)
 
 
 @dataclass
@@ -110,7 +111,9 @@ class FakeUpstream:
 
 
 async def _frames(script: Stream):
-    for event, data in script.frames:
+    for k, (event, data) in enumerate(script.frames):
+        if script.stall is not None and script.stall[0] == k:
+            await asyncio.sleep(script.stall[1])
         if script.delay:
             await asyncio.sleep(script.delay)
         payload = data if isinstance(data, str) else orjson.dumps(data).decode()

@@ -88,9 +88,9 @@ def _schema_error(value: Any, schema: dict[str, Any] | None) -> str | None:
 
 async def enforce(provider: Provider, request: Request, retries: int) -> AsyncIterator[Event]:
     instruction = _instruction(request)
-    attempt = request
+    attempt = replace(request, stream=False)  # every attempt is buffered anyway
     if instruction is not None:
-        attempt = replace(request, items=[text_message("system", instruction), *request.items])
+        attempt = replace(attempt, items=[text_message("system", instruction), *request.items])
     problem = "no attempt made"
     for _ in range(retries + 1):
         result = await afold(provider.generate(attempt))

@@ -157,12 +157,15 @@ class Engine:
                 if cancelled():
                     outcome.cancelled = True
                     return outcome
-                if llama_cpp.llama_token_is_eog(self._vocab, token):
+                if llama_cpp.llama_vocab_is_eog(self._vocab, token):
                     reason = "stop"
                     break
                 generated.append(token)
                 text = stops.feed(decoder.decode(self.llm.detokenize([token], special=True)))
-                outputs = parser.feed(text) if parser is not None else [Text(text)]
+                if parser is not None:
+                    outputs = parser.feed(text)
+                else:
+                    outputs = [Text(text)] if text else []
                 blocks.add(outputs, logprob)
                 if stops.matched is not None:
                     reason = "stop"
@@ -183,7 +186,10 @@ class Engine:
         if stops.matched is None:
             tail = stops.feed(decoder.decode(b"", final=True))
             tail += stops.finish() if stops.matched is None else ""
-        outputs = parser.feed(tail) + parser.finish() if parser is not None else [Text(tail)]
+        if parser is not None:
+            outputs = parser.feed(tail) + parser.finish()
+        else:
+            outputs = [Text(tail)] if tail else []
         blocks.add(outputs, None)
         blocks.close()
         if parser is not None and parser.calls:
