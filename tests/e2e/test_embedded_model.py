@@ -78,11 +78,11 @@ def test_chat_json_schema_output_is_valid(oai) -> None:
 
 
 def test_messages_answer_and_stream(claude) -> None:
-    message = claude.messages.create(model=LOCAL, max_tokens=20, temperature=0,
+    message = claude.messages.create(model=LOCAL, max_tokens=20, extra_body={"temperature": 0},
                                      system="Answer in one word.",
                                      messages=[{"role": "user", "content": "Capital of Italy?"}])
     assert "rome" in message.content[0].text.lower()
-    with claude.messages.stream(model=LOCAL, max_tokens=16, temperature=0,
+    with claude.messages.stream(model=LOCAL, max_tokens=16, extra_body={"temperature": 0},
                                 messages=[{"role": "user", "content": "Say hello."}]) as stream:
         text = "".join(stream.text_stream)
         final = stream.get_final_message()
@@ -92,7 +92,7 @@ def test_messages_answer_and_stream(claude) -> None:
 
 def test_messages_tool_use(claude) -> None:
     message = claude.messages.create(
-        model=LOCAL, max_tokens=60, temperature=0, tool_choice={"type": "any"},
+        model=LOCAL, max_tokens=60, extra_body={"temperature": 0}, tool_choice={"type": "any"},
         tools=[{"name": "get_weather", "description": "Get the current weather for a city",
                 "input_schema": WEATHER_TOOL["function"]["parameters"]}],
         messages=[{"role": "user", "content": "Weather in Berlin?"}])
