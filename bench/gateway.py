@@ -11,6 +11,7 @@ Prints a table and writes bench/results/gateway-<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -52,10 +53,8 @@ def tree(pid: int) -> list[int]:
         p = todo.pop()
         pids.append(p)
         for task in Path(f"/proc/{p}/task").glob("*/children"):
-            try:
+            with contextlib.suppress(OSError):
                 todo += [int(c) for c in task.read_text().split()]
-            except OSError:
-                pass
     return pids
 
 
@@ -174,6 +173,7 @@ LITELLM_ENV = {
     "LITELLM_MODE": "PRODUCTION",
     "LITELLM_TELEMETRY": "False",
     "DISABLE_ADMIN_UI": "True",
+    "LITELLM_LOCAL_MODEL_COST_MAP": "True",  # no fetch from GitHub at start-up
 }
 
 
@@ -273,13 +273,14 @@ def table(targets: list[Target], rounds: int) -> tuple[str, dict]:
     ]
     summary: dict = {t.name: {} for t in targets}
     width = 30
-    lines = ["metric".ljust(width) + "".join(t.name.rjust(14) for t in targets)]
+    col = 13
+    lines = ["metric".ljust(width) + "".join(t.name.rjust(col) for t in targets)]
     for label, scenario, keys, digits in rows:
         cells = []
         for t in targets:
             v = median_of(t.results.get(scenario, []), *keys)
             summary[t.name][label] = v
-            cells.append(fmt(v, digits).rjust(14))
+            cells.append(fmt(v, digits).rjust(col))
         lines.append(label.ljust(width) + "".join(cells))
     direct = summary.get("direct", {})
     for label in ("non-stream c=1", "non-stream c=32", "stream c=1 TTFT"):
@@ -290,7 +291,7 @@ def table(targets: list[Target], rounds: int) -> tuple[str, dict]:
                 v, d = summary[t.name].get(key), direct.get(key)
                 added = None if t.name == "direct" or v is None or d is None else v - d
                 summary[t.name][f"added {key}"] = added
-                cells.append(fmt(added, 3).rjust(14))
+                cells.append(fmt(added, 3).rjust(col))
             lines.append(f"added {key}".ljust(width) + "".join(cells))
     for t in targets:
         h = t.results.get("hold")
@@ -303,7 +304,7 @@ def table(targets: list[Target], rounds: int) -> tuple[str, dict]:
                  ("RSS after close MiB", "rss_after_close_mib", 1),
                  ("time to open N s", "open_time_s", 2)]
     for label, key, digits in hold_rows:
-        cells = [fmt((t.results.get("hold") or {}).get(key), digits).rjust(14) for t in targets]
+        cells = [fmt((t.results.get("hold") or {}).get(key), digits).rjust(col) for t in targets]
         lines.append(label.ljust(width) + "".join(cells))
     return "\n".join(lines), summary
 
@@ -356,6 +357,9 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=5.0, help="seconds to hold them open")
     parser.add_argument("--chunks", type=int, default=20, help="content chunks per fast stream")
     parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--experiments", action="store_true",
+                        help="also run Switchyard with httpx2 as its upstream client "
+                             "(bench/patched_serve.py); not part of the comparison")
     parser.add_argument("--no-pin", action="store_true",
                         help="don't pin (default: gateway on CPU 0; client + upstream on CPU 1)")
     opts = parser.parse_args()
@@ -366,7 +370,7 @@ def main() -> None:
     gateway_cpus = "0" if pin else None
     opts.client_cpus = "1" if pin else None
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # inherited by every child
     if hard < opts.streams * 3:
         sys.exit(f"ulimit -n hard limit {hard} is too low for {opts.streams} streams")
@@ -398,6 +402,17 @@ def main() -> None:
         procs.append(sy)
         wait_http(f"http://127.0.0.1:{sy_port}/health", sy, work / "switchyard.log")
         targets.append(Target("switchyard", sy_port, "bench-model", "bench-slow", sy))
+
+        if opts.experiments:
+            ex_port = free_port()
+            ex = start([str(PYTHON), str(BENCH / "patched_serve.py"), "httpx2", "serve",
+                        "--config", str(work / "switchyard.yaml"), "--port", str(ex_port),
+                        "--log-level", "warning"],
+                       work / "sy-httpx2.log", {**sy_env, "SWITCHYARD_DATA_DIR":
+                                                str(work / "sy-httpx2-data")}, gateway_cpus)
+            procs.append(ex)
+            wait_http(f"http://127.0.0.1:{ex_port}/health", ex, work / "sy-httpx2.log")
+            targets.append(Target("sy+httpx2", ex_port, "bench-model", "bench-slow", ex))
 
         if not opts.no_litellm:
             ll_port = free_port()

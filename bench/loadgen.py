@@ -108,7 +108,7 @@ def pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 def summary(values: list[float]) -> dict:
@@ -156,7 +156,7 @@ async def hold_one(args, request: bytes, opened: list, ready: asyncio.Event) -> 
         return
     try:
         writer.write(request)
-        status, head = await read_head(reader)
+        status, _head = await read_head(reader)
         if status != 200:
             opened.append(("status", status))
             return
@@ -226,7 +226,7 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=5.0)
     parser.add_argument("--open-timeout", type=float, default=60.0)
     args = parser.parse_args()
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     try:
         import uvloop

@@ -9,6 +9,7 @@ import os
 import secrets
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -16,19 +17,27 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route as HttpRoute
 
+from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.responses.live import EventSignals
+from switchyard.engine.responses.runner import BackgroundRunner
+from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.providers.registry import build_provider
+from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.response_events import ResponseEventLog
+from switchyard.store.responses import ResponseRepository
 from switchyard.surfaces import health, models
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
 from switchyard.surfaces.context import Services
-from switchyard.surfaces.openai import chat, completions
+from switchyard.surfaces.openai import chat, completions, conversations, responses
 from switchyard.surfaces.openai.errors import render_error as render_openai
+from switchyard.tools.mcp import McpClient
 
 log = logging.getLogger("switchyard")
 
@@ -48,6 +57,13 @@ def master_key_for(settings: Settings) -> tuple[str, bool]:
     return key, True
 
 
+def decode_stored_request(stored: dict[str, Any]) -> Any:
+    """A queued background response's call, with its input as resolved when it was queued."""
+    call = decode_responses_request(stored["body"])
+    call.input_items = list(stored["input_items"])
+    return call
+
+
 def _routes() -> list[HttpRoute]:
     return [
         HttpRoute("/health", health.health, methods=["GET"]),
@@ -58,6 +74,22 @@ def _routes() -> list[HttpRoute]:
         HttpRoute("/v1/completions", completions.create_completion, methods=["POST"]),
         HttpRoute("/v1/messages", messages.create_message, methods=["POST"]),
         HttpRoute("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
+        HttpRoute("/v1/responses", responses.create_response, methods=["POST"]),
+        HttpRoute("/v1/responses/input_tokens", responses.count_input_tokens, methods=["POST"]),
+        HttpRoute("/v1/responses/{response_id}", responses.get_response, methods=["GET"]),
+        HttpRoute("/v1/responses/{response_id}", responses.delete_response, methods=["DELETE"]),
+        HttpRoute("/v1/responses/{response_id}/cancel", responses.cancel_response, methods=["POST"]),
+        HttpRoute("/v1/responses/{response_id}/input_items", responses.list_input_items, methods=["GET"]),
+        HttpRoute("/v1/conversations", conversations.create_conversation, methods=["POST"]),
+        HttpRoute("/v1/conversations/{conversation_id}", conversations.get_conversation, methods=["GET"]),
+        HttpRoute("/v1/conversations/{conversation_id}", conversations.update_conversation, methods=["POST"]),
+        HttpRoute("/v1/conversations/{conversation_id}", conversations.delete_conversation, methods=["DELETE"]),
+        HttpRoute("/v1/conversations/{conversation_id}/items", conversations.list_items, methods=["GET"]),
+        HttpRoute("/v1/conversations/{conversation_id}/items", conversations.create_items, methods=["POST"]),
+        HttpRoute("/v1/conversations/{conversation_id}/items/{item_id}", conversations.get_item,
+                  methods=["GET"]),
+        HttpRoute("/v1/conversations/{conversation_id}/items/{item_id}", conversations.delete_item,
+                  methods=["DELETE"]),
     ]
 
 
@@ -92,13 +124,27 @@ def create_app(settings: Settings) -> Starlette:
         await database.start()
         keys = ApiKeyRepository(database)
         routes = [Route(m, build_provider(m, Path(settings.data_dir))) for m in settings.models]
+        registry = ModelRegistry(routes)
+        conversation_repo = ConversationRepository(database)
+        mcp = McpClient()
+        responses_service = ResponsesService(
+            registry, ResponseRepository(database),
+            ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
+            conversation_repo, mcp, EventSignals(),
+        )
         app.state.services = Services(
             settings=settings,
             database=database,
             keys=keys,
             auth=Authenticator(master_key, keys),
-            models=ModelRegistry(routes),
+            models=registry,
+            responses=responses_service,
+            conversations=conversation_repo,
         )
+        runner = BackgroundRunner(responses_service, decode_stored_request,
+                                  lease_seconds=settings.background_lease_seconds,
+                                  concurrency=settings.background_concurrency)
+        runner.start()
         app.state.models_ready = False
         if generated:
             log.warning("master key (saved in %s): %s", settings.data_dir / "master_key", master_key)
@@ -107,6 +153,8 @@ def create_app(settings: Settings) -> Starlette:
             yield
         finally:
             starter.cancel()
+            await runner.stop()
+            await mcp.aclose()
             for route in routes:
                 await route.provider.aclose()
             await database.aclose()

@@ -54,6 +54,9 @@ class Settings(BaseModel):
     master_key: str | None = None
     max_body_bytes: int = 32 * 1024 * 1024
     stream_keepalive_seconds: float = 15.0
+    background_lease_seconds: float = 15.0
+    background_concurrency: int = 4
+    response_event_buffer: int = 10000
     models: list[ModelConfig] = Field(default_factory=list)
 
     @property

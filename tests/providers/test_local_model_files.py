@@ -54,15 +54,15 @@ def test_corrupt_chunk_is_refused_and_leaves_nothing(tmp_path: Path) -> None:
 
 def test_missing_packages_name_the_pip_command() -> None:
     model = PackagedModel(
-        filename="x.gguf", sha256=GOOD_SHA, size=1,
+        filename="x.gguf",
+        sha256=GOOD_SHA,
+        size=1,
         chunks=(("switchyard_no_such_pkg_a", "data/a.bin"), ("switchyard_no_such_pkg_b", "d.bin")),
         version="1.0",
     )
     with pytest.raises(ModelUnavailable) as info:
         locate_chunks(model)
-    assert "pip install switchyard-no-such-pkg-a==1.0 switchyard-no-such-pkg-b==1.0" in str(
-        info.value
-    )
+    assert "pip install switchyard-no-such-pkg-a==1.0 switchyard-no-such-pkg-b==1.0" in str(info.value)
 
 
 def test_existing_file_needs_marker_to_be_trusted(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

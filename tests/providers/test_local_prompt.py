@@ -58,10 +58,8 @@ def test_chat_messages() -> None:
             "role": "assistant",
             "content": "Checking.",
             "tool_calls": [
-                {"id": "c1", "type": "function",
-                 "function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
-                {"id": "c2", "type": "function",
-                 "function": {"name": "get_weather", "arguments": {"city": "Rome"}}},
+                {"id": "c1", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Paris"}}},
+                {"id": "c2", "type": "function", "function": {"name": "get_weather", "arguments": {"city": "Rome"}}},
             ],
         },
         {"role": "tool", "tool_call_id": "c1", "content": "sunny"},
@@ -70,36 +68,48 @@ def test_chat_messages() -> None:
 
 
 def test_function_call_without_assistant_text_opens_an_assistant_turn() -> None:
-    req = Request(model="m", items=[
-        text_message("user", "hi"), FunctionCall(call_id="c", name="f", arguments="{}"),
-    ])
+    req = Request(
+        model="m",
+        items=[
+            text_message("user", "hi"),
+            FunctionCall(call_id="c", name="f", arguments="{}"),
+        ],
+    )
     assert chat_messages(req)[1] == {
-        "role": "assistant", "content": "",
+        "role": "assistant",
+        "content": "",
         "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": {}}}],
     }
 
 
 def test_images_are_refused_with_their_path() -> None:
-    req = Request(model="m", items=[
-        text_message("user", "hi"),
-        Message("user", [TextPart("look"), ImagePart(url="https://x/y.png")]),
-    ])
+    req = Request(
+        model="m",
+        items=[
+            text_message("user", "hi"),
+            Message("user", [TextPart("look"), ImagePart(url="https://x/y.png")]),
+        ],
+    )
     with pytest.raises(SwitchyardError) as info:
         chat_messages(req)
     assert info.value.status == 400
     assert info.value.param == "messages[1].content[1]"
 
 
-@pytest.mark.parametrize(("choice", "count"), [(None, 1), (ToolChoice("auto"), 1),
-                                               (ToolChoice("none"), 0)])
+@pytest.mark.parametrize(("choice", "count"), [(None, 1), (ToolChoice("auto"), 1), (ToolChoice("none"), 0)])
 def test_tools_follow_tool_choice(choice: ToolChoice | None, count: int) -> None:
     req = Request(model="m", items=[], tools=[WEATHER], tool_choice=choice)
     tools = chat_tools(req)
     assert len(tools) == count
     if tools:
-        assert tools[0] == {"type": "function", "function": {
-            "name": "get_weather", "description": "Weather <now> for a city",
-            "parameters": WEATHER.parameters}}
+        assert tools[0] == {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather <now> for a city",
+                "parameters": WEATHER.parameters,
+            },
+        }
 
 
 def test_raw_prompt_is_verbatim() -> None:

@@ -23,9 +23,7 @@ from switchyard.providers.local import LocalProvider
 
 pytestmark = pytest.mark.slow
 
-MODEL_DIR = Path(
-    os.environ.get("SWITCHYARD_TEST_MODEL_DIR", Path(tempfile.gettempdir()) / "switchyard-test")
-)
+MODEL_DIR = Path(os.environ.get("SWITCHYARD_TEST_MODEL_DIR", Path(tempfile.gettempdir()) / "switchyard-test"))
 
 WEATHER = Tool(
     name="get_weather",
@@ -41,9 +39,11 @@ WEATHER = Tool(
         "additionalProperties": False,
     },
 )
-TIME = Tool(name="get_time", description="Current time in a timezone.",
-            parameters={"type": "object", "properties": {"tz": {"type": "string"}},
-                        "required": ["tz"]})
+TIME = Tool(
+    name="get_time",
+    description="Current time in a timezone.",
+    parameters={"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]},
+)
 
 
 @pytest.fixture(scope="module")
@@ -79,12 +79,10 @@ async def test_plain_text_streams_token_by_token(provider: LocalProvider) -> Non
 
 
 async def test_length_and_stop_sequence(provider: LocalProvider) -> None:
-    result = await afold(provider.generate(ask("Count from 1 to 20, separated by commas.",
-                                               max_output_tokens=4)))
+    result = await afold(provider.generate(ask("Count from 1 to 20, separated by commas.", max_output_tokens=4)))
     assert result.choices[0].finish_reason == "length"
     assert result.usage.output_tokens == 4
-    result = await afold(provider.generate(ask("Count from 1 to 20, separated by commas.",
-                                               stop=["5"])))
+    result = await afold(provider.generate(ask("Count from 1 to 20, separated by commas.", stop=["5"])))
     choice = result.choices[0]
     assert (choice.finish_reason, choice.stop_sequence) == ("stop", "5")
     assert "4" in choice.text() and "5" not in choice.text()
@@ -93,29 +91,36 @@ async def test_length_and_stop_sequence(provider: LocalProvider) -> None:
 async def test_json_schema_output_validates(provider: LocalProvider) -> None:
     schema = {
         "type": "object",
-        "properties": {"name": {"type": "string", "maxLength": 100000},
-                       "age": {"type": "integer", "minimum": 0},
-                       "tags": {"type": "array", "items": {"type": "string"}}},
+        "properties": {
+            "name": {"type": "string", "maxLength": 100000},
+            "age": {"type": "integer", "minimum": 0},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
         "required": ["name", "age", "tags"],
         "additionalProperties": False,
     }
-    req = ask("Invent a person.", max_output_tokens=60,
-              response_format=ResponseFormat("json_schema", schema=schema, strict=True))
+    req = ask(
+        "Invent a person.",
+        max_output_tokens=60,
+        response_format=ResponseFormat("json_schema", schema=schema, strict=True),
+    )
     result = await afold(provider.generate(req))
     jsonschema.validate(json.loads(result.choices[0].text()), schema)
 
 
 async def test_json_object_output_parses(provider: LocalProvider) -> None:
-    req = ask("Reply with a JSON object describing a cat.", max_output_tokens=60,
-              response_format=ResponseFormat("json_object"))
+    req = ask(
+        "Reply with a JSON object describing a cat.",
+        max_output_tokens=200,
+        response_format=ResponseFormat("json_object"),
+    )
     result = await afold(provider.generate(req))
     assert isinstance(json.loads(result.choices[0].text()), dict)
 
 
 @pytest.mark.parametrize("choice", [ToolChoice("required"), ToolChoice("tool", "get_weather")])
 async def test_forced_tool_call(provider: LocalProvider, choice: ToolChoice) -> None:
-    req = ask("What is the weather like in Paris?", tools=[TIME, WEATHER], tool_choice=choice,
-              max_output_tokens=60)
+    req = ask("What is the weather like in Paris?", tools=[TIME, WEATHER], tool_choice=choice, max_output_tokens=60)
     events = await collect(provider.generate(req))
     starts = [e for e in events if isinstance(e, BlockStart)]
     assert starts[0].kind == "tool_call" and starts[0].call_id.startswith("call_")  # type: ignore[union-attr]
@@ -127,8 +132,7 @@ async def test_forced_tool_call(provider: LocalProvider, choice: ToolChoice) -> 
 
 
 async def test_model_calls_a_tool_on_its_own(provider: LocalProvider) -> None:
-    req = ask("What is the weather like in Paris right now?", tools=[WEATHER],
-              max_output_tokens=60)
+    req = ask("What is the weather like in Paris right now?", tools=[WEATHER], max_output_tokens=60)
     result = await afold(provider.generate(req))
     calls = result.choices[0].tool_calls()
     assert [c.name for c in calls] == ["get_weather"]
@@ -137,8 +141,7 @@ async def test_model_calls_a_tool_on_its_own(provider: LocalProvider) -> None:
 
 
 async def test_n_seed_and_logprobs(provider: LocalProvider) -> None:
-    req = ask("Say hello.", n=2, temperature=0.9, seed=7, max_output_tokens=6, logprobs=True,
-              top_logprobs=2)
+    req = ask("Say hello.", n=2, temperature=0.9, seed=7, max_output_tokens=6, logprobs=True, top_logprobs=2)
     result = await afold(provider.generate(req))
     assert [c.index for c in result.choices] == [0, 1]
     lp = result.choices[0].logprobs
@@ -149,9 +152,7 @@ async def test_n_seed_and_logprobs(provider: LocalProvider) -> None:
 
 async def test_concurrent_requests_all_finish(provider: LocalProvider) -> None:
     prompts = [f"Name a colour. ({i})" for i in range(8)]
-    results = await asyncio.gather(
-        *(afold(provider.generate(ask(p, max_output_tokens=8))) for p in prompts)
-    )
+    results = await asyncio.gather(*(afold(provider.generate(ask(p, max_output_tokens=8))) for p in prompts))
     assert all(r.choices[0].text() for r in results)
     assert all(r.choices[0].finish_reason in ("stop", "length") for r in results)
 
@@ -173,8 +174,7 @@ async def test_cancelled_consumer_stops_generation(provider: LocalProvider) -> N
 
 async def test_task_cancellation_stops_generation(provider: LocalProvider) -> None:
     async def consume() -> None:
-        await collect(provider.generate(ask("Write a long essay about mountains.",
-                                            max_output_tokens=400)))
+        await collect(provider.generate(ask("Write a long essay about mountains.", max_output_tokens=400)))
 
     task = asyncio.create_task(consume())
     await asyncio.sleep(1.0)

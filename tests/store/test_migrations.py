@@ -31,8 +31,17 @@ async def test_migrate_from_empty(database_url: str) -> None:
         assert await _snapshot(db) == (None, set())
         await migrations.upgrade(db.engine)
         revision, tables = await _snapshot(db)
-        assert revision == migrations.head_revision() == "0001"
-        assert tables == {"alembic_version", "api_keys", "request_log"}
+        assert revision == migrations.head_revision() == "0002"
+        assert tables == {
+            "alembic_version",
+            "api_keys",
+            "request_log",
+            "responses",
+            "response_items",
+            "response_events",
+            "conversations",
+            "conversation_items",
+        }
     finally:
         await db.aclose()
 
@@ -58,7 +67,7 @@ async def test_concurrent_starts_migrate_once(database_url: str) -> None:
     await asyncio.gather(*(db.start() for db in dbs))
     try:
         for db in dbs:
-            assert (await _snapshot(db))[0] == "0001"
+            assert (await _snapshot(db))[0] == migrations.head_revision()
         async with dbs[0].session() as session:
             assert await session.scalar(text("SELECT count(*) FROM alembic_version")) == 1
     finally:
@@ -70,7 +79,7 @@ async def test_downgrade_to_base_and_back(database: Database) -> None:
     await migrations.downgrade(database.engine, "base")
     assert await _snapshot(database) == (None, {"alembic_version"})
     await migrations.upgrade(database.engine)
-    assert (await _snapshot(database))[0] == "0001"
+    assert (await _snapshot(database))[0] == migrations.head_revision()
 
 
 def _diff(conn: Connection) -> list[object]:
@@ -81,3 +90,12 @@ def _diff(conn: Connection) -> list[object]:
 async def test_models_match_migrations(database: Database) -> None:
     async with database.engine.connect() as conn:
         assert await conn.run_sync(_diff) == []
+
+
+async def test_downgrade_0002_keeps_0001_data(database: Database) -> None:
+    _, secret = await ApiKeyRepository(database).create("owner", "kept")
+    await migrations.downgrade(database.engine, "0001")
+    assert await _snapshot(database) == ("0001", {"alembic_version", "api_keys", "request_log"})
+    await migrations.upgrade(database.engine)
+    assert (await _snapshot(database))[0] == "0002"
+    assert await ApiKeyRepository(database).find_by_secret(secret) is not None

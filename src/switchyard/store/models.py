@@ -80,3 +80,6 @@ class RequestLogEntry(Base):
     output_tokens: Mapped[int] = mapped_column(Integer)
     latency_ms: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+from switchyard.store import responses_models as _responses_models  # noqa: E402, F401  (registers tables)

@@ -12,8 +12,10 @@ from starlette.responses import Response
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
 from switchyard.gateway.router import ModelRegistry
+from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
 
@@ -27,6 +29,8 @@ class Services:
     keys: ApiKeyRepository
     auth: Authenticator
     models: ModelRegistry
+    responses: ResponsesService
+    conversations: ConversationRepository
 
 
 def services_of(request: Request) -> Services:

@@ -40,7 +40,7 @@ def encode_request(
     if request.tool_choice is not None:
         body["tool_choice"] = _tool_choice(request.tool_choice)
     optional = {
-        "parallel_tool_calls": request.parallel_tool_calls,
+        "parallel_tool_calls": request.parallel_tool_calls if request.tools else None,
         "temperature": request.temperature,
         "top_p": request.top_p,
         "max_tokens": request.max_output_tokens,

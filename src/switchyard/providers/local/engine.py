@@ -128,9 +128,7 @@ class Engine:
         return self.llm.detokenize([token], special=True).decode("utf-8", errors="replace")
 
     def check_grammar(self, gbnf: str) -> bool:
-        sampler = llama_cpp.llama_sampler_init_grammar(
-            self._vocab, gbnf.encode("utf-8"), b"root"
-        )
+        sampler = llama_cpp.llama_sampler_init_grammar(self._vocab, gbnf.encode("utf-8"), b"root")
         if not sampler:
             return False
         llama_cpp.llama_sampler_free(sampler)
@@ -162,11 +160,7 @@ class Engine:
                     break
                 generated.append(token)
                 text = stops.feed(decoder.decode(self.llm.detokenize([token], special=True)))
-                if parser is not None:
-                    outputs = parser.feed(text)
-                else:
-                    outputs = [Text(text)] if text else []
-                blocks.add(outputs, logprob)
+                blocks.add(_split(parser, text), logprob)
                 if stops.matched is not None:
                     reason = "stop"
                     break
@@ -182,15 +176,9 @@ class Engine:
             tokens = [*plan.tokens, *generated, *newline]
             grammar = tool_call_gbnf(plan.tools)
             blocks.add(parser.feed("\n") if parser is not None else [], None)
-        tail = ""
-        if stops.matched is None:
-            tail = stops.feed(decoder.decode(b"", final=True))
-            tail += stops.finish() if stops.matched is None else ""
-        if parser is not None:
-            outputs = parser.feed(tail) + parser.finish()
-        else:
-            outputs = [Text(tail)] if tail else []
-        blocks.add(outputs, None)
+        tail = "" if stops.matched else stops.feed(decoder.decode(b"", final=True))
+        tail += "" if stops.matched else stops.finish()
+        blocks.add(_split(parser, tail) + (parser.finish() if parser is not None else []), None)
         blocks.close()
         if parser is not None and parser.calls:
             reason = "tool_calls"
@@ -198,15 +186,14 @@ class Engine:
         outcome.completion_tokens = len(generated)
         return outcome
 
-    def _tokens(
-        self, plan: Plan, tokens: list[int], grammar: str | None
-    ) -> Iterator[tuple[int, TokenLogprob | None]]:
+    def _tokens(self, plan: Plan, tokens: list[int], grammar: str | None) -> Iterator[tuple[int, TokenLogprob | None]]:
         s = plan.sampling
         seed = s.seed if s.seed is not None else secrets.randbits(31)
         self.llm.set_seed(seed + plan.choice)
         captured: list[np.ndarray] = []
         processors = None
         if plan.logprobs:
+
             def capture(_ids: Any, logits: np.ndarray) -> np.ndarray:
                 captured.append(_log_softmax(logits))
                 return logits
@@ -245,10 +232,14 @@ class Engine:
             ids = np.argpartition(-logprobs, top)[:top]
             for i in sorted(ids, key=lambda i: -logprobs[i]):
                 p = self.llm.detokenize([int(i)], special=True)
-                entry.top.append(
-                    TopLogprob(p.decode("utf-8", errors="replace"), float(logprobs[i]), list(p))
-                )
+                entry.top.append(TopLogprob(p.decode("utf-8", errors="replace"), float(logprobs[i]), list(p)))
         return entry
+
+
+def _split(parser: ToolCallParser | None, text: str) -> list[Output]:
+    if parser is not None:
+        return parser.feed(text)
+    return [Text(text)] if text else []
 
 
 def _log_softmax(logits: np.ndarray) -> np.ndarray:

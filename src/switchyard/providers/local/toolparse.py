@@ -1,7 +1,8 @@
 """Split a model's streamed text into plain text and tool calls, incrementally.
 
-Two call syntaxes are recognised: Qwen's ``<tool_call>\\n{"name": ..., "arguments": {...}}
-\\n</tool_call>`` and a fenced ````json {"name": ..., "arguments": ...}```` block.
+Three call syntaxes are recognised: Qwen's ``<tool_call>\\n{"name": ..., "arguments": {...}}
+\\n</tool_call>``, a fenced ````json {"name": ..., "arguments": ...}```` block, and the same
+object bare at the start of the answer (or right after another call).
 Text that might still become a call opener is held back; once the name is known a
 ``CallStart`` is emitted and the arguments stream out character by character until
 their closing brace. An opener that turns out not to be a call is released as text.
@@ -43,7 +44,21 @@ Output = Text | CallStart | ArgsDelta | CallEnd
 # The header after the opener: each step is a literal, whitespace, or the name string.
 _WS, _NAME = object(), object()
 _HEADER: tuple[object, ...] = (
-    _WS, "{", _WS, '"name"', _WS, ":", _WS, '"', _NAME, _WS, ",", _WS, '"arguments"', _WS, ":",
+    _WS,
+    "{",
+    _WS,
+    '"name"',
+    _WS,
+    ":",
+    _WS,
+    '"',
+    _NAME,
+    _WS,
+    ",",
+    _WS,
+    '"arguments"',
+    _WS,
+    ":",
     _WS,
 )
 
@@ -51,8 +66,8 @@ _HEADER: tuple[object, ...] = (
 class ToolCallParser:
     """Feed text with ``feed``; call ``finish`` at the end of the stream.
 
-    ``known_names`` restricts fenced calls (a fence is often just code) to real tools;
-    ``<tool_call>`` tags are taken at their word.
+    ``known_names`` restricts fenced and bare calls (those are often just code or data)
+    to real tools; ``<tool_call>`` tags are taken at their word.
     """
 
     def __init__(self, known_names: set[str] | frozenset[str] = frozenset()) -> None:
@@ -64,6 +79,8 @@ class ToolCallParser:
         self._ws = ""  # whitespace held until non-space text follows (dropped before a call)
         self._raw = ""  # everything consumed since the opener, released if it is no call
         self._fence = False
+        self._bare = False
+        self._text_seen = False  # text was emitted since the start or the last call
         self._step = 0
         self._lit = 0
         self._name = ""
@@ -79,7 +96,7 @@ class ToolCallParser:
     @property
     def in_call(self) -> bool:
         """A call opener has been seen (the header may still be arriving)."""
-        return self._state in ("header", "args", "trailer") and not self._fence
+        return self._state in ("header", "args", "trailer") and not (self._fence or self._bare)
 
     def feed(self, text: str) -> list[Output]:
         self._pending.extend(text)
@@ -129,13 +146,14 @@ class ToolCallParser:
             self._ws += text
             return
         self._out.append(Text(text if self._after_call else self._ws + text))
+        self._text_seen = True
         self._ws = ""
         self._after_call = False
 
     def _reset_to_text(self) -> None:
         self._state = "text"
         self._hold = self._raw = self._name = self._string_args = self._trailer = ""
-        self._fence = self._committed = self._escape = self._in_string = False
+        self._fence = self._bare = self._committed = self._escape = self._in_string = False
         self._step = self._lit = self._depth = 0
 
     def _release(self, final: bool) -> None:
@@ -147,7 +165,11 @@ class ToolCallParser:
 
     def _on_text(self, c: str, final: bool) -> None:
         hold = self._hold + c
-        if hold == TAG_OPEN:
+        if hold == "{" and self._known and not self._text_seen:
+            self._start("header", "", fence=False)
+            self._bare = True
+            self._pending.appendleft("{")
+        elif hold == TAG_OPEN:
             self._start("header", TAG_OPEN, fence=False)
         elif hold == FENCE:
             self._start("fence", FENCE, fence=True)
@@ -165,7 +187,7 @@ class ToolCallParser:
     def _on_fence(self, c: str, final: bool) -> None:
         """After the backticks: an optional ``json`` tag, whitespace, then the header."""
         self._raw += c
-        lang = self._raw[len(FENCE):]
+        lang = self._raw[len(FENCE) :]
         word = lang.rstrip()
         if c == "{" and word[:-1].strip() in ("", "json"):
             self._state = "header"
@@ -196,7 +218,7 @@ class ToolCallParser:
                 self._name += c
             elif c == '"':
                 self._name = _decode_string(self._name)
-                if self._fence and self._name not in self._known:
+                if (self._fence or self._bare) and self._name not in self._known:
                     self._release(final)
                     return
                 self._step += 1
@@ -240,16 +262,7 @@ class ToolCallParser:
                 self._pending.appendleft(c)
                 return
         if self._string_args:
-            self._string_args += c
-            if self._escape:
-                self._escape = False
-            elif c == "\\":
-                self._escape = True
-            elif c == '"':
-                self._out.append(ArgsDelta(_decode_string(self._string_args[1:-1])))
-                self._string_args = ""
-                self._in_string = False
-                self._state = "trailer"
+            self._on_string_args(c)
             return
         self._out.append(ArgsDelta(c))
         if self._in_string:
@@ -268,13 +281,26 @@ class ToolCallParser:
             if self._depth == 0:
                 self._state = "trailer"
 
+    def _on_string_args(self, c: str) -> None:
+        """Arguments sent as a JSON string holding JSON: buffered, then decoded."""
+        self._string_args += c
+        if self._escape:
+            self._escape = False
+        elif c == "\\":
+            self._escape = True
+        elif c == '"':
+            self._out.append(ArgsDelta(_decode_string(self._string_args[1:-1])))
+            self._string_args = ""
+            self._in_string = False
+            self._state = "trailer"
+
     def _on_trailer(self, c: str, final: bool) -> None:
         """After the arguments: the object's ``}``, whitespace, then the closer."""
-        closer = FENCE if self._fence else TAG_CLOSE
+        closer = FENCE if self._fence else "" if self._bare else TAG_CLOSE
         trailer = self._trailer + c
         if closer.startswith(trailer.lstrip("} \t\r\n")):
             self._trailer = trailer
-            if trailer.lstrip("} \t\r\n") == closer:
+            if closer and trailer.lstrip("} \t\r\n") == closer:
                 self._end_call()
             return
         self._end_call()
@@ -284,6 +310,7 @@ class ToolCallParser:
         self._out.append(CallEnd())
         self._reset_to_text()
         self._after_call = True
+        self._text_seen = False
 
 
 def _decode_string(body: str) -> str:

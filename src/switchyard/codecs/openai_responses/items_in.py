@@ -1,0 +1,136 @@
+"""Stored Responses wire items (as ``decode_input`` or the encoder made them) to
+canonical items, to build a model request.
+
+- ``mcp_call`` becomes a ``FunctionCall`` (call id = the item id, name = the MCP
+  tool's own name) and its ``FunctionCallOutput`` (the output, or the error text
+  with ``is_error``); a call still without a result gives the call only.
+- ``mcp_list_tools``, ``mcp_approval_request`` and ``mcp_approval_response`` are the
+  engine's business and are skipped; ``item_reference`` must be resolved before."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from switchyard.codecs.openai_chat.wire import parse_data_url
+from switchyard.codecs.openai_responses.opaque import unpack
+from switchyard.core.errors import invalid
+from switchyard.core.items import (
+    FilePart,
+    FunctionCall,
+    FunctionCallOutput,
+    ImagePart,
+    Item,
+    Message,
+    Part,
+    Reasoning,
+    RefusalPart,
+    TextPart,
+)
+
+_SKIPPED = frozenset({"mcp_list_tools", "mcp_approval_request", "mcp_approval_response"})
+
+
+def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
+    out: list[Item] = []
+    for i, item in enumerate(items):
+        kind = item.get("type", "message")
+        if kind == "message":
+            out.append(Message(role=item["role"], content=[_part(p) for p in _content(item.get("content"))]))
+        elif kind == "function_call":
+            out.append(FunctionCall(call_id=item["call_id"], name=item["name"],
+                                    arguments=item.get("arguments") or "", id=item.get("id")))
+        elif kind == "function_call_output":
+            output = item.get("output")
+            parts = [TextPart(output)] if isinstance(output, str) else [_part(p) for p in output or []]
+            out.append(FunctionCallOutput(call_id=item["call_id"], output=parts))
+        elif kind == "reasoning":
+            out.append(_reasoning(item))
+        elif kind == "mcp_call":
+            out.extend(_mcp_call(item))
+        elif kind == "item_reference":
+            raise invalid(f"Unresolved item reference '{item.get('id')}'.", f"input[{i}]")
+        elif kind not in _SKIPPED:
+            raise invalid(f"Items of type '{kind}' cannot be given to a model on this server.", f"input[{i}].type")
+    return out
+
+
+def _content(content: object) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "input_text", "text": content}]
+    return list(content) if isinstance(content, list) else []
+
+
+def _part(part: dict[str, Any]) -> Part:
+    kind = part.get("type")
+    if kind in ("input_text", "output_text"):
+        return TextPart(part.get("text") or "")
+    if kind == "refusal":
+        return RefusalPart(part.get("refusal") or "")
+    if kind == "input_image":
+        return _image(part)
+    if kind == "input_file":
+        return _file(part)
+    raise invalid(f"Content parts of type '{kind}' are not supported on this server.", "input")
+
+
+def _image(part: dict[str, Any]) -> Part:
+    url = part.get("image_url")
+    detail = part.get("detail")
+    detail = None if detail in (None, "auto") else detail
+    if url is None:
+        return FilePart(file_id=part.get("file_id"))
+    parsed = parse_data_url(url) if url.startswith("data:") else None
+    if parsed is not None:
+        return ImagePart(data=parsed[1], media_type=parsed[0], detail=detail)
+    return ImagePart(url=url, detail=detail)
+
+
+def _file(part: dict[str, Any]) -> FilePart:
+    filename = part.get("filename")
+    data = part.get("file_data")
+    media_type = None
+    if data is not None:
+        parsed = parse_data_url(data)
+        if parsed is not None:
+            media_type, data = parsed
+    if media_type is None and data is not None and filename and filename.lower().endswith(".pdf"):
+        media_type = "application/pdf"
+    return FilePart(data=data, media_type=media_type, file_id=part.get("file_id"), url=part.get("file_url"),
+                    filename=filename)
+
+
+def _reasoning(item: dict[str, Any]) -> Reasoning:
+    signature, encrypted = unpack(item.get("encrypted_content"))
+    text = "".join(p.get("text") or "" for p in item.get("content") or [])
+    summary = [p.get("text") or "" for p in item.get("summary") or []]
+    if not text and signature and summary:
+        text = "".join(summary)  # reasoning streamed as a summary still carries its signed text
+    return Reasoning(text=text, signature=signature, encrypted=encrypted, summary=summary, id=item.get("id"))
+
+
+def _mcp_call(item: dict[str, Any]) -> list[Item]:
+    call = FunctionCall(call_id=item["id"], name=item["name"], arguments=item.get("arguments") or "",
+                        id=item["id"])
+    error = item.get("error")
+    output = item.get("output")
+    if error is None and output is None:
+        return [call]
+    if error is not None:
+        text = error if isinstance(error, str) else _error_text(error)
+        return [call, FunctionCallOutput(call.call_id, [TextPart(text)], is_error=True)]
+    return [call, FunctionCallOutput(call.call_id, [TextPart(output)])]
+
+
+def _error_text(error: object) -> str:
+    if isinstance(error, dict):
+        if isinstance(error.get("message"), str):
+            return error["message"]
+        content = error.get("content")
+        if isinstance(content, list):
+            texts = [c.get("text") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)]
+            if texts:
+                return "\n".join(texts)
+        if isinstance(content, str):
+            return content
+    return json.dumps(error)

@@ -1,0 +1,315 @@
+"""Canonical events (over one or more model turns) and engine-made items as Responses
+stream events: the one place ``sequence_number`` and ``output_index`` are assigned.
+
+Each canonical block becomes one output item: text → ``message`` with one
+``output_text`` part, refusal → ``message`` with one ``refusal`` part, reasoning →
+``reasoning`` (its text as a ``reasoning_text`` content part, or as one summary part
+with ``reasoning_as="summary"``), tool call → ``function_call``. Blocks still open when
+a turn ends (``Finish`` or the next ``Start``) are closed, ``incomplete`` unless the
+turn finished normally."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from switchyard.codecs.openai_chat.wire import ERROR_TYPES
+from switchyard.codecs.openai_responses.call import NewItemId
+from switchyard.codecs.openai_responses.items_out import (
+    delta_logprobs,
+    function_call_item,
+    logprobs_out,
+    message_item,
+    output_text,
+    reasoning_item,
+    refusal,
+)
+from switchyard.core.errors import SwitchyardError
+from switchyard.core.events import (
+    ArgumentsDelta,
+    BlockKind,
+    BlockStart,
+    BlockStop,
+    Event,
+    Finish,
+    ReasoningDelta,
+    RefusalDelta,
+    SignatureDelta,
+    Start,
+    TextDelta,
+)
+
+LIFECYCLE = frozenset({
+    "response.created", "response.queued", "response.in_progress", "response.completed",
+    "response.incomplete", "response.failed",
+})
+_ITEM_PREFIX = {"mcp_list_tools": "mcpl_", "mcp_call": "mcp_", "mcp_approval_request": "mcpr_"}
+
+
+@dataclass(slots=True)
+class _Block:
+    kind: BlockKind
+    output_index: int
+    item_id: str
+    text: str = ""
+    logprobs: list[dict[str, Any]] = field(default_factory=list)
+    part_open: bool = False
+    call_id: str = ""
+    name: str = ""
+    signature: str | None = None
+    encrypted: str | None = None
+
+
+Event_ = dict[str, Any]
+
+
+class ResponsesStreamEncoder:
+    def __init__(
+        self,
+        *,
+        new_item_id: NewItemId,
+        starting_sequence: int = 0,
+        reasoning_as: Literal["text", "summary"] = "text",
+    ) -> None:
+        self._new_item_id = new_item_id
+        self._sequence = starting_sequence
+        self._reasoning_as = reasoning_as
+        self._next_index = 0
+        self._blocks: dict[int, _Block] = {}
+        self._begun: dict[str, int] = {}
+        self._done: dict[int, dict[str, Any]] = {}
+
+    @property
+    def output(self) -> list[dict[str, Any]]:
+        """Every finished output item, by ``output_index``."""
+        return [self._done[i] for i in sorted(self._done)]
+
+    @property
+    def next_sequence(self) -> int:
+        return self._sequence
+
+    def _event(self, type_: str, **fields: Any) -> Event_:
+        event = {"type": type_, "sequence_number": self._sequence, **fields}
+        self._sequence += 1
+        return event
+
+    # -- lifecycle and errors -------------------------------------------------------------
+
+    def lifecycle(self, type_: str, response: dict[str, Any]) -> Event_:
+        """``response.created`` … ``response.failed`` (the ``response.`` prefix may be left out)."""
+        name = type_ if type_.startswith("response.") else f"response.{type_}"
+        if name not in LIFECYCLE:
+            raise ValueError(f"not a lifecycle event: {type_!r}")
+        return self._event(name, response=response)
+
+    def error(self, err: SwitchyardError) -> Event_:
+        return self._event("error", code=err.code or ERROR_TYPES[err.kind], message=err.message, param=err.param)
+
+    # -- model turns ----------------------------------------------------------------------
+
+    def feed(self, event: Event) -> list[Event_]:
+        match event:
+            case Start():
+                out = self.close_open("incomplete")
+                self._blocks = {}
+                return out
+            case BlockStart(index=i, kind=kind):
+                out = self._stop(i, "completed") if i in self._blocks else []
+                return out + self._start(i, kind, event)
+            case TextDelta(index=i, text=text, logprobs=lp) if text or lp:
+                out, block = self._ensure(i, "text")
+                block.text += text
+                delta_lp = delta_logprobs(lp) if lp else []
+                if lp:
+                    block.logprobs += logprobs_out(lp)
+                return [*out, self._event("response.output_text.delta", **self._where(block), content_index=0,
+                                          delta=text, logprobs=delta_lp)]
+            case RefusalDelta(index=i, text=text) if text:
+                out, block = self._ensure(i, "refusal")
+                block.text += text
+                return [*out, self._event("response.refusal.delta", **self._where(block), content_index=0,
+                                          delta=text)]
+            case ReasoningDelta(index=i, text=text) if text:
+                out, block = self._ensure(i, "reasoning")
+                out += self._open_reasoning_part(block)
+                block.text += text
+                if self._reasoning_as == "summary":
+                    return [*out, self._event("response.reasoning_summary_text.delta", **self._where(block),
+                                              summary_index=0, delta=text)]
+                return [*out, self._event("response.reasoning_text.delta", **self._where(block), content_index=0,
+                                          delta=text)]
+            case SignatureDelta(index=i, signature=sig):
+                out, block = self._ensure(i, "reasoning")
+                block.signature = (block.signature or "") + sig
+                return out
+            case ArgumentsDelta(index=i, arguments=args) if args:
+                out, block = self._ensure(i, "tool_call")
+                block.text += args
+                return [*out, self._event("response.function_call_arguments.delta", **self._where(block),
+                                          delta=args)]
+            case BlockStop(index=i):
+                return self._stop(i, "completed")
+            case Finish(reason=reason):
+                return self.close_open("incomplete" if reason in ("length", "content_filter") else "completed")
+        return []
+
+    def close_open(self, status: str = "incomplete") -> list[Event_]:
+        """Close every block still open (cancellation, failure, end of turn)."""
+        out: list[Event_] = []
+        for index in sorted(self._blocks, key=lambda i: self._blocks[i].output_index):
+            out += self._stop(index, status)
+        return out
+
+    def _where(self, block: _Block) -> dict[str, Any]:
+        return {"item_id": block.item_id, "output_index": block.output_index}
+
+    def _ensure(self, index: int, kind: BlockKind) -> tuple[list[Event_], _Block]:
+        """The open block ``index``; a delta for a block never started opens one."""
+        block = self._blocks.get(index)
+        if block is not None and block.kind == kind:
+            return [], block
+        out = self._stop(index, "completed") if block is not None else []
+        out += self._start(index, kind, BlockStart(index, kind))
+        return out, self._blocks[index]
+
+    def _start(self, index: int, kind: BlockKind, event: BlockStart) -> list[Event_]:
+        prefix = {"text": "msg_", "refusal": "msg_", "reasoning": "rs_", "tool_call": "fc_"}[kind]
+        block = _Block(kind, self._next_index, self._new_item_id(prefix))
+        self._next_index += 1
+        self._blocks[index] = block
+        if kind == "tool_call":
+            block.call_id = event.call_id or self._new_item_id("call_")
+            block.name = event.name or ""
+            item = function_call_item(block.item_id, block.call_id, block.name, "", "in_progress")
+            return [self._event("response.output_item.added", output_index=block.output_index, item=item)]
+        if kind == "reasoning":
+            block.encrypted = event.encrypted
+            item = reasoning_item(block.item_id)
+            return [self._event("response.output_item.added", output_index=block.output_index, item=item)]
+        part = output_text("") if kind == "text" else refusal("")
+        return [
+            self._event("response.output_item.added", output_index=block.output_index,
+                        item=message_item(block.item_id, [], "in_progress")),
+            self._event("response.content_part.added", **self._where(block), content_index=0, part=part),
+        ]
+
+    def _open_reasoning_part(self, block: _Block) -> list[Event_]:
+        if block.part_open:
+            return []
+        block.part_open = True
+        if self._reasoning_as == "summary":
+            return [self._event("response.reasoning_summary_part.added", **self._where(block), summary_index=0,
+                                part={"type": "summary_text", "text": ""})]
+        return [self._event("response.content_part.added", **self._where(block), content_index=0,
+                            part={"type": "reasoning_text", "text": ""})]
+
+    def _stop(self, index: int, status: str) -> list[Event_]:
+        block = self._blocks.pop(index, None)
+        if block is None:
+            return []
+        where = self._where(block)
+        out: list[Event_] = []
+        if block.kind == "text":
+            part = output_text(block.text, block.logprobs)
+            out += [
+                self._event("response.output_text.done", **where, content_index=0, text=block.text,
+                            logprobs=block.logprobs),
+                self._event("response.content_part.done", **where, content_index=0, part=part),
+            ]
+            item = message_item(block.item_id, [part], status)
+        elif block.kind == "refusal":
+            part = refusal(block.text)
+            out += [
+                self._event("response.refusal.done", **where, content_index=0, refusal=block.text),
+                self._event("response.content_part.done", **where, content_index=0, part=part),
+            ]
+            item = message_item(block.item_id, [part], status)
+        elif block.kind == "tool_call":
+            out.append(self._event("response.function_call_arguments.done", **where, name=block.name,
+                                   arguments=block.text))
+            item = function_call_item(block.item_id, block.call_id, block.name, block.text, status)
+        else:
+            out += self._close_reasoning(block)
+            summary = [block.text] if block.text and self._reasoning_as == "summary" else []
+            text = block.text if self._reasoning_as == "text" else ""
+            item = reasoning_item(block.item_id, text=text, summary=summary, signature=block.signature,
+                                  encrypted=block.encrypted)
+        out.append(self._event("response.output_item.done", output_index=block.output_index, item=item))
+        self._done[block.output_index] = item
+        return out
+
+    def _close_reasoning(self, block: _Block) -> list[Event_]:
+        if not block.part_open:
+            return []
+        where = self._where(block)
+        if self._reasoning_as == "summary":
+            return [
+                self._event("response.reasoning_summary_text.done", **where, summary_index=0, text=block.text),
+                self._event("response.reasoning_summary_part.done", **where, summary_index=0,
+                            part={"type": "summary_text", "text": block.text}),
+            ]
+        return [
+            self._event("response.reasoning_text.done", **where, content_index=0, text=block.text),
+            self._event("response.content_part.done", **where, content_index=0,
+                        part={"type": "reasoning_text", "text": block.text}),
+        ]
+
+    # -- engine-made items ----------------------------------------------------------------
+
+    def add_item(self, item: dict[str, Any]) -> list[Event_]:
+        return self.begin_item(item) + self.end_item(item)
+
+    def begin_item(self, item: dict[str, Any]) -> list[Event_]:
+        """``output_item.added`` and the item's opening events. Sets ``item["id"]`` in
+        place when missing; ``end_item`` finds the item again by that id."""
+        kind = item["type"]
+        if not item.get("id"):
+            item["id"] = self._new_item_id(_ITEM_PREFIX.get(kind, "item_"))
+        index = self._next_index
+        self._next_index += 1
+        self._begun[item["id"]] = index
+        where = {"item_id": item["id"], "output_index": index}
+        added = copy.deepcopy(item)
+        out: list[Event_] = []
+        if kind == "mcp_list_tools":
+            added["tools"] = []
+            added.pop("error", None)
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+            out.append(self._event("response.mcp_list_tools.in_progress", **where))
+        elif kind == "mcp_call":
+            arguments = item.get("arguments") or ""
+            added.update(arguments="", status="in_progress", output=None, error=None)
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+            if arguments:
+                out.append(self._event("response.mcp_call_arguments.delta", **where, delta=arguments))
+            out.append(self._event("response.mcp_call_arguments.done", **where, arguments=arguments))
+            out.append(self._event("response.mcp_call.in_progress", **where))
+        else:
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+        return out
+
+    def end_item(self, item: dict[str, Any]) -> list[Event_]:
+        """The item's closing events and ``output_item.done`` with ``item`` as it is now."""
+        index = self._begun.pop(item["id"])
+        where = {"item_id": item["id"], "output_index": index}
+        done = copy.deepcopy(item)
+        kind = item["type"]
+        out: list[Event_] = []
+        if kind == "mcp_list_tools":
+            failed = bool(item.get("error"))
+            out.append(self._event(f"response.mcp_list_tools.{'failed' if failed else 'completed'}", **where))
+        elif kind == "mcp_call":
+            if isinstance(done.get("error"), str):
+                done["error"] = mcp_error(done["error"])
+            failed = done.get("error") is not None
+            done["status"] = "failed" if failed else "completed"
+            out.append(self._event(f"response.mcp_call.{'failed' if failed else 'completed'}", **where))
+        out.append(self._event("response.output_item.done", output_index=index, item=done))
+        self._done[index] = done
+        return out
+
+
+def mcp_error(message: str) -> dict[str, Any]:
+    """An ``mcp_call`` error as the SDK types it (a tool execution error with text content)."""
+    return {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": message}]}

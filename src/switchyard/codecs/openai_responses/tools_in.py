@@ -1,0 +1,217 @@
+"""``tools`` and ``tool_choice`` of a Responses request.
+
+A function tool without ``strict`` follows the spec's reading of an omitted value:
+strict when its schema is strict-compatible (every object closed with
+``additionalProperties: false`` and every property required), not strict otherwise.
+The echo carries the resolved boolean."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchyard.codecs.openai_chat.fields import arr, missing, obj, one_of, opt_bool, opt_str, req_str, wrong_type
+from switchyard.codecs.openai_responses.call import McpToolConfig
+from switchyard.core.errors import invalid, unsupported
+from switchyard.core.request import Tool, ToolChoice
+
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
+_LABEL = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+BUILT_IN_TOOLS = frozenset({
+    "file_search", "code_interpreter", "web_search", "web_search_preview", "web_search_2025_08_26",
+    "web_search_preview_2025_03_11", "image_generation", "computer", "computer_use", "computer_use_preview",
+    "local_shell", "shell", "apply_patch", "custom", "namespace", "tool_search", "programmatic_tool_calling",
+})
+_SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
+_SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
+
+
+@dataclass(slots=True)
+class Tools:
+    wire: list[dict[str, Any]] = field(default_factory=list)
+    functions: list[Tool] = field(default_factory=list)
+    mcp: list[McpToolConfig] = field(default_factory=list)
+
+
+def strict_compatible(schema: object) -> bool:
+    """Whether ``schema`` already meets OpenAI's strict-mode rules for objects."""
+    if isinstance(schema, list):
+        return all(strict_compatible(s) for s in schema)
+    if not isinstance(schema, dict):
+        return True
+    if schema.get("type") == "object" or "properties" in schema:
+        props = schema.get("properties") or {}
+        if schema.get("additionalProperties") is not False or set(schema.get("required") or []) != set(props):
+            return False
+    children: list[object] = [schema.get("items")]
+    children += [schema.get(k) for k in _SUBSCHEMA_LISTS]
+    for key in _SUBSCHEMA_MAPS:
+        value = schema.get(key)
+        if isinstance(value, dict):
+            children += list(value.values())
+    return all(strict_compatible(c) for c in children if c is not None)
+
+
+def decode_tools(raw: object) -> Tools:
+    out = Tools()
+    if raw is None:
+        return out
+    for i, tool in enumerate(arr(raw, "tools")):
+        path = f"tools[{i}]"
+        tool = obj(tool, path)
+        kind = req_str(tool, "type", path)
+        if kind == "function":
+            wire, fn = _function(tool, path)
+            if any(t.name == fn.name for t in out.functions):
+                raise invalid(f"Invalid 'tools': duplicate function name '{fn.name}'.", f"{path}.name")
+            out.functions.append(fn)
+        elif kind == "mcp":
+            wire, config = _mcp(tool, path)
+            if any(c.server_label == config.server_label for c in out.mcp):
+                raise invalid(f"Invalid 'tools': duplicate MCP server_label '{config.server_label}'.",
+                              f"{path}.server_label")
+            out.mcp.append(config)
+        elif kind in BUILT_IN_TOOLS:
+            raise unsupported(f"{path}.type", f"the built-in tool '{kind}' is not available on this server")
+        else:
+            raise invalid(f"Invalid value for '{path}.type': '{kind}'.", f"{path}.type", "invalid_value")
+        out.wire.append(wire)
+    return out
+
+
+def _function(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], Tool]:
+    name = req_str(tool, "name", path)
+    if not _NAME.match(name):
+        raise invalid(f"Invalid '{path}.name': string does not match pattern. Expected a string that "
+                      "matches the pattern '^[a-zA-Z0-9_-]+$' of at most 128 characters.", f"{path}.name",
+                      "invalid_value")
+    params = tool.get("parameters")
+    if params is not None:
+        obj(params, f"{path}.parameters")
+    schema = params if params is not None else {"type": "object", "properties": {}}
+    strict = opt_bool(tool, "strict", path)
+    if strict is None:
+        strict = params is not None and strict_compatible(params)
+    description = opt_str(tool, "description", path)
+    wire = {"type": "function", "name": name, "description": description, "parameters": params,
+            "strict": strict}
+    return wire, Tool(name=name, description=description, parameters=schema, strict=strict)
+
+
+def _tool_names(raw: object, path: str) -> list[str]:
+    names = arr(raw, path)
+    for j, name in enumerate(names):
+        if not isinstance(name, str):
+            raise wrong_type(f"{path}[{j}]", "a string", name)
+    return list(names)
+
+
+def _filter(raw: object, path: str) -> list[str]:
+    """An ``MCPToolFilter``: ``{"tool_names": [...]}``; ``read_only`` we cannot judge."""
+    spec = obj(raw, path)
+    if spec.get("read_only"):
+        raise unsupported(f"{path}.read_only", "filtering MCP tools by read-only hint is not supported")
+    return _tool_names(spec.get("tool_names") or [], f"{path}.tool_names")
+
+
+def _mcp(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], McpToolConfig]:
+    label = req_str(tool, "server_label", path)
+    if not _LABEL.match(label):
+        raise invalid(f"Invalid '{path}.server_label': expected letters, digits, '_' or '-'.",
+                      f"{path}.server_label", "invalid_value")
+    if tool.get("connector_id") is not None:
+        raise unsupported(f"{path}.connector_id", "connectors are not available; give a server_url")
+    url = opt_str(tool, "server_url", path)
+    if url is None:
+        raise missing(f"{path}.server_url")
+    if not url.startswith(("http://", "https://")):
+        raise invalid(f"Invalid '{path}.server_url': expected an http(s) URL.", f"{path}.server_url",
+                      "invalid_value")
+    headers = dict(obj(tool["headers"], f"{path}.headers")) if tool.get("headers") is not None else {}
+    for key, value in headers.items():
+        if not isinstance(value, str):
+            raise wrong_type(f"{path}.headers.{key}", "a string", value)
+    authorization = opt_str(tool, "authorization", path)
+    if authorization is not None:
+        headers.setdefault("Authorization", f"Bearer {authorization}")
+    allowed_raw = tool.get("allowed_tools")
+    allowed: list[str] | None = None
+    if isinstance(allowed_raw, list):
+        allowed = _tool_names(allowed_raw, f"{path}.allowed_tools")
+    elif allowed_raw is not None:
+        allowed = _filter(allowed_raw, f"{path}.allowed_tools")
+    approval = _approval(tool.get("require_approval"), f"{path}.require_approval")
+    description = opt_str(tool, "server_description", path)
+    wire = {"type": "mcp", "server_label": label, "server_url": url, "allowed_tools": allowed_raw,
+            "headers": None, "require_approval": approval}
+    if description is not None:
+        wire["server_description"] = description
+    config = McpToolConfig(label, url, headers, allowed, approval, description)
+    return wire, config
+
+
+def _approval(raw: object, path: str) -> str | dict[str, Any]:
+    if raw is None:
+        return "always"
+    if isinstance(raw, str):
+        return one_of(raw, ("always", "never"), path)
+    policy = obj(raw, path)
+    out: dict[str, Any] = {}
+    for key, value in policy.items():
+        one_of(key, ("always", "never"), f"{path}.{key}")
+        if value is not None:
+            out[key] = {"tool_names": _filter(value, f"{path}.{key}")}
+    return out
+
+
+def decode_tool_choice(raw: object, tools: Tools) -> tuple[ToolChoice | None, str | dict[str, Any]]:
+    """The canonical choice and its echo. ``allowed_tools`` narrows ``tools`` in place
+    (the echo keeps every tool); ``{"type": "mcp", "server_label"}`` without a name
+    becomes ``required`` over all tools (the engine may narrow by ``tool_choice_wire``)."""
+    if raw is None:
+        return None, "auto"
+    if isinstance(raw, str):
+        mode = one_of(raw, ("none", "auto", "required"), "tool_choice")
+        return ToolChoice(mode=mode), mode  # type: ignore[arg-type]
+    choice = obj(raw, "tool_choice")
+    kind = req_str(choice, "type", "tool_choice")
+    if kind == "function":
+        name = req_str(choice, "name", "tool_choice")
+        if not any(t.name == name for t in tools.functions):
+            raise invalid(f"Invalid value for 'tool_choice.name': no function named '{name}' was specified "
+                          "in 'tools'.", "tool_choice.name", "invalid_value")
+        return ToolChoice(mode="tool", name=name), {"type": "function", "name": name}
+    if kind == "mcp":
+        label = req_str(choice, "server_label", "tool_choice")
+        name = opt_str(choice, "name", "tool_choice")
+        if not any(c.server_label == label for c in tools.mcp):
+            raise invalid(f"Invalid value for 'tool_choice.server_label': no MCP server labelled '{label}' "
+                          "was specified in 'tools'.", "tool_choice.server_label", "invalid_value")
+        wire = {"type": "mcp", "server_label": label, "name": name}
+        return (ToolChoice(mode="tool", name=name) if name else ToolChoice(mode="required")), wire
+    if kind == "allowed_tools":
+        return _allowed(choice, tools)
+    if kind in BUILT_IN_TOOLS:
+        raise unsupported("tool_choice.type", f"the built-in tool '{kind}' is not available on this server")
+    raise invalid(f"Invalid value for 'tool_choice.type': '{kind}'.", "tool_choice.type", "invalid_value")
+
+
+def _allowed(choice: dict[str, Any], tools: Tools) -> tuple[ToolChoice, dict[str, Any]]:
+    mode = one_of(req_str(choice, "mode", "tool_choice"), ("auto", "required"), "tool_choice.mode")
+    names: set[str] = set()
+    labels: set[str] = set()
+    for j, raw in enumerate(arr(choice.get("tools"), "tool_choice.tools")):
+        path = f"tool_choice.tools[{j}]"
+        entry = obj(raw, path)
+        kind = req_str(entry, "type", path)
+        if kind == "function":
+            names.add(req_str(entry, "name", path))
+        elif kind == "mcp":
+            labels.add(req_str(entry, "server_label", path))
+        else:
+            raise unsupported(f"{path}.type", f"'{kind}' tools are not available on this server")
+    tools.functions = [t for t in tools.functions if t.name in names]
+    tools.mcp = [c for c in tools.mcp if c.server_label in labels]
+    wire = {"type": "allowed_tools", "mode": mode, "tools": list(choice["tools"])}
+    return ToolChoice(mode=mode), wire  # type: ignore[arg-type]

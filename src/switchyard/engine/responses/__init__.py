@@ -1,0 +1,1 @@
+"""The Responses engine: the agent loop, stored state, background runs."""

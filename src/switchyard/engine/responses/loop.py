@@ -1,0 +1,269 @@
+"""The agent loop of one response: call the model, run MCP tools, loop; stop at a
+client function call, an approval request, the output limit, or the loop bound.
+Every step is emitted as a Responses stream event."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from switchyard.codecs.openai_responses import ResponsesStreamEncoder, build_response
+from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.core.events import BlockStart, Failure
+from switchyard.core.items import FunctionCall, FunctionCallOutput, Item, TextPart
+from switchyard.core.request import Request, Tool
+from switchyard.core.result import Folder
+from switchyard.core.usage import Usage
+from switchyard.engine.generation import generate
+from switchyard.engine.responses.mcp_tools import ExposedTool, allowed, expose, listed_tools, needs_approval
+from switchyard.engine.responses.model_request import context_items, model_request
+from switchyard.gateway.router import Route
+from switchyard.tools.mcp import McpClient, McpError
+
+MAX_TURNS = 16
+CANCEL_POLL_SECONDS = 0.5
+
+Emit = Callable[[dict[str, Any]], Awaitable[None]]
+Cancelled = Callable[[], Awaitable[bool]]
+
+
+@dataclass
+class RunContext:
+    response_id: str
+    call: Any  # ResponsesCall
+    route: Route
+    history: list[dict[str, Any]]
+    input_items: list[dict[str, Any]]
+    created_at: int
+    mcp: McpClient
+    new_item_id: Callable[[str], str]
+    background: bool = False
+
+
+@dataclass
+class RunOutcome:
+    status: str
+    body: dict[str, Any]
+    output: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class ResponseRun:
+    def __init__(self, ctx: RunContext, emit: Emit, cancelled: Cancelled | None = None) -> None:
+        self.ctx = ctx
+        self._emit = emit
+        self._cancelled = cancelled
+        self.encoder = ResponsesStreamEncoder(new_item_id=ctx.new_item_id)
+        self.usage = Usage()
+        self.started = False
+        self.tool_calls = 0
+
+    def body(self, status: str, **extra: Any) -> dict[str, Any]:
+        done = status in ("completed", "incomplete", "failed", "cancelled")
+        return build_response(
+            self.ctx.call, id=self.ctx.response_id, created_at=self.ctx.created_at, status=status,
+            output=list(self.encoder.output), usage=self.usage if done else None,
+            error=extra.get("error"), incomplete_details=extra.get("incomplete_details"),
+            completed_at=int(time.time()) if status == "completed" else None,
+        )
+
+    async def emit(self, events: list[dict[str, Any]]) -> None:
+        await self._start()
+        for event in events:
+            await self._emit(event)
+
+    async def _start(self) -> None:
+        if self.started:
+            return
+        self.started = True
+        first = "queued" if self.ctx.background else "in_progress"
+        await self._emit(self.encoder.lifecycle("response.created", self.body(first)))
+        if self.ctx.background:
+            await self._emit(self.encoder.lifecycle("response.queued", self.body("queued")))
+        await self._emit(self.encoder.lifecycle("response.in_progress", self.body("in_progress")))
+
+    async def _run_watched(self) -> RunOutcome:
+        """``_run``, interrupted as soon as a cancel is requested, even mid-wait."""
+        if self._cancelled is None:
+            return await self._run()
+        work = asyncio.ensure_future(self._run())
+        watcher = asyncio.ensure_future(self._watch())
+        try:
+            done, _ = await asyncio.wait({work, watcher}, return_when=asyncio.FIRST_COMPLETED)
+            if work in done:
+                return work.result()
+            work.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await work
+            raise _Cancelled
+        finally:
+            watcher.cancel()
+            work.cancel()
+
+    async def _watch(self) -> None:
+        assert self._cancelled is not None
+        while not await self._cancelled():
+            await asyncio.sleep(CANCEL_POLL_SECONDS)
+
+    async def run(self) -> RunOutcome:
+        try:
+            return await self._run_watched()
+        except _Cancelled:
+            return RunOutcome("cancelled", self.body("cancelled"), list(self.encoder.output))
+        except SwitchyardError as error:
+            if not self.started and error.status < 500 and not self.ctx.background:
+                raise
+            failure = {"code": _error_code(error), "message": error.message}
+            body = self.body("failed", error=failure)
+            await self.emit([self.encoder.lifecycle("response.failed", body)])
+            return RunOutcome("failed", body, list(self.encoder.output))
+
+    async def _run(self) -> RunOutcome:
+        call = self.ctx.call
+        seen = [*self.ctx.history, *self.ctx.input_items]
+        exposed, mcp_tools = await self._mcp_tools(seen)
+        carried = await self._answer_approvals(seen, exposed)
+        items = context_items(call, seen) + carried
+        tools = [*call.function_tools, *mcp_tools]
+        for _ in range(MAX_TURNS):
+            budget_left = call.max_tool_calls is None or self.tool_calls < call.max_tool_calls
+            request = model_request(call, items, tools, tools_allowed=budget_left,
+                                    stream=bool(call.stream or self.ctx.background))
+            choice = await self._turn(request, exposed)
+            items.extend(choice.items)
+            if choice.finish_reason == "length":
+                return await self._finish("incomplete", incomplete_details={"reason": "max_output_tokens"})
+            calls = choice.tool_calls()
+            mcp_calls = [c for c in calls if c.name in exposed]
+            if not mcp_calls or len(mcp_calls) < len(calls):
+                return await self._finish("completed")
+            waiting = False
+            for mcp_call in mcp_calls:
+                target = exposed[mcp_call.name]
+                if needs_approval(target.config, target.tool_name):
+                    await self._request_approval(mcp_call, target)
+                    waiting = True
+                    continue
+                items.append(await self._call_mcp(mcp_call, target))
+            if waiting:
+                return await self._finish("completed")
+        return await self._finish("completed")  # the loop bound: like OpenAI, stop calling tools
+
+    async def _turn(self, request: Request, exposed: dict[str, ExposedTool]) -> Any:
+        folder = Folder()
+        hidden: set[int] = set()
+        async for event in generate(self.ctx.route, request):
+            if isinstance(event, Failure):
+                raise event.error
+            folder.add(event)
+            if isinstance(event, BlockStart) and event.kind == "tool_call" and event.name in exposed:
+                hidden.add(event.index)
+            index = getattr(event, "index", None)
+            if index is not None and index in hidden:
+                continue
+            await self._start()  # before the encoder numbers anything
+            await self.emit(self.encoder.feed(event))
+        self.usage = self.usage.add(folder.result.usage)
+        return folder.result.choices[0]
+
+    async def _mcp_tools(self, seen: list[dict[str, Any]]) -> tuple[dict[str, ExposedTool], list[Tool]]:
+        listings: dict[str, list[dict[str, Any]]] = {}
+        for config in self.ctx.call.mcp_tools:
+            known = listed_tools(seen, config.server_label)
+            listings[config.server_label] = known if known is not None else await self._list(config)
+        taken = {t.name for t in self.ctx.call.function_tools}
+        tools, exposed = expose(self.ctx.call.mcp_tools, listings, taken)
+        return exposed, tools
+
+    async def _list(self, config: Any) -> list[dict[str, Any]]:
+        await self._start()
+        item: dict[str, Any] = {"id": self.ctx.new_item_id("mcpl_"), "type": "mcp_list_tools",
+                                "server_label": config.server_label, "tools": [], "error": None}
+        await self.emit(self.encoder.begin_item(item))
+        try:
+            found = await self.ctx.mcp.list_tools(config.server_url, config.headers)
+        except McpError as exc:
+            item["error"] = str(exc)
+            await self.emit(self.encoder.end_item(item))
+            return []
+        item["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
+                          "annotations": t.annotations} for t in found if allowed(config, t.name)]
+        await self.emit(self.encoder.end_item(item))
+        return item["tools"]
+
+    async def _call_mcp(self, call: FunctionCall, target: ExposedTool) -> FunctionCallOutput:
+        await self._start()
+        import orjson
+
+        self.tool_calls += 1
+        item: dict[str, Any] = {"id": self.ctx.new_item_id("mcp_"), "type": "mcp_call",
+                                "server_label": target.server_label, "name": target.tool_name,
+                                "arguments": call.arguments, "output": None, "error": None,
+                                "status": "in_progress"}
+        await self.emit(self.encoder.begin_item(item))
+        try:
+            arguments = orjson.loads(call.arguments or "{}")
+            result = await self.ctx.mcp.call_tool(target.config.server_url, target.config.headers,
+                                                  target.tool_name, arguments)
+            if result.is_error:
+                item["error"] = result.output
+            else:
+                item["output"] = result.output
+        except (McpError, orjson.JSONDecodeError) as exc:
+            item["error"] = str(exc)
+        item["status"] = "failed" if item["error"] else "completed"
+        await self.emit(self.encoder.end_item(item))
+        text = item["output"] if item["error"] is None else f"Error: {item['error']}"
+        return FunctionCallOutput(call.call_id, [TextPart(text)], is_error=item["error"] is not None)
+
+    async def _request_approval(self, call: FunctionCall, target: ExposedTool) -> None:
+        await self._start()
+        item = {"id": self.ctx.new_item_id("mcpr_"), "type": "mcp_approval_request",
+                "server_label": target.server_label, "name": target.tool_name, "arguments": call.arguments}
+        await self.emit(self.encoder.begin_item(item))
+        await self.emit(self.encoder.end_item(item))
+
+    async def _answer_approvals(self, seen: list[dict[str, Any]],
+                                exposed: dict[str, ExposedTool]) -> list[Item]:
+        """Carry out (or decline) the MCP calls whose approval arrives in this input."""
+        requests = {i["id"]: i for i in seen if i.get("type") == "mcp_approval_request"}
+        carried: list[Item] = []
+        for answer in self.ctx.input_items:
+            if answer.get("type") != "mcp_approval_response":
+                continue
+            asked = requests.get(answer.get("approval_request_id"))
+            if asked is None:
+                raise SwitchyardError(ErrorKind.INVALID_REQUEST,
+                                      f"No mcp_approval_request with id '{answer.get('approval_request_id')}'.",
+                                      param="input")
+            target = next((t for t in exposed.values() if t.server_label == asked["server_label"]
+                           and t.tool_name == asked["name"]), None)
+            call = FunctionCall(call_id=asked["id"], name=target.name if target else asked["name"],
+                                arguments=asked.get("arguments") or "{}")
+            carried.append(call)
+            if answer.get("approve") and target is not None:
+                carried.append(await self._call_mcp(call, target))
+            else:
+                reason = answer.get("reason") or "The user declined this tool call."
+                carried.append(FunctionCallOutput(call.call_id, [TextPart(reason)], is_error=True))
+        return carried
+
+    async def _finish(self, status: str, **extra: Any) -> RunOutcome:
+        body = self.body(status, **extra)
+        await self.emit([self.encoder.lifecycle(f"response.{status}", body)])
+        return RunOutcome(status, body, list(self.encoder.output))
+
+
+def _error_code(error: SwitchyardError) -> str:
+    if error.kind is ErrorKind.RATE_LIMIT:
+        return "rate_limit_exceeded"
+    if error.kind is ErrorKind.INVALID_REQUEST:
+        return "invalid_prompt"
+    return "server_error"

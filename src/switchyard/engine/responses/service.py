@@ -1,0 +1,238 @@
+"""Responses as a service: prepare a call, run it in the foreground (whole or
+streamed) or queue it for the background runner, and read stored state back."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid, unsupported
+from switchyard.engine.responses.history import gather_history, resolve_references
+from switchyard.engine.responses.live import EventSignals
+from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
+from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.store.conversations import ConversationRepository
+from switchyard.store.ids import new_id
+from switchyard.store.response_events import ResponseEventLog
+from switchyard.store.responses import ResponseRecord, ResponseRepository
+from switchyard.tools.mcp import McpClient
+
+TERMINAL = ("completed", "incomplete", "failed", "cancelled")
+FOLLOW_POLL_SECONDS = 0.5
+
+
+def new_item_id(prefix: str) -> str:
+    return new_id(prefix)
+
+
+@dataclass
+class Prepared:
+    call: Any
+    owner_id: str
+    route: Route
+    history: list[dict[str, Any]]
+    input_items: list[dict[str, Any]]
+    response_id: str
+    created_at: int
+    raw: dict[str, Any]
+
+    @property
+    def stored_request(self) -> dict[str, Any]:
+        """What the runner needs to run it again: the body as sent, and the input as resolved."""
+        return {"body": self.raw, "input_items": self.input_items}
+
+
+def not_found(response_id: str) -> SwitchyardError:
+    return SwitchyardError(ErrorKind.NOT_FOUND, f"Response with id '{response_id}' not found.",
+                           param="response_id")
+
+
+class ResponsesService:
+    def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
+                 conversations: ConversationRepository, mcp: McpClient, signals: EventSignals) -> None:
+        self.models = models
+        self.responses = responses
+        self.events = events
+        self.conversations = conversations
+        self.mcp = mcp
+        self.signals = signals
+        self.wakeup = asyncio.Event()
+
+    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any]) -> Prepared:
+        if call.background and not call.store:
+            raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
+        route = self.models.resolve(call.model)
+        if call.top_logprobs and not route.provider.capabilities.logprobs:
+            raise unsupported("top_logprobs", f"model '{route.name}' does not return log-probabilities")
+        history = await gather_history(call, owner_id, self.responses, self.conversations)
+        inputs = resolve_references(call.input_items, history)
+        return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
+
+    def _context(self, p: Prepared, background: bool) -> RunContext:
+        return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
+                          self.mcp, new_item_id, background=background)
+
+    async def run_foreground(self, p: Prepared) -> dict[str, Any]:
+        async def drop(event: dict[str, Any]) -> None:
+            return None
+
+        outcome = await ResponseRun(self._context(p, False), drop).run()
+        await self._persist(p, outcome)
+        return outcome.body
+
+    async def stream_foreground(self, p: Prepared) -> AsyncIterator[dict[str, Any]]:
+        """Events of a run; raises before the first one if the request is refused."""
+        queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+
+        async def put(event: dict[str, Any]) -> None:
+            await queue.put(event)
+
+        async def produce() -> None:
+            try:
+                outcome = await ResponseRun(self._context(p, False), put).run()
+                await self._persist(p, outcome)
+            finally:
+                await queue.put(None)
+
+        task = asyncio.create_task(produce())
+        first = await queue.get()
+        if first is None:
+            task.result()  # re-raises a refusal that came before any event
+            return _empty()
+        return _drain(first, queue, task)
+
+    async def _persist(self, p: Prepared, outcome: RunOutcome) -> None:
+        if p.call.store:
+            await self.responses.create(
+                id=p.response_id, owner_id=p.owner_id, model=p.call.model, status=outcome.status,
+                body=outcome.body, request=p.stored_request, input_items=p.input_items,
+                previous_response_id=p.call.previous_response_id, conversation_id=p.call.conversation,
+                background=False, created_at=p.created_at, output_items=outcome.output,
+                completed_at=outcome.body.get("completed_at"),
+            )
+        await self._append_conversation(p, outcome)
+
+    async def _append_conversation(self, p: Prepared, outcome: RunOutcome) -> None:
+        if p.call.conversation and outcome.status != "failed":
+            known = {item.get("id") for item in p.history}
+            new = [item for item in p.input_items if item.get("id") not in known]
+            await self.conversations.append_items(p.call.conversation, p.owner_id, [*new, *outcome.output])
+
+    async def queue_background(self, p: Prepared) -> dict[str, Any]:
+        run = ResponseRun(self._context(p, True), _discard)
+        body = run.body("queued")
+        await self.responses.create(
+            id=p.response_id, owner_id=p.owner_id, model=p.call.model, status="queued", body=body,
+            request=p.stored_request, input_items=p.input_items, previous_response_id=p.call.previous_response_id,
+            conversation_id=p.call.conversation, background=True, created_at=p.created_at,
+        )
+        self.wakeup.set()
+        return body
+
+    async def run_background(self, record: ResponseRecord, call: Any) -> RunOutcome:
+        """Run a claimed background response to its end, storing every event."""
+        history = await gather_history(call, record.owner_id, self.responses, self.conversations)
+        p = Prepared(call, record.owner_id, self.models.resolve(call.model), history,
+                     list(call.input_items), record.id, record.created_at, record.request["body"])
+        sink = StoredEventSink(record.id, self.events, self.signals)
+
+        async def cancelled() -> bool:
+            return await self.responses.is_cancel_requested(record.id)
+
+        try:
+            outcome = await ResponseRun(self._context(p, True), sink, cancelled).run()
+        finally:
+            await sink.flush()
+        await self.responses.save_output(record.id, status=outcome.status, body=outcome.body,
+                                         output_items=outcome.output,
+                                         completed_at=outcome.body.get("completed_at"))
+        await self._append_conversation(p, outcome)
+        self.signals.notify(record.id)
+        return outcome
+
+    async def get(self, response_id: str, owner_id: str) -> ResponseRecord:
+        record = await self.responses.get(response_id, owner_id)
+        if record is None:
+            raise not_found(response_id)
+        return record
+
+    async def follow(self, response_id: str, owner_id: str, starting_after: int | None
+                     ) -> AsyncIterator[dict[str, Any]]:
+        """Stored events after ``starting_after``, then new ones as they come."""
+        record = await self.get(response_id, owner_id)
+        if not record.background:
+            raise invalid("Only background responses can be streamed after creation.", "stream")
+        last = -1 if starting_after is None else starting_after
+        events, lowest = await self.events.after(response_id, last)
+        if lowest is not None and lowest > last + 1:
+            raise invalid(f"Events up to sequence number {lowest - 1} are no longer available; "
+                          f"resume with starting_after >= {lowest - 1}.", "starting_after")
+        return self._follow(response_id, owner_id, last, events)
+
+    async def _follow(self, response_id: str, owner_id: str, last: int,
+                      events: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            for event in events:
+                last = event["sequence_number"]
+                yield event
+                if event.get("type") in ("response.completed", "response.failed", "response.incomplete"):
+                    return
+            record = await self.responses.get(response_id, owner_id)
+            if record is None or record.status in TERMINAL:
+                events, _ = await self.events.after(response_id, last)
+                if not events:
+                    return
+                continue
+            await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
+            events, _ = await self.events.after(response_id, last)
+
+    async def cancel(self, response_id: str, owner_id: str) -> dict[str, Any]:
+        record = await self.get(response_id, owner_id)
+        if not record.background:
+            raise invalid("Only background responses can be cancelled.", "response_id")
+        if record.status in TERMINAL:
+            return record.body
+        await self.responses.request_cancel(response_id, owner_id)
+        if record.status == "queued":
+            body = {**record.body, "status": "cancelled"}
+            if await self.responses.update_status(response_id, "cancelled", body, from_status="queued"):
+                self.signals.notify(response_id)
+                return body
+        for _ in range(100):
+            await self.signals.wait(response_id, 0.1)
+            current = await self.get(response_id, owner_id)
+            if current.status in TERMINAL:
+                return current.body
+        return {**record.body, "status": "cancelled"}
+
+    async def delete(self, response_id: str, owner_id: str) -> None:
+        if not await self.responses.delete(response_id, owner_id):
+            raise not_found(response_id)
+
+
+async def _discard(event: dict[str, Any]) -> None:
+    return None
+
+
+async def _empty() -> AsyncIterator[dict[str, Any]]:
+    return
+    yield  # pragma: no cover
+
+
+async def _drain(first: dict[str, Any], queue: asyncio.Queue[dict[str, Any] | None],
+                 task: asyncio.Task[None]) -> AsyncIterator[dict[str, Any]]:
+    try:
+        yield first
+        while (event := await queue.get()) is not None:
+            yield event
+        await task
+    finally:
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task

@@ -1,0 +1,38 @@
+"""Where a background response's events go: the store's bounded event log,
+written in small batches, with a wake-up for readers after each batch."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from switchyard.engine.responses.live import EventSignals
+from switchyard.store.response_events import ResponseEventLog
+
+FLUSH_EVERY = 32
+FLUSH_SECONDS = 0.1
+LIFECYCLE = ("response.created", "response.queued", "response.in_progress", "response.completed",
+             "response.incomplete", "response.failed", "error")
+
+
+class StoredEventSink:
+    def __init__(self, response_id: str, log: ResponseEventLog, signals: EventSignals) -> None:
+        self.response_id = response_id
+        self._log = log
+        self._signals = signals
+        self._buffer: list[dict[str, Any]] = []
+        self._last_flush = time.monotonic()
+
+    async def __call__(self, event: dict[str, Any]) -> None:
+        self._buffer.append(event)
+        due = time.monotonic() - self._last_flush >= FLUSH_SECONDS
+        if due or len(self._buffer) >= FLUSH_EVERY or event.get("type") in LIFECYCLE:
+            await self.flush()
+
+    async def flush(self) -> None:
+        self._last_flush = time.monotonic()
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        await self._log.append(self.response_id, batch)
+        self._signals.notify(self.response_id)

@@ -1,0 +1,114 @@
+"""A real MCP server for tests, built with the official SDK (`MCPServer`, the 2.x
+name of FastMCP), served by uvicorn on a free loopback port in a background thread.
+
+Tools: ``add(a, b) -> int``, ``echo(text) -> str``, ``fail(reason)`` (answers with
+an ``isError`` result), ``reject(code, message)`` (a JSON-RPC error instead of a
+result), ``picture()`` (an image block) and ``slow(seconds)``.
+``start_mcp_server()`` serves Streamable HTTP at ``/mcp``; with ``legacy_sse_path``
+it serves only the older HTTP+SSE transport at that path instead. With ``token``,
+every request must carry ``Authorization: Bearer <token>`` (else 401).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import socket
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import uvicorn
+from mcp.server.mcpserver import MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.mcpserver.utilities.types import Image
+from mcp.shared.exceptions import MCPError
+
+ASGIApp = Callable[..., Any]
+
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def build_server() -> MCPServer:
+    server = MCPServer(name="switchyard-test", log_level="WARNING")
+
+    @server.tool(description="Add two integers.")
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @server.tool(description="Echo the text back.")
+    def echo(text: str) -> str:
+        return text
+
+    @server.tool(description="Always fails, with the given reason.")
+    def fail(reason: str) -> str:
+        raise ToolError(reason)
+
+    @server.tool(description="Answer with a JSON-RPC error instead of a result.")
+    def reject(code: int, message: str) -> str:
+        raise MCPError(code, message)
+
+    @server.tool(description="A one-pixel PNG.")
+    def picture() -> Image:
+        return Image(data=PNG_1PX, format="png")
+
+    @server.tool(description="Sleep, then answer.")
+    async def slow(seconds: float) -> str:
+        await asyncio.sleep(seconds)
+        return "done"
+
+    return server
+
+
+def _require_bearer(app: ASGIApp, token: str) -> ASGIApp:
+    expected = f"Bearer {token}".encode()
+
+    async def guarded(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and dict(scope["headers"]).get(b"authorization") != expected:
+            await send({"type": "http.response.start", "status": 401,
+                        "headers": [(b"content-type", b"text/plain"), (b"www-authenticate", b"Bearer")]})
+            await send({"type": "http.response.body", "body": b"unauthorized"})
+            return
+        await app(scope, receive, send)
+
+    return guarded
+
+
+def start_mcp_server(
+    token: str | None = None, *, legacy_sse_path: str | None = None
+) -> tuple[str, Callable[[], None]]:
+    """Start the server; return (endpoint URL, stop)."""
+    server = build_server()
+    if legacy_sse_path is None:
+        app: ASGIApp = server.streamable_http_app(streamable_http_path="/mcp")
+        path = "/mcp"
+    else:
+        app = server.sse_app(sse_path=legacy_sse_path, message_path="/messages/")
+        path = legacy_sse_path
+    if token is not None:
+        app = _require_bearer(app, token)
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    uv = uvicorn.Server(config)
+    thread = threading.Thread(target=uv.run, daemon=True, name=f"mcp-server-{port}")
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not uv.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("fake MCP server did not start")
+        time.sleep(0.01)
+
+    def stop() -> None:
+        uv.should_exit = True
+        thread.join(timeout=5)
+
+    return f"http://127.0.0.1:{port}{path}", stop
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
