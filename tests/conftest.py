@@ -55,7 +55,7 @@ def upstream_models(fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> 
     return [
         {"name": VIA_OPENAI, "provider": "openai", "base_url": fake_openai.url + "/v1",
          "api_key": "upstream-openai-key", "model": "gpt-upstream",
-         "aliases": ["gpt-alias-*"], "timeout": 3},
+         "aliases": ["gpt-alias-*"], "timeout": 3, "context_window": 3000},
         {"name": VIA_ANTHROPIC, "provider": "anthropic", "base_url": fake_anthropic.url,
          "api_key": "upstream-anthropic-key", "model": "claude-upstream",
          "aliases": ["claude-haiku-*"], "timeout": 3},

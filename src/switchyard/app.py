@@ -76,6 +76,7 @@ def _routes() -> list[HttpRoute]:
         HttpRoute("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         HttpRoute("/v1/responses", responses.create_response, methods=["POST"]),
         HttpRoute("/v1/responses/input_tokens", responses.count_input_tokens, methods=["POST"]),
+        HttpRoute("/v1/responses/compact", responses.compact_response, methods=["POST"]),
         HttpRoute("/v1/responses/{response_id}", responses.get_response, methods=["GET"]),
         HttpRoute("/v1/responses/{response_id}", responses.delete_response, methods=["DELETE"]),
         HttpRoute("/v1/responses/{response_id}/cancel", responses.cancel_response, methods=["POST"]),

@@ -11,8 +11,10 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 ProviderKind = Literal["openai", "anthropic", "local"]
+Task = Literal["chat", "embedding", "rerank"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
+DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
 
 
 class ModelConfig(BaseModel):
@@ -22,6 +24,7 @@ class ModelConfig(BaseModel):
 
     name: str
     provider: ProviderKind
+    task: Task = "chat"
     model: str | None = None  # the upstream's own name; defaults to ``name``
     base_url: str | None = None
     api_key: str | None = None
@@ -29,6 +32,7 @@ class ModelConfig(BaseModel):
     # local provider
     path: str | None = None  # any GGUF file; unset means the packaged default
     context_length: int = 8192
+    context_window: int | None = None  # upstream models: tokens the model accepts (for truncation)
     threads: int | None = None
     # upstream providers
     timeout: float = 600.0
@@ -41,6 +45,11 @@ class ModelConfig(BaseModel):
     @property
     def upstream_model(self) -> str:
         return self.model or self.name
+
+    @property
+    def window(self) -> int | None:
+        """The context window, where known: the local model's, or the configured one."""
+        return self.context_length if self.provider == "local" else self.context_window
 
 
 class Settings(BaseModel):

@@ -21,6 +21,22 @@ class Capabilities:
     vision: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class Embeddings:
+    vectors: list[list[float]]
+    input_tokens: int
+
+
+class Embedder(Protocol):
+    """A backend that turns texts into vectors (``ModelConfig.task == "embedding"``)."""
+
+    dimensions: int
+
+    async def embed(self, texts: list[str], dimensions: int | None = None) -> Embeddings: ...
+
+    async def aclose(self) -> None: ...
+
+
 class Provider(Protocol):
     """One configured backend model. ``generate`` streams canonical events:
     ``Start`` first, then blocks, ``UsageReport`` and one ``Finish`` per choice;

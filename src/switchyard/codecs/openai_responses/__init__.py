@@ -11,6 +11,7 @@ Conventions: item ids are minted by the injected ``new_item_id(prefix)`` with pr
 (see ``opaque``)."""
 
 from switchyard.codecs.openai_responses.call import McpToolConfig, NewItemId, ResponsesCall, random_item_id
+from switchyard.codecs.openai_responses.compaction import pack_summary, unpack_summary
 from switchyard.codecs.openai_responses.input_in import normalize_items
 from switchyard.codecs.openai_responses.items_in import items_to_canonical
 from switchyard.codecs.openai_responses.items_out import items_to_output
@@ -34,9 +35,11 @@ __all__ = [
     "mcp_error",
     "normalize_items",
     "pack_encrypted_content",
+    "pack_summary",
     "random_item_id",
     "response_error",
     "strict_compatible",
     "unpack_encrypted_content",
+    "unpack_summary",
     "usage_out",
 ]

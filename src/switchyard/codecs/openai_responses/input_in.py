@@ -33,7 +33,7 @@ _BUILT_IN = frozenset({
     "code_interpreter_call", "image_generation_call", "local_shell_call", "local_shell_call_output",
     "shell_call", "shell_call_output", "apply_patch_call", "apply_patch_call_output",
     "custom_tool_call", "custom_tool_call_output", "tool_search_call", "tool_search_output",
-    "compaction", "program", "program_output", "additional_tools",
+    "program", "program_output", "additional_tools",
 })
 
 
@@ -78,6 +78,9 @@ def _item(raw: object, path: str, new_item_id: NewItemId) -> dict[str, Any]:
         return _approval_response(item, path, new_item_id)
     if kind in ("mcp_list_tools", "mcp_call", "mcp_approval_request"):
         return _mcp_item(item, kind, path)
+    if kind == "compaction":
+        return {"id": opt_str(item, "id", path) or new_item_id("cmp_"), "type": "compaction",
+                "encrypted_content": req_str(item, "encrypted_content", path)}
     if kind in _BUILT_IN:
         raise unsupported(f"{path}.type", f"'{kind}' items belong to a tool this server does not offer")
     raise invalid(f"Invalid value for '{path}.type': '{kind}'.", f"{path}.type", "invalid_value")

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from switchyard.codecs.openai_chat.wire import parse_data_url
+from switchyard.codecs.openai_responses.compaction import SUMMARY_HEADER, unpack_summary
 from switchyard.codecs.openai_responses.opaque import unpack
 from switchyard.core.errors import invalid
 from switchyard.core.items import (
@@ -26,6 +27,7 @@ from switchyard.core.items import (
     Reasoning,
     RefusalPart,
     TextPart,
+    text_message,
 )
 
 _SKIPPED = frozenset({"mcp_list_tools", "mcp_approval_request", "mcp_approval_response"})
@@ -48,6 +50,10 @@ def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
             out.append(_reasoning(item))
         elif kind == "mcp_call":
             out.extend(_mcp_call(item))
+        elif kind == "compaction":
+            summary = unpack_summary(item.get("encrypted_content"))
+            if summary is not None:
+                out.append(text_message("developer", SUMMARY_HEADER + summary))
         elif kind == "item_reference":
             raise invalid(f"Unresolved item reference '{item.get('id')}'.", f"input[{i}]")
         elif kind not in _SKIPPED:

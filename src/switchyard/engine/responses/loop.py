@@ -21,6 +21,7 @@ from switchyard.core.usage import Usage
 from switchyard.engine.generation import generate
 from switchyard.engine.responses.mcp_tools import ExposedTool, allowed, expose, listed_tools, needs_approval
 from switchyard.engine.responses.model_request import context_items, model_request
+from switchyard.engine.responses.truncation import fit
 from switchyard.gateway.router import Route
 from switchyard.tools.mcp import McpClient, McpError
 
@@ -136,6 +137,8 @@ class ResponseRun:
             budget_left = call.max_tool_calls is None or self.tool_calls < call.max_tool_calls
             request = model_request(call, items, tools, tools_allowed=budget_left,
                                     stream=bool(call.stream or self.ctx.background))
+            if call.truncation == "auto":
+                request = await fit(self.ctx.route, request)
             choice = await self._turn(request, exposed)
             items.extend(choice.items)
             if choice.finish_reason == "length":

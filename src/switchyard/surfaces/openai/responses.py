@@ -10,6 +10,7 @@ from starlette.responses import Response
 
 from switchyard.codecs.openai_responses import decode_request
 from switchyard.core.errors import invalid
+from switchyard.engine.responses.compact import compact
 from switchyard.engine.responses.model_request import context_items, model_request
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Principal
@@ -104,3 +105,11 @@ async def count_input_tokens(request: Request, services: Services, principal: Pr
     canonical = model_request(call, items, list(call.function_tools))
     count = await prepared.route.provider.count_tokens(canonical)
     return JSONResponse({"object": "response.input_tokens", "input_tokens": count})
+
+
+@endpoint(render_error)
+async def compact_response(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    call = decode_request(body)
+    prepared = await _service(services).prepare(call, principal.owner_id, body)
+    return JSONResponse(await compact(prepared))
