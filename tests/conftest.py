@@ -17,6 +17,7 @@ from tests.server import MASTER_KEY, LiveServer
 LOCAL = "qwen-local"
 VIA_OPENAI = "gpt-fake"
 VIA_ANTHROPIC = "claude-fake"
+VIA_RESPONSES = "resp-fake"
 
 
 @pytest.fixture(scope="session")
@@ -56,6 +57,8 @@ def upstream_models(fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> 
         {"name": VIA_OPENAI, "provider": "openai", "base_url": fake_openai.url + "/v1",
          "api_key": "upstream-openai-key", "model": "gpt-upstream",
          "aliases": ["gpt-alias-*"], "timeout": 3, "context_window": 3000},
+        {"name": VIA_RESPONSES, "provider": "openai-responses", "base_url": fake_openai.url + "/v1",
+         "api_key": "upstream-openai-key", "model": "gpt-upstream", "timeout": 3},
         {"name": VIA_ANTHROPIC, "provider": "anthropic", "base_url": fake_anthropic.url,
          "api_key": "upstream-anthropic-key", "model": "claude-upstream",
          "aliases": ["claude-haiku-*"], "timeout": 3},

@@ -10,7 +10,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-ProviderKind = Literal["openai", "anthropic", "local"]
+ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
 Task = Literal["chat", "embedding", "rerank"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"

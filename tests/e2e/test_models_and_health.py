@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import httpx
 
-from tests.conftest import LOCAL, VIA_ANTHROPIC, VIA_OPENAI
+from tests.conftest import LOCAL, VIA_ANTHROPIC, VIA_OPENAI, VIA_RESPONSES
 from tests.server import MASTER_KEY
 
 
 def test_openai_models_list_and_get(oai) -> None:
     ids = [m.id for m in oai.models.list()]
-    assert ids == [LOCAL, VIA_OPENAI, VIA_ANTHROPIC]
+    assert ids == [LOCAL, VIA_OPENAI, VIA_RESPONSES, VIA_ANTHROPIC]
     model = oai.models.retrieve(VIA_ANTHROPIC)
     assert model.id == VIA_ANTHROPIC and model.object == "model" and model.owned_by == "anthropic"
 
 
 def test_anthropic_models_list_and_get(claude) -> None:
     page = claude.models.list()
-    assert [m.id for m in page.data] == [LOCAL, VIA_OPENAI, VIA_ANTHROPIC]
+    assert [m.id for m in page.data] == [LOCAL, VIA_OPENAI, VIA_RESPONSES, VIA_ANTHROPIC]
     assert page.data[0].type == "model"
     assert claude.models.retrieve(VIA_OPENAI).id == VIA_OPENAI
 

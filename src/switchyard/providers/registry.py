@@ -13,6 +13,10 @@ def build_provider(config: ModelConfig, data_dir: Path) -> Provider:
         from switchyard.providers.openai import OpenAIProvider
 
         return OpenAIProvider(config)
+    if config.provider == "openai-responses":
+        from switchyard.providers.openai_responses import OpenAIResponsesProvider
+
+        return OpenAIResponsesProvider(config)
     if config.provider == "anthropic":
         from switchyard.providers.anthropic import AnthropicProvider
 

@@ -1,0 +1,58 @@
+"""An upstream that speaks the OpenAI Responses API (OpenAI itself, or servers
+that offer /v1/responses). Used statelessly: Switchyard keeps the state.
+``base_url`` includes the version prefix: ``https://api.openai.com/v1``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import orjson
+
+from switchyard.codecs.responses_upstream import EventDecoder, decode_response, encode_request
+from switchyard.config import ModelConfig
+from switchyard.core.events import Event
+from switchyard.core.request import Request
+from switchyard.providers.base import Capabilities
+from switchyard.providers.http_upstream import HttpUpstream, make_client
+from switchyard.providers.token_count import estimate_tokens
+
+
+class _SSEEvents:
+    def __init__(self) -> None:
+        self._decoder = EventDecoder()
+
+    def feed_sse(self, event: str, data: str) -> list[Event]:
+        if not data.strip() or data.strip() == "[DONE]":
+            return []
+        return self._decoder.feed(event, orjson.loads(data))
+
+    def close(self) -> list[Event]:
+        return self._decoder.close()
+
+
+class OpenAIResponsesProvider:
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        native = True if config.json_schema is None else config.json_schema
+        self.capabilities = Capabilities(json_schema=native, logprobs=True, vision=True)
+        self._client = make_client(config)
+        base = (config.base_url or "https://api.openai.com/v1").rstrip("/")
+        headers = dict(config.headers)
+        if config.api_key:
+            headers["authorization"] = f"Bearer {config.api_key}"
+        self._upstream = HttpUpstream(self._client, f"{base}/responses", headers)
+
+    async def generate(self, request: Request) -> AsyncIterator[Event]:
+        body = encode_request(request, model=self.config.upstream_model)
+        if request.stream:
+            async for event in self._upstream.stream(body, _SSEEvents):
+                yield event
+            return
+        for event in decode_response(await self._upstream.post_json(body)):
+            yield event
+
+    async def count_tokens(self, request: Request) -> int:
+        return estimate_tokens(request)
+
+    async def aclose(self) -> None:
+        await self._client.aclose()
