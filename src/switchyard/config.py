@@ -62,6 +62,8 @@ class Settings(BaseModel):
     database_url: str | None = None  # default: SQLite under data_dir
     master_key: str | None = None
     max_body_bytes: int = 32 * 1024 * 1024
+    max_upload_bytes: int = 512 * 1024 * 1024
+    max_upload_total_bytes: int = 8 * 1024**3
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
     background_concurrency: int = 4

@@ -298,11 +298,8 @@ def test_invalid_names_the_field(b: dict[str, Any], param: str) -> None:
 
 
 @pytest.mark.parametrize(("b", "param"), [
-    (body(tools=[{"type": "web_search_20250305", "name": "web_search"}]), "tools[0].type"),
-    (body(tools=[{"name": "f", "input_schema": {}}, {"type": "bash_20250124", "name": "bash"}]),
-     "tools[1].type"),
     (body(messages=[{"role": "assistant", "content": [
-        {"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}]}]),
+        {"type": "container_upload", "file_id": "f"}]}]),
      "messages[0].content[0].type"),
     (body(messages=[{"role": "user", "content": [
         {"type": "image", "source": {"type": "file", "file_id": "f"}}]}]),

@@ -3,8 +3,11 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import pytest
+
 from switchyard.core.events import Event, Start, TextDelta
-from switchyard.surfaces.streaming import first_event, with_keepalive
+from switchyard.surfaces.openai.stream_out import openai_frames
+from switchyard.surfaces.streaming import MAX_BUFFERED, event_batches, first_event, with_keepalive
 
 
 async def _slow(closed: list[bool]) -> AsyncIterator[Event]:
@@ -43,3 +46,91 @@ async def test_ends_when_the_source_ends() -> None:
     events = two()
     out = [e async for e in with_keepalive(await first_event(events), events, 5)]
     assert [type(e) for e in out] == [Start, TextDelta]
+
+
+async def test_events_ready_together_come_in_one_batch_and_a_lone_one_at_once() -> None:
+    arrived: list[float] = []
+
+    async def source() -> AsyncIterator[Event]:
+        yield Start()
+        for text in "abc":
+            yield TextDelta(0, text)
+        await asyncio.sleep(0.05)
+        arrived.append(asyncio.get_running_loop().time())
+        yield TextDelta(0, "d")
+
+    events = source()
+    batches = [b async for b in event_batches(await first_event(events), events, 5)]
+    received = asyncio.get_running_loop().time()
+    assert [[getattr(e, "text", None) for e in b] for b in batches] == [[None], ["a", "b", "c"], ["d"]]
+    assert received - arrived[0] < 0.02
+
+
+async def test_a_failing_source_raises_after_what_it_sent() -> None:
+    async def source() -> AsyncIterator[Event]:
+        yield Start()
+        yield TextDelta(0, "x")
+        raise RuntimeError("boom")
+
+    seen: list[object] = []
+    with pytest.raises(RuntimeError, match="boom"):
+        async for item in with_keepalive(None, source(), 5):
+            seen.append(item)
+    assert [type(e) for e in seen] == [Start, TextDelta]
+
+
+async def test_a_fast_source_waits_for_a_slow_writer_and_closing_stops_it() -> None:
+    produced: list[int] = []
+    closed: list[bool] = []
+
+    async def endless() -> AsyncIterator[Event]:
+        try:
+            while True:
+                produced.append(1)
+                yield TextDelta(0, "x")
+        finally:
+            closed.append(True)
+
+    batches = event_batches(None, endless(), 5)
+    first = await anext(batches)
+    await asyncio.sleep(0.05)
+    assert len(first) <= MAX_BUFFERED and len(produced) <= 2 * MAX_BUFFERED + 1
+    await batches.aclose()
+    assert closed == [True]
+
+
+async def test_keepalives_stop_when_events_flow() -> None:
+    async def steady() -> AsyncIterator[Event]:
+        for _ in range(8):
+            await asyncio.sleep(0.03)
+            yield TextDelta(0, "x")
+
+    out = [e async for e in with_keepalive(None, steady(), 0.05)]
+    assert out and all(e is not None for e in out)
+
+
+async def test_openai_frames_write_one_chunk_per_batch() -> None:
+    class Encoder:
+        def feed(self, event: Event) -> list[dict[str, str]]:
+            return [{"t": getattr(event, "text", "start")}]
+
+        def close(self) -> list[dict[str, str]]:
+            return [{"t": "end"}]
+
+    async def source() -> AsyncIterator[Event]:
+        yield TextDelta(0, "a")
+        yield TextDelta(0, "b")
+        await asyncio.sleep(0.01)
+        yield TextDelta(0, "c")
+
+    chunks = [c async for c in openai_frames(Start(), source(), Encoder(), 5)]
+    assert chunks == [b'data: {"t":"start"}\n\n', b'data: {"t":"a"}\n\ndata: {"t":"b"}\n\n',
+                      b'data: {"t":"c"}\n\n', b'data: {"t":"end"}\n\ndata: [DONE]\n\n']
+
+
+async def test_no_keepalives_without_a_positive_interval() -> None:
+    async def slow() -> AsyncIterator[Event]:
+        await asyncio.sleep(0.05)
+        yield TextDelta(0, "x")
+
+    assert [e async for e in with_keepalive(None, slow(), 0)] == [TextDelta(0, "x")]

@@ -21,7 +21,7 @@ class _SSEEvents:
     def __init__(self) -> None:
         self._decoder = StreamDecoder()
 
-    def feed_sse(self, event: str, data: str) -> list[Event]:
+    def feed_sse(self, event: str, data: bytes) -> list[Event]:
         if not data.strip():
             return []
         return self._decoder.feed(event, orjson.loads(data))

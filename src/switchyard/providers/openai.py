@@ -22,8 +22,9 @@ class _SSEChunks:
     def __init__(self) -> None:
         self._decoder = ChunkDecoder()
 
-    def feed_sse(self, event: str, data: str) -> list[Event]:
-        if data.strip() == "[DONE]" or not data.strip():
+    def feed_sse(self, event: str, data: bytes) -> list[Event]:
+        data = data.strip()
+        if not data or data == b"[DONE]":
             return []
         return self._decoder.feed(orjson.loads(data))
 

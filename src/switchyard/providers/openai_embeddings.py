@@ -8,9 +8,8 @@ but a base64 answer is decoded all the same.
 from __future__ import annotations
 
 import base64
+import struct
 from typing import Any
-
-import numpy as np
 
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
@@ -24,7 +23,13 @@ def _malformed(why: str) -> SwitchyardError:
 
 def _vector(value: Any) -> list[float]:
     if isinstance(value, str):
-        return np.frombuffer(base64.b64decode(value), dtype="<f4").astype(float).tolist()
+        try:
+            raw = base64.b64decode(value, validate=True)
+        except ValueError as exc:
+            raise _malformed("an embedding is not valid base64") from exc
+        if len(raw) % 4:
+            raise _malformed("a base64 embedding is not a whole number of float32 values")
+        return list(struct.unpack(f"<{len(raw) // 4}f", raw))
     if isinstance(value, list) and all(isinstance(x, int | float) for x in value):
         return [float(x) for x in value]
     raise _malformed("an embedding is neither a list of numbers nor base64")

@@ -21,7 +21,7 @@ class ServerSentEvent:
 class SSEParser:
     """Feed it the body chunk by chunk; it returns the events each chunk completes."""
 
-    __slots__ = ("_buffer", "_event", "_data", "_id", "_skip_lf", "_started")
+    __slots__ = ("_buffer", "_data", "_event", "_id", "_skip_lf", "_started")
 
     def __init__(self) -> None:
         self._buffer = b""

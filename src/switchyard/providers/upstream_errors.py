@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-import httpx
+import aiohttp
 import orjson
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
@@ -24,7 +25,7 @@ def _upstream_message(body: bytes) -> str:
     return str(parsed)[:500]
 
 
-def from_status(status: int, body: bytes, headers: httpx.Headers) -> SwitchyardError:
+def from_status(status: int, body: bytes, headers: Mapping[str, str]) -> SwitchyardError:
     """An upstream HTTP error as the error our client should see: the client's own
     mistakes stay 4xx, the upstream's become 502/503/504."""
     message = _upstream_message(body)
@@ -53,9 +54,9 @@ def from_status(status: int, body: bytes, headers: httpx.Headers) -> SwitchyardE
 def from_exception(exc: Exception) -> SwitchyardError:
     if isinstance(exc, SwitchyardError):
         return exc
-    if isinstance(exc, httpx.TimeoutException):
+    if isinstance(exc, TimeoutError):  # aiohttp's connect and read timeouts are TimeoutErrors
         return SwitchyardError(ErrorKind.TIMEOUT, f"Upstream timed out ({type(exc).__name__}).")
-    if isinstance(exc, httpx.HTTPError):
+    if isinstance(exc, aiohttp.ClientError | OSError):
         return SwitchyardError(
             ErrorKind.UPSTREAM, f"Upstream connection failed: {type(exc).__name__}: {exc}",
             code="upstream_error",

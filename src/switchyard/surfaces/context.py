@@ -14,6 +14,7 @@ from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
+from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
@@ -31,6 +32,7 @@ class Services:
     models: ModelRegistry
     responses: ResponsesService
     conversations: ConversationRepository
+    embeddings: EmbeddingRegistry
 
 
 def services_of(request: Request) -> Services:

@@ -9,8 +9,9 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from switchyard.config import ModelConfig
+from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.auth import Principal
-from switchyard.gateway.router import Route
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.http import JSONResponse
@@ -23,29 +24,39 @@ def _is_anthropic(request: Request) -> bool:
     return "anthropic-version" in request.headers
 
 
-def _openai_model(route: Route) -> dict[str, Any]:
-    owner = route.config.owned_by or ("switchyard" if route.config.provider == "local" else route.config.provider)
-    return {"id": route.name, "object": "model", "created": CREATED, "owned_by": owner}
+def _find(services: Services, name: str) -> ModelConfig:
+    route = services.models.find(name)
+    if route is not None:
+        return route.config
+    for config in services.settings.models:
+        if config.name == name:
+            return config
+    raise SwitchyardError(ErrorKind.NOT_FOUND, f"The model '{name}' does not exist or you do not have access to it.",
+                          param="model", code="model_not_found")
 
 
-def _anthropic_model(route: Route) -> dict[str, Any]:
+def _openai_model(config: ModelConfig) -> dict[str, Any]:
+    owner = config.owned_by or ("switchyard" if config.provider == "local" else config.provider)
+    return {"id": config.name, "object": "model", "created": CREATED, "owned_by": owner}
+
+
+def _anthropic_model(config: ModelConfig) -> dict[str, Any]:
     created = datetime.fromtimestamp(CREATED, UTC).isoformat().replace("+00:00", "Z")
     return {
-        "type": "model", "id": route.name, "display_name": route.name, "created_at": created,
+        "type": "model", "id": config.name, "display_name": config.name, "created_at": created,
         "lifecycle": "active", "deprecated_at": None, "retires_at": None, "line": None,
-        "max_input_tokens": route.config.context_length if route.config.provider == "local" else None,
-        "max_tokens": None,
+        "max_input_tokens": config.window, "max_tokens": None,
     }
 
 
 @endpoint(render_openai)
 async def _list_openai(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse({"object": "list", "data": [_openai_model(r) for r in services.models.routes()]})
+    return JSONResponse({"object": "list", "data": [_openai_model(m) for m in services.settings.models]})
 
 
 @endpoint(render_anthropic)
 async def _list_anthropic(request: Request, services: Services, principal: Principal) -> Response:
-    data = [_anthropic_model(r) for r in services.models.routes()]
+    data = [_anthropic_model(m) for m in services.settings.models]
     first = data[0]["id"] if data else None
     last = data[-1]["id"] if data else None
     return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
@@ -53,12 +64,12 @@ async def _list_anthropic(request: Request, services: Services, principal: Princ
 
 @endpoint(render_openai)
 async def _get_openai(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(_openai_model(services.models.resolve(request.path_params["model"])))
+    return JSONResponse(_openai_model(_find(services, request.path_params["model"])))
 
 
 @endpoint(render_anthropic)
 async def _get_anthropic(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(_anthropic_model(services.models.resolve(request.path_params["model"])))
+    return JSONResponse(_anthropic_model(_find(services, request.path_params["model"])))
 
 
 async def list_models(request: Request) -> Response:

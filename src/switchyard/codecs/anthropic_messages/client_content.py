@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from typing import Any
 
 from switchyard.codecs.anthropic_messages import fields as f
@@ -21,12 +22,19 @@ from switchyard.core.items import (
     TextPart,
 )
 
-# Block types Anthropic defines that Switchyard cannot carry (server tools, search results...).
+log = logging.getLogger(__name__)
+
+# Block types Anthropic defines that Switchyard cannot carry (search results, uploads...).
 _KNOWN_UNSUPPORTED = frozenset({
+    "mcp_tool_use", "mcp_tool_result", "container_upload", "search_result", "compaction",
+})
+# Server-tool turns in the history (a client that used ``web_search_20250305`` sends its
+# call and result back): the canonical model has no item for them, so they are left out;
+# the model's text answer around them stays.
+_SERVER_TOOL_BLOCKS = frozenset({
     "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
     "code_execution_tool_result", "bash_code_execution_tool_result",
-    "text_editor_code_execution_tool_result", "tool_search_tool_result", "mcp_tool_use",
-    "mcp_tool_result", "container_upload", "search_result", "tool_reference", "compaction",
+    "text_editor_code_execution_tool_result", "tool_search_tool_result",
 })
 
 
@@ -85,6 +93,9 @@ def _blocks(role: Role, blocks: list[Any], path: str) -> list[Item]:
         bpath = f.at(path, j)
         block = f.obj(raw, bpath)
         kind = f.string(f.get(block, "type", bpath, required=True), f.at(bpath, "type"))
+        if kind in _SERVER_TOOL_BLOCKS:
+            log.debug("anthropic request: leaving out the server tool block %s (%s)", bpath, kind)
+            continue
         part_or_item = _block(role, kind, block, bpath)
         if isinstance(part_or_item, TextPart | ImagePart | FilePart):
             pending.append(part_or_item)
@@ -207,12 +218,21 @@ def _tool_result(block: dict[str, Any], path: str) -> FunctionCallOutput:
                 output.append(_image(inner, bpath))
             elif kind == "document":
                 output.append(_document(inner, bpath))
+            elif kind == "tool_reference":
+                output.append(_tool_reference(inner, bpath))
             else:
                 raise unsupported(
                     f.at(bpath, "type"), f"tool_result content of type '{kind}' is not supported"
                 )
     _move_cache_control(block, output, path)
     return FunctionCallOutput(call_id=call_id, output=output, is_error=is_error)
+
+
+def _tool_reference(block: dict[str, Any], path: str) -> TextPart:
+    """A tool a tool search loaded (Claude Code's ``ToolSearch``): every tool is offered
+    to non-Anthropic models from the start, so the reference becomes a note."""
+    name = f.string(f.get(block, "tool_name", path, required=True), f.at(path, "tool_name"))
+    return TextPart(f"Tool loaded: {name}")
 
 
 def _move_cache_control(block: dict[str, Any], output: list[Part], path: str) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from switchyard.codecs.anthropic_messages import fields as f
 from switchyard.codecs.anthropic_messages.client_content import decode_messages, decode_system
-from switchyard.core.errors import invalid, unsupported
+from switchyard.core.errors import invalid
 from switchyard.core.items import Item
 from switchyard.core.request import (
     ReasoningConfig,
@@ -18,6 +18,12 @@ from switchyard.core.request import (
 )
 
 log = logging.getLogger(__name__)
+
+SERVER_TOOLS_KEY = "anthropic_server_tools"
+"""Where Anthropic-defined tools (``web_search_20250305``, ``web_fetch_…``, ``bash_…``)
+travel in ``Request.metadata`` until the canonical Request has a field for opaque
+vendor tools: an Anthropic upstream gets them back verbatim, other upstreams never see
+them (nothing else reads this key)."""
 
 _HANDLED = frozenset({
     "model", "messages", "max_tokens", "system", "tools", "tool_choice", "stop_sequences",
@@ -42,8 +48,14 @@ def decode_request(body: dict[str, Any]) -> Request:
     items.extend(decode_messages(f.get(body, "messages", "", required=True)))
 
     request = Request(model=model, items=items, max_output_tokens=max_tokens)
-    request.tools = _tools(body.get("tools"))
+    request.tools, server_tools = _tools(body.get("tools"))
     request.tool_choice, request.parallel_tool_calls = _tool_choice(body.get("tool_choice"))
+    if server_tools:
+        request.metadata[SERVER_TOOLS_KEY] = server_tools
+        names = {t.get("name") for t in server_tools}
+        if request.tool_choice is not None and request.tool_choice.name in names:
+            request.metadata[SERVER_TOOLS_KEY + "_choice"] = request.tool_choice.name
+            request.tool_choice = ToolChoice(mode="auto")
     if body.get("stop_sequences") is not None:
         seqs = f.array(body["stop_sequences"], "stop_sequences")
         request.stop = [f.string(s, f.at("stop_sequences", i)) for i, s in enumerate(seqs)]
@@ -61,17 +73,23 @@ def decode_request(body: dict[str, Any]) -> Request:
     return request
 
 
-def _tools(value: Any) -> list[Tool]:
+def _tools(value: Any) -> tuple[list[Tool], list[dict[str, Any]]]:
+    """Client tools as canonical tools; Anthropic-defined tools (a versioned ``type``
+    such as ``web_search_20250305``) apart, as given."""
     if value is None:
-        return []
-    tools = []
+        return [], []
+    tools: list[Tool] = []
+    server_tools: list[dict[str, Any]] = []
     for i, raw in enumerate(f.array(value, "tools")):
         path = f.at("tools", i)
         tool = f.obj(raw, path)
         kind = tool.get("type")
         if kind not in (None, "custom"):
             kind = f.string(kind, f.at(path, "type"))
-            raise unsupported(f.at(path, "type"), f"server tool '{kind}' is not supported")
+            f.string(f.get(tool, "name", path, required=True), f.at(path, "name"))
+            log.debug("anthropic request: server tool %r kept for Anthropic upstreams only", kind)
+            server_tools.append(dict(tool))
+            continue
         name = f.string(f.get(tool, "name", path, required=True), f.at(path, "name"))
         schema = f.obj(f.get(tool, "input_schema", path, required=True), f.at(path, "input_schema"))
         tools.append(Tool(
@@ -80,7 +98,7 @@ def _tools(value: Any) -> list[Tool]:
             parameters=schema,
             strict=f.optional(tool, "strict", path, f.boolean) or False,
         ))
-    return tools
+    return tools, server_tools
 
 
 def _tool_choice(value: Any) -> tuple[ToolChoice | None, bool | None]:

@@ -19,6 +19,9 @@ Decisions (the wire has no place for some canonical shapes):
 - ``temperature`` is clamped to Anthropic's 0..1. ``response_format`` json_schema →
   ``output_config.format``; ``json_object`` has no Anthropic equivalent and is not sent.
 - ``n``, ``seed``, ``logprobs``, penalties and ``metadata`` are not sent.
+- Anthropic-defined tools a client sent (``web_search_20250305`` ...; carried in
+  ``metadata[SERVER_TOOLS_KEY]``) go back into ``tools`` as given, and a ``tool_choice``
+  that named one of them is restored.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import base64
 import logging
 from typing import Any
 
+from switchyard.codecs.anthropic_messages.client_request import SERVER_TOOLS_KEY
 from switchyard.codecs.anthropic_messages.client_result import tool_input
 from switchyard.core.items import (
     FilePart,
@@ -71,9 +75,13 @@ def encode_request(request: Request, *, model: str) -> dict[str, Any]:
             body["top_p"] = request.top_p
         if request.top_k is not None:
             body["top_k"] = request.top_k
-    if request.tools:
-        body["tools"] = [_tool(t) for t in request.tools]
+    server_tools = request.metadata.get(SERVER_TOOLS_KEY) or []
+    if request.tools or server_tools:
+        body["tools"] = [_tool(t) for t in request.tools] + [dict(t) for t in server_tools]
         choice = _tool_choice(request)
+        server_choice = request.metadata.get(SERVER_TOOLS_KEY + "_choice")
+        if server_choice is not None and choice is not None and choice["type"] == "auto":
+            choice = {**choice, "type": "tool", "name": server_choice}
         if choice is not None:
             body["tool_choice"] = choice
     fmt = request.response_format

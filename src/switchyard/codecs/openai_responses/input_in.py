@@ -6,6 +6,7 @@ shape (``output_text`` parts with ``annotations`` and ``logprobs``)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from switchyard.codecs.openai_chat.fields import (
@@ -29,12 +30,14 @@ ITEM_STATUSES = ("in_progress", "completed", "incomplete")
 _INPUT_PARTS = ("input_text", "input_image", "input_file")
 _ASSISTANT_PARTS = ("output_text", "refusal", "input_text")
 _BUILT_IN = frozenset({
-    "file_search_call", "computer_call", "computer_call_output", "web_search_call",
+    "file_search_call", "computer_call", "computer_call_output",
     "code_interpreter_call", "image_generation_call", "local_shell_call", "local_shell_call_output",
     "shell_call", "shell_call_output", "apply_patch_call", "apply_patch_call_output",
-    "custom_tool_call", "custom_tool_call_output", "tool_search_call", "tool_search_output",
-    "program", "program_output", "additional_tools",
+    "program", "program_output",
 })
+# Items of hosted tools a client may send back in its history (Codex re-sends everything);
+# kept as given and never shown to the model (see ``items_in``).
+_KEPT_AS_GIVEN = frozenset({"web_search_call", "tool_search_call", "tool_search_output"})
 
 
 def decode_input(value: object, new_item_id: NewItemId) -> list[dict[str, Any]]:
@@ -64,26 +67,29 @@ def _item(raw: object, path: str, new_item_id: NewItemId) -> dict[str, Any]:
             kind = "item_reference"
         else:
             raise missing(f"{path}.type")
-    if kind == "message":
-        return _message(item, path, new_item_id)
-    if kind == "item_reference":
-        return {"type": "item_reference", "id": req_str(item, "id", path)}
-    if kind == "function_call":
-        return _function_call(item, path, new_item_id)
-    if kind == "function_call_output":
-        return _function_call_output(item, path, new_item_id)
-    if kind == "reasoning":
-        return _reasoning(item, path, new_item_id)
-    if kind == "mcp_approval_response":
-        return _approval_response(item, path, new_item_id)
+    handler = _HANDLERS.get(kind)
+    if handler is not None:
+        return handler(item, path, new_item_id)
+    if kind in _KEPT_AS_GIVEN:
+        return {**item, "id": opt_str(item, "id", path) or new_item_id("item_")}
     if kind in ("mcp_list_tools", "mcp_call", "mcp_approval_request"):
         return _mcp_item(item, kind, path)
-    if kind == "compaction":
-        return {"id": opt_str(item, "id", path) or new_item_id("cmp_"), "type": "compaction",
-                "encrypted_content": req_str(item, "encrypted_content", path)}
     if kind in _BUILT_IN:
         raise unsupported(f"{path}.type", f"'{kind}' items belong to a tool this server does not offer")
     raise invalid(f"Invalid value for '{path}.type': '{kind}'.", f"{path}.type", "invalid_value")
+
+
+def _reference(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
+    return {"type": "item_reference", "id": req_str(item, "id", path)}
+
+
+def _compaction(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
+    return {"id": opt_str(item, "id", path) or new_item_id("cmp_"), "type": "compaction",
+            "encrypted_content": req_str(item, "encrypted_content", path)}
+
+
+def _custom_tool_call_output(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
+    return _function_call_output(item, path, new_item_id, "custom_tool_call_output", "ctco_")
 
 
 def _message(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
@@ -180,7 +186,7 @@ def _status(item: dict[str, Any], path: str) -> str:
 
 
 def _function_call(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
-    return {
+    out = {
         "id": opt_str(item, "id", path) or new_item_id("fc_"),
         "type": "function_call",
         "call_id": req_str(item, "call_id", path),
@@ -188,9 +194,41 @@ def _function_call(item: dict[str, Any], path: str, new_item_id: NewItemId) -> d
         "arguments": req_str(item, "arguments", path),
         "status": _status(item, path),
     }
+    return _with_namespace(out, item, path)
 
 
-def _function_call_output(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
+def _with_namespace(out: dict[str, Any], item: dict[str, Any], path: str) -> dict[str, Any]:
+    namespace = opt_str(item, "namespace", path)
+    if namespace is not None:
+        out["namespace"] = namespace
+    return out
+
+
+def _custom_tool_call(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
+    out = {
+        "id": opt_str(item, "id", path) or new_item_id("ctc_"),
+        "type": "custom_tool_call",
+        "call_id": req_str(item, "call_id", path),
+        "name": req_str(item, "name", path),
+        "input": req_str(item, "input", path),
+        "status": _status(item, path),
+    }
+    return _with_namespace(out, item, path)
+
+
+def _additional_tools(item: dict[str, Any], path: str, new_item_id: NewItemId) -> dict[str, Any]:
+    """Tools a client makes available from this point on; ``decode_request`` adds them."""
+    role = opt_str(item, "role", path) or "developer"
+    return {
+        "id": opt_str(item, "id", path) or new_item_id("at_"),
+        "type": "additional_tools",
+        "role": one_of(role, ("developer",), f"{path}.role"),
+        "tools": arr(item.get("tools"), f"{path}.tools"),
+    }
+
+
+def _function_call_output(item: dict[str, Any], path: str, new_item_id: NewItemId,
+                          kind: str = "function_call_output", prefix: str = "fco_") -> dict[str, Any]:
     output = item.get("output")
     opath = f"{path}.output"
     if output is None:
@@ -200,8 +238,8 @@ def _function_call_output(item: dict[str, Any], path: str, new_item_id: NewItemI
     elif not isinstance(output, str):
         raise wrong_type(opath, "a string or an array of content parts", output)
     return {
-        "id": opt_str(item, "id", path) or new_item_id("fco_"),
-        "type": "function_call_output",
+        "id": opt_str(item, "id", path) or new_item_id(prefix),
+        "type": kind,
         "call_id": req_str(item, "call_id", path),
         "output": output,
         "status": _status(item, path),
@@ -260,3 +298,17 @@ def _mcp_item(item: dict[str, Any], kind: str, path: str) -> dict[str, Any]:
     if kind == "mcp_call":
         opt_str(item, "output", path)
     return dict(item)
+
+
+_HANDLERS: dict[str, Callable[[dict[str, Any], str, NewItemId], dict[str, Any]]] = {
+    "message": _message,
+    "item_reference": _reference,
+    "function_call": _function_call,
+    "function_call_output": _function_call_output,
+    "custom_tool_call": _custom_tool_call,
+    "custom_tool_call_output": _custom_tool_call_output,
+    "additional_tools": _additional_tools,
+    "reasoning": _reasoning,
+    "mcp_approval_response": _approval_response,
+    "compaction": _compaction,
+}

@@ -4,8 +4,14 @@ canonical items, to build a model request.
 - ``mcp_call`` becomes a ``FunctionCall`` (call id = the item id, name = the MCP
   tool's own name) and its ``FunctionCallOutput`` (the output, or the error text
   with ``is_error``); a call still without a result gives the call only.
+- ``custom_tool_call`` becomes a ``FunctionCall`` of the custom tool's function form
+  (arguments ``{"input": ...}``), ``custom_tool_call_output`` a ``FunctionCallOutput``;
+  a call with a ``namespace`` gets its flattened name (see ``tool_names``).
 - ``mcp_list_tools``, ``mcp_approval_request`` and ``mcp_approval_response`` are the
-  engine's business and are skipped; ``item_reference`` must be resolved before."""
+  engine's business, ``additional_tools`` the request's tools, and hosted-tool items this
+  server never makes (``web_search_call``, ``tool_search_call``, ``tool_search_output``)
+  carry nothing a model here can use: all are skipped. ``item_reference`` must be
+  resolved before."""
 
 from __future__ import annotations
 
@@ -14,7 +20,8 @@ from typing import Any
 
 from switchyard.codecs.openai_chat.wire import parse_data_url
 from switchyard.codecs.openai_responses.compaction import SUMMARY_HEADER, unpack_summary
-from switchyard.codecs.openai_responses.opaque import unpack
+from switchyard.codecs.openai_responses.opaque import unpack_text
+from switchyard.codecs.openai_responses.tool_names import custom_arguments, flat_name
 from switchyard.core.errors import invalid
 from switchyard.core.items import (
     FilePart,
@@ -30,7 +37,10 @@ from switchyard.core.items import (
     text_message,
 )
 
-_SKIPPED = frozenset({"mcp_list_tools", "mcp_approval_request", "mcp_approval_response"})
+_SKIPPED = frozenset({
+    "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "additional_tools", "web_search_call",
+    "tool_search_call", "tool_search_output",
+})
 
 
 def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
@@ -40,9 +50,12 @@ def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
         if kind == "message":
             out.append(Message(role=item["role"], content=[_part(p) for p in _content(item.get("content"))]))
         elif kind == "function_call":
-            out.append(FunctionCall(call_id=item["call_id"], name=item["name"],
+            out.append(FunctionCall(call_id=item["call_id"], name=flat_name(item.get("namespace"), item["name"]),
                                     arguments=item.get("arguments") or "", id=item.get("id")))
-        elif kind == "function_call_output":
+        elif kind == "custom_tool_call":
+            out.append(FunctionCall(call_id=item["call_id"], name=flat_name(item.get("namespace"), item["name"]),
+                                    arguments=custom_arguments(item.get("input") or ""), id=item.get("id")))
+        elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output")
             parts = [TextPart(output)] if isinstance(output, str) else [_part(p) for p in output or []]
             out.append(FunctionCallOutput(call_id=item["call_id"], output=parts))
@@ -107,8 +120,8 @@ def _file(part: dict[str, Any]) -> FilePart:
 
 
 def _reasoning(item: dict[str, Any]) -> Reasoning:
-    signature, encrypted = unpack(item.get("encrypted_content"))
-    text = "".join(p.get("text") or "" for p in item.get("content") or [])
+    signature, encrypted, packed_text = unpack_text(item.get("encrypted_content"))
+    text = "".join(p.get("text") or "" for p in item.get("content") or []) or packed_text or ""
     summary = [p.get("text") or "" for p in item.get("summary") or []]
     if not text and signature and summary:
         text = "".join(summary)  # reasoning streamed as a summary still carries its signed text

@@ -6,6 +6,7 @@ from typing import Any
 
 from switchyard.codecs.openai_responses.call import NewItemId
 from switchyard.codecs.openai_responses.opaque import pack
+from switchyard.codecs.openai_responses.tool_names import ToolKind, custom_input
 from switchyard.core.events import TokenLogprob
 from switchyard.core.items import FunctionCall, Item, Message, Reasoning, RefusalPart, TextPart
 
@@ -22,9 +23,19 @@ def message_item(id: str, content: list[dict[str, Any]], status: str = "complete
     return {"id": id, "type": "message", "status": status, "content": content, "role": "assistant"}
 
 
-def function_call_item(id: str, call_id: str, name: str, arguments: str, status: str = "completed") -> dict[str, Any]:
-    return {"id": id, "type": "function_call", "status": status, "arguments": arguments, "call_id": call_id,
-            "name": name}
+def function_call_item(id: str, call_id: str, name: str, arguments: str, status: str = "completed",
+                       kind: ToolKind | None = None) -> dict[str, Any]:
+    """A ``function_call``, or for a custom tool a ``custom_tool_call`` with ``input``;
+    a namespaced tool's call names its function and ``namespace`` apart."""
+    if kind is not None and kind.kind == "custom":
+        item = {"id": id, "type": "custom_tool_call", "status": status, "call_id": call_id,
+                "name": kind.name, "input": custom_input(arguments) if arguments else ""}
+    else:
+        item = {"id": id, "type": "function_call", "status": status, "arguments": arguments, "call_id": call_id,
+                "name": kind.name if kind is not None else name}
+    if kind is not None and kind.namespace is not None:
+        item["namespace"] = kind.namespace
+    return item
 
 
 def reasoning_item(
@@ -34,9 +45,11 @@ def reasoning_item(
     summary: list[str] | None = None,
     signature: str | None = None,
     encrypted: str | None = None,
+    pack_text: bool = False,
 ) -> dict[str, Any]:
     """``content`` only when there is reasoning text; ``encrypted_content`` only when
-    there is something opaque (see ``opaque`` for the signature convention)."""
+    there is something opaque (see ``opaque`` for the signature convention; with
+    ``pack_text`` the signed text travels there too)."""
     item: dict[str, Any] = {
         "id": id,
         "type": "reasoning",
@@ -44,7 +57,7 @@ def reasoning_item(
     }
     if text:
         item["content"] = [{"type": "reasoning_text", "text": text}]
-    packed = pack(signature, encrypted)
+    packed = pack(signature, encrypted, text if pack_text else None)
     if packed is not None:
         item["encrypted_content"] = packed
     return item
@@ -76,9 +89,12 @@ def delta_logprobs(logprobs: list[TokenLogprob]) -> list[dict[str, Any]]:
     ]
 
 
-def items_to_output(items: list[Item], new_item_id: NewItemId) -> list[dict[str, Any]]:
+def items_to_output(items: list[Item], new_item_id: NewItemId,
+                    tools: dict[str, ToolKind] | None = None) -> list[dict[str, Any]]:
     """Canonical items a model produced as output items (function call outputs and
-    non-assistant messages are not output and are skipped)."""
+    non-assistant messages are not output and are skipped). ``tools`` (from
+    ``tool_kinds``) names custom and namespaced tools' calls as the client knows them."""
+    kinds = tools or {}
     out: list[dict[str, Any]] = []
     for item in items:
         if isinstance(item, Message) and item.role == "assistant":
@@ -86,7 +102,8 @@ def items_to_output(items: list[Item], new_item_id: NewItemId) -> list[dict[str,
                      for p in item.content if isinstance(p, TextPart | RefusalPart)]
             out.append(message_item(new_item_id("msg_"), parts))
         elif isinstance(item, FunctionCall):
-            out.append(function_call_item(item.id or new_item_id("fc_"), item.call_id, item.name, item.arguments))
+            out.append(function_call_item(item.id or new_item_id("fc_"), item.call_id, item.name, item.arguments,
+                                          kind=kinds.get(item.name)))
         elif isinstance(item, Reasoning):
             out.append(reasoning_item(item.id or new_item_id("rs_"), text=item.text, summary=item.summary,
                                       signature=item.signature, encrypted=item.encrypted))

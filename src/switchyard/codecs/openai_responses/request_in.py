@@ -19,8 +19,8 @@ from switchyard.codecs.openai_chat.fields import (
 )
 from switchyard.codecs.openai_responses.call import NewItemId, ResponsesCall, random_item_id
 from switchyard.codecs.openai_responses.input_in import decode_input
-from switchyard.codecs.openai_responses.tools_in import decode_tool_choice, decode_tools
-from switchyard.core.errors import invalid, unsupported
+from switchyard.codecs.openai_responses.tools_in import Tools, add_tool, decode_tool_choice, decode_tools
+from switchyard.core.errors import SwitchyardError, invalid, unsupported
 from switchyard.core.request import ReasoningConfig, ResponseFormat
 
 log = logging.getLogger(__name__)
@@ -60,7 +60,9 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
     if background and store is False:
         raise invalid("Background mode requires 'store' to be true.", "background")
     stream = bool(opt_bool(body, "stream"))
+    input_items = decode_input(body.get("input"), new_item_id)
     tools = decode_tools(body.get("tools"))
+    _additional_tools(input_items, tools)
     tool_choice, tool_choice_wire = decode_tool_choice(body.get("tool_choice"), tools)
     text_format, text_wire = _text(body.get("text"))
     reasoning, reasoning_wire = _reasoning(body.get("reasoning"))
@@ -71,7 +73,7 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
                       "length 64.", "safety_identifier", "string_above_max_length")
     return ResponsesCall(
         model=req_str(body, "model"),
-        input_items=decode_input(body.get("input"), new_item_id),
+        input_items=input_items,
         instructions=opt_str(body, "instructions"),
         previous_response_id=previous,
         conversation=conversation,
@@ -103,6 +105,21 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         prompt_cache_key=opt_str(body, "prompt_cache_key"),
         service_tier=one_of(tier, SERVICE_TIERS, "service_tier") if tier is not None else None,
     )
+
+
+def _additional_tools(items: list[dict[str, Any]], tools: Tools) -> None:
+    """Tools given by ``additional_tools`` input items join the request's tools (a name
+    given twice keeps its first definition)."""
+    for i, item in enumerate(items):
+        if item["type"] != "additional_tools":
+            continue
+        for j, tool in enumerate(item["tools"]):
+            try:
+                add_tool(tools, tool, f"input[{i}].tools[{j}]")
+            except SwitchyardError as error:
+                if "duplicate" not in error.message:
+                    raise
+                log.debug("responses: additional tool already defined: %s", error.message)
 
 
 def _conversation(raw: object) -> str | None:

@@ -6,7 +6,15 @@ Each canonical block becomes one output item: text → ``message`` with one
 ``reasoning`` (its text as a ``reasoning_text`` content part, or as one summary part
 with ``reasoning_as="summary"``), tool call → ``function_call``. Blocks still open when
 a turn ends (``Finish`` or the next ``Start``) are closed, ``incomplete`` unless the
-turn finished normally."""
+turn finished normally.
+
+A call to a custom tool becomes a ``custom_tool_call`` (its input streamed once, as
+``custom_tool_call_input.delta``/``.done`` when the call is complete, since the model
+writes it as JSON arguments); a call to a namespaced tool a ``function_call`` with
+``namespace``. Which tools those are comes from ``tools`` or, when not given, from the
+``tools`` of the first lifecycle event's response. Signed reasoning text is packed into
+``encrypted_content`` too when the response is not stored (``store: false``: the client
+sends reasoning back and may leave ``content`` out) or ``pack_reasoning_text`` says so."""
 
 from __future__ import annotations
 
@@ -25,6 +33,7 @@ from switchyard.codecs.openai_responses.items_out import (
     reasoning_item,
     refusal,
 )
+from switchyard.codecs.openai_responses.tool_names import ToolKind, custom_input, tool_kinds
 from switchyard.core.errors import SwitchyardError
 from switchyard.core.events import (
     ArgumentsDelta,
@@ -59,6 +68,7 @@ class _Block:
     name: str = ""
     signature: str | None = None
     encrypted: str | None = None
+    tool: ToolKind | None = None
 
 
 Event_ = dict[str, Any]
@@ -71,8 +81,12 @@ class ResponsesStreamEncoder:
         new_item_id: NewItemId,
         starting_sequence: int = 0,
         reasoning_as: Literal["text", "summary"] = "text",
+        tools: dict[str, ToolKind] | None = None,
+        pack_reasoning_text: bool | None = None,
     ) -> None:
         self._new_item_id = new_item_id
+        self._tools = tools
+        self._pack_text = pack_reasoning_text
         self._sequence = starting_sequence
         self._reasoning_as = reasoning_as
         self._next_index = 0
@@ -101,6 +115,10 @@ class ResponsesStreamEncoder:
         name = type_ if type_.startswith("response.") else f"response.{type_}"
         if name not in LIFECYCLE:
             raise ValueError(f"not a lifecycle event: {type_!r}")
+        if self._tools is None and isinstance(response.get("tools"), list):
+            self._tools = tool_kinds(response["tools"])
+        if self._pack_text is None and "store" in response:
+            self._pack_text = response["store"] is False
         return self._event(name, response=response)
 
     def error(self, err: SwitchyardError) -> Event_:
@@ -146,6 +164,8 @@ class ResponsesStreamEncoder:
             case ArgumentsDelta(index=i, arguments=args) if args:
                 out, block = self._ensure(i, "tool_call")
                 block.text += args
+                if block.tool is not None and block.tool.kind == "custom":
+                    return out
                 return [*out, self._event("response.function_call_arguments.delta", **self._where(block),
                                           delta=args)]
             case BlockStop(index=i):
@@ -181,7 +201,10 @@ class ResponsesStreamEncoder:
         if kind == "tool_call":
             block.call_id = event.call_id or self._new_item_id("call_")
             block.name = event.name or ""
-            item = function_call_item(block.item_id, block.call_id, block.name, "", "in_progress")
+            block.tool = (self._tools or {}).get(block.name)
+            if block.tool is not None and block.tool.kind == "custom":
+                block.item_id = "ctc_" + block.item_id.removeprefix("fc_")
+            item = function_call_item(block.item_id, block.call_id, block.name, "", "in_progress", block.tool)
             return [self._event("response.output_item.added", output_index=block.output_index, item=item)]
         if kind == "reasoning":
             block.encrypted = event.encrypted
@@ -225,16 +248,23 @@ class ResponsesStreamEncoder:
                 self._event("response.content_part.done", **where, content_index=0, part=part),
             ]
             item = message_item(block.item_id, [part], status)
+        elif block.kind == "tool_call" and block.tool is not None and block.tool.kind == "custom":
+            text = custom_input(block.text)
+            if text:
+                out.append(self._event("response.custom_tool_call_input.delta", **where, delta=text))
+            out.append(self._event("response.custom_tool_call_input.done", **where, input=text))
+            item = function_call_item(block.item_id, block.call_id, block.name, block.text, status, block.tool)
         elif block.kind == "tool_call":
-            out.append(self._event("response.function_call_arguments.done", **where, name=block.name,
+            name = block.tool.name if block.tool is not None else block.name
+            out.append(self._event("response.function_call_arguments.done", **where, name=name,
                                    arguments=block.text))
-            item = function_call_item(block.item_id, block.call_id, block.name, block.text, status)
+            item = function_call_item(block.item_id, block.call_id, block.name, block.text, status, block.tool)
         else:
             out += self._close_reasoning(block)
             summary = [block.text] if block.text and self._reasoning_as == "summary" else []
             text = block.text if self._reasoning_as == "text" else ""
             item = reasoning_item(block.item_id, text=text, summary=summary, signature=block.signature,
-                                  encrypted=block.encrypted)
+                                  encrypted=block.encrypted, pack_text=bool(self._pack_text))
         out.append(self._event("response.output_item.done", output_index=block.output_index, item=item))
         self._done[block.output_index] = item
         return out

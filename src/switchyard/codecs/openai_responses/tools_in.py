@@ -3,25 +3,37 @@
 A function tool without ``strict`` follows the spec's reading of an omitted value:
 strict when its schema is strict-compatible (every object closed with
 ``additionalProperties: false`` and every property required), not strict otherwise.
-The echo carries the resolved boolean."""
+The echo carries the resolved boolean.
+
+``custom`` tools and the tools of a ``namespace`` become canonical functions (see
+``tool_names``). Hosted tools this server has no backend for but which clients such as
+Codex always send (``web_search``, ``tool_search``) are left out of the model's tools
+with a debug log, not refused; they stay in the echo."""
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.codecs.openai_chat.fields import arr, missing, obj, one_of, opt_bool, opt_str, req_str, wrong_type
 from switchyard.codecs.openai_responses.call import McpToolConfig
+from switchyard.codecs.openai_responses.tool_names import custom_parameters, flat_name
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.request import Tool, ToolChoice
+
+log = logging.getLogger(__name__)
 
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,128}$")
 _LABEL = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BUILT_IN_TOOLS = frozenset({
     "file_search", "code_interpreter", "web_search", "web_search_preview", "web_search_2025_08_26",
     "web_search_preview_2025_03_11", "image_generation", "computer", "computer_use", "computer_use_preview",
-    "local_shell", "shell", "apply_patch", "custom", "namespace", "tool_search", "programmatic_tool_calling",
+    "local_shell", "shell", "apply_patch", "tool_search", "programmatic_tool_calling",
+})
+DROPPED_TOOLS = frozenset({
+    "web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11", "tool_search",
 })
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
@@ -53,39 +65,89 @@ def strict_compatible(schema: object) -> bool:
     return all(strict_compatible(c) for c in children if c is not None)
 
 
-def decode_tools(raw: object) -> Tools:
+def decode_tools(raw: object, path: str = "tools") -> Tools:
     out = Tools()
     if raw is None:
         return out
-    for i, tool in enumerate(arr(raw, "tools")):
-        path = f"tools[{i}]"
-        tool = obj(tool, path)
-        kind = req_str(tool, "type", path)
-        if kind == "function":
-            wire, fn = _function(tool, path)
-            if any(t.name == fn.name for t in out.functions):
-                raise invalid(f"Invalid 'tools': duplicate function name '{fn.name}'.", f"{path}.name")
-            out.functions.append(fn)
-        elif kind == "mcp":
-            wire, config = _mcp(tool, path)
-            if any(c.server_label == config.server_label for c in out.mcp):
-                raise invalid(f"Invalid 'tools': duplicate MCP server_label '{config.server_label}'.",
-                              f"{path}.server_label")
-            out.mcp.append(config)
-        elif kind in BUILT_IN_TOOLS:
-            raise unsupported(f"{path}.type", f"the built-in tool '{kind}' is not available on this server")
-        else:
-            raise invalid(f"Invalid value for '{path}.type': '{kind}'.", f"{path}.type", "invalid_value")
-        out.wire.append(wire)
+    for i, tool in enumerate(arr(raw, path)):
+        add_tool(out, tool, f"{path}[{i}]")
     return out
 
 
-def _function(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], Tool]:
+def add_tool(out: Tools, tool: object, path: str) -> None:
+    """Validate one wire tool, append it to the echo and its canonical tools to ``out``."""
+    tool = obj(tool, path)
+    kind = req_str(tool, "type", path)
+    if kind in ("function", "custom"):
+        wire, fn = _function(tool, path) if kind == "function" else _custom(tool, path)
+        _add_function(out, fn, path)
+    elif kind == "namespace":
+        wire = _namespace(out, tool, path)
+    elif kind == "mcp":
+        wire, config = _mcp(tool, path)
+        if any(c.server_label == config.server_label for c in out.mcp):
+            raise invalid(f"Invalid 'tools': duplicate MCP server_label '{config.server_label}'.",
+                          f"{path}.server_label")
+        out.mcp.append(config)
+    elif kind in DROPPED_TOOLS:
+        log.debug("responses: no backend for the hosted tool %r; not offered to the model", kind)
+        wire = dict(tool)
+    elif kind in BUILT_IN_TOOLS:
+        raise unsupported(f"{path}.type", f"the built-in tool '{kind}' is not available on this server")
+    else:
+        raise invalid(f"Invalid value for '{path}.type': '{kind}'.", f"{path}.type", "invalid_value")
+    out.wire.append(wire)
+
+
+def _add_function(out: Tools, fn: Tool, path: str) -> None:
+    if any(t.name == fn.name for t in out.functions):
+        raise invalid(f"Invalid 'tools': duplicate function name '{fn.name}'.", f"{path}.name")
+    out.functions.append(fn)
+
+
+def _custom(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], Tool]:
+    name = _name(tool, path)
+    description = opt_str(tool, "description", path)
+    fmt = tool.get("format")
+    if fmt is not None:
+        fmt = obj(fmt, f"{path}.format")
+        one_of(req_str(fmt, "type", f"{path}.format"), ("text", "grammar"), f"{path}.format.type")
+        if fmt["type"] == "grammar":
+            one_of(req_str(fmt, "syntax", f"{path}.format"), ("lark", "regex"), f"{path}.format.syntax")
+            req_str(fmt, "definition", f"{path}.format")
+    wire = {"type": "custom", "name": name, "description": description,
+            "format": fmt if fmt is not None else {"type": "text"}}
+    return wire, Tool(name=name, description=description, parameters=custom_parameters(description, fmt))
+
+
+def _namespace(out: Tools, tool: dict[str, Any], path: str) -> dict[str, Any]:
+    namespace = _name(tool, path)
+    description = opt_str(tool, "description", path)
+    inner_wire = []
+    for j, inner in enumerate(arr(tool.get("tools"), f"{path}.tools")):
+        ipath = f"{path}.tools[{j}]"
+        inner = obj(inner, ipath)
+        kind = one_of(req_str(inner, "type", ipath), ("function", "custom"), f"{ipath}.type")
+        wire, fn = _function(inner, ipath) if kind == "function" else _custom(inner, ipath)
+        fn.name = flat_name(namespace, fn.name)
+        if description:
+            fn.description = f"[{namespace}: {description}] {fn.description or ''}".rstrip()
+        _add_function(out, fn, ipath)
+        inner_wire.append(wire)
+    return {"type": "namespace", "name": namespace, "description": description, "tools": inner_wire}
+
+
+def _name(tool: dict[str, Any], path: str) -> str:
     name = req_str(tool, "name", path)
     if not _NAME.match(name):
         raise invalid(f"Invalid '{path}.name': string does not match pattern. Expected a string that "
                       "matches the pattern '^[a-zA-Z0-9_-]+$' of at most 128 characters.", f"{path}.name",
                       "invalid_value")
+    return name
+
+
+def _function(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], Tool]:
+    name = _name(tool, path)
     params = tool.get("parameters")
     if params is not None:
         obj(params, f"{path}.parameters")
@@ -182,6 +244,12 @@ def decode_tool_choice(raw: object, tools: Tools) -> tuple[ToolChoice | None, st
             raise invalid(f"Invalid value for 'tool_choice.name': no function named '{name}' was specified "
                           "in 'tools'.", "tool_choice.name", "invalid_value")
         return ToolChoice(mode="tool", name=name), {"type": "function", "name": name}
+    if kind == "custom":
+        name = req_str(choice, "name", "tool_choice")
+        if not any(t.name == name for t in tools.functions):
+            raise invalid(f"Invalid value for 'tool_choice.name': no custom tool named '{name}' was specified "
+                          "in 'tools'.", "tool_choice.name", "invalid_value")
+        return ToolChoice(mode="tool", name=name), {"type": "custom", "name": name}
     if kind == "mcp":
         label = req_str(choice, "server_label", "tool_choice")
         name = opt_str(choice, "name", "tool_choice")
@@ -205,8 +273,8 @@ def _allowed(choice: dict[str, Any], tools: Tools) -> tuple[ToolChoice, dict[str
         path = f"tool_choice.tools[{j}]"
         entry = obj(raw, path)
         kind = req_str(entry, "type", path)
-        if kind == "function":
-            names.add(req_str(entry, "name", path))
+        if kind in ("function", "custom"):
+            names.add(flat_name(opt_str(entry, "namespace", path), req_str(entry, "name", path)))
         elif kind == "mcp":
             labels.add(req_str(entry, "server_label", path))
         else:

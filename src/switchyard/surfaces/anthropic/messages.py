@@ -21,7 +21,7 @@ from switchyard.surfaces.anthropic.errors import render_error
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.ids import random_id
-from switchyard.surfaces.streaming import first_event, with_keepalive
+from switchyard.surfaces.streaming import event_batches, first_event
 
 
 @endpoint(render_error)
@@ -38,18 +38,27 @@ async def create_message(request: Request, services: Services, principal: Princi
     encoder = StreamEncoder(id=message_id, model=canonical.model)
     ping_name, ping_data = ping_event()
 
+    ping = sse_frame(ping_data, ping_name)
+
     async def frames() -> AsyncIterator[bytes]:
-        keepalive = services.settings.stream_keepalive_seconds
-        async for event in with_keepalive(first, events, keepalive):
-            if event is None:
-                yield sse_frame(ping_data, ping_name)
-                continue
-            for name, data in encoder.feed(event):
-                yield sse_frame(data, name)
-            if isinstance(event, Failure):
-                return
-        for name, data in encoder.close():
-            yield sse_frame(data, name)
+        # One bytes chunk (one socket write) per batch of events that were ready together.
+        batches = event_batches(first, events, services.settings.stream_keepalive_seconds)
+        try:
+            async for batch in batches:
+                out: list[bytes] = []
+                for event in batch:
+                    if event is None:
+                        out.append(ping)
+                        continue
+                    out.extend(sse_frame(data, name) for name, data in encoder.feed(event))
+                    if isinstance(event, Failure):
+                        yield b"".join(out)
+                        return
+                if out:
+                    yield b"".join(out)
+        finally:
+            await batches.aclose()
+        yield b"".join(sse_frame(data, name) for name, data in encoder.close())
 
     return sse_response(frames())
 

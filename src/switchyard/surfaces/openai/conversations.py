@@ -6,6 +6,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from switchyard.codecs.openai_responses import normalize_items
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
@@ -144,3 +145,15 @@ async def delete_item(request: Request, services: Services, principal: Principal
     if record is None:
         raise _not_found(conversation_id)
     return JSONResponse(_body(record))
+
+
+ROUTES: list[Route] = [
+    Route("/v1/conversations", create_conversation, methods=["POST"]),
+    Route("/v1/conversations/{conversation_id}", get_conversation, methods=["GET"]),
+    Route("/v1/conversations/{conversation_id}", update_conversation, methods=["POST"]),
+    Route("/v1/conversations/{conversation_id}", delete_conversation, methods=["DELETE"]),
+    Route("/v1/conversations/{conversation_id}/items", list_items, methods=["GET"]),
+    Route("/v1/conversations/{conversation_id}/items", create_items, methods=["POST"]),
+    Route("/v1/conversations/{conversation_id}/items/{item_id}", get_item, methods=["GET"]),
+    Route("/v1/conversations/{conversation_id}/items/{item_id}", delete_item, methods=["DELETE"]),
+]

@@ -7,6 +7,7 @@ from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from switchyard.codecs.openai_responses import decode_request
 from switchyard.core.errors import invalid
@@ -113,3 +114,14 @@ async def compact_response(request: Request, services: Services, principal: Prin
     call = decode_request(body)
     prepared = await _service(services).prepare(call, principal.owner_id, body)
     return JSONResponse(await compact(prepared))
+
+
+ROUTES: list[Route] = [
+    Route("/v1/responses", create_response, methods=["POST"]),
+    Route("/v1/responses/input_tokens", count_input_tokens, methods=["POST"]),
+    Route("/v1/responses/compact", compact_response, methods=["POST"]),
+    Route("/v1/responses/{response_id}", get_response, methods=["GET"]),
+    Route("/v1/responses/{response_id}", delete_response, methods=["DELETE"]),
+    Route("/v1/responses/{response_id}/cancel", cancel_response, methods=["POST"]),
+    Route("/v1/responses/{response_id}/input_items", list_input_items, methods=["GET"]),
+]

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from switchyard.core.events import Event, Failure
 from switchyard.surfaces.http import sse_frame
-from switchyard.surfaces.streaming import with_keepalive
+from switchyard.surfaces.streaming import event_batches
 
 DONE = b"data: [DONE]\n\n"
 KEEPALIVE_FRAME = b": keep-alive\n\n"
@@ -22,14 +22,23 @@ class ChunkEncoder(Protocol):
 async def openai_frames(
     first: Event | None, events: AsyncIterator[Event], encoder: ChunkEncoder, keepalive: float
 ) -> AsyncIterator[bytes]:
-    async for event in with_keepalive(first, events, keepalive):
-        if event is None:
-            yield KEEPALIVE_FRAME
-            continue
-        for chunk in encoder.feed(event):
-            yield sse_frame(chunk)
-        if isinstance(event, Failure):
-            return
-    for chunk in encoder.close():
-        yield sse_frame(chunk)
-    yield DONE
+    """One bytes chunk (one socket write) per batch of events that were ready together."""
+    batches = event_batches(first, events, keepalive)
+    try:
+        async for batch in batches:
+            out: list[bytes] = []
+            for event in batch:
+                if event is None:
+                    out.append(KEEPALIVE_FRAME)
+                    continue
+                out.extend(map(sse_frame, encoder.feed(event)))
+                if isinstance(event, Failure):
+                    yield b"".join(out)
+                    return
+            if out:
+                yield b"".join(out)
+    finally:
+        await batches.aclose()
+    out = list(map(sse_frame, encoder.close()))
+    out.append(DONE)
+    yield b"".join(out)

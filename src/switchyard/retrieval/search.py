@@ -1,0 +1,177 @@
+"""Hybrid search over vector stores: for each query, the best chunks by vector
+similarity (numpy over the cached store matrices) and by full-text match (FTS5 bm25
+on SQLite, ``ts_rank_cd`` on PostgreSQL), both restricted by the attribute filters
+inside their queries, fused by weighted reciprocal-rank fusion (``ranking.fuse``),
+then the score threshold, the per-file cap and ``max_num_results``.
+
+``ranker: "none"`` skips fusion: chunks in vector-similarity order, scored by their
+cosine similarity clipped to 0..1."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.providers.base import Embedder
+from switchyard.retrieval.filters import parse_filters
+from switchyard.retrieval.ranking import RankingOptions, fuse, keywords, parse_ranking_options, search_queries
+from switchyard.retrieval.vectors import DEFAULT_CACHE_BYTES, VectorCache, normalised
+from switchyard.store.database import Database
+from switchyard.store.vector_store_chunks import AttributeFilter, ChunkIndex, ChunkRecord
+from switchyard.store.vector_stores import VectorStoreRecord, VectorStoreRepository
+
+EmbedderFor = Callable[[VectorStoreRecord], Embedder]
+MAX_RESULTS = 50
+CANDIDATES = 50  # per ranked list fed to the fusion
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    file_id: str
+    filename: str
+    score: float  # 0..1
+    attributes: dict[str, Any]
+    content: list[dict[str, str]]  # [{"type": "text", "text": ...}]
+    chunk_index: int
+    vector_store_id: str = ""
+    chunk_id: int = 0
+
+    def to_wire(self) -> dict[str, Any]:
+        """The OpenAI ``vector_store.search_result`` shape."""
+        return {"file_id": self.file_id, "filename": self.filename, "score": self.score,
+                "attributes": self.attributes, "content": self.content}
+
+
+@dataclass
+class _Lists:
+    vector: list[tuple[list[int], float]] = field(default_factory=list)
+    cosine: dict[int, float] = field(default_factory=dict)
+
+
+def _max_results(value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_RESULTS:
+        raise invalid(f"'max_num_results' must be an integer between 1 and {MAX_RESULTS}.", "max_num_results")
+    return value
+
+
+def _hit(chunk: ChunkRecord, score: float) -> SearchHit:
+    return SearchHit(
+        file_id=chunk.file_id, filename=chunk.filename, score=round(score, 6), attributes=chunk.attributes,
+        content=[{"type": "text", "text": chunk.text}], chunk_index=chunk.chunk_index,
+        vector_store_id=chunk.vector_store_id, chunk_id=chunk.id,
+    )
+
+
+class VectorStoreSearch:
+    """Search for the surfaces and the file_search tool; one per process (it holds the
+    vector cache)."""
+
+    def __init__(self, db: Database, embedder_for: EmbedderFor, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
+                 candidates: int = CANDIDATES) -> None:
+        self.stores = VectorStoreRepository(db)
+        self.index = ChunkIndex(db)
+        self.cache = VectorCache(self.index, cache_bytes)
+        self.embedder_for = embedder_for
+        self.candidates = candidates
+
+    async def _owned_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord]:
+        if isinstance(ids, str) or not ids:
+            raise invalid("'vector_store_ids' must be a non-empty array of vector store ids.", "vector_store_ids")
+        found = await self.stores.get_many(ids, owner_id)
+        stores = []
+        for id in dict.fromkeys(ids):
+            store = found.get(id)
+            if store is None:
+                raise SwitchyardError(ErrorKind.NOT_FOUND, f"No vector store found with id '{id}'.",
+                                      param="vector_store_ids")
+            if store.status == "expired":
+                raise invalid(f"Vector store '{id}' has expired.", "vector_store_ids")
+            stores.append(store)
+        return stores
+
+    async def _vector_lists(self, stores: list[VectorStoreRecord], queries: list[str],
+                            filters: AttributeFilter | None, k: int) -> _Lists:
+        allowed = None
+        if filters is not None:
+            allowed = np.sort(np.asarray(await self.index.matching_ids([s.id for s in stores], filters), np.int64))
+        groups: dict[int, tuple[Embedder, list[VectorStoreRecord]]] = {}
+        for store in stores:
+            embedder = self.embedder_for(store)
+            groups.setdefault(id(embedder), (embedder, []))[1].append(store)
+        per_query: list[list[tuple[int, float]]] = [[] for _ in queries]
+        for embedder, members in groups.values():
+            vectors = normalised((await embedder.embed(queries)).vectors)
+            for store in members:
+                matrix = await self.cache.get(store.id, store.version)
+                for i, vector in enumerate(vectors):
+                    if matrix.matrix.shape[1:] not in ((len(vector),), (0,)):
+                        raise SwitchyardError(ErrorKind.SERVER, f"Vector store '{store.id}' holds vectors of another"
+                                              " embedding model than the one configured for it now.")
+                    per_query[i] += matrix.top(vector, k, allowed)
+        lists = _Lists()
+        for hits in per_query:
+            hits.sort(key=lambda pair: pair[1], reverse=True)
+            lists.vector.append(([chunk_id for chunk_id, _ in hits[:k]], 1.0))
+            for chunk_id, cosine in hits:
+                lists.cosine[chunk_id] = max(cosine, lists.cosine.get(chunk_id, -1.0))
+        return lists
+
+    async def search(
+        self,
+        vector_store_ids: Sequence[str],
+        owner_id: str,
+        query: str | Sequence[str],
+        *,
+        max_num_results: int = 10,
+        filters: dict[str, Any] | AttributeFilter | None = None,
+        ranking_options: dict[str, Any] | RankingOptions | None = None,
+        rewrite_query: bool = False,
+        max_chunks_per_file: int | None = None,
+    ) -> list[SearchHit]:
+        """The best chunks for ``query`` across the owner's stores, best first. Raises
+        ``SwitchyardError``: 404 for a store the owner does not have, 400 naming the
+        field for bad parameters or an expired store. Marks the stores active."""
+        limit = _max_results(max_num_results)
+        parsed_filters = filters if not isinstance(filters, dict) else parse_filters(filters)
+        options = ranking_options if isinstance(ranking_options, RankingOptions) else (
+            parse_ranking_options(ranking_options))
+        queries = search_queries(query, rewrite_query)
+        stores = await self._owned_stores(vector_store_ids, owner_id)
+        k = max(self.candidates, limit * (3 if max_chunks_per_file else 1))
+        lists = await self._vector_lists(stores, queries, parsed_filters, k)
+        if options.ranker == "none":
+            ranked = sorted(((id, max(0.0, min(1.0, c))) for id, c in lists.cosine.items()),
+                            key=lambda pair: pair[1], reverse=True)
+        else:
+            ranked_lists = [(ids, options.embedding_weight) for ids, _ in lists.vector]
+            store_ids = [store.id for store in stores]
+            for text in queries:
+                matches = await self.index.text_search(store_ids, keywords(text), filters=parsed_filters, limit=k)
+                ranked_lists.append(([id for id, _ in matches], options.text_weight))
+            ranked = fuse(ranked_lists)
+        ranked = [(id, score) for id, score in ranked if score >= options.score_threshold and score > 0]
+        hits = await self._hits(ranked, limit, max_chunks_per_file)
+        await self.stores.touch([store.id for store in stores], owner_id)
+        return hits
+
+    async def _hits(self, ranked: list[tuple[int, float]], limit: int, per_file: int | None) -> list[SearchHit]:
+        window = ranked[: limit * 4] if per_file else ranked[:limit]
+        chunks = await self.index.chunks([id for id, _ in window])
+        hits: list[SearchHit] = []
+        taken: dict[tuple[str, str], int] = {}
+        for id, score in window:
+            chunk = chunks.get(id)
+            if chunk is None:  # deleted since it was ranked
+                continue
+            key = (chunk.vector_store_id, chunk.file_id)
+            if per_file is not None and taken.get(key, 0) >= per_file:
+                continue
+            taken[key] = taken.get(key, 0) + 1
+            hits.append(_hit(chunk, score))
+            if len(hits) == limit:
+                break
+        return hits

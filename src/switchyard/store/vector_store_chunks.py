@@ -1,0 +1,257 @@
+"""Reading vector store chunks for search: the vectors of a store, full-text
+matches (SQLite FTS5 ``bm25`` / PostgreSQL ``ts_rank_cd``), and attribute filters
+compiled into the SQL ``WHERE`` (``json_type``/``json_extract`` on SQLite,
+``json_typeof``/``->>`` on PostgreSQL), so filtering happens in the query.
+
+Callers check that the owner holds the stores (``VectorStoreRepository.get_many``)
+before passing their ids here.
+
+Filter semantics: a comparison with a string value matches string attributes, a
+number matches numbers, a boolean matches booleans (no coercion between them);
+``gt``/``gte``/``lt``/``lte`` order numbers numerically and strings by code point;
+``ne`` and ``nin`` also match chunks that lack the key."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from sqlalchemy import (
+    ColumnElement,
+    Float,
+    and_,
+    case,
+    cast,
+    column,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    table,
+    true,
+)
+from sqlalchemy.sql.expression import Select
+
+from switchyard.store.database import Database
+from switchyard.store.vector_store_models import FTS_TABLE, VectorStore, VectorStoreChunk, VectorStoreFile
+
+Scalar = str | float | int | bool
+ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
+_WORD = re.compile(r"\w+")
+_FTS = table(FTS_TABLE, column("rowid"))
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    type: ComparisonType
+    key: str
+    value: Scalar | tuple[str | float | int, ...]  # a tuple for in / nin
+
+
+@dataclass(frozen=True, slots=True)
+class Compound:
+    type: Literal["and", "or"]
+    filters: tuple[Comparison | Compound, ...]
+
+
+AttributeFilter = Comparison | Compound
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkRecord:
+    id: int
+    vector_store_id: str
+    file_id: str
+    filename: str
+    chunk_index: int
+    text: str
+    tokens: int
+    attributes: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoreVectors:
+    """A store's chunk ids and their embeddings (float32 little-endian bytes each),
+    in chunk id order, as of ``version``."""
+
+    vector_store_id: str
+    version: int
+    ids: list[int]
+    embeddings: list[bytes]
+
+
+# -- filters -----------------------------------------------------------------
+
+Typed = Callable[[str], tuple[ColumnElement[Any], ColumnElement[Any]]]  # key -> (json type, text value)
+_SQLITE_TYPES = {str: ("text",), float: ("integer", "real"), bool: ("true", "false")}
+_PG_TYPES = {str: ("string",), float: ("number",), bool: ("boolean",)}
+
+
+def _sqlite_typed(key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    path = literal('$."' + key + '"')
+    column = VectorStoreChunk.attributes
+    return func.json_type(column, path), func.json_extract(column, path)
+
+
+def _pg_typed(key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+    column = VectorStoreChunk.attributes
+    return func.json_typeof(column.op("->")(literal(key))), column.op("->>")(literal(key))
+
+
+def _kind(value: Scalar) -> type:
+    if isinstance(value, bool):
+        return bool
+    return float if isinstance(value, int | float) else str
+
+
+def _compare(op: str, left: ColumnElement[Any], right: Any) -> ColumnElement[bool]:
+    match op:
+        case "eq":
+            return left == right
+        case "gt":
+            return left > right
+        case "gte":
+            return left >= right
+        case "lt":
+            return left < right
+        case _:
+            return left <= right
+
+
+def _positive(dialect: str, op: str, key: str, value: Scalar) -> ColumnElement[bool]:
+    """``op`` (eq, gt, gte, lt, lte) against one value; never NULL (a missing key or a
+    value of another type is false)."""
+    jtype, text_value = (_sqlite_typed if dialect == "sqlite" else _pg_typed)(key)
+    kind = _kind(value)
+    types = (_SQLITE_TYPES if dialect == "sqlite" else _PG_TYPES)[kind]
+    if kind is bool:
+        if dialect == "sqlite":
+            return func.coalesce(jtype == ("true" if value else "false"), false())
+        matched = and_(jtype == "boolean", text_value == ("true" if value else "false"))
+    elif kind is float:
+        number = case((jtype.in_(types), text_value if dialect == "sqlite" else cast(text_value, Float)))
+        matched = _compare(op, number, float(value))
+    else:
+        matched = and_(jtype == types[0], _compare(op, text_value, value))
+    return case((matched, true()), else_=false())
+
+
+def compile_filter(dialect: str, node: AttributeFilter) -> ColumnElement[bool]:
+    """The ``WHERE`` clause over ``vector_store_chunks.attributes`` for a validated filter."""
+    if isinstance(node, Compound):
+        parts = [compile_filter(dialect, child) for child in node.filters]
+        return and_(true(), *parts) if node.type == "and" else or_(false(), *parts)
+    values = node.value if isinstance(node.value, tuple) else (node.value,)
+    if node.type in ("in", "nin", "eq", "ne"):
+        found = or_(false(), *(_positive(dialect, "eq", node.key, value) for value in values))
+        return not_(found) if node.type in ("ne", "nin") else found
+    return _positive(dialect, node.type, node.key, values[0])
+
+
+# -- full-text -----------------------------------------------------------------
+
+
+def _terms(terms: Sequence[str]) -> list[str]:
+    """Plain words only: nothing from the query reaches the FTS query syntax."""
+    return [word for term in terms for word in _WORD.findall(term)]
+
+
+def _sqlite_text_query(terms: list[str]) -> Select[Any]:
+    match = " OR ".join('"' + term + '"' for term in terms)
+    fts = literal_column(FTS_TABLE)
+    score = (-func.bm25(fts)).label("score")
+    return (
+        select(VectorStoreChunk.id, score)
+        .select_from(VectorStoreChunk)
+        .join(_FTS, _FTS.c.rowid == VectorStoreChunk.id)
+        .where(fts.op("MATCH")(literal(match)))
+    )
+
+
+def _pg_text_query(terms: list[str]) -> Select[Any]:
+    query = func.to_tsquery(literal_column("'english'"), literal(" | ".join(terms)))
+    fts = literal_column("vector_store_chunks.fts")
+    score = func.ts_rank_cd(fts, query).label("score")
+    return select(VectorStoreChunk.id, score).where(fts.op("@@")(query))
+
+
+class ChunkIndex:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    def _where(self, store_ids: Sequence[str], filters: AttributeFilter | None) -> list[ColumnElement[bool]]:
+        where = [VectorStoreChunk.vector_store_id.in_(list(store_ids))]
+        if filters is not None:
+            where.append(compile_filter(self._db.dialect, filters))
+        return where
+
+    async def version(self, vector_store_id: str) -> int | None:
+        async with self._db.session() as session:
+            return await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
+
+    async def vectors(self, vector_store_id: str) -> StoreVectors | None:
+        """All of the store's vectors, with the version they are at (read first, so a
+        concurrent change can only make the version look older, never newer)."""
+        async with self._db.session() as session:
+            version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
+            if version is None:
+                return None
+            rows = (await session.execute(
+                select(VectorStoreChunk.id, VectorStoreChunk.embedding)
+                .where(VectorStoreChunk.vector_store_id == vector_store_id).order_by(VectorStoreChunk.id)
+            )).all()
+        return StoreVectors(vector_store_id, version, [row[0] for row in rows], [row[1] for row in rows])
+
+    async def matching_ids(self, store_ids: Sequence[str], filters: AttributeFilter) -> list[int]:
+        """Ids of the chunks of ``store_ids`` whose attributes pass ``filters``."""
+        async with self._db.session() as session:
+            return list(await session.scalars(select(VectorStoreChunk.id).where(*self._where(store_ids, filters))))
+
+    async def text_search(self, store_ids: Sequence[str], terms: Sequence[str], *,
+                          filters: AttributeFilter | None = None, limit: int = 50) -> list[tuple[int, float]]:
+        """The best full-text matches of any of ``terms`` (OR), best first, as
+        ``(chunk id, score)``; the score is the backend's own (higher is better)."""
+        words = _terms(terms)
+        if not words:
+            return []
+        base = _sqlite_text_query(words) if self._db.dialect == "sqlite" else _pg_text_query(words)
+        query = base.where(*self._where(store_ids, filters)).order_by(literal_column("score").desc()).limit(limit)
+        async with self._db.session() as session:
+            return [(int(id), float(score)) for id, score in await session.execute(query)]
+
+    async def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
+        """The chunks with these ids (with their file's name), by id."""
+        query = (
+            select(VectorStoreChunk, VectorStoreFile.filename)
+            .join(VectorStoreFile, and_(VectorStoreFile.vector_store_id == VectorStoreChunk.vector_store_id,
+                                        VectorStoreFile.file_id == VectorStoreChunk.file_id))
+            .where(VectorStoreChunk.id.in_(list(ids)))
+        )
+        async with self._db.session() as session:
+            return {chunk.id: _chunk(chunk, filename) for chunk, filename in await session.execute(query)}
+
+    async def file_chunks(self, vector_store_id: str, file_id: str, owner_id: str) -> list[ChunkRecord] | None:
+        """A file's chunks in order (the file's ``content``); None if the owner has no
+        such file in the store."""
+        async with self._db.session() as session:
+            filename = await session.scalar(select(VectorStoreFile.filename).where(
+                VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id,
+                VectorStoreFile.owner_id == owner_id))
+            if filename is None:
+                return None
+            rows = await session.scalars(
+                select(VectorStoreChunk)
+                .where(VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id)
+                .order_by(VectorStoreChunk.chunk_index)
+            )
+            return [_chunk(row, filename) for row in rows]
+
+
+def _chunk(row: VectorStoreChunk, filename: str) -> ChunkRecord:
+    return ChunkRecord(id=row.id, vector_store_id=row.vector_store_id, file_id=row.file_id, filename=filename,
+                       chunk_index=row.chunk_index, text=row.text, tokens=row.tokens, attributes=row.attributes)

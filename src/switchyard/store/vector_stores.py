@@ -1,0 +1,582 @@
+"""Vector stores, the files attached to them, file batches, and the ingestion queue.
+
+Methods the API serves take ``owner_id`` and treat another owner's store, file or
+batch as missing (None / False). ``status``, ``file_counts`` and ``usage_bytes`` are
+computed from the file rows on every read, so they tell the truth while ingestion
+runs. Ingestion methods (``claim_file`` … ``fail_file``) are for the ingester only:
+a file is claimed with a lease, and its chunks are written together with its
+``completed`` status in one transaction guarded by that lease, so a file is indexed
+exactly once even if an ingester dies halfway and another redoes it.
+
+Chunks and search are in ``store/vector_store_chunks.py``."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchyard.store.database import Database
+from switchyard.store.ids import new_id
+from switchyard.store.models import utcnow
+from switchyard.store.vector_store_models import (
+    VectorStore,
+    VectorStoreBatch,
+    VectorStoreBatchMember,
+    VectorStoreChunk,
+    VectorStoreFile,
+)
+
+Order = Literal["asc", "desc"]
+FileStatus = Literal["in_progress", "completed", "cancelled", "failed"]
+ErrorCode = Literal["server_error", "unsupported_file", "invalid_file"]
+DAY = 86_400
+STATUSES = ("in_progress", "completed", "cancelled", "failed")
+
+
+class _Unset:
+    pass
+
+
+UNSET: Any = _Unset()  # "leave as is" for ``update``
+
+
+@dataclass(frozen=True, slots=True)
+class FileCounts:
+    in_progress: int = 0
+    completed: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    total: int = 0
+
+    @staticmethod
+    def of(by_status: dict[str, int]) -> FileCounts:
+        counts = {status: by_status.get(status, 0) for status in STATUSES}
+        return FileCounts(**counts, total=sum(counts.values()))
+
+
+@dataclass(frozen=True, slots=True)
+class VectorStoreRecord:
+    id: str
+    owner_id: str
+    name: str
+    metadata: dict[str, Any]
+    status: str  # in_progress | completed | expired
+    file_counts: FileCounts
+    usage_bytes: int
+    expires_after: dict[str, Any] | None  # {"anchor": "last_active_at", "days": n}
+    expires_at: int | None
+    last_active_at: int
+    created_at: int
+    embedding_model: str | None
+    version: int  # changes whenever the store's chunks change
+
+
+@dataclass(frozen=True, slots=True)
+class VectorStoreFileRecord:
+    id: str  # the file id
+    vector_store_id: str
+    owner_id: str
+    filename: str
+    status: str  # in_progress | completed | cancelled | failed
+    last_error: dict[str, str] | None  # {"code": ..., "message": ...}
+    attributes: dict[str, Any]
+    chunking_strategy: dict[str, Any]  # {"type": "static", "static": {...}}
+    usage_bytes: int
+    created_at: int
+    attempts: int
+
+
+@dataclass(frozen=True, slots=True)
+class FileBatchRecord:
+    id: str
+    vector_store_id: str
+    owner_id: str
+    status: str  # in_progress | completed | cancelled | failed
+    file_counts: FileCounts
+    file_ids: list[str]
+    created_at: int
+
+
+@dataclass(frozen=True, slots=True)
+class NewFile:
+    """A file to attach: ``chunking_strategy`` already validated and normalised."""
+
+    file_id: str
+    filename: str
+    chunking_strategy: dict[str, Any]
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class NewChunk:
+    text: str
+    tokens: int
+    embedding: bytes  # float32 little-endian
+
+
+def _clock(now: float | None) -> float:
+    return time.time() if now is None else now
+
+
+def _expires_at(row: VectorStore) -> int | None:
+    return None if row.expires_after_days is None else row.last_active_at + row.expires_after_days * DAY
+
+
+def _store(row: VectorStore, counts: dict[str, int], usage: int, now: int) -> VectorStoreRecord:
+    file_counts = FileCounts.of(counts)
+    expires_at = _expires_at(row)
+    if expires_at is not None and expires_at <= now:
+        status = "expired"
+    else:
+        status = "in_progress" if file_counts.in_progress else "completed"
+    days = row.expires_after_days
+    return VectorStoreRecord(
+        id=row.id, owner_id=row.owner_id, name=row.name, metadata=row.metadata_, status=status,
+        file_counts=file_counts, usage_bytes=usage,
+        expires_after=None if days is None else {"anchor": "last_active_at", "days": days},
+        expires_at=expires_at, last_active_at=row.last_active_at, created_at=row.created_at,
+        embedding_model=row.embedding_model, version=row.version,
+    )
+
+
+def _file(row: VectorStoreFile) -> VectorStoreFileRecord:
+    return VectorStoreFileRecord(
+        id=row.file_id, vector_store_id=row.vector_store_id, owner_id=row.owner_id, filename=row.filename,
+        status=row.status, last_error=row.last_error, attributes=row.attributes,
+        chunking_strategy=row.chunking_strategy, usage_bytes=row.usage_bytes, created_at=row.created_at,
+        attempts=row.attempts,
+    )
+
+
+def _batch_status(cancelled: bool, counts: FileCounts) -> str:
+    if cancelled:
+        return "cancelled"
+    if counts.in_progress:
+        return "in_progress"
+    if counts.total and counts.failed == counts.total:
+        return "failed"
+    return "completed"
+
+
+def _file_key(vector_store_id: str, file_id: str) -> ColumnElement[bool]:
+    return and_(VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id)
+
+
+async def _file_stats(session: AsyncSession, store_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], int]]:
+    query = (
+        select(VectorStoreFile.vector_store_id, VectorStoreFile.status, func.count(),
+               func.coalesce(func.sum(VectorStoreFile.usage_bytes), 0))
+        .where(VectorStoreFile.vector_store_id.in_(store_ids))
+        .group_by(VectorStoreFile.vector_store_id, VectorStoreFile.status)
+    )
+    stats: dict[str, tuple[dict[str, int], int]] = {id: ({}, 0) for id in store_ids}
+    for store_id, status, count, usage in await session.execute(query):
+        counts, total = stats[store_id]
+        counts[status] = int(count)
+        stats[store_id] = (counts, total + int(usage))
+    return stats
+
+
+async def _stores(session: AsyncSession, rows: Sequence[VectorStore], now: int) -> list[VectorStoreRecord]:
+    stats = await _file_stats(session, [row.id for row in rows])
+    return [_store(row, *stats[row.id], now) for row in rows]
+
+
+async def _batch(session: AsyncSession, row: VectorStoreBatch) -> FileBatchRecord:
+    members = list(await session.scalars(
+        select(VectorStoreBatchMember.file_id).where(VectorStoreBatchMember.batch_id == row.id)
+        .order_by(VectorStoreBatchMember.file_id)
+    ))
+    query = (
+        select(VectorStoreFile.status, func.count())
+        .join(VectorStoreBatchMember, and_(VectorStoreBatchMember.file_id == VectorStoreFile.file_id,
+                                           VectorStoreBatchMember.batch_id == row.id))
+        .where(VectorStoreFile.vector_store_id == row.vector_store_id)
+        .group_by(VectorStoreFile.status)
+    )
+    counts = FileCounts.of({status: int(n) for status, n in await session.execute(query)})
+    return FileBatchRecord(
+        id=row.id, vector_store_id=row.vector_store_id, owner_id=row.owner_id,
+        status=_batch_status(row.cancelled, counts), file_counts=counts, file_ids=members, created_at=row.created_at,
+    )
+
+
+async def _bump(session: AsyncSession, vector_store_id: str) -> None:
+    await session.execute(
+        update(VectorStore).where(VectorStore.id == vector_store_id)
+        .values(version=VectorStore.version + 1).execution_options(synchronize_session=False)
+    )
+
+
+def _file_row(store_id: str, owner_id: str, new: NewFile, now: float) -> dict[str, Any]:
+    return {
+        "vector_store_id": store_id, "file_id": new.file_id, "owner_id": owner_id, "filename": new.filename,
+        "status": "in_progress", "last_error": None, "attributes": dict(new.attributes),
+        "chunking_strategy": new.chunking_strategy, "usage_bytes": 0, "created_at": int(now),
+        "created_us": int(now * 1_000_000), "worker_id": None, "lease_until": None, "attempts": 0,
+    }
+
+
+async def _attach(session: AsyncSession, store_id: str, owner_id: str, files: Sequence[NewFile],
+                  now: float) -> None:
+    """(Re)attaches ``files`` as new ``in_progress`` rows; a file already attached
+    loses its old row and chunks (foreign-key cascade) first."""
+    ids = [new.file_id for new in files]
+    removed = await session.execute(
+        delete(VectorStoreFile)
+        .where(VectorStoreFile.vector_store_id == store_id, VectorStoreFile.file_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    if removed.rowcount:  # type: ignore[attr-defined]
+        await _bump(session, store_id)
+    await session.execute(insert(VectorStoreFile), [_file_row(store_id, owner_id, new, now) for new in files])
+    await session.execute(
+        update(VectorStore).where(VectorStore.id == store_id).values(last_active_at=int(now))
+        .execution_options(synchronize_session=False)
+    )
+
+
+async def _page(session: AsyncSession, model: Any, key: tuple[Any, Any], where: list[Any], *,
+                cursor_where: Any, limit: int, order: Order, after: str | None,
+                before: str | None) -> tuple[list[Any], bool]:
+    """Rows of ``model`` ordered by ``key`` (a time column, an id column), a page
+    after / before the row whose id is given (found with ``cursor_where(id)``)."""
+    if limit < 1:
+        raise ValueError("limit must be at least 1")
+    if order not in ("asc", "desc"):
+        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
+    ordered = tuple_(*key)
+    for cursor_id, forward in ((after, True), (before, False)):
+        if cursor_id is None:
+            continue
+        cursor = (await session.execute(select(*key).where(cursor_where(cursor_id)))).one_or_none()
+        if cursor is None:
+            return [], False
+        ascending = (order == "asc") == forward
+        where.append(ordered > tuple_(*cursor) if ascending else ordered < tuple_(*cursor))
+    ordering = [column.asc() if order == "asc" else column.desc() for column in key]
+    rows = list(await session.scalars(select(model).where(*where).order_by(*ordering).limit(limit + 1)))
+    return rows[:limit], len(rows) > limit
+
+
+class VectorStoreRepository:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    # -- vector stores --------------------------------------------------------
+
+    async def create(self, owner_id: str, *, name: str = "", metadata: dict[str, Any] | None = None,
+                     expires_after_days: int | None = None, embedding_model: str | None = None,
+                     files: Sequence[NewFile] = (), now: float | None = None) -> VectorStoreRecord:
+        """A new ``vs_…``, with ``files`` attached (``in_progress``) in the same transaction."""
+        moment = _clock(now)
+        row = VectorStore(
+            id=new_id("vs_"), owner_id=owner_id, name=name, metadata_=dict(metadata or {}),
+            embedding_model=embedding_model, expires_after_days=expires_after_days,
+            last_active_at=int(moment), created_at=int(moment), created_us=int(moment * 1_000_000), version=0,
+        )
+        async with self._db.session() as session:
+            session.add(row)
+            await session.flush()
+            if files:
+                await _attach(session, row.id, owner_id, files, moment)
+            return (await _stores(session, [row], int(moment)))[0]
+
+    async def get(self, id: str, owner_id: str, *, now: float | None = None) -> VectorStoreRecord | None:
+        async with self._db.session() as session:
+            query = select(VectorStore).where(VectorStore.id == id, VectorStore.owner_id == owner_id)
+            row = await session.scalar(query)
+            return None if row is None else (await _stores(session, [row], int(_clock(now))))[0]
+
+    async def get_many(self, ids: Sequence[str], owner_id: str, *,
+                       now: float | None = None) -> dict[str, VectorStoreRecord]:
+        """The owner's stores among ``ids``, by id (missing ones are left out)."""
+        query = select(VectorStore).where(VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
+        async with self._db.session() as session:
+            rows = list(await session.scalars(query))
+            return {record.id: record for record in await _stores(session, rows, int(_clock(now)))}
+
+    async def list(self, owner_id: str, *, limit: int = 20, order: Order = "desc", after: str | None = None,
+                   before: str | None = None, now: float | None = None) -> tuple[list[VectorStoreRecord], bool]:
+        """A page of the owner's stores (newest first for ``desc``) and whether more
+        follow; an ``after``/``before`` id the owner does not have gives ``([], False)``."""
+        async with self._db.session() as session:
+            rows, more = await _page(
+                session, VectorStore, (VectorStore.created_us, VectorStore.id), [VectorStore.owner_id == owner_id],
+                cursor_where=lambda id: and_(VectorStore.id == id, VectorStore.owner_id == owner_id),
+                limit=limit, order=order, after=after, before=before,
+            )
+            return await _stores(session, rows, int(_clock(now))), more
+
+    async def update(self, id: str, owner_id: str, *, name: str = UNSET, metadata: dict[str, Any] = UNSET,
+                     expires_after_days: int | None = UNSET, now: float | None = None) -> VectorStoreRecord | None:
+        """Sets the fields given (``expires_after_days=None`` removes the expiry) and
+        marks the store active."""
+        moment = _clock(now)
+        values: dict[str, Any] = {"last_active_at": int(moment)}
+        if name is not UNSET:
+            values["name"] = name
+        if metadata is not UNSET:
+            values["metadata_"] = dict(metadata)
+        if expires_after_days is not UNSET:
+            values["expires_after_days"] = expires_after_days
+        statement = (
+            update(VectorStore).where(VectorStore.id == id, VectorStore.owner_id == owner_id).values(**values)
+            .returning(VectorStore).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            return None if row is None else (await _stores(session, [row], int(moment)))[0]
+
+    async def touch(self, ids: Sequence[str], owner_id: str, *, now: float | None = None) -> None:
+        """Marks the stores active (``last_active_at``), as a search does."""
+        statement = (
+            update(VectorStore).where(VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
+            .values(last_active_at=int(_clock(now))).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            await session.execute(statement)
+
+    async def delete(self, id: str, owner_id: str) -> bool:
+        """Removes the store with its files, batches and chunks (the uploaded files stay)."""
+        statement = delete(VectorStore).where(VectorStore.id == id, VectorStore.owner_id == owner_id)
+        async with self._db.session() as session:
+            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def _owned(self, session: AsyncSession, id: str, owner_id: str) -> bool:
+        query = select(VectorStore.id).where(VectorStore.id == id, VectorStore.owner_id == owner_id)
+        return await session.scalar(query) is not None
+
+    # -- files ---------------------------------------------------------------
+
+    async def add_file(self, vector_store_id: str, owner_id: str, new: NewFile, *,
+                       now: float | None = None) -> VectorStoreFileRecord | None:
+        """Attaches a file (``in_progress``, for the ingester); re-attaching a file starts
+        it over. None if the owner has no such store."""
+        moment = _clock(now)
+        async with self._db.session() as session:
+            if not await self._owned(session, vector_store_id, owner_id):
+                return None
+            await _attach(session, vector_store_id, owner_id, [new], moment)
+            row = await session.scalar(select(VectorStoreFile).where(_file_key(vector_store_id, new.file_id)))
+            assert row is not None
+            return _file(row)
+
+    async def get_file(self, vector_store_id: str, file_id: str, owner_id: str) -> VectorStoreFileRecord | None:
+        query = select(VectorStoreFile).where(_file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
+        async with self._db.session() as session:
+            row = await session.scalar(query)
+            return None if row is None else _file(row)
+
+    async def list_files(self, vector_store_id: str, owner_id: str, *, status: str | None = None,
+                         batch_id: str | None = None, limit: int = 20, order: Order = "desc",
+                         after: str | None = None, before: str | None = None,
+                         ) -> tuple[list[VectorStoreFileRecord], bool] | None:
+        """A page of the store's files (optionally of one batch, with one status) and
+        whether more follow; None if the owner has no such store (or batch)."""
+        where: list[Any] = [VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.owner_id == owner_id]
+        if status is not None:
+            where.append(VectorStoreFile.status == status)
+        async with self._db.session() as session:
+            if not await self._owned(session, vector_store_id, owner_id):
+                return None
+            if batch_id is not None:
+                if await self._batch_row(session, vector_store_id, batch_id, owner_id) is None:
+                    return None
+                where.append(VectorStoreFile.file_id.in_(
+                    select(VectorStoreBatchMember.file_id).where(VectorStoreBatchMember.batch_id == batch_id)))
+            rows, more = await _page(
+                session, VectorStoreFile, (VectorStoreFile.created_us, VectorStoreFile.file_id), where,
+                cursor_where=lambda id: _file_key(vector_store_id, id),
+                limit=limit, order=order, after=after, before=before,
+            )
+            return [_file(row) for row in rows], more
+
+    async def update_file_attributes(self, vector_store_id: str, file_id: str, owner_id: str,
+                                     attributes: dict[str, Any]) -> VectorStoreFileRecord | None:
+        """Replaces the file's attributes, on its chunks too (filters see them at once)."""
+        statement = (
+            update(VectorStoreFile)
+            .where(_file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
+            .values(attributes=dict(attributes)).returning(VectorStoreFile)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            if row is None:
+                return None
+            await session.execute(
+                update(VectorStoreChunk)
+                .where(VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id)
+                .values(attributes=dict(attributes)).execution_options(synchronize_session=False)
+            )
+            return _file(row)
+
+    async def delete_file(self, vector_store_id: str, file_id: str, owner_id: str) -> bool:
+        """Detaches the file and drops its chunks (the uploaded file stays)."""
+        statement = delete(VectorStoreFile).where(_file_key(vector_store_id, file_id),
+                                                  VectorStoreFile.owner_id == owner_id)
+        async with self._db.session() as session:
+            if not (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
+                return False
+            await _bump(session, vector_store_id)
+            return True
+
+    # -- file batches --------------------------------------------------------
+
+    async def create_batch(self, vector_store_id: str, owner_id: str, files: Sequence[NewFile], *,
+                           now: float | None = None) -> FileBatchRecord | None:
+        """A new ``vsfb_…`` attaching ``files`` (distinct ids, at least one); None if the
+        owner has no such store."""
+        if not files:
+            raise ValueError("a file batch needs at least one file")
+        if len({new.file_id for new in files}) != len(files):
+            raise ValueError("a file batch cannot name a file twice")
+        moment = _clock(now)
+        row = VectorStoreBatch(id=new_id("vsfb_"), vector_store_id=vector_store_id, owner_id=owner_id,
+                               cancelled=False, created_at=int(moment))
+        async with self._db.session() as session:
+            if not await self._owned(session, vector_store_id, owner_id):
+                return None
+            session.add(row)
+            await session.flush()
+            await session.execute(insert(VectorStoreBatchMember),
+                                  [{"batch_id": row.id, "file_id": new.file_id} for new in files])
+            await _attach(session, vector_store_id, owner_id, files, moment)
+            return await _batch(session, row)
+
+    async def _batch_row(self, session: AsyncSession, vector_store_id: str, batch_id: str,
+                         owner_id: str) -> VectorStoreBatch | None:
+        return await session.scalar(select(VectorStoreBatch).where(
+            VectorStoreBatch.id == batch_id, VectorStoreBatch.vector_store_id == vector_store_id,
+            VectorStoreBatch.owner_id == owner_id))
+
+    async def get_batch(self, vector_store_id: str, batch_id: str, owner_id: str) -> FileBatchRecord | None:
+        async with self._db.session() as session:
+            row = await self._batch_row(session, vector_store_id, batch_id, owner_id)
+            return None if row is None else await _batch(session, row)
+
+    async def cancel_batch(self, vector_store_id: str, batch_id: str, owner_id: str) -> FileBatchRecord | None:
+        """Cancels a batch still in progress: its files not yet done become ``cancelled``
+        (an ingester working on one drops its work). A finished batch is returned as is."""
+        async with self._db.session() as session:
+            row = await self._batch_row(session, vector_store_id, batch_id, owner_id)
+            if row is None:
+                return None
+            if (await _batch(session, row)).status != "in_progress":
+                return await _batch(session, row)
+            members = select(VectorStoreBatchMember.file_id).where(VectorStoreBatchMember.batch_id == batch_id)
+            await session.execute(
+                update(VectorStoreFile)
+                .where(VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id.in_(members),
+                       VectorStoreFile.status == "in_progress")
+                .values(status="cancelled", worker_id=None, lease_until=None)
+                .execution_options(synchronize_session=False)
+            )
+            row.cancelled = True
+            await session.flush()
+            return await _batch(session, row)
+
+    # -- ingestion (the ingester only) ---------------------------------------
+
+    async def claim_file(self, worker_id: str, lease_seconds: float, *,
+                         now: datetime | None = None) -> VectorStoreFileRecord | None:
+        """Takes the oldest ``in_progress`` file that no live lease holds (never claimed,
+        released, or its ingester's lease ran out): leased to ``worker_id``, ``attempts``
+        + 1. No two workers get the same file (``SKIP LOCKED`` / SQLite's write lock)."""
+        now = now or utcnow()
+        claimable = and_(
+            VectorStoreFile.status == "in_progress",
+            or_(VectorStoreFile.lease_until.is_(None), VectorStoreFile.lease_until < now),
+        )
+        # A materialised CTE runs once; an IN (subquery) may be rescanned by PostgreSQL,
+        # and with SKIP LOCKED a rescan can pick a second row.
+        pick = (
+            select(VectorStoreFile.vector_store_id, VectorStoreFile.file_id).where(claimable)
+            .order_by(VectorStoreFile.created_us, VectorStoreFile.file_id).limit(1)
+            .with_for_update(skip_locked=True)
+            .cte("pick").prefix_with("MATERIALIZED")
+        )
+        statement = (
+            update(VectorStoreFile)
+            .where(VectorStoreFile.vector_store_id == pick.c.vector_store_id,
+                   VectorStoreFile.file_id == pick.c.file_id, claimable)
+            .values(worker_id=worker_id, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=VectorStoreFile.attempts + 1)
+            .returning(VectorStoreFile).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            return None if row is None else _file(row)
+
+    def _held(self, vector_store_id: str, file_id: str, worker_id: str) -> ColumnElement[bool]:
+        return and_(_file_key(vector_store_id, file_id), VectorStoreFile.worker_id == worker_id,
+                    VectorStoreFile.status == "in_progress")
+
+    async def renew_file_lease(self, vector_store_id: str, file_id: str, worker_id: str, lease_seconds: float, *,
+                               now: datetime | None = None) -> bool:
+        """Extends the lease; False when the worker should stop (file cancelled,
+        detached, or taken over after its lease ran out)."""
+        statement = (
+            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
+            .values(lease_until=(now or utcnow()) + timedelta(seconds=lease_seconds))
+            .execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def release_file(self, vector_store_id: str, file_id: str, worker_id: str) -> bool:
+        """Gives the file back unfinished (an ingester stopping), for any worker to claim now."""
+        statement = (
+            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
+            .values(worker_id=None, lease_until=None).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
+
+    async def complete_file(self, vector_store_id: str, file_id: str, worker_id: str,
+                            chunks: Sequence[NewChunk]) -> bool:
+        """In one transaction: the file becomes ``completed`` with ``usage_bytes`` (text
+        and vector bytes of its chunks), any chunks left from an earlier attempt go, the
+        new ``chunks`` (numbered from 0) go in with the file's attributes, and the
+        store's version moves on. False, writing nothing, if the worker no longer holds
+        the file."""
+        usage = sum(len(chunk.text.encode()) + len(chunk.embedding) for chunk in chunks)
+        claim = (
+            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
+            .values(status="completed", usage_bytes=usage, last_error=None, worker_id=None, lease_until=None)
+            .returning(VectorStoreFile.attributes).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            attributes = (await session.execute(claim)).scalar_one_or_none()
+            if attributes is None:
+                return False
+            await session.execute(delete(VectorStoreChunk).where(
+                VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id))
+            rows = [
+                {"vector_store_id": vector_store_id, "file_id": file_id, "chunk_index": index, "text": chunk.text,
+                 "tokens": chunk.tokens, "embedding": chunk.embedding, "attributes": attributes}
+                for index, chunk in enumerate(chunks)
+            ]
+            for start in range(0, len(rows), 1000):
+                await session.execute(insert(VectorStoreChunk), rows[start:start + 1000])
+            await _bump(session, vector_store_id)
+            return True
+
+    async def fail_file(self, vector_store_id: str, file_id: str, worker_id: str, code: ErrorCode,
+                        message: str) -> bool:
+        """The file ends ``failed`` with ``last_error``; False if the worker no longer holds it."""
+        statement = (
+            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
+            .values(status="failed", last_error={"code": code, "message": message}, worker_id=None,
+                    lease_until=None)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,30 @@
+"""POST /v1/embeddings."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from switchyard.codecs.openai_embeddings import decode_request, encode_response
+from switchyard.gateway.auth import Principal
+from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.http import JSONResponse, read_json
+from switchyard.surfaces.openai.errors import render_error
+
+
+@endpoint(render_error)
+async def create_embedding(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    call = decode_request(body)
+    embedder = services.embeddings.embedder(call.model)
+    result = await embedder.embed(call.texts, call.dimensions)
+    return JSONResponse(
+        encode_response(result.vectors, model=call.model, input_tokens=result.input_tokens,
+                        encoding_format=call.encoding_format)
+    )
+
+
+ROUTES: list[Route] = [
+    Route("/v1/embeddings", create_embedding, methods=["POST"]),
+]

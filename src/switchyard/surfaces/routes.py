@@ -1,0 +1,28 @@
+"""The routing table: every public endpoint and the handler that serves it."""
+
+from __future__ import annotations
+
+from starlette.routing import Route
+
+from switchyard.surfaces import health, models, rerank
+from switchyard.surfaces.anthropic import messages
+from switchyard.surfaces.openai import chat, completions, conversations, embeddings, files, responses, uploads
+
+
+def all_routes() -> list[Route]:
+    return [
+        Route("/health", health.health, methods=["GET"]),
+        Route("/ready", health.ready, methods=["GET"]),
+        Route("/v1/models", models.list_models, methods=["GET"]),
+        Route("/v1/models/{model:path}", models.get_model, methods=["GET"]),
+        Route("/v1/chat/completions", chat.create_chat_completion, methods=["POST"]),
+        Route("/v1/completions", completions.create_completion, methods=["POST"]),
+        Route("/v1/messages", messages.create_message, methods=["POST"]),
+        Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
+        *responses.ROUTES,
+        *conversations.ROUTES,
+        *embeddings.ROUTES,
+        *rerank.ROUTES,
+        *files.ROUTES,
+        *uploads.ROUTES,
+    ]
