@@ -8,8 +8,8 @@ serve:
 # Install everything and run the whole test suite (slow tests included).
 test:
 	./scripts/bootstrap.sh local,test
-	.venv/bin/ruff check src tests
+	.venv/bin/ruff check src tests bench
 	.venv/bin/python -m pytest -q -ra $(ARGS)
 
 lint:
-	.venv/bin/ruff check src tests
+	.venv/bin/ruff check src tests bench

@@ -28,7 +28,7 @@ from pathlib import Path
 import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gateway import free_port, machine, start, stop, wait_http  # noqa: E402
+from gateway import free_port, machine, start, stop, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-bench"
@@ -36,7 +36,7 @@ KEY = "sk-bench"
 
 def pct(values: list[float], p: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
 async def chain(client: openai.AsyncOpenAI, turns: int) -> list[float]:
