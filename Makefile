@@ -8,6 +8,7 @@ serve:
 # Install everything and run the whole test suite (slow tests included).
 test:
 	./scripts/bootstrap.sh local,test
+	./scripts/install-agents.sh "$${SWITCHYARD_AGENTS_DIR:-$$HOME/.cache/switchyard-agents}"
 	.venv/bin/ruff check src tests bench
 	.venv/bin/python -m pytest -q -ra $(ARGS)
 

@@ -8,6 +8,9 @@ dir="${1:-${SWITCHYARD_AGENTS_DIR:-$HOME/.cache/switchyard-agents}}"
 claude_version="${CLAUDE_CODE_VERSION:-2.1.330}"
 codex_version="${CODEX_VERSION:-0.169.0}"
 
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  apt-get update -qq && apt-get install -y -qq nodejs npm
+fi
 command -v npm >/dev/null 2>&1 || { echo "install-agents: npm is required (Node.js 18+)" >&2; exit 1; }
 mkdir -p "$dir"
 stamp="$dir/.installed-claude-${claude_version}-codex-${codex_version}"

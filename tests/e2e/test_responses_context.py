@@ -84,4 +84,4 @@ def test_function_call_on_the_embedded_model(oai) -> None:
     call = next(item for item in response.output if item.type == "function_call")
     assert call.name == "get_weather" and "madrid" in json.loads(call.arguments)["city"].lower()
     with pytest.raises(openai.BadRequestError):
-        oai.responses.create(model=LOCAL, input="x", tools=[{"type": "web_search"}])
+        oai.responses.create(model=LOCAL, input="x", tools=[{"type": "local_shell"}])

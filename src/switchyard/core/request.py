@@ -45,6 +45,17 @@ class ReasoningConfig:
 
 
 @dataclass(slots=True)
+class VendorTools:
+    """Tools only one vendor's API runs itself (e.g. Anthropic's server tools such as
+    ``web_search_20250305``): sent verbatim to an upstream of that vendor, left out
+    for the others. ``choice`` names one of them when the client forced it."""
+
+    vendor: Literal["anthropic", "openai"]
+    tools: list[dict[str, Any]] = field(default_factory=list)
+    choice: str | None = None
+
+
+@dataclass(slots=True)
 class Request:
     model: str
     items: list[Item]
@@ -66,6 +77,7 @@ class Request:
     reasoning: ReasoningConfig | None = None
     user: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
+    vendor_tools: VendorTools | None = None
     stream: bool = False
 
     def tool(self, name: str) -> Tool | None:

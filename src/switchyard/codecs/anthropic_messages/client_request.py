@@ -15,11 +15,11 @@ from switchyard.core.request import (
     ResponseFormat,
     Tool,
     ToolChoice,
+    VendorTools,
 )
 
 log = logging.getLogger(__name__)
 
-SERVER_TOOLS_KEY = "anthropic_server_tools"
 """Where Anthropic-defined tools (``web_search_20250305``, ``web_fetch_…``, ``bash_…``)
 travel in ``Request.metadata`` until the canonical Request has a field for opaque
 vendor tools: an Anthropic upstream gets them back verbatim, other upstreams never see
@@ -51,10 +51,10 @@ def decode_request(body: dict[str, Any]) -> Request:
     request.tools, server_tools = _tools(body.get("tools"))
     request.tool_choice, request.parallel_tool_calls = _tool_choice(body.get("tool_choice"))
     if server_tools:
-        request.metadata[SERVER_TOOLS_KEY] = server_tools
+        request.vendor_tools = VendorTools("anthropic", server_tools)
         names = {t.get("name") for t in server_tools}
         if request.tool_choice is not None and request.tool_choice.name in names:
-            request.metadata[SERVER_TOOLS_KEY + "_choice"] = request.tool_choice.name
+            request.vendor_tools.choice = request.tool_choice.name
             request.tool_choice = ToolChoice(mode="auto")
     if body.get("stop_sequences") is not None:
         seqs = f.array(body["stop_sequences"], "stop_sequences")

@@ -20,7 +20,7 @@ Decisions (the wire has no place for some canonical shapes):
   ``output_config.format``; ``json_object`` has no Anthropic equivalent and is not sent.
 - ``n``, ``seed``, ``logprobs``, penalties and ``metadata`` are not sent.
 - Anthropic-defined tools a client sent (``web_search_20250305`` ...; carried in
-  ``metadata[SERVER_TOOLS_KEY]``) go back into ``tools`` as given, and a ``tool_choice``
+  ``Request.vendor_tools``) go back into ``tools`` as given, and a ``tool_choice``
   that named one of them is restored.
 """
 
@@ -30,7 +30,6 @@ import base64
 import logging
 from typing import Any
 
-from switchyard.codecs.anthropic_messages.client_request import SERVER_TOOLS_KEY
 from switchyard.codecs.anthropic_messages.client_result import tool_input
 from switchyard.core.items import (
     FilePart,
@@ -75,11 +74,12 @@ def encode_request(request: Request, *, model: str) -> dict[str, Any]:
             body["top_p"] = request.top_p
         if request.top_k is not None:
             body["top_k"] = request.top_k
-    server_tools = request.metadata.get(SERVER_TOOLS_KEY) or []
+    vendor = request.vendor_tools if request.vendor_tools and request.vendor_tools.vendor == "anthropic" else None
+    server_tools = vendor.tools if vendor else []
     if request.tools or server_tools:
         body["tools"] = [_tool(t) for t in request.tools] + [dict(t) for t in server_tools]
         choice = _tool_choice(request)
-        server_choice = request.metadata.get(SERVER_TOOLS_KEY + "_choice")
+        server_choice = vendor.choice if vendor else None
         if server_choice is not None and choice is not None and choice["type"] == "auto":
             choice = {**choice, "type": "tool", "name": server_choice}
         if choice is not None:
