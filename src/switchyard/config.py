@@ -68,6 +68,7 @@ class Settings(BaseModel):
     background_lease_seconds: float = 15.0
     background_concurrency: int = 4
     response_event_buffer: int = 10000
+    vector_store_embedding_model: str | None = None  # default: the first model with task embedding
     models: list[ModelConfig] = Field(default_factory=list)
 
     @property
@@ -80,7 +81,15 @@ class Settings(BaseModel):
         if self.models:
             return self
         local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local")
-        return self.model_copy(update={"models": [local]})
+        embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
+        return self.model_copy(update={"models": [local, embedding]})
+
+    @property
+    def embedding_model(self) -> str | None:
+        """The model vector stores embed with."""
+        if self.vector_store_embedding_model:
+            return self.vector_store_embedding_model
+        return next((m.name for m in self.models if m.task == "embedding"), None)
 
 
 class ConfigError(Exception):

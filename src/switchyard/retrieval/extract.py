@@ -58,14 +58,26 @@ def decode_text(data: bytes) -> str:
         return data.decode("latin-1")
 
 
+_BLOCKS = ["p", "div", "section", "article", "header", "footer", "nav", "aside", "main", "h1", "h2", "h3", "h4",
+           "h5", "h6", "li", "ul", "ol", "dl", "dt", "dd", "tr", "table", "pre", "blockquote", "figure", "figcaption",
+           "form", "hr", "title"]
+
+
 def _html(data: bytes) -> str:
     from bs4 import BeautifulSoup
 
     soup = BeautifulSoup(decode_text(data), "html.parser")
+    title = soup.title.get_text(" ", strip=True) if soup.title else ""
     for tag in soup(["script", "style", "noscript", "template", "head", "svg"]):
         tag.decompose()
-    title = soup.title.get_text(" ", strip=True) if soup.title else ""
-    lines = [line.strip() for line in soup.get_text("\n").splitlines()]
+    for tag in soup(["br"]):
+        tag.replace_with("\n")
+    for tag in soup(["td", "th"]):
+        tag.insert_after(" | ")
+    for tag in soup(_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    lines = (" ".join(line.split()) for line in soup.get_text().splitlines())
     body = "\n".join(line for line in lines if line)
     return f"{title}\n{body}" if title and not body.startswith(title) else body
 

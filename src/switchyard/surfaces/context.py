@@ -16,6 +16,7 @@ from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
+from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
@@ -33,6 +34,7 @@ class Services:
     responses: ResponsesService
     conversations: ConversationRepository
     embeddings: EmbeddingRegistry
+    retrieval: Retrieval
 
 
 def services_of(request: Request) -> Services:

@@ -6,7 +6,17 @@ from starlette.routing import Route
 
 from switchyard.surfaces import health, models, rerank
 from switchyard.surfaces.anthropic import messages
-from switchyard.surfaces.openai import chat, completions, conversations, embeddings, files, responses, uploads
+from switchyard.surfaces.openai import (
+    chat,
+    completions,
+    conversations,
+    embeddings,
+    files,
+    responses,
+    uploads,
+    vector_store_files,
+    vector_stores,
+)
 
 
 def all_routes() -> list[Route]:
@@ -25,4 +35,6 @@ def all_routes() -> list[Route]:
         *rerank.ROUTES,
         *files.ROUTES,
         *uploads.ROUTES,
+        *vector_stores.ROUTES,
+        *vector_store_files.ROUTES,
     ]

@@ -26,6 +26,16 @@ def random_item_id(prefix: str) -> str:
 
 
 @dataclass(slots=True)
+class FileSearchConfig:
+    """The request's ``{"type": "file_search", ...}`` tool, validated."""
+
+    vector_store_ids: list[str]
+    max_num_results: int = 10
+    filters: dict[str, Any] | None = None
+    ranking_options: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
 class McpToolConfig:
     """One ``{"type": "mcp", ...}`` tool of the request (the secret-bearing ``headers``
     live here only; the echoed ``tools_wire`` never carries them)."""
@@ -52,6 +62,7 @@ class ResponsesCall:
     tools_wire: list[dict[str, Any]] = field(default_factory=list)
     function_tools: list[Tool] = field(default_factory=list)
     mcp_tools: list[McpToolConfig] = field(default_factory=list)
+    file_search: FileSearchConfig | None = None
     tool_choice: ToolChoice | None = None
     tool_choice_wire: str | dict[str, Any] = "auto"
     parallel_tool_calls: bool = True

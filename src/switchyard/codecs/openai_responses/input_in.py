@@ -30,7 +30,7 @@ ITEM_STATUSES = ("in_progress", "completed", "incomplete")
 _INPUT_PARTS = ("input_text", "input_image", "input_file")
 _ASSISTANT_PARTS = ("output_text", "refusal", "input_text")
 _BUILT_IN = frozenset({
-    "file_search_call", "computer_call", "computer_call_output",
+    "computer_call", "computer_call_output",
     "code_interpreter_call", "image_generation_call", "local_shell_call", "local_shell_call_output",
     "shell_call", "shell_call_output", "apply_patch_call", "apply_patch_call_output",
     "program", "program_output",

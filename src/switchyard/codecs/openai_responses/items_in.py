@@ -18,6 +18,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import orjson
+
 from switchyard.codecs.openai_chat.wire import parse_data_url
 from switchyard.codecs.openai_responses.compaction import SUMMARY_HEADER, unpack_summary
 from switchyard.codecs.openai_responses.opaque import unpack_text
@@ -63,6 +65,8 @@ def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
             out.append(_reasoning(item))
         elif kind == "mcp_call":
             out.extend(_mcp_call(item))
+        elif kind == "file_search_call":
+            out.extend(_file_search_call(item))
         elif kind == "compaction":
             summary = unpack_summary(item.get("encrypted_content"))
             if summary is not None:
@@ -153,3 +157,15 @@ def _error_text(error: object) -> str:
         if isinstance(content, str):
             return content
     return json.dumps(error)
+
+
+def _file_search_call(item: dict[str, Any]) -> list[Item]:
+    """A past search as the model's call of the ``file_search`` tool and its answer."""
+    call = FunctionCall(call_id=item["id"], name="file_search",
+                        arguments=orjson.dumps({"queries": item.get("queries") or []}).decode())
+    results = item.get("results")
+    if results is None:
+        text = "(The results of this search were not kept.)"
+    else:
+        text = "\n\n".join(f"[{r.get('filename')}] {r.get('text', '')}" for r in results) or "No results."
+    return [call, FunctionCallOutput(call_id=item["id"], output=[TextPart(text)])]

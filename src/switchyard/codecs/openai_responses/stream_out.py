@@ -53,7 +53,8 @@ LIFECYCLE = frozenset({
     "response.created", "response.queued", "response.in_progress", "response.completed",
     "response.incomplete", "response.failed",
 })
-_ITEM_PREFIX = {"mcp_list_tools": "mcpl_", "mcp_call": "mcp_", "mcp_approval_request": "mcpr_"}
+_ITEM_PREFIX = {"mcp_list_tools": "mcpl_", "mcp_call": "mcp_", "mcp_approval_request": "mcpr_",
+                "file_search_call": "fs_"}
 
 
 @dataclass(slots=True)
@@ -92,6 +93,7 @@ class ResponsesStreamEncoder:
         self._next_index = 0
         self._blocks: dict[int, _Block] = {}
         self._begun: dict[str, int] = {}
+        self._citations: list[dict[str, Any]] = []
         self._done: dict[int, dict[str, Any]] = {}
 
     @property
@@ -235,6 +237,11 @@ class ResponsesStreamEncoder:
         out: list[Event_] = []
         if block.kind == "text":
             part = output_text(block.text, block.logprobs)
+            for n, citation in enumerate(self._citations):
+                annotation = {**citation, "index": len(block.text)}
+                part["annotations"].append(annotation)
+                out.append(self._event("response.output_text.annotation.added", **where, content_index=0,
+                                       annotation_index=n, annotation=annotation))
             out += [
                 self._event("response.output_text.done", **where, content_index=0, text=block.text,
                             logprobs=block.logprobs),
@@ -287,6 +294,11 @@ class ResponsesStreamEncoder:
 
     # -- engine-made items ----------------------------------------------------------------
 
+    def cite(self, citations: list[dict[str, Any]]) -> None:
+        """``file_citation`` annotations (without ``index``) for every text block that ends
+        from now on: the files the answer was drawn from."""
+        self._citations = list(citations)
+
     def add_item(self, item: dict[str, Any]) -> list[Event_]:
         return self.begin_item(item) + self.end_item(item)
 
@@ -302,7 +314,12 @@ class ResponsesStreamEncoder:
         where = {"item_id": item["id"], "output_index": index}
         added = copy.deepcopy(item)
         out: list[Event_] = []
-        if kind == "mcp_list_tools":
+        if kind == "file_search_call":
+            added.update(status="in_progress", results=None)
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+            out.append(self._event("response.file_search_call.in_progress", **where))
+            out.append(self._event("response.file_search_call.searching", **where))
+        elif kind == "mcp_list_tools":
             added["tools"] = []
             added.pop("error", None)
             out.append(self._event("response.output_item.added", output_index=index, item=added))
@@ -326,7 +343,9 @@ class ResponsesStreamEncoder:
         done = copy.deepcopy(item)
         kind = item["type"]
         out: list[Event_] = []
-        if kind == "mcp_list_tools":
+        if kind == "file_search_call":
+            out.append(self._event("response.file_search_call.completed", **where))
+        elif kind == "mcp_list_tools":
             failed = bool(item.get("error"))
             out.append(self._event(f"response.mcp_list_tools.{'failed' if failed else 'completed'}", **where))
         elif kind == "mcp_call":

@@ -18,10 +18,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.codecs.openai_chat.fields import arr, missing, obj, one_of, opt_bool, opt_str, req_str, wrong_type
-from switchyard.codecs.openai_responses.call import McpToolConfig
+from switchyard.codecs.openai_responses.call import FileSearchConfig, McpToolConfig
 from switchyard.codecs.openai_responses.tool_names import custom_parameters, flat_name
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.request import Tool, ToolChoice
+from switchyard.retrieval.filters import parse_filters
+from switchyard.retrieval.ranking import parse_ranking_options
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +37,7 @@ BUILT_IN_TOOLS = frozenset({
 DROPPED_TOOLS = frozenset({
     "web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11", "tool_search",
 })
+FILE_SEARCH_TOOL = "file_search"  # the function name the model calls to search
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
 
@@ -44,6 +47,7 @@ class Tools:
     wire: list[dict[str, Any]] = field(default_factory=list)
     functions: list[Tool] = field(default_factory=list)
     mcp: list[McpToolConfig] = field(default_factory=list)
+    file_search: FileSearchConfig | None = None
 
 
 def strict_compatible(schema: object) -> bool:
@@ -89,6 +93,10 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
             raise invalid(f"Invalid 'tools': duplicate MCP server_label '{config.server_label}'.",
                           f"{path}.server_label")
         out.mcp.append(config)
+    elif kind == "file_search":
+        if out.file_search is not None:
+            raise invalid("Invalid 'tools': only one file_search tool is allowed.", f"{path}.type")
+        wire, out.file_search = _file_search(tool, path)
     elif kind in DROPPED_TOOLS:
         log.debug("responses: no backend for the hosted tool %r; not offered to the model", kind)
         wire = dict(tool)
@@ -97,6 +105,23 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
     else:
         raise invalid(f"Invalid value for '{path}.type': '{kind}'.", f"{path}.type", "invalid_value")
     out.wire.append(wire)
+
+
+def _file_search(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], FileSearchConfig]:
+    ids = arr(tool.get("vector_store_ids"), f"{path}.vector_store_ids")
+    if not ids or not all(isinstance(i, str) and i for i in ids):
+        raise invalid(f"'{path}.vector_store_ids' must be a non-empty array of vector store ids.",
+                      f"{path}.vector_store_ids")
+    limit = tool.get("max_num_results", 10)
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 50:
+        raise invalid(f"'{path}.max_num_results' must be an integer between 1 and 50.", f"{path}.max_num_results")
+    filters = tool.get("filters")
+    parse_filters(filters, f"{path}.filters")
+    ranking = tool.get("ranking_options")
+    parse_ranking_options(ranking, f"{path}.ranking_options")
+    wire = {"type": "file_search", "vector_store_ids": list(ids), "max_num_results": limit, "filters": filters,
+            "ranking_options": ranking or {"ranker": "auto", "score_threshold": 0.0}}
+    return wire, FileSearchConfig(list(ids), limit, filters, ranking)
 
 
 def _add_function(out: Tools, fn: Tool, path: str) -> None:
@@ -260,6 +285,11 @@ def decode_tool_choice(raw: object, tools: Tools) -> tuple[ToolChoice | None, st
         return (ToolChoice(mode="tool", name=name) if name else ToolChoice(mode="required")), wire
     if kind == "allowed_tools":
         return _allowed(choice, tools)
+    if kind == "file_search":
+        if tools.file_search is None:
+            raise invalid("Invalid value for 'tool_choice': no file_search tool was specified in 'tools'.",
+                          "tool_choice.type", "invalid_value")
+        return ToolChoice(mode="tool", name=FILE_SEARCH_TOOL), {"type": "file_search"}
     if kind in BUILT_IN_TOOLS:
         raise unsupported("tool_choice.type", f"the built-in tool '{kind}' is not available on this server")
     raise invalid(f"Invalid value for 'tool_choice.type': '{kind}'.", "tool_choice.type", "invalid_value")

@@ -19,13 +19,16 @@ from switchyard.core.request import Request, Tool
 from switchyard.core.result import Folder
 from switchyard.core.usage import Usage
 from switchyard.engine.generation import generate
+from switchyard.engine.responses import file_search
 from switchyard.engine.responses.mcp_tools import ExposedTool, allowed, expose, listed_tools, needs_approval
 from switchyard.engine.responses.model_request import context_items, model_request
 from switchyard.engine.responses.truncation import fit
 from switchyard.gateway.router import Route
+from switchyard.retrieval.service import Retrieval
 from switchyard.tools.mcp import McpClient, McpError
 
 MAX_TURNS = 16
+MAX_SEARCH_ROUNDS = 3
 CANCEL_POLL_SECONDS = 0.5
 
 Emit = Callable[[dict[str, Any]], Awaitable[None]]
@@ -43,6 +46,8 @@ class RunContext:
     mcp: McpClient
     new_item_id: Callable[[str], str]
     background: bool = False
+    owner_id: str = ""
+    retrieval: Retrieval | None = None
 
 
 @dataclass
@@ -65,6 +70,7 @@ class ResponseRun:
         self.usage = Usage()
         self.started = False
         self.tool_calls = 0
+        self.searches = 0
 
     def body(self, status: str, **extra: Any) -> dict[str, Any]:
         done = status in ("completed", "incomplete", "failed", "cancelled")
@@ -133,10 +139,12 @@ class ResponseRun:
         carried = await self._answer_approvals(seen, exposed)
         items = context_items(call, seen) + carried
         tools = [*call.function_tools, *mcp_tools]
-        for _ in range(MAX_TURNS):
+        if call.file_search is not None:
+            tools.append(file_search.TOOL)
+        for turn in range(MAX_TURNS):
             budget_left = call.max_tool_calls is None or self.tool_calls < call.max_tool_calls
-            request = model_request(call, items, tools, tools_allowed=budget_left,
-                                    stream=bool(call.stream or self.ctx.background))
+            request = model_request(call, items, self._offered(tools), tools_allowed=budget_left,
+                                    stream=bool(call.stream or self.ctx.background), forced_done=turn > 0)
             if call.truncation == "auto":
                 request = await fit(self.ctx.route, request)
             choice = await self._turn(request, exposed)
@@ -144,9 +152,12 @@ class ResponseRun:
             if choice.finish_reason == "length":
                 return await self._finish("incomplete", incomplete_details={"reason": "max_output_tokens"})
             calls = choice.tool_calls()
+            searches = [c for c in calls if self._is_search(c.name)]
             mcp_calls = [c for c in calls if c.name in exposed]
-            if not mcp_calls or len(mcp_calls) < len(calls):
+            if not calls or len(searches) + len(mcp_calls) < len(calls):
                 return await self._finish("completed")
+            for search in searches:
+                items.extend(await self._search(search))
             waiting = False
             for mcp_call in mcp_calls:
                 target = exposed[mcp_call.name]
@@ -166,7 +177,8 @@ class ResponseRun:
             if isinstance(event, Failure):
                 raise event.error
             folder.add(event)
-            if isinstance(event, BlockStart) and event.kind == "tool_call" and event.name in exposed:
+            if isinstance(event, BlockStart) and event.kind == "tool_call" and (
+                    event.name in exposed or self._is_search(event.name)):
                 hidden.add(event.index)
             index = getattr(event, "index", None)
             if index is not None and index in hidden:
@@ -175,6 +187,40 @@ class ResponseRun:
             await self.emit(self.encoder.feed(event))
         self.usage = self.usage.add(folder.result.usage)
         return folder.result.choices[0]
+
+    def _offered(self, tools: list[Tool]) -> list[Tool]:
+        """The tools for the next turn: file_search goes once it ran as the forced tool, or
+        after a few rounds (small models otherwise search forever instead of answering)."""
+        choice = self.ctx.call.tool_choice
+        forced = choice is not None and choice.mode == "tool" and choice.name == file_search.NAME
+        if self.searches >= (1 if forced else MAX_SEARCH_ROUNDS):
+            return [t for t in tools if t is not file_search.TOOL]
+        return tools
+
+    def _is_search(self, name: str | None) -> bool:
+        return self.ctx.call.file_search is not None and name == file_search.NAME
+
+    async def _search(self, call: FunctionCall) -> list[Item]:
+        """Run one file_search call: its ``file_search_call`` item out, its passages to the model."""
+        await self._start()
+        self.searches += 1
+        config = self.ctx.call.file_search
+        queries = file_search.queries_of(call)
+        item: dict[str, Any] = {"id": self.ctx.new_item_id("fs_"), "type": "file_search_call",
+                                "status": "in_progress", "queries": queries, "results": None}
+        await self.emit(self.encoder.begin_item(item))
+        hits = []
+        if queries and self.ctx.retrieval is not None:
+            hits = await self.ctx.retrieval.search.search(
+                config.vector_store_ids, self.ctx.owner_id, queries, max_num_results=config.max_num_results,
+                filters=config.filters, ranking_options=config.ranking_options)
+        item["status"] = "completed"
+        if file_search.RESULTS_INCLUDE in self.ctx.call.include:
+            item["results"] = file_search.result_items(hits)
+        await self.emit(self.encoder.end_item(item))
+        if hits:
+            self.encoder.cite(file_search.citations(hits))
+        return [file_search.model_output(call, hits)]
 
     async def _mcp_tools(self, seen: list[dict[str, Any]]) -> tuple[dict[str, ExposedTool], list[Tool]]:
         listings: dict[str, list[dict[str, Any]]] = {}

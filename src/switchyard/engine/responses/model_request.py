@@ -18,8 +18,13 @@ def context_items(call: Any, wire_items: list[dict[str, Any]]) -> list[Item]:
 
 
 def model_request(call: Any, items: list[Item], tools: list[Tool], *, tools_allowed: bool = True,
-                  stream: bool = True) -> Request:
+                  stream: bool = True, forced_done: bool = False) -> Request:
+    """``forced_done``: the tool the client forced has run once; let the model answer now."""
     choice = call.tool_choice if tools_allowed else ToolChoice("none")
+    if forced_done and choice is not None and choice.mode in ("required", "tool"):
+        choice = ToolChoice("auto")
+    if choice is not None and choice.mode == "tool" and not any(t.name == choice.name for t in tools):
+        choice = ToolChoice("auto")
     return Request(
         model=call.model, items=list(items), tools=list(tools),
         tool_choice=choice if tools else None, parallel_tool_calls=call.parallel_tool_calls,

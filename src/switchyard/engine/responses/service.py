@@ -16,6 +16,7 @@ from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
 from switchyard.engine.responses.sink import StoredEventSink
 from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.ids import new_id
 from switchyard.store.response_events import ResponseEventLog
@@ -54,7 +55,9 @@ def not_found(response_id: str) -> SwitchyardError:
 
 class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
-                 conversations: ConversationRepository, mcp: McpClient, signals: EventSignals) -> None:
+                 conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
+                 retrieval: Retrieval | None = None) -> None:
+        self.retrieval = retrieval
         self.models = models
         self.responses = responses
         self.events = events
@@ -75,7 +78,8 @@ class ResponsesService:
 
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
-                          self.mcp, new_item_id, background=background)
+                          self.mcp, new_item_id, background=background, owner_id=p.owner_id,
+                          retrieval=self.retrieval)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:

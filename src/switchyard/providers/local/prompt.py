@@ -32,9 +32,13 @@ TOOL_CALL_PREFILL = "<tool_call>\n"
 
 
 def chat_messages(request: Request) -> list[dict[str, Any]]:
-    """The request's items as OpenAI-style chat messages for a chat template."""
+    """The request's items as OpenAI-style chat messages for a chat template. When the
+    request offers no tools, past tool exchanges are written as plain text: rendered
+    as tool calls, they lead a small model to keep emitting calls instead of answering."""
     system: list[str] = []
     messages: list[dict[str, Any]] = []
+    as_text = not chat_tools(request)
+    names = {item.call_id: item.name for item in request.items if isinstance(item, FunctionCall)}
     for i, item in enumerate(request.items):
         where = f"messages[{i}]"
         if isinstance(item, Message):
@@ -45,6 +49,12 @@ def chat_messages(request: Request) -> list[dict[str, Any]]:
                 messages.append({"role": "assistant", "content": text})
             else:
                 messages.append({"role": "user", "content": text})
+        elif isinstance(item, FunctionCall) and as_text:
+            messages.append({"role": "assistant", "content": f"{item.name}({item.arguments})"})
+        elif isinstance(item, FunctionCallOutput) and as_text:
+            content = _text(item.output, f"{where}.output")
+            name = names.get(item.call_id, "the tool")
+            messages.append({"role": "user", "content": f"Result of {name}:\n{content}"})
         elif isinstance(item, FunctionCall):
             last = messages[-1] if messages else None
             if last is None or last["role"] != "assistant":

@@ -1,0 +1,93 @@
+"""Builds the services one server process runs, and takes them down again."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from switchyard.codecs.openai_responses import decode_request as decode_responses_request
+from switchyard.config import Settings
+from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.responses.live import EventSignals
+from switchyard.engine.responses.runner import BackgroundRunner
+from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.embedding_router import EmbeddingRegistry
+from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.providers.base import Embedder
+from switchyard.providers.registry import build_provider
+from switchyard.retrieval.ingest import Ingester
+from switchyard.retrieval.search import VectorStoreSearch
+from switchyard.retrieval.service import Retrieval
+from switchyard.store.blobs import BlobStore
+from switchyard.store.conversations import ConversationRepository
+from switchyard.store.database import Database
+from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.response_events import ResponseEventLog
+from switchyard.store.responses import ResponseRepository
+from switchyard.store.vector_stores import VectorStoreRecord
+from switchyard.surfaces.context import Services
+from switchyard.tools.mcp import McpClient
+
+
+@dataclass(slots=True)
+class Workers:
+    runner: BackgroundRunner
+    mcp: McpClient
+
+
+def decode_stored_request(stored: dict[str, Any]) -> Any:
+    """A queued background response's call, with its input as resolved when it was queued."""
+    call = decode_responses_request(stored["body"])
+    call.input_items = list(stored["input_items"])
+    return call
+
+
+def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegistry) -> Retrieval:
+    default = settings.embedding_model
+
+    def embedder_for(store: VectorStoreRecord) -> Embedder:
+        name = store.embedding_model or default
+        if name is None:
+            raise SwitchyardError(ErrorKind.INVALID_REQUEST, "No embedding model is configured for vector stores.",
+                                  param="model")
+        return embeddings.embedder(name)
+
+    ingester = Ingester(database, BlobStore(settings.data_dir), embedder_for)
+    return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
+
+
+async def open_services(settings: Settings, master_key: str) -> tuple[Services, Workers]:
+    database = Database(settings.resolved_database_url)
+    await database.start()
+    keys = ApiKeyRepository(database)
+    chat_models = [m for m in settings.models if m.task == "chat"]
+    registry = ModelRegistry([Route(m, build_provider(m, Path(settings.data_dir))) for m in chat_models])
+    embeddings = EmbeddingRegistry.from_settings(settings)
+    retrieval = _retrieval(settings, database, embeddings)
+    conversations = ConversationRepository(database)
+    mcp = McpClient()
+    responses = ResponsesService(
+        registry, ResponseRepository(database),
+        ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
+        conversations, mcp, EventSignals(), retrieval=retrieval,
+    )
+    services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
+                        models=registry, responses=responses, conversations=conversations,
+                        embeddings=embeddings, retrieval=retrieval)
+    runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
+                              concurrency=settings.background_concurrency)
+    retrieval.ingester.start()
+    runner.start()
+    return services, Workers(runner, mcp)
+
+
+async def close_services(services: Services, workers: Workers) -> None:
+    await workers.runner.stop()
+    await services.retrieval.ingester.stop()
+    await workers.mcp.aclose()
+    await services.embeddings.aclose()
+    for route in services.models.routes():
+        await route.provider.aclose()
+    await services.database.aclose()
