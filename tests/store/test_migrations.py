@@ -10,6 +10,7 @@ from sqlalchemy.engine import Connection
 from switchyard.store import ApiKeyRepository, Database
 from switchyard.store import migrate as migrations
 from switchyard.store.models import Base
+from switchyard.store.vector_store_models import alembic_include_name
 
 
 def _tables(conn: Connection) -> set[str]:
@@ -76,7 +77,7 @@ async def test_downgrade_to_base_and_back(database: Database) -> None:
 
 
 def _diff(conn: Connection) -> list[object]:
-    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    context = MigrationContext.configure(conn, opts={"compare_type": True, "include_name": alembic_include_name})
     return compare_metadata(context, Base.metadata)
 
 

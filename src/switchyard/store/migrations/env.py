@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from switchyard.store.models import Base
+from switchyard.store.vector_store_models import alembic_include_name
 
 config = context.config
 target_metadata = Base.metadata
@@ -31,6 +32,7 @@ def run_on_connection(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",  # SQLite cannot ALTER much
         compare_type=True,
+        include_name=alembic_include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
