@@ -167,3 +167,33 @@ def test_file_search_on_the_embedded_model(oai, store) -> None:
     annotations = response.output[-1].content[0].annotations
     assert any(a.filename == "volcanoes.md" for a in annotations)
     assert json.dumps(response.model_dump())
+
+
+async def test_files_vector_stores_and_file_search_on_postgresql(tmp_path, fake_openai, fake_anthropic) -> None:
+    from tests.conftest import embedding_models, upstream_models
+    from tests.pg import fresh_postgres_url
+
+    async with fresh_postgres_url() as url:
+        live = LiveServer(tmp_path, [*upstream_models(fake_openai, fake_anthropic), *embedding_models(fake_openai)],
+                          database_url=url)
+        live.start(wait_ready=True, timeout=90)
+        try:
+            client = openai.AsyncOpenAI(base_url=live.url + "/v1", api_key="sk-test-master", max_retries=0,
+                                        timeout=120, _strict_response_validation=True)
+            vs = await client.vector_stores.create(name="pg")
+            done = await client.vector_stores.files.upload_and_poll(
+                vector_store_id=vs.id, file=("tides.md", io.BytesIO(DOCS["tides.html"].encode())))
+            assert done.status == "completed"
+            page = await client.vector_stores.search(vs.id, query="moon gravity oceans")
+            assert page.data[0].filename == "tides.md"
+            fake_openai.script(ow.completion(None, tool_calls=[("c1", "file_search", '{"queries": ["tides"]}')],
+                                             finish_reason="tool_calls"),
+                               ow.completion("Two high tides a day."))
+            response = await client.responses.create(
+                model=VIA_OPENAI, input="How many high tides?",
+                tools=[{"type": "file_search", "vector_store_ids": [vs.id]}])
+            assert [i.type for i in response.output] == ["file_search_call", "message"]
+            assert response.output[1].content[0].annotations[0].filename == "tides.md"
+            await client.close()
+        finally:
+            live.stop()
