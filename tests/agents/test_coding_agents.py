@@ -87,6 +87,48 @@ def test_codex_runs_a_shell_command_on_an_anthropic_model(
     assert token in done.stdout
 
 
+def test_codex_runs_a_shell_command_on_an_openai_compatible_chat_model(
+    server: LiveServer, fake_openai: FakeUpstream, bin_dir: Path, project: tuple[Path, Path, str]
+) -> None:
+    home, work, token = project
+    args = json.dumps({"cmd": "cat note.txt"})
+    fake_openai.script(
+        openai_wire.stream([], tool_calls=[("call_shell_1", "exec_command", [args[:10], args[10:]])]),
+        openai_wire.stream([f"The file says {token}."]),
+    )
+    done = run([str(bin_dir / "codex"), "exec", "--skip-git-repo-check", "What does note.txt say?"], work,
+               codex_env(home, server.url, MASTER_KEY, VIA_OPENAI))
+    assert done.returncode == 0, done
+    turns = [r for r in fake_openai.received if r.path.endswith("/chat/completions")]
+    assert len(turns) == 2, [r.path for r in fake_openai.received]
+    second = turns[1].body
+    tool_messages = [m for m in second["messages"] if m["role"] == "tool"]
+    assert [m["tool_call_id"] for m in tool_messages] == ["call_shell_1"]
+    assert token in json.dumps(tool_messages[0]["content"])
+    assert token in done.stdout
+
+
+def test_claude_code_reads_a_file_on_an_anthropic_model(
+    server: LiveServer, fake_anthropic: FakeUpstream, bin_dir: Path, project: tuple[Path, Path, str]
+) -> None:
+    home, work, token = project
+    fake_anthropic.script(
+        anthropic_wire.stream([anthropic_wire.tool_use("toolu_read_1", "Read", {"file_path": str(work / "note.txt")})],
+                              stop_reason="tool_use"),
+        anthropic_wire.stream([anthropic_wire.text(f"The file says {token}.")]),
+    )
+    done = run([str(bin_dir / "claude"), "-p", "What does note.txt say?"], work,
+               claude_env(home, server.url, MASTER_KEY, VIA_ANTHROPIC))
+    assert done.returncode == 0, done
+    turns = [r for r in fake_anthropic.received if r.path.endswith("/v1/messages")]
+    assert len(turns) == 2, [r.path for r in fake_anthropic.received]
+    results = [b for m in turns[1].body["messages"] if m["role"] == "user" and isinstance(m["content"], list)
+               for b in m["content"] if b.get("type") == "tool_result"]
+    assert [b["tool_use_id"] for b in results] == ["toolu_read_1"]
+    assert token in json.dumps(results[0]["content"])
+    assert token in done.stdout
+
+
 # On the embedded model: even with its system prompt replaced and its tools narrowed, an
 # agent's request (system reminders, environment, tool schemas) is over the 4k context of
 # the session server's embedded model, so these runs use their own server with a 16k
