@@ -144,3 +144,18 @@ class HttpUpstream:
                 response.release()  # back to the pool
             else:
                 response.close()  # abandoned mid-body: the upstream sees the connection go
+
+
+OPENAI_BASE_URL = "https://api.openai.com/v1"
+
+
+def bearer_endpoint(config: ModelConfig, path: str, default_base: str = OPENAI_BASE_URL
+                    ) -> tuple[UpstreamClient, HttpUpstream]:
+    """A client and the endpoint ``{base_url}{path}`` of an OpenAI-style upstream, with the
+    model's extra headers and its key as a bearer token."""
+    client = make_client(config)
+    base = (config.base_url or default_base).rstrip("/")
+    headers = dict(config.headers)
+    if config.api_key:
+        headers["authorization"] = f"Bearer {config.api_key}"
+    return client, HttpUpstream(client, f"{base}{path}", headers)

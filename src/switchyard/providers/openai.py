@@ -14,7 +14,7 @@ from switchyard.config import ModelConfig
 from switchyard.core.events import Event
 from switchyard.core.request import Request
 from switchyard.providers.base import Capabilities
-from switchyard.providers.http_upstream import HttpUpstream, make_client
+from switchyard.providers.http_upstream import bearer_endpoint
 from switchyard.providers.token_count import estimate_tokens
 
 
@@ -37,12 +37,7 @@ class OpenAIProvider:
         self.config = config
         native = True if config.json_schema is None else config.json_schema
         self.capabilities = Capabilities(json_schema=native, n=True, seed=True, logprobs=True, vision=True)
-        self._client = make_client(config)
-        base = (config.base_url or "https://api.openai.com/v1").rstrip("/")
-        headers = dict(config.headers)
-        if config.api_key:
-            headers["authorization"] = f"Bearer {config.api_key}"
-        self._upstream = HttpUpstream(self._client, f"{base}/chat/completions", headers)
+        self._client, self._upstream = bearer_endpoint(config, "/chat/completions")
 
     async def generate(self, request: Request) -> AsyncIterator[Event]:
         body = encode_request(request, model=self.config.upstream_model)

@@ -14,7 +14,7 @@ from typing import Any
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.providers.base import Embeddings
-from switchyard.providers.http_upstream import HttpUpstream, make_client
+from switchyard.providers.http_upstream import bearer_endpoint
 
 
 def _malformed(why: str) -> SwitchyardError:
@@ -59,12 +59,7 @@ class OpenAIEmbedder:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.dimensions = 0
-        self._client = make_client(config)
-        base = (config.base_url or "https://api.openai.com/v1").rstrip("/")
-        headers = dict(config.headers)
-        if config.api_key:
-            headers["authorization"] = f"Bearer {config.api_key}"
-        self._upstream = HttpUpstream(self._client, f"{base}/embeddings", headers)
+        self._client, self._upstream = bearer_endpoint(config, "/embeddings")
 
     async def embed(self, texts: list[str], dimensions: int | None = None) -> Embeddings:
         if not texts:

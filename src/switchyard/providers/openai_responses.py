@@ -13,7 +13,7 @@ from switchyard.config import ModelConfig
 from switchyard.core.events import Event
 from switchyard.core.request import Request
 from switchyard.providers.base import Capabilities
-from switchyard.providers.http_upstream import HttpUpstream, make_client
+from switchyard.providers.http_upstream import bearer_endpoint
 from switchyard.providers.token_count import estimate_tokens
 
 
@@ -21,8 +21,9 @@ class _SSEEvents:
     def __init__(self) -> None:
         self._decoder = EventDecoder()
 
-    def feed_sse(self, event: str, data: str) -> list[Event]:
-        if not data.strip() or data.strip() == "[DONE]":
+    def feed_sse(self, event: str, data: bytes) -> list[Event]:
+        data = data.strip()
+        if not data or data == b"[DONE]":
             return []
         return self._decoder.feed(event, orjson.loads(data))
 
@@ -35,12 +36,7 @@ class OpenAIResponsesProvider:
         self.config = config
         native = True if config.json_schema is None else config.json_schema
         self.capabilities = Capabilities(json_schema=native, logprobs=True, vision=True)
-        self._client = make_client(config)
-        base = (config.base_url or "https://api.openai.com/v1").rstrip("/")
-        headers = dict(config.headers)
-        if config.api_key:
-            headers["authorization"] = f"Bearer {config.api_key}"
-        self._upstream = HttpUpstream(self._client, f"{base}/responses", headers)
+        self._client, self._upstream = bearer_endpoint(config, "/responses")
 
     async def generate(self, request: Request) -> AsyncIterator[Event]:
         body = encode_request(request, model=self.config.upstream_model)

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.providers.base import Embedder
-from switchyard.providers.http_upstream import HttpUpstream, make_client
+from switchyard.providers.http_upstream import bearer_endpoint
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,11 +95,7 @@ class UpstreamReranker:
                 ErrorKind.SERVER, f"rerank model '{config.name}' needs a base_url (e.g. https://api.jina.ai/v1)"
             )
         self.config = config
-        self._client = make_client(config)
-        headers = dict(config.headers)
-        if config.api_key:
-            headers["authorization"] = f"Bearer {config.api_key}"
-        self._upstream = HttpUpstream(self._client, f"{config.base_url.rstrip('/')}/rerank", headers)
+        self._client, self._upstream = bearer_endpoint(config, "/rerank")
 
     async def rerank(self, query: str, documents: list[str], top_n: int | None) -> RerankResult:
         # No return_documents: Cohere v2 has no such field, and the gateway has the texts anyway.
