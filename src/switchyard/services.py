@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +26,7 @@ from switchyard.retrieval.service import Retrieval
 from switchyard.store.blobs import BlobStore
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
+from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRepository
@@ -30,11 +34,28 @@ from switchyard.store.vector_stores import VectorStoreRecord
 from switchyard.surfaces.context import Services
 from switchyard.tools.mcp import McpClient
 
+log = logging.getLogger(__name__)
+
+
+PURGE_EVERY_SECONDS = 600.0
+
 
 @dataclass(slots=True)
 class Workers:
     runner: BackgroundRunner
     mcp: McpClient
+    purger: asyncio.Task[None]
+
+
+async def _purge_expired_files(database: Database, blobs: BlobStore) -> None:
+    """Expired files and stale uploads go, with their bytes, every few minutes."""
+    repo = FileRepository(database)
+    while True:
+        try:
+            await purge_expired(repo, blobs)
+        except Exception:
+            log.exception("purging expired files failed")
+        await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
 def decode_stored_request(stored: dict[str, Any]) -> Any:
@@ -80,10 +101,16 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                               concurrency=settings.background_concurrency)
     retrieval.ingester.start()
     runner.start()
-    return services, Workers(runner, mcp)
+    blobs = BlobStore(settings.data_dir)
+    await asyncio.to_thread(blobs.remove_stale_temp)
+    purger = asyncio.create_task(_purge_expired_files(database, blobs), name="purge-expired-files")
+    return services, Workers(runner, mcp, purger)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
+    workers.purger.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await workers.purger
     await workers.runner.stop()
     await services.retrieval.ingester.stop()
     await workers.mcp.aclose()
