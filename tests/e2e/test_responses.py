@@ -167,7 +167,7 @@ def test_conversations_accumulate_items(oai, fake_openai) -> None:
 def test_bad_requests_name_the_field(oai) -> None:
     cases = [
         ({"model": VIA_OPENAI, "input": 42}, "input"),
-        ({"model": VIA_OPENAI, "input": "x", "tools": [{"type": "file_search", "vector_store_ids": ["vs_1"]}]},
+        ({"model": VIA_OPENAI, "input": "x", "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]},
          "tools[0].type"),
         ({"model": VIA_OPENAI, "input": "x", "temperature": "warm"}, "temperature"),
         ({"model": VIA_OPENAI, "input": "x", "background": True, "store": False}, "background"),

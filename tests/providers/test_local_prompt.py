@@ -74,12 +74,28 @@ def test_function_call_without_assistant_text_opens_an_assistant_turn() -> None:
             text_message("user", "hi"),
             FunctionCall(call_id="c", name="f", arguments="{}"),
         ],
+        tools=[Tool(name="f")],
     )
     assert chat_messages(req)[1] == {
         "role": "assistant",
         "content": "",
         "tool_calls": [{"id": "c", "type": "function", "function": {"name": "f", "arguments": {}}}],
     }
+
+
+def test_tool_exchanges_are_plain_text_when_no_tools_are_offered() -> None:
+    req = Request(
+        model="m",
+        items=[
+            text_message("user", "hi"),
+            FunctionCall(call_id="c", name="lookup", arguments='{"q": "x"}'),
+            FunctionCallOutput(call_id="c", output=[TextPart("found x")]),
+        ],
+    )
+    assert chat_messages(req)[1:] == [
+        {"role": "assistant", "content": 'lookup({"q": "x"})'},
+        {"role": "user", "content": "Result of lookup:\nfound x"},
+    ]
 
 
 def test_images_are_refused_with_their_path() -> None:
