@@ -1,29 +1,23 @@
-"""Vector stores, the files attached to them, file batches, and the ingestion queue.
+"""Vector stores, the files attached to them, and file batches.
 
-Methods the API serves take ``owner_id`` and treat another owner's store, file or
-batch as missing (None / False). ``status``, ``file_counts`` and ``usage_bytes`` are
-computed from the file rows on every read, so they tell the truth while ingestion
-runs. Ingestion methods (``claim_file`` … ``fail_file``) are for the ingester only:
-a file is claimed with a lease, and its chunks are written together with its
-``completed`` status in one transaction guarded by that lease, so a file is indexed
-exactly once even if an ingester dies halfway and another redoes it.
-
-Chunks and search are in ``store/vector_store_chunks.py``."""
+Methods take ``owner_id`` and treat another owner's store, file or batch as missing
+(None / False). ``status``, ``file_counts`` and ``usage_bytes`` are computed from
+the file rows on every read, so they tell the truth while ingestion runs. The
+ingestion queue (``claim_file`` … ``fail_file``) is in ``vector_store_leases.py``,
+the records in ``vector_store_records.py``, chunks and search in
+``vector_store_chunks.py``."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, or_, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
-from switchyard.store.models import utcnow
+from switchyard.store.vector_store_leases import IngestionLeases
 from switchyard.store.vector_store_models import (
     VectorStore,
     VectorStoreBatch,
@@ -31,97 +25,27 @@ from switchyard.store.vector_store_models import (
     VectorStoreChunk,
     VectorStoreFile,
 )
+from switchyard.store.vector_store_records import (
+    DAY,
+    UNSET,
+    ErrorCode,
+    FileBatchRecord,
+    FileCounts,
+    NewChunk,
+    NewFile,
+    Order,
+    VectorStoreFileRecord,
+    VectorStoreRecord,
+    _bump,
+    _clock,
+    _file,
+    _file_key,
+)
 
-Order = Literal["asc", "desc"]
-FileStatus = Literal["in_progress", "completed", "cancelled", "failed"]
-ErrorCode = Literal["server_error", "unsupported_file", "invalid_file"]
-DAY = 86_400
-STATUSES = ("in_progress", "completed", "cancelled", "failed")
-
-
-class _Unset:
-    pass
-
-
-UNSET: Any = _Unset()  # "leave as is" for ``update``
-
-
-@dataclass(frozen=True, slots=True)
-class FileCounts:
-    in_progress: int = 0
-    completed: int = 0
-    failed: int = 0
-    cancelled: int = 0
-    total: int = 0
-
-    @staticmethod
-    def of(by_status: dict[str, int]) -> FileCounts:
-        counts = {status: by_status.get(status, 0) for status in STATUSES}
-        return FileCounts(**counts, total=sum(counts.values()))
-
-
-@dataclass(frozen=True, slots=True)
-class VectorStoreRecord:
-    id: str
-    owner_id: str
-    name: str
-    metadata: dict[str, Any]
-    status: str  # in_progress | completed | expired
-    file_counts: FileCounts
-    usage_bytes: int
-    expires_after: dict[str, Any] | None  # {"anchor": "last_active_at", "days": n}
-    expires_at: int | None
-    last_active_at: int
-    created_at: int
-    embedding_model: str | None
-    version: int  # changes whenever the store's chunks change
-
-
-@dataclass(frozen=True, slots=True)
-class VectorStoreFileRecord:
-    id: str  # the file id
-    vector_store_id: str
-    owner_id: str
-    filename: str
-    status: str  # in_progress | completed | cancelled | failed
-    last_error: dict[str, str] | None  # {"code": ..., "message": ...}
-    attributes: dict[str, Any]
-    chunking_strategy: dict[str, Any]  # {"type": "static", "static": {...}}
-    usage_bytes: int
-    created_at: int
-    attempts: int
-
-
-@dataclass(frozen=True, slots=True)
-class FileBatchRecord:
-    id: str
-    vector_store_id: str
-    owner_id: str
-    status: str  # in_progress | completed | cancelled | failed
-    file_counts: FileCounts
-    file_ids: list[str]
-    created_at: int
-
-
-@dataclass(frozen=True, slots=True)
-class NewFile:
-    """A file to attach: ``chunking_strategy`` already validated and normalised."""
-
-    file_id: str
-    filename: str
-    chunking_strategy: dict[str, Any]
-    attributes: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True, slots=True)
-class NewChunk:
-    text: str
-    tokens: int
-    embedding: bytes  # float32 little-endian
-
-
-def _clock(now: float | None) -> float:
-    return time.time() if now is None else now
+__all__ = [  # the records live in vector_store_records; importers find them here too
+    "UNSET", "ErrorCode", "FileBatchRecord", "FileCounts", "NewChunk", "NewFile", "VectorStoreFileRecord",
+    "VectorStoreRecord", "VectorStoreRepository",
+]
 
 
 def _expires_at(row: VectorStore) -> int | None:
@@ -145,15 +69,6 @@ def _store(row: VectorStore, counts: dict[str, int], usage: int, now: int) -> Ve
     )
 
 
-def _file(row: VectorStoreFile) -> VectorStoreFileRecord:
-    return VectorStoreFileRecord(
-        id=row.file_id, vector_store_id=row.vector_store_id, owner_id=row.owner_id, filename=row.filename,
-        status=row.status, last_error=row.last_error, attributes=row.attributes,
-        chunking_strategy=row.chunking_strategy, usage_bytes=row.usage_bytes, created_at=row.created_at,
-        attempts=row.attempts,
-    )
-
-
 def _batch_status(cancelled: bool, counts: FileCounts) -> str:
     if cancelled:
         return "cancelled"
@@ -162,10 +77,6 @@ def _batch_status(cancelled: bool, counts: FileCounts) -> str:
     if counts.total and counts.failed == counts.total:
         return "failed"
     return "completed"
-
-
-def _file_key(vector_store_id: str, file_id: str) -> ColumnElement[bool]:
-    return and_(VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id)
 
 
 async def _file_stats(session: AsyncSession, store_ids: Sequence[str]) -> dict[str, tuple[dict[str, int], int]]:
@@ -204,13 +115,6 @@ async def _batch(session: AsyncSession, row: VectorStoreBatch) -> FileBatchRecor
     return FileBatchRecord(
         id=row.id, vector_store_id=row.vector_store_id, owner_id=row.owner_id,
         status=_batch_status(row.cancelled, counts), file_counts=counts, file_ids=members, created_at=row.created_at,
-    )
-
-
-async def _bump(session: AsyncSession, vector_store_id: str) -> None:
-    await session.execute(
-        update(VectorStore).where(VectorStore.id == vector_store_id)
-        .values(version=VectorStore.version + 1).execution_options(synchronize_session=False)
     )
 
 
@@ -265,7 +169,10 @@ async def _page(session: AsyncSession, model: Any, key: tuple[Any, Any], where: 
     return rows[:limit], len(rows) > limit
 
 
-class VectorStoreRepository:
+class VectorStoreRepository(IngestionLeases):
+    """The API's view of vector stores, files and batches; the ingestion methods come
+    from ``IngestionLeases``."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -482,101 +389,3 @@ class VectorStoreRepository:
             row.cancelled = True
             await session.flush()
             return await _batch(session, row)
-
-    # -- ingestion (the ingester only) ---------------------------------------
-
-    async def claim_file(self, worker_id: str, lease_seconds: float, *,
-                         now: datetime | None = None) -> VectorStoreFileRecord | None:
-        """Takes the oldest ``in_progress`` file that no live lease holds (never claimed,
-        released, or its ingester's lease ran out): leased to ``worker_id``, ``attempts``
-        + 1. No two workers get the same file (``SKIP LOCKED`` / SQLite's write lock)."""
-        now = now or utcnow()
-        claimable = and_(
-            VectorStoreFile.status == "in_progress",
-            or_(VectorStoreFile.lease_until.is_(None), VectorStoreFile.lease_until < now),
-        )
-        # A materialised CTE runs once; an IN (subquery) may be rescanned by PostgreSQL,
-        # and with SKIP LOCKED a rescan can pick a second row.
-        pick = (
-            select(VectorStoreFile.vector_store_id, VectorStoreFile.file_id).where(claimable)
-            .order_by(VectorStoreFile.created_us, VectorStoreFile.file_id).limit(1)
-            .with_for_update(skip_locked=True)
-            .cte("pick").prefix_with("MATERIALIZED")
-        )
-        statement = (
-            update(VectorStoreFile)
-            .where(VectorStoreFile.vector_store_id == pick.c.vector_store_id,
-                   VectorStoreFile.file_id == pick.c.file_id, claimable)
-            .values(worker_id=worker_id, lease_until=now + timedelta(seconds=lease_seconds),
-                    attempts=VectorStoreFile.attempts + 1)
-            .returning(VectorStoreFile).execution_options(synchronize_session=False)
-        )
-        async with self._db.session() as session:
-            row = (await session.scalars(statement)).one_or_none()
-            return None if row is None else _file(row)
-
-    def _held(self, vector_store_id: str, file_id: str, worker_id: str) -> ColumnElement[bool]:
-        return and_(_file_key(vector_store_id, file_id), VectorStoreFile.worker_id == worker_id,
-                    VectorStoreFile.status == "in_progress")
-
-    async def renew_file_lease(self, vector_store_id: str, file_id: str, worker_id: str, lease_seconds: float, *,
-                               now: datetime | None = None) -> bool:
-        """Extends the lease; False when the worker should stop (file cancelled,
-        detached, or taken over after its lease ran out)."""
-        statement = (
-            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
-            .values(lease_until=(now or utcnow()) + timedelta(seconds=lease_seconds))
-            .execution_options(synchronize_session=False)
-        )
-        async with self._db.session() as session:
-            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
-
-    async def release_file(self, vector_store_id: str, file_id: str, worker_id: str) -> bool:
-        """Gives the file back unfinished (an ingester stopping), for any worker to claim now."""
-        statement = (
-            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
-            .values(worker_id=None, lease_until=None).execution_options(synchronize_session=False)
-        )
-        async with self._db.session() as session:
-            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
-
-    async def complete_file(self, vector_store_id: str, file_id: str, worker_id: str,
-                            chunks: Sequence[NewChunk]) -> bool:
-        """In one transaction: the file becomes ``completed`` with ``usage_bytes`` (text
-        and vector bytes of its chunks), any chunks left from an earlier attempt go, the
-        new ``chunks`` (numbered from 0) go in with the file's attributes, and the
-        store's version moves on. False, writing nothing, if the worker no longer holds
-        the file."""
-        usage = sum(len(chunk.text.encode()) + len(chunk.embedding) for chunk in chunks)
-        claim = (
-            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
-            .values(status="completed", usage_bytes=usage, last_error=None, worker_id=None, lease_until=None)
-            .returning(VectorStoreFile.attributes).execution_options(synchronize_session=False)
-        )
-        async with self._db.session() as session:
-            attributes = (await session.execute(claim)).scalar_one_or_none()
-            if attributes is None:
-                return False
-            await session.execute(delete(VectorStoreChunk).where(
-                VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id))
-            rows = [
-                {"vector_store_id": vector_store_id, "file_id": file_id, "chunk_index": index, "text": chunk.text,
-                 "tokens": chunk.tokens, "embedding": chunk.embedding, "attributes": attributes}
-                for index, chunk in enumerate(chunks)
-            ]
-            for start in range(0, len(rows), 1000):
-                await session.execute(insert(VectorStoreChunk), rows[start:start + 1000])
-            await _bump(session, vector_store_id)
-            return True
-
-    async def fail_file(self, vector_store_id: str, file_id: str, worker_id: str, code: ErrorCode,
-                        message: str) -> bool:
-        """The file ends ``failed`` with ``last_error``; False if the worker no longer holds it."""
-        statement = (
-            update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
-            .values(status="failed", last_error={"code": code, "message": message}, worker_id=None,
-                    lease_until=None)
-            .execution_options(synchronize_session=False)
-        )
-        async with self._db.session() as session:
-            return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
