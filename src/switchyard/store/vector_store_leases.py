@@ -20,9 +20,9 @@ from switchyard.store.vector_store_records import (
     ErrorCode,
     NewChunk,
     VectorStoreFileRecord,
-    _bump,
-    _file,
-    _file_key,
+    bump_version,
+    file_key,
+    file_record,
 )
 
 
@@ -60,10 +60,10 @@ class IngestionLeases:
         )
         async with self._db.session() as session:
             row = (await session.scalars(statement)).one_or_none()
-            return None if row is None else _file(row)
+            return None if row is None else file_record(row)
 
     def _held(self, vector_store_id: str, file_id: str, worker_id: str) -> ColumnElement[bool]:
-        return and_(_file_key(vector_store_id, file_id), VectorStoreFile.worker_id == worker_id,
+        return and_(file_key(vector_store_id, file_id), VectorStoreFile.worker_id == worker_id,
                     VectorStoreFile.status == "in_progress")
 
     async def renew_file_lease(self, vector_store_id: str, file_id: str, worker_id: str, lease_seconds: float, *,
@@ -113,7 +113,7 @@ class IngestionLeases:
             ]
             for start in range(0, len(rows), 1000):
                 await session.execute(insert(VectorStoreChunk), rows[start:start + 1000])
-            await _bump(session, vector_store_id)
+            await bump_version(session, vector_store_id)
             return True
 
     async def fail_file(self, vector_store_id: str, file_id: str, worker_id: str, code: ErrorCode,

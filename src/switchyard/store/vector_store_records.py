@@ -103,11 +103,11 @@ class NewChunk:
     embedding: bytes  # float32 little-endian
 
 
-def _clock(now: float | None) -> float:
+def clock(now: float | None) -> float:
     return time.time() if now is None else now
 
 
-def _file(row: VectorStoreFile) -> VectorStoreFileRecord:
+def file_record(row: VectorStoreFile) -> VectorStoreFileRecord:
     return VectorStoreFileRecord(
         id=row.file_id, vector_store_id=row.vector_store_id, owner_id=row.owner_id, filename=row.filename,
         status=row.status, last_error=row.last_error, attributes=row.attributes,
@@ -116,11 +116,11 @@ def _file(row: VectorStoreFile) -> VectorStoreFileRecord:
     )
 
 
-def _file_key(vector_store_id: str, file_id: str) -> ColumnElement[bool]:
+def file_key(vector_store_id: str, file_id: str) -> ColumnElement[bool]:
     return and_(VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id)
 
 
-async def _bump(session: AsyncSession, vector_store_id: str) -> None:
+async def bump_version(session: AsyncSession, vector_store_id: str) -> None:
     await session.execute(
         update(VectorStore).where(VectorStore.id == vector_store_id)
         .values(version=VectorStore.version + 1).execution_options(synchronize_session=False)

@@ -36,10 +36,10 @@ from switchyard.store.vector_store_records import (
     Order,
     VectorStoreFileRecord,
     VectorStoreRecord,
-    _bump,
-    _clock,
-    _file,
-    _file_key,
+    bump_version,
+    clock,
+    file_key,
+    file_record,
 )
 
 __all__ = [  # the records live in vector_store_records; importers find them here too
@@ -138,7 +138,7 @@ async def _attach(session: AsyncSession, store_id: str, owner_id: str, files: Se
         .execution_options(synchronize_session=False)
     )
     if removed.rowcount:  # type: ignore[attr-defined]
-        await _bump(session, store_id)
+        await bump_version(session, store_id)
     await session.execute(insert(VectorStoreFile), [_file_row(store_id, owner_id, new, now) for new in files])
     await session.execute(
         update(VectorStore).where(VectorStore.id == store_id).values(last_active_at=int(now))
@@ -182,7 +182,7 @@ class VectorStoreRepository(IngestionLeases):
                      expires_after_days: int | None = None, embedding_model: str | None = None,
                      files: Sequence[NewFile] = (), now: float | None = None) -> VectorStoreRecord:
         """A new ``vs_…``, with ``files`` attached (``in_progress``) in the same transaction."""
-        moment = _clock(now)
+        moment = clock(now)
         row = VectorStore(
             id=new_id("vs_"), owner_id=owner_id, name=name, metadata_=dict(metadata or {}),
             embedding_model=embedding_model, expires_after_days=expires_after_days,
@@ -199,7 +199,7 @@ class VectorStoreRepository(IngestionLeases):
         async with self._db.session() as session:
             query = select(VectorStore).where(VectorStore.id == id, VectorStore.owner_id == owner_id)
             row = await session.scalar(query)
-            return None if row is None else (await _stores(session, [row], int(_clock(now))))[0]
+            return None if row is None else (await _stores(session, [row], int(clock(now))))[0]
 
     async def get_many(self, ids: Sequence[str], owner_id: str, *,
                        now: float | None = None) -> dict[str, VectorStoreRecord]:
@@ -207,7 +207,7 @@ class VectorStoreRepository(IngestionLeases):
         query = select(VectorStore).where(VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
         async with self._db.session() as session:
             rows = list(await session.scalars(query))
-            return {record.id: record for record in await _stores(session, rows, int(_clock(now)))}
+            return {record.id: record for record in await _stores(session, rows, int(clock(now)))}
 
     async def list(self, owner_id: str, *, limit: int = 20, order: Order = "desc", after: str | None = None,
                    before: str | None = None, now: float | None = None) -> tuple[list[VectorStoreRecord], bool]:
@@ -219,13 +219,13 @@ class VectorStoreRepository(IngestionLeases):
                 cursor_where=lambda id: and_(VectorStore.id == id, VectorStore.owner_id == owner_id),
                 limit=limit, order=order, after=after, before=before,
             )
-            return await _stores(session, rows, int(_clock(now))), more
+            return await _stores(session, rows, int(clock(now))), more
 
     async def update(self, id: str, owner_id: str, *, name: str = UNSET, metadata: dict[str, Any] = UNSET,
                      expires_after_days: int | None = UNSET, now: float | None = None) -> VectorStoreRecord | None:
         """Sets the fields given (``expires_after_days=None`` removes the expiry) and
         marks the store active."""
-        moment = _clock(now)
+        moment = clock(now)
         values: dict[str, Any] = {"last_active_at": int(moment)}
         if name is not UNSET:
             values["name"] = name
@@ -245,7 +245,7 @@ class VectorStoreRepository(IngestionLeases):
         """Marks the stores active (``last_active_at``), as a search does."""
         statement = (
             update(VectorStore).where(VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
-            .values(last_active_at=int(_clock(now))).execution_options(synchronize_session=False)
+            .values(last_active_at=int(clock(now))).execution_options(synchronize_session=False)
         )
         async with self._db.session() as session:
             await session.execute(statement)
@@ -266,20 +266,20 @@ class VectorStoreRepository(IngestionLeases):
                        now: float | None = None) -> VectorStoreFileRecord | None:
         """Attaches a file (``in_progress``, for the ingester); re-attaching a file starts
         it over. None if the owner has no such store."""
-        moment = _clock(now)
+        moment = clock(now)
         async with self._db.session() as session:
             if not await self._owned(session, vector_store_id, owner_id):
                 return None
             await _attach(session, vector_store_id, owner_id, [new], moment)
-            row = await session.scalar(select(VectorStoreFile).where(_file_key(vector_store_id, new.file_id)))
+            row = await session.scalar(select(VectorStoreFile).where(file_key(vector_store_id, new.file_id)))
             assert row is not None
-            return _file(row)
+            return file_record(row)
 
     async def get_file(self, vector_store_id: str, file_id: str, owner_id: str) -> VectorStoreFileRecord | None:
-        query = select(VectorStoreFile).where(_file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
+        query = select(VectorStoreFile).where(file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
         async with self._db.session() as session:
             row = await session.scalar(query)
-            return None if row is None else _file(row)
+            return None if row is None else file_record(row)
 
     async def list_files(self, vector_store_id: str, owner_id: str, *, status: str | None = None,
                          batch_id: str | None = None, limit: int = 20, order: Order = "desc",
@@ -300,17 +300,17 @@ class VectorStoreRepository(IngestionLeases):
                     select(VectorStoreBatchMember.file_id).where(VectorStoreBatchMember.batch_id == batch_id)))
             rows, more = await _page(
                 session, VectorStoreFile, (VectorStoreFile.created_us, VectorStoreFile.file_id), where,
-                cursor_where=lambda id: _file_key(vector_store_id, id),
+                cursor_where=lambda id: file_key(vector_store_id, id),
                 limit=limit, order=order, after=after, before=before,
             )
-            return [_file(row) for row in rows], more
+            return [file_record(row) for row in rows], more
 
     async def update_file_attributes(self, vector_store_id: str, file_id: str, owner_id: str,
                                      attributes: dict[str, Any]) -> VectorStoreFileRecord | None:
         """Replaces the file's attributes, on its chunks too (filters see them at once)."""
         statement = (
             update(VectorStoreFile)
-            .where(_file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
+            .where(file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
             .values(attributes=dict(attributes)).returning(VectorStoreFile)
             .execution_options(synchronize_session=False)
         )
@@ -323,16 +323,16 @@ class VectorStoreRepository(IngestionLeases):
                 .where(VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id)
                 .values(attributes=dict(attributes)).execution_options(synchronize_session=False)
             )
-            return _file(row)
+            return file_record(row)
 
     async def delete_file(self, vector_store_id: str, file_id: str, owner_id: str) -> bool:
         """Detaches the file and drops its chunks (the uploaded file stays)."""
-        statement = delete(VectorStoreFile).where(_file_key(vector_store_id, file_id),
+        statement = delete(VectorStoreFile).where(file_key(vector_store_id, file_id),
                                                   VectorStoreFile.owner_id == owner_id)
         async with self._db.session() as session:
             if not (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
                 return False
-            await _bump(session, vector_store_id)
+            await bump_version(session, vector_store_id)
             return True
 
     # -- file batches --------------------------------------------------------
@@ -345,7 +345,7 @@ class VectorStoreRepository(IngestionLeases):
             raise ValueError("a file batch needs at least one file")
         if len({new.file_id for new in files}) != len(files):
             raise ValueError("a file batch cannot name a file twice")
-        moment = _clock(now)
+        moment = clock(now)
         row = VectorStoreBatch(id=new_id("vsfb_"), vector_store_id=vector_store_id, owner_id=owner_id,
                                cancelled=False, created_at=int(moment))
         async with self._db.session() as session:
