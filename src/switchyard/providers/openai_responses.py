@@ -4,51 +4,28 @@ that offer /v1/responses). Used statelessly: Switchyard keeps the state.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import orjson
+from typing import Any
 
 from switchyard.codecs.responses_upstream import EventDecoder, decode_response, encode_request
 from switchyard.config import ModelConfig
 from switchyard.core.events import Event
 from switchyard.core.request import Request
 from switchyard.providers.base import Capabilities
+from switchyard.providers.http_provider import HttpProvider, JsonEvents
 from switchyard.providers.http_upstream import bearer_endpoint
-from switchyard.providers.token_count import estimate_tokens
 
 
-class _SSEEvents:
-    def __init__(self) -> None:
-        self._decoder = EventDecoder()
-
-    def feed_sse(self, event: str, data: bytes) -> list[Event]:
-        data = data.strip()
-        if not data or data == b"[DONE]":
-            return []
-        return self._decoder.feed(event, orjson.loads(data))
-
-    def close(self) -> list[Event]:
-        return self._decoder.close()
-
-
-class OpenAIResponsesProvider:
+class OpenAIResponsesProvider(HttpProvider):
     def __init__(self, config: ModelConfig) -> None:
-        self.config = config
         native = True if config.json_schema is None else config.json_schema
-        self.capabilities = Capabilities(json_schema=native, logprobs=True, vision=True)
-        self._client, self._upstream = bearer_endpoint(config, "/responses")
+        client, upstream = bearer_endpoint(config, "/responses")
+        super().__init__(config, client, upstream, Capabilities(json_schema=native, logprobs=True, vision=True))
 
-    async def generate(self, request: Request) -> AsyncIterator[Event]:
-        body = encode_request(request, model=self.config.upstream_model)
-        if request.stream:
-            async for event in self._upstream.stream(body, _SSEEvents):
-                yield event
-            return
-        for event in decode_response(await self._upstream.post_json(body)):
-            yield event
+    def encode(self, request: Request) -> dict[str, Any]:
+        return encode_request(request, model=self.config.upstream_model)
 
-    async def count_tokens(self, request: Request) -> int:
-        return estimate_tokens(request)
+    def decode(self, body: Any) -> list[Event]:
+        return decode_response(body)
 
-    async def aclose(self) -> None:
-        await self._client.aclose()
+    def stream_decoder(self) -> JsonEvents:
+        return JsonEvents(EventDecoder(), with_name=True)
