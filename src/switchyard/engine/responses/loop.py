@@ -16,7 +16,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.events import BlockStart, Failure
 from switchyard.core.items import FunctionCall, FunctionCallOutput, Item, TextPart
 from switchyard.core.request import Request, Tool
-from switchyard.core.result import Folder
+from switchyard.core.result import Choice, Folder
 from switchyard.core.usage import Usage
 from switchyard.engine.generation import generate
 from switchyard.engine.responses import file_search
@@ -186,7 +186,7 @@ class ResponseRun:
             await self._start()  # before the encoder numbers anything
             await self.emit(self.encoder.feed(event))
         self.usage = self.usage.add(folder.result.usage)
-        return folder.result.choices[0]
+        return folder.result.choices[0] if folder.result.choices else Choice(index=0)
 
     def _offered(self, tools: list[Tool]) -> list[Tool]:
         """The tools for the next turn: file_search goes once it ran as the forced tool, or
