@@ -85,3 +85,14 @@ def test_function_call_on_the_embedded_model(oai) -> None:
     assert call.name == "get_weather" and "madrid" in json.loads(call.arguments)["city"].lower()
     with pytest.raises(openai.BadRequestError):
         oai.responses.create(model=LOCAL, input="x", tools=[{"type": "local_shell"}])
+
+
+@pytest.mark.slow
+def test_logprobs_on_the_embedded_model(oai) -> None:
+    response = oai.responses.create(model=LOCAL, input="Say yes.", max_output_tokens=16, temperature=0,
+                                    top_logprobs=2, include=["message.output_text.logprobs"])
+    part = response.output[-1].content[0]
+    assert part.logprobs, part
+    first = part.logprobs[0]
+    assert first.logprob <= 0 and len(first.top_logprobs) == 2
+    assert "".join(lp.token for lp in part.logprobs) == part.text
