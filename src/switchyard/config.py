@@ -66,7 +66,7 @@ class Settings(BaseModel):
     max_upload_total_bytes: int = 8 * 1024**3
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
-    background_concurrency: int = 4
+    background_concurrency: int = 16
     response_event_buffer: int = 10000
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding
     models: list[ModelConfig] = Field(default_factory=list)
