@@ -211,3 +211,23 @@ def test_input_tokens_counts(oai) -> None:
     longer = oai.responses.input_tokens.count(model=VIA_OPENAI, input="hi " * 100, instructions="Be brief.")
     assert 0 < short.input_tokens < longer.input_tokens
     assert short.object == "response.input_tokens"
+
+
+def test_upstream_failure_mid_stream_fails_the_response(oai, fake_openai) -> None:
+    fake_openai.script(ow.stream(["one ", "two ", "three"], drop_after=3))
+    events = []
+    with oai.responses.stream(model=VIA_OPENAI, input="count") as stream:
+        for event in stream:
+            events.append(event.model_dump(mode="json", exclude_unset=True))
+    assert events[-1]["type"] == "response.failed"
+    failed = events[-1]["response"]
+    assert failed["status"] == "failed" and failed["error"]["message"]
+    check_stream(events)
+    assert oai.responses.retrieve(failed["id"]).status == "failed"
+
+
+def test_upstream_refusal_before_the_first_event_is_an_http_error(oai, fake_openai) -> None:
+    fake_openai.script(ow.error(429, "slow down", type_="rate_limit_error", headers={"retry-after": "2"}))
+    with pytest.raises(openai.RateLimitError) as caught:
+        oai.responses.create(model=VIA_OPENAI, input="x", stream=True)
+    assert caught.value.response.headers["retry-after"] == "2"

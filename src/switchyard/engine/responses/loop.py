@@ -123,10 +123,13 @@ class ResponseRun:
         try:
             return await self._run_watched()
         except _Cancelled:
+            if self.started:
+                await self.emit(self.encoder.close_open("incomplete"))
             return RunOutcome("cancelled", self.body("cancelled"), list(self.encoder.output))
         except SwitchyardError as error:
             if not self.started and error.status < 500 and not self.ctx.background:
                 raise
+            await self.emit(self.encoder.close_open("incomplete"))  # items cut off mid-way end here
             failure = {"code": _error_code(error), "message": error.message}
             body = self.body("failed", error=failure)
             await self.emit([self.encoder.lifecycle("response.failed", body)])
