@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import pytest
 
 from switchyard.config import ModelConfig
 from switchyard.core.errors import SwitchyardError
-from switchyard.core.events import BlockStart, Event, Finish, Start, TextDelta, UsageReport
+from switchyard.core.events import BlockStart, Event, Start, TextDelta, UsageReport
 from switchyard.core.items import ImagePart, Message, TextPart, text_message
 from switchyard.core.request import Request, ResponseFormat, Tool, ToolChoice
 from switchyard.core.result import afold
@@ -158,33 +157,35 @@ async def test_concurrent_requests_all_finish(provider: LocalProvider) -> None:
 
 
 async def test_cancelled_consumer_stops_generation(provider: LocalProvider) -> None:
+    before = provider.tokens_generated
     stream = provider.generate(ask("Write a long essay about rivers.", max_output_tokens=400))
     seen = 0
     async for event in stream:
         seen += isinstance(event, TextDelta)
         if seen == 3:
             break
-    started = time.monotonic()
     await stream.aclose()  # type: ignore[attr-defined]
-    # The worker is free again almost at once: the next request is not stuck behind 400 tokens.
+    # The next request runs once the worker is free; by then the abandoned essay must have
+    # stopped within a few tokens of the cancel, far short of its 400.
     result = await afold(provider.generate(ask("Say yes.", max_output_tokens=4)))
     assert result.choices[0].text()
-    assert time.monotonic() - started < 10
+    assert provider.tokens_generated - before < 40
 
 
 async def test_task_cancellation_stops_generation(provider: LocalProvider) -> None:
     async def consume() -> None:
         await collect(provider.generate(ask("Write a long essay about mountains.", max_output_tokens=400)))
 
+    before = provider.tokens_generated
     task = asyncio.create_task(consume())
-    await asyncio.sleep(1.0)
+    while provider.tokens_generated - before < 3:
+        await asyncio.sleep(0.05)
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
-    started = time.monotonic()
     result = await afold(provider.generate(ask("Say yes.", max_output_tokens=4)))
     assert result.choices[0].text()
-    assert time.monotonic() - started < 10
+    assert provider.tokens_generated - before < 40
 
 
 async def test_context_overflow_raises_before_any_event(provider: LocalProvider) -> None:
@@ -211,24 +212,6 @@ async def test_count_tokens_includes_tools(provider: LocalProvider) -> None:
     plain = await provider.count_tokens(ask("hi"))
     with_tools = await provider.count_tokens(ask("hi", tools=[WEATHER]))
     assert 5 < plain < with_tools
-
-
-async def test_throughput(provider: LocalProvider) -> None:
-    """Reports generation speed; asserts only that it is not absurdly slow."""
-    req = ask("Write a story about a lighthouse keeper.", max_output_tokens=64)
-    started = time.monotonic()
-    first: float | None = None
-    async for event in provider.generate(req):
-        if isinstance(event, TextDelta) and first is None:
-            first = time.monotonic()
-        if isinstance(event, UsageReport):
-            tokens = event.usage.output_tokens
-        if isinstance(event, Finish):
-            done = time.monotonic()
-    assert first is not None
-    rate = (tokens - 1) / (done - first)
-    print(f"\nlocal model: first token {first - started:.2f}s, {rate:.1f} tokens/s")
-    assert rate > 1
 
 
 async def _replay(events: list[Event]) -> AsyncIterator[Event]:

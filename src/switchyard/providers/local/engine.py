@@ -108,6 +108,7 @@ class Engine:
     def __init__(self, llm: llama_cpp.Llama) -> None:
         self.llm = llm
         self._vocab = llm._model.vocab
+        self.tokens_generated = 0  # since load, cancelled generations included
 
     @property
     def n_ctx(self) -> int:
@@ -159,6 +160,7 @@ class Engine:
                     reason = "stop"
                     break
                 generated.append(token)
+                self.tokens_generated += 1
                 text = stops.feed(decoder.decode(self.llm.detokenize([token], special=True)))
                 blocks.add(_split(parser, text), logprob)
                 if stops.matched is not None:

@@ -76,6 +76,11 @@ class LocalProvider:
             return path
         return ensure_default_model(self.data_dir)
 
+    @property
+    def tokens_generated(self) -> int:
+        """Tokens generated since the model loaded (cancelled generations included)."""
+        return 0 if self._engine is None else self._engine.tokens_generated
+
     async def count_tokens(self, request: Request) -> int:
         await self.start()
         tokens, _ = await asyncio.to_thread(self._prompt, request)
