@@ -28,7 +28,7 @@ from pathlib import Path
 import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from gateway import free_port, machine, start, stop, wait_http
+from procs import free_port, machine, start, stop, wait_http
 
 ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-bench"
