@@ -125,3 +125,11 @@ def test_unknown_route_is_404_json(server) -> None:
     r = httpx.get(server.url + "/v1/nothing-here", headers={"authorization": f"Bearer {MASTER_KEY}"})
     assert r.status_code == 404
     _openai_error(r)
+
+
+def test_optional_bodies_are_still_size_limited(server) -> None:
+    empty = post(server, "/v1/conversations", b"")
+    assert empty.status_code == 200 and empty.json()["object"] == "conversation"
+    big = post(server, "/v1/conversations", b'{"metadata": {}, "pad": "' + b"x" * (33 * 1024 * 1024) + b'"}')
+    assert big.status_code == 413
+    _openai_error(big)

@@ -19,8 +19,9 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
-    """The body as a JSON object, read with a size limit (413 past it)."""
+async def read_json(request: Request, max_bytes: int, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, read with a size limit (413 past it); with
+    ``allow_empty`` an empty body reads as ``{}``."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -32,6 +33,8 @@ async def read_json(request: Request, max_bytes: int) -> dict[str, Any]:
             raise _too_large(max_bytes)
         chunks.append(chunk)
     raw = b"".join(chunks)
+    if allow_empty and not raw.strip():
+        return {}
     if not raw.strip():
         raise invalid("The request body is empty; expected a JSON object.", None)
     try:

@@ -61,7 +61,7 @@ def _items(body: dict[str, Any], required: bool) -> list[dict[str, Any]]:
 
 @endpoint(render_error)
 async def create_conversation(request: Request, services: Services, principal: Principal) -> Response:
-    body = await read_json(request, services.settings.max_body_bytes) if await request.body() else {}
+    body = await read_json(request, services.settings.max_body_bytes, allow_empty=True)
     try:
         record = await _repo(services).create(principal.owner_id, _metadata(body), _items(body, required=False))
     except DuplicateItemError as exc:
