@@ -197,3 +197,16 @@ async def test_files_vector_stores_and_file_search_on_postgresql(tmp_path, fake_
             await client.close()
         finally:
             live.stop()
+
+
+def test_batches_retrieve_cancel_and_404(oai, store) -> None:
+    extra = _upload(oai, "extra.txt", "Glaciers carve valleys over thousands of years.")
+    batch = oai.vector_stores.file_batches.create(store["id"], file_ids=[extra])
+    assert batch.object == "vector_store.files_batch" and batch.file_counts.total == 1
+    cancelled = oai.vector_stores.file_batches.cancel(batch.id, vector_store_id=store["id"])
+    assert cancelled.id == batch.id and cancelled.status in ("cancelled", "completed")
+    assert oai.vector_stores.file_batches.retrieve(batch.id, vector_store_id=store["id"]).status == cancelled.status
+    with pytest.raises(openai.NotFoundError):
+        oai.vector_stores.file_batches.cancel("vsfb_missing", vector_store_id=store["id"])
+    with pytest.raises(openai.NotFoundError):
+        oai.vector_stores.file_batches.retrieve("vsfb_missing", vector_store_id=store["id"])

@@ -101,7 +101,7 @@ class ConversationRepository:
 
     async def get(self, id: str, owner_id: str) -> ConversationRecord | None:
         query = select(Conversation).where(Conversation.id == id, Conversation.owner_id == owner_id)
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
@@ -166,7 +166,7 @@ class ConversationRepository:
         """A page of items and whether more follow. An unknown conversation or
         ``after`` id gives ``([], False)``."""
         where = [ConversationItem.conversation_id == id, _owned(id, owner_id)]
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await item_page(
                 session,
                 position=ConversationItem.position,
@@ -182,7 +182,7 @@ class ConversationRepository:
         query = select(ConversationItem.item).where(
             ConversationItem.conversation_id == id, ConversationItem.item_id == item_id, _owned(id, owner_id)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await session.scalar(query)
 
     async def delete_item(self, id: str, item_id: str, owner_id: str) -> bool:
@@ -199,5 +199,5 @@ class ConversationRepository:
             .where(ConversationItem.conversation_id == id, _owned(id, owner_id))
             .order_by(ConversationItem.position)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return list(await session.scalars(query))

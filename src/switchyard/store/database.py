@@ -31,6 +31,7 @@ class Database:
         self.url: URL = make_url(url)
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
+        self._readers: async_sessionmaker[AsyncSession] | None = None
 
     @property
     def dialect(self) -> str:
@@ -56,7 +57,13 @@ class Database:
             await engine.dispose()
             raise
         self._engine = engine
-        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # A unit of work that reads and then writes must take SQLite's write lock at BEGIN:
+        # a deferred transaction whose snapshot is stale cannot upgrade to writing, and
+        # SQLite answers "database is locked" at once instead of waiting (busy_timeout
+        # does not apply). Read-only sessions keep WAL's concurrent snapshots.
+        writer = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        self._sessions = async_sessionmaker(writer, expire_on_commit=False)
+        self._readers = async_sessionmaker(engine, expire_on_commit=False)
 
     async def ping(self, timeout: float = 5.0) -> bool:
         """True when the database answers a trivial query within ``timeout`` seconds."""
@@ -70,11 +77,13 @@ class Database:
         return True
 
     @asynccontextmanager
-    async def session(self) -> AsyncIterator[AsyncSession]:
-        """A unit of work: commits when the block exits cleanly, rolls back on error."""
-        if self._sessions is None:
+    async def session(self, *, read_only: bool = False) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits when the block exits cleanly, rolls back on error.
+        ``read_only`` sessions must not write (on SQLite they do not take the write lock)."""
+        makers = self._readers if read_only else self._sessions
+        if makers is None:
             raise RuntimeError("Database.start() has not been called")
-        async with self._sessions() as session, session.begin():
+        async with makers() as session, session.begin():
             yield session
 
     async def aclose(self) -> None:
@@ -82,6 +91,7 @@ class Database:
             await self._engine.dispose()
         self._engine = None
         self._sessions = None
+        self._readers = None
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

@@ -78,13 +78,13 @@ class ApiKeyRepository:
         query = select(ApiKey).where(
             ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
     async def get(self, key_id: str, owner_id: str) -> ApiKeyRecord | None:
         query = select(ApiKey).where(ApiKey.id == key_id, ApiKey.owner_id == owner_id)
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
@@ -106,7 +106,7 @@ class ApiKeyRepository:
         query = (
             select(ApiKey).where(ApiKey.owner_id == owner_id).order_by(ApiKey.created_at, ApiKey.id)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return [_record(row) for row in await session.scalars(query)]
 
     async def touch(self, key_id: str) -> None:

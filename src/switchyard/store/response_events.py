@@ -68,7 +68,7 @@ class ResponseEventLog:
             .outerjoin(ResponseEvent, joined)
             .order_by(ResponseEvent.sequence_number)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             rows = (await session.execute(query)).all()
         events = [event for _, event in rows if event is not None]
         return events, rows[0][0] if rows else None
@@ -76,7 +76,7 @@ class ResponseEventLog:
     async def last_sequence(self, response_id: str) -> int | None:
         """The highest stored sequence number, to continue numbering after a restart."""
         query = select(func.max(ResponseEvent.sequence_number)).where(ResponseEvent.response_id == response_id)
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await session.scalar(query)
 
     async def delete(self, response_id: str) -> None:

@@ -137,7 +137,7 @@ class ResponseRepository:
 
     async def get(self, id: str, owner_id: str) -> ResponseRecord | None:
         query = select(Response).where(Response.id == id, Response.owner_id == owner_id)
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
@@ -202,7 +202,7 @@ class ResponseRepository:
         """A page of the response's input items and whether more follow. An unknown
         response or ``after`` id gives ``([], False)``."""
         where = [ResponseItem.response_id == id, ResponseItem.role == INPUT, _owned(id, owner_id)]
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return await item_page(
                 session,
                 position=ResponseItem.position,
@@ -237,7 +237,7 @@ class ResponseRepository:
             # oldest response first; "input" sorts before "output"
             .order_by(chain.c.depth.desc(), ResponseItem.role, ResponseItem.position)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return list(await session.scalars(query))
 
     # Background runs
@@ -306,7 +306,7 @@ class ResponseRepository:
             .where(Response.status == "in_progress", Response.lease_until < (now or utcnow()))
             .order_by(Response.created_at, Response.id)
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return [_record(row) for row in await session.scalars(query)]
 
     async def request_cancel(self, id: str, owner_id: str) -> ResponseRecord | None:
@@ -326,5 +326,5 @@ class ResponseRepository:
             return None if row is None else _record(row)
 
     async def is_cancel_requested(self, id: str) -> bool:
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return bool(await session.scalar(select(Response.cancel_requested).where(Response.id == id)))
