@@ -57,6 +57,7 @@ class FakeUpstream:
         self.name = name
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
+        self.abandoned = 0  # streams whose client went away before their end
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -71,6 +72,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.scripts.clear()
         self.received.clear()
+        self.abandoned = 0
 
     @property
     def last(self) -> Received:
@@ -89,7 +91,15 @@ class FakeUpstream:
         if isinstance(script, Reply):
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")
-        return StreamingResponse(_frames(script), media_type="text/event-stream")
+        return StreamingResponse(self._watched(script), media_type="text/event-stream")
+
+    async def _watched(self, script: Stream):
+        try:
+            async for frame in _frames(script):
+                yield frame
+        except (asyncio.CancelledError, GeneratorExit):
+            self.abandoned += 1
+            raise
 
     def start(self) -> None:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])

@@ -96,6 +96,10 @@ class ResponseRun:
             await self._emit(self.encoder.lifecycle("response.queued", self.body("queued")))
         await self._emit(self.encoder.lifecycle("response.in_progress", self.body("in_progress")))
 
+    async def warm(self) -> RunOutcome:
+        """A response that only prepares state for a continuation: no model call, no output."""
+        return await self._finish("completed")
+
     async def _run_watched(self) -> RunOutcome:
         """``_run``, interrupted as soon as a cancel is requested, even mid-wait."""
         if self._cancelled is None:

@@ -66,13 +66,17 @@ class ResponsesService:
         self.signals = signals
         self.wakeup = asyncio.Event()
 
-    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any]) -> Prepared:
+    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any], *,
+                      history: list[dict[str, Any]] | None = None) -> Prepared:
+        """``history``, when given, is what ``previous_response_id`` names, already at hand
+        (a WebSocket connection's cached response); otherwise it is read from the store."""
         if call.background and not call.store:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
         if call.top_logprobs and not route.provider.capabilities.logprobs:
             raise unsupported("top_logprobs", f"model '{route.name}' does not return log-probabilities")
-        history = await gather_history(call, owner_id, self.responses, self.conversations)
+        if history is None:
+            history = await gather_history(call, owner_id, self.responses, self.conversations)
         inputs = resolve_references(call.input_items, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
 
@@ -89,8 +93,9 @@ class ResponsesService:
         await self._persist(p, outcome)
         return outcome.body
 
-    async def stream_foreground(self, p: Prepared) -> AsyncIterator[dict[str, Any]]:
-        """Events of a run; raises before the first one if the request is refused."""
+    async def stream_foreground(self, p: Prepared, *, generate: bool = True) -> AsyncIterator[dict[str, Any]]:
+        """Events of a run; raises before the first one if the request is refused. With
+        ``generate`` false the response only prepares state: no model call, no output."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
         async def put(event: dict[str, Any]) -> None:
@@ -98,13 +103,18 @@ class ResponsesService:
 
         async def produce() -> None:
             try:
-                outcome = await ResponseRun(self._context(p, False), put).run()
+                run = ResponseRun(self._context(p, False), put)
+                outcome = await (run.run() if generate else run.warm())
                 await self._persist(p, outcome)
             finally:
                 await queue.put(None)
 
         task = asyncio.create_task(produce())
-        first = await queue.get()
+        try:
+            first = await queue.get()
+        except asyncio.CancelledError:
+            await _stop(task)
+            raise
         if first is None:
             task.result()  # re-raises a refusal that came before any event
             return _empty()
@@ -236,7 +246,11 @@ async def _drain(first: dict[str, Any], queue: asyncio.Queue[dict[str, Any] | No
             yield event
         await task
     finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _stop(task)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
