@@ -289,7 +289,7 @@ def test_warmup_prepares_state_without_generating(server, fake_openai) -> None:
 
 
 def test_closing_the_connection_cancels_the_generation(server, fake_openai) -> None:
-    fake_openai.script(ow.stream(["never", "ending"], hang=60))
+    fake_openai.script(ow.stream([f"word{n} " for n in range(120)], delay=0.5))  # a minute of text
     with socket(server) as connection:
         connection.response.create(model=VIA_OPENAI, input="talk forever", store=False)
         while receive(connection)["type"] != "response.output_text.delta":

@@ -98,6 +98,7 @@ class ResponseRun:
 
     async def warm(self) -> RunOutcome:
         """A response that only prepares state for a continuation: no model call, no output."""
+        await self._start()
         return await self._finish("completed")
 
     async def _run_watched(self) -> RunOutcome:

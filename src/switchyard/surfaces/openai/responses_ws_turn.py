@@ -74,10 +74,13 @@ class SocketResponses:
         async for event in events:
             if lane is not None:
                 event = {**event, "stream_id": lane}
-            await send(event)
             if event["type"] in TERMINAL:
-                terminal = event
+                terminal = event  # sent once the run has ended: by then a stored response can be read
+            else:
+                await send(event)
         self._learn(lane, prepared, terminal)
+        if terminal is not None:
+            await send(terminal)
 
     def _learn(self, lane: Lane, p: Prepared, terminal: dict[str, Any] | None) -> None:
         parent = p.call.previous_response_id
