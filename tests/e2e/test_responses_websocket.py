@@ -16,6 +16,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import connect as raw_connect
 
+from switchyard.surfaces.openai.responses_ws import MAX_LANES, MAX_WAITING
 from tests.conftest import LOCAL, VIA_OPENAI
 from tests.e2e.raw import sse
 from tests.e2e.responses_stream_validator import check_stream
@@ -110,6 +111,30 @@ def test_x_api_key_header_opens_a_connection(server, fake_openai) -> None:
         while events[-1]["type"] not in TERMINAL:
             events.append(json.loads(ws.recv()))
     assert text_of(final(events)) == "ok"
+
+
+def test_a_stored_api_key_works_and_sees_only_its_own_responses(server, fake_openai) -> None:
+    import asyncio
+
+    from switchyard.store import ApiKeyRepository, Database
+
+    async def issue() -> str:
+        db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
+        await db.start()
+        _, secret = await ApiKeyRepository(db).create("owner_ws_other", "ws")
+        await db.aclose()
+        return secret
+
+    fake_openai.script(ow.stream(["mine"]), ow.stream(["theirs"]))
+    with socket(server) as connection:
+        connection.response.create(model=VIA_OPENAI, input="private")
+        mine = final(turn(connection))
+    with socket(server, key=asyncio.run(issue())) as connection:
+        connection.response.create(model=VIA_OPENAI, input="peek", previous_response_id=mine["id"])
+        assert error_of(connection)["error"]["code"] == "previous_response_not_found"
+        connection.response.create(model=VIA_OPENAI, input="own")
+        assert text_of(final(turn(connection))) == "theirs"
+    assert len(fake_openai.received) == 2
 
 
 @pytest.mark.parametrize("field", ["stream", "background"])
@@ -257,12 +282,16 @@ def test_creates_sent_together_run_one_after_another(server, fake_openai) -> Non
 
 
 def test_lanes_echo_their_stream_id_and_fork_from_each_other(server, fake_openai) -> None:
-    fake_openai.script(ow.stream(["root"]), ow.stream(["fork"]), ow.stream(["main"]))
+    fake_openai.script(ow.stream(["root"]), ow.error(400, "bad fork"), ow.stream(["fork"]), ow.stream(["main"]))
     with socket(server) as connection:
         connection.response.create(model=VIA_OPENAI, input="start", store=False, stream_id="main")
         root = turn(connection)
         assert {e.get("stream_id") for e in root} == {"main"}
         root_id = final(root)["id"]
+        connection.response.create(model=VIA_OPENAI, input="side", store=False, stream_id="side",
+                                   previous_response_id=root_id)
+        failed_fork = error_of(connection)
+        assert failed_fork["stream_id"] == "side" and failed_fork["status"] == 400
         connection.response.create(model=VIA_OPENAI, input="side", store=False, stream_id="side",
                                    previous_response_id=root_id)
         side = turn(connection)
@@ -313,3 +342,33 @@ def test_embedded_model_turns_chain_over_one_connection(server) -> None:
     check_stream(second)
     assert second[-1]["type"] in ("response.completed", "response.incomplete")
     assert "green" in text_of(second[-1]["response"]).lower()
+
+
+def test_lanes_per_connection_are_limited(server) -> None:
+    with socket(server) as connection:
+        for n in range(MAX_LANES + 1):
+            connection.send({"type": "response.create", "input": "no model", "stream_id": f"lane{n}"})
+        errors = [error_of(connection) for _ in range(MAX_LANES + 1)]
+    limited = [e for e in errors if e["error"]["code"] == "websocket_stream_limit_reached"]
+    assert [(e["stream_id"], e["error"]["param"]) for e in limited] == [(f"lane{MAX_LANES}", "stream_id")]
+    assert sorted(e["stream_id"] for e in errors if e["error"]["param"] == "model") == sorted(
+        f"lane{n}" for n in range(MAX_LANES))
+
+
+def test_waiting_creates_are_limited(server, fake_openai) -> None:
+    fake_openai.script(ow.stream(["slow", " answer"], delay=0.5))
+    with socket(server) as connection:
+        connection.response.create(model=VIA_OPENAI, input="first", store=False)
+        assert receive(connection)["type"] == "response.created"
+        for _ in range(MAX_WAITING + 2):
+            connection.send({"type": "response.create", "input": "no model"})
+        events: list[dict[str, Any]] = []
+        while sum(e["type"] == "error" for e in events) < MAX_WAITING + 2:
+            events.append(receive(connection))
+    errors = [e for e in events if e["type"] == "error"]
+    full = [e for e in errors if e["error"]["code"] == "websocket_queue_full"]
+    assert len(full) == 2 and {e["status"] for e in full} == {429}
+    assert [e["error"]["param"] for e in errors if e not in full] == ["model"] * MAX_WAITING
+    done = [e for e in events if e["type"] == "response.completed"]
+    assert len(done) == 1 and text_of(done[0]["response"]) == "slow answer"
+    assert events.index(done[0]) < events.index(next(e for e in errors if e not in full))

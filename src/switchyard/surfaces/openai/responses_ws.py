@@ -1,5 +1,6 @@
 """WebSocket mode of ``/v1/responses``: one connection, many ``response.create``
-events. Each lane (``stream_id``, or the default lane without one) runs its
+events (each at most the size of a request body: the server's WebSocket frame
+limit). Each lane (``stream_id``, or the default lane without one) runs its
 responses one after another, in the order sent; lanes run side by side. Every
 stream event goes out as one text frame. A client that goes away cancels what
 its connection was generating."""
@@ -38,7 +39,7 @@ async def responses_socket(websocket: WebSocket) -> None:
         return
     await websocket.accept()
     responses = SocketResponses(services.responses, principal.owner_id)
-    await Connection(websocket, responses, services.settings.max_body_bytes).serve()
+    await Connection(websocket, responses).serve()
 
 
 async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:
@@ -50,10 +51,9 @@ async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, responses: SocketResponses, max_frame_bytes: int) -> None:
+    def __init__(self, websocket: WebSocket, responses: SocketResponses) -> None:
         self.websocket = websocket
         self.responses = responses
-        self.max_frame_bytes = max_frame_bytes
         self.lanes: dict[Lane, asyncio.Queue[dict[str, Any]]] = {}
         self.workers: list[asyncio.Task[None]] = []
         self.active = asyncio.Semaphore(MAX_ACTIVE)
@@ -90,11 +90,8 @@ class Connection:
         self.waiting += 1
         queue.put_nowait(frame)
 
-    def _parse(self, raw: str | bytes) -> dict[str, Any]:
-        if len(raw) > self.max_frame_bytes:
-            raise SwitchyardError(ErrorKind.REQUEST_TOO_LARGE,
-                                  f"The event exceeds the limit of {self.max_frame_bytes} bytes.",
-                                  code="request_too_large")
+    @staticmethod
+    def _parse(raw: str | bytes) -> dict[str, Any]:
         try:
             frame = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
