@@ -26,7 +26,7 @@ log = logging.getLogger("switchyard")
 MAX_ACTIVE = 16  # responses generating at once on one connection; more wait their turn
 MAX_LANES = 32  # distinct named lanes per connection (the default lane is extra)
 MAX_WAITING = 64  # response.create events waiting on one connection
-_LANE_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,256}$")
+_LANE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,256}")
 _GONE = (WebSocketDisconnect, OSError)
 
 
@@ -141,7 +141,7 @@ def _lane_of(frame: dict[str, Any]) -> Lane:
     lane = frame.get("stream_id")
     if lane is None:
         return None
-    if not isinstance(lane, str) or not _LANE_NAME.match(lane):
+    if not isinstance(lane, str) or not _LANE_NAME.fullmatch(lane):
         raise invalid("Invalid 'stream_id': expected 1 to 256 ASCII letters, digits, '_', '-' or '.'.",
                       "stream_id", "invalid_stream_id")
     return lane
