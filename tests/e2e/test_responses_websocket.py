@@ -54,6 +54,7 @@ def error_of(connection: Any) -> dict[str, Any]:
     event = receive(connection)
     assert event["type"] == "error", event
     validate_openai(event, "ResponseWsError")
+    assert isinstance(event["error"]["code"], str) and event["status"] >= 400  # Open Responses wants a code
     return event
 
 
@@ -231,24 +232,40 @@ def test_a_new_connection_starts_empty(server, fake_openai) -> None:
         assert text_of(final(turn(first_connection))) == "continued"
 
 
-@pytest.mark.parametrize("failure", ["refused", "failed"])
+@pytest.mark.parametrize("failure", ["orphan output", "upstream refusal", "upstream failure"])
 def test_a_failed_continuation_evicts_its_parent(server, fake_openai, failure) -> None:
-    broken = ow.error(400, "no such thing") if failure == "refused" else ow.error(500, "upstream broke")
-    fake_openai.script(ow.stream(["kept"]), broken)
+    fake_openai.script(ow.stream(["kept"]))
+    more: Any = "more"
+    if failure == "orphan output":
+        more = [{"type": "function_call_output", "call_id": "call_nowhere", "output": "?"}]
+    else:
+        fake_openai.script(ow.error(400, "no such thing") if failure == "upstream refusal"
+                           else ow.error(500, "upstream broke"))
     with socket(server) as connection:
         connection.response.create(model=VIA_OPENAI, input="hi", store=False)
         parent = final(turn(connection))
-        connection.response.create(model=VIA_OPENAI, input="more", store=False, previous_response_id=parent["id"])
+        connection.response.create(model=VIA_OPENAI, input=more, store=False, previous_response_id=parent["id"])
         events = turn(connection)
-        if failure == "refused":
-            assert events[-1]["type"] == "error" and events[-1]["status"] == 400
-        else:
+        if failure == "upstream failure":
             check_stream(events)
             assert events[-1]["type"] == "response.failed"
+        else:
+            assert events[-1]["type"] == "error" and events[-1]["status"] == 400
         connection.response.create(model=VIA_OPENAI, input="again", store=False,
                                    previous_response_id=parent["id"])
         assert error_of(connection)["error"]["code"] == "previous_response_not_found"
-    assert len(fake_openai.received) == 2
+    assert len(fake_openai.received) == (1 if failure == "orphan output" else 2)
+
+
+def test_a_tool_output_must_answer_a_call(oai, fake_openai) -> None:
+    orphan = {"type": "function_call_output", "call_id": "call_nowhere", "output": "?"}
+    with pytest.raises(openai.BadRequestError) as refused:
+        oai.responses.create(model=VIA_OPENAI, input=[{"role": "user", "content": "hi"}, orphan])
+    assert refused.value.body["param"] == "input[1]" and "call_nowhere" in refused.value.body["message"]
+    fake_openai.script(ow.completion("answered"))
+    call = {"type": "function_call", "call_id": "call_here", "name": "get_time", "arguments": "{}"}
+    answered = oai.responses.create(model=VIA_OPENAI, input=[call, {**orphan, "call_id": "call_here"}])
+    assert answered.output_text == "answered" and len(fake_openai.received) == 1
 
 
 def test_store_true_responses_are_stored_and_chain_anywhere(oai, server, fake_openai) -> None:

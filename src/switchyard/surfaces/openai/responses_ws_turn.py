@@ -18,11 +18,15 @@ Send = Callable[[dict[str, Any]], Awaitable[None]]
 ENVELOPE = ("type", "stream_id", "generate")
 FINISHED = ("response.completed", "response.incomplete")
 TERMINAL = (*FINISHED, "response.failed")
+FALLBACK_CODES = {ErrorKind.SERVER: "server_error", ErrorKind.RATE_LIMIT: "rate_limit_exceeded"}
 
 
 def error_event(error: SwitchyardError, lane: Lane = None) -> dict[str, Any]:
-    """OpenAI's WebSocket ``error`` event: the HTTP status and the HTTP error object."""
-    event: dict[str, Any] = {"type": "error", "status": error.status, **error_body(error)}
+    """OpenAI's WebSocket ``error`` event: the HTTP status and the HTTP error object, whose
+    ``code`` is never null here (Open Responses requires one)."""
+    body = error_body(error)
+    body["error"]["code"] = body["error"]["code"] or FALLBACK_CODES.get(error.kind, error.kind.value)
+    event: dict[str, Any] = {"type": "error", "status": error.status, **body}
     if lane is not None:
         event["stream_id"] = lane
     return event
