@@ -20,6 +20,7 @@ from switchyard.surfaces.openai.responses_ws import MAX_LANES, MAX_WAITING
 from tests.conftest import LOCAL, VIA_OPENAI
 from tests.e2e.raw import sse
 from tests.e2e.responses_stream_validator import check_stream
+from tests.e2e.test_no_server_errors import BODIES
 from tests.fakes import openai_wire as ow
 from tests.server import MASTER_KEY
 from tests.spec import validate_openai
@@ -167,6 +168,20 @@ def test_bad_json_and_unknown_events_leave_the_connection_usable(server, fake_op
         assert error_of(connection)["error"]["code"] == "invalid_stream_id"
         connection.response.create(model=VIA_OPENAI, input="hi")
         assert text_of(final(turn(connection))) == "fine"
+
+
+def test_malformed_events_never_get_a_server_error(server) -> None:
+    with socket(server) as connection:
+        for body in BODIES:
+            try:
+                parsed = json.loads(body)
+            except ValueError:
+                parsed = None
+            frame = json.dumps({**parsed, "type": "response.create"}) if isinstance(parsed, dict) else body
+            connection.send_raw(frame)
+            answer = turn(connection)[-1]  # nothing is scripted upstream: a valid create fails there
+            status = answer.get("status") if answer["type"] == "error" else 502
+            assert answer["type"] in ("error", "response.failed") and (status < 500 or status == 502), (body, answer)
 
 
 def test_store_false_turns_chain_on_the_same_connection(oai, server, fake_openai) -> None:

@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,7 +94,7 @@ class FakeUpstream:
                             headers=script.headers, media_type="application/json")
         return StreamingResponse(self._watched(script), media_type="text/event-stream")
 
-    async def _watched(self, script: Stream):
+    async def _watched(self, script: Stream) -> AsyncIterator[bytes]:
         try:
             async for frame in _frames(script):
                 yield frame
