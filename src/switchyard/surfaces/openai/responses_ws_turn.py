@@ -75,13 +75,18 @@ class SocketResponses:
             await send(error_event(_not_found_here(error), lane))
             return
         terminal: dict[str, Any] | None = None
-        async for event in events:
-            if lane is not None:
-                event = {**event, "stream_id": lane}
-            if event["type"] in TERMINAL:
-                terminal = event  # sent once the run has ended: by then a stored response can be read
-            else:
-                await send(event)
+        try:
+            async for event in events:
+                if lane is not None:
+                    event = {**event, "stream_id": lane}
+                if event["type"] in TERMINAL:
+                    terminal = event  # sent once the run has ended: by then a stored response can be read
+                else:
+                    await send(event)
+        except SwitchyardError as error:  # the run ended, but what follows it (storing) failed
+            self._learn(lane, prepared, None)
+            await send(error_event(error, lane))
+            return
         self._learn(lane, prepared, terminal)
         if terminal is not None:
             await send(terminal)
