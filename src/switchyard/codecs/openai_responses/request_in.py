@@ -38,7 +38,8 @@ _MAPPED = frozenset({
     "model", "input", "instructions", "previous_response_id", "conversation", "store", "background",
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
     "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "include",
-    "presence_penalty", "frequency_penalty", "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier", "prompt",
+    "presence_penalty", "frequency_penalty", "metadata", "user", "safety_identifier", "prompt_cache_key",
+    "service_tier", "prompt",
 })
 
 
