@@ -13,13 +13,15 @@ import time
 import zlib
 from typing import Any
 
+import httpx
 import openai
 import pytest
 
 from tests.conftest import LOCAL, VIA_OPENAI
+from tests.e2e.raw import sse
 from tests.e2e.responses_stream_validator import check_stream
 from tests.fakes import openai_wire as ow
-from tests.server import MASTER_KEY
+from tests.server import MASTER_KEY, LiveServer
 from tests.spec import validate_openai
 from tests.spec_openresponses import validate_open_responses, validate_open_responses_event
 
@@ -63,6 +65,22 @@ def stream(oai: openai.OpenAI, **body: Any) -> list[dict[str, Any]]:
         validate_open_responses_event(event)
     check_stream(events)
     return events
+
+
+def sse_get(server: LiveServer, path: str) -> list[tuple[str | None, str]]:
+    """The (event name, data) frames of a GET stream."""
+    frames: list[tuple[str | None, str]] = []
+    event: str | None = None
+    with httpx.stream("GET", server.url + path, headers={"authorization": f"Bearer {MASTER_KEY}"},
+                      timeout=60) as response:
+        assert response.status_code == 200
+        for line in response.iter_lines():
+            if line.startswith("event:"):
+                event = line.partition(":")[2].strip()
+            elif line.startswith("data:"):
+                frames.append((event, line.partition(":")[2].strip()))
+                event = None
+    return frames
 
 
 def text_of(body: dict[str, Any]) -> str:
@@ -294,3 +312,18 @@ def test_compact_without_a_model_is_a_400_naming_it(oai) -> None:
     with pytest.raises(openai.BadRequestError) as caught:
         oai.post("/responses/compact", cast_to=object, body={"input": [user("Compact this conversation.")]})
     assert caught.value.body["param"] == "model"
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_sse_frames_are_named_by_type_and_end_with_done(server, fake_openai, background) -> None:
+    fake_openai.script(ow.stream(["a", "b"]))
+    frames = sse(server, "/v1/responses", {"model": VIA_OPENAI, "input": "go", "stream": True,
+                                           "background": background})
+    assert frames[-1] == (None, "[DONE]")
+    events = [json.loads(data) for _, data in frames[:-1]]
+    assert [name for name, _ in frames[:-1]] == [e["type"] for e in events]
+    assert events[-1]["type"] == "response.completed"
+    if background:
+        replay = sse_get(server, f"/v1/responses/{events[0]['response']['id']}?stream=true&starting_after=2")
+        assert replay[-1] == (None, "[DONE]") and json.loads(replay[0][1])["sequence_number"] == 3
+        assert [json.loads(data) for _, data in replay[:-1]] == events[3:]
