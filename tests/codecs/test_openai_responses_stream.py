@@ -329,8 +329,7 @@ def test_error_event():
     enc = encoder(starting_sequence=5)
     event = enc.error(invalid("bad thing", "input", "invalid_value"))
     assert event == {"type": "error", "sequence_number": 5, "code": "invalid_value", "message": "bad thing",
-                     "param": "input", "error": {"type": "invalid_request_error", "code": "invalid_value",
-                                                 "message": "bad thing", "param": "input"}}
+                     "param": "input"}
     check([event], starting=5)
 
 

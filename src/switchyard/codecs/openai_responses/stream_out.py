@@ -124,11 +124,9 @@ class ResponsesStreamEncoder:
         return self._event(name, response=response)
 
     def error(self, err: SwitchyardError) -> Event_:
-        """OpenAI's flat ``code``/``message``/``param`` and, for Open Responses, the same
-        as an ``error`` object with its ``type``."""
-        code = err.code or ERROR_TYPES[err.kind]
-        payload = {"type": ERROR_TYPES[err.kind], "code": code, "message": err.message, "param": err.param}
-        return self._event("error", code=code, message=err.message, param=err.param, error=payload)
+        """OpenAI's flat shape. Open Responses nests these fields in an ``error`` object, but
+        the OpenAI SDKs raise on any stream event with a top-level ``error`` key."""
+        return self._event("error", code=err.code or ERROR_TYPES[err.kind], message=err.message, param=err.param)
 
     # -- model turns ----------------------------------------------------------------------
 
