@@ -27,10 +27,11 @@ class Call:
     """One or more tool calls: ``(call id, tool name, arguments)``."""
 
     calls: tuple[tuple[str, str, dict[str, Any]], ...]
+    thinking: str | None = None  # reasoning before the calls (signed on the Anthropic wire)
 
     @staticmethod
-    def one(call_id: str, name: str, arguments: dict[str, Any]) -> Call:
-        return Call(((call_id, name, arguments),))
+    def one(call_id: str, name: str, arguments: dict[str, Any], thinking: str | None = None) -> Call:
+        return Call(((call_id, name, arguments),), thinking)
 
 
 Turn = Say | Call
@@ -44,17 +45,20 @@ def _pieces(text: str) -> list[str]:
 def _openai(turn: Turn, body: dict[str, Any]) -> Answer:
     if isinstance(turn, Say):
         return ow.stream(_pieces(turn.text)) if body.get("stream") else ow.completion(turn.text)
+    reasoning = turn.thinking
     if body.get("stream"):
-        return ow.stream([], tool_calls=[(cid, name, _pieces(json.dumps(args))) for cid, name, args in turn.calls])
+        return ow.stream([], tool_calls=[(cid, name, _pieces(json.dumps(args))) for cid, name, args in turn.calls],
+                         reasoning=[reasoning] if reasoning else None)
     return ow.completion(None, tool_calls=[(cid, name, json.dumps(args)) for cid, name, args in turn.calls],
-                         finish_reason="tool_calls")
+                         finish_reason="tool_calls", reasoning=reasoning)
 
 
 def _anthropic(turn: Turn, body: dict[str, Any]) -> Answer:
     if isinstance(turn, Say):
         blocks = [aw.text(turn.text)]
     else:
-        blocks = [aw.tool_use(cid, name, args) for cid, name, args in turn.calls]
+        blocks = [aw.thinking(turn.thinking, "sig-" + turn.calls[0][0])] if turn.thinking else []
+        blocks += [aw.tool_use(cid, name, args) for cid, name, args in turn.calls]
     if body.get("stream"):
         return aw.stream(blocks)
     return aw.message(blocks, stop_reason="tool_use" if isinstance(turn, Call) else "end_turn")
