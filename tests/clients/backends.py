@@ -75,6 +75,12 @@ class Backend:
         return self.model != LOCAL
 
     @property
+    def max_tokens(self) -> int:
+        """Room for a short answer, a tool call or a small JSON object; kept small on the
+        embedded model, which may otherwise ramble up to the limit."""
+        return 200 if self.scripted else 64
+
+    @property
     def fake(self) -> FakeUpstream:
         return self.fake_anthropic if self.model == VIA_ANTHROPIC else self.fake_openai
 

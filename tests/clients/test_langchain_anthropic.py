@@ -26,7 +26,7 @@ def get_weather(city: str) -> str:
 
 def _llm(server: LiveServer, backend: Backend, **kwargs) -> ChatAnthropic:
     return ChatAnthropic(model=backend.model, base_url=server.url, api_key=MASTER_KEY, max_retries=0,
-                         default_request_timeout=120, temperature=0, max_tokens=200, **kwargs)
+                         default_request_timeout=120, temperature=0, max_tokens=backend.max_tokens, **kwargs)
 
 
 @pytest.mark.parametrize("backend", ALL, indirect=True)

@@ -29,7 +29,7 @@ def get_weather(city: str) -> str:
 
 def _llm(server: LiveServer, backend: Backend, responses: bool) -> ChatOpenAI:
     return ChatOpenAI(model=backend.model, base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0,
-                      timeout=120, temperature=0, max_tokens=200, use_responses_api=responses)
+                      timeout=120, temperature=0, max_tokens=backend.max_tokens, use_responses_api=responses)
 
 
 @pytest.mark.parametrize("responses", APIS, ids=["chat", "responses"])

@@ -28,7 +28,7 @@ class City(BaseModel):
 def _args(server: LiveServer, surface: str, backend: Backend) -> dict:
     base = server.url + "/v1" if surface == "openai" else server.url
     return {"model": f"{surface}/{backend.model}", "api_base": base, "api_key": MASTER_KEY,
-            "max_retries": 0, "timeout": 120, "temperature": 0, "max_tokens": 200}
+            "max_retries": 0, "timeout": 120, "temperature": 0, "max_tokens": backend.max_tokens}
 
 
 @pytest.mark.parametrize("surface", SURFACES)

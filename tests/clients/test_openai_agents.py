@@ -39,7 +39,7 @@ def _weather_agent(server: LiveServer, api: str, backend: Backend, asked: list[s
 
     return Agent(name="weather", instructions="Use get_weather to answer questions about the weather.",
                  model=_model(server, api, backend.model), tools=[get_weather],
-                 model_settings=ModelSettings(tool_choice="required", max_tokens=200, temperature=0))
+                 model_settings=ModelSettings(tool_choice="required", max_tokens=backend.max_tokens, temperature=0))
 
 
 @pytest.mark.parametrize("api", APIS)
@@ -91,7 +91,7 @@ async def test_streamed_answer_from_the_embedded_model(server: LiveServer) -> No
 async def test_structured_output(server: LiveServer, backend: Backend, api: str) -> None:
     backend.script(Say('{"name": "Paris", "country": "France"}'))
     agent = Agent(name="geo", instructions="Answer with the city and its country.", output_type=City,
-                  model=_model(server, api, backend.model), model_settings=ModelSettings(max_tokens=60))
+                  model=_model(server, api, backend.model), model_settings=ModelSettings(max_tokens=backend.max_tokens))
     result = await Runner.run(agent, "Which city is the capital of France?", run_config=NO_TRACING)
     assert isinstance(result.final_output, City)
     if backend.scripted:

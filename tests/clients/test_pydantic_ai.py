@@ -20,7 +20,10 @@ from tests.conftest import VIA_ANTHROPIC
 from tests.server import MASTER_KEY, LiveServer
 
 KINDS = ["chat", "responses", "anthropic"]
-SETTINGS = {"temperature": 0, "max_tokens": 200}
+
+
+def _settings(backend: Backend) -> dict:
+    return {"temperature": 0, "max_tokens": backend.max_tokens}
 
 
 class City(BaseModel):
@@ -37,9 +40,9 @@ def _model(server: LiveServer, kind: str, name: str) -> Model:
     return model_class(name, provider=OpenAIProvider(openai_client=oai))
 
 
-def _weather_agent(model: Model, asked: list[str]) -> Agent[None, str]:
+def _weather_agent(model: Model, backend: Backend, asked: list[str]) -> Agent[None, str]:
     agent = Agent(model, instructions="Answer weather questions with the get_weather tool.",
-                  model_settings=SETTINGS)
+                  model_settings=_settings(backend))
 
     @agent.tool_plain
     def get_weather(city: str) -> str:
@@ -55,7 +58,7 @@ def _weather_agent(model: Model, asked: list[str]) -> Agent[None, str]:
 async def test_tool_round_trip(server: LiveServer, backend: Backend, kind: str) -> None:
     asked: list[str] = []
     backend.script(Call.one("call_p1", "get_weather", {"city": "Paris"}), Say("Sunny in Paris."))
-    result = await _weather_agent(_model(server, kind, backend.model), asked).run(
+    result = await _weather_agent(_model(server, kind, backend.model), backend, asked).run(
         "What is the weather in Paris? Use the get_weather tool.")
     assert asked
     assert result.output.strip()
@@ -73,10 +76,10 @@ async def test_tool_round_trip_after_thinking(server: LiveServer, backend: Backe
     asked: list[str] = []
     backend.script(Call.one("call_p2", "get_weather", {"city": "Rome"}, thinking="Ask the tool."),
                    Say("Sunny in Rome."))
-    agent = _weather_agent(_model(server, kind, backend.model), asked)
+    agent = _weather_agent(_model(server, kind, backend.model), backend, asked)
     thinking = ({"anthropic_thinking": {"type": "enabled", "budget_tokens": 1024}} if kind == "anthropic"
                 else {"openai_reasoning_effort": "low"})
-    result = await agent.run("Weather in Rome?", model_settings={**SETTINGS, "max_tokens": 4000, **thinking})
+    result = await agent.run("Weather in Rome?", model_settings={**_settings(backend), "max_tokens": 4000, **thinking})
     assert asked == ["Rome"]
     assert result.output == "Sunny in Rome."
     if backend.model == VIA_ANTHROPIC:
@@ -92,7 +95,7 @@ async def test_tool_round_trip_after_thinking(server: LiveServer, backend: Backe
 @pytest.mark.parametrize("backend", ALL, indirect=True)
 async def test_streaming(server: LiveServer, backend: Backend, kind: str) -> None:
     backend.script(Say("Hello there, streamer."))
-    agent = Agent(_model(server, kind, backend.model), instructions="Greet briefly.", model_settings=SETTINGS)
+    agent = Agent(_model(server, kind, backend.model), instructions="Greet briefly.", model_settings=_settings(backend))
     async with agent.run_stream("Say hello.") as run:
         deltas = [d async for d in run.stream_text(delta=True, debounce_by=None)]
     assert len(deltas) >= 2 and "".join(deltas).strip()
@@ -105,7 +108,7 @@ async def test_streaming(server: LiveServer, backend: Backend, kind: str) -> Non
 @pytest.mark.parametrize("backend", ALL, indirect=True)
 async def test_structured_output_by_tool(server: LiveServer, backend: Backend, kind: str) -> None:
     backend.script(Call.one("call_p3", "final_result", {"name": "Paris", "country": "France"}))
-    agent = Agent(_model(server, kind, backend.model), output_type=City, model_settings=SETTINGS)
+    agent = Agent(_model(server, kind, backend.model), output_type=City, model_settings=_settings(backend))
     result = await agent.run("Which city is the capital of France? Give the city and its country.")
     assert isinstance(result.output, City)
     if backend.scripted:
@@ -116,7 +119,8 @@ async def test_structured_output_by_tool(server: LiveServer, backend: Backend, k
 @pytest.mark.parametrize("backend", ALL, indirect=True)
 async def test_structured_output_native(server: LiveServer, backend: Backend, kind: str) -> None:
     backend.script(Say('{"name": "Paris", "country": "France"}'))
-    agent = Agent(_model(server, kind, backend.model), output_type=NativeOutput(City), model_settings=SETTINGS)
+    agent = Agent(_model(server, kind, backend.model), output_type=NativeOutput(City),
+                  model_settings=_settings(backend))
     result = await agent.run("Which city is the capital of France? Give the city and its country.")
     assert isinstance(result.output, City)
     if backend.scripted:
