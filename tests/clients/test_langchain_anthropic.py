@@ -10,6 +10,8 @@ from langchain_core.tools import tool
 from pydantic import BaseModel
 
 from tests.clients.backends import ALL, UPSTREAMS, Backend, Call, Say
+from tests.conftest import VIA_ANTHROPIC
+from tests.fakes import anthropic_wire as aw
 from tests.server import MASTER_KEY, LiveServer
 
 
@@ -85,3 +87,17 @@ def test_structured_output_by_json_schema(server: LiveServer, backend: Backend) 
     assert isinstance(city, City)
     if backend.scripted:
         assert city == City(name="Paris", country="France")
+
+
+@pytest.mark.parametrize("backend", ALL, indirect=True)
+def test_count_tokens(server: LiveServer, backend: Backend) -> None:
+    """On the Anthropic upstream the count endpoint is missing here (404), as on many
+    servers that speak the Messages API: Switchyard counts itself."""
+    if backend.model == VIA_ANTHROPIC:
+        backend.fake.script(*[aw.error(404, "not_found_error", "Not Found")] * 2)
+    llm = _llm(server, backend)
+    short = llm.get_num_tokens_from_messages([HumanMessage("Hi")], tools=[get_weather])
+    long = llm.get_num_tokens_from_messages([HumanMessage("Hi " * 60)], tools=[get_weather])
+    assert 0 < short < long
+    if backend.model == VIA_ANTHROPIC:
+        assert backend.sent()[0]["tools"][0]["name"] == "get_weather"
