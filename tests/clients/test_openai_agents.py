@@ -31,7 +31,10 @@ def _model(server: LiveServer, api: str, name: str) -> OpenAIResponsesModel | Op
 
 
 def _weather_agent(server: LiveServer, api: str, backend: Backend, asked: list[str], strict: bool = True) -> Agent:
-    @function_tool(strict_mode=strict)
+    """The tool is offered until it has been used once, so the next turn answers in text
+    (the embedded model would otherwise ask again and again)."""
+
+    @function_tool(strict_mode=strict, is_enabled=lambda _ctx, _agent: not asked)
     def get_weather(city: str) -> str:
         """The weather in a city."""
         asked.append(city)
@@ -49,7 +52,7 @@ async def test_tool_round_trip(server: LiveServer, backend: Backend, api: str) -
     backend.script(Call.one("call_w1", "get_weather", {"city": "Paris"}), Say("Sunny in Paris."))
     result = await Runner.run(_weather_agent(server, api, backend, asked), "What is the weather in Paris?",
                               run_config=NO_TRACING)
-    assert asked  # the embedded model may look twice before it answers
+    assert len(asked) == 1
     assert isinstance(result.final_output, str) and result.final_output.strip()
     if backend.scripted:
         assert asked == ["Paris"]
