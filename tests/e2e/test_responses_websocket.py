@@ -82,7 +82,9 @@ def sent_texts(body: dict[str, Any]) -> list[tuple[str, str]]:
 def test_a_turn_sends_the_sse_events_one_per_frame(server, fake_openai) -> None:
     fake_openai.script(ow.stream(["Hel", "lo ", "there"]), ow.stream(["Hel", "lo ", "there"]))
     body = {"model": VIA_OPENAI, "input": "Say hello", "stream": True}
-    over_http = [json.loads(data) for _, data in sse(server, "/v1/responses", body)]
+    frames = sse(server, "/v1/responses", body)
+    assert frames[-1][1] == "[DONE]"  # the SSE stream's end marker; a socket has no such frame
+    over_http = [json.loads(data) for _, data in frames[:-1]]
     with socket(server) as connection:
         connection.response.create(model=VIA_OPENAI, input="Say hello")
         events = turn(connection)
