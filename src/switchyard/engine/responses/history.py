@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.responses import ResponseRepository
 
@@ -18,10 +18,11 @@ def _not_found(what: str, id_: str, param: str) -> SwitchyardError:
 async def gather_history(
     call: Any, owner_id: str, responses: ResponseRepository, conversations: ConversationRepository
 ) -> list[dict[str, Any]]:
-    if call.previous_response_id:
+    if call.previous_response_id:  # unknown and another owner's alike: OpenAI's 400, not a 404
         previous = await responses.get(call.previous_response_id, owner_id)
         if previous is None:
-            raise _not_found("Previous response", call.previous_response_id, "previous_response_id")
+            raise invalid(f"Previous response with id '{call.previous_response_id}' not found.",
+                          "previous_response_id", "previous_response_not_found")
         if previous.status in ("queued", "in_progress"):
             raise SwitchyardError(
                 ErrorKind.INVALID_REQUEST,

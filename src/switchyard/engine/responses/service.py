@@ -26,6 +26,7 @@ from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
+TERMINAL_EVENTS = ("response.completed", "response.failed", "response.incomplete")
 FOLLOW_POLL_SECONDS = 0.5
 
 
@@ -198,9 +199,11 @@ class ResponsesService:
         while True:
             for event in events:
                 last = event["sequence_number"]
-                yield event
-                if event.get("type") in ("response.completed", "response.failed", "response.incomplete"):
+                if event.get("type") in TERMINAL_EVENTS:
+                    await self._until_stored(response_id, owner_id)
+                    yield event
                     return
+                yield event
             record = await self.responses.get(response_id, owner_id)
             if record is None or record.status in TERMINAL:
                 events, _ = await self.events.after(response_id, last)
@@ -209,6 +212,15 @@ class ResponsesService:
                 continue
             await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
             events, _ = await self.events.after(response_id, last)
+
+    async def _until_stored(self, response_id: str, owner_id: str) -> None:
+        """The runner logs a run's last event before it stores the outcome; a follower holds
+        that event until the stored response has its final status."""
+        while True:
+            record = await self.responses.get(response_id, owner_id)
+            if record is None or record.status in TERMINAL:
+                return
+            await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
 
     async def cancel(self, response_id: str, owner_id: str) -> dict[str, Any]:
         record = await self.get(response_id, owner_id)
@@ -245,11 +257,20 @@ async def _empty() -> AsyncIterator[dict[str, Any]]:
 
 async def _drain(first: dict[str, Any], queue: asyncio.Queue[dict[str, Any] | None],
                  task: asyncio.Task[None]) -> AsyncIterator[dict[str, Any]]:
+    """The run's events, its terminal one held back until the run is stored: a client that
+    reads the response on seeing it finds it saved; if storing fails, it never comes."""
+    terminal: dict[str, Any] | None = None
     try:
-        yield first
-        while (event := await queue.get()) is not None:
-            yield event
+        event: dict[str, Any] | None = first
+        while event is not None:
+            if event.get("type") in TERMINAL_EVENTS:
+                terminal = event
+            else:
+                yield event
+            event = await queue.get()
         await task
+        if terminal is not None:
+            yield terminal
     finally:
         await _stop(task)
 

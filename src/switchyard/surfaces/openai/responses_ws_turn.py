@@ -46,13 +46,6 @@ def decode_create(frame: dict[str, Any]) -> tuple[ResponsesCall, dict[str, Any],
     return decode_request({**body, "stream": True}), body, generate
 
 
-def _not_found_here(error: SwitchyardError) -> SwitchyardError:
-    """An unknown parent is OpenAI's ``previous_response_not_found`` (a 400 over WebSocket)."""
-    if error.kind is ErrorKind.NOT_FOUND and error.param == "previous_response_id":
-        return invalid(error.message, "previous_response_id", "previous_response_not_found")
-    return error
-
-
 class SocketResponses:
     """Runs one connection's responses for one caller, with the connection's cache."""
 
@@ -72,24 +65,23 @@ class SocketResponses:
         except SwitchyardError as error:
             if call is not None and call.previous_response_id:
                 self.cache.forget(lane, call.previous_response_id)
-            await send(error_event(_not_found_here(error), lane))
+            await send(error_event(error, lane))
             return
         terminal: dict[str, Any] | None = None
         try:
             async for event in events:
                 if lane is not None:
                     event = {**event, "stream_id": lane}
-                if event["type"] in TERMINAL:
-                    terminal = event  # sent once the run has ended: by then a stored response can be read
-                else:
-                    await send(event)
+                if event["type"] in TERMINAL:  # the service sends it last, once the run is stored
+                    terminal = event
+                    self._learn(lane, prepared, terminal)
+                await send(event)
         except SwitchyardError as error:  # the run ended, but what follows it (storing) failed
             self._learn(lane, prepared, None)
             await send(error_event(error, lane))
             return
-        self._learn(lane, prepared, terminal)
-        if terminal is not None:
-            await send(terminal)
+        if terminal is None:
+            self._learn(lane, prepared, None)
 
     def _learn(self, lane: Lane, p: Prepared, terminal: dict[str, Any] | None) -> None:
         parent = p.call.previous_response_id
