@@ -81,8 +81,9 @@ def test_store_false_keeps_nothing(oai, fake_openai) -> None:
     assert created.store is False and created.output_text == "ephemeral"
     with pytest.raises(openai.NotFoundError):
         oai.responses.retrieve(created.id)
-    with pytest.raises(openai.NotFoundError):
+    with pytest.raises(openai.BadRequestError) as caught:
         oai.responses.create(model=VIA_OPENAI, input="y", previous_response_id=created.id)
+    assert caught.value.body["code"] == "previous_response_not_found"
 
 
 @pytest.mark.parametrize("model", [VIA_OPENAI, VIA_ANTHROPIC])
@@ -176,9 +177,29 @@ def test_bad_requests_name_the_field(oai) -> None:
         with pytest.raises(openai.BadRequestError) as caught:
             oai.post("/responses", body=body, cast_to=object)
         assert caught.value.body["param"] == param, (body, caught.value.body)
-    with pytest.raises(openai.NotFoundError) as missing:
-        oai.responses.create(model=VIA_OPENAI, input="x", previous_response_id="resp_nope")
-    assert missing.value.body["param"] == "previous_response_id"
+
+
+def _previous_not_found(client: openai.OpenAI, response_id: str, *, stream: bool = False) -> dict:
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.responses.create(model=VIA_OPENAI, input="x", previous_response_id=response_id, stream=stream)
+    return caught.value.body
+
+
+def test_unknown_previous_response_is_previous_response_not_found(oai, fake_openai) -> None:
+    """OpenAI's answer: a 400 invalid_request_error naming the field, whole or streamed."""
+    for stream in (False, True):
+        body = _previous_not_found(oai, "resp_nope", stream=stream)
+        assert body == {"message": "Previous response with id 'resp_nope' not found.",
+                        "type": "invalid_request_error", "param": "previous_response_id",
+                        "code": "previous_response_not_found"}
+    assert fake_openai.received == []
+
+
+def test_unknown_conversation_is_a_404_naming_it(oai, fake_openai) -> None:
+    with pytest.raises(openai.NotFoundError) as caught:
+        oai.responses.create(model=VIA_OPENAI, input="x", conversation="conv_nope")
+    assert caught.value.body["param"] == "conversation" and "conv_nope" in caught.value.body["message"]
+    assert fake_openai.received == []
 
 
 def test_another_owner_sees_404(oai, server, fake_openai) -> None:
@@ -202,6 +223,10 @@ def test_another_owner_sees_404(oai, server, fake_openai) -> None:
         other.responses.input_items.list(mine.id)
     with pytest.raises(openai.NotFoundError):
         other.responses.delete(mine.id)
+    unknown = _previous_not_found(other, "resp_nope")
+    theirs = _previous_not_found(other, mine.id)
+    assert theirs == {**unknown, "message": f"Previous response with id '{mine.id}' not found."}
+    assert len(fake_openai.received) == 1
     assert oai.responses.retrieve(mine.id).output_text == "private"
     assert MASTER_KEY
 
