@@ -54,6 +54,11 @@ def encode_request(
         "response_format": _response_format(request.response_format),
         "reasoning_effort": reasoning_effort(request.reasoning),
         "user": request.user,
+        "logit_bias": request.logit_bias or None,
+        "service_tier": request.service_tier,
+        "prompt_cache_key": request.prompt_cache_key,
+        "verbosity": request.verbosity,
+        "prediction": request.prediction,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
     if request.stream:

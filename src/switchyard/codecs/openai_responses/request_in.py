@@ -39,6 +39,7 @@ _MAPPED = frozenset({
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
     "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "include",
     "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier", "prompt",
+    "presence_penalty", "frequency_penalty",
 })
 
 
@@ -105,6 +106,10 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         safety_identifier=safety,
         prompt_cache_key=opt_str(body, "prompt_cache_key"),
         service_tier=one_of(tier, SERVICE_TIERS, "service_tier") if tier is not None else None,
+        presence_penalty=opt_num(body, "presence_penalty", lo=-2, hi=2),
+        frequency_penalty=opt_num(body, "frequency_penalty", lo=-2, hi=2),
+        hosted_tools=[wire for _, wire in tools.hosted],
+        hosted_tools_param=tools.hosted[0][0] if tools.hosted else "tools",
     )
 
 

@@ -10,10 +10,13 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.core.errors import ErrorKind, SwitchyardError, invalid, unsupported
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.core.request import Tool
+from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
+from switchyard.engine.responses.model_request import model_request
 from switchyard.engine.responses.sink import StoredEventSink
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.retrieval.service import Retrieval
@@ -70,8 +73,8 @@ class ResponsesService:
         if call.background and not call.store:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
-        if call.top_logprobs and not route.provider.capabilities.logprobs:
-            raise unsupported("top_logprobs", f"model '{route.name}' does not return log-probabilities")
+        tools = call.function_tools or ([Tool("mcp_or_file_search")] if call.mcp_tools or call.file_search else [])
+        check_parameters(route, model_request(call, [], tools), quiet=True)
         history = await gather_history(call, owner_id, self.responses, self.conversations)
         inputs = resolve_references(call.input_items, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
