@@ -57,7 +57,6 @@ def decode_request(body: dict[str, Any]) -> Request:
     request.param_names = {
         "max_output_tokens": "max_tokens", "stop": "stop_sequences", "user": "metadata.user_id",
         "parallel_tool_calls": "tool_choice.disable_parallel_tool_use",
-        "reasoning": "thinking" if body.get("thinking") is not None else "output_config.effort",
     }
     request.tools, server_tools = _tools(body.get("tools"))
     if server_tools:
@@ -78,6 +77,8 @@ def decode_request(body: dict[str, Any]) -> Request:
     request.top_k = f.optional(body, "top_k", "", f.integer, minimum=0)
     request.reasoning = _thinking(body.get("thinking"))
     request.reasoning, request.response_format = _output_config(body, request.reasoning)
+    budget = request.reasoning is not None and request.reasoning.budget_tokens is not None
+    request.param_names["reasoning"] = "thinking" if budget else "output_config.effort"
     metadata = f.optional(body, "metadata", "", f.obj) or {}
     request.user = f.optional(metadata, "user_id", "metadata", f.string)
     request.stream = f.optional(body, "stream", "", f.boolean) or False
