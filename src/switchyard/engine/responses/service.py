@@ -12,6 +12,7 @@ from typing import Any
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.request import Tool
+from switchyard.engine.file_inputs import FileInputs, responses_references
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
@@ -59,8 +60,9 @@ def not_found(response_id: str) -> SwitchyardError:
 class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
                  conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
-                 retrieval: Retrieval | None = None) -> None:
+                 retrieval: Retrieval | None = None, file_inputs: FileInputs | None = None) -> None:
         self.retrieval = retrieval
+        self.file_inputs = file_inputs
         self.models = models
         self.responses = responses
         self.events = events
@@ -75,6 +77,8 @@ class ResponsesService:
         route = self.models.resolve(call.model)
         tools = call.function_tools or ([Tool("mcp_or_file_search")] if call.mcp_tools or call.file_search else [])
         check_parameters(route, model_request(call, [], tools), quiet=True)
+        if self.file_inputs is not None:
+            await self.file_inputs.check(responses_references(call.input_items), owner_id)
         history = await gather_history(call, owner_id, self.responses, self.conversations)
         inputs = resolve_references(call.input_items, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
@@ -82,7 +86,7 @@ class ResponsesService:
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
                           self.mcp, new_item_id, background=background, owner_id=p.owner_id,
-                          retrieval=self.retrieval)
+                          retrieval=self.retrieval, file_inputs=self.file_inputs)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:
