@@ -29,6 +29,7 @@ from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 FOLLOW_POLL_SECONDS = 0.5
+CANCEL_WAIT_SECONDS = 10.0
 
 
 def new_item_id(prefix: str) -> str:
@@ -203,27 +204,34 @@ class ResponsesService:
             events, _ = await self.events.after(response_id, last)
 
     async def cancel(self, response_id: str, owner_id: str) -> dict[str, Any]:
+        """The response as it is once the cancel took effect: ``cancelled`` for a queued or
+        running one; a finished one unchanged (as OpenAI: cancelling again is a no-op).
+        A run that does not stop within ``CANCEL_WAIT_SECONDS`` is reported as it is."""
         record = await self.get(response_id, owner_id)
         if not record.background:
             raise invalid("Only background responses can be cancelled.", "response_id")
         if record.status in TERMINAL:
-            return record.body
+            return _as_stored(record)
         await self.responses.request_cancel(response_id, owner_id)
         if record.status == "queued":
             body = {**record.body, "status": "cancelled"}
             if await self.responses.update_status(response_id, "cancelled", body, from_status="queued"):
                 self.signals.notify(response_id)
                 return body
-        for _ in range(100):
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        current = await self.get(response_id, owner_id)
+        while current.status not in TERMINAL and time.monotonic() < deadline:
             await self.signals.wait(response_id, 0.1)
             current = await self.get(response_id, owner_id)
-            if current.status in TERMINAL:
-                return current.body
-        return {**record.body, "status": "cancelled"}
+        return _as_stored(current)
 
     async def delete(self, response_id: str, owner_id: str) -> None:
         if not await self.responses.delete(response_id, owner_id):
             raise not_found(response_id)
+
+
+def _as_stored(record: ResponseRecord) -> dict[str, Any]:
+    return {**record.body, "status": record.status}
 
 
 async def _discard(event: dict[str, Any]) -> None:
