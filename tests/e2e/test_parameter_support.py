@@ -150,6 +150,19 @@ ROWS: list[tuple[str, str, dict[str, Any], dict[str, Sent | Refused]]] = [
         "openai": Refused("tools[1]"), "responses": Refused("tools[1]"),
         "anthropic": Sent("tools", {"type": "web_search_20250305", "name": "web_search"}, has=True),
         "local": Refused("tools[1]")}),
+    ("prompt_cache_retention", "chat", {"prompt_cache_retention": "24h"}, {
+        "openai": Sent("prompt_cache_retention", "24h"), "responses": Sent("prompt_cache_retention", "24h"),
+        "anthropic": Refused("prompt_cache_retention"), "local": Refused("prompt_cache_retention")}),
+    ("moderation", "responses", {"moderation": {"model": "omni-moderation-latest"}}, {
+        "openai": Sent("moderation", {"model": "omni-moderation-latest"}),
+        "responses": Sent("moderation", {"model": "omni-moderation-latest"}),
+        "anthropic": Refused("moderation"), "local": Refused("moderation")}),
+    ("chat_store", "chat", {"store": True}, {
+        "openai": Sent("store", True), "responses": Refused("store"), "anthropic": Refused("store"),
+        "local": Refused("store")}),
+    ("context_management_responses", "responses",
+     {"context_management": [{"type": "compaction", "compact_threshold": 1000}]}, {
+        backend: Refused("context_management") for backend in BACKENDS}),
     ("inference_geo", "messages", {"inference_geo": "us"}, {
         "openai": Refused("inference_geo"), "responses": Refused("inference_geo"),
         "anthropic": Sent("inference_geo", "us"), "local": Refused("inference_geo")}),
@@ -163,7 +176,8 @@ ROWS: list[tuple[str, str, dict[str, Any], dict[str, Sent | Refused]]] = [
 NEUTRAL: list[tuple[str, dict[str, Any]]] = [
     ("chat", {"presence_penalty": 0, "frequency_penalty": 0.0, "logit_bias": {"15": 0}, "n": 1,
               "service_tier": "auto", "verbosity": "medium", "parallel_tool_calls": True,
-              "reasoning_effort": "none", "modalities": ["text"], "logprobs": False}),
+              "reasoning_effort": "none", "modalities": ["text"], "logprobs": False, "store": False,
+              "prompt_cache_retention": "in_memory"}),
     ("responses", {"text": {"verbosity": "medium"}, "service_tier": "auto", "reasoning": {"effort": "none"},
                    "presence_penalty": 0}),
     ("messages", {"service_tier": "auto", "thinking": {"type": "adaptive"}, "speed": "standard",
@@ -260,7 +274,8 @@ def test_neutral_values_pass_everywhere(server: LiveServer, fake_openai: FakeUps
     assert _call(server, surface, BACKENDS[backend], fields).id
     if backend != "local":
         sent = (fake_anthropic if backend == "anthropic" else fake_openai).last.body
-        for key in ("presence_penalty", "frequency_penalty", "logit_bias", "context_management", "speed"):
+        for key in ("presence_penalty", "frequency_penalty", "logit_bias", "context_management", "speed",
+                    "prompt_cache_retention"):
             assert key not in sent
 
 

@@ -84,6 +84,13 @@ class Request:
     verbosity: str | None = None
     prediction: dict[str, Any] | None = None
     audio: dict[str, Any] | None = None
+    openai_options: dict[str, Any] = field(default_factory=dict)
+    """OpenAI-only request options (``moderation``, ``prompt_cache_options``,
+    ``prompt_cache_retention``), as given."""
+    store: bool | None = None
+    """Chat Completions ``store``: keep the completion (only an OpenAI upstream can)."""
+    unavailable: dict[str, Any] = field(default_factory=dict)
+    """Features of the client's API no backend here offers (Responses ``context_management``)."""
     anthropic_options: dict[str, Any] = field(default_factory=dict)
     """Anthropic-only request options (``container``, ``inference_geo``), as given."""
     anthropic_beta: dict[str, Any] = field(default_factory=dict)

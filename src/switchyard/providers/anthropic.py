@@ -38,6 +38,9 @@ PARAMETERS = {
     "audio": unsupported("Anthropic's API has no audio output"),
     "anthropic_tools": native("sent as given"),
     "openai_tools": unsupported("OpenAI hosted tools run only on OpenAI's API"),
+    "openai_options": unsupported("an OpenAI-only option"),
+    "store": unsupported("Switchyard keeps no chat completions"),
+    "unavailable": unsupported("not available on this server"),
     "anthropic_options": native("sent as given"),
     "anthropic_beta": unsupported("beta options need an anthropic-beta header, which is not relayed"),
 }

@@ -34,6 +34,9 @@ PARAMETERS = {
     "audio": unsupported("audio output is not relayed"),
     "anthropic_tools": unsupported("Anthropic server tools run only on Anthropic's API"),
     "openai_tools": unsupported("hosted tools are not relayed to the upstream"),
+    "openai_options": native("sent as given"),
+    "store": unsupported("the upstream is used statelessly and Switchyard keeps no chat completions"),
+    "unavailable": unsupported("not available on this server"),
     "anthropic_options": unsupported("an Anthropic-only option"),
     "anthropic_beta": unsupported("an Anthropic beta option"),
 }

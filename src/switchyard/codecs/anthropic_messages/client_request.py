@@ -99,16 +99,16 @@ def decode_request(body: dict[str, Any]) -> Request:
 
 
 def _neutral_beta(key: str, value: Any) -> bool:
-    """Asks for nothing: absent, ``speed: standard``, or context edits that keep all
-    thinking (what Claude Code sends)."""
+    """Asks for nothing these backends would not do anyway: absent, ``speed: standard``,
+    or context edits that only clear earlier thinking (what Claude Code sends; Anthropic
+    itself leaves earlier turns' thinking out of the context for most models)."""
     if value is None or (key == "speed" and value == "standard"):
         return True
     if key != "context_management" or not isinstance(value, dict):
         return False
     edits = value.get("edits")
     return isinstance(edits, list) and all(
-        isinstance(e, dict) and e.get("type", "").startswith("clear_thinking") and e.get("keep") == "all"
-        for e in edits)
+        isinstance(e, dict) and str(e.get("type", "")).startswith("clear_thinking") for e in edits)
 
 
 def _cache_control(value: Any, items: list[Item]) -> None:

@@ -27,14 +27,14 @@ EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # Accepted and deliberately not mapped to the canonical model.
-IGNORED = frozenset({"store", "prompt_cache_retention"})
+OPENAI_OPTIONS = ("moderation", "prompt_cache_options", "prompt_cache_retention")
 _MAPPED = frozenset({
     "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "functions",
     "function_call", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
     "n", "logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "response_format",
     "reasoning_effort", "user", "safety_identifier", "metadata", "stream", "stream_options",
     "service_tier", "logit_bias", "modalities", "audio", "prediction", "verbosity",
-    "prompt_cache_key", "web_search_options",
+    "prompt_cache_key", "web_search_options", "store", *OPENAI_OPTIONS,
 })
 SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 
@@ -91,9 +91,21 @@ def decode_request(body: object) -> Request:
         prediction=obj(body["prediction"], "prediction") if body.get("prediction") is not None else None,
         audio=audio,
         vendor_tools=_web_search(body.get("web_search_options"), names),
+        openai_options=openai_options(body, names),
+        store=opt_bool(body, "store"),
         stream=bool(opt_bool(body, "stream")),
         param_names=names,
     )
+
+
+def openai_options(body: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The OpenAI-only options present (``prompt_cache_retention: in_memory`` is the default)."""
+    options = {k: body[k] for k in OPENAI_OPTIONS if body.get(k) is not None}
+    if options.get("prompt_cache_retention") == "in_memory":
+        del options["prompt_cache_retention"]
+    if options:
+        names["openai_options"] = next(iter(options))
+    return options
 
 
 def logit_bias(raw: object, path: str = "logit_bias") -> dict[str, float] | None:

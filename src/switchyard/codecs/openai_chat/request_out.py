@@ -59,8 +59,10 @@ def encode_request(
         "prompt_cache_key": request.prompt_cache_key,
         "verbosity": request.verbosity,
         "prediction": request.prediction,
+        "store": request.store,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    body.update(request.openai_options)
     if request.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -89,3 +89,5 @@ class ResponsesCall:
     hosted_tools: list[dict[str, Any]] = field(default_factory=list)
     """Hosted tools with no backend here (``web_search`` ...), as given."""
     hosted_tools_param: str = "tools"
+    openai_options: dict[str, Any] = field(default_factory=dict)
+    unavailable: dict[str, Any] = field(default_factory=dict)

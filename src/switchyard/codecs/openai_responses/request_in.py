@@ -17,6 +17,7 @@ from switchyard.codecs.openai_chat.fields import (
     req_str,
     wrong_type,
 )
+from switchyard.codecs.openai_chat.request_in import OPENAI_OPTIONS, openai_options
 from switchyard.codecs.openai_responses.call import NewItemId, ResponsesCall, random_item_id
 from switchyard.codecs.openai_responses.input_in import decode_input
 from switchyard.codecs.openai_responses.tools_in import Tools, add_tool, decode_tool_choice, decode_tools
@@ -39,7 +40,7 @@ _MAPPED = frozenset({
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
     "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "include",
     "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier", "prompt",
-    "presence_penalty", "frequency_penalty",
+    "presence_penalty", "frequency_penalty", "context_management", *OPENAI_OPTIONS,
 })
 
 
@@ -110,6 +111,9 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         frequency_penalty=opt_num(body, "frequency_penalty", lo=-2, hi=2),
         hosted_tools=[wire for _, wire in tools.hosted],
         hosted_tools_param=tools.hosted[0][0] if tools.hosted else "tools",
+        openai_options=openai_options(body, {}),
+        unavailable={"context_management": body["context_management"]}
+        if body.get("context_management") is not None else {},
     )
 
 

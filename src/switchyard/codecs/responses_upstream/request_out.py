@@ -45,6 +45,7 @@ def encode_request(request: Request, *, model: str) -> dict[str, Any]:
         "prompt_cache_key": request.prompt_cache_key,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    body.update(request.openai_options)
     if request.logprobs:
         body["include"].append("message.output_text.logprobs")
     text: dict[str, Any] = {}

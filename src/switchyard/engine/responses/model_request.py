@@ -39,6 +39,7 @@ def model_request(call: Any, items: list[Item], tools: list[Tool], *, tools_allo
         service_tier=call.service_tier, prompt_cache_key=call.prompt_cache_key,
         verbosity=call.text_wire.get("verbosity"),
         vendor_tools=VendorTools("openai", list(call.hosted_tools)) if call.hosted_tools else None,
+        openai_options=dict(call.openai_options), unavailable=dict(call.unavailable),
         param_names=param_names(call, include_logprobs),
     )
 
@@ -51,4 +52,6 @@ def param_names(call: Any, include_logprobs: bool) -> dict[str, str]:
         "verbosity": "text.verbosity",
         "user": "safety_identifier" if call.safety_identifier else "user",
         "openai_tools": call.hosted_tools_param,
+        "openai_options": next(iter(call.openai_options), "openai_options"),
+        "unavailable": next(iter(call.unavailable), "unavailable"),
     }

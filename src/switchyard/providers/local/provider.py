@@ -57,6 +57,9 @@ PARAMETERS = {
     "audio": unsupported("the embedded model has no audio output"),
     "anthropic_tools": unsupported("Anthropic server tools run only on Anthropic's API"),
     "openai_tools": unsupported("OpenAI hosted tools run only on OpenAI's API"),
+    "openai_options": unsupported("an OpenAI-only option"),
+    "store": unsupported("Switchyard keeps no chat completions"),
+    "unavailable": unsupported("not available on this server"),
     "anthropic_options": unsupported("an Anthropic-only option"),
     "anthropic_beta": unsupported("an Anthropic beta option"),
 }
