@@ -77,6 +77,8 @@ class ResponsesCall:
     temperature: float | None = None
     top_p: float | None = None
     top_logprobs: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
     include: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)
@@ -84,8 +86,6 @@ class ResponsesCall:
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
     service_tier: str | None = None
-    presence_penalty: float | None = None
-    frequency_penalty: float | None = None
     hosted_tools: list[dict[str, Any]] = field(default_factory=list)
     """Hosted tools with no backend here (``web_search`` ...), as given."""
     hosted_tools_param: str = "tools"

@@ -99,6 +99,8 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         temperature=opt_num(body, "temperature", lo=0, hi=2),
         top_p=opt_num(body, "top_p", lo=0, hi=1),
         top_logprobs=opt_int(body, "top_logprobs", lo=0, hi=20),
+        presence_penalty=opt_num(body, "presence_penalty", lo=-2, hi=2),
+        frequency_penalty=opt_num(body, "frequency_penalty", lo=-2, hi=2),
         truncation=one_of(opt_str(body, "truncation") or "disabled", ("auto", "disabled"),  # type: ignore[arg-type]
                           "truncation"),
         include=_include(body.get("include")),
@@ -107,8 +109,6 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         safety_identifier=safety,
         prompt_cache_key=opt_str(body, "prompt_cache_key"),
         service_tier=one_of(tier, SERVICE_TIERS, "service_tier") if tier is not None else None,
-        presence_penalty=opt_num(body, "presence_penalty", lo=-2, hi=2),
-        frequency_penalty=opt_num(body, "frequency_penalty", lo=-2, hi=2),
         hosted_tools=[wire for _, wire in tools.hosted],
         hosted_tools_param=tools.hosted[0][0] if tools.hosted else "tools",
         openai_options=openai_options(body, {}),
