@@ -50,6 +50,16 @@ def conforms(body: dict[str, Any]) -> Response:
     return Response.model_validate(body)
 
 
+@pytest.mark.parametrize("drop", ["presence_penalty", "frequency_penalty", "usage"])
+def test_the_schema_requires_what_the_spec_requires(drop):
+    body = build_response(call_of(input="hi"), id="resp_1", created_at=1, status="in_progress", output=[])
+    del body[drop]
+    with pytest.raises(AssertionError, match=drop):
+        validate_open_responses(body, "ResponseResource")
+    with pytest.raises(AssertionError, match=drop):
+        validate_open_responses_event({"type": "response.created", "sequence_number": 0, "response": body})
+
+
 @pytest.mark.parametrize("status", ["queued", "in_progress"])
 def test_a_response_not_yet_finished_has_usage_null(status):
     body = build_response(call_of(input="hi"), id="resp_1", created_at=1, status=status, output=[])
