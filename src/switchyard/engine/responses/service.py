@@ -104,7 +104,13 @@ class ResponsesService:
                 await queue.put(None)
 
         task = asyncio.create_task(produce())
-        first = await queue.get()
+        try:
+            first = await queue.get()
+        except asyncio.CancelledError:  # the client left before the first event
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+            raise
         if first is None:
             task.result()  # re-raises a refusal that came before any event
             return _empty()

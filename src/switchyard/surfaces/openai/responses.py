@@ -16,6 +16,7 @@ from switchyard.engine.responses.model_request import context_items, model_reque
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.pagination import list_body, page_params
@@ -50,8 +51,8 @@ async def create_response(request: Request, services: Services, principal: Princ
         events = await service.follow(prepared.response_id, principal.owner_id, None)
         return sse_response(_frames(events, keepalive))
     if not call.stream:
-        return JSONResponse(await service.run_foreground(prepared))
-    events = await service.stream_foreground(prepared)
+        return JSONResponse(await unless_client_leaves(request, service.run_foreground(prepared)))
+    events = await unless_client_leaves(request, service.stream_foreground(prepared))
     return sse_response(_frames(events, keepalive))
 
 
@@ -113,7 +114,7 @@ async def compact_response(request: Request, services: Services, principal: Prin
     body = await read_json(request, services.settings.max_body_bytes)
     call = decode_request(body)
     prepared = await _service(services).prepare(call, principal.owner_id, body)
-    return JSONResponse(await compact(prepared))
+    return JSONResponse(await unless_client_leaves(request, compact(prepared)))
 
 
 ROUTES: list[Route] = [
