@@ -76,7 +76,7 @@ def _inet_aton_part(part: str) -> int | None:
     lowered = part.lower()
     try:
         if lowered.startswith("0x"):
-            return int(lowered[2:] or "0", 16)
+            return int(lowered[2:], 16) if lowered[2:] else None
         if len(lowered) > 1 and lowered.startswith("0"):
             return int(lowered[1:], 8)
         return int(lowered, 10) if lowered.isdigit() else None
@@ -103,6 +103,8 @@ def is_public(address: Address) -> bool:
         if address.scope_id:
             return False
     if address.is_multicast or address.is_unspecified or address.is_loopback or address.is_link_local:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.is_site_local:
         return False
     if any(address in network for network in _EXTRA_DENIED if network.version == address.version):
         return False
