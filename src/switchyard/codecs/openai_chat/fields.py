@@ -125,6 +125,13 @@ def _check_range(path: str, value: float, lo: float | None, hi: float | None) ->
         )
 
 
+def no_nul(value: str | None, path: str) -> str | None:
+    """``value``, unless it holds a NUL character (ids, names and labels are stored as text)."""
+    if value is not None and "\x00" in value:
+        raise invalid(f"Invalid '{path}': text must not contain NUL characters (\\u0000).", path, "invalid_value")
+    return value
+
+
 def one_of(value: str, allowed: tuple[str, ...], path: str) -> str:
     if value not in allowed:
         choices = ", ".join(f"'{a}'" for a in allowed)
