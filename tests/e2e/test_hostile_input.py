@@ -11,10 +11,11 @@ from typing import Any
 
 import asyncpg
 import httpx
+import openai
 import orjson
 import pytest
 
-from tests.conftest import VIA_OPENAI, embedding_models, upstream_models
+from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, embedding_models, upstream_models
 from tests.fakes import openai_wire as ow
 from tests.pg import _dsn, fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
@@ -165,3 +166,42 @@ def test_bad_vector_store_updates_are_400_and_change_nothing(db: Db, body: dict,
     assert response.json()["error"]["param"] == field
     kept = db.get(f"/v1/vector_stores/{store['id']}").json()
     assert (kept["name"], kept["metadata"]) == ("s", {"team": "a"})
+
+
+def _functions(count: int) -> list[dict[str, Any]]:
+    return [{"type": "function", "name": f"f{i}", "parameters": {"type": "object", "properties": {}}}
+            for i in range(count)]
+
+
+def test_tools_per_request_are_capped_on_responses(oai, fake_openai) -> None:
+    fake_openai.script(ow.completion("fine"))
+    assert oai.responses.create(model=VIA_OPENAI, input="hi", tools=_functions(512)).output_text == "fine"
+    assert len(fake_openai.last.body["tools"]) == 512
+    for tools in (_functions(513), _functions(20_000),
+                  [{"type": "namespace", "name": "ns", "description": "d", "tools": _functions(600)}]):
+        with pytest.raises(openai.BadRequestError) as caught:
+            oai.responses.create(model=VIA_OPENAI, input="hi", tools=tools)
+        assert caught.value.body["param"] == "tools" and "at most 512" in caught.value.body["message"]
+    assert len(fake_openai.received) == 1
+
+
+def test_chat_keeps_openais_limit_of_128_functions(oai, fake_openai) -> None:
+    chat_tools = [{"type": "function", "function": {"name": f"f{i}"}} for i in range(129)]
+    fake_openai.script(ow.completion("fine"))
+    oai.chat.completions.create(model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], tools=chat_tools[:128])
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.chat.completions.create(model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], tools=chat_tools)
+    assert caught.value.body["param"] == "tools"
+    assert len(fake_openai.received) == 1
+
+
+def test_messages_cap_tools_in_anthropics_error_shape(server, fake_anthropic) -> None:
+    tools = [{"name": f"t{i}", "input_schema": {"type": "object"}} for i in range(513)]
+    response = httpx.post(server.url + "/v1/messages", timeout=60, content=orjson.dumps(
+        {"model": VIA_ANTHROPIC, "max_tokens": 5, "messages": [{"role": "user", "content": "hi"}], "tools": tools}),
+        headers={**HEADERS, "anthropic-version": "2023-06-01"})
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
+    assert "'tools'" in body["error"]["message"] and "512" in body["error"]["message"]
+    assert not fake_anthropic.received
