@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -205,3 +206,17 @@ def test_messages_cap_tools_in_anthropics_error_shape(server, fake_anthropic) ->
     assert body["type"] == "error" and body["error"]["type"] == "invalid_request_error"
     assert "'tools'" in body["error"]["message"] and "512" in body["error"]["message"]
     assert not fake_anthropic.received
+
+
+def test_a_text_file_with_nul_bytes_fails_cleanly(db: Db) -> None:
+    uploaded = httpx.post(db.url + "/v1/files", headers={"authorization": f"Bearer {MASTER_KEY}"}, timeout=60,
+                          data={"purpose": "assistants"},
+                          files={"file": ("notes.txt", b"The heron\x00 nests by the river.\n", "text/plain")})
+    assert uploaded.status_code == 200, uploaded.text
+    store = db.post("/v1/vector_stores", {"name": "nul", "file_ids": [uploaded.json()["id"]]}).json()
+    deadline = time.monotonic() + 60
+    while (files := db.get(f"/v1/vector_stores/{store['id']}/files").json()["data"])[0]["status"] == "in_progress":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    assert files[0]["status"] == "failed"
+    assert files[0]["last_error"]["code"] == "invalid_file" and "NUL" in files[0]["last_error"]["message"]
