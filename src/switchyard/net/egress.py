@@ -34,6 +34,7 @@ _EXTRA_DENIED: tuple[Network, ...] = (
     ipaddress.ip_network("fd00:ec2::254/128"),  # AWS metadata over IPv6 (inside fc00::/7 as well)
 )
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
+RESOLVE_SECONDS = 10.0
 
 
 class EgressDenied(Exception):
@@ -165,8 +166,9 @@ class EgressPolicy:
             raise EgressDenied(f"'{host}' is a cloud metadata service")
         loop = asyncio.get_running_loop()
         try:
-            infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-        except (OSError, UnicodeError) as exc:
+            async with asyncio.timeout(RESOLVE_SECONDS):
+                infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        except (OSError, UnicodeError, TimeoutError) as exc:
             raise EgressDenied(f"'{host}' cannot be resolved") from exc
         seen: dict[Address, None] = {}
         for _family, _type, _proto, _name, sockaddr in infos:
