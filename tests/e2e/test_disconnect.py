@@ -6,6 +6,7 @@ Background responses are the exception: the client asked for them to be kept."""
 from __future__ import annotations
 
 import socket
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -50,6 +51,11 @@ def _send(base_url: str, path: str, body: dict[str, Any]) -> socket.socket:
     return sock
 
 
+def _stored_responses(server: LiveServer) -> int:
+    with sqlite3.connect(server.workdir / "data" / "switchyard.db") as conn:
+        return int(conn.execute("SELECT count(*) FROM responses").fetchone()[0])
+
+
 @pytest.fixture(scope="module")
 def patient_server(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream,
                    fake_anthropic: FakeUpstream) -> Iterator[LiveServer]:
@@ -77,6 +83,7 @@ CASES = [
                          ids=[f"{p}:{m}:{'store' if 'store' in b else ''}" for p, m, b, _ in CASES])
 def test_client_leaving_closes_the_upstream_request(patient_server, fake_openai, fake_anthropic, path: str,
                                                     model: str, body: dict[str, Any], vendor: str) -> None:
+    stored = _stored_responses(patient_server)
     fake = fake_openai if vendor == "openai" else fake_anthropic
     held = ow.stream(["never"]) if vendor == "openai" else aw.stream([aw.text("never")])
     held.hang = HOLD  # streamed upstream calls (the Responses loop streams) hang after their frames
@@ -86,6 +93,7 @@ def test_client_leaving_closes_the_upstream_request(patient_server, fake_openai,
     _wait_for(lambda: len(fake.received) == 1, "the upstream got the request")
     client.close()
     _wait_for(lambda: fake.abandoned == [fake.received[0].path], "the upstream request was closed")
+    assert _stored_responses(patient_server) == stored  # not even a store: true response is kept
 
 
 def test_a_background_response_keeps_running_when_its_creator_leaves(patient_server, fake_openai) -> None:

@@ -87,9 +87,12 @@ def test_allowlist_by_address_network_and_name() -> None:
         policy.check("metadata.google.internal", [ipaddress.ip_address("8.8.8.8")])
 
 
-def test_a_name_with_one_internal_address_among_public_ones_is_refused() -> None:
-    with pytest.raises(EgressDenied):
-        EgressPolicy().check("mixed.example", [ipaddress.ip_address("8.8.8.8"), ipaddress.ip_address("10.0.0.1")])
+def test_of_a_name_with_internal_and_public_addresses_only_the_public_ones_are_kept() -> None:
+    public, internal = ipaddress.ip_address("8.8.8.8"), ipaddress.ip_address("10.0.0.1")
+    assert EgressPolicy().check("mixed.example", [internal, public]) == (public,)
+    assert EgressPolicy(["127.0.0.1"]).check("localhost", [ipaddress.ip_address("::1"),
+                                                            ipaddress.ip_address("127.0.0.1")]) == (
+        ipaddress.ip_address("127.0.0.1"),)
 
 
 @pytest.fixture(scope="module")

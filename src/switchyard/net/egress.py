@@ -8,7 +8,7 @@ such an IPv4 address (mapped, 6to4, NAT64), and the cloud metadata services
 A host is checked after resolution: a numeric host in any form the C resolver
 accepts (``2130706433``, ``0x7f.1``, ``017700000001``, ``127.1``) is read here as
 the address it means, and a name is resolved once, every address it has is
-checked, and the caller connects to those checked addresses only (see
+checked, and the caller connects to the allowed ones only (see
 ``switchyard.net.pinned``), so a second, different DNS answer cannot be slipped in.
 
 The allowlist holds host names (``mcp.internal``; ``*.corp.example`` for any
@@ -144,7 +144,8 @@ class EgressPolicy:
         return is_public(address)
 
     def check(self, host: str, addresses: Iterable[Address]) -> tuple[Address, ...]:
-        """``addresses`` if the policy lets ``host`` reach every one of them."""
+        """Those of ``addresses`` the policy lets ``host`` reach (the only ones to connect to);
+        ``EgressDenied`` when there are none."""
         found = tuple(addresses)
         if not found:
             raise EgressDenied(f"'{host}' has no address")
@@ -152,10 +153,10 @@ class EgressPolicy:
             return found
         if host.lower().rstrip(".") in METADATA_HOSTS:
             raise EgressDenied(f"'{host}' is a cloud metadata service")
-        for address in found:
-            if not self.address_allowed(address):
-                raise EgressDenied(f"'{host}' is or resolves to an address that is not allowed ({address})")
-        return found
+        allowed = tuple(address for address in found if self.address_allowed(address))
+        if not allowed:
+            raise EgressDenied(f"'{host}' is or resolves to an address that is not allowed ({found[0]})")
+        return allowed
 
     async def resolve(self, host: str, port: int) -> Resolved:
         """The checked addresses of ``host``, resolved once."""
