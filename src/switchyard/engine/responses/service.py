@@ -183,9 +183,10 @@ class ResponsesService:
         body = {**record.body, "status": "failed", "error": {"code": "server_error", "message": message}}
         log, _ = await self.events.after(record.id, None)
         ending = closing_events(log, record.body, body)
+        # The events first: a follower that sees the status change must find them there.
+        await self.events.append(record.id, ending)
         await self.responses.save_output(record.id, status="failed", body=body,
                                          output_items=list(body.get("output") or []), completed_at=None)
-        await self.events.append(record.id, ending)
         self.signals.notify(record.id)
 
     async def get(self, response_id: str, owner_id: str) -> ResponseRecord:
