@@ -281,12 +281,12 @@ def decode_tool_choice(raw: object, tools: Tools) -> tuple[ToolChoice | None, st
         return ToolChoice(mode="tool", name=name), {"type": "custom", "name": name}
     if kind == "mcp":
         label = req_str(choice, "server_label", "tool_choice")
-        name = opt_str(choice, "name", "tool_choice")
+        tool = opt_str(choice, "name", "tool_choice")
         if not any(c.server_label == label for c in tools.mcp):
             raise invalid(f"Invalid value for 'tool_choice.server_label': no MCP server labelled '{label}' "
                           "was specified in 'tools'.", "tool_choice.server_label", "invalid_value")
-        wire = {"type": "mcp", "server_label": label, "name": name}
-        return (ToolChoice(mode="tool", name=name) if name else ToolChoice(mode="required")), wire
+        wire = {"type": "mcp", "server_label": label, "name": tool}
+        return (ToolChoice(mode="tool", name=tool) if tool else ToolChoice(mode="required")), wire
     if kind == "allowed_tools":
         return _allowed(choice, tools)
     if kind == "file_search":
