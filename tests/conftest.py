@@ -93,7 +93,9 @@ def server(
 ) -> Iterator[LiveServer]:
     models = [{"name": LOCAL, "provider": "local", "path": str(model_path), "context_length": 4096},
               *upstream_models(fake_openai, fake_anthropic), *embedding_models(fake_openai)]
-    live = LiveServer(tmp_path_factory.mktemp("switchyard"), models, stream_keepalive_seconds=1.0)
+    # The test MCP servers listen on loopback, which the egress policy refuses unless allowlisted.
+    live = LiveServer(tmp_path_factory.mktemp("switchyard"), models, stream_keepalive_seconds=1.0,
+                      egress_allowlist=["127.0.0.1"])
     live.start(wait_ready=True)
     yield live
     live.stop()

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,11 +23,12 @@ from starlette.routing import Route
 
 @dataclass
 class Reply:
-    """A whole JSON answer."""
+    """A whole JSON answer, after ``delay`` seconds (cut short if the client leaves)."""
 
     json: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass
@@ -61,7 +62,7 @@ class FakeUpstream:
         self.check = check
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
-        self.abandoned = 0  # streams whose client went away before their end
+        self.abandoned: list[str] = []  # paths of requests whose client left before the answer ended
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -76,7 +77,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.scripts.clear()
         self.received.clear()
-        self.abandoned = 0
+        self.abandoned.clear()
 
     @property
     def last(self) -> Received:
@@ -98,16 +99,18 @@ class FakeUpstream:
         if callable(script):
             script = script(body)
         if isinstance(script, Reply):
+            if script.delay and await _client_leaves(request, script.delay):
+                self.abandoned.append(request.url.path)
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")
-        return StreamingResponse(self._watched(script), media_type="text/event-stream")
+        return StreamingResponse(self._watched(_frames(script), request.url.path), media_type="text/event-stream")
 
-    async def _watched(self, script: Stream) -> AsyncIterator[bytes]:
+    async def _watched(self, frames: Any, path: str) -> Any:
         try:
-            async for frame in _frames(script):
+            async for frame in frames:
                 yield frame
-        except (asyncio.CancelledError, GeneratorExit):
-            self.abandoned += 1
+        except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-answer
+            self.abandoned.append(path)
             raise
 
     def start(self) -> None:
@@ -142,6 +145,16 @@ async def _frames(script: Stream):
         await asyncio.sleep(script.hang)
     if script.drop:
         raise ConnectionResetError("scripted drop")
+
+
+async def _client_leaves(request: Request, seconds: float) -> bool:
+    """Waits ``seconds``; True as soon as the client disconnects instead."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await request.is_disconnected():
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
 def _free_port() -> int:

@@ -21,6 +21,7 @@ from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.surfaces.disconnect import ClientGone, gone_response
 
 log = logging.getLogger("switchyard")
 
@@ -59,6 +60,8 @@ def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaita
                 return await handler(request, services, principal)
             except SwitchyardError as error:
                 return render(error)
+            except ClientGone:
+                return gone_response()
             except Exception:
                 log.exception("unhandled error in %s", request.url.path)
                 return render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+from switchyard.codecs.metadata import decode_metadata
 from switchyard.codecs.openai_chat.fields import (
     arr,
     obj,
@@ -263,15 +264,4 @@ def _reasoning(body: dict[str, Any]) -> ReasoningConfig | None:
 
 
 def _metadata(raw: object) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    meta = obj(raw, "metadata")
-    if len(meta) > 16:
-        raise invalid("Invalid 'metadata': too many properties. Expected at most 16.", "metadata")
-    for key, value in meta.items():
-        if not isinstance(value, str):
-            raise wrong_type(f"metadata.{key}", "a string", value)
-        if len(key) > 64 or len(value) > 512:
-            raise invalid(f"Invalid 'metadata.{key}': keys are at most 64 characters and values "
-                          "at most 512.", f"metadata.{key}")
-    return dict(meta)
+    return decode_metadata(raw) or {}

@@ -50,6 +50,8 @@ class Tools:
     mcp: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
     hosted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # of ``functions``, for linear duplicate checks
+    labels: set[str] = field(default_factory=set)  # of ``mcp``
 
 
 def strict_compatible(schema: object) -> bool:
@@ -91,9 +93,10 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
         wire = _namespace(out, tool, path)
     elif kind == "mcp":
         wire, config = _mcp(tool, path)
-        if any(c.server_label == config.server_label for c in out.mcp):
+        if config.server_label in out.labels:
             raise invalid(f"Invalid 'tools': duplicate MCP server_label '{config.server_label}'.",
                           f"{path}.server_label")
+        out.labels.add(config.server_label)
         out.mcp.append(config)
     elif kind == "file_search":
         if out.file_search is not None:
@@ -127,8 +130,9 @@ def _file_search(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], FileS
 
 
 def _add_function(out: Tools, fn: Tool, path: str) -> None:
-    if any(t.name == fn.name for t in out.functions):
+    if fn.name in out.names:
         raise invalid(f"Invalid 'tools': duplicate function name '{fn.name}'.", f"{path}.name")
+    out.names.add(fn.name)
     out.functions.append(fn)
 
 
@@ -313,5 +317,7 @@ def _allowed(choice: dict[str, Any], tools: Tools) -> tuple[ToolChoice, dict[str
             raise unsupported(f"{path}.type", f"'{kind}' tools are not available on this server")
     tools.functions = [t for t in tools.functions if t.name in names]
     tools.mcp = [c for c in tools.mcp if c.server_label in labels]
+    tools.names &= names
+    tools.labels &= labels
     wire = {"type": "allowed_tools", "mode": mode, "tools": list(choice["tools"])}
     return ToolChoice(mode=mode), wire  # type: ignore[arg-type]

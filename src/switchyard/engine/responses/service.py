@@ -4,7 +4,6 @@ streamed) or queue it for the background runner, and read stored state back."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -14,11 +13,15 @@ from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.request import Tool
 from switchyard.engine.file_inputs import FileInputs, responses_references
 from switchyard.engine.parameter_check import check_parameters
+from switchyard.engine.responses.abandoned import closing_events
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
+from switchyard.engine.responses.mcp_tools import check_servers
 from switchyard.engine.responses.model_request import model_request
+from switchyard.engine.responses.run_stream import STREAM_END, drain, empty, stop
 from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.engine.responses.stored_request import body_to_run, to_store
 from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
 from switchyard.gateway.router import ModelRegistry, Route
@@ -27,10 +30,10 @@ from switchyard.store.conversations import ConversationRepository
 from switchyard.store.ids import new_id
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
+from switchyard.store.secret_box import SecretBox
 from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
-TERMINAL_EVENTS = ("response.completed", "response.failed", "response.incomplete")
 FOLLOW_POLL_SECONDS = 0.5
 CANCEL_WAIT_SECONDS = 10.0
 
@@ -50,10 +53,10 @@ class Prepared:
     created_at: int
     raw: dict[str, Any]
 
-    @property
-    def stored_request(self) -> dict[str, Any]:
-        """What the runner needs to run it again: the body as sent, and the input as resolved."""
-        return {"body": self.raw, "input_items": self.input_items}
+    def stored_request(self, box: SecretBox, *, background: bool) -> dict[str, Any]:
+        """What the runner needs to run it again: the body as sent (its secrets sealed for a
+        background run, else dropped), and the input as resolved."""
+        return to_store(self.raw, self.input_items, self.response_id, box, keep_secrets=background)
 
 
 def not_found(response_id: str) -> SwitchyardError:
@@ -64,8 +67,10 @@ def not_found(response_id: str) -> SwitchyardError:
 class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
                  conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
-                 retrieval: Retrieval | None = None, file_inputs: FileInputs | None = None) -> None:
+                 secrets: SecretBox, retrieval: Retrieval | None = None,
+                 file_inputs: FileInputs | None = None) -> None:
         self.retrieval = retrieval
+        self.secrets = secrets
         self.file_inputs = file_inputs
         self.models = models
         self.responses = responses
@@ -82,6 +87,7 @@ class ResponsesService:
         if call.background and not call.store:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
+        await check_servers(call, self.mcp)
         tools = call.function_tools or ([Tool("mcp_or_file_search")] if call.mcp_tools or call.file_search else [])
         check_parameters(route, model_request(call, [], tools), quiet=True)
         if self.file_inputs is not None:
@@ -127,18 +133,18 @@ class ResponsesService:
         try:
             first = await queue.get()
         except asyncio.CancelledError:
-            await _stop(task)
+            await stop(task)
             raise
         if first is None:
             task.result()  # re-raises a refusal that came before any event
-            return _empty()
-        return _drain(first, queue, task)
+            return empty()
+        return drain(first, queue, task)
 
     async def _persist(self, p: Prepared, outcome: RunOutcome) -> None:
         if p.call.store:
             await self.responses.create(
                 id=p.response_id, owner_id=p.owner_id, model=p.call.model, status=outcome.status,
-                body=outcome.body, request=p.stored_request, input_items=p.input_items,
+                body=outcome.body, request=p.stored_request(self.secrets, background=False), input_items=p.input_items,
                 previous_response_id=p.call.previous_response_id, conversation_id=p.call.conversation,
                 background=False, created_at=p.created_at, output_items=outcome.output,
                 completed_at=outcome.body.get("completed_at"),
@@ -156,11 +162,16 @@ class ResponsesService:
         body = run.body("queued")
         await self.responses.create(
             id=p.response_id, owner_id=p.owner_id, model=p.call.model, status="queued", body=body,
-            request=p.stored_request, input_items=p.input_items, previous_response_id=p.call.previous_response_id,
+            request=p.stored_request(self.secrets, background=True), input_items=p.input_items,
+            previous_response_id=p.call.previous_response_id,
             conversation_id=p.call.conversation, background=True, created_at=p.created_at,
         )
         self.wakeup.set()
         return body
+
+    def stored_body(self, record: ResponseRecord) -> dict[str, Any]:
+        """A queued response's request body, its sealed secrets opened."""
+        return body_to_run(record.request, record.id, self.secrets)
 
     async def run_background(self, record: ResponseRecord, call: Any) -> RunOutcome:
         """Run a claimed background response to its end, storing every event."""
@@ -182,6 +193,18 @@ class ResponsesService:
         await self._append_conversation(p, outcome)
         self.signals.notify(record.id)
         return outcome
+
+    async def give_up(self, record: ResponseRecord, message: str) -> None:
+        """Mark a background response failed (its runner died, or it cannot run), and end
+        its event stream with ``response.failed`` so that followers can tell."""
+        body = {**record.body, "status": "failed", "error": {"code": "server_error", "message": message}}
+        log, _ = await self.events.after(record.id, None)
+        ending = closing_events(log, record.body, body)
+        # The events first: a follower that sees the status change must find them there.
+        await self.events.append(record.id, ending)
+        await self.responses.save_output(record.id, status="failed", body=body,
+                                         output_items=list(body.get("output") or []), completed_at=None)
+        self.signals.notify(record.id)
 
     async def get(self, response_id: str, owner_id: str) -> ResponseRecord:
         record = await self.responses.get(response_id, owner_id)
@@ -207,7 +230,7 @@ class ResponsesService:
         while True:
             for event in events:
                 last = event["sequence_number"]
-                if event.get("type") in TERMINAL_EVENTS:
+                if event.get("type") in STREAM_END:
                     await self._until_stored(response_id, owner_id)
                     yield event
                     return
@@ -216,6 +239,9 @@ class ResponsesService:
             if record is None or record.status in TERMINAL:
                 events, _ = await self.events.after(response_id, last)
                 if not events:
+                    end = await self._missing_end(record, last)
+                    if end is not None:
+                        yield end
                     return
                 continue
             await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
@@ -229,6 +255,18 @@ class ResponsesService:
             if record is None or record.status in TERMINAL:
                 return
             await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
+
+    async def _missing_end(self, record: ResponseRecord | None, last: int) -> dict[str, Any] | None:
+        """The terminal event a finished response's stored stream lacks, if it lacks one."""
+        if record is None or f"response.{record.status}" not in STREAM_END:
+            return None
+        stored_last = await self.events.last_sequence(record.id)
+        if stored_last is not None:
+            final, _ = await self.events.after(record.id, stored_last - 1)
+            if final and final[-1].get("type") in STREAM_END:
+                return None
+        number = max(last, -1 if stored_last is None else stored_last) + 1
+        return {"type": f"response.{record.status}", "sequence_number": number, "response": record.body}
 
     async def cancel(self, response_id: str, owner_id: str) -> dict[str, Any]:
         """The response as it is once the cancel took effect: ``cancelled`` for a queued or
@@ -263,35 +301,3 @@ def _as_stored(record: ResponseRecord) -> dict[str, Any]:
 
 async def _discard(event: dict[str, Any]) -> None:
     return None
-
-
-async def _empty() -> AsyncIterator[dict[str, Any]]:
-    return
-    yield  # pragma: no cover
-
-
-async def _drain(first: dict[str, Any], queue: asyncio.Queue[dict[str, Any] | None],
-                 task: asyncio.Task[None]) -> AsyncIterator[dict[str, Any]]:
-    """The run's events, its terminal one held back until the run is stored: a client that
-    reads the response on seeing it finds it saved; if storing fails, it never comes."""
-    terminal: dict[str, Any] | None = None
-    try:
-        event: dict[str, Any] | None = first
-        while event is not None:
-            if event.get("type") in TERMINAL_EVENTS:
-                terminal = event
-            else:
-                yield event
-            event = await queue.get()
-        await task
-        if terminal is not None:
-            yield terminal
-    finally:
-        await _stop(task)
-
-
-async def _stop(task: asyncio.Task[None]) -> None:
-    if not task.done():
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await task
