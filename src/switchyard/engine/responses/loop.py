@@ -140,7 +140,7 @@ class ResponseRun:
         seen = [*self.ctx.history, *self.ctx.input_items]
         exposed, mcp_tools = await self._mcp_tools(seen)
         carried = await self._answer_approvals(seen, exposed)
-        items = context_items(call, seen) + carried
+        items = context_items(call, self.ctx.history, self.ctx.input_items) + carried
         tools = [*call.function_tools, *mcp_tools]
         if call.file_search is not None:
             tools.append(file_search.TOOL)
