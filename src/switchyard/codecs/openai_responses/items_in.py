@@ -80,7 +80,8 @@ def items_to_canonical(items: list[dict[str, Any]], inputs_from: int | None = No
         elif kind == "item_reference":
             raise invalid(f"Unresolved item reference '{item.get('id')}'.", where or "input")
         elif kind not in _SKIPPED:
-            raise invalid(f"Items of type '{kind}' cannot be given to a model on this server.", f"{where or 'input'}.type")
+            raise invalid(f"Items of type '{kind}' cannot be given to a model on this server.",
+                          f"{where or 'input'}.type")
     return out
 
 

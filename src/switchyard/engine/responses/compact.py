@@ -22,6 +22,7 @@ SUMMARY_TOKENS = 1024
 
 
 async def compact(p: Prepared) -> dict[str, Any]:
+    wire = [*p.history, *p.input_items]
     items = [*context_items(p.call, p.history, p.input_items), text_message("user", COMPACT_PROMPT)]
     request = model_request(p.call, items, [], stream=False)
     request.max_output_tokens = min(request.max_output_tokens or SUMMARY_TOKENS, SUMMARY_TOKENS)
