@@ -45,13 +45,13 @@ _SKIPPED = frozenset({
 })
 
 
-def items_to_canonical(items: list[dict[str, Any]], inputs_from: int | None = None) -> list[Item]:
+def items_to_canonical(items: list[dict[str, Any]], inputs_from: int = 0) -> list[Item]:
     """``inputs_from``: where the request's own ``input`` starts in ``items`` (the rest is
     history); its images and files carry their ``input[i].content[j]`` path."""
     out: list[Item] = []
     for i, item in enumerate(items):
         kind = item.get("type", "message")
-        where = f"input[{i - inputs_from}]" if inputs_from is not None and i >= inputs_from else None
+        where = f"input[{i - inputs_from}]" if i >= inputs_from else None
         if kind == "message":
             parts = _content(item.get("content"))
             out.append(Message(role=item["role"], content=[_part(p, _at(where, "content", j))
