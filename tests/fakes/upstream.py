@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -49,12 +50,15 @@ class Received:
     body: Any
 
 
-Script = Reply | Stream
+Answer = Reply | Stream
+Script = Answer | Callable[[Any], Answer]  # a callable answers from the request body
+Check = Callable[[str, Any], Reply | None]  # the vendor's own refusal of a request, if any
 
 
 class FakeUpstream:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, check: Check | None = None) -> None:
         self.name = name
+        self.check = check
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
         self.port = _free_port()
@@ -80,12 +84,17 @@ class FakeUpstream:
         raw = await request.body()
         body = orjson.loads(raw) if raw else None
         self.received.append(Received(request.url.path, dict(request.headers), body))
+        refusal = self.check(request.url.path, body) if self.check is not None else None
+        if refusal is not None:
+            return Response(orjson.dumps(refusal.json), status_code=refusal.status, media_type="application/json")
         if not self.scripts:
             return Response(
                 orjson.dumps({"error": {"message": f"{self.name}: nothing scripted", "type": "fake"}}),
                 status_code=500, media_type="application/json",
             )
         script = self.scripts.popleft()
+        if callable(script):
+            script = script(body)
         if isinstance(script, Reply):
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")
