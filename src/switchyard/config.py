@@ -40,6 +40,7 @@ class ModelConfig(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     json_schema: bool | None = None  # upstream enforces structured outputs itself
     structured_retries: int = 2
+    drop_params: bool = False  # drop (and log) parameters the backend cannot honour instead of a 400
     owned_by: str | None = None
 
     @property

@@ -12,6 +12,7 @@ from typing import Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -89,14 +90,15 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
     mcp = McpClient()
+    file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
-        conversations, mcp, EventSignals(), retrieval=retrieval,
+        conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
     )
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
                         models=registry, responses=responses, conversations=conversations,
-                        embeddings=embeddings, retrieval=retrieval)
+                        embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency)
     retrieval.ingester.start()

@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -61,6 +61,7 @@ class FakeUpstream:
         self.check = check
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
+        self.abandoned = 0  # streams whose client went away before their end
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -75,6 +76,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.scripts.clear()
         self.received.clear()
+        self.abandoned = 0
 
     @property
     def last(self) -> Received:
@@ -98,7 +100,15 @@ class FakeUpstream:
         if isinstance(script, Reply):
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")
-        return StreamingResponse(_frames(script), media_type="text/event-stream")
+        return StreamingResponse(self._watched(script), media_type="text/event-stream")
+
+    async def _watched(self, script: Stream) -> AsyncIterator[bytes]:
+        try:
+            async for frame in _frames(script):
+                yield frame
+        except (asyncio.CancelledError, GeneratorExit):
+            self.abandoned += 1
+            raise
 
     def start(self) -> None:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])

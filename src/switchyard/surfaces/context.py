@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
 from switchyard.gateway.embedding_router import EmbeddingRegistry
@@ -35,6 +36,7 @@ class Services:
     conversations: ConversationRepository
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
+    file_inputs: FileInputs
 
 
 def services_of(request: Request) -> Services:

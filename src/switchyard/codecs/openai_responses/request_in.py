@@ -17,6 +17,7 @@ from switchyard.codecs.openai_chat.fields import (
     req_str,
     wrong_type,
 )
+from switchyard.codecs.openai_chat.request_in import OPENAI_OPTIONS, openai_options
 from switchyard.codecs.openai_responses.call import NewItemId, ResponsesCall, random_item_id
 from switchyard.codecs.openai_responses.input_in import decode_input
 from switchyard.codecs.openai_responses.tools_in import Tools, add_tool, decode_tool_choice, decode_tools
@@ -38,8 +39,8 @@ _MAPPED = frozenset({
     "model", "input", "instructions", "previous_response_id", "conversation", "store", "background",
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
     "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "include",
-    "presence_penalty", "frequency_penalty", "metadata", "user", "safety_identifier", "prompt_cache_key",
-    "service_tier", "prompt",
+    "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier", "prompt",
+    "presence_penalty", "frequency_penalty", "context_management", *OPENAI_OPTIONS,
 })
 
 
@@ -108,6 +109,11 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         safety_identifier=safety,
         prompt_cache_key=opt_str(body, "prompt_cache_key"),
         service_tier=one_of(tier, SERVICE_TIERS, "service_tier") if tier is not None else None,
+        hosted_tools=[wire for _, wire in tools.hosted],
+        hosted_tools_param=tools.hosted[0][0] if tools.hosted else "tools",
+        openai_options=openai_options(body, {}),
+        unavailable={"context_management": body["context_management"]}
+        if body.get("context_management") is not None else {},
     )
 
 

@@ -7,8 +7,9 @@ The echo carries the resolved boolean.
 
 ``custom`` tools and the tools of a ``namespace`` become canonical functions (see
 ``tool_names``). Hosted tools this server has no backend for but which clients such as
-Codex always send (``web_search``, ``tool_search``) are left out of the model's tools
-with a debug log, not refused; they stay in the echo."""
+Codex always send (``web_search``, ``tool_search``) are kept apart in ``Tools.hosted``
+(with the path of each): the parameter check refuses them unless the model drops them
+(``drop_params``); they stay in the echo."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ class Tools:
     functions: list[Tool] = field(default_factory=list)
     mcp: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
+    hosted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def strict_compatible(schema: object) -> bool:
@@ -98,8 +100,8 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
             raise invalid("Invalid 'tools': only one file_search tool is allowed.", f"{path}.type")
         wire, out.file_search = _file_search(tool, path)
     elif kind in DROPPED_TOOLS:
-        log.debug("responses: no backend for the hosted tool %r; not offered to the model", kind)
         wire = dict(tool)
+        out.hosted.append((path, wire))
     elif kind in BUILT_IN_TOOLS:
         raise unsupported(f"{path}.type", f"the built-in tool '{kind}' is not available on this server")
     else:

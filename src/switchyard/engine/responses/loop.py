@@ -18,6 +18,7 @@ from switchyard.core.items import FunctionCall, FunctionCallOutput, Item, TextPa
 from switchyard.core.request import Request, Tool
 from switchyard.core.result import Choice, Folder
 from switchyard.core.usage import Usage
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.generation import generate
 from switchyard.engine.responses import file_search
 from switchyard.engine.responses.mcp_tools import ExposedTool, allowed, expose, listed_tools, needs_approval
@@ -48,6 +49,7 @@ class RunContext:
     background: bool = False
     owner_id: str = ""
     retrieval: Retrieval | None = None
+    file_inputs: FileInputs | None = None
 
 
 @dataclass
@@ -96,6 +98,11 @@ class ResponseRun:
             await self._emit(self.encoder.lifecycle("response.queued", self.body("queued")))
         await self._emit(self.encoder.lifecycle("response.in_progress", self.body("in_progress")))
 
+    async def warm(self) -> RunOutcome:
+        """A response that only prepares state for a continuation: no model call, no output."""
+        await self._start()
+        return await self._finish("completed")
+
     async def _run_watched(self) -> RunOutcome:
         """``_run``, interrupted as soon as a cancel is requested, even mid-wait."""
         if self._cancelled is None:
@@ -141,6 +148,8 @@ class ResponseRun:
         exposed, mcp_tools = await self._mcp_tools(seen)
         carried = await self._answer_approvals(seen, exposed)
         items = context_items(call, seen) + carried
+        if self.ctx.file_inputs is not None:
+            await self.ctx.file_inputs.resolve(items, self.ctx.owner_id)
         tools = [*call.function_tools, *mcp_tools]
         if call.file_search is not None:
             tools.append(file_search.TOOL)

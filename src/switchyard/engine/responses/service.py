@@ -10,11 +10,16 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.core.errors import ErrorKind, SwitchyardError, invalid, unsupported
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.core.request import Tool
+from switchyard.engine.file_inputs import FileInputs, responses_references
+from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
+from switchyard.engine.responses.model_request import model_request
 from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.retrieval.service import Retrieval
@@ -26,6 +31,7 @@ from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 FOLLOW_POLL_SECONDS = 0.5
+CANCEL_WAIT_SECONDS = 10.0
 
 
 def new_item_id(prefix: str) -> str:
@@ -57,8 +63,9 @@ def not_found(response_id: str) -> SwitchyardError:
 class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
                  conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
-                 retrieval: Retrieval | None = None) -> None:
+                 retrieval: Retrieval | None = None, file_inputs: FileInputs | None = None) -> None:
         self.retrieval = retrieval
+        self.file_inputs = file_inputs
         self.models = models
         self.responses = responses
         self.events = events
@@ -67,14 +74,21 @@ class ResponsesService:
         self.signals = signals
         self.wakeup = asyncio.Event()
 
-    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any]) -> Prepared:
+    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any], *,
+                      history: list[dict[str, Any]] | None = None) -> Prepared:
+        """``history``, when given, is what ``previous_response_id`` names, already at hand
+        (a WebSocket connection's cached response); otherwise it is read from the store."""
         if call.background and not call.store:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
-        if call.top_logprobs and not route.provider.capabilities.logprobs:
-            raise unsupported("top_logprobs", f"model '{route.name}' does not return log-probabilities")
-        history = await gather_history(call, owner_id, self.responses, self.conversations)
+        tools = call.function_tools or ([Tool("mcp_or_file_search")] if call.mcp_tools or call.file_search else [])
+        check_parameters(route, model_request(call, [], tools), quiet=True)
+        if self.file_inputs is not None:
+            await self.file_inputs.check(responses_references(call.input_items), owner_id)
+        if history is None:
+            history = await gather_history(call, owner_id, self.responses, self.conversations)
         inputs = resolve_references(call.input_items, history)
+        check_outputs_answer_calls(history, inputs)
         if not route.provider.capabilities.vision:
             refuse_images(route.name, call, inputs, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
@@ -82,7 +96,7 @@ class ResponsesService:
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
                           self.mcp, new_item_id, background=background, owner_id=p.owner_id,
-                          retrieval=self.retrieval)
+                          retrieval=self.retrieval, file_inputs=self.file_inputs)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:
@@ -92,8 +106,9 @@ class ResponsesService:
         await self._persist(p, outcome)
         return outcome.body
 
-    async def stream_foreground(self, p: Prepared) -> AsyncIterator[dict[str, Any]]:
-        """Events of a run; raises before the first one if the request is refused."""
+    async def stream_foreground(self, p: Prepared, *, generate: bool = True) -> AsyncIterator[dict[str, Any]]:
+        """Events of a run; raises before the first one if the request is refused. With
+        ``generate`` false the response only prepares state: no model call, no output."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
         async def put(event: dict[str, Any]) -> None:
@@ -101,13 +116,18 @@ class ResponsesService:
 
         async def produce() -> None:
             try:
-                outcome = await ResponseRun(self._context(p, False), put).run()
+                run = ResponseRun(self._context(p, False), put)
+                outcome = await (run.run() if generate else run.warm())
                 await self._persist(p, outcome)
             finally:
                 await queue.put(None)
 
         task = asyncio.create_task(produce())
-        first = await queue.get()
+        try:
+            first = await queue.get()
+        except asyncio.CancelledError:
+            await _stop(task)
+            raise
         if first is None:
             task.result()  # re-raises a refusal that came before any event
             return _empty()
@@ -199,27 +219,34 @@ class ResponsesService:
             events, _ = await self.events.after(response_id, last)
 
     async def cancel(self, response_id: str, owner_id: str) -> dict[str, Any]:
+        """The response as it is once the cancel took effect: ``cancelled`` for a queued or
+        running one; a finished one unchanged (as OpenAI: cancelling again is a no-op).
+        A run that does not stop within ``CANCEL_WAIT_SECONDS`` is reported as it is."""
         record = await self.get(response_id, owner_id)
         if not record.background:
             raise invalid("Only background responses can be cancelled.", "response_id")
         if record.status in TERMINAL:
-            return record.body
+            return _as_stored(record)
         await self.responses.request_cancel(response_id, owner_id)
         if record.status == "queued":
             body = {**record.body, "status": "cancelled"}
             if await self.responses.update_status(response_id, "cancelled", body, from_status="queued"):
                 self.signals.notify(response_id)
                 return body
-        for _ in range(100):
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        current = await self.get(response_id, owner_id)
+        while current.status not in TERMINAL and time.monotonic() < deadline:
             await self.signals.wait(response_id, 0.1)
             current = await self.get(response_id, owner_id)
-            if current.status in TERMINAL:
-                return current.body
-        return {**record.body, "status": "cancelled"}
+        return _as_stored(current)
 
     async def delete(self, response_id: str, owner_id: str) -> None:
         if not await self.responses.delete(response_id, owner_id):
             raise not_found(response_id)
+
+
+def _as_stored(record: ResponseRecord) -> dict[str, Any]:
+    return {**record.body, "status": record.status}
 
 
 async def _discard(event: dict[str, Any]) -> None:
@@ -239,7 +266,11 @@ async def _drain(first: dict[str, Any], queue: asyncio.Queue[dict[str, Any] | No
             yield event
         await task
     finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _stop(task)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

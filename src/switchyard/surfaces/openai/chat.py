@@ -14,6 +14,7 @@ from switchyard.codecs.openai_chat import (
     encode_result,
 )
 from switchyard.core.result import afold
+from switchyard.engine.file_inputs import chat_references
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.context import Services, endpoint
@@ -30,6 +31,8 @@ async def create_chat_completion(request: Request, services: Services, principal
     canonical = decode_request(body)
     include_usage = decode_stream_options(body)
     route = services.models.resolve(canonical.model)
+    await services.file_inputs.check(chat_references(body["messages"]), principal.owner_id)
+    await services.file_inputs.resolve(canonical.items, principal.owner_id)
     events = generate(route, canonical)
     completion_id = random_id("chatcmpl-")
     created = int(time.time())

@@ -117,7 +117,7 @@ async def compact_response(request: Request, services: Services, principal: Prin
     body = await read_json(request, services.settings.max_body_bytes)
     call = decode_request(body)
     prepared = await _service(services).prepare(call, principal.owner_id, body)
-    return JSONResponse(await compact(prepared))
+    return JSONResponse(await compact(prepared, services.file_inputs))
 
 
 ROUTES: list[Route] = [
