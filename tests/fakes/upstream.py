@@ -43,13 +43,22 @@ class Stream:
 
 
 @dataclass
+class ByStream:
+    """Either answer, as the request asks: ``stream`` when its body says ``"stream": true``,
+    else ``reply`` (for clients whose calls stream upstream or not depending on options)."""
+
+    reply: Reply
+    stream: Stream
+
+
+@dataclass
 class Received:
     path: str
     headers: dict[str, str]
     body: Any
 
 
-Script = Reply | Stream
+Script = Reply | Stream | ByStream
 
 
 class FakeUpstream:
@@ -86,6 +95,8 @@ class FakeUpstream:
                 status_code=500, media_type="application/json",
             )
         script = self.scripts.popleft()
+        if isinstance(script, ByStream):
+            script = script.stream if isinstance(body, dict) and body.get("stream") is True else script.reply
         if isinstance(script, Reply):
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")
