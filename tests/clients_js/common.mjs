@@ -32,7 +32,7 @@ export function providerOptions() {
   if (process.env.SY_REASONING !== '1') return undefined;
   return kind() === 'anthropic'
     ? { anthropic: { thinking: { type: 'enabled', budgetTokens: 1024 } } }
-    : { openai: { reasoningEffort: 'low', reasoningSummary: 'auto' } };
+    : { openai: { reasoningEffort: 'low', reasoningSummary: 'auto', forceReasoning: true } };
 }
 
 export const common = () => ({ model: model(), maxRetries: 0, providerOptions: providerOptions() });

@@ -6,48 +6,15 @@ the program got back and in what the upstream received."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.clients_js.matrix import CASES, Backend, dumped
 from tests.clients_js.node import Client
-from tests.clients_js.turns import Turn, scripted
-from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, VIA_RESPONSES
-from tests.fakes.upstream import FakeUpstream, Received
-from tests.server import MASTER_KEY, LiveServer
+from tests.clients_js.turns import Turn
 
-KINDS = ("openai-chat", "openai-responses", "anthropic")
-MODELS = {"openai": VIA_OPENAI, "responses": VIA_RESPONSES, "anthropic": VIA_ANTHROPIC}
-PATHS = {"openai": "/v1/chat/completions", "responses": "/v1/responses", "anthropic": "/v1/messages"}
-MATRIX = [pytest.param((kind, backend), id=f"{kind}-{backend}") for kind in KINDS for backend in MODELS]
-
-
-class Backend:
-    def __init__(self, name: str, fake: FakeUpstream) -> None:
-        self.name = name
-        self.fake = fake
-
-    def script(self, *turns: Turn) -> None:
-        self.fake.script(*(scripted(self.name, turn) for turn in turns))
-
-    def calls(self) -> list[Received]:
-        return [r for r in self.fake.received if r.path == PATHS[self.name]]
-
-    def call_id(self, n: int) -> str:
-        return f"toolu_lookup_{n}" if self.name == "anthropic" else f"call_lookup_{n}"
-
-
-@pytest.fixture
-def setup(request: pytest.FixtureRequest, server: LiveServer, js_programs: Path,
-          fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> tuple[Client, Backend]:
-    kind, backend = request.param
-    fake = fake_anthropic if backend == "anthropic" else fake_openai
-    return Client(js_programs, server.url, MASTER_KEY, kind, MODELS[backend]), Backend(backend, fake)
-
-
-def dumped(received: Received) -> str:
-    return json.dumps(received.body)
+MATRIX = [pytest.param(case, id="-".join(case)) for case in CASES]
 
 
 @pytest.mark.parametrize("setup", MATRIX, indirect=True)
