@@ -6,13 +6,17 @@ the program got back and in what the upstream received."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.clients_js.matrix import CASES, Backend, dumped
 from tests.clients_js.node import Client
-from tests.clients_js.turns import Turn
+from tests.clients_js.turns import Turn, scripted
+from tests.conftest import VIA_OPENAI
+from tests.fakes.upstream import FakeUpstream
+from tests.server import MASTER_KEY, LiveServer
 
 MATRIX = [pytest.param(case, id="-".join(case)) for case in CASES]
 
@@ -95,3 +99,12 @@ def _conversation(backend: str, body: dict[str, Any]) -> list[tuple[str, str]]:
             content = "".join(part.get("text", "") for part in content)
         out.append((message["role"], content))
     return out
+
+
+def test_the_default_openai_model_is_the_responses_model(server: LiveServer, js_programs: Path, oai,
+                                                          fake_openai: FakeUpstream) -> None:
+    """``openai(model)`` without ``.chat``/``.responses``: the SDK's default, the Responses API."""
+    fake_openai.script(scripted("openai", Turn(text="Hello by default.")))
+    got = Client(js_programs, server.url, MASTER_KEY, "openai-default", VIA_OPENAI).run("text").ok()
+    assert got["text"] == "Hello by default."
+    assert oai.responses.retrieve(got["responseId"]).output_text == "Hello by default."
