@@ -33,9 +33,29 @@ def _denull(node: Any) -> Any:
     return out
 
 
+# Properties the spec lists as required but nullable that Anthropic leaves out when they
+# have no value (a text block without citations carries no ``citations`` key; strict
+# clients such as the AI SDK refuse ``null`` there). Switchyard omits them too.
+OMITTED_WHEN_NULL = {
+    "ResponseTextBlock": ("citations",),
+    "Message": ("container", "stop_details"),
+    "Usage": ("cache_creation", "server_tool_use", "service_tier", "inference_geo"),
+    "MessageDelta": ("container", "stop_details"),
+    "MessageDeltaUsage": ("input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+                          "server_tool_use"),
+}
+
+
+def _relax(schemas: dict[str, Any]) -> None:
+    for name, keys in OMITTED_WHEN_NULL.items():
+        schema = schemas[name]
+        schema["required"] = [k for k in schema.get("required", []) if k not in keys]
+
+
 @functools.cache
 def _registry() -> tuple[Registry, dict[str, Any]]:
     document = _denull(json.loads(SPEC_PATH.read_text()))
+    _relax(document["components"]["schemas"])
     resource = Resource.from_contents(document, default_specification=DRAFT202012)
     return Registry().with_resource(_URI, resource), document["components"]["schemas"]
 

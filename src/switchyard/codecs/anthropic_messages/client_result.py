@@ -28,7 +28,8 @@ def tool_input(arguments: str) -> dict[str, Any]:
 
 
 def text_block(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text, "citations": None}
+    """Anthropic leaves ``citations`` out when there are none (clients reject ``null``)."""
+    return {"type": "text", "text": text}
 
 
 def tool_use_block(call_id: str, name: str, input_: dict[str, Any]) -> dict[str, Any]:
@@ -73,7 +74,5 @@ def encode_result(result: Result, *, id: str, model: str) -> dict[str, Any]:
         "content": content,
         "stop_reason": reason,
         "stop_sequence": choice.stop_sequence if reason == "stop_sequence" else None,
-        "stop_details": None,
-        "container": None,
         "usage": usage_to_wire(result.usage),
     }
