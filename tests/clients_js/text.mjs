@@ -6,9 +6,9 @@ run(async () => {
   const prompt = process.env.SY_PROMPT ?? 'Say hello.';
   const maxOutputTokens = Number(process.env.SY_MAX_TOKENS ?? 64);
   if (!streaming()) {
-    const r = await generateText({ ...common(), prompt, maxOutputTokens });
+    const r = await generateText({ ...common(), prompt, maxOutputTokens, include: { responseBody: true } });
     return { text: r.text, reasoningText: r.reasoningText ?? null, finishReason: r.finishReason,
-             usage: usage(r.usage), responseId: r.response.id };
+             usage: usage(r.usage), responseId: r.response.id, body: r.response.body ?? null };
   }
   const r = streamText({ ...common(), prompt, maxOutputTokens, onError: () => {} });
   const parts = {};
