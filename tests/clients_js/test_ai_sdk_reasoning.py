@@ -35,7 +35,7 @@ def _shown(client: Client, backend: Backend, n: int) -> str | None:
 def test_tool_loop_after_reasoning(setup: tuple[Client, Backend], stream: bool) -> None:
     client, backend = setup
     call_id = backend.call_id(7)
-    backend.script(Turn(tool=(call_id, "lookup", {"key": "alpha"}), thinking=_signed(backend, 1)),
+    backend.script(Turn(tools=((call_id, "lookup", {"key": "alpha"}),), thinking=_signed(backend, 1)),
                    Turn(text="The value is VALUE-alpha.", thinking=_signed(backend, 2)))
     got = client.run("tools", stream=stream, reasoning=True).ok()
     assert got["text"] == "The value is VALUE-alpha."

@@ -44,7 +44,7 @@ def test_text(setup: tuple[Client, Backend], stream: bool) -> None:
 def test_tool_loop(setup: tuple[Client, Backend], stream: bool) -> None:
     client, backend = setup
     call_id = backend.call_id(1)
-    backend.script(Turn(tool=(call_id, "lookup", {"key": "alpha"})), Turn(text="The value is VALUE-alpha."))
+    backend.script(Turn(tools=((call_id, "lookup", {"key": "alpha"}),)), Turn(text="The value is VALUE-alpha."))
     got = client.run("tools", stream=stream).ok()
     assert got["text"] == "The value is VALUE-alpha."
     first, second = got["steps"]
@@ -57,6 +57,21 @@ def test_tool_loop(setup: tuple[Client, Backend], stream: bool) -> None:
     assert len(calls) == 2
     assert "lookup" in dumped(calls[0])
     assert call_id in dumped(calls[1]) and "VALUE-alpha" in dumped(calls[1])
+
+
+@pytest.mark.parametrize("setup", MATRIX, indirect=True)
+def test_parallel_tool_calls(setup: tuple[Client, Backend]) -> None:
+    client, backend = setup
+    ids = backend.call_id(2), backend.call_id(3)
+    backend.script(Turn(tools=((ids[0], "lookup", {"key": "alpha"}), (ids[1], "lookup", {"key": "beta"}))),
+                   Turn(text="alpha and beta found."))
+    got = client.run("tools", prompt="Look up alpha and beta, both at once.").ok()
+    first, second = got["steps"]
+    assert sorted(c["input"]["key"] for c in first["toolCalls"]) == ["alpha", "beta"]
+    assert sorted(r["output"]["value"] for r in first["toolResults"]) == ["VALUE-alpha", "VALUE-beta"]
+    assert second["text"] == "alpha and beta found."
+    sent = dumped(backend.calls()[1])
+    assert all(call_id in sent for call_id in ids) and "VALUE-alpha" in sent and "VALUE-beta" in sent
 
 
 STRUCTURED = {"city": "Paris", "population": 2100000}

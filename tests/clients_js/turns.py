@@ -17,7 +17,7 @@ BACKENDS = ("openai", "responses", "anthropic")
 @dataclass(frozen=True)
 class Turn:
     text: str | None = None
-    tool: tuple[str, str, dict[str, Any]] | None = None  # (call id, tool name, input)
+    tools: tuple[tuple[str, str, dict[str, Any]], ...] = ()  # (call id, tool name, input) each
     thinking: tuple[str, str] | None = None  # (text, signature)
 
 
@@ -32,7 +32,7 @@ def scripted(backend: str, turn: Turn) -> ByStream:
 
 
 def _chat(turn: Turn) -> ByStream:
-    calls = [(turn.tool[0], turn.tool[1], json.dumps(turn.tool[2]))] if turn.tool else None
+    calls = [(cid, name, json.dumps(args)) for cid, name, args in turn.tools] or None
     reasoning = turn.thinking[0] if turn.thinking else None
     reply = openai_wire.completion(turn.text, tool_calls=calls, reasoning=reasoning,
                                    finish_reason="tool_calls" if calls else "stop")
@@ -49,9 +49,8 @@ def _messages(turn: Turn) -> ByStream:
         blocks.append(anthropic_wire.thinking(*turn.thinking))
     if turn.text is not None:
         blocks.append(anthropic_wire.text(turn.text))
-    if turn.tool:
-        blocks.append(anthropic_wire.tool_use(*turn.tool))
-    reason = "tool_use" if turn.tool else "end_turn"
+    blocks += [anthropic_wire.tool_use(*call) for call in turn.tools]
+    reason = "tool_use" if turn.tools else "end_turn"
     return ByStream(anthropic_wire.message(blocks, stop_reason=reason),
                     anthropic_wire.stream(blocks, stop_reason=reason))
 
@@ -62,6 +61,6 @@ def _responses(turn: Turn) -> ByStream:
         items.append(responses_wire.reasoning(*turn.thinking))
     if turn.text is not None:
         items.append(responses_wire.message(turn.text))
-    if turn.tool:
-        items.append(responses_wire.function_call(turn.tool[0], turn.tool[1], json.dumps(turn.tool[2])))
+    for n, (cid, name, args) in enumerate(turn.tools):
+        items.append({**responses_wire.function_call(cid, name, json.dumps(args)), "id": f"fc_up_{n}"})
     return ByStream(responses_wire.reply(*items), responses_wire.stream(*items))
