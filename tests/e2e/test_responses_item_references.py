@@ -63,6 +63,18 @@ def test_another_owners_item_is_not_found(oai, mallory, fake_openai) -> None:
     assert len(fake_openai.received) == 1  # nothing went upstream for mallory
 
 
+def test_a_conversation_item_resolves_outside_its_conversation(oai, mallory, fake_openai) -> None:
+    conversation = oai.conversations.create(items=[{"role": "user", "content": "Remember: 7731."}])
+    (item,) = oai.conversations.items.list(conversation.id).data
+    fake_openai.script(ow.completion("Noted."))
+    oai.responses.create(model=VIA_OPENAI, input=[{"type": "item_reference", "id": item.id},
+                                                  {"role": "user", "content": "What number?"}])
+    assert [m["content"] for m in fake_openai.last.body["messages"]] == ["Remember: 7731.", "What number?"]
+    with pytest.raises(openai.NotFoundError):
+        mallory.responses.create(model=VIA_OPENAI, input=[{"type": "item_reference", "id": item.id}])
+    assert len(fake_openai.received) == 1
+
+
 def test_unknown_reference_is_not_found(oai, fake_openai) -> None:
     with pytest.raises(openai.NotFoundError) as caught:
         oai.responses.create(model=VIA_OPENAI, input=[{"type": "item_reference", "id": "msg_nothing_here"}])

@@ -80,10 +80,12 @@ class ResponsesService:
                             owner_id: str) -> list[dict[str, Any]]:
         """Input with ``item_reference`` items (and reasoning items sent back by id alone)
         replaced by what they name: the context first, then any stored item of the owner's
-        responses, as OpenAI resolves them. Another owner's item is not found."""
+        responses or conversations, as OpenAI resolves them. Another owner's item is not found."""
 
         async def lookup(ids: list[str]) -> dict[str, dict[str, Any]]:
-            return await self.responses.items_by_id(ids, owner_id)
+            found = await self.responses.items_by_id(ids, owner_id)
+            rest = [i for i in ids if i not in found]
+            return {**await self.conversations.items_by_id(rest, owner_id), **found} if rest else found
 
         return await resolve_references(input_items, history, lookup)
 

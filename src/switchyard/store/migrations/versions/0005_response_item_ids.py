@@ -1,5 +1,6 @@
-"""An index on response items by item id: an ``item_reference`` (or a reasoning item sent
-back by id) names any stored item of the caller's responses, not only the chain it follows.
+"""Indexes on response and conversation items by item id: an ``item_reference`` (or a
+reasoning item sent back by id) names any stored item of the caller's responses and
+conversations, not only those of the chain or conversation it follows.
 
 Revision ID: 0005
 Revises: 0004
@@ -18,7 +19,9 @@ depends_on: str | None = None
 
 def upgrade() -> None:
     op.create_index("ix_response_items_item_id", "response_items", ["item_id"])
+    op.create_index("ix_conversation_items_item_id", "conversation_items", ["item_id"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_conversation_items_item_id", table_name="conversation_items")
     op.drop_index("ix_response_items_item_id", table_name="response_items")
