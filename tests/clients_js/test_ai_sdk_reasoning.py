@@ -16,7 +16,7 @@ MATRIX = [pytest.param(case, id="-".join(case)) for case in CASES]
 THOUGHT = "The user wants the value; I will look it up."
 
 
-def _signed(backend: Backend, n: int) -> tuple[str, str]:
+def _signed(n: int) -> tuple[str, str]:
     return (f"{THOUGHT} ({n})", f"sig-js-{n}")
 
 
@@ -35,8 +35,8 @@ def _shown(client: Client, backend: Backend, n: int) -> str | None:
 def test_tool_loop_after_reasoning(setup: tuple[Client, Backend], stream: bool) -> None:
     client, backend = setup
     call_id = backend.call_id(7)
-    backend.script(Turn(tools=((call_id, "lookup", {"key": "alpha"}),), thinking=_signed(backend, 1)),
-                   Turn(text="The value is VALUE-alpha.", thinking=_signed(backend, 2)))
+    backend.script(Turn(tools=((call_id, "lookup", {"key": "alpha"}),), thinking=_signed(1)),
+                   Turn(text="The value is VALUE-alpha.", thinking=_signed(2)))
     got = client.run("tools", stream=stream, reasoning=True).ok()
     assert got["text"] == "The value is VALUE-alpha."
     first, second = got["steps"]
@@ -53,8 +53,8 @@ def test_tool_loop_after_reasoning(setup: tuple[Client, Backend], stream: bool) 
 @pytest.mark.parametrize("setup", MATRIX, indirect=True)
 def test_chat_after_reasoning(setup: tuple[Client, Backend]) -> None:
     client, backend = setup
-    backend.script(Turn(text="Hello Ada.", thinking=_signed(backend, 1)),
-                   Turn(text="Your name is Ada.", thinking=_signed(backend, 2)))
+    backend.script(Turn(text="Hello Ada.", thinking=_signed(1)),
+                   Turn(text="Your name is Ada.", thinking=_signed(2)))
     got = client.run("chat", turns=["My name is Ada.", "What is my name?"], reasoning=True).ok()
     assert [a["text"] for a in got["answers"]] == ["Hello Ada.", "Your name is Ada."]
     assert [a["reasoningText"] for a in got["answers"]] == [_shown(client, backend, 1), _shown(client, backend, 2)]
