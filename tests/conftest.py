@@ -11,6 +11,7 @@ import anthropic
 import openai
 import pytest
 
+from tests.fakes.anthropic_wire import refuse_as_anthropic
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
 
@@ -43,7 +44,7 @@ def fake_openai() -> Iterator[FakeUpstream]:
 
 @pytest.fixture(scope="session")
 def fake_anthropic() -> Iterator[FakeUpstream]:
-    fake = FakeUpstream("fake-anthropic")
+    fake = FakeUpstream("fake-anthropic", check=refuse_as_anthropic)
     fake.start()
     yield fake
     fake.stop()

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tests.fakes import anthropic_wire, openai_wire, responses_wire
-from tests.fakes.upstream import ByStream
+from tests.fakes.upstream import Script, by_stream
 
 BACKENDS = ("openai", "responses", "anthropic")
 
@@ -21,7 +21,7 @@ class Turn:
     thinking: tuple[str, str] | None = None  # (text, signature)
 
 
-def scripted(backend: str, turn: Turn) -> ByStream:
+def scripted(backend: str, turn: Turn) -> Script:
     if backend == "openai":
         return _chat(turn)
     if backend == "anthropic":
@@ -31,7 +31,7 @@ def scripted(backend: str, turn: Turn) -> ByStream:
     raise ValueError(backend)
 
 
-def _chat(turn: Turn) -> ByStream:
+def _chat(turn: Turn) -> Script:
     calls = [(cid, name, json.dumps(args)) for cid, name, args in turn.tools] or None
     reasoning = turn.thinking[0] if turn.thinking else None
     reply = openai_wire.completion(turn.text, tool_calls=calls, reasoning=reasoning,
@@ -40,10 +40,10 @@ def _chat(turn: Turn) -> ByStream:
     pieces = [text[: len(text) // 2], text[len(text) // 2:]] if text else []
     stream = openai_wire.stream(pieces, reasoning=[reasoning] if reasoning else None,
                                 tool_calls=[(c, n, [a[:5], a[5:]]) for c, n, a in calls or []])
-    return ByStream(reply, stream)
+    return by_stream(reply, stream)
 
 
-def _messages(turn: Turn) -> ByStream:
+def _messages(turn: Turn) -> Script:
     blocks = []
     if turn.thinking:
         blocks.append(anthropic_wire.thinking(*turn.thinking))
@@ -51,11 +51,11 @@ def _messages(turn: Turn) -> ByStream:
         blocks.append(anthropic_wire.text(turn.text))
     blocks += [anthropic_wire.tool_use(*call) for call in turn.tools]
     reason = "tool_use" if turn.tools else "end_turn"
-    return ByStream(anthropic_wire.message(blocks, stop_reason=reason),
+    return by_stream(anthropic_wire.message(blocks, stop_reason=reason),
                     anthropic_wire.stream(blocks, stop_reason=reason))
 
 
-def _responses(turn: Turn) -> ByStream:
+def _responses(turn: Turn) -> Script:
     items = []
     if turn.thinking:
         items.append(responses_wire.reasoning(*turn.thinking))
@@ -63,4 +63,4 @@ def _responses(turn: Turn) -> ByStream:
         items.append(responses_wire.message(turn.text))
     for n, (cid, name, args) in enumerate(turn.tools):
         items.append({**responses_wire.function_call(cid, name, json.dumps(args)), "id": f"fc_up_{n}"})
-    return ByStream(responses_wire.reply(*items), responses_wire.stream(*items))
+    return by_stream(responses_wire.reply(*items), responses_wire.stream(*items))

@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
-from tests.fakes.upstream import ByStream
+from tests.fakes.upstream import Script, by_stream
 from tests.server import LiveServer
 
 LOOKUP = {"type": "function", "name": "lookup", "description": "Look a key up",
@@ -82,9 +82,9 @@ def test_unknown_reference_is_not_found(oai, fake_openai) -> None:
     assert fake_openai.received == []
 
 
-def _answer(*blocks: dict) -> ByStream:
+def _answer(*blocks: dict) -> Script:
     reason = "tool_use" if blocks[-1]["type"] == "tool_use" else "end_turn"
-    return ByStream(aw.message(list(blocks), stop_reason=reason), aw.stream(list(blocks), stop_reason=reason))
+    return by_stream(aw.message(list(blocks), stop_reason=reason), aw.stream(list(blocks), stop_reason=reason))
 
 
 def _tool_turn(oai: openai.OpenAI, fake_anthropic) -> openai.types.responses.Response:

@@ -9,12 +9,12 @@ import pytest
 from tests.conftest import VIA_ANTHROPIC
 from tests.e2e.responses_stream_validator import check_stream
 from tests.fakes import anthropic_wire as aw
-from tests.fakes.upstream import ByStream
+from tests.fakes.upstream import Script, by_stream
 
 
-def _thinking_answer() -> ByStream:
+def _thinking_answer() -> Script:
     blocks = [aw.thinking("Greet them warmly.", "sig-sum-1"), aw.text("Hello there")]
-    return ByStream(aw.message(blocks), aw.stream(blocks))
+    return by_stream(aw.message(blocks), aw.stream(blocks))
 
 
 @pytest.mark.parametrize("summary", ["auto", "concise", "detailed"])
@@ -67,7 +67,7 @@ def test_summary_streamed_in_the_specs_order(oai, fake_anthropic) -> None:
 
 
 def test_summarised_reasoning_sent_back_keeps_its_signature(oai, fake_anthropic) -> None:
-    fake_anthropic.script(_thinking_answer(), ByStream(aw.message([aw.text("Again.")]),
+    fake_anthropic.script(_thinking_answer(), by_stream(aw.message([aw.text("Again.")]),
                                                        aw.stream([aw.text("Again.")])))
     first = oai.responses.create(model=VIA_ANTHROPIC, input="Say hello", store=False,
                                  reasoning={"effort": "low", "summary": "auto"})

@@ -118,3 +118,29 @@ def _block_frames(i: int, block: dict[str, Any]) -> list[tuple[str | None, Any]]
 def error(status: int, type_: str, message: str, headers: dict[str, str] | None = None) -> Reply:
     return Reply({"type": "error", "error": {"type": type_, "message": message}},
                  status=status, headers=headers or {})
+
+
+THINKING_DOCS = "https://docs.claude.com/en/docs/build-with-claude/extended-thinking"
+
+
+def refuse_as_anthropic(path: str, body: Any) -> Reply | None:
+    """The 400 Anthropic answers when thinking is enabled and the last assistant turn
+    calls tools without starting with its thinking block (message as the API words it)."""
+    if not path.startswith("/v1/messages") or not isinstance(body, dict):
+        return None
+    if (body.get("thinking") or {}).get("type") != "enabled":
+        return None
+    messages = body.get("messages") or []
+    last = next((n for n in range(len(messages) - 1, -1, -1) if messages[n].get("role") == "assistant"), None)
+    if last is None or not isinstance(messages[last].get("content"), list):
+        return None
+    blocks = messages[last]["content"]
+    if not any(b.get("type") == "tool_use" for b in blocks) or blocks[0].get("type") in (
+            "thinking", "redacted_thinking"):
+        return None
+    return error(400, "invalid_request_error", (
+        f"messages.{last}.content.0.type: Expected `thinking` or `redacted_thinking`, but found "
+        f"`{blocks[0].get('type')}`. When `thinking` is enabled, a final `assistant` message must start "
+        "with a thinking block (preceeding the lastmost set of `tool_use` and `tool_result` blocks). "
+        "We recommend you include thinking blocks from previous turns. To avoid this requirement, "
+        f"disable `thinking`. Please consult our documentation at {THINKING_DOCS}"))

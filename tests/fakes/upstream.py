@@ -9,6 +9,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,27 +44,31 @@ class Stream:
 
 
 @dataclass
-class ByStream:
-    """Either answer, as the request asks: ``stream`` when its body says ``"stream": true``,
-    else ``reply`` (for clients whose calls stream upstream or not depending on options)."""
-
-    reply: Reply
-    stream: Stream
-
-
-@dataclass
 class Received:
     path: str
     headers: dict[str, str]
     body: Any
 
 
-Script = Reply | Stream | ByStream
+Answer = Reply | Stream
+Script = Answer | Callable[[Any], Answer]  # a callable answers from the request body
+Check = Callable[[str, Any], Reply | None]  # the vendor's own refusal of a request, if any
+
+
+def by_stream(reply: Reply, stream: Stream) -> Callable[[Any], Answer]:
+    """Either answer, as the request asks: ``stream`` when its body says ``"stream": true``,
+    else ``reply`` (for clients whose calls stream upstream or not depending on options)."""
+
+    def answer(body: Any) -> Answer:
+        return stream if isinstance(body, dict) and body.get("stream") is True else reply
+
+    return answer
 
 
 class FakeUpstream:
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, check: Check | None = None) -> None:
         self.name = name
+        self.check = check
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
         self.port = _free_port()
@@ -89,14 +94,17 @@ class FakeUpstream:
         raw = await request.body()
         body = orjson.loads(raw) if raw else None
         self.received.append(Received(request.url.path, dict(request.headers), body))
+        refusal = self.check(request.url.path, body) if self.check is not None else None
+        if refusal is not None:
+            return Response(orjson.dumps(refusal.json), status_code=refusal.status, media_type="application/json")
         if not self.scripts:
             return Response(
                 orjson.dumps({"error": {"message": f"{self.name}: nothing scripted", "type": "fake"}}),
                 status_code=500, media_type="application/json",
             )
         script = self.scripts.popleft()
-        if isinstance(script, ByStream):
-            script = script.stream if isinstance(body, dict) and body.get("stream") is True else script.reply
+        if callable(script):
+            script = script(body)
         if isinstance(script, Reply):
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")

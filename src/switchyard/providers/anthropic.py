@@ -15,6 +15,7 @@ from switchyard.providers.http_upstream import HttpUpstream, make_client
 
 ANTHROPIC_VERSION = "2023-06-01"
 NOT_COUNTED = ("max_tokens", "stream", "temperature", "top_p", "top_k", "stop_sequences", "metadata")
+NO_COUNT_ENDPOINT = frozenset({404, 405, 501})
 
 
 class AnthropicProvider(HttpProvider):
@@ -44,8 +45,12 @@ class AnthropicProvider(HttpProvider):
         return JsonEvents(StreamDecoder(), with_name=True)
 
     async def count_tokens(self, request: Request) -> int:
+        """The upstream's count; an estimate when it has no count endpoint (servers that
+        speak the Messages API without ``/v1/messages/count_tokens``)."""
         body = encode_request(request, model=self.config.upstream_model)
         for key in NOT_COUNTED:
             body.pop(key, None)
-        answer = await self._count.post_json(body)
+        answer = await self._count.post_json(body, absent=NO_COUNT_ENDPOINT)
+        if answer is None:
+            return await super().count_tokens(request)
         return int(answer["input_tokens"])

@@ -86,7 +86,9 @@ class HttpUpstream:
         except LookupError:
             self._proxy, self._proxy_auth = None, None
 
-    async def post_json(self, body: dict[str, Any]) -> Any:
+    async def post_json(self, body: dict[str, Any], *, absent: frozenset[int] = frozenset()) -> Any:
+        """The JSON answer; ``None`` when the status is one of ``absent`` (an endpoint
+        this upstream does not have)."""
         try:
             async with self._client.session().post(
                 self._url, data=orjson.dumps(body), headers=self._headers,
@@ -95,6 +97,8 @@ class HttpUpstream:
                 status, raw = response.status, await response.read()
         except Exception as exc:
             raise from_exception(exc) from exc
+        if status in absent:
+            return None
         if status >= 400:
             raise from_status(status, raw, response.headers)
         try:

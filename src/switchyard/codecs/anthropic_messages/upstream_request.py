@@ -14,7 +14,10 @@ Decisions (the wire has no place for some canonical shapes):
   thinking budget if there is one.
 - Thinking: ``budget_tokens``, else effort → ``EFFORT_BUDGET``, else medium; the budget is
   clamped below ``max_tokens`` and thinking omitted when that leaves under 1024 tokens.
-  ``enabled=False`` → ``{"type": "disabled"}``. With thinking on, ``temperature``,
+  ``enabled=False`` → ``{"type": "disabled"}``. Thinking is also left out when the last
+  assistant turn calls tools without starting with a signed thinking block (a client that
+  did not keep it, or another vendor's reasoning): Anthropic refuses thinking then.
+  With thinking on, ``temperature``,
   ``top_p`` and ``top_k`` are not sent (Anthropic rejects most values of them).
 - ``temperature`` is clamped to Anthropic's 0..1. ``response_format`` json_schema →
   ``output_config.format``; ``json_object`` has no Anthropic equivalent and is not sent.
@@ -56,10 +59,11 @@ EFFORT_BUDGET = {
 
 def encode_request(request: Request, *, model: str) -> dict[str, Any]:
     system, rest = _split_system(request.items)
-    body: dict[str, Any] = {"model": model, "messages": _turns(rest)}
+    turns = _turns(rest)
+    body: dict[str, Any] = {"model": model, "messages": turns}
     if system:
         body["system"] = system
-    budget = _budget(request.reasoning, request.max_output_tokens)
+    budget = _budget(request.reasoning, request.max_output_tokens) if _can_think(turns) else None
     max_tokens = request.max_output_tokens or DEFAULT_MAX_TOKENS + (budget or 0)
     body["max_tokens"] = max_tokens
     thinking = _thinking(request.reasoning, budget, max_tokens)
@@ -92,6 +96,15 @@ def encode_request(request: Request, *, model: str) -> dict[str, Any]:
     if request.stream:
         body["stream"] = True
     return body
+
+
+def _can_think(turns: list[dict[str, Any]]) -> bool:
+    """Anthropic requires the last assistant turn, when it calls tools, to start with the
+    thinking block that preceded the calls."""
+    last = next((t["content"] for t in reversed(turns) if t["role"] == "assistant"), None)
+    if last is None or not any(b["type"] == "tool_use" for b in last):
+        return True
+    return last[0]["type"] in ("thinking", "redacted_thinking")
 
 
 def _split_system(items: list[Item]) -> tuple[list[dict[str, Any]], list[Item]]:
