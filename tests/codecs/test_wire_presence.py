@@ -1,7 +1,8 @@
 """Which keys the vendors send as ``null`` and which they leave out, for what Switchyard
 sends clients of both vendors (bodies and stream events). Strict clients (the AI SDK's
-schemas) refuse ``null`` where the vendor leaves a key out, and a missing key where the
-vendor always sends one; each row pins one key."""
+schemas) refuse ``null`` where the vendor leaves a key out (text blocks' ``citations``),
+and a missing key where the vendor always sends one (the keys Anthropic's reference
+requires, null when empty); each row pins one key."""
 
 from __future__ import annotations
 
@@ -59,36 +60,36 @@ Produce = Callable[[], dict[str, Any]]
 ROWS: list[tuple[str, Produce, str, object]] = [
     # Anthropic Messages, whole
     ("anthropic text block: citations", lambda: _anthropic_message()["content"][0], "citations", ABSENT),
-    ("anthropic message: container", _anthropic_message, "container", ABSENT),
-    ("anthropic message: stop_details", _anthropic_message, "stop_details", ABSENT),
+    ("anthropic message: container", _anthropic_message, "container", NULL),
+    ("anthropic message: stop_details", _anthropic_message, "stop_details", NULL),
     ("anthropic message: stop_sequence", _anthropic_message, "stop_sequence", NULL),
-    ("anthropic usage: cache_creation", lambda: _anthropic_message()["usage"], "cache_creation", ABSENT),
-    ("anthropic usage: server_tool_use", lambda: _anthropic_message()["usage"], "server_tool_use", ABSENT),
-    ("anthropic usage: service_tier", lambda: _anthropic_message()["usage"], "service_tier", ABSENT),
-    ("anthropic usage: inference_geo", lambda: _anthropic_message()["usage"], "inference_geo", ABSENT),
+    ("anthropic usage: cache_creation", lambda: _anthropic_message()["usage"], "cache_creation", NULL),
+    ("anthropic usage: server_tool_use", lambda: _anthropic_message()["usage"], "server_tool_use", NULL),
+    ("anthropic usage: service_tier", lambda: _anthropic_message()["usage"], "service_tier", NULL),
+    ("anthropic usage: inference_geo", lambda: _anthropic_message()["usage"], "inference_geo", NULL),
     # Anthropic Messages, streamed
     ("anthropic content_block_start text: citations",
      lambda: _anthropic_events(True)["content_block_start"]["content_block"], "citations", ABSENT),
     ("anthropic message_start: container", lambda: _anthropic_events(True)["message_start"]["message"],
-     "container", ABSENT),
+     "container", NULL),
     ("anthropic message_start: stop_details", lambda: _anthropic_events(True)["message_start"]["message"],
-     "stop_details", ABSENT),
+     "stop_details", NULL),
     ("anthropic message_start: stop_reason", lambda: _anthropic_events(True)["message_start"]["message"],
      "stop_reason", NULL),
     ("anthropic message_start usage: server_tool_use",
-     lambda: _anthropic_events(True)["message_start"]["message"]["usage"], "server_tool_use", ABSENT),
+     lambda: _anthropic_events(True)["message_start"]["message"]["usage"], "server_tool_use", NULL),
     ("anthropic message_delta: container", lambda: _anthropic_events(True)["message_delta"]["delta"],
-     "container", ABSENT),
+     "container", NULL),
     ("anthropic message_delta: stop_details", lambda: _anthropic_events(True)["message_delta"]["delta"],
-     "stop_details", ABSENT),
+     "stop_details", NULL),
     ("anthropic message_delta: stop_sequence", lambda: _anthropic_events(True)["message_delta"]["delta"],
      "stop_sequence", NULL),
     ("anthropic message_delta usage: server_tool_use",
-     lambda: _anthropic_events(True)["message_delta"]["usage"], "server_tool_use", ABSENT),
+     lambda: _anthropic_events(True)["message_delta"]["usage"], "server_tool_use", NULL),
     ("anthropic message_delta usage: input_tokens unknown",
-     lambda: _anthropic_events(False)["message_delta"]["usage"], "input_tokens", ABSENT),
+     lambda: _anthropic_events(False)["message_delta"]["usage"], "input_tokens", NULL),
     ("anthropic message_delta usage: cache_read_input_tokens unknown",
-     lambda: _anthropic_events(False)["message_delta"]["usage"], "cache_read_input_tokens", ABSENT),
+     lambda: _anthropic_events(False)["message_delta"]["usage"], "cache_read_input_tokens", NULL),
     # OpenAI Chat Completions: OpenAI sends these as null
     ("chat message: refusal", lambda: chat_result(_text_result(), id="c", model="m", created=1)
      ["choices"][0]["message"], "refusal", NULL),

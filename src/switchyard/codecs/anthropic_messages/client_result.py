@@ -74,5 +74,7 @@ def encode_result(result: Result, *, id: str, model: str) -> dict[str, Any]:
         "content": content,
         "stop_reason": reason,
         "stop_sequence": choice.stop_sequence if reason == "stop_sequence" else None,
+        "stop_details": None,
+        "container": None,
         "usage": usage_to_wire(result.usage),
     }

@@ -19,7 +19,6 @@ from switchyard.codecs.anthropic_messages.wire import (
     error_body,
     stop_reason,
     uncached_input,
-    usage_to_wire,
 )
 from switchyard.core.events import (
     ArgumentsDelta,
@@ -104,14 +103,17 @@ class StreamEncoder:
         if self._finish is not None and reason == "stop_sequence":
             sequence = self._finish.stop_sequence
         usage = self._usage
-        delta_usage: dict[str, Any] = {"output_tokens": usage.output_tokens if usage else 0}
-        if usage is not None:
-            delta_usage.update(input_tokens=uncached_input(usage),
-                               cache_creation_input_tokens=usage.cache_creation_input_tokens,
-                               cache_read_input_tokens=usage.cached_input_tokens)
+        delta_usage: dict[str, Any] = {
+            "input_tokens": uncached_input(usage) if usage else None,
+            "output_tokens": usage.output_tokens if usage else 0,
+            "cache_creation_input_tokens": usage.cache_creation_input_tokens if usage else None,
+            "cache_read_input_tokens": usage.cached_input_tokens if usage else None,
+            "server_tool_use": None,
+        }
         out.append(("message_delta", {
             "type": "message_delta",
-            "delta": {"stop_reason": reason, "stop_sequence": sequence},
+            "delta": {"stop_reason": reason, "stop_sequence": sequence, "stop_details": None,
+                      "container": None},
             "usage": delta_usage,
         }))
         out.append(("message_stop", {"type": "message_stop"}))
@@ -119,10 +121,19 @@ class StreamEncoder:
 
     def _start(self, usage: Usage | None) -> list[SSE]:
         self._started = True
-        message = {
+        usage = usage or Usage()
+        message: dict[str, Any] = {
             "id": self.id, "type": "message", "role": "assistant", "model": self.model,
-            "content": [], "stop_reason": None, "stop_sequence": None,
-            "usage": usage_to_wire(usage or Usage()),
+            "content": [], "stop_reason": None, "stop_sequence": None, "stop_details": None,
+            "container": None,
+            "usage": {
+                "input_tokens": uncached_input(usage),
+                "output_tokens": usage.output_tokens,
+                "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+                "cache_read_input_tokens": usage.cached_input_tokens,
+                "cache_creation": None, "server_tool_use": None, "service_tier": None,
+                "inference_geo": None,
+            },
         }
         return [("message_start", {"type": "message_start", "message": message})]
 

@@ -84,14 +84,16 @@ def usage_from_wire(wire: dict[str, Any] | None) -> Usage:
 
 
 def usage_to_wire(usage: Usage) -> dict[str, Any]:
-    """``Message.usage`` as Anthropic sends it. What we cannot know (the cache split by TTL,
-    server tool use, service tier, inference geography) is left out, as Anthropic leaves
-    out what does not apply: strict clients accept a missing key where they refuse null."""
+    """A full ``Usage`` object as ``Message.usage`` carries it."""
     return {
         "input_tokens": uncached_input(usage),
         "output_tokens": usage.output_tokens,
         "cache_creation_input_tokens": usage.cache_creation_input_tokens,
         "cache_read_input_tokens": usage.cached_input_tokens,
+        "cache_creation": None,
+        "server_tool_use": None,
+        "service_tier": None,
+        "inference_geo": None,
     }
 
 
