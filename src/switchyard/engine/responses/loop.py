@@ -68,7 +68,9 @@ class ResponseRun:
         self.ctx = ctx
         self._emit = emit
         self._cancelled = cancelled
-        self.encoder = ResponsesStreamEncoder(new_item_id=ctx.new_item_id)
+        summary = ctx.call.reasoning is not None and ctx.call.reasoning.summary is not None
+        self.encoder = ResponsesStreamEncoder(new_item_id=ctx.new_item_id,
+                                              reasoning_as="summary" if summary else "text")
         self.usage = Usage()
         self.started = False
         self.tool_calls = 0
