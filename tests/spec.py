@@ -4,6 +4,8 @@
 ``#/components/schemas/CreateChatCompletionResponse`` of
 ``/work/shared/spec/openai-openapi.yaml`` (JSON Schema Draft 2020-12; the spec's
 OpenAPI 3.0 leftovers ``nullable: true`` are rewritten as ``anyOf [..., null]``).
+Where the spec and the official SDK disagree the SDK wins: ``SDK_NULLABLE`` lists the
+properties the SDK types as ``Optional`` that the spec does not mark nullable.
 """
 
 from __future__ import annotations
@@ -20,6 +22,9 @@ from tests.spec_dir import SPEC_DIR
 
 SPEC_PATH = SPEC_DIR / "openai-openapi.yaml"
 _URI = "urn:switchyard:openai-openapi"
+# Response.usage: the SDK's ``Optional[ResponseUsage]``; OpenAI streams ``null`` until the
+# run ends, and Open Responses requires the key (nullable).
+SDK_NULLABLE = {("Response", "usage")}
 
 
 def _denull(node: Any) -> Any:
@@ -37,8 +42,17 @@ def _denull(node: Any) -> Any:
 def _registry() -> tuple[Registry, dict[str, Any]]:
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     document = _denull(yaml.load(SPEC_PATH.read_text(), Loader=loader))
+    _sdk_nullable(document["components"]["schemas"])
     resource = Resource.from_contents(document, default_specification=DRAFT202012)
     return Registry().with_resource(_URI, resource), document["components"]["schemas"]
+
+
+def _sdk_nullable(schemas: dict[str, Any]) -> None:
+    for name, prop in SDK_NULLABLE:
+        for part in [schemas[name], *schemas[name].get("allOf", [])]:
+            props = part.get("properties", {})
+            if prop in props:
+                props[prop] = {"anyOf": [props[prop], {"type": "null"}]}
 
 
 @functools.cache

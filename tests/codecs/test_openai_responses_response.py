@@ -65,7 +65,8 @@ def test_defaults_are_echoed_as_openai_does():
     assert (body["parallel_tool_calls"], body["truncation"], body["service_tier"]) == (True, "disabled", "default")
     assert (body["tool_choice"], body["tools"], body["metadata"]) == ("auto", [], {})
     assert (body["conversation"], body["error"], body["completed_at"]) == (None, None, None)
-    assert "usage" not in body and "user" not in body
+    assert body["usage"] is None and "user" not in body
+    assert (body["presence_penalty"], body["frequency_penalty"]) == (0.0, 0.0)
     assert (body["store"], body["background"], body["object"]) == (True, False, "response")
     assert sdk.output_text == ""
 

@@ -1,9 +1,13 @@
 """HttpUpstream against a raw loopback server: JSON, SSE, and how failures surface
-(a raised SwitchyardError before the first event, a Failure event after it)."""
+(a raised SwitchyardError before the first event, a Failure event after it).
+
+No step waits on the wall clock: the scripted server writes its next piece when the
+client has shown it read the last one, and stays silent until the client hangs up."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 
@@ -16,7 +20,7 @@ from switchyard.core.events import Event, Failure, TextDelta
 from switchyard.providers.http_upstream import HttpUpstream, make_client
 from switchyard.providers.upstream_errors import from_exception
 
-Writer = Callable[[asyncio.StreamWriter], Awaitable[None]]
+Writer = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 
 
 class _Texts:
@@ -36,7 +40,7 @@ async def _serve(answer: Writer) -> tuple[asyncio.Server, str]:
                        if line.lower().startswith(b"content-length:")), 0)
         await reader.readexactly(length)
         try:
-            await answer(writer)
+            await answer(reader, writer)
         finally:
             writer.close()
 
@@ -53,21 +57,34 @@ def _chunk(data: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(data), data)
 
 
-async def _run(answer: Writer, *, stream: bool, timeout: float = 5) -> list[Event] | object:
+async def _hang_up(reader: asyncio.StreamReader) -> None:
+    """Until the client closes the connection (silent all the while)."""
+    with contextlib.suppress(ConnectionError):
+        while await reader.read(1024):
+            pass
+
+
+async def _run(answer: Writer, *, stream: bool, timeout: float = 30,
+               seen: Callable[[Event], None] = lambda _: None) -> list[Event] | object:
+    """The request's JSON answer or stream events; ``seen`` is told of each event as it comes."""
     server, url = await _serve(answer)
     client = make_client(ModelConfig(name="m", provider="openai", timeout=timeout, connect_timeout=1))
     try:
         upstream = HttpUpstream(client, url, {"authorization": "Bearer k"})
         if not stream:
             return await upstream.post_json({"a": 1})
-        return [e async for e in upstream.stream({"a": 1}, _Texts)]
+        events = []
+        async for event in upstream.stream({"a": 1}, _Texts):
+            events.append(event)
+            seen(event)
+        return events
     finally:
         await client.aclose()
         server.close()
 
 
 async def test_json_answer() -> None:
-    async def answer(w: asyncio.StreamWriter) -> None:
+    async def answer(_: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 8\r\n\r\n{\"ok\":1}")
 
     assert await _run(answer, stream=False) == {"ok": 1}
@@ -75,7 +92,7 @@ async def test_json_answer() -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_429_keeps_retry_after(stream: bool) -> None:
-    async def answer(w: asyncio.StreamWriter) -> None:
+    async def answer(_: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         body = b'{"error": {"message": "slow down"}}'
         w.write(b"HTTP/1.1 429 Too Many Requests\r\nretry-after: 3\r\ncontent-length: %d\r\n\r\n%s"
                 % (len(body), body))
@@ -87,16 +104,26 @@ async def test_429_keeps_retry_after(stream: bool) -> None:
 
 
 async def test_sse_split_across_chunks_with_crlf() -> None:
-    async def answer(w: asyncio.StreamWriter) -> None:
+    """Each piece goes out once the client decoded the event that ends the one before,
+    so the CR|LF and "da"|"ta" splits reach the parser as separate reads."""
+    pieces = (b"event: z\r\ndata: 0\r\n\r\nevent: a\r\ndata: 1\r", b"\n\r\n: comment\r\nda", b"ta: 2\r\n\r\n")
+    decoded = {text: asyncio.Event() for text in ("z:0", "a:1")}
+
+    async def answer(_: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(_sse_head())
-        for piece in (b"event: a\r\ndata: 1\r", b"\n\r\n: comment\r\nda", b"ta: 2\r\n\r\n"):
+        for piece, after in zip(pieces, (*decoded.values(), None), strict=True):
             w.write(_chunk(piece))
             await w.drain()
-            await asyncio.sleep(0.01)
+            if after is not None:
+                await after.wait()
         w.write(b"0\r\n\r\n")
 
-    events = await _run(answer, stream=True)
-    assert [e.text for e in events] == ["a:1", "message:2", "closed"]  # type: ignore[union-attr]
+    def seen(event: Event) -> None:
+        if isinstance(event, TextDelta) and event.text in decoded:
+            decoded[event.text].set()
+
+    events = await _run(answer, stream=True, seen=seen)
+    assert [e.text for e in events] == ["z:0", "a:1", "message:2", "closed"]  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize("stream", [False, True])
@@ -117,10 +144,10 @@ async def test_refused_connection_is_upstream_error(stream: bool) -> None:
 
 @pytest.mark.parametrize("stream", [False, True])
 async def test_silence_past_the_read_timeout_is_504(stream: bool) -> None:
-    async def answer(w: asyncio.StreamWriter) -> None:
+    async def answer(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         if stream:
             w.write(_sse_head())
-        await asyncio.sleep(2)
+        await _hang_up(r)
 
     with pytest.raises(SwitchyardError) as caught:
         await _run(answer, stream=stream, timeout=0.3)
@@ -129,13 +156,21 @@ async def test_silence_past_the_read_timeout_is_504(stream: bool) -> None:
 
 @pytest.mark.parametrize("after", ["drop", "stall"])
 async def test_failure_after_the_first_event_is_a_failure_event(after: str) -> None:
-    async def answer(w: asyncio.StreamWriter) -> None:
+    """"drop": the connection breaks once the client has the first event (a read timeout
+    far away); "stall": the upstream says nothing more until the client gives up."""
+    first = asyncio.Event()
+
+    async def answer(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(_sse_head() + _chunk(b"data: 1\n\n"))
         await w.drain()
-        await asyncio.sleep(0.05 if after == "drop" else 2)
+        if after == "drop":
+            await first.wait()
+        else:
+            await _hang_up(r)
         w.transport.abort()
 
-    events = await _run(answer, stream=True, timeout=0.3)
+    events = await _run(answer, stream=True, timeout=30 if after == "drop" else 0.3,
+                        seen=lambda _: first.set())
     assert isinstance(events, list) and events[0] == TextDelta(0, "message:1")
     assert isinstance(events[-1], Failure)
     kind = ErrorKind.UPSTREAM if after == "drop" else ErrorKind.TIMEOUT
@@ -145,23 +180,18 @@ async def test_failure_after_the_first_event_is_a_failure_event(after: str) -> N
 async def test_closing_the_stream_early_closes_the_connection() -> None:
     gone = asyncio.Event()
 
-    async def answer(w: asyncio.StreamWriter) -> None:
+    async def answer(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
         w.write(_sse_head() + _chunk(b"data: 1\n\n"))
         await w.drain()
-        try:
-            for _ in range(100):
-                await asyncio.sleep(0.02)
-                w.write(_chunk(b": tick\n\n"))
-                await w.drain()
-        except (ConnectionError, OSError):
-            gone.set()
+        await _hang_up(r)  # the body never ends: only the client closing the connection gets past this
+        gone.set()
 
     server, url = await _serve(answer)
     client = make_client(ModelConfig(name="m", provider="openai"))
     events: AsyncIterator[Event] = HttpUpstream(client, url, {}).stream({}, _Texts)
     assert await anext(events) == TextDelta(0, "message:1")
     await events.aclose()  # type: ignore[attr-defined]
-    await asyncio.wait_for(gone.wait(), 2)
+    await gone.wait()  # a connection returned to the pool instead would hang here (pytest-timeout)
     await client.aclose()
     server.close()
 

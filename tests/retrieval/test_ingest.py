@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -16,6 +17,7 @@ from switchyard.retrieval.chunking import chunk_text
 from switchyard.store import Database
 from switchyard.store.blobs import BlobStore
 from switchyard.store.files import FileRepository
+from switchyard.store.models import utcnow
 from switchyard.store.vector_store_chunks import ChunkIndex
 from switchyard.store.vector_store_models import VectorStoreChunk
 from switchyard.store.vector_stores import FileCounts, NewFile, VectorStoreRepository
@@ -25,6 +27,7 @@ from tests.retrieval.documents import docx_file, pdf, pptx_file
 pytestmark = pytest.mark.slow
 
 SMALL = static_strategy(100, 0)
+LEASE = 60.0  # seconds; a lease runs out only when a test moves an ingester's clock past it
 LONG_TEXT = " ".join(f"Sentence {i} talks about lighthouse keeper number {i}." for i in range(120))
 
 
@@ -48,6 +51,19 @@ class GatedEmbedder:
 
     async def aclose(self) -> None:
         pass
+
+
+class Clock:
+    """Real time plus an offset the test moves forward."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def now(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += timedelta(seconds=seconds)
 
 
 class BrokenEmbedder:
@@ -171,17 +187,18 @@ async def test_restart_mid_file_completes_exactly_once(database: Database, blobs
     assert expected > 8
 
     gated = GatedEmbedder(embedder, stop_at=3)
-    first = Ingester(database, blobs, lambda _: gated, embed_batch=2, lease_seconds=0.6 if crash else 30)
+    first = Ingester(database, blobs, lambda _: gated, embed_batch=2, lease_seconds=LEASE)
     first.start()
     await asyncio.wait_for(gated.reached.wait(), 30)
     await first.stop(release=not crash)  # mid-file: two batches embedded, the third in flight
     assert (await repo.get_file(store.id, file_id, "alice")).status == "in_progress"  # type: ignore[union-attr]
     assert await chunk_count(database, file_id) == 0
 
-    second = Ingester(database, blobs, lambda _: embedder, lease_seconds=30)
+    clock = Clock()
+    second = Ingester(database, blobs, lambda _: embedder, lease_seconds=LEASE, clock=clock.now)
     if crash:
         assert not await second.run_once()  # the dead worker's lease still holds
-        await asyncio.sleep(0.7)
+        clock.advance(LEASE + 1)  # ... and then has run out
     assert await second.run_once()
     assert not await second.run_once()
     record = await repo.get_file(store.id, file_id, "alice")

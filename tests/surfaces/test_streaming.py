@@ -1,3 +1,7 @@
+"""The stream pump, on virtual time (tests/virtual_time.py): every sleep and keep-alive
+interval below is exact, so the tests can say how many keep-alives come and when, and
+a lost wake-up fails as a deadlock instead of hanging."""
+
 from __future__ import annotations
 
 import asyncio
@@ -8,6 +12,7 @@ import pytest
 from switchyard.core.events import Event, Start, TextDelta
 from switchyard.surfaces.openai.stream_out import openai_frames
 from switchyard.surfaces.streaming import MAX_BUFFERED, event_batches, first_event, with_keepalive
+from tests.virtual_time import on_virtual_time
 
 
 async def _slow(closed: list[bool]) -> AsyncIterator[Event]:
@@ -21,6 +26,7 @@ async def _slow(closed: list[bool]) -> AsyncIterator[Event]:
         closed.append(True)
 
 
+@on_virtual_time
 async def test_keepalives_fill_gaps_and_closing_stops_the_source() -> None:
     closed: list[bool] = []
     events = _slow(closed)
@@ -32,12 +38,11 @@ async def test_keepalives_fill_gaps_and_closing_stops_the_source() -> None:
         if isinstance(item, TextDelta):
             break
     await stream.aclose()
-    assert isinstance(seen[0], Start)
-    assert seen[1:-1] and all(s is None for s in seen[1:-1])
-    assert isinstance(seen[-1], TextDelta) and seen[-1].text == "late"
+    assert seen == [Start(), None, None, TextDelta(0, "late")]  # 0.25 s of silence: keep-alives at 0.1 and 0.2
     assert closed == [True]
 
 
+@on_virtual_time
 async def test_ends_when_the_source_ends() -> None:
     async def two() -> AsyncIterator[Event]:
         yield Start()
@@ -48,6 +53,7 @@ async def test_ends_when_the_source_ends() -> None:
     assert [type(e) for e in out] == [Start, TextDelta]
 
 
+@on_virtual_time
 async def test_events_ready_together_come_in_one_batch_and_a_lone_one_at_once() -> None:
     arrived: list[float] = []
 
@@ -63,9 +69,10 @@ async def test_events_ready_together_come_in_one_batch_and_a_lone_one_at_once() 
     batches = [b async for b in event_batches(await first_event(events), events, 5)]
     received = asyncio.get_running_loop().time()
     assert [[getattr(e, "text", None) for e in b] for b in batches] == [[None], ["a", "b", "c"], ["d"]]
-    assert received - arrived[0] < 0.02
+    assert received == arrived[0]  # not held back until the keep-alive timer
 
 
+@on_virtual_time
 async def test_a_failing_source_raises_after_what_it_sent() -> None:
     async def source() -> AsyncIterator[Event]:
         yield Start()
@@ -79,26 +86,31 @@ async def test_a_failing_source_raises_after_what_it_sent() -> None:
     assert [type(e) for e in seen] == [Start, TextDelta]
 
 
+@on_virtual_time
 async def test_a_fast_source_waits_for_a_slow_writer_and_closing_stops_it() -> None:
     produced: list[int] = []
     closed: list[bool] = []
+    bound = 2 * MAX_BUFFERED + 1  # one batch taken by the writer, one buffered, one in hand
 
     async def endless() -> AsyncIterator[Event]:
         try:
-            while True:
+            while len(produced) <= bound:
                 produced.append(1)
                 yield TextDelta(0, "x")
+                await asyncio.sleep(0)
+            raise AssertionError("the pump read past its buffer")
         finally:
             closed.append(True)
 
     batches = event_batches(None, endless(), 5)
     first = await anext(batches)
-    await asyncio.sleep(0.05)
-    assert len(first) <= MAX_BUFFERED and len(produced) <= 2 * MAX_BUFFERED + 1
+    await asyncio.sleep(1)  # virtual time moves only once the pump has stopped on its own
+    assert len(first) <= MAX_BUFFERED and len(produced) <= bound
     await batches.aclose()
     assert closed == [True]
 
 
+@on_virtual_time
 async def test_keepalives_stop_when_events_flow() -> None:
     async def steady() -> AsyncIterator[Event]:
         for _ in range(8):
@@ -109,6 +121,7 @@ async def test_keepalives_stop_when_events_flow() -> None:
     assert out and all(e is not None for e in out)
 
 
+@on_virtual_time
 async def test_openai_frames_write_one_chunk_per_batch() -> None:
     class Encoder:
         def feed(self, event: Event) -> list[dict[str, str]]:
@@ -128,6 +141,7 @@ async def test_openai_frames_write_one_chunk_per_batch() -> None:
                       b'data: {"t":"c"}\n\n', b'data: {"t":"end"}\n\ndata: [DONE]\n\n']
 
 
+@on_virtual_time
 async def test_no_keepalives_without_a_positive_interval() -> None:
     async def slow() -> AsyncIterator[Event]:
         await asyncio.sleep(0.05)

@@ -18,6 +18,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable
+from datetime import datetime
 
 from switchyard.core.errors import SwitchyardError
 from switchyard.providers.base import Embedder
@@ -27,6 +28,7 @@ from switchyard.retrieval.vectors import to_bytes
 from switchyard.store.blobs import BlobNotFound, BlobStore
 from switchyard.store.database import Database
 from switchyard.store.files import FileRepository
+from switchyard.store.models import utcnow
 from switchyard.store.vector_stores import (
     ErrorCode,
     NewChunk,
@@ -56,7 +58,8 @@ class _Lost(Exception):
 class Ingester:
     def __init__(self, db: Database, blobs: BlobStore, embedder_for: EmbedderFor, *,
                  lease_seconds: float = 30.0, concurrency: int = 2, idle_poll_seconds: float = 2.0,
-                 embed_batch: int = EMBED_BATCH, max_attempts: int = MAX_ATTEMPTS) -> None:
+                 embed_batch: int = EMBED_BATCH, max_attempts: int = MAX_ATTEMPTS,
+                 clock: Callable[[], datetime] = utcnow) -> None:
         self.repo = VectorStoreRepository(db)
         self.files = FileRepository(db)
         self.blobs = blobs
@@ -66,6 +69,7 @@ class Ingester:
         self.idle_poll_seconds = idle_poll_seconds
         self.embed_batch = embed_batch
         self.max_attempts = max_attempts
+        self.clock = clock  # what leases are measured against (tests move it to expire one)
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -99,7 +103,7 @@ class Ingester:
 
     async def run_once(self) -> bool:
         """Claims and ingests one file; False when there was nothing to do."""
-        record = await self.repo.claim_file(self.worker_id, self.lease_seconds)
+        record = await self.repo.claim_file(self.worker_id, self.lease_seconds, now=self.clock())
         if record is None:
             return False
         await self._ingest(record)
@@ -109,7 +113,7 @@ class Ingester:
         while True:
             await self._slots.acquire()
             try:
-                record = await self.repo.claim_file(self.worker_id, self.lease_seconds)
+                record = await self.repo.claim_file(self.worker_id, self.lease_seconds, now=self.clock())
             except Exception:
                 log.exception("claiming a file to ingest failed")
                 record = None
@@ -158,7 +162,7 @@ class Ingester:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
                 held = await self.repo.renew_file_lease(record.vector_store_id, record.id, self.worker_id,
-                                                        self.lease_seconds)
+                                                        self.lease_seconds, now=self.clock())
             except Exception:
                 log.exception("renewing the lease on file %s failed", record.id)
                 continue

@@ -77,6 +77,8 @@ class ResponsesCall:
     temperature: float | None = None
     top_p: float | None = None
     top_logprobs: int | None = None
+    presence_penalty: float | None = None
+    frequency_penalty: float | None = None
     truncation: Literal["auto", "disabled"] = "disabled"
     include: list[str] = field(default_factory=list)
     metadata: dict[str, str] = field(default_factory=dict)

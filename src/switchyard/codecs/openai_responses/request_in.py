@@ -38,7 +38,8 @@ _MAPPED = frozenset({
     "model", "input", "instructions", "previous_response_id", "conversation", "store", "background",
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
     "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "include",
-    "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier", "prompt",
+    "presence_penalty", "frequency_penalty", "metadata", "user", "safety_identifier", "prompt_cache_key",
+    "service_tier", "prompt",
 })
 
 
@@ -97,6 +98,8 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         temperature=opt_num(body, "temperature", lo=0, hi=2),
         top_p=opt_num(body, "top_p", lo=0, hi=1),
         top_logprobs=opt_int(body, "top_logprobs", lo=0, hi=20),
+        presence_penalty=opt_num(body, "presence_penalty", lo=-2, hi=2),
+        frequency_penalty=opt_num(body, "frequency_penalty", lo=-2, hi=2),
         truncation=one_of(opt_str(body, "truncation") or "disabled", ("auto", "disabled"),  # type: ignore[arg-type]
                           "truncation"),
         include=_include(body.get("include")),

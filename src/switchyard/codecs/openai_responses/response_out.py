@@ -53,9 +53,9 @@ def build_response(
     incomplete_details: dict[str, Any] | None = None,
     completed_at: int | None = None,
 ) -> dict[str, Any]:
-    """Every key OpenAI sends, the request's settings echoed with OpenAI's defaults.
-    ``output_text`` is left out: the SDKs compute it; so are ``usage`` and ``user``
-    when None."""
+    """Every key OpenAI and Open Responses send, the request's settings echoed with
+    OpenAI's defaults. ``usage`` is null until known (Open Responses requires the key);
+    ``output_text`` is left out (the SDKs compute it), and ``user`` when None."""
     if status not in STATUSES:
         raise ValueError(f"not a response status: {status!r}")
     body = {
@@ -76,6 +76,8 @@ def build_response(
         "output": output,
         "parallel_tool_calls": call.parallel_tool_calls,
         "previous_response_id": call.previous_response_id,
+        "presence_penalty": call.presence_penalty if call.presence_penalty is not None else 0.0,
+        "frequency_penalty": call.frequency_penalty if call.frequency_penalty is not None else 0.0,
         "prompt_cache_key": call.prompt_cache_key,
         "reasoning": dict(call.reasoning_wire),
         "safety_identifier": call.safety_identifier,
@@ -88,10 +90,8 @@ def build_response(
         "top_logprobs": call.top_logprobs or 0,
         "top_p": call.top_p if call.top_p is not None else 1.0,
         "truncation": call.truncation,
+        "usage": usage_out(usage) if usage is not None else None,
     }
-    # The spec has neither as nullable: left out when unknown.
-    if usage is not None:
-        body["usage"] = usage_out(usage)
     if call.user is not None:
         body["user"] = call.user
     return body

@@ -124,6 +124,8 @@ class ResponsesStreamEncoder:
         return self._event(name, response=response)
 
     def error(self, err: SwitchyardError) -> Event_:
+        """OpenAI's flat shape. Open Responses nests these fields in an ``error`` object, but
+        the OpenAI SDKs raise on any stream event with a top-level ``error`` key."""
         return self._event("error", code=err.code or ERROR_TYPES[err.kind], message=err.message, param=err.param)
 
     # -- model turns ----------------------------------------------------------------------

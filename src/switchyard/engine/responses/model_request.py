@@ -30,5 +30,6 @@ def model_request(call: Any, items: list[Item], tools: list[Tool], *, tools_allo
         tool_choice=choice if tools else None, parallel_tool_calls=call.parallel_tool_calls,
         temperature=call.temperature, top_p=call.top_p, max_output_tokens=call.max_output_tokens,
         logprobs=bool(call.top_logprobs), top_logprobs=call.top_logprobs or None,
+        presence_penalty=call.presence_penalty, frequency_penalty=call.frequency_penalty,
         response_format=call.text_format, reasoning=call.reasoning, user=call.user, stream=stream,
     )

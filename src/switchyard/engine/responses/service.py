@@ -15,6 +15,7 @@ from switchyard.engine.responses.history import gather_history, resolve_referenc
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
 from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.engine.responses.vision import refuse_images
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
@@ -74,6 +75,8 @@ class ResponsesService:
             raise unsupported("top_logprobs", f"model '{route.name}' does not return log-probabilities")
         history = await gather_history(call, owner_id, self.responses, self.conversations)
         inputs = resolve_references(call.input_items, history)
+        if not route.provider.capabilities.vision:
+            refuse_images(route.name, call, inputs, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
 
     def _context(self, p: Prepared, background: bool) -> RunContext:

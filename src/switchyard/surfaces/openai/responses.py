@@ -22,6 +22,7 @@ from switchyard.surfaces.pagination import list_body, page_params
 from switchyard.surfaces.streaming import with_keepalive
 
 KEEPALIVE_FRAME = b": keep-alive\n\n"
+DONE_FRAME = b"data: [DONE]\n\n"
 
 
 def _service(services: Services) -> ResponsesService:
@@ -29,11 +30,14 @@ def _service(services: Services) -> ResponsesService:
 
 
 async def _frames(events: AsyncIterator[dict[str, Any]], keepalive: float) -> AsyncIterator[bytes]:
+    """Each event under its ``type`` as the SSE event name; a finished stream ends with the
+    ``[DONE]`` line Open Responses requires (the OpenAI SDKs stop reading there)."""
     async for event in with_keepalive(None, events, keepalive):  # type: ignore[arg-type]
         if event is None:
             yield KEEPALIVE_FRAME
         else:
             yield sse_frame(event, event["type"])  # type: ignore[index]
+    yield DONE_FRAME
 
 
 @endpoint(render_error)
