@@ -1,4 +1,4 @@
-.PHONY: serve test lint bench
+.PHONY: serve test lint typecheck bench
 
 # Install everything (embedded model included) and serve on 127.0.0.1:8000.
 serve:
@@ -10,7 +10,12 @@ test:
 	./scripts/bootstrap.sh local,test
 	./scripts/install-agents.sh "$${SWITCHYARD_AGENTS_DIR:-$$HOME/.cache/switchyard-agents}"
 	.venv/bin/ruff check src tests bench
+	.venv/bin/mypy
 	.venv/bin/python -m pytest -q -ra $(ARGS)
 
 lint:
 	.venv/bin/ruff check src tests bench
+
+# mypy --strict on src/switchyard/core and src/switchyard/codecs ([tool.mypy] in pyproject.toml).
+typecheck:
+	.venv/bin/mypy

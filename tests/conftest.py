@@ -57,8 +57,9 @@ def _reset_fakes(request: pytest.FixtureRequest) -> None:
             request.getfixturevalue(name).reset()
 
 
-def upstream_models(fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> list[dict[str, object]]:
-    return [
+def upstream_models(fake_openai: FakeUpstream, fake_anthropic: FakeUpstream,
+                    **extra: object) -> list[dict[str, object]]:
+    models: list[dict[str, object]] = [
         {"name": VIA_OPENAI, "provider": "openai", "base_url": fake_openai.url + "/v1",
          "api_key": "upstream-openai-key", "model": "gpt-upstream",
          "aliases": ["gpt-alias-*"], "timeout": 3, "context_window": 3000},
@@ -68,6 +69,7 @@ def upstream_models(fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> 
          "api_key": "upstream-anthropic-key", "model": "claude-upstream",
          "aliases": ["claude-haiku-*"], "timeout": 3},
     ]
+    return [{**m, **extra} for m in models]
 
 
 def embedding_models(fake: FakeUpstream) -> list[dict[str, object]]:
@@ -91,7 +93,21 @@ def server(
 ) -> Iterator[LiveServer]:
     models = [{"name": LOCAL, "provider": "local", "path": str(model_path), "context_length": 4096},
               *upstream_models(fake_openai, fake_anthropic), *embedding_models(fake_openai)]
-    live = LiveServer(tmp_path_factory.mktemp("switchyard"), models, stream_keepalive_seconds=1.0)
+    # The test MCP servers listen on loopback, which the egress policy refuses unless allowlisted.
+    live = LiveServer(tmp_path_factory.mktemp("switchyard"), models, stream_keepalive_seconds=1.0,
+                      egress_allowlist=["127.0.0.1"])
+    live.start(wait_ready=True)
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="session")
+def lenient_server(
+    tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream, fake_anthropic: FakeUpstream
+) -> Iterator[LiveServer]:
+    """The upstream models of ``server`` with ``drop_params: true`` (no embedded model)."""
+    models = upstream_models(fake_openai, fake_anthropic, drop_params=True)
+    live = LiveServer(tmp_path_factory.mktemp("switchyard-lenient"), models, stream_keepalive_seconds=1.0)
     live.start(wait_ready=True)
     yield live
     live.stop()

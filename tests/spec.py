@@ -1,75 +1,111 @@
-"""Validate JSON objects against OpenAI's published OpenAPI schemas.
+"""Validate JSON objects against OpenAI's wire contract as the official ``openai`` SDK's
+types state it (schemas generated and tightened at test time: tests/sdk_schema.py).
 
-``validate_openai(obj, "CreateChatCompletionResponse")`` checks ``obj`` against
-``#/components/schemas/CreateChatCompletionResponse`` of
-``/work/shared/spec/openai-openapi.yaml`` (JSON Schema Draft 2020-12; the spec's
-OpenAPI 3.0 leftovers ``nullable: true`` are rewritten as ``anyOf [..., null]``).
-Where the spec and the official SDK disagree the SDK wins: ``SDK_NULLABLE`` lists the
-properties the SDK types as ``Optional`` that the spec does not mark nullable.
+``validate_openai(obj, "CreateChatCompletionResponse")``: the names are those of the
+components of OpenAI's OpenAPI document, each mapped to the SDK type that parses it.
 """
 
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Literal
 
 import jsonschema
-import yaml
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from openai.types import CreateEmbeddingResponse, ErrorObject, FileDeleted, FileObject, Upload
+from openai.types.chat import (
+    ChatCompletion,
+    ChatCompletionChunk,
+    ChatCompletionMessage,
+    ChatCompletionTokenLogprob,
+    chat_completion,
+    chat_completion_chunk,
+    chat_completion_token_logprob,
+)
+from openai.types.completion import Completion
+from openai.types.completion_choice import CompletionChoice
+from openai.types.responses import (
+    CompactedResponse,
+    FunctionTool,
+    Response,
+    ResponseErrorEvent,
+    ResponseItem,
+    ResponseOutputText,
+    ResponseOutputTextAnnotationAddedEvent,
+    ResponseStreamEvent,
+)
+from openai.types.uploads import UploadPart
+from pydantic import BaseModel
 
-from tests.spec_dir import SPEC_DIR
-
-SPEC_PATH = SPEC_DIR / "openai-openapi.yaml"
-_URI = "urn:switchyard:openai-openapi"
-# Response.usage: the SDK's ``Optional[ResponseUsage]``; OpenAI streams ``null`` until the
-# run ends, and Open Responses requires the key (nullable).
-SDK_NULLABLE = {("Response", "usage")}
-
-
-def _denull(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_denull(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _denull(v) for k, v in node.items() if k != "nullable"}
-    if node.get("nullable") is True:
-        return {"anyOf": [out, {"type": "null"}]}
-    return out
-
-
-@functools.cache
-def _registry() -> tuple[Registry, dict[str, Any]]:
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    document = _denull(yaml.load(SPEC_PATH.read_text(), Loader=loader))
-    _sdk_nullable(document["components"]["schemas"])
-    resource = Resource.from_contents(document, default_specification=DRAFT202012)
-    return Registry().with_resource(_URI, resource), document["components"]["schemas"]
+from tests.sdk_schema import AlwaysPresent, assert_valid, validator
 
 
-def _sdk_nullable(schemas: dict[str, Any]) -> None:
-    for name, prop in SDK_NULLABLE:
-        for part in [schemas[name], *schemas[name].get("allOf", [])]:
-            props = part.get("properties", {})
-            if prop in props:
-                props[prop] = {"anyOf": [props[prop], {"type": "null"}]}
+class ErrorResponse(BaseModel):
+    """The SDK raises on an error body instead of parsing it; its ``error`` is this."""
+
+    error: ErrorObject
+
+
+class ListFilesResponse(BaseModel):
+    """The SDK reads lists into pages; this is the body they are read from."""
+
+    object: Literal["list"]
+    data: list[FileObject]
+    first_id: str
+    last_id: str
+    has_more: bool
+
+
+class CompactResource(CompactedResponse):
+    """A compacted output starts with the conversation's user messages (as OpenAI's own
+    answers do); the SDK's type admits only output items there, so any item goes."""
+
+    output: list[ResponseItem]  # type: ignore[assignment]
+
+
+SCHEMAS: dict[str, Any] = {
+    "ErrorResponse": ErrorResponse,
+    "CreateChatCompletionResponse": ChatCompletion,
+    "CreateChatCompletionStreamResponse": ChatCompletionChunk,
+    "CreateCompletionResponse": Completion,
+    "CreateEmbeddingResponse": CreateEmbeddingResponse,
+    "Response": Response,
+    "ResponseStreamEvent": ResponseStreamEvent,
+    "CompactResource": CompactResource,
+    "OpenAIFile": FileObject,
+    "ListFilesResponse": ListFilesResponse,
+    "DeleteFileResponse": FileDeleted,
+    "Upload": Upload,
+    "UploadPart": UploadPart,
+}
+
+# Sent on every object, as null when empty: required (and nullable) in OpenAI's API
+# reference; the SDK types them ``Optional[...] = None`` like truly optional fields.
+ALWAYS_PRESENT: AlwaysPresent = {
+    ErrorObject: frozenset({"param", "code"}),
+    ChatCompletionMessage: frozenset({"content", "refusal"}),
+    chat_completion.Choice: frozenset({"logprobs"}),
+    chat_completion.ChoiceLogprobs: frozenset({"content", "refusal"}),
+    chat_completion_chunk.Choice: frozenset({"finish_reason"}),
+    chat_completion_chunk.ChoiceLogprobs: frozenset({"content", "refusal"}),
+    ChatCompletionTokenLogprob: frozenset({"bytes"}),
+    chat_completion_token_logprob.TopLogprob: frozenset({"bytes"}),
+    CompletionChoice: frozenset({"logprobs"}),
+    Response: frozenset({"error", "incomplete_details", "instructions", "metadata", "temperature", "top_p",
+                         "usage"}),  # usage: null until the run ends (response.created, a queued GET)
+    FunctionTool: frozenset({"parameters", "strict"}),
+    ResponseOutputText: frozenset({"logprobs"}),
+    ResponseErrorEvent: frozenset({"code", "param"}),
+    ResponseOutputTextAnnotationAddedEvent: frozenset({"annotation"}),
+}
 
 
 @functools.cache
 def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
-    registry, schemas = _registry()
-    if schema_name not in schemas:
-        raise AssertionError(f"no schema named {schema_name!r} in {SPEC_PATH.name}")
-    schema = {"$ref": f"{_URI}#/components/schemas/{schema_name}"}
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    if schema_name not in SCHEMAS:
+        raise AssertionError(f"no SDK type for {schema_name!r} in tests/spec.py")
+    return validator(SCHEMAS[schema_name], ALWAYS_PRESENT)
 
 
-def validate_openai(obj: dict, schema_name: str) -> None:
+def validate_openai(obj: dict[str, Any], schema_name: str) -> None:
     """Raise AssertionError listing every place where ``obj`` breaks the schema."""
-    errors = sorted(_validator(schema_name).iter_errors(obj), key=lambda e: list(e.path))
-    if errors:
-        lines = [
-            f"  at {'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message[:300]}"
-            for e in errors
-        ]
-        raise AssertionError(f"object does not match {schema_name}:\n" + "\n".join(lines))
+    assert_valid(_validator(schema_name), obj, f"OpenAI {schema_name}")

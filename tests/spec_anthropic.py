@@ -1,63 +1,93 @@
-"""Validate JSON objects against Anthropic's published OpenAPI schemas.
+"""Validate JSON objects against Anthropic's wire contract as the official ``anthropic``
+SDK's types state it (schemas generated and tightened at test time: tests/sdk_schema.py).
 
-``validate_anthropic(obj, "Message")`` checks ``obj`` against
-``#/components/schemas/Message`` of ``/work/shared/spec/anthropic-openapi.json``
-(OpenAPI 3.1, so JSON Schema Draft 2020-12; ``discriminator`` is ignored, and the
-few OpenAPI 3.0 leftovers ``nullable: true`` are rewritten as ``anyOf [..., null]``).
+``validate_anthropic(obj, "Message")``: the names are those of the components of
+Anthropic's OpenAPI document, each mapped to the SDK type that parses (or, for
+request parameters, types) it.
 """
 
 from __future__ import annotations
 
 import functools
-import json
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import jsonschema
-from referencing import Registry, Resource
-from referencing.jsonschema import DRAFT202012
+from anthropic.types import (
+    Message,
+    MessageDeltaUsage,
+    RawContentBlockDeltaEvent,
+    RawContentBlockStartEvent,
+    RawContentBlockStopEvent,
+    RawMessageDeltaEvent,
+    RawMessageStartEvent,
+    RawMessageStopEvent,
+    Usage,
+    raw_message_delta_event,
+)
+from anthropic.types.message_create_params import MessageCreateParamsBase
+from anthropic.types.shared import ErrorResponse
+from pydantic import BaseModel, Field
 
-from tests.spec_dir import SPEC_DIR
-
-SPEC_PATH = SPEC_DIR / "anthropic-openapi.json"
-_URI = "urn:switchyard:anthropic-openapi"
+from tests.sdk_schema import AlwaysPresent, assert_valid, validator
 
 
-def _denull(node: Any) -> Any:
-    if isinstance(node, list):
-        return [_denull(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: _denull(v) for k, v in node.items() if k != "nullable"}
-    if node.get("nullable") is True:
-        return {"anyOf": [out, {"type": "null"}]}
-    return out
+class CreateMessageParams(MessageCreateParamsBase, total=False):
+    """The SDK splits the body in two by ``stream``; an upstream request is either. The
+    sampling parameters are deprecated (models after Claude Opus 4.6 refuse them) and
+    this SDK no longer types them, but the API still takes them for older models."""
+
+    stream: bool
+    temperature: Annotated[float, Field(ge=0, le=1)]
+    top_k: Annotated[int, Field(ge=0)]
+    top_p: Annotated[float, Field(ge=0, le=1)]
 
 
-@functools.cache
-def _registry() -> tuple[Registry, dict[str, Any]]:
-    document = _denull(json.loads(SPEC_PATH.read_text()))
-    resource = Resource.from_contents(document, default_specification=DRAFT202012)
-    return Registry().with_resource(_URI, resource), document["components"]["schemas"]
+class PingEvent(BaseModel):
+    """Not among the SDK's stream events (it skips pings)."""
+
+    type: Literal["ping"]
+
+
+SCHEMAS: dict[str, Any] = {
+    "Message": Message,
+    "ErrorResponse": ErrorResponse,
+    "CreateMessageParams": CreateMessageParams,
+    "MessageStartEvent": RawMessageStartEvent,
+    "ContentBlockStartEvent": RawContentBlockStartEvent,
+    "ContentBlockDeltaEvent": RawContentBlockDeltaEvent,
+    "ContentBlockStopEvent": RawContentBlockStopEvent,
+    "MessageDeltaEvent": RawMessageDeltaEvent,
+    "MessageStopEvent": RawMessageStopEvent,
+    "PingEvent": PingEvent,
+}
+
+# Sent on every object, as null when empty: required (and nullable) in Anthropic's API
+# reference; the SDK types them ``Optional[...] = None`` like truly optional fields.
+# Not content blocks' ``citations``: the reference requires it, but the API leaves it
+# out of text blocks, and clients (the AI SDK) refuse it as null.
+REQUESTS = {"CreateMessageParams"}
+
+ALWAYS_PRESENT: AlwaysPresent = {
+    Message: frozenset({"stop_reason", "stop_sequence", "stop_details", "container"}),
+    Usage: frozenset({"cache_creation", "cache_creation_input_tokens", "cache_read_input_tokens",
+                      "inference_geo", "server_tool_use", "service_tier"}),
+    raw_message_delta_event.Delta: frozenset({"stop_reason", "stop_sequence", "stop_details", "container"}),
+    MessageDeltaUsage: frozenset({"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
+                                  "server_tool_use"}),
+    ErrorResponse: frozenset({"request_id"}),
+}
 
 
 @functools.cache
 def _validator(schema_name: str) -> jsonschema.Draft202012Validator:
-    registry, schemas = _registry()
-    if schema_name not in schemas:
-        raise AssertionError(f"no schema named {schema_name!r} in {SPEC_PATH.name}")
-    schema = {"$ref": f"{_URI}#/components/schemas/{schema_name}"}
-    return jsonschema.Draft202012Validator(schema, registry=registry)
+    if schema_name not in SCHEMAS:
+        raise AssertionError(f"no SDK type for {schema_name!r} in tests/spec_anthropic.py")
+    return validator(SCHEMAS[schema_name], ALWAYS_PRESENT, request=schema_name in REQUESTS)
 
 
-def validate_anthropic(obj: dict, schema_name: str) -> None:
+def validate_anthropic(obj: dict[str, Any], schema_name: str) -> None:
     """Raise AssertionError listing every place where ``obj`` breaks the schema."""
-    errors = sorted(_validator(schema_name).iter_errors(obj), key=lambda e: list(e.path))
-    if errors:
-        lines = [
-            f"  at {'/'.join(str(p) for p in e.absolute_path) or '<root>'}: {e.message[:300]}"
-            for e in errors
-        ]
-        raise AssertionError(f"object does not match {schema_name}:\n" + "\n".join(lines))
+    assert_valid(_validator(schema_name), obj, f"Anthropic {schema_name}")
 
 
 STREAM_EVENT_SCHEMAS = {
@@ -71,10 +101,11 @@ STREAM_EVENT_SCHEMAS = {
 }
 
 
-def validate_anthropic_event(name: str, data: dict) -> None:
-    """Validate one SSE event (``ping`` has no schema in the spec; only its shape is checked)."""
+def validate_anthropic_event(name: str, data: dict[str, Any]) -> None:
+    """Validate one SSE event: its name must be a known event type, and its data that type."""
     if name == "ping":
         assert data == {"type": "ping"}, data
         return
+    assert name in STREAM_EVENT_SCHEMAS, f"unknown event {name!r}"
     assert data.get("type") == name, f"event {name!r} carries type {data.get('type')!r}"
     validate_anthropic(data, STREAM_EVENT_SCHEMAS[name])

@@ -44,6 +44,7 @@ def _serve(settings: Settings) -> None:
         access_log=settings.log_level == "debug",
         loop="uvloop",
         http="httptools",
+        ws_max_size=settings.max_body_bytes,  # a WebSocket event is held to the limit of a request body
         timeout_graceful_shutdown=5,
     )
 

@@ -40,6 +40,7 @@ class ModelConfig(BaseModel):
     headers: dict[str, str] = Field(default_factory=dict)
     json_schema: bool | None = None  # upstream enforces structured outputs itself
     structured_retries: int = 2
+    drop_params: bool = False  # drop (and log) parameters the backend cannot honour instead of a 400
     owned_by: str | None = None
 
     @property
@@ -61,6 +62,7 @@ class Settings(BaseModel):
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: SQLite under data_dir
     master_key: str | None = None
+    secret_key: str | None = None  # seals stored secrets; default: a random one kept in data_dir
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024
     max_upload_total_bytes: int = 8 * 1024**3
@@ -69,6 +71,11 @@ class Settings(BaseModel):
     background_concurrency: int = 16
     response_event_buffer: int = 10000
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding
+    # Hosts, addresses and networks that client-supplied URLs (remote MCP servers) may reach
+    # although they are loopback, private, link-local or metadata addresses.
+    egress_allowlist: list[str] = Field(default_factory=list)
+    max_mcp_servers_per_request: int = Field(default=8, ge=1)
+    max_tools_per_request: int = Field(default=512, ge=1)  # Responses and Messages; Chat keeps OpenAI's 128
     models: list[ModelConfig] = Field(default_factory=list)
 
     @property
@@ -80,7 +87,9 @@ class Settings(BaseModel):
     def with_default_models(self) -> Settings:
         if self.models:
             return self
-        local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local")
+        # Zero-config serving is for running any client offline, coding agents included:
+        # what the embedded model cannot honour (effort, hosted tools) is dropped and logged.
+        local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local", drop_params=True)
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
         return self.model_copy(update={"models": [local, embedding]})
 
@@ -111,6 +120,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     env = {
         "data_dir": os.environ.get("SWITCHYARD_DATA_DIR"),
         "master_key": os.environ.get("SWITCHYARD_MASTER_KEY"),
+        "secret_key": os.environ.get("SWITCHYARD_SECRET_KEY"),
         "database_url": os.environ.get("SWITCHYARD_DATABASE_URL"),
     }
     raw.update({k: v for k, v in env.items() if v})

@@ -12,12 +12,14 @@ from typing import Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
 from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
@@ -29,7 +31,8 @@ from switchyard.store.database import Database
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.response_events import ResponseEventLog
-from switchyard.store.responses import ResponseRepository
+from switchyard.store.responses import ResponseRecord, ResponseRepository
+from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
 from switchyard.surfaces.context import Services
 from switchyard.tools.mcp import McpClient
@@ -58,10 +61,10 @@ async def _purge_expired_files(database: Database, blobs: BlobStore) -> None:
         await asyncio.sleep(PURGE_EVERY_SECONDS)
 
 
-def decode_stored_request(stored: dict[str, Any]) -> Any:
+def decode_stored_request(record: ResponseRecord, body: dict[str, Any]) -> Any:
     """A queued background response's call, with its input as resolved when it was queued."""
-    call = decode_responses_request(stored["body"])
-    call.input_items = list(stored["input_items"])
+    call = decode_responses_request(body)
+    call.input_items = list(record.request["input_items"])
     return call
 
 
@@ -88,15 +91,17 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
-    mcp = McpClient()
+    mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
+    file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
-        conversations, mcp, EventSignals(), retrieval=retrieval,
+        conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
+        secrets=SecretBox(server_secret(Path(settings.data_dir), settings.secret_key)),
     )
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
                         models=registry, responses=responses, conversations=conversations,
-                        embeddings=embeddings, retrieval=retrieval)
+                        embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency)
     retrieval.ingester.start()

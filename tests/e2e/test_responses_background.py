@@ -101,16 +101,49 @@ def test_evicted_events_answer_a_clear_error(fragile_server, fake_openai) -> Non
     assert tail == []
 
 
-def test_server_death_mid_run_marks_the_response_failed(fragile_server, fake_openai) -> None:
+@pytest.fixture
+def mortal_server(tmp_path, fake_openai, fake_anthropic):
+    """Short leases (a dead runner's response fails fast), the whole event log kept, and
+    upstreams patient enough that a stalled answer is still running when the server dies."""
+    models = [{**model, "timeout": 120} for model in upstream_models(fake_openai, fake_anthropic)]
+    live = LiveServer(tmp_path, models, background_lease_seconds=1.5)
+    live.start(wait_ready=True, timeout=60)
+    yield live
+    live.stop()
+
+
+def test_server_death_mid_run_marks_the_response_failed(mortal_server, fake_openai) -> None:
+    fragile_server = mortal_server
     client = _client(fragile_server)
     hanging = ow.stream(["partial"])
     hanging.stall = (2, 60)
     fake_openai.script(hanging)
-    created = client.responses.create(model=VIA_OPENAI, input="go", background=True)
-    _wait_status(client, created.id, {"in_progress"})
+    stream = client.responses.create(model=VIA_OPENAI, input="go", background=True, stream=True)
+    before = []
+    for event in stream:  # until the model is mid-answer, its message item open
+        before.append(event.model_dump(mode="json", exclude_unset=True))
+        if event.type == "response.output_text.delta":
+            break
+    stream.close()
+    created = before[0]["response"]
     fragile_server.process.send_signal(signal.SIGKILL)
     fragile_server.process.wait()
     fragile_server.process = None
     fragile_server.start(wait_ready=True, timeout=60)
-    failed = _wait_status(client, created.id, {"failed"}, timeout=30)
+    # A follower attached after the restart (before or after the lease runs out) and a
+    # replay afterwards both end with response.failed, not with a silent end of stream.
+    live = [e.model_dump(mode="json", exclude_unset=True)
+            for e in client.responses.retrieve(created["id"], stream=True)]
+    failed = _wait_status(client, created["id"], {"failed"}, timeout=30)
     assert failed.error is not None and "stopped" in failed.error.message
+    replay = [e.model_dump(mode="json", exclude_unset=True)
+              for e in client.responses.retrieve(created["id"], stream=True)]
+    for events in (live, replay):
+        check_stream(events)  # from response.created, numbered without gaps, to a terminal event
+        assert events[-1]["type"] == "response.failed", [e["type"] for e in events]
+        assert events[-1]["response"]["status"] == "failed"
+        assert "stopped" in events[-1]["response"]["error"]["message"]
+    assert replay == live
+    assert live[:len(before)] == before
+    assert failed.output[0].type == "message" and failed.output[0].status == "incomplete"
+    assert failed.output[0].content[0].text == "partial"

@@ -4,7 +4,11 @@ loopback: listing, calls, the approval flow, and the listing cached per chain.""
 from __future__ import annotations
 
 import json
+import threading
+import time
+from pathlib import Path
 
+import openai
 import pytest
 
 from tests.conftest import VIA_OPENAI
@@ -84,3 +88,69 @@ def test_failing_mcp_server_is_reported_not_fatal(oai, fake_openai) -> None:
         {"type": "mcp", "server_label": "down", "server_url": "http://127.0.0.1:9/mcp", "require_approval": "never"}])
     assert response.output[0].type == "mcp_list_tools" and response.output[0].error
     assert response.output_text == "No tools today."
+
+
+@pytest.mark.parametrize("url", [
+    "http://169.254.169.254/mcp", "http://[fd00:ec2::254]/mcp", "http://metadata.google.internal/mcp",
+    "http://10.0.0.1/mcp", "http://[::1]:9/mcp", "http://0x7f000002:9/mcp", "http://2130706434:9/mcp",
+    "http://[::ffff:169.254.169.254]/mcp", "http://100.64.0.1/mcp", "http://0/mcp",
+])
+def test_internal_server_urls_are_refused_naming_the_field(oai, fake_openai, url: str) -> None:
+    """The test server allowlists 127.0.0.1 only: every other internal address is refused."""
+    tools = [{"type": "function", "name": "f", "parameters": {"type": "object", "properties": {}}},
+             {"type": "mcp", "server_label": "inside", "server_url": url, "require_approval": "never"}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.responses.create(model=VIA_OPENAI, input="hi", tools=tools)
+    assert caught.value.body["param"] == "tools[1].server_url"
+    assert "not allowed" in caught.value.body["message"]
+    assert not fake_openai.received
+
+
+def test_too_many_mcp_servers_is_a_400_naming_tools(oai, fake_openai, mcp_url) -> None:
+    tools = [_tool(mcp_url, server_label=f"s{i}") for i in range(9)]
+    with pytest.raises(openai.BadRequestError) as caught:
+        oai.responses.create(model=VIA_OPENAI, input="hi", tools=tools)
+    assert caught.value.body["param"] == "tools" and "MCP servers" in caught.value.body["message"]
+    assert not fake_openai.received
+
+
+def test_listings_of_several_servers_run_at_the_same_time(oai, fake_openai) -> None:
+    barrier = threading.Barrier(2, timeout=20)  # each listing waits for the other: one at a time never meets
+    servers = [start_mcp_server(list_barrier=barrier) for _ in range(2)]
+    try:
+        fake_openai.script(ow.completion("listed"))
+        tools = [{"type": "mcp", "server_label": f"s{i}", "server_url": url, "require_approval": "never"}
+                 for i, (url, _) in enumerate(servers)]
+        response = oai.responses.create(model=VIA_OPENAI, input="hi", tools=tools)
+    finally:
+        for _, stop in servers:
+            stop()
+    listings = [item for item in response.output if item.type == "mcp_list_tools"]
+    assert [(item.server_label, item.error) for item in listings] == [("s0", None), ("s1", None)]
+    assert all("add" in {tool.name for tool in item.tools} for item in listings)
+
+
+def _stored_bytes(server) -> bytes:
+    data = Path(server.workdir) / "data"
+    return b"".join(path.read_bytes() for path in sorted(data.glob("switchyard.db*")))
+
+
+def test_mcp_credentials_are_never_stored_in_plaintext(server, oai, fake_openai, mcp_url) -> None:
+    """A stored foreground response drops them; a background one keeps them sealed, and its
+    run (which the guarded server answers only with the token) still gets them."""
+    secret = TOKEN
+    fake_openai.script(ow.completion("stored"), ow.stream(["done in the background"]))
+    tools = [{"type": "mcp", "server_label": "calc", "server_url": mcp_url, "require_approval": "never",
+              "headers": {"Authorization": f"Bearer {secret}"}}]
+    foreground = oai.responses.create(model=VIA_OPENAI, input="hi", tools=tools, store=True)
+    assert foreground.output[0].type == "mcp_list_tools" and foreground.output[0].error is None
+    background = oai.responses.create(model=VIA_OPENAI, input="hi", tools=tools, background=True)
+    deadline = time.monotonic() + 30
+    while (current := oai.responses.retrieve(background.id)).status in ("queued", "in_progress"):
+        assert time.monotonic() < deadline, "the background response never finished"
+        time.sleep(0.1)
+    assert current.status == "completed", current.error
+    assert current.output[0].type == "mcp_list_tools" and current.output[0].error is None
+    stored = _stored_bytes(server)
+    assert background.id.encode() in stored  # the rows are there, in these files
+    assert secret.encode() not in stored

@@ -6,7 +6,9 @@ an ``isError`` result), ``reject(code, message)`` (a JSON-RPC error instead of a
 result), ``picture()`` (an image block) and ``slow(seconds)``.
 ``start_mcp_server()`` serves Streamable HTTP at ``/mcp``; with ``legacy_sse_path``
 it serves only the older HTTP+SSE transport at that path instead. With ``token``,
-every request must carry ``Authorization: Bearer <token>`` (else 401).
+every request must carry ``Authorization: Bearer <token>`` (else 401). With
+``list_barrier``, a ``tools/list`` request waits at that barrier before it is
+answered (servers sharing one see whether their listings run at the same time).
 """
 
 from __future__ import annotations
@@ -77,8 +79,30 @@ def _require_bearer(app: ASGIApp, token: str) -> ASGIApp:
     return guarded
 
 
+def _meet_before_listing(app: ASGIApp, barrier: threading.Barrier) -> ASGIApp:
+    async def gated(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await app(scope, receive, send)
+            return
+        messages = []
+        while True:
+            message = await receive()
+            messages.append(message)
+            if message["type"] != "http.request" or not message.get("more_body"):
+                break
+        if b'"tools/list"' in b"".join(m.get("body", b"") for m in messages):
+            await asyncio.to_thread(barrier.wait)  # BrokenBarrierError (a 500) if the other never comes
+
+        async def replay() -> Any:
+            return messages.pop(0) if messages else await receive()
+
+        await app(scope, replay, send)
+
+    return gated
+
+
 def start_mcp_server(
-    token: str | None = None, *, legacy_sse_path: str | None = None
+    token: str | None = None, *, legacy_sse_path: str | None = None, list_barrier: threading.Barrier | None = None
 ) -> tuple[str, Callable[[], None]]:
     """Start the server; return (endpoint URL, stop)."""
     server = build_server()
@@ -88,6 +112,8 @@ def start_mcp_server(
     else:
         app = server.sse_app(sse_path=legacy_sse_path, message_path="/messages/")
         path = legacy_sse_path
+    if list_barrier is not None:
+        app = _meet_before_listing(app, list_barrier)
     if token is not None:
         app = _require_bearer(app, token)
     port = _free_port()

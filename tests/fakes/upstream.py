@@ -23,11 +23,12 @@ from starlette.routing import Route
 
 @dataclass
 class Reply:
-    """A whole JSON answer."""
+    """A whole JSON answer, after ``delay`` seconds (cut short if the client leaves)."""
 
     json: Any
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0
 
 
 @dataclass
@@ -61,6 +62,7 @@ class FakeUpstream:
         self.check = check
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
+        self.abandoned: list[str] = []  # paths of requests whose client left before the answer ended
         self.port = _free_port()
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -75,6 +77,7 @@ class FakeUpstream:
     def reset(self) -> None:
         self.scripts.clear()
         self.received.clear()
+        self.abandoned.clear()
 
     @property
     def last(self) -> Received:
@@ -96,9 +99,19 @@ class FakeUpstream:
         if callable(script):
             script = script(body)
         if isinstance(script, Reply):
+            if script.delay and await _client_leaves(request, script.delay):
+                self.abandoned.append(request.url.path)
             return Response(orjson.dumps(script.json), status_code=script.status,
                             headers=script.headers, media_type="application/json")
-        return StreamingResponse(_frames(script), media_type="text/event-stream")
+        return StreamingResponse(self._watched(_frames(script), request.url.path), media_type="text/event-stream")
+
+    async def _watched(self, frames: Any, path: str) -> Any:
+        try:
+            async for frame in frames:
+                yield frame
+        except (asyncio.CancelledError, GeneratorExit):  # the client went away mid-answer
+            self.abandoned.append(path)
+            raise
 
     def start(self) -> None:
         app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
@@ -132,6 +145,16 @@ async def _frames(script: Stream):
         await asyncio.sleep(script.hang)
     if script.drop:
         raise ConnectionResetError("scripted drop")
+
+
+async def _client_leaves(request: Request, seconds: float) -> bool:
+    """Waits ``seconds``; True as soon as the client disconnects instead."""
+    deadline = asyncio.get_running_loop().time() + seconds
+    while asyncio.get_running_loop().time() < deadline:
+        if await request.is_disconnected():
+            return True
+        await asyncio.sleep(0.02)
+    return False
 
 
 def _free_port() -> int:

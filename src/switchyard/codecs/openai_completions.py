@@ -20,7 +20,7 @@ from switchyard.codecs.openai_chat.fields import (
     req_str,
     wrong_type,
 )
-from switchyard.codecs.openai_chat.request_in import decode_stream_options
+from switchyard.codecs.openai_chat.request_in import decode_stream_options, logit_bias
 from switchyard.codecs.openai_chat.wire import error_body, finish_out, usage_out
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.events import (
@@ -62,7 +62,7 @@ def decode_request(body: object) -> Request:
     if best_of is not None and best_of != n:
         raise unsupported("best_of", "best_of must equal n")
     logprobs = opt_int(body, "logprobs", lo=0, hi=5)
-    max_tokens = opt_int(body, "max_tokens", lo=0)
+    max_tokens = opt_int(body, "max_tokens", lo=1)
     opt_bool(body, "echo")
     decode_stream_options(body)
     return Request(
@@ -79,8 +79,10 @@ def decode_request(body: object) -> Request:
         presence_penalty=opt_num(body, "presence_penalty", lo=-2, hi=2),
         frequency_penalty=opt_num(body, "frequency_penalty", lo=-2, hi=2),
         user=opt_str(body, "user"),
+        logit_bias=logit_bias(body.get("logit_bias")),
         metadata={"raw_prompt": True},
         stream=bool(opt_bool(body, "stream")),
+        param_names={"max_output_tokens": "max_tokens"},
     )
 
 

@@ -53,7 +53,8 @@ def decode_tokens(ids: list[Any], path: str) -> str:
     if not all(_is_int(i) for i in ids):
         raise invalid(f"Invalid '{path}': a token array must hold only integers.", path, "invalid_type")
     try:
-        return _encoding().decode(ids)
+        text: str = _encoding().decode(ids)
+        return text
     except (KeyError, ValueError) as exc:
         raise invalid(
             f"Invalid '{path}': token id {exc} is not in the {TOKEN_ENCODING} vocabulary.", path, "invalid_value"

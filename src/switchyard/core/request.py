@@ -73,12 +73,35 @@ class Request:
     top_logprobs: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    logit_bias: dict[str, float] | None = None
     response_format: ResponseFormat | None = None
     reasoning: ReasoningConfig | None = None
     user: str | None = None
     metadata: dict[str, Any] = field(default_factory=dict)
     vendor_tools: VendorTools | None = None
+    service_tier: str | None = None
+    prompt_cache_key: str | None = None
+    verbosity: str | None = None
+    prediction: dict[str, Any] | None = None
+    audio: dict[str, Any] | None = None
+    openai_options: dict[str, Any] = field(default_factory=dict)
+    """OpenAI-only request options (``moderation``, ``prompt_cache_options``,
+    ``prompt_cache_retention``), as given."""
+    store: bool | None = None
+    """Chat Completions ``store``: keep the completion (only an OpenAI upstream can)."""
+    unavailable: dict[str, Any] = field(default_factory=dict)
+    """Features of the client's API no backend here offers (Responses ``context_management``)."""
+    anthropic_options: dict[str, Any] = field(default_factory=dict)
+    """Anthropic-only request options (``container``, ``inference_geo``), as given."""
+    anthropic_beta: dict[str, Any] = field(default_factory=dict)
+    """Anthropic beta options (``context_management``, ``mcp_servers``, ``speed``), as given."""
     stream: bool = False
+    param_names: dict[str, str] = field(default_factory=dict, compare=False)
+    """The client's name for a canonical parameter where it differs (``stop`` is
+    ``stop_sequences`` on Messages): errors name the field the client sent."""
+
+    def param_name(self, canonical: str) -> str:
+        return self.param_names.get(canonical, canonical)
 
     def tool(self, name: str) -> Tool | None:
         return next((t for t in self.tools if t.name == name), None)

@@ -7,24 +7,14 @@ from collections.abc import AsyncIterator
 from switchyard.core.errors import unsupported
 from switchyard.core.events import Event
 from switchyard.core.request import Request
+from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
 from switchyard.gateway.router import Route
 
 
-def check_capabilities(route: Route, request: Request) -> None:
-    caps = route.provider.capabilities
-    backend = f"model '{route.name}' ({route.config.provider} backend)"
-    if request.n > 1 and not caps.n:
-        raise unsupported("n", f"{backend} generates one choice per request")
-    if request.seed is not None and not caps.seed:
-        raise unsupported("seed", f"{backend} does not take a seed")
-    if (request.logprobs or request.top_logprobs) and not caps.logprobs:
-        raise unsupported("logprobs", f"{backend} does not return log-probabilities")
-
-
 def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     """Raises ``SwitchyardError`` for what the backend cannot do, before any event."""
-    check_capabilities(route, request)
+    check_parameters(route, request)
     if needs_enforcement(request) and not route.provider.capabilities.json_schema:
         if request.n > 1:
             raise unsupported("n", "n > 1 with structured outputs needs a backend that enforces them")

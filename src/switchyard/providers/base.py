@@ -2,23 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Protocol
 
 from switchyard.core.events import Event
 from switchyard.core.request import Request
 
 
+class Support(StrEnum):
+    NATIVE = "native"  # sent under the same name and meaning
+    TRANSLATED = "translated"  # sent as the backend's equivalent (``how`` says what)
+    IMPLICIT = "implicit"  # nothing to send: the backend does it by its nature (``how`` says why)
+    UNSUPPORTED = "unsupported"  # a meaningful value is refused (or dropped with ``drop_params``)
+
+
+@dataclass(frozen=True, slots=True)
+class ParamSupport:
+    support: Support
+    how: str = ""
+    values: frozenset[str] | None = None
+    """When set, only these values are supported; the others are refused."""
+
+    def accepts(self, value: object) -> bool:
+        if self.support is Support.UNSUPPORTED:
+            return False
+        return self.values is None or value in self.values
+
+
+def native(how: str = "") -> ParamSupport:
+    return ParamSupport(Support.NATIVE, how)
+
+
+def translated(how: str, values: frozenset[str] | None = None) -> ParamSupport:
+    return ParamSupport(Support.TRANSLATED, how, values)
+
+
+def implicit(how: str, values: frozenset[str] | None = None) -> ParamSupport:
+    return ParamSupport(Support.IMPLICIT, how, values)
+
+
+def unsupported(why: str) -> ParamSupport:
+    return ParamSupport(Support.UNSUPPORTED, why)
+
+
 @dataclass(frozen=True, slots=True)
 class Capabilities:
-    """What a backend can do natively; the layers above fill the gaps or refuse."""
+    """What a backend can do natively; the layers above fill the gaps or refuse.
+    ``parameters`` maps every canonical parameter (``core.parameters``) to how this
+    backend treats a meaningful value of it; a parameter it does not list is unsupported."""
 
     json_schema: bool = False  # enforces response_format json_schema / strict tools itself
-    n: bool = False
-    seed: bool = False
-    logprobs: bool = False
     vision: bool = False
+    parameters: Mapping[str, ParamSupport] = field(default_factory=dict)
+
+    def support(self, name: str) -> ParamSupport:
+        return self.parameters.get(name) or ParamSupport(Support.UNSUPPORTED, "not supported by this backend")
 
 
 @dataclass(frozen=True, slots=True)

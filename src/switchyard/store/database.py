@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import StaticPool
 
 from switchyard.store import migrate
+from switchyard.store.text_guard import refuse_nul
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
@@ -56,6 +57,7 @@ class Database:
         except BaseException:
             await engine.dispose()
             raise
+        event.listen(engine.sync_engine, "before_cursor_execute", refuse_nul)
         self._engine = engine
         # A unit of work that reads and then writes must take SQLite's write lock at BEGIN:
         # a deferred transaction whose snapshot is stale cannot upgrade to writing, and

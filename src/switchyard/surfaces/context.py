@@ -12,6 +12,7 @@ from starlette.responses import Response
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
 from switchyard.gateway.embedding_router import EmbeddingRegistry
@@ -20,6 +21,7 @@ from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.surfaces.disconnect import ClientGone, gone_response
 
 log = logging.getLogger("switchyard")
 
@@ -35,6 +37,7 @@ class Services:
     conversations: ConversationRepository
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
+    file_inputs: FileInputs
 
 
 def services_of(request: Request) -> Services:
@@ -57,6 +60,8 @@ def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaita
                 return await handler(request, services, principal)
             except SwitchyardError as error:
                 return render(error)
+            except ClientGone:
+                return gone_response()
             except Exception:
                 log.exception("unhandled error in %s", request.url.path)
                 return render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.surfaces.json_depth import check_depth
 
 
 class JSONResponse(Response):
@@ -43,6 +44,7 @@ async def read_json(request: Request, max_bytes: int, *, allow_empty: bool = Fal
         raise invalid(f"The request body is not valid JSON: {exc}", None) from exc
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.", None)
+    check_depth(body)
     return body
 
 

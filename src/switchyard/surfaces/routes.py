@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from switchyard.surfaces import health, models, rerank
 from switchyard.surfaces.anthropic import messages
@@ -13,13 +13,14 @@ from switchyard.surfaces.openai import (
     embeddings,
     files,
     responses,
+    responses_ws,
     uploads,
     vector_store_files,
     vector_stores,
 )
 
 
-def all_routes() -> list[Route]:
+def all_routes() -> list[BaseRoute]:
     return [
         Route("/health", health.health, methods=["GET"]),
         Route("/ready", health.ready, methods=["GET"]),
@@ -30,6 +31,7 @@ def all_routes() -> list[Route]:
         Route("/v1/messages", messages.create_message, methods=["POST"]),
         Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
         *responses.ROUTES,
+        WebSocketRoute("/v1/responses", responses_ws.responses_socket),
         *conversations.ROUTES,
         *embeddings.ROUTES,
         *rerank.ROUTES,

@@ -8,19 +8,23 @@ Transport: Streamable HTTP. A URL whose path ends in ``/sse`` goes straight to t
 older HTTP+SSE transport, and so does one whose first POST is answered 404 or 405
 (the mark of a server that only speaks HTTP+SSE). ``headers`` go on every request.
 
+Every connection goes through the egress policy (``switchyard.net``): a server at
+an address the policy refuses is an ``McpError`` saying so, before any packet.
+
 Errors: anything that keeps an answer from arriving (no connection, an HTTP error
 status, a JSON-RPC error, a malformed reply, the timeout) raises ``McpError`` naming
 the server (scheme, host and path only: query strings and userinfo may hold keys)
-and why. A tool that reports failure (``isError``) is an ``McpResult`` with
-``is_error=True``, and so is a ``tools/call`` the server rejects as invalid params
-(-32602, which the MCP spec also uses for an unknown tool): the model can correct
-both, so they are results rather than exceptions.
+and why. A refused connection, a closed port and a silent one read alike, so the
+errors do not tell a caller which ports of a host are open. A tool that reports
+failure (``isError``) is an ``McpResult`` with ``is_error=True``, and so is a
+``tools/call`` the server rejects as invalid params (-32602, which the MCP spec also
+uses for an unknown tool): the model can correct both, so they are results rather
+than exceptions.
 """
 
 from __future__ import annotations
 
-import http
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -37,12 +41,13 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 
 from switchyard import __version__
+from switchyard.net.egress import EgressDenied, EgressPolicy
+from switchyard.net.pinned import guarded_client
+from switchyard.tools.mcp_errors import describe, display, leaf, unreachable
 
 _T = TypeVar("_T")
 _MAX_TOOL_PAGES = 100
 _LEGACY_STATUSES = (404, 405)
-# What the SDK's Streamable HTTP transport reports for an HTTP error status without a JSON-RPC body.
-_SDK_STAND_INS = frozenset({"Server returned an error response", "Not Found", "Session terminated"})
 _CLIENT_INFO = mcp_types.Implementation(name="switchyard", version=__version__)
 
 
@@ -68,8 +73,9 @@ Operation = Callable[[Client], Awaitable[_T]]
 
 
 class McpClient:
-    def __init__(self, *, timeout: float = 30.0) -> None:
+    def __init__(self, *, timeout: float = 30.0, egress: EgressPolicy | None = None) -> None:
         self._timeout = timeout
+        self._egress = egress if egress is not None else EgressPolicy()
         self._closed = False
 
     async def list_tools(self, server_url: str, headers: dict[str, str] | None = None) -> list[McpTool]:
@@ -83,11 +89,23 @@ class McpClient:
 
         return await self._run(server_url, headers, call)
 
+    async def check_url(self, server_url: str) -> None:
+        """Raises ``EgressDenied`` if the policy refuses the server's host (resolved now;
+        every connection is checked again when it is made)."""
+        parts = urlsplit(server_url)
+        try:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+        except ValueError as exc:
+            raise EgressDenied("the URL has an invalid port") from exc
+        if not parts.hostname:
+            raise EgressDenied("the URL has no host")
+        await self._egress.resolve(parts.hostname, port)
+
     async def aclose(self) -> None:
         self._closed = True
 
     async def _run(self, url: str, headers: dict[str, str] | None, op: Operation[_T]) -> _T:
-        where = _display(url)
+        where = display(url)
         if self._closed:
             raise McpError(f"MCP server {where}: the client is closed")
         try:
@@ -96,7 +114,7 @@ class McpClient:
         except McpError:
             raise
         except TimeoutError as exc:
-            raise McpError(f"MCP server {where}: no answer within {self._timeout:g}s") from exc
+            raise McpError(f"MCP server {where}: {unreachable(self._timeout)}") from exc
 
     async def _connect_and_run(self, url: str, headers: dict[str, str], op: Operation[_T]) -> _T:
         if _path_of(url).rstrip("/").endswith("/sse"):
@@ -105,10 +123,10 @@ class McpClient:
         try:
             return await attempt.run(self._streamable(url, headers, attempt), self._timeout, op)
         except Exception as exc:
-            why = _describe(exc, attempt.statuses)
+            why = describe(exc, attempt.statuses, self._timeout)
             first = attempt.statuses[0] if attempt.statuses else None
             if attempt.connected or first not in _LEGACY_STATUSES:
-                raise McpError(f"MCP server {_display(url)}: {why}") from _leaf(exc)
+                raise McpError(f"MCP server {display(url)}: {why}") from leaf(exc)
         return await self._attempt(self._sse, url, headers, op, f"Streamable HTTP: {why}; HTTP+SSE fallback: ")
 
     async def _attempt(
@@ -123,11 +141,11 @@ class McpClient:
         try:
             return await attempt.run(transport(url, headers, attempt), self._timeout, op)
         except Exception as exc:
-            why = _describe(exc, attempt.statuses)
-            raise McpError(f"MCP server {_display(url)}: {context}{why}") from _leaf(exc)
+            why = describe(exc, attempt.statuses, self._timeout)
+            raise McpError(f"MCP server {display(url)}: {context}{why}") from leaf(exc)
 
     def _streamable(self, url: str, headers: dict[str, str], attempt: _Attempt) -> AbstractAsyncContextManager[Any]:
-        http_client = _http_client(headers, self._timeout, attempt)
+        http_client = _http_client(self._egress, headers, self._timeout, attempt)
         return _streamable_transport(url, http_client)
 
     def _sse(self, url: str, headers: dict[str, str], attempt: _Attempt) -> AbstractAsyncContextManager[Any]:
@@ -136,7 +154,7 @@ class McpClient:
             timeout: httpx2.Timeout | None = None,
             auth: httpx2.Auth | None = None,
         ) -> httpx2.AsyncClient:
-            return _http_client(headers or {}, self._timeout, attempt, auth=auth)
+            return _http_client(self._egress, headers or {}, self._timeout, attempt, auth=auth)
 
         return sse_client(url, headers=headers, timeout=self._timeout, sse_read_timeout=self._timeout,
                           httpx_client_factory=factory)
@@ -159,10 +177,11 @@ class _Attempt:
 
 
 def _http_client(
-    headers: dict[str, str], timeout: float, attempt: _Attempt, auth: httpx2.Auth | None = None
+    egress: EgressPolicy, headers: dict[str, str], timeout: float, attempt: _Attempt,
+    auth: httpx2.Auth | None = None,
 ) -> httpx2.AsyncClient:
-    return httpx2.AsyncClient(
-        headers=headers, timeout=httpx2.Timeout(timeout), auth=auth,
+    return guarded_client(
+        egress, headers=headers, timeout=httpx2.Timeout(timeout), auth=auth,
         event_hooks={"response": [attempt.record]},
     )
 
@@ -232,67 +251,5 @@ def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def _leaves(exc: BaseException) -> Iterator[BaseException]:
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            yield from _leaves(inner)
-    else:
-        yield exc
-
-
-def _leaf(exc: BaseException) -> BaseException:
-    """The first real cause inside the SDK's (nested) task-group exception groups."""
-    leaves = [leaf for leaf in _leaves(exc) if not isinstance(leaf, anyio.get_cancelled_exc_class())]
-    return leaves[0] if leaves else exc
-
-
-def _describe(exc: BaseException, statuses: list[int]) -> str:
-    reasons: list[str] = []
-    for leaf in _leaves(exc):
-        if isinstance(leaf, anyio.get_cancelled_exc_class()):
-            continue
-        reason = _reason(leaf, statuses)
-        if reason not in reasons:
-            reasons.append(reason)
-    return "; ".join(reasons) or type(exc).__name__
-
-
-def _reason(exc: BaseException, statuses: list[int]) -> str:
-    failed = [status for status in statuses if status >= 400]
-    if isinstance(exc, httpx2.HTTPStatusError):
-        return _status_text(exc.response.status_code)
-    if isinstance(exc, MCPError):
-        if failed and exc.message in _SDK_STAND_INS:
-            return _status_text(failed[-1])
-        return f"JSON-RPC error {exc.code}: {exc.message}"
-    if isinstance(exc, httpx2.ConnectError | OSError):
-        return f"cannot connect ({exc or type(exc).__name__})"
-    if isinstance(exc, httpx2.TimeoutException | TimeoutError):
-        return "timed out"
-    if isinstance(exc, pydantic.ValidationError):
-        return f"malformed reply ({exc.error_count()} validation errors)"
-    return f"{type(exc).__name__}: {exc}"
-
-
-def _status_text(status: int) -> str:
-    try:
-        phrase = http.HTTPStatus(status).phrase
-    except ValueError:
-        return f"HTTP {status}"
-    return f"HTTP {status} {phrase}"
-
-
 def _path_of(url: str) -> str:
     return urlsplit(url).path
-
-
-def _display(url: str) -> str:
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        port = ""
-    return f"{parts.scheme}://{host}{port}{parts.path}" if parts.scheme else url

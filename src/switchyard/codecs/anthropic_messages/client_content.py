@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
-from typing import Any
+from typing import Any, cast
 
 from switchyard.codecs.anthropic_messages import fields as f
 from switchyard.core.errors import invalid, unsupported
@@ -67,8 +67,8 @@ def decode_messages(value: Any) -> list[Item]:
 
 def _message(value: Any, path: str) -> list[Item]:
     message = f.obj(value, path)
-    role = f.get(message, "role", path, required=True)
-    role = f.one_of(role, f.at(path, "role"), ("user", "assistant", "system"))
+    role = cast(Role, f.one_of(f.get(message, "role", path, required=True), f.at(path, "role"),
+                               ("user", "assistant", "system")))
     content = f.get(message, "content", path, required=True)
     cpath = f.at(path, "content")
     if role == "system":
@@ -110,7 +110,7 @@ _USER_BLOCKS = ("text", "image", "document", "tool_result")
 _ASSISTANT_BLOCKS = ("text", "thinking", "redacted_thinking", "tool_use")
 
 
-def _block(role: Role, kind: str, block: dict[str, Any], path: str) -> Part | Item:
+def _block(role: Role, kind: str, block: dict[str, Any], path: str) -> TextPart | ImagePart | FilePart | Item:
     tpath = f.at(path, "type")
     allowed = _USER_BLOCKS if role == "user" else _ASSISTANT_BLOCKS
     if kind not in allowed:

@@ -8,7 +8,7 @@ from typing import Any
 from switchyard.codecs.anthropic_messages import fields as f
 from switchyard.codecs.anthropic_messages.client_content import decode_messages, decode_system
 from switchyard.core.errors import invalid
-from switchyard.core.items import Item
+from switchyard.core.items import Item, TextPart
 from switchyard.core.request import (
     ReasoningConfig,
     Request,
@@ -28,8 +28,14 @@ them (nothing else reads this key)."""
 _HANDLED = frozenset({
     "model", "messages", "max_tokens", "system", "tools", "tool_choice", "stop_sequences",
     "temperature", "top_p", "top_k", "thinking", "output_config", "output_format", "metadata",
-    "stream",
+    "stream", "service_tier", "cache_control",
 })
+# Anthropic-only options: sent as given to an Anthropic upstream, refused by the others.
+ANTHROPIC_OPTIONS = ("container", "inference_geo")
+# Beta options (they need an ``anthropic-beta`` header upstream, which is not relayed): refused
+# everywhere unless neutral.
+BETA_OPTIONS = ("context_management", "mcp_servers", "speed")
+SERVICE_TIERS = {"auto": "auto", "standard_only": "default"}
 EFFORTS = ("low", "medium", "high", "xhigh", "max")
 
 
@@ -48,7 +54,14 @@ def decode_request(body: dict[str, Any]) -> Request:
     items.extend(decode_messages(f.get(body, "messages", "", required=True)))
 
     request = Request(model=model, items=items, max_output_tokens=max_tokens)
+    request.param_names = {
+        "max_output_tokens": "max_tokens", "stop": "stop_sequences", "user": "metadata.user_id",
+        "parallel_tool_calls": "tool_choice.disable_parallel_tool_use",
+    }
     request.tools, server_tools = _tools(body.get("tools"))
+    if server_tools:
+        request.param_names["anthropic_tools"] = next(
+            f.at("tools", i) for i, t in enumerate(body["tools"]) if t in server_tools)
     request.tool_choice, request.parallel_tool_calls = _tool_choice(body.get("tool_choice"))
     if server_tools:
         request.vendor_tools = VendorTools("anthropic", server_tools)
@@ -64,13 +77,52 @@ def decode_request(body: dict[str, Any]) -> Request:
     request.top_k = f.optional(body, "top_k", "", f.integer, minimum=0)
     request.reasoning = _thinking(body.get("thinking"))
     request.reasoning, request.response_format = _output_config(body, request.reasoning)
+    budget = request.reasoning is not None and request.reasoning.budget_tokens is not None
+    request.param_names["reasoning"] = "thinking" if budget else "output_config.effort"
     metadata = f.optional(body, "metadata", "", f.obj) or {}
     request.user = f.optional(metadata, "user_id", "metadata", f.string)
     request.stream = f.optional(body, "stream", "", f.boolean) or False
+    tier = f.optional(body, "service_tier", "", f.string)
+    if tier is not None:
+        request.service_tier = SERVICE_TIERS[f.one_of(tier, "service_tier", tuple(SERVICE_TIERS))]
+    _cache_control(body.get("cache_control"), items)
+    request.anthropic_options = {k: body[k] for k in ANTHROPIC_OPTIONS if body.get(k) is not None}
+    if request.anthropic_options:
+        request.param_names["anthropic_options"] = next(iter(request.anthropic_options))
+    request.anthropic_beta = {k: body[k] for k in BETA_OPTIONS if not _neutral_beta(k, body.get(k))}
+    if request.anthropic_beta:
+        request.param_names["anthropic_beta"] = next(iter(request.anthropic_beta))
     ignored = sorted(k for k in body if k not in _HANDLED)
     if ignored:
         log.debug("anthropic request: ignoring fields %s", ", ".join(ignored))
     return request
+
+
+def _neutral_beta(key: str, value: Any) -> bool:
+    """Asks for nothing these backends would not do anyway: absent, ``speed: standard``,
+    or context edits that only clear earlier thinking (what Claude Code sends; Anthropic
+    itself leaves earlier turns' thinking out of the context for most models)."""
+    if value is None or (key == "speed" and value == "standard"):
+        return True
+    if key != "context_management" or not isinstance(value, dict):
+        return False
+    edits = value.get("edits")
+    return isinstance(edits, list) and all(
+        isinstance(e, dict) and str(e.get("type", "")).startswith("clear_thinking") for e in edits)
+
+
+def _cache_control(value: Any, items: list[Item]) -> None:
+    """Top-level ``cache_control`` marks the last cacheable block, as Anthropic does."""
+    if value is None:
+        return
+    control = f.obj(value, "cache_control")
+    f.one_of(f.get(control, "type", "cache_control", required=True), "cache_control.type", ("ephemeral",))
+    for item in reversed(items):
+        parts = getattr(item, "content", None) or getattr(item, "output", None) or []
+        for part in reversed(parts):
+            if isinstance(part, TextPart):
+                part.cache_control = dict(control)
+                return
 
 
 def _tools(value: Any) -> tuple[list[Tool], list[dict[str, Any]]]:

@@ -122,7 +122,7 @@ class StreamEncoder:
     def _start(self, usage: Usage | None) -> list[SSE]:
         self._started = True
         usage = usage or Usage()
-        message = {
+        message: dict[str, Any] = {
             "id": self.id, "type": "message", "role": "assistant", "model": self.model,
             "content": [], "stop_reason": None, "stop_sequence": None, "stop_details": None,
             "container": None,

@@ -7,6 +7,7 @@ from typing import Any
 from switchyard.core.errors import invalid
 
 _MISSING = object()
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
 
 def at(path: str, key: str | int) -> str:
@@ -62,11 +63,13 @@ def boolean(value: Any, path: str) -> bool:
     return value
 
 
-def integer(value: Any, path: str, *, minimum: int | None = None) -> int:
+def integer(value: Any, path: str, *, minimum: int | None = None, maximum: int = INT64_MAX) -> int:
     if not isinstance(value, int) or isinstance(value, bool):
         raise _wrong(path, "an integer", value)
     if minimum is not None and value < minimum:
         raise invalid(f"{path}: must be at least {minimum}, got {value}", path)
+    if value > maximum or value < INT64_MIN:
+        raise invalid(f"{path}: must be at most {maximum}, got {value}", path)
     return value
 
 

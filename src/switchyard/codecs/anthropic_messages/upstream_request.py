@@ -21,7 +21,10 @@ Decisions (the wire has no place for some canonical shapes):
   ``top_p`` and ``top_k`` are not sent (Anthropic rejects most values of them).
 - ``temperature`` is clamped to Anthropic's 0..1. ``response_format`` json_schema →
   ``output_config.format``; ``json_object`` has no Anthropic equivalent and is not sent.
-- ``n``, ``seed``, ``logprobs``, penalties and ``metadata`` are not sent.
+- ``service_tier`` ``default`` → ``standard_only``; a ``prompt_cache_key`` turns on automatic
+  caching (top-level ``cache_control``); Anthropic-only options are sent as given.
+- What Anthropic cannot take (``n``, ``seed``, ``logprobs``, penalties ...) never gets here:
+  ``engine.parameter_check`` refuses it first (see ``providers.anthropic.PARAMETERS``).
 - Anthropic-defined tools a client sent (``web_search_20250305`` ...; carried in
   ``Request.vendor_tools``) go back into ``tools`` as given, and a ``tool_choice``
   that named one of them is restored.
@@ -50,6 +53,7 @@ from switchyard.core.request import ReasoningConfig, Request, Tool
 log = logging.getLogger(__name__)
 
 DEFAULT_MAX_TOKENS = 4096
+SERVICE_TIERS = {"auto": "auto", "default": "standard_only"}
 MIN_THINKING_BUDGET = 1024
 EFFORT_BUDGET = {
     "none": 0, "minimal": 1024, "low": 1024, "medium": 4096, "high": 16384, "xhigh": 32768,
@@ -91,11 +95,21 @@ def encode_request(request: Request, *, model: str) -> dict[str, Any]:
     fmt = request.response_format
     if fmt is not None and fmt.type == "json_schema" and fmt.schema is not None:
         body["output_config"] = {"format": {"type": "json_schema", "schema": fmt.schema}}
-    if request.user:
-        body["metadata"] = {"user_id": request.user}
+    body.update(_options(request))
     if request.stream:
         body["stream"] = True
     return body
+
+
+def _options(request: Request) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if request.user:
+        out["metadata"] = {"user_id": request.user}
+    if request.service_tier is not None:
+        out["service_tier"] = SERVICE_TIERS.get(request.service_tier, request.service_tier)
+    if request.prompt_cache_key is not None:
+        out["cache_control"] = {"type": "ephemeral"}
+    return {**out, **request.anthropic_options}
 
 
 def _can_think(turns: list[dict[str, Any]]) -> bool:

@@ -95,7 +95,8 @@ class ChunkDecoder:
         state = self._choices.setdefault(c, _Choice(c))
         if state.finished:
             return []
-        delta = choice.get("delta") if isinstance(choice.get("delta"), dict) else {}
+        raw_delta = choice.get("delta")
+        delta: dict[str, Any] = raw_delta if isinstance(raw_delta, dict) else {}
         events: list[Event] = []
         reasoning = reasoning_text(delta)
         if reasoning:
@@ -123,8 +124,9 @@ class ChunkDecoder:
         return events
 
     def _tool(self, state: _Choice, call: dict[str, Any], position: int) -> list[Event]:
-        tidx = call.get("index") if isinstance(call.get("index"), int) else position
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        raw_index, raw_fn = call.get("index"), call.get("function")
+        tidx: int = raw_index if isinstance(raw_index, int) else position
+        fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
         events: list[Event] = []
         if tidx not in state.tools:
             events += self._stop(state)

@@ -7,6 +7,7 @@ from typing import Any
 from switchyard.core.errors import SwitchyardError, invalid
 
 _MISSING: Any = object()
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # every integer field fits here unless it says narrower
 
 
 def type_name(value: object) -> str:
@@ -88,7 +89,7 @@ def opt_int(
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int):
         raise wrong_type(join(path, key), "an integer", value)
-    _check_range(join(path, key), value, lo, hi)
+    _check_range(join(path, key), value, INT64_MIN if lo is None else lo, INT64_MAX if hi is None else hi)
     return value
 
 
@@ -122,6 +123,13 @@ def _check_range(path: str, value: float, lo: float | None, hi: float | None) ->
             path,
             "integer_above_max_value" if isinstance(value, int) else "decimal_above_max_value",
         )
+
+
+def no_nul(value: str | None, path: str) -> str | None:
+    """``value``, unless it holds a NUL character (ids, names and labels are stored as text)."""
+    if value is not None and "\x00" in value:
+        raise invalid(f"Invalid '{path}': text must not contain NUL characters (\\u0000).", path, "invalid_value")
+    return value
 
 
 def one_of(value: str, allowed: tuple[str, ...], path: str) -> str:

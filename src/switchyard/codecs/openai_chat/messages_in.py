@@ -45,7 +45,8 @@ def decode_messages(value: object) -> list[Item]:
         role = one_of(req_str(msg, "role", path), ROLES, f"{path}.role")
         if role in ("system", "developer"):
             parts = _parts(msg.get("content"), f"{path}.content", ("text",), required=True)
-            items.append(Message(role=role, content=parts, name=opt_str(msg, "name", path)))
+            items.append(Message(role="system" if role == "system" else "developer", content=parts,
+                                 name=opt_str(msg, "name", path)))
         elif role == "user":
             parts = _parts(msg.get("content"), f"{path}.content", ("text", "image_url", "file",
                                                                   "input_audio"), required=True)

@@ -6,6 +6,7 @@ import logging
 import re
 from typing import Any
 
+from switchyard.codecs.metadata import decode_metadata
 from switchyard.codecs.openai_chat.fields import (
     arr,
     obj,
@@ -19,7 +20,7 @@ from switchyard.codecs.openai_chat.fields import (
 )
 from switchyard.codecs.openai_chat.messages_in import decode_messages
 from switchyard.core.errors import invalid, unsupported
-from switchyard.core.request import ReasoningConfig, Request, ResponseFormat, Tool, ToolChoice
+from switchyard.core.request import ReasoningConfig, Request, ResponseFormat, Tool, ToolChoice, VendorTools
 
 log = logging.getLogger(__name__)
 
@@ -27,16 +28,16 @@ EFFORTS = ("none", "minimal", "low", "medium", "high", "xhigh")
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 
 # Accepted and deliberately not mapped to the canonical model.
-IGNORED = frozenset({
-    "store", "service_tier", "logit_bias", "modalities", "prediction", "verbosity",
-    "prompt_cache_key", "prompt_cache_retention", "web_search_options", "audio",
-})
+OPENAI_OPTIONS = ("moderation", "prompt_cache_options", "prompt_cache_retention")
 _MAPPED = frozenset({
     "model", "messages", "tools", "tool_choice", "parallel_tool_calls", "functions",
     "function_call", "temperature", "top_p", "max_tokens", "max_completion_tokens", "stop", "seed",
     "n", "logprobs", "top_logprobs", "presence_penalty", "frequency_penalty", "response_format",
     "reasoning_effort", "user", "safety_identifier", "metadata", "stream", "stream_options",
+    "service_tier", "logit_bias", "modalities", "audio", "prediction", "verbosity",
+    "prompt_cache_key", "web_search_options", "store", *OPENAI_OPTIONS,
 })
+SERVICE_TIERS = ("auto", "default", "flex", "scale", "priority")
 
 
 def decode_request(body: object) -> Request:
@@ -47,16 +48,23 @@ def decode_request(body: object) -> Request:
     for key in body.keys() - _MAPPED:
         log.debug("chat completions: ignoring field %r", key)
     tools = _tools(body)
+    names: dict[str, str] = {"max_output_tokens": "max_completion_tokens", "reasoning": "reasoning_effort"}
     max_tokens = opt_int(body, "max_completion_tokens", lo=1)
     if max_tokens is None:
         max_tokens = opt_int(body, "max_tokens", lo=1)
+        names["max_output_tokens"] = "max_tokens"
     logprobs = bool(opt_bool(body, "logprobs"))
     top_logprobs = opt_int(body, "top_logprobs", lo=0, hi=20)
     if top_logprobs is not None and not logprobs:
         raise invalid("Invalid value for 'top_logprobs': 'logprobs' must be set to true when "
                       "'top_logprobs' is used.", "top_logprobs")
     user = opt_str(body, "safety_identifier") or opt_str(body, "user")
+    if body.get("safety_identifier") is not None:
+        names["user"] = "safety_identifier"
     decode_stream_options(body)
+    audio = _audio(body, names)
+    tier = opt_str(body, "service_tier")
+    verbosity = opt_str(body, "verbosity")
     return Request(
         model=req_str(body, "model"),
         items=decode_messages(body.get("messages")),
@@ -77,8 +85,60 @@ def decode_request(body: object) -> Request:
         reasoning=_reasoning(body),
         user=user,
         metadata=_metadata(body.get("metadata")),
+        logit_bias=logit_bias(body.get("logit_bias")),
+        service_tier=one_of(tier, SERVICE_TIERS, "service_tier") if tier is not None else None,
+        prompt_cache_key=opt_str(body, "prompt_cache_key"),
+        verbosity=one_of(verbosity, ("low", "medium", "high"), "verbosity") if verbosity is not None else None,
+        prediction=obj(body["prediction"], "prediction") if body.get("prediction") is not None else None,
+        audio=audio,
+        vendor_tools=_web_search(body.get("web_search_options"), names),
+        openai_options=openai_options(body, names),
+        store=opt_bool(body, "store"),
         stream=bool(opt_bool(body, "stream")),
+        param_names=names,
     )
+
+
+def openai_options(body: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The OpenAI-only options present (``prompt_cache_retention: in_memory`` is the default)."""
+    options = {k: body[k] for k in OPENAI_OPTIONS if body.get(k) is not None}
+    if options.get("prompt_cache_retention") == "in_memory":
+        del options["prompt_cache_retention"]
+    if options:
+        names["openai_options"] = next(iter(options))
+    return options
+
+
+def logit_bias(raw: object, path: str = "logit_bias") -> dict[str, float] | None:
+    """Token id (as a string) to a bias in -100..100."""
+    if raw is None:
+        return None
+    bias = obj(raw, path)
+    for key in bias:
+        if not key.isdigit():
+            raise invalid(f"Invalid '{path}': '{key}' is not a token id.", path, "invalid_value")
+        opt_num(bias, key, path, lo=-100, hi=100)
+    return {k: float(v) for k, v in bias.items()}
+
+
+def _audio(body: dict[str, Any], names: dict[str, str]) -> dict[str, Any] | None:
+    modalities = body.get("modalities")
+    if modalities is not None:
+        for i, m in enumerate(arr(modalities, "modalities")):
+            one_of(m if isinstance(m, str) else str(m), ("text", "audio"), f"modalities[{i}]")
+    if body.get("audio") is not None:
+        return obj(body["audio"], "audio")
+    if modalities is not None and "audio" in modalities:
+        names["audio"] = "modalities"
+        return {}
+    return None
+
+
+def _web_search(raw: object, names: dict[str, str]) -> VendorTools | None:
+    if raw is None:
+        return None
+    names["openai_tools"] = "web_search_options"
+    return VendorTools("openai", [{"type": "web_search", **obj(raw, "web_search_options")}])
 
 
 def decode_stream_options(body: object) -> bool:
@@ -204,15 +264,4 @@ def _reasoning(body: dict[str, Any]) -> ReasoningConfig | None:
 
 
 def _metadata(raw: object) -> dict[str, Any]:
-    if raw is None:
-        return {}
-    meta = obj(raw, "metadata")
-    if len(meta) > 16:
-        raise invalid("Invalid 'metadata': too many properties. Expected at most 16.", "metadata")
-    for key, value in meta.items():
-        if not isinstance(value, str):
-            raise wrong_type(f"metadata.{key}", "a string", value)
-        if len(key) > 64 or len(value) > 512:
-            raise invalid(f"Invalid 'metadata.{key}': keys are at most 64 characters and values "
-                          "at most 512.", f"metadata.{key}")
-    return dict(meta)
+    return decode_metadata(raw) or {}

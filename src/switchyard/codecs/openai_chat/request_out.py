@@ -54,8 +54,15 @@ def encode_request(
         "response_format": _response_format(request.response_format),
         "reasoning_effort": reasoning_effort(request.reasoning),
         "user": request.user,
+        "logit_bias": request.logit_bias or None,
+        "service_tier": request.service_tier,
+        "prompt_cache_key": request.prompt_cache_key,
+        "verbosity": request.verbosity,
+        "prediction": request.prediction,
+        "store": request.store,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    body.update(request.openai_options)
     if request.stream:
         body["stream"] = True
         body["stream_options"] = {"include_usage": True}

@@ -89,7 +89,8 @@ def _calls(message: dict[str, Any]) -> list[tuple[str, str, str]]:
     for call in calls:
         if not isinstance(call, dict):
             continue
-        fn = call.get("function") if isinstance(call.get("function"), dict) else {}
+        raw_fn = call.get("function")
+        fn: dict[str, Any] = raw_fn if isinstance(raw_fn, dict) else {}
         out.append((_str(call.get("id")) or "", _str(fn.get("name")) or "",
                     _str(fn.get("arguments")) or ""))
     return out

@@ -70,8 +70,8 @@ def error_from_body(body: object, status: int | None = None) -> SwitchyardError:
     if not isinstance(inner, dict):
         message = inner if isinstance(inner, str) and inner else "upstream error"
         return SwitchyardError(ErrorKind.UPSTREAM, message)
-    message = inner.get("message")
-    message = message if isinstance(message, str) and message else "upstream error"
+    raw_message = inner.get("message")
+    message = raw_message if isinstance(raw_message, str) and raw_message else "upstream error"
     etype = inner.get("type")
     kind = _UPSTREAM_KINDS.get(etype, ErrorKind.UPSTREAM) if isinstance(etype, str) else None
     kind = kind or ErrorKind.UPSTREAM

@@ -86,3 +86,8 @@ class ResponsesCall:
     safety_identifier: str | None = None
     prompt_cache_key: str | None = None
     service_tier: str | None = None
+    hosted_tools: list[dict[str, Any]] = field(default_factory=list)
+    """Hosted tools with no backend here (``web_search`` ...), as given."""
+    hosted_tools_param: str = "tools"
+    openai_options: dict[str, Any] = field(default_factory=dict)
+    unavailable: dict[str, Any] = field(default_factory=dict)

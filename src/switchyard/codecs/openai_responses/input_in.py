@@ -13,6 +13,7 @@ from switchyard.codecs.openai_chat.fields import (
     arr,
     join,
     missing,
+    no_nul,
     obj,
     one_of,
     opt_bool,
@@ -59,6 +60,8 @@ def normalize_items(value: object, param: str, new_item_id: NewItemId) -> list[d
 
 def _item(raw: object, path: str, new_item_id: NewItemId) -> dict[str, Any]:
     item = obj(raw, path)
+    if isinstance(item.get("id"), str):
+        no_nul(item["id"], f"{path}.id")
     kind = opt_str(item, "type", path)
     if kind is None:
         if "role" in item:

@@ -59,7 +59,7 @@ def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
                                     arguments=custom_arguments(item.get("input") or ""), id=item.get("id")))
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output")
-            parts = [TextPart(output)] if isinstance(output, str) else [_part(p) for p in output or []]
+            parts: list[Part] = [TextPart(output)] if isinstance(output, str) else [_part(p) for p in output or []]
             out.append(FunctionCallOutput(call_id=item["call_id"], output=parts))
         elif kind == "reasoning":
             out.append(_reasoning(item))
@@ -137,21 +137,22 @@ def _mcp_call(item: dict[str, Any]) -> list[Item]:
                         id=item["id"])
     error = item.get("error")
     output = item.get("output")
-    if error is None and output is None:
-        return [call]
     if error is not None:
         text = error if isinstance(error, str) else _error_text(error)
         return [call, FunctionCallOutput(call.call_id, [TextPart(text)], is_error=True)]
+    if output is None:
+        return [call]
     return [call, FunctionCallOutput(call.call_id, [TextPart(output)])]
 
 
 def _error_text(error: object) -> str:
     if isinstance(error, dict):
-        if isinstance(error.get("message"), str):
-            return error["message"]
+        message = error.get("message")
+        if isinstance(message, str):
+            return message
         content = error.get("content")
         if isinstance(content, list):
-            texts = [c.get("text") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)]
+            texts: list[str] = [c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)]
             if texts:
                 return "\n".join(texts)
         if isinstance(content, str):

@@ -6,8 +6,10 @@ import logging
 import re
 from typing import Any
 
+from switchyard.codecs.metadata import decode_metadata
 from switchyard.codecs.openai_chat.fields import (
     arr,
+    no_nul,
     obj,
     one_of,
     opt_bool,
@@ -17,6 +19,7 @@ from switchyard.codecs.openai_chat.fields import (
     req_str,
     wrong_type,
 )
+from switchyard.codecs.openai_chat.request_in import OPENAI_OPTIONS, openai_options
 from switchyard.codecs.openai_responses.call import NewItemId, ResponsesCall, random_item_id
 from switchyard.codecs.openai_responses.input_in import decode_input
 from switchyard.codecs.openai_responses.tools_in import Tools, add_tool, decode_tool_choice, decode_tools
@@ -38,8 +41,8 @@ _MAPPED = frozenset({
     "model", "input", "instructions", "previous_response_id", "conversation", "store", "background",
     "stream", "stream_options", "tools", "tool_choice", "parallel_tool_calls", "max_tool_calls", "text",
     "reasoning", "max_output_tokens", "temperature", "top_p", "top_logprobs", "truncation", "include",
-    "presence_penalty", "frequency_penalty", "metadata", "user", "safety_identifier", "prompt_cache_key",
-    "service_tier", "prompt",
+    "metadata", "user", "safety_identifier", "prompt_cache_key", "service_tier", "prompt",
+    "presence_penalty", "frequency_penalty", "context_management", *OPENAI_OPTIONS,
 })
 
 
@@ -51,7 +54,7 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         log.debug("responses: ignoring field %r", key)
     if body.get("prompt") is not None:
         raise unsupported("prompt", "reusable prompts are not available on this server")
-    previous = opt_str(body, "previous_response_id")
+    previous = no_nul(opt_str(body, "previous_response_id"), "previous_response_id")
     conversation = _conversation(body.get("conversation"))
     if previous is not None and conversation is not None:
         raise invalid("Mutually exclusive parameters: 'previous_response_id' and 'conversation' cannot be "
@@ -108,6 +111,11 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         safety_identifier=safety,
         prompt_cache_key=opt_str(body, "prompt_cache_key"),
         service_tier=one_of(tier, SERVICE_TIERS, "service_tier") if tier is not None else None,
+        hosted_tools=[wire for _, wire in tools.hosted],
+        hosted_tools_param=tools.hosted[0][0] if tools.hosted else "tools",
+        openai_options=openai_options(body, {}),
+        unavailable={"context_management": body["context_management"]}
+        if body.get("context_management") is not None else {},
     )
 
 
@@ -128,8 +136,8 @@ def _additional_tools(items: list[dict[str, Any]], tools: Tools) -> None:
 
 def _conversation(raw: object) -> str | None:
     if raw is None or isinstance(raw, str):
-        return raw
-    return req_str(obj(raw, "conversation"), "id", "conversation")
+        return no_nul(raw, "conversation")
+    return no_nul(req_str(obj(raw, "conversation"), "id", "conversation"), "conversation.id")
 
 
 def _obfuscation(body: dict[str, Any], stream: bool) -> bool:
@@ -200,16 +208,4 @@ def _include(raw: object) -> list[str]:
 
 
 def _metadata(raw: object) -> dict[str, str]:
-    if raw is None:
-        return {}
-    meta = obj(raw, "metadata")
-    if len(meta) > 16:
-        raise invalid("Invalid 'metadata': too many properties. Expected at most 16.", "metadata",
-                      "object_above_max_properties")
-    for key, value in meta.items():
-        if not isinstance(value, str):
-            raise wrong_type(f"metadata.{key}", "a string", value)
-        if len(key) > 64 or len(value) > 512:
-            raise invalid(f"Invalid 'metadata.{key}': keys are at most 64 characters and values at most 512.",
-                          f"metadata.{key}")
-    return dict(meta)
+    return decode_metadata(raw) or {}

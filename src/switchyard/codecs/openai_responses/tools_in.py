@@ -7,8 +7,9 @@ The echo carries the resolved boolean.
 
 ``custom`` tools and the tools of a ``namespace`` become canonical functions (see
 ``tool_names``). Hosted tools this server has no backend for but which clients such as
-Codex always send (``web_search``, ``tool_search``) are left out of the model's tools
-with a debug log, not refused; they stay in the echo."""
+Codex always send (``web_search``, ``tool_search``) are kept apart in ``Tools.hosted``
+(with the path of each): the parameter check refuses them unless the model drops them
+(``drop_params``); they stay in the echo."""
 
 from __future__ import annotations
 
@@ -48,6 +49,9 @@ class Tools:
     functions: list[Tool] = field(default_factory=list)
     mcp: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
+    hosted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    names: set[str] = field(default_factory=set)  # of ``functions``, for linear duplicate checks
+    labels: set[str] = field(default_factory=set)  # of ``mcp``
 
 
 def strict_compatible(schema: object) -> bool:
@@ -89,17 +93,18 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
         wire = _namespace(out, tool, path)
     elif kind == "mcp":
         wire, config = _mcp(tool, path)
-        if any(c.server_label == config.server_label for c in out.mcp):
+        if config.server_label in out.labels:
             raise invalid(f"Invalid 'tools': duplicate MCP server_label '{config.server_label}'.",
                           f"{path}.server_label")
+        out.labels.add(config.server_label)
         out.mcp.append(config)
     elif kind == "file_search":
         if out.file_search is not None:
             raise invalid("Invalid 'tools': only one file_search tool is allowed.", f"{path}.type")
         wire, out.file_search = _file_search(tool, path)
     elif kind in DROPPED_TOOLS:
-        log.debug("responses: no backend for the hosted tool %r; not offered to the model", kind)
         wire = dict(tool)
+        out.hosted.append((path, wire))
     elif kind in BUILT_IN_TOOLS:
         raise unsupported(f"{path}.type", f"the built-in tool '{kind}' is not available on this server")
     else:
@@ -125,8 +130,9 @@ def _file_search(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], FileS
 
 
 def _add_function(out: Tools, fn: Tool, path: str) -> None:
-    if any(t.name == fn.name for t in out.functions):
+    if fn.name in out.names:
         raise invalid(f"Invalid 'tools': duplicate function name '{fn.name}'.", f"{path}.name")
+    out.names.add(fn.name)
     out.functions.append(fn)
 
 
@@ -277,12 +283,12 @@ def decode_tool_choice(raw: object, tools: Tools) -> tuple[ToolChoice | None, st
         return ToolChoice(mode="tool", name=name), {"type": "custom", "name": name}
     if kind == "mcp":
         label = req_str(choice, "server_label", "tool_choice")
-        name = opt_str(choice, "name", "tool_choice")
+        tool = opt_str(choice, "name", "tool_choice")
         if not any(c.server_label == label for c in tools.mcp):
             raise invalid(f"Invalid value for 'tool_choice.server_label': no MCP server labelled '{label}' "
                           "was specified in 'tools'.", "tool_choice.server_label", "invalid_value")
-        wire = {"type": "mcp", "server_label": label, "name": name}
-        return (ToolChoice(mode="tool", name=name) if name else ToolChoice(mode="required")), wire
+        wire = {"type": "mcp", "server_label": label, "name": tool}
+        return (ToolChoice(mode="tool", name=tool) if tool else ToolChoice(mode="required")), wire
     if kind == "allowed_tools":
         return _allowed(choice, tools)
     if kind == "file_search":
@@ -311,5 +317,7 @@ def _allowed(choice: dict[str, Any], tools: Tools) -> tuple[ToolChoice, dict[str
             raise unsupported(f"{path}.type", f"'{kind}' tools are not available on this server")
     tools.functions = [t for t in tools.functions if t.name in names]
     tools.mcp = [c for c in tools.mcp if c.server_label in labels]
+    tools.names &= names
+    tools.labels &= labels
     wire = {"type": "allowed_tools", "mode": mode, "tools": list(choice["tools"])}
     return ToolChoice(mode=mode), wire  # type: ignore[arg-type]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchyard.codecs.openai_chat.request_out import reasoning_effort
 from switchyard.codecs.openai_chat.wire import data_url
 from switchyard.core.items import (
     FilePart,
@@ -40,12 +41,24 @@ def encode_request(request: Request, *, model: str) -> dict[str, Any]:
         "max_output_tokens": request.max_output_tokens,
         "top_logprobs": request.top_logprobs if request.logprobs else None,
         "safety_identifier": request.user,
+        "service_tier": request.service_tier,
+        "prompt_cache_key": request.prompt_cache_key,
     }
     body.update({k: v for k, v in optional.items() if v is not None})
+    body.update(request.openai_options)
+    if request.logprobs:
+        body["include"].append("message.output_text.logprobs")
+    text: dict[str, Any] = {}
     if request.response_format is not None and request.response_format.type != "text":
-        body["text"] = {"format": _format(request.response_format)}
-    if request.reasoning is not None and request.reasoning.enabled and request.reasoning.effort:
-        body["reasoning"] = {"effort": request.reasoning.effort, "summary": request.reasoning.summary or "auto"}
+        text["format"] = _format(request.response_format)
+    if request.verbosity is not None:
+        text["verbosity"] = request.verbosity
+    if text:
+        body["text"] = text
+    effort = reasoning_effort(request.reasoning)
+    if effort is not None:
+        summary = request.reasoning.summary if request.reasoning is not None else None
+        body["reasoning"] = {"effort": effort, "summary": summary or "auto"}
     if request.stream:
         body["stream"] = True
     return body

@@ -19,6 +19,8 @@ from switchyard.core.events import (
     RefusalDelta,
     Start,
     TextDelta,
+    TokenLogprob,
+    TopLogprob,
     UsageReport,
 )
 from switchyard.core.usage import Usage
@@ -34,6 +36,20 @@ def usage_in(raw: dict[str, Any] | None) -> Usage:
         cached_input_tokens=int((raw.get("input_tokens_details") or {}).get("cached_tokens") or 0),
         reasoning_tokens=int((raw.get("output_tokens_details") or {}).get("reasoning_tokens") or 0),
     )
+
+
+def logprobs_in(raw: object) -> list[TokenLogprob] | None:
+    """The ``logprobs`` of an output text (or of one delta of it), if any."""
+    if not isinstance(raw, list) or not raw:
+        return None
+    out = []
+    for entry in raw:
+        if not isinstance(entry, dict):
+            continue
+        top = [TopLogprob(t.get("token", ""), float(t.get("logprob", 0.0)), t.get("bytes"))
+               for t in entry.get("top_logprobs") or [] if isinstance(t, dict)]
+        out.append(TokenLogprob(entry.get("token", ""), float(entry.get("logprob", 0.0)), entry.get("bytes"), top))
+    return out or None
 
 
 def _reasoning_text(item: dict[str, Any]) -> str:
@@ -73,7 +89,8 @@ class EventDecoder:
             block = self._open((out_index, data.get("content_index", 0)))
             return [BlockStart(block, "refusal" if part == "refusal" else "text")]
         if kind == "response.output_text.delta":
-            return [TextDelta(self._blocks[(out_index, data.get("content_index", 0))], data.get("delta", ""))]
+            return [TextDelta(self._blocks[(out_index, data.get("content_index", 0))], data.get("delta", ""),
+                              logprobs=logprobs_in(data.get("logprobs")))]
         if kind == "response.refusal.delta":
             return [RefusalDelta(self._blocks[(out_index, data.get("content_index", 0))], data.get("delta", ""))]
         if kind == "response.content_part.done":
@@ -132,7 +149,7 @@ def decode_response(body: dict[str, Any]) -> list[Event]:
                 refusal = part.get("type") == "refusal"
                 events.append(BlockStart(block, "refusal" if refusal else "text"))
                 events.append(RefusalDelta(block, part.get("refusal", "")) if refusal
-                              else TextDelta(block, part.get("text", "")))
+                              else TextDelta(block, part.get("text", ""), logprobs=logprobs_in(part.get("logprobs"))))
                 events.append(BlockStop(block))
                 block += 1
         elif kind == "function_call":

@@ -8,6 +8,7 @@ from typing import Any
 from switchyard.codecs.openai_responses import pack_summary, usage_out
 from switchyard.core.items import text_message
 from switchyard.core.result import afold
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.generation import generate
 from switchyard.engine.responses.model_request import context_items, model_request
 from switchyard.engine.responses.service import Prepared
@@ -21,9 +22,11 @@ COMPACT_PROMPT = (
 SUMMARY_TOKENS = 1024
 
 
-async def compact(p: Prepared) -> dict[str, Any]:
+async def compact(p: Prepared, file_inputs: FileInputs | None = None) -> dict[str, Any]:
     wire = [*p.history, *p.input_items]
     items = [*context_items(p.call, wire), text_message("user", COMPACT_PROMPT)]
+    if file_inputs is not None:
+        await file_inputs.resolve(items, p.owner_id)
     request = model_request(p.call, items, [], stream=False)
     request.max_output_tokens = min(request.max_output_tokens or SUMMARY_TOKENS, SUMMARY_TOKENS)
     request.response_format = None

@@ -18,6 +18,7 @@ from switchyard.core.items import FunctionCall, FunctionCallOutput, Item, TextPa
 from switchyard.core.request import Request, Tool
 from switchyard.core.result import Choice, Folder
 from switchyard.core.usage import Usage
+from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.generation import generate
 from switchyard.engine.responses import file_search
 from switchyard.engine.responses.mcp_tools import ExposedTool, allowed, expose, listed_tools, needs_approval
@@ -48,6 +49,7 @@ class RunContext:
     background: bool = False
     owner_id: str = ""
     retrieval: Retrieval | None = None
+    file_inputs: FileInputs | None = None
 
 
 @dataclass
@@ -96,6 +98,11 @@ class ResponseRun:
             await self._emit(self.encoder.lifecycle("response.queued", self.body("queued")))
         await self._emit(self.encoder.lifecycle("response.in_progress", self.body("in_progress")))
 
+    async def warm(self) -> RunOutcome:
+        """A response that only prepares state for a continuation: no model call, no output."""
+        await self._start()
+        return await self._finish("completed")
+
     async def _run_watched(self) -> RunOutcome:
         """``_run``, interrupted as soon as a cancel is requested, even mid-wait."""
         if self._cancelled is None:
@@ -141,6 +148,8 @@ class ResponseRun:
         exposed, mcp_tools = await self._mcp_tools(seen)
         carried = await self._answer_approvals(seen, exposed)
         items = context_items(call, seen) + carried
+        if self.ctx.file_inputs is not None:
+            await self.ctx.file_inputs.resolve(items, self.ctx.owner_id)
         tools = [*call.function_tools, *mcp_tools]
         if call.file_search is not None:
             tools.append(file_search.TOOL)
@@ -227,28 +236,41 @@ class ResponseRun:
 
     async def _mcp_tools(self, seen: list[dict[str, Any]]) -> tuple[dict[str, ExposedTool], list[Tool]]:
         listings: dict[str, list[dict[str, Any]]] = {}
+        unknown = []
         for config in self.ctx.call.mcp_tools:
             known = listed_tools(seen, config.server_label)
-            listings[config.server_label] = known if known is not None else await self._list(config)
+            if known is None:
+                unknown.append(config)
+            else:
+                listings[config.server_label] = known
+        listings.update(await self._list(unknown))
         taken = {t.name for t in self.ctx.call.function_tools}
         tools, exposed = expose(self.ctx.call.mcp_tools, listings, taken)
         return exposed, tools
 
-    async def _list(self, config: Any) -> list[dict[str, Any]]:
+    async def _list(self, configs: list[Any]) -> dict[str, list[dict[str, Any]]]:
+        """The servers' tools, listed concurrently; their items open and close in request order."""
+        if not configs:
+            return {}
         await self._start()
-        item: dict[str, Any] = {"id": self.ctx.new_item_id("mcpl_"), "type": "mcp_list_tools",
-                                "server_label": config.server_label, "tools": [], "error": None}
-        await self.emit(self.encoder.begin_item(item))
-        try:
-            found = await self.ctx.mcp.list_tools(config.server_url, config.headers)
-        except McpError as exc:
-            item["error"] = str(exc)
+        items: list[dict[str, Any]] = []
+        for config in configs:
+            item = {"id": self.ctx.new_item_id("mcpl_"), "type": "mcp_list_tools",
+                    "server_label": config.server_label, "tools": [], "error": None}
+            items.append(item)
+            await self.emit(self.encoder.begin_item(item))
+        found = await asyncio.gather(*(self.ctx.mcp.list_tools(c.server_url, c.headers) for c in configs),
+                                     return_exceptions=True)
+        for config, item, tools in zip(configs, items, found, strict=True):
+            if isinstance(tools, McpError):
+                item["error"] = str(tools)
+            elif isinstance(tools, BaseException):
+                raise tools
+            else:
+                item["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
+                                  "annotations": t.annotations} for t in tools if allowed(config, t.name)]
             await self.emit(self.encoder.end_item(item))
-            return []
-        item["tools"] = [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
-                          "annotations": t.annotations} for t in found if allowed(config, t.name)]
-        await self.emit(self.encoder.end_item(item))
-        return item["tools"]
+        return {item["server_label"]: item["tools"] for item in items}
 
     async def _call_mcp(self, call: FunctionCall, target: ExposedTool) -> FunctionCallOutput:
         await self._start()

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from switchyard.core.errors import invalid
 from switchyard.core.request import Tool
+from switchyard.net.egress import EgressDenied
+from switchyard.tools.mcp import McpClient
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,3 +71,15 @@ def expose(configs: list[Any], listings: dict[str, list[dict[str, Any]]],
             tools.append(Tool(name=name, description=spec.get("description"), parameters=schema))
             exposed[name] = ExposedTool(name, config.server_label, tool_name, config)
     return tools, exposed
+
+
+async def check_servers(call: Any, mcp: McpClient) -> None:
+    """A 400 naming ``tools[i].server_url`` for a server the egress policy refuses."""
+    indexes = {tool.get("server_label"): i for i, tool in enumerate(call.tools_wire) if tool.get("type") == "mcp"}
+    for config in call.mcp_tools:
+        try:
+            await mcp.check_url(config.server_url)
+        except EgressDenied as exc:
+            param = f"tools[{indexes.get(config.server_label, 0)}].server_url"
+            raise invalid(f"Invalid '{param}': the MCP server is not allowed: {exc}.", param,
+                          "mcp_server_not_allowed") from None

@@ -17,7 +17,7 @@ from switchyard.store.responses import ResponseRecord
 
 log = logging.getLogger(__name__)
 
-Decode = Callable[[dict[str, Any]], Any]
+Decode = Callable[[ResponseRecord, dict[str, Any]], Any]  # the record and its opened body
 
 
 class BackgroundRunner:
@@ -68,7 +68,7 @@ class BackgroundRunner:
             if record.attempts > 1:
                 await self._give_up(record, "The server running this response stopped before it finished.")
                 return
-            call = self.decode(record.request)
+            call = self.decode(record, self.service.stored_body(record))
             await self.service.run_background(record, call)
         except asyncio.CancelledError:
             raise
@@ -85,7 +85,4 @@ class BackgroundRunner:
             await self.service.responses.renew_lease(response_id, self.worker_id, self.lease_seconds)
 
     async def _give_up(self, record: ResponseRecord, message: str) -> None:
-        body = {**record.body, "status": "failed", "error": {"code": "server_error", "message": message}}
-        await self.service.responses.save_output(record.id, status="failed", body=body,
-                                                 output_items=list(body.get("output") or []), completed_at=None)
-        self.service.signals.notify(record.id)
+        await self.service.give_up(record, message)

@@ -10,11 +10,19 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
-from switchyard.core.errors import ErrorKind, SwitchyardError, invalid, unsupported
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.core.request import Tool
+from switchyard.engine.file_inputs import FileInputs, responses_references
+from switchyard.engine.parameter_check import check_parameters
+from switchyard.engine.responses.abandoned import closing_events
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
+from switchyard.engine.responses.mcp_tools import check_servers
+from switchyard.engine.responses.model_request import model_request
 from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.engine.responses.stored_request import body_to_run, to_store
+from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.retrieval.service import Retrieval
@@ -22,10 +30,13 @@ from switchyard.store.conversations import ConversationRepository
 from switchyard.store.ids import new_id
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
+from switchyard.store.secret_box import SecretBox
 from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
+STREAM_END = ("response.completed", "response.failed", "response.incomplete")
 FOLLOW_POLL_SECONDS = 0.5
+CANCEL_WAIT_SECONDS = 10.0
 
 
 def new_item_id(prefix: str) -> str:
@@ -43,10 +54,10 @@ class Prepared:
     created_at: int
     raw: dict[str, Any]
 
-    @property
-    def stored_request(self) -> dict[str, Any]:
-        """What the runner needs to run it again: the body as sent, and the input as resolved."""
-        return {"body": self.raw, "input_items": self.input_items}
+    def stored_request(self, box: SecretBox, *, background: bool) -> dict[str, Any]:
+        """What the runner needs to run it again: the body as sent (its secrets sealed for a
+        background run, else dropped), and the input as resolved."""
+        return to_store(self.raw, self.input_items, self.response_id, box, keep_secrets=background)
 
 
 def not_found(response_id: str) -> SwitchyardError:
@@ -57,8 +68,11 @@ def not_found(response_id: str) -> SwitchyardError:
 class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
                  conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
-                 retrieval: Retrieval | None = None) -> None:
+                 secrets: SecretBox, retrieval: Retrieval | None = None,
+                 file_inputs: FileInputs | None = None) -> None:
         self.retrieval = retrieval
+        self.secrets = secrets
+        self.file_inputs = file_inputs
         self.models = models
         self.responses = responses
         self.events = events
@@ -67,14 +81,22 @@ class ResponsesService:
         self.signals = signals
         self.wakeup = asyncio.Event()
 
-    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any]) -> Prepared:
+    async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any], *,
+                      history: list[dict[str, Any]] | None = None) -> Prepared:
+        """``history``, when given, is what ``previous_response_id`` names, already at hand
+        (a WebSocket connection's cached response); otherwise it is read from the store."""
         if call.background and not call.store:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
-        if call.top_logprobs and not route.provider.capabilities.logprobs:
-            raise unsupported("top_logprobs", f"model '{route.name}' does not return log-probabilities")
-        history = await gather_history(call, owner_id, self.responses, self.conversations)
+        await check_servers(call, self.mcp)
+        tools = call.function_tools or ([Tool("mcp_or_file_search")] if call.mcp_tools or call.file_search else [])
+        check_parameters(route, model_request(call, [], tools), quiet=True)
+        if self.file_inputs is not None:
+            await self.file_inputs.check(responses_references(call.input_items), owner_id)
+        if history is None:
+            history = await gather_history(call, owner_id, self.responses, self.conversations)
         inputs = resolve_references(call.input_items, history)
+        check_outputs_answer_calls(history, inputs)
         if not route.provider.capabilities.vision:
             refuse_images(route.name, call, inputs, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
@@ -82,7 +104,7 @@ class ResponsesService:
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
                           self.mcp, new_item_id, background=background, owner_id=p.owner_id,
-                          retrieval=self.retrieval)
+                          retrieval=self.retrieval, file_inputs=self.file_inputs)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:
@@ -92,8 +114,9 @@ class ResponsesService:
         await self._persist(p, outcome)
         return outcome.body
 
-    async def stream_foreground(self, p: Prepared) -> AsyncIterator[dict[str, Any]]:
-        """Events of a run; raises before the first one if the request is refused."""
+    async def stream_foreground(self, p: Prepared, *, generate: bool = True) -> AsyncIterator[dict[str, Any]]:
+        """Events of a run; raises before the first one if the request is refused. With
+        ``generate`` false the response only prepares state: no model call, no output."""
         queue: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
 
         async def put(event: dict[str, Any]) -> None:
@@ -101,13 +124,18 @@ class ResponsesService:
 
         async def produce() -> None:
             try:
-                outcome = await ResponseRun(self._context(p, False), put).run()
+                run = ResponseRun(self._context(p, False), put)
+                outcome = await (run.run() if generate else run.warm())
                 await self._persist(p, outcome)
             finally:
                 await queue.put(None)
 
         task = asyncio.create_task(produce())
-        first = await queue.get()
+        try:
+            first = await queue.get()
+        except asyncio.CancelledError:
+            await _stop(task)
+            raise
         if first is None:
             task.result()  # re-raises a refusal that came before any event
             return _empty()
@@ -117,7 +145,7 @@ class ResponsesService:
         if p.call.store:
             await self.responses.create(
                 id=p.response_id, owner_id=p.owner_id, model=p.call.model, status=outcome.status,
-                body=outcome.body, request=p.stored_request, input_items=p.input_items,
+                body=outcome.body, request=p.stored_request(self.secrets, background=False), input_items=p.input_items,
                 previous_response_id=p.call.previous_response_id, conversation_id=p.call.conversation,
                 background=False, created_at=p.created_at, output_items=outcome.output,
                 completed_at=outcome.body.get("completed_at"),
@@ -135,11 +163,16 @@ class ResponsesService:
         body = run.body("queued")
         await self.responses.create(
             id=p.response_id, owner_id=p.owner_id, model=p.call.model, status="queued", body=body,
-            request=p.stored_request, input_items=p.input_items, previous_response_id=p.call.previous_response_id,
+            request=p.stored_request(self.secrets, background=True), input_items=p.input_items,
+            previous_response_id=p.call.previous_response_id,
             conversation_id=p.call.conversation, background=True, created_at=p.created_at,
         )
         self.wakeup.set()
         return body
+
+    def stored_body(self, record: ResponseRecord) -> dict[str, Any]:
+        """A queued response's request body, its sealed secrets opened."""
+        return body_to_run(record.request, record.id, self.secrets)
 
     async def run_background(self, record: ResponseRecord, call: Any) -> RunOutcome:
         """Run a claimed background response to its end, storing every event."""
@@ -161,6 +194,18 @@ class ResponsesService:
         await self._append_conversation(p, outcome)
         self.signals.notify(record.id)
         return outcome
+
+    async def give_up(self, record: ResponseRecord, message: str) -> None:
+        """Mark a background response failed (its runner died, or it cannot run), and end
+        its event stream with ``response.failed`` so that followers can tell."""
+        body = {**record.body, "status": "failed", "error": {"code": "server_error", "message": message}}
+        log, _ = await self.events.after(record.id, None)
+        ending = closing_events(log, record.body, body)
+        # The events first: a follower that sees the status change must find them there.
+        await self.events.append(record.id, ending)
+        await self.responses.save_output(record.id, status="failed", body=body,
+                                         output_items=list(body.get("output") or []), completed_at=None)
+        self.signals.notify(record.id)
 
     async def get(self, response_id: str, owner_id: str) -> ResponseRecord:
         record = await self.responses.get(response_id, owner_id)
@@ -187,39 +232,61 @@ class ResponsesService:
             for event in events:
                 last = event["sequence_number"]
                 yield event
-                if event.get("type") in ("response.completed", "response.failed", "response.incomplete"):
+                if event.get("type") in STREAM_END:
                     return
             record = await self.responses.get(response_id, owner_id)
             if record is None or record.status in TERMINAL:
                 events, _ = await self.events.after(response_id, last)
                 if not events:
+                    end = await self._missing_end(record, last)
+                    if end is not None:
+                        yield end
                     return
                 continue
             await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
             events, _ = await self.events.after(response_id, last)
 
+    async def _missing_end(self, record: ResponseRecord | None, last: int) -> dict[str, Any] | None:
+        """The terminal event a finished response's stored stream lacks, if it lacks one."""
+        if record is None or f"response.{record.status}" not in STREAM_END:
+            return None
+        stored_last = await self.events.last_sequence(record.id)
+        if stored_last is not None:
+            final, _ = await self.events.after(record.id, stored_last - 1)
+            if final and final[-1].get("type") in STREAM_END:
+                return None
+        number = max(last, -1 if stored_last is None else stored_last) + 1
+        return {"type": f"response.{record.status}", "sequence_number": number, "response": record.body}
+
     async def cancel(self, response_id: str, owner_id: str) -> dict[str, Any]:
+        """The response as it is once the cancel took effect: ``cancelled`` for a queued or
+        running one; a finished one unchanged (as OpenAI: cancelling again is a no-op).
+        A run that does not stop within ``CANCEL_WAIT_SECONDS`` is reported as it is."""
         record = await self.get(response_id, owner_id)
         if not record.background:
             raise invalid("Only background responses can be cancelled.", "response_id")
         if record.status in TERMINAL:
-            return record.body
+            return _as_stored(record)
         await self.responses.request_cancel(response_id, owner_id)
         if record.status == "queued":
             body = {**record.body, "status": "cancelled"}
             if await self.responses.update_status(response_id, "cancelled", body, from_status="queued"):
                 self.signals.notify(response_id)
                 return body
-        for _ in range(100):
+        deadline = time.monotonic() + CANCEL_WAIT_SECONDS
+        current = await self.get(response_id, owner_id)
+        while current.status not in TERMINAL and time.monotonic() < deadline:
             await self.signals.wait(response_id, 0.1)
             current = await self.get(response_id, owner_id)
-            if current.status in TERMINAL:
-                return current.body
-        return {**record.body, "status": "cancelled"}
+        return _as_stored(current)
 
     async def delete(self, response_id: str, owner_id: str) -> None:
         if not await self.responses.delete(response_id, owner_id):
             raise not_found(response_id)
+
+
+def _as_stored(record: ResponseRecord) -> dict[str, Any]:
+    return {**record.body, "status": record.status}
 
 
 async def _discard(event: dict[str, Any]) -> None:
@@ -239,7 +306,11 @@ async def _drain(first: dict[str, Any], queue: asyncio.Queue[dict[str, Any] | No
             yield event
         await task
     finally:
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+        await _stop(task)
+
+
+async def _stop(task: asyncio.Task[None]) -> None:
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task

@@ -73,6 +73,8 @@ class Plan:
     logprobs: bool = False
     top_logprobs: int = 0
     choice: int = 0
+    single_call: bool = False  # parallel_tool_calls false: stop once the first call is complete
+    logit_bias: dict[int, float] = field(default_factory=dict)
 
 
 @dataclass(slots=True)
@@ -113,6 +115,10 @@ class Engine:
     @property
     def n_ctx(self) -> int:
         return int(self.llm.n_ctx())
+
+    @property
+    def n_vocab(self) -> int:
+        return int(self.llm.n_vocab())
 
     def tokenize(self, text: str, bos: bool = False) -> list[int]:
         """Special-token text (template markup) becomes special tokens. With ``bos``
@@ -162,9 +168,12 @@ class Engine:
                 generated.append(token)
                 self.tokens_generated += 1
                 text = stops.feed(decoder.decode(self.llm.detokenize([token], special=True)))
-                blocks.add(_split(parser, text), logprob)
+                outputs = _split(parser, text)
+                blocks.add(outputs, logprob)
                 if stops.matched is not None:
                     reason = "stop"
+                    break
+                if plan.single_call and any(isinstance(o, CallEnd) for o in outputs):
                     break
                 if len(generated) >= plan.max_tokens:
                     break
@@ -193,14 +202,24 @@ class Engine:
         seed = s.seed if s.seed is not None else secrets.randbits(31)
         self.llm.set_seed(seed + plan.choice)
         captured: list[np.ndarray] = []
-        processors = None
+        steps: list[Callable[[Any, np.ndarray], np.ndarray]] = []
+        if plan.logit_bias:
+            ids = np.array(list(plan.logit_bias), dtype=np.int64)
+            bias = np.array(list(plan.logit_bias.values()), dtype=np.float32)
+
+            def biased(_ids: Any, logits: np.ndarray) -> np.ndarray:
+                logits[ids] += bias
+                return logits
+
+            steps.append(biased)
         if plan.logprobs:
 
             def capture(_ids: Any, logits: np.ndarray) -> np.ndarray:
                 captured.append(_log_softmax(logits))
                 return logits
 
-            processors = llama_cpp.LogitsProcessorList([capture])
+            steps.append(capture)
+        processors = llama_cpp.LogitsProcessorList(steps) if steps else None
         if grammar is not None and not self.check_grammar(grammar):
             raise SwitchyardError(ErrorKind.SERVER, "could not build a grammar for this schema")
         gen = self.llm.generate(

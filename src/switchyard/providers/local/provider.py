@@ -22,7 +22,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.events import Event, Failure, Start, UsageReport
 from switchyard.core.request import Request
 from switchyard.core.usage import Usage
-from switchyard.providers.base import Capabilities
+from switchyard.providers.base import Capabilities, implicit, native, translated, unsupported
 from switchyard.providers.local.engine import Engine, Outcome, Plan, Sampling, load_llama
 from switchyard.providers.local.grammar import JSON_OBJECT_GBNF, schema_gbnf, tool_call_gbnf
 from switchyard.providers.local.model_files import ModelUnavailable, ensure_default_model
@@ -41,9 +41,32 @@ CHATML_TEMPLATE = (
 )
 _DONE = object()
 
+PARAMETERS = {
+    "temperature": native(), "top_p": native(), "top_k": native(), "max_output_tokens": native(),
+    "stop": native(), "seed": native(), "n": native("one generation per choice"),
+    "logprobs": native("logprobs, top_logprobs"),
+    "presence_penalty": native(), "frequency_penalty": native(),
+    "logit_bias": native("keys are token ids of the local model's own vocabulary"),
+    "parallel_tool_calls": translated("false: generation stops after the first tool call"),
+    "reasoning": unsupported("the embedded model does not reason"),
+    "service_tier": implicit("one tier: 'default'", frozenset({"default"})),
+    "prompt_cache_key": implicit("one model instance: every request reuses the cached prompt prefix"),
+    "verbosity": unsupported("the embedded model has no verbosity setting"),
+    "user": implicit("no upstream to pass it to; the end user is Switchyard's own caller"),
+    "prediction": unsupported("predicted outputs are not implemented"),
+    "audio": unsupported("the embedded model has no audio output"),
+    "anthropic_tools": unsupported("Anthropic server tools run only on Anthropic's API"),
+    "openai_tools": unsupported("OpenAI hosted tools run only on OpenAI's API"),
+    "openai_options": unsupported("an OpenAI-only option"),
+    "store": unsupported("Switchyard keeps no chat completions"),
+    "unavailable": unsupported("not available on this server"),
+    "anthropic_options": unsupported("an Anthropic-only option"),
+    "anthropic_beta": unsupported("an Anthropic beta option"),
+}
+
 
 class LocalProvider:
-    capabilities = Capabilities(json_schema=True, n=True, seed=True, logprobs=True)
+    capabilities = Capabilities(json_schema=True, parameters=PARAMETERS)
 
     def __init__(self, config: ModelConfig, data_dir: Path) -> None:
         self.config = config
@@ -199,6 +222,8 @@ class LocalProvider:
             strict_tools=any(t.strict for t in tools) and not prefill,
             logprobs=request.logprobs,
             top_logprobs=request.top_logprobs or 0,
+            single_call=request.parallel_tool_calls is False,
+            logit_bias=_logit_bias(request, engine.n_vocab),
         )
         if request.n < 1:
             raise invalid("n must be at least 1", "n")
@@ -240,6 +265,15 @@ def _grammar(request: Request, tools: list[Any]) -> str | None:
     if not isinstance(fmt.schema, dict):
         raise invalid("response_format json_schema needs a schema", "response_format.json_schema")
     return schema_gbnf(fmt.schema)
+
+
+def _logit_bias(request: Request, n_vocab: int) -> dict[int, float]:
+    bias = {int(k): v for k, v in (request.logit_bias or {}).items() if v != 0}
+    for token in bias:
+        if token >= n_vocab:
+            raise invalid(f"logit_bias: token id {token} is not in this model's vocabulary of {n_vocab} "
+                          "tokens", request.param_name("logit_bias"))
+    return bias
 
 
 def _sampling(request: Request) -> Sampling:

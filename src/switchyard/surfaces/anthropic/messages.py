@@ -19,22 +19,25 @@ from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.anthropic.errors import render_error
 from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.ids import random_id
+from switchyard.surfaces.limits import check_tools
 from switchyard.surfaces.streaming import event_batches, first_event
 
 
 @endpoint(render_error)
 async def create_message(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
+    check_tools(body, services.settings.max_tools_per_request)
     canonical = decode_request(body)
     route = services.models.resolve(canonical.model)
     events = generate(route, canonical)
     message_id = random_id("msg_", 24)
     if not canonical.stream:
-        result = await afold(events)
+        result = await unless_client_leaves(request, afold(events), events)
         return JSONResponse(encode_result(result, id=message_id, model=canonical.model))
-    first = await first_event(events)
+    first = await unless_client_leaves(request, first_event(events), events)
     encoder = StreamEncoder(id=message_id, model=canonical.model)
     ping_name, ping_data = ping_event()
 
@@ -66,6 +69,7 @@ async def create_message(request: Request, services: Services, principal: Princi
 @endpoint(render_error)
 async def count_tokens(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
+    check_tools(body, services.settings.max_tools_per_request)
     body.setdefault("max_tokens", 1)
     canonical = decode_request(body)
     route = services.models.resolve(canonical.model)

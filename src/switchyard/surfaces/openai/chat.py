@@ -14,11 +14,14 @@ from switchyard.codecs.openai_chat import (
     encode_result,
 )
 from switchyard.core.result import afold
+from switchyard.engine.file_inputs import chat_references
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_response
 from switchyard.surfaces.ids import random_id
+from switchyard.surfaces.limits import CHAT_MAX_TOOLS, check_tools
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.openai.stream_out import openai_frames
 from switchyard.surfaces.streaming import first_event
@@ -27,18 +30,21 @@ from switchyard.surfaces.streaming import first_event
 @endpoint(render_error)
 async def create_chat_completion(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
+    check_tools(body, CHAT_MAX_TOOLS)
     canonical = decode_request(body)
     include_usage = decode_stream_options(body)
     route = services.models.resolve(canonical.model)
+    await services.file_inputs.check(chat_references(body["messages"]), principal.owner_id)
+    await services.file_inputs.resolve(canonical.items, principal.owner_id)
     events = generate(route, canonical)
     completion_id = random_id("chatcmpl-")
     created = int(time.time())
     if not canonical.stream:
-        result = await afold(events)
+        result = await unless_client_leaves(request, afold(events), events)
         return JSONResponse(
             encode_result(result, id=completion_id, model=canonical.model, created=created)
         )
-    first = await first_event(events)
+    first = await unless_client_leaves(request, first_event(events), events)
     encoder = ChunkEncoder(
         id=completion_id, model=canonical.model, created=created, include_usage=include_usage
     )

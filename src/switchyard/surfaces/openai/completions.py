@@ -18,6 +18,7 @@ from switchyard.core.result import afold
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_response
 from switchyard.surfaces.ids import random_id
 from switchyard.surfaces.openai.errors import render_error
@@ -36,11 +37,11 @@ async def create_completion(request: Request, services: Services, principal: Pri
     completion_id = random_id("cmpl-")
     created = int(time.time())
     if not canonical.stream:
-        result = await afold(events)
+        result = await unless_client_leaves(request, afold(events), events)
         return JSONResponse(
             encode_result(result, id=completion_id, model=canonical.model, created=created, echo=echo)
         )
-    first = await first_event(events)
+    first = await unless_client_leaves(request, first_event(events), events)
     encoder = ChunkEncoder(
         id=completion_id, model=canonical.model, created=created, include_usage=include_usage,
         echo=echo,

@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from switchyard.codecs.metadata import decode_metadata
 from switchyard.codecs.openai_responses import normalize_items
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.gateway.auth import Principal
@@ -36,16 +37,7 @@ def _body(record: ConversationRecord) -> dict[str, Any]:
 
 
 def _metadata(body: dict[str, Any]) -> dict[str, str]:
-    metadata = body.get("metadata")
-    if metadata is None:
-        return {}
-    if not isinstance(metadata, dict) or len(metadata) > 16:
-        raise invalid("'metadata' must be an object of at most 16 string pairs.", "metadata")
-    for key, value in metadata.items():
-        if not isinstance(value, str) or len(key) > 64 or len(value) > 512:
-            raise invalid(f"'metadata.{key}' must be a string of at most 512 characters "
-                          "under a key of at most 64.", f"metadata.{key}")
-    return metadata
+    return decode_metadata(body.get("metadata")) or {}
 
 
 def _items(body: dict[str, Any], required: bool) -> list[dict[str, Any]]:

@@ -16,13 +16,20 @@ from switchyard.engine.responses.model_request import context_items, model_reque
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
+from switchyard.surfaces.limits import check_tools
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.pagination import list_body, page_params
 from switchyard.surfaces.streaming import with_keepalive
 
 KEEPALIVE_FRAME = b": keep-alive\n\n"
 DONE_FRAME = b"data: [DONE]\n\n"
+
+
+def _check_tools(body: dict[str, Any], services: Services) -> None:
+    settings = services.settings
+    check_tools(body, settings.max_tools_per_request, settings.max_mcp_servers_per_request)
 
 
 def _service(services: Services) -> ResponsesService:
@@ -43,6 +50,7 @@ async def _frames(events: AsyncIterator[dict[str, Any]], keepalive: float) -> As
 @endpoint(render_error)
 async def create_response(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
+    _check_tools(body, services)
     call = decode_request(body)
     service = _service(services)
     prepared = await service.prepare(call, principal.owner_id, body)
@@ -54,8 +62,8 @@ async def create_response(request: Request, services: Services, principal: Princ
         events = await service.follow(prepared.response_id, principal.owner_id, None)
         return sse_response(_frames(events, keepalive))
     if not call.stream:
-        return JSONResponse(await service.run_foreground(prepared))
-    events = await service.stream_foreground(prepared)
+        return JSONResponse(await unless_client_leaves(request, service.run_foreground(prepared)))
+    events = await unless_client_leaves(request, service.stream_foreground(prepared))
     return sse_response(_frames(events, keepalive))
 
 
@@ -101,6 +109,7 @@ async def list_input_items(request: Request, services: Services, principal: Prin
 @endpoint(render_error)
 async def count_input_tokens(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
+    _check_tools(body, services)
     if "model" not in body:
         raise invalid("'model' is required to count tokens.", "model")
     call = decode_request(body)
@@ -115,9 +124,10 @@ async def count_input_tokens(request: Request, services: Services, principal: Pr
 @endpoint(render_error)
 async def compact_response(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
+    _check_tools(body, services)
     call = decode_request(body)
     prepared = await _service(services).prepare(call, principal.owner_id, body)
-    return JSONResponse(await compact(prepared))
+    return JSONResponse(await unless_client_leaves(request, compact(prepared, services.file_inputs)))
 
 
 ROUTES: list[Route] = [

@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from switchyard.codecs.openai_chat.fields import no_nul
 from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal
 from switchyard.retrieval.chunking import parse_chunking_strategy
@@ -63,6 +64,7 @@ async def attach_file(request: Request, services: Services, principal: Principal
     file_id = body.get("file_id")
     if not isinstance(file_id, str) or not file_id:
         raise invalid("'file_id' is required.", "file_id")
+    no_nul(file_id, "file_id")
     attributes = validate_attributes(body.get("attributes") or {})
     strategy = parse_chunking_strategy(body.get("chunking_strategy"))
     [new] = await new_files(services, principal.owner_id, [file_id], strategy, attributes, "file_id")

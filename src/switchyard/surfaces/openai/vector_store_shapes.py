@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from switchyard.codecs.metadata import decode_metadata
+from switchyard.codecs.openai_chat.fields import no_nul
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.store.vector_stores import FileBatchRecord, VectorStoreFileRecord, VectorStoreRecord
 
@@ -58,15 +60,7 @@ def expires_after_days(body: dict[str, Any]) -> int | None:
 
 
 def metadata(body: dict[str, Any]) -> dict[str, str] | None:
-    raw = body.get("metadata")
-    if raw is None:
-        return None
-    if not isinstance(raw, dict) or len(raw) > 16:
-        raise invalid("'metadata' must be an object of at most 16 string pairs.", "metadata")
-    for key, value in raw.items():
-        if not isinstance(value, str) or len(key) > 64 or len(value) > 512:
-            raise invalid(f"'metadata.{key}' must be a string of at most 512 characters.", f"metadata.{key}")
-    return raw
+    return decode_metadata(body.get("metadata"))
 
 
 def string_list(body: dict[str, Any], key: str, *, limit: int = 500) -> list[str]:
@@ -77,4 +71,6 @@ def string_list(body: dict[str, Any], key: str, *, limit: int = 500) -> list[str
         raise invalid(f"'{key}' must be an array of ids.", key)
     if len(raw) > limit:
         raise invalid(f"'{key}' may hold at most {limit} ids.", key)
+    for index, value in enumerate(raw):
+        no_nul(value, f"{key}[{index}]")
     return raw

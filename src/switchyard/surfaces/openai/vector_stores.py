@@ -23,17 +23,25 @@ from switchyard.surfaces.openai.vector_store_shapes import (
 )
 from switchyard.surfaces.pagination import list_body, page_params
 
+MAX_NAME = 512
+
 
 def _repo(services: Services) -> VectorStoreRepository:
     return VectorStoreRepository(services.database)
 
 
+def _name(value: object) -> str:
+    if not isinstance(value, str):
+        raise invalid("'name' must be a string.", "name")
+    if len(value) > MAX_NAME:
+        raise invalid(f"Invalid 'name': at most {MAX_NAME} characters.", "name", "string_above_max_length")
+    return value
+
+
 @endpoint(render_error)
 async def create_store(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
-    name = body.get("name") or ""
-    if not isinstance(name, str):
-        raise invalid("'name' must be a string.", "name")
+    name = _name(body.get("name") or "")
     strategy = parse_chunking_strategy(body.get("chunking_strategy"))
     files = await new_files(services, principal.owner_id, string_list(body, "file_ids"), strategy, {})
     record = await _repo(services).create(
@@ -65,11 +73,10 @@ async def get_store(request: Request, services: Services, principal: Principal) 
 async def modify_store(request: Request, services: Services, principal: Principal) -> Response:
     store_id = request.path_params["vector_store_id"]
     body = await read_json(request, services.settings.max_body_bytes)
-    name = body.get("name", UNSET)
-    if name is not UNSET and not isinstance(name, str):
-        raise invalid("'name' must be a string.", "name")
-    changes = {"name": name if name is not None else UNSET,
-               "metadata": metadata(body) if "metadata" in body else UNSET,
+    name = body.get("name")
+    meta = metadata(body)  # null, like an absent key, leaves the metadata as it is
+    changes = {"name": _name(name) if name is not None else UNSET,
+               "metadata": meta if meta is not None else UNSET,
                "expires_after_days": expires_after_days(body) if "expires_after" in body else UNSET}
     record = await _repo(services).update(store_id, principal.owner_id, **changes)
     if record is None:

@@ -1,0 +1,101 @@
+"""One ``response.create`` event on a WebSocket connection: decoded like a
+``POST /v1/responses`` body, run by the Responses service, its stream events sent
+one per frame; the connection's cache learns the result."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from switchyard.codecs.openai_chat import error_body
+from switchyard.codecs.openai_responses import decode_request
+from switchyard.codecs.openai_responses.call import ResponsesCall
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid, unsupported
+from switchyard.engine.responses.connection_cache import ConnectionCache, Lane
+from switchyard.engine.responses.service import Prepared, ResponsesService
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+ENVELOPE = ("type", "stream_id", "generate")
+FINISHED = ("response.completed", "response.incomplete")
+TERMINAL = (*FINISHED, "response.failed")
+FALLBACK_CODES = {ErrorKind.SERVER: "server_error", ErrorKind.RATE_LIMIT: "rate_limit_exceeded"}
+
+
+def error_event(error: SwitchyardError, lane: Lane = None) -> dict[str, Any]:
+    """OpenAI's WebSocket ``error`` event: the HTTP status and the HTTP error object, whose
+    ``code`` is never null here (Open Responses requires one)."""
+    body = error_body(error)
+    body["error"]["code"] = body["error"]["code"] or FALLBACK_CODES.get(error.kind, error.kind.value)
+    event: dict[str, Any] = {"type": "error", "status": error.status, **body}
+    if lane is not None:
+        event["stream_id"] = lane
+    return event
+
+
+def decode_create(frame: dict[str, Any]) -> tuple[ResponsesCall, dict[str, Any], bool]:
+    """The call, the body as a ``POST`` would carry it, and whether to generate."""
+    body = {key: value for key, value in frame.items() if key not in ENVELOPE}
+    if body.get("stream") is not None:
+        raise unsupported("stream", "over WebSocket every response is streamed; leave 'stream' out")
+    if body.get("background"):
+        raise unsupported("background", "background responses are not available over WebSocket")
+    body.pop("stream", None)
+    generate = frame.get("generate", True)
+    if not isinstance(generate, bool):
+        raise invalid("Invalid type for 'generate': expected a boolean.", "generate", "invalid_type")
+    return decode_request({**body, "stream": True}), body, generate
+
+
+def _not_found_here(error: SwitchyardError) -> SwitchyardError:
+    """An unknown parent is OpenAI's ``previous_response_not_found`` (a 400 over WebSocket)."""
+    if error.kind is ErrorKind.NOT_FOUND and error.param == "previous_response_id":
+        return invalid(error.message, "previous_response_id", "previous_response_not_found")
+    return error
+
+
+class SocketResponses:
+    """Runs one connection's responses for one caller, with the connection's cache."""
+
+    def __init__(self, service: ResponsesService, owner_id: str) -> None:
+        self.service = service
+        self.owner_id = owner_id
+        self.cache = ConnectionCache()
+
+    async def create(self, frame: dict[str, Any], lane: Lane, send: Send) -> None:
+        call: ResponsesCall | None = None
+        try:
+            call, body, generate = decode_create(frame)
+            parent = call.previous_response_id
+            cached = self.cache.context(parent) if parent else None
+            prepared = await self.service.prepare(call, self.owner_id, body, history=cached)
+            events = await self.service.stream_foreground(prepared, generate=generate)
+        except SwitchyardError as error:
+            if call is not None and call.previous_response_id:
+                self.cache.forget(lane, call.previous_response_id)
+            await send(error_event(_not_found_here(error), lane))
+            return
+        terminal: dict[str, Any] | None = None
+        try:
+            async for event in events:
+                if lane is not None:
+                    event = {**event, "stream_id": lane}
+                if event["type"] in TERMINAL:
+                    terminal = event  # sent once the run has ended: by then a stored response can be read
+                else:
+                    await send(event)
+        except SwitchyardError as error:  # the run ended, but what follows it (storing) failed
+            self._learn(lane, prepared, None)
+            await send(error_event(error, lane))
+            return
+        self._learn(lane, prepared, terminal)
+        if terminal is not None:
+            await send(terminal)
+
+    def _learn(self, lane: Lane, p: Prepared, terminal: dict[str, Any] | None) -> None:
+        parent = p.call.previous_response_id
+        if terminal is None or terminal["type"] not in FINISHED:
+            if parent:
+                self.cache.forget(lane, parent)
+            return
+        before = p.history if parent else []
+        self.cache.remember(lane, p.response_id, [*before, *p.input_items, *terminal["response"]["output"]])
