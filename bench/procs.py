@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import platform
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -123,3 +126,37 @@ def machine() -> dict:
     return {"nproc": os.cpu_count(), "cpu": cpu, "free_h": free,
             "kernel": platform.release(), "python": platform.python_version(),
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+
+
+# -- a Switchyard over the fake upstream ----------------------------------------------------
+
+
+def run_over_fake_upstream(name: str, model: str, key: str, measure: Callable[[str], dict]) -> dict:
+    """Serves ``model`` from bench/fake_upstream.py through a Switchyard on free ports, runs
+    ``measure(base_url)``, stops both, and saves the result (with the machine) under
+    bench/results/NAME-<time>.json."""
+    work = Path(tempfile.mkdtemp(prefix=f"sy-bench-{name}-"))
+    upstream_port, server_port = free_port(), free_port()
+    upstream = start([sys.executable, str(ROOT / "bench/fake_upstream.py"), "--port", str(upstream_port)],
+                     work / "upstream.log", {}, None)
+    config = work / "switchyard.yaml"
+    config.write_text(json.dumps({"models": [{"name": model, "provider": "openai",
+                                              "base_url": f"http://127.0.0.1:{upstream_port}/v1",
+                                              "api_key": "x", "model": "upstream"}],
+                                  "log_level": "warning"}))
+    env = {**os.environ, "SWITCHYARD_MASTER_KEY": key, "SWITCHYARD_DATA_DIR": str(work / "data")}
+    server = start([sys.executable, "-m", "switchyard.cli", "serve", "--config", str(config), "--port",
+                    str(server_port)], work / "server.log", env, None)
+    try:
+        wait_http(f"http://127.0.0.1:{upstream_port}/health", upstream, work / "upstream.log")
+        wait_http(f"http://127.0.0.1:{server_port}/health", server, work / "server.log")
+        result = measure(f"http://127.0.0.1:{server_port}")
+    finally:
+        stop(server)
+        stop(upstream)
+    result["machine"] = machine()
+    print(json.dumps(result, indent=2))
+    out = ROOT / "bench/results"
+    out.mkdir(exist_ok=True)
+    (out / f"{name}-{int(time.time())}.json").write_text(json.dumps(result, indent=2))
+    return result

@@ -17,20 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
-import os
 import statistics
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import openai
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from procs import free_port, machine, start, stop, wait_http
+from procs import run_over_fake_upstream
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY = "sk-bench"
 
 
@@ -100,30 +96,8 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=50)
     parser.add_argument("--jobs", type=int, default=200)
     opts = parser.parse_args()
-    work = Path(tempfile.mkdtemp(prefix="sy-bench-resp-"))
-    upstream_port, server_port = free_port(), free_port()
-    upstream = start([sys.executable, str(ROOT / "bench/fake_upstream.py"), "--port", str(upstream_port)],
-                     work / "upstream.log", {}, None)
-    config = work / "switchyard.yaml"
-    config.write_text(json.dumps({"models": [{"name": "bench-model", "provider": "openai",
-                                              "base_url": f"http://127.0.0.1:{upstream_port}/v1",
-                                              "api_key": "x", "model": "upstream"}],
-                                  "log_level": "warning"}))
-    env = {**os.environ, "SWITCHYARD_MASTER_KEY": KEY, "SWITCHYARD_DATA_DIR": str(work / "data")}
-    server = start([str(ROOT / ".venv/bin/switchyard"), "serve", "--config", str(config), "--port",
-                    str(server_port)], work / "server.log", env, None)
-    try:
-        wait_http(f"http://127.0.0.1:{upstream_port}/health", upstream, work / "upstream.log")
-        wait_http(f"http://127.0.0.1:{server_port}/health", server, work / "server.log")
-        result = asyncio.run(measure(f"http://127.0.0.1:{server_port}", opts.turns, opts.jobs))
-    finally:
-        stop(server)
-        stop(upstream)
-    result["machine"] = machine()
-    print(json.dumps(result, indent=2))
-    out = ROOT / "bench/results"
-    out.mkdir(exist_ok=True)
-    (out / f"responses-{int(time.time())}.json").write_text(json.dumps(result, indent=2))
+    run_over_fake_upstream("responses", "bench-model", KEY,
+                           lambda url: asyncio.run(measure(url, opts.turns, opts.jobs)))
 
 
 if __name__ == "__main__":

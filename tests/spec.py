@@ -90,7 +90,8 @@ ALWAYS_PRESENT: AlwaysPresent = {
     ChatCompletionTokenLogprob: frozenset({"bytes"}),
     chat_completion_token_logprob.TopLogprob: frozenset({"bytes"}),
     CompletionChoice: frozenset({"logprobs"}),
-    Response: frozenset({"error", "incomplete_details", "instructions", "metadata", "temperature", "top_p"}),
+    Response: frozenset({"error", "incomplete_details", "instructions", "metadata", "temperature", "top_p",
+                         "usage"}),  # usage: null until the run ends (response.created, a queued GET)
     FunctionTool: frozenset({"parameters", "strict"}),
     ResponseOutputText: frozenset({"logprobs"}),
     ResponseErrorEvent: frozenset({"code", "param"}),

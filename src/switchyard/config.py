@@ -87,7 +87,9 @@ class Settings(BaseModel):
     def with_default_models(self) -> Settings:
         if self.models:
             return self
-        local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local")
+        # Zero-config serving is for running any client offline, coding agents included:
+        # what the embedded model cannot honour (effort, hosted tools) is dropped and logged.
+        local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local", drop_params=True)
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
         return self.model_copy(update={"models": [local, embedding]})
 

@@ -17,6 +17,12 @@ UPSTREAMS = [VIA_OPENAI, VIA_ANTHROPIC]
 ALL = [*UPSTREAMS, LOCAL]
 
 
+def combos(variants: list[Any], on_local: list[Any]) -> list[tuple[Any, str]]:
+    """``(variant, model)``: every variant on both upstreams, and the ``on_local`` ones
+    on the embedded model (its slow paths, such as tool loops, are run once per library)."""
+    return [(v, m) for m in UPSTREAMS for v in variants] + [(v, LOCAL) for v in on_local]
+
+
 @dataclass(frozen=True)
 class Say:
     text: str

@@ -10,7 +10,7 @@ from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
 from pydantic import BaseModel
 
-from tests.clients.backends import ALL, UPSTREAMS, Backend, Call, Say
+from tests.clients.backends import ALL, UPSTREAMS, Backend, Call, Say, combos
 from tests.server import MASTER_KEY, LiveServer
 
 APIS = [False, True]  # use_responses_api
@@ -32,8 +32,7 @@ def _llm(server: LiveServer, backend: Backend, responses: bool) -> ChatOpenAI:
                       timeout=120, temperature=0, max_tokens=backend.max_tokens, use_responses_api=responses)
 
 
-@pytest.mark.parametrize("responses", APIS, ids=["chat", "responses"])
-@pytest.mark.parametrize("backend", ALL, indirect=True)
+@pytest.mark.parametrize(("responses", "backend"), combos(APIS, [True]), indirect=["backend"])
 def test_tool_round_trip(server: LiveServer, backend: Backend, responses: bool) -> None:
     backend.script(Call.one("call_l1", "get_weather", {"city": "Paris"}), Say("Sunny in Paris."))
     llm = _llm(server, backend, responses)

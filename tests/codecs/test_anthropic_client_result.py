@@ -40,7 +40,7 @@ def test_full_message() -> None:
     assert out["content"] == [
         {"type": "thinking", "thinking": "think", "signature": "sig"},
         {"type": "redacted_thinking", "data": "opaque"},
-        {"type": "text", "text": "Let me check.", "citations": None},
+        {"type": "text", "text": "Let me check."},
         {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {"city": "Paris"},
          "caller": {"type": "direct"}},
     ]
@@ -95,7 +95,7 @@ def test_other_vendor_items() -> None:
     _check(out)
     assert out["content"] == [
         {"type": "thinking", "thinking": "step one\n\nstep two", "signature": ""},
-        {"type": "text", "text": "I can't help with that.", "citations": None},
+        {"type": "text", "text": "I can't help with that."},
     ]
 
 

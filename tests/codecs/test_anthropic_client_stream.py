@@ -72,7 +72,7 @@ def test_text_stream() -> None:
     assert start["usage"]["input_tokens"] == 20
     assert start["usage"]["cache_read_input_tokens"] == 5
     assert out[1][1] == {"type": "content_block_start", "index": 0,
-                         "content_block": {"type": "text", "text": "", "citations": None}}
+                         "content_block": {"type": "text", "text": ""}}
     assert out[2][1]["delta"] == {"type": "text_delta", "text": "Hello"}
     delta = out[5][1]
     assert delta["delta"]["stop_reason"] == "end_turn"

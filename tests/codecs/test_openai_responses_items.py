@@ -135,6 +135,21 @@ def test_unresolved_reference_is_an_error():
     assert info.value.param == "input[0]"
 
 
+def test_part_paths_index_the_input_behind_the_history():
+    image = {"type": "input_image", "image_url": "https://example.com/a.png"}
+    file = {"type": "input_file", "file_id": "file_1"}
+    history = normalised({"role": "user", "content": [image]})
+    inputs = normalised({"role": "user", "content": "hi"},
+                        {"type": "function_call_output", "call_id": "c1", "output": [file]},
+                        {"role": "user", "content": [{"type": "input_text", "text": "look"}, image]})
+    items = items_to_canonical([*history, *inputs], inputs_from=len(history))
+    assert [items[0].content[0].path, items[2].output[0].path, items[3].content[1].path] == [
+        None, "input[1].output[0]", "input[2].content[1]"]
+    with pytest.raises(SwitchyardError) as info:
+        items_to_canonical([*history, *normalised({"type": "item_reference", "id": "msg_1"})], inputs_from=1)
+    assert info.value.param == "input[0]"
+
+
 @pytest.mark.parametrize(("signature", "encrypted", "packed"), [
     (None, None, None),
     ("SIG", None, "sig:SIG"),

@@ -56,6 +56,16 @@ Script = Answer | Callable[[Any], Answer]  # a callable answers from the request
 Check = Callable[[str, Any], Reply | None]  # the vendor's own refusal of a request, if any
 
 
+def by_stream(reply: Reply, stream: Stream) -> Callable[[Any], Answer]:
+    """Either answer, as the request asks: ``stream`` when its body says ``"stream": true``,
+    else ``reply`` (for clients whose calls stream upstream or not depending on options)."""
+
+    def answer(body: Any) -> Answer:
+        return stream if isinstance(body, dict) and body.get("stream") is True else reply
+
+    return answer
+
+
 class FakeUpstream:
     def __init__(self, name: str, check: Check | None = None) -> None:
         self.name = name

@@ -164,3 +164,14 @@ async def test_concurrent_appends_keep_a_consistent_order(database: Database) ->
             assert stored[at : at + 3] == [f"w{n}_b{batch}_{k}" for k in range(3)]
     listed, more = await repos[0].list_items(conv.id, "alice", limit=100, order="asc")
     assert (ids(listed), more) == (stored, False)
+
+
+async def test_items_by_id_across_the_owners_conversations(repo: ConversationRepository) -> None:
+    await repo.create("alice", {}, [msg("msg_a1", "one")], created_at=1)
+    await repo.create("alice", {}, [msg("msg_a2", "two")], created_at=2)
+    await repo.create("bob", {}, [msg("msg_b1")], created_at=3)
+    found = await repo.items_by_id(["msg_a1", "msg_a2", "msg_b1", "msg_none"], "alice")
+    assert sorted(found) == ["msg_a1", "msg_a2"]
+    assert found["msg_a2"]["content"][0]["text"] == "two"
+    assert await repo.items_by_id(["msg_a1"], "bob") == {}
+    assert await repo.items_by_id([], "alice") == {}

@@ -212,6 +212,20 @@ async def test_items_for_context_stops_at_a_deleted_or_foreign_link(repo: Respon
     assert _ids(await repo.items_for_context("b1", "bob")) == ["in_b1", "in2_b1", "out_b1"]
 
 
+async def test_items_by_id_are_owner_scoped_and_prefer_the_made_copy(repo: ResponseRepository) -> None:
+    await repo.create(id="r_a", owner_id="alice", model="m", status="completed", body={}, request={},
+                      input_items=[msg("in_a")], previous_response_id=None, conversation_id=None,
+                      background=False, created_at=1, output_items=[msg("out_a", "made", "assistant")])
+    # a later response that was given out_a back as input, edited by the client
+    await make(repo, "r_b", items=[msg("out_a", "edited", "assistant")], created_at=2)
+    await make(repo, "r_bob", owner="bob", items=[msg("in_bob")])
+    found = await repo.items_by_id(["in_a", "out_a", "in_bob", "nothing"], "alice")
+    assert sorted(found) == ["in_a", "out_a"]
+    assert found["out_a"]["content"][0]["text"] == "made"
+    assert await repo.items_by_id(["in_a"], "bob") == {}
+    assert await repo.items_by_id([], "alice") == {}
+
+
 async def test_save_output_replaces_outputs(repo: ResponseRepository) -> None:
     await make(repo, "resp_1", status="in_progress")
     assert await repo.save_output(

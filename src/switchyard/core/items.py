@@ -16,23 +16,27 @@ class TextPart:
 
 @dataclass(slots=True)
 class ImagePart:
-    """An image given by URL, or inline as base64 ``data`` with its media type."""
+    """An image given by URL, or inline as base64 ``data`` with its media type. ``path``
+    names the client's field that carried it (for errors; canonical positions do not)."""
 
     url: str | None = None
     data: str | None = None
     media_type: str | None = None
     detail: str | None = None
+    path: str | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)
 class FilePart:
-    """A document: inline base64 ``data``, a ``file_id``, or a ``url``."""
+    """A document: inline base64 ``data``, a ``file_id``, or a ``url``; ``path`` as for
+    images."""
 
     data: str | None = None
     media_type: str | None = None
     file_id: str | None = None
     url: str | None = None
     filename: str | None = None
+    path: str | None = field(default=None, compare=False)
 
 
 @dataclass(slots=True)

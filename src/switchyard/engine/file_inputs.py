@@ -76,12 +76,14 @@ class FileInputs:
 
     async def _inline(self, part: FilePart, owner_id: str) -> Part:
         assert part.file_id is not None
-        record = await self._record(part.file_id, owner_id, "file_id")
+        param = f"{part.path}.file_id" if part.path else "file_id"
+        record = await self._record(part.file_id, owner_id, param)
         try:
             chunks = await self._blobs.open(record.blob_key)
         except BlobNotFound as exc:
-            raise _not_found(part.file_id, "file_id") from exc
+            raise _not_found(part.file_id, param) from exc
         data = base64.b64encode(b"".join([chunk async for chunk in chunks])).decode()
         if record.mime_type.startswith("image/"):
-            return ImagePart(data=data, media_type=record.mime_type)
-        return FilePart(data=data, media_type=record.mime_type, filename=part.filename or record.filename)
+            return ImagePart(data=data, media_type=record.mime_type, path=part.path)
+        return FilePart(data=data, media_type=record.mime_type, filename=part.filename or record.filename,
+                        path=part.path)

@@ -201,3 +201,17 @@ class ConversationRepository:
         )
         async with self._db.session(read_only=True) as session:
             return list(await session.scalars(query))
+
+    async def items_by_id(self, item_ids: list[str], owner_id: str) -> dict[str, dict[str, Any]]:
+        """The items with one of ``item_ids`` in any of ``owner_id``'s conversations, by id
+        (the newest conversation's copy when several hold one)."""
+        if not item_ids:
+            return {}
+        query = (
+            select(ConversationItem.item_id, ConversationItem.item)
+            .join(Conversation, Conversation.id == ConversationItem.conversation_id)
+            .where(ConversationItem.item_id.in_(sorted(set(item_ids))), Conversation.owner_id == owner_id)
+            .order_by(Conversation.created_at, Conversation.id)
+        )
+        async with self._db.session(read_only=True) as session:
+            return {item_id: item for item_id, item in (await session.execute(query)).all()}

@@ -240,6 +240,22 @@ class ResponseRepository:
         async with self._db.session(read_only=True) as session:
             return list(await session.scalars(query))
 
+    async def items_by_id(self, item_ids: list[str], owner_id: str) -> dict[str, dict[str, Any]]:
+        """The stored items of ``owner_id``'s responses that have one of ``item_ids``, by id.
+        An item given as input and made again as output is the same item: the output copy
+        (what the model made) wins, then the newest response. Other owners' items are absent."""
+        if not item_ids:
+            return {}
+        query = (
+            select(ResponseItem.item_id, ResponseItem.item)
+            .join(Response, Response.id == ResponseItem.response_id)
+            .where(ResponseItem.item_id.in_(sorted(set(item_ids))), Response.owner_id == owner_id)
+            # later rows overwrite earlier ones: inputs before outputs, older responses first
+            .order_by(ResponseItem.role, Response.created_at, Response.id)
+        )
+        async with self._db.session(read_only=True) as session:
+            return {item_id: item for item_id, item in (await session.execute(query)).all()}
+
     # Background runs
 
     async def claim_next(

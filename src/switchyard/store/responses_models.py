@@ -65,7 +65,7 @@ class ResponseItem(Base):
     )
     role: Mapped[str] = mapped_column(String(8), primary_key=True)
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[str] = mapped_column(String(128))
+    item_id: Mapped[str] = mapped_column(String(128), index=True)
     item: Mapped[dict[str, Any]] = mapped_column(Document)
 
 
@@ -99,6 +99,6 @@ class ConversationItem(Base):
         String(64), ForeignKey("conversations.id", ondelete="CASCADE"), primary_key=True
     )
     position: Mapped[int] = mapped_column(Integer, primary_key=True)
-    item_id: Mapped[str] = mapped_column(String(128))
+    item_id: Mapped[str] = mapped_column(String(128), index=True)
     item: Mapped[dict[str, Any]] = mapped_column(Document)
     created_at: Mapped[int] = mapped_column(BigInteger)

@@ -159,9 +159,9 @@ def _image(block: dict[str, Any], path: str) -> ImagePart:
     kind, source, spath = _source(block, path)
     if kind == "base64":
         data, media_type = _need(source, "data", spath), _need(source, "media_type", spath)
-        return ImagePart(data=data, media_type=media_type)
+        return ImagePart(data=data, media_type=media_type, path=path)
     if kind == "url":
-        return ImagePart(url=_need(source, "url", spath))
+        return ImagePart(url=_need(source, "url", spath), path=path)
     if kind == "file":
         raise unsupported(f.at(spath, "type"), "image sources of type 'file' are not supported")
     tpath = f.at(spath, "type")
@@ -174,18 +174,19 @@ def _document(block: dict[str, Any], path: str) -> FilePart:
     if kind == "base64":
         return FilePart(
             data=_need(source, "data", spath), media_type=_need(source, "media_type", spath),
-            filename=title,
+            filename=title, path=path,
         )
     if kind == "text":
         text = _need(source, "data", spath)
         return FilePart(
-            data=base64.b64encode(text.encode()).decode(), media_type="text/plain", filename=title
+            data=base64.b64encode(text.encode()).decode(), media_type="text/plain", filename=title,
+            path=path,
         )
     if kind == "url":
         url = _need(source, "url", spath)
-        return FilePart(url=url, media_type="application/pdf", filename=title)
+        return FilePart(url=url, media_type="application/pdf", filename=title, path=path)
     if kind == "file":
-        return FilePart(file_id=_need(source, "file_id", spath), filename=title)
+        return FilePart(file_id=_need(source, "file_id", spath), filename=title, path=path)
     tpath = f.at(spath, "type")
     if kind == "content":
         raise unsupported(tpath, "document sources of type 'content' are not supported")

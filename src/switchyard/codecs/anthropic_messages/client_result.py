@@ -28,7 +28,8 @@ def tool_input(arguments: str) -> dict[str, Any]:
 
 
 def text_block(text: str) -> dict[str, Any]:
-    return {"type": "text", "text": text, "citations": None}
+    """Anthropic leaves ``citations`` out when there are none (clients reject ``null``)."""
+    return {"type": "text", "text": text}
 
 
 def tool_use_block(call_id: str, name: str, input_: dict[str, Any]) -> dict[str, Any]:

@@ -141,9 +141,13 @@ def _part(raw: object, path: str, allowed: tuple[str, ...]) -> Part:
     if kind == "refusal":
         return RefusalPart(req_str(part, "refusal", path))
     if kind == "image_url":
-        return _image(obj(part.get("image_url"), f"{path}.image_url"), f"{path}.image_url")
+        image = _image(obj(part.get("image_url"), f"{path}.image_url"), f"{path}.image_url")
+        image.path = path
+        return image
     if kind == "file":
-        return _file(obj(part.get("file"), f"{path}.file"), f"{path}.file")
+        file = _file(obj(part.get("file"), f"{path}.file"), f"{path}.file")
+        file.path = path
+        return file
     raise unsupported(f"{path}.type", "audio input is not supported on this server")
 
 

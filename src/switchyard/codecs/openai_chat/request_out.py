@@ -142,7 +142,7 @@ def _content(parts: list[Part], path: str) -> str | list[dict[str, Any]]:
                 image["detail"] = part.detail
             out.append({"type": "image_url", "image_url": image})
         elif isinstance(part, FilePart):
-            out.append({"type": "file", "file": _file(part, f"{path}.content[{j}]")})
+            out.append({"type": "file", "file": _file(part, part.path or f"{path}.content[{j}]")})
         else:
             out.append({"type": "text", "text": part.refusal})
     return out

@@ -45,12 +45,17 @@ _SKIPPED = frozenset({
 })
 
 
-def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
+def items_to_canonical(items: list[dict[str, Any]], inputs_from: int = 0) -> list[Item]:
+    """``inputs_from``: where the request's own ``input`` starts in ``items`` (the rest is
+    history); its images and files carry their ``input[i].content[j]`` path."""
     out: list[Item] = []
     for i, item in enumerate(items):
         kind = item.get("type", "message")
+        where = f"input[{i - inputs_from}]" if i >= inputs_from else None
         if kind == "message":
-            out.append(Message(role=item["role"], content=[_part(p) for p in _content(item.get("content"))]))
+            parts = _content(item.get("content"))
+            out.append(Message(role=item["role"], content=[_part(p, _at(where, "content", j))
+                                                           for j, p in enumerate(parts)]))
         elif kind == "function_call":
             out.append(FunctionCall(call_id=item["call_id"], name=flat_name(item.get("namespace"), item["name"]),
                                     arguments=item.get("arguments") or "", id=item.get("id")))
@@ -59,7 +64,8 @@ def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
                                     arguments=custom_arguments(item.get("input") or ""), id=item.get("id")))
         elif kind in ("function_call_output", "custom_tool_call_output"):
             output = item.get("output")
-            parts: list[Part] = [TextPart(output)] if isinstance(output, str) else [_part(p) for p in output or []]
+            parts: list[Part] = ([TextPart(output)] if isinstance(output, str)
+                     else [_part(p, _at(where, "output", j)) for j, p in enumerate(output or [])])
             out.append(FunctionCallOutput(call_id=item["call_id"], output=parts))
         elif kind == "reasoning":
             out.append(_reasoning(item))
@@ -72,9 +78,10 @@ def items_to_canonical(items: list[dict[str, Any]]) -> list[Item]:
             if summary is not None:
                 out.append(text_message("developer", SUMMARY_HEADER + summary))
         elif kind == "item_reference":
-            raise invalid(f"Unresolved item reference '{item.get('id')}'.", f"input[{i}]")
+            raise invalid(f"Unresolved item reference '{item.get('id')}'.", where or "input")
         elif kind not in _SKIPPED:
-            raise invalid(f"Items of type '{kind}' cannot be given to a model on this server.", f"input[{i}].type")
+            raise invalid(f"Items of type '{kind}' cannot be given to a model on this server.",
+                          f"{where or 'input'}.type")
     return out
 
 
@@ -84,16 +91,24 @@ def _content(content: object) -> list[dict[str, Any]]:
     return list(content) if isinstance(content, list) else []
 
 
-def _part(part: dict[str, Any]) -> Part:
+def _at(where: str | None, key: str, j: int) -> str | None:
+    return None if where is None else f"{where}.{key}[{j}]"
+
+
+def _part(part: dict[str, Any], path: str | None) -> Part:
     kind = part.get("type")
     if kind in ("input_text", "output_text"):
         return TextPart(part.get("text") or "")
     if kind == "refusal":
         return RefusalPart(part.get("refusal") or "")
     if kind == "input_image":
-        return _image(part)
+        image = _image(part)
+        image.path = path
+        return image
     if kind == "input_file":
-        return _file(part)
+        file = _file(part)
+        file.path = path
+        return file
     raise invalid(f"Content parts of type '{kind}' are not supported on this server.", "input")
 
 

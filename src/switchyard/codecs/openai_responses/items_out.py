@@ -46,10 +46,12 @@ def reasoning_item(
     signature: str | None = None,
     encrypted: str | None = None,
     pack_text: bool = False,
+    signed_text: str | None = None,
 ) -> dict[str, Any]:
     """``content`` only when there is reasoning text; ``encrypted_content`` only when
     there is something opaque (see ``opaque`` for the signature convention; with
-    ``pack_text`` the signed text travels there too)."""
+    ``pack_text`` the signed text travels there too: ``signed_text`` when the text was
+    given as the summary, not as ``content``)."""
     item: dict[str, Any] = {
         "id": id,
         "type": "reasoning",
@@ -57,7 +59,7 @@ def reasoning_item(
     }
     if text:
         item["content"] = [{"type": "reasoning_text", "text": text}]
-    packed = pack(signature, encrypted, text if pack_text else None)
+    packed = pack(signature, encrypted, (signed_text or text) if pack_text else None)
     if packed is not None:
         item["encrypted_content"] = packed
     return item

@@ -273,7 +273,8 @@ class ResponsesStreamEncoder:
             summary = [block.text] if block.text and self._reasoning_as == "summary" else []
             text = block.text if self._reasoning_as == "text" else ""
             item = reasoning_item(block.item_id, text=text, summary=summary, signature=block.signature,
-                                  encrypted=block.encrypted, pack_text=bool(self._pack_text))
+                                  encrypted=block.encrypted, pack_text=bool(self._pack_text),
+                                  signed_text=block.text)
         out.append(self._event("response.output_item.done", output_index=block.output_index, item=item))
         self._done[block.output_index] = item
         return out

@@ -24,7 +24,7 @@ SUMMARY_TOKENS = 1024
 
 async def compact(p: Prepared, file_inputs: FileInputs | None = None) -> dict[str, Any]:
     wire = [*p.history, *p.input_items]
-    items = [*context_items(p.call, wire), text_message("user", COMPACT_PROMPT)]
+    items = [*context_items(p.call, p.history, p.input_items), text_message("user", COMPACT_PROMPT)]
     if file_inputs is not None:
         await file_inputs.resolve(items, p.owner_id)
     request = model_request(p.call, items, [], stream=False)

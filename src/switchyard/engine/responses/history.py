@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
@@ -38,16 +39,43 @@ async def gather_history(
     return []
 
 
-def resolve_references(input_items: list[dict[str, Any]], history: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    known = {item.get("id"): item for item in history if item.get("id")}
+ItemLookup = Callable[[list[str]], Awaitable[dict[str, dict[str, Any]]]]
+
+
+def _by_id(item: dict[str, Any]) -> str | None:
+    """The id under which ``item`` stands for a stored item: an ``item_reference``, or a
+    reasoning item sent back by id without its ``encrypted_content`` (as some clients do)."""
+    item_id = item.get("id")
+    if not isinstance(item_id, str):
+        return None
+    if item.get("type") == "item_reference":
+        return item_id
+    if item.get("type") == "reasoning" and item.get("encrypted_content") is None:
+        return item_id
+    return None
+
+
+async def resolve_references(
+    input_items: list[dict[str, Any]], history: list[dict[str, Any]], lookup: ItemLookup
+) -> list[dict[str, Any]]:
+    """``input_items`` with each reference replaced by the item it names: from ``history``
+    first, else from ``lookup`` (the caller's stored items). An unknown reference is not
+    found; a reasoning item that names nothing stored is kept as sent."""
+    known = {item["id"]: item for item in history if isinstance(item.get("id"), str)}
+    wanted = [i for item in input_items if (i := _by_id(item)) is not None and i not in known]
+    if wanted:
+        known.update(await lookup(wanted))
     resolved: list[dict[str, Any]] = []
     for index, item in enumerate(input_items):
-        if item.get("type") != "item_reference":
+        item_id = _by_id(item)
+        target = known.get(item_id) if item_id is not None else None
+        if item.get("type") == "item_reference":
+            if target is None:
+                raise SwitchyardError(ErrorKind.NOT_FOUND, f"Item with id '{item_id}' not found.",
+                                      param=f"input[{index}].id")
+            resolved.append(target)
+        elif target is not None and target.get("type") == "reasoning":
+            resolved.append(target)
+        else:
             resolved.append(item)
-            continue
-        target = known.get(item.get("id"))
-        if target is None:
-            raise SwitchyardError(ErrorKind.NOT_FOUND, f"Item with id '{item.get('id')}' not found.",
-                                  param=f"input[{index}].id")
-        resolved.append(target)
     return resolved

@@ -68,7 +68,9 @@ class ResponseRun:
         self.ctx = ctx
         self._emit = emit
         self._cancelled = cancelled
-        self.encoder = ResponsesStreamEncoder(new_item_id=ctx.new_item_id)
+        summary = ctx.call.reasoning is not None and ctx.call.reasoning.summary is not None
+        self.encoder = ResponsesStreamEncoder(new_item_id=ctx.new_item_id,
+                                              reasoning_as="summary" if summary else "text")
         self.usage = Usage()
         self.started = False
         self.tool_calls = 0
@@ -147,7 +149,7 @@ class ResponseRun:
         seen = [*self.ctx.history, *self.ctx.input_items]
         exposed, mcp_tools = await self._mcp_tools(seen)
         carried = await self._answer_approvals(seen, exposed)
-        items = context_items(call, seen) + carried
+        items = context_items(call, self.ctx.history, self.ctx.input_items) + carried
         if self.ctx.file_inputs is not None:
             await self.ctx.file_inputs.resolve(items, self.ctx.owner_id)
         tools = [*call.function_tools, *mcp_tools]

@@ -11,9 +11,9 @@ from switchyard.core.request import Request, Tool, ToolChoice, VendorTools
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
-def context_items(call: Any, wire_items: list[dict[str, Any]]) -> list[Item]:
+def context_items(call: Any, history: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> list[Item]:
     """Stored wire items as canonical items; instructions first (never carried over)."""
-    items = items_to_canonical(wire_items)
+    items = items_to_canonical([*history, *inputs], inputs_from=len(history))
     if call.instructions:
         items.insert(0, text_message("developer", call.instructions))
     return items

@@ -94,11 +94,24 @@ class ResponsesService:
             await self.file_inputs.check(responses_references(call.input_items), owner_id)
         if history is None:
             history = await gather_history(call, owner_id, self.responses, self.conversations)
-        inputs = resolve_references(call.input_items, history)
+        inputs = await self.resolve_items(call.input_items, history, owner_id)
         check_outputs_answer_calls(history, inputs)
         if not route.provider.capabilities.vision:
             refuse_images(route.name, call, inputs, history)
         return Prepared(call, owner_id, route, history, inputs, new_id("resp_"), int(time.time()), raw)
+
+    async def resolve_items(self, input_items: list[dict[str, Any]], history: list[dict[str, Any]],
+                            owner_id: str) -> list[dict[str, Any]]:
+        """Input with ``item_reference`` items (and reasoning items sent back by id alone)
+        replaced by what they name: the context first, then any stored item of the owner's
+        responses or conversations, as OpenAI resolves them. Another owner's item is not found."""
+
+        async def lookup(ids: list[str]) -> dict[str, dict[str, Any]]:
+            found = await self.responses.items_by_id(ids, owner_id)
+            rest = [i for i in ids if i not in found]
+            return {**await self.conversations.items_by_id(rest, owner_id), **found} if rest else found
+
+        return await resolve_references(input_items, history, lookup)
 
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,

@@ -134,9 +134,9 @@ def _text(parts: list[Part], where: str) -> str:
         elif isinstance(part, RefusalPart):
             out.append(part.refusal)
         elif isinstance(part, ImagePart):
-            raise unsupported(f"{where}[{j}]", "this model cannot read images")
+            raise unsupported(part.path or f"{where}[{j}]", "this model cannot read images")
         elif isinstance(part, FilePart):
-            raise unsupported(f"{where}[{j}]", "this model cannot read files")
+            raise unsupported(part.path or f"{where}[{j}]", "this model cannot read files")
     return "".join(out)
 
 

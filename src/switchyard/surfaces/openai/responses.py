@@ -115,7 +115,7 @@ async def count_input_tokens(request: Request, services: Services, principal: Pr
     call = decode_request(body)
     service = _service(services)
     prepared = await service.prepare(call, principal.owner_id, body)
-    items = context_items(call, [*prepared.history, *prepared.input_items])
+    items = context_items(call, prepared.history, prepared.input_items)
     canonical = model_request(call, items, list(call.function_tools))
     count = await prepared.route.provider.count_tokens(canonical)
     return JSONResponse({"object": "response.input_tokens", "input_tokens": count})

@@ -1,0 +1,15 @@
+"""Configuration defaults that users rely on."""
+
+from __future__ import annotations
+
+from switchyard.config import DEFAULT_LOCAL_MODEL, ModelConfig, Settings
+
+
+def test_zero_config_embedded_model_drops_what_it_cannot_honour() -> None:
+    models = {m.name: m for m in Settings().with_default_models().models}
+    assert models[DEFAULT_LOCAL_MODEL].drop_params is True
+
+
+def test_a_declared_model_is_strict_unless_it_says_otherwise() -> None:
+    settings = Settings(models=[ModelConfig(name="mine", provider="local")]).with_default_models()
+    assert [m.drop_params for m in settings.models] == [False]
