@@ -53,9 +53,9 @@ def items_to_canonical(items: list[dict[str, Any]], inputs_from: int = 0) -> lis
         kind = item.get("type", "message")
         where = f"input[{i - inputs_from}]" if i >= inputs_from else None
         if kind == "message":
-            parts = _content(item.get("content"))
+            content = _content(item.get("content"))
             out.append(Message(role=item["role"], content=[_part(p, _at(where, "content", j))
-                                                           for j, p in enumerate(parts)]))
+                                                           for j, p in enumerate(content)]))
         elif kind == "function_call":
             out.append(FunctionCall(call_id=item["call_id"], name=flat_name(item.get("namespace"), item["name"]),
                                     arguments=item.get("arguments") or "", id=item.get("id")))
@@ -112,7 +112,7 @@ def _part(part: dict[str, Any], path: str | None) -> Part:
     raise invalid(f"Content parts of type '{kind}' are not supported on this server.", "input")
 
 
-def _image(part: dict[str, Any]) -> Part:
+def _image(part: dict[str, Any]) -> ImagePart | FilePart:
     url = part.get("image_url")
     detail = part.get("detail")
     detail = None if detail in (None, "auto") else detail
