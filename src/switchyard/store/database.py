@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -22,6 +24,7 @@ from switchyard.store import migrate
 from switchyard.store.text_guard import refuse_nul
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
+WAL_SWITCH_ATTEMPTS = 40  # about 16 s of backing off in all
 
 
 class Database:
@@ -112,13 +115,13 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         # begin them ourselves below; see SQLAlchemy's pysqlite/aiosqlite notes.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         if not in_memory:
-            cursor.execute("PRAGMA journal_mode=WAL")
+            _switch_to_wal(cursor)
             # WAL + NORMAL: no fsync per commit, still never corrupt; a power cut (not a
             # process crash) may lose the last commits. The recommended pairing for WAL.
             cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.close()
 
     @event.listens_for(engine.sync_engine, "begin")
@@ -126,3 +129,17 @@ def _sqlite_engine(url: URL) -> AsyncEngine:
         conn.exec_driver_sql(conn.get_execution_options().get("sqlite_begin", "BEGIN"))
 
     return engine
+
+
+def _switch_to_wal(cursor: Any) -> None:
+    """Switching a new file to WAL needs an exclusive lock that SQLite does not wait for
+    (busy_timeout does not cover it): several processes opening one new file at once retry
+    briefly. Once the file is in WAL (it stays so) the pragma takes no lock."""
+    for attempt in range(WAL_SWITCH_ATTEMPTS):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or attempt == WAL_SWITCH_ATTEMPTS - 1:
+                raise
+            time.sleep(0.02 * (attempt + 1))
