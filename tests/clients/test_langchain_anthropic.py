@@ -6,24 +6,12 @@ from __future__ import annotations
 import pytest
 from langchain_anthropic import ChatAnthropic
 from langchain_core.messages import AIMessage, HumanMessage
-from langchain_core.tools import tool
-from pydantic import BaseModel
 
 from tests.clients.backends import ALL, UPSTREAMS, Backend, Call, Say
+from tests.clients.langchain_shared import City, get_weather
 from tests.conftest import VIA_ANTHROPIC
 from tests.fakes import anthropic_wire as aw
 from tests.server import MASTER_KEY, LiveServer
-
-
-class City(BaseModel):
-    name: str
-    country: str
-
-
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"It is sunny in {city}."
 
 
 def _llm(server: LiveServer, backend: Backend, **kwargs) -> ChatAnthropic:

@@ -6,25 +6,13 @@ from __future__ import annotations
 
 import pytest
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage
-from langchain_core.tools import tool
 from langchain_openai import ChatOpenAI
-from pydantic import BaseModel
 
 from tests.clients.backends import ALL, UPSTREAMS, Backend, Call, Say, combos
+from tests.clients.langchain_shared import City, get_weather
 from tests.server import MASTER_KEY, LiveServer
 
 APIS = [False, True]  # use_responses_api
-
-
-class City(BaseModel):
-    name: str
-    country: str
-
-
-@tool
-def get_weather(city: str) -> str:
-    """The weather in a city."""
-    return f"It is sunny in {city}."
 
 
 def _llm(server: LiveServer, backend: Backend, responses: bool) -> ChatOpenAI:

@@ -21,15 +21,6 @@ WEATHER = {"type": "function", "name": "get_weather", "description": "Weather fo
            "strict": True}
 
 
-def _sent_texts(body: dict) -> list[tuple[str, str]]:
-    out = []
-    for message in body["messages"]:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content)
-        out.append((message["role"], content or ""))
-    return out
-
 
 def test_create_retrieve_input_items_delete(oai, fake_openai) -> None:
     fake_openai.script(ow.completion("Hello, Ada."))
@@ -39,7 +30,7 @@ def test_create_retrieve_input_items_delete(oai, fake_openai) -> None:
     assert created.id.startswith("resp_") and created.instructions == "Be kind."
     assert created.metadata == {"topic": "names"} and created.temperature == 0.3
     assert created.usage.input_tokens == 11 and created.usage.output_tokens == 7
-    assert _sent_texts(fake_openai.last.body) == [("system", "Be kind."), ("user", "My name is Ada.")]
+    assert ow.sent_texts(fake_openai.last.body) == [("system", "Be kind."), ("user", "My name is Ada.")]
     fetched = oai.responses.retrieve(created.id)
     assert fetched.model_dump() == created.model_dump()
     items = oai.responses.input_items.list(created.id)
@@ -67,10 +58,10 @@ def test_previous_response_id_chains_and_forks(oai, fake_openai) -> None:
     first = oai.responses.create(model=VIA_OPENAI, input="My name is Ada.", instructions="Only for turn one.")
     second = oai.responses.create(model=VIA_OPENAI, input="What is my name?", previous_response_id=first.id)
     assert second.previous_response_id == first.id
-    assert _sent_texts(fake_openai.last.body) == [
+    assert ow.sent_texts(fake_openai.last.body) == [
         ("user", "My name is Ada."), ("assistant", "Noted: Ada."), ("user", "What is my name?")]
     fork = oai.responses.create(model=VIA_OPENAI, input="Repeat my name.", previous_response_id=first.id)
-    assert _sent_texts(fake_openai.last.body) == [
+    assert ow.sent_texts(fake_openai.last.body) == [
         ("user", "My name is Ada."), ("assistant", "Noted: Ada."), ("user", "Repeat my name.")]
     assert fork.output_text == "You said Ada."
 
@@ -149,7 +140,7 @@ def test_conversations_accumulate_items(oai, fake_openai) -> None:
     oai.responses.create(model=VIA_OPENAI, conversation=conversation.id, input="Hello!")
     second = oai.responses.create(model=VIA_OPENAI, conversation=conversation.id, input="Who am I?")
     assert second.conversation.id == conversation.id
-    assert _sent_texts(fake_openai.last.body) == [
+    assert ow.sent_texts(fake_openai.last.body) == [
         ("user", "I am Ada."), ("user", "Hello!"), ("assistant", "Hi Ada."), ("user", "Who am I?")]
     items = oai.conversations.items.list(conversation.id, order="asc")
     assert [i.type for i in items.data] == ["message"] * 5

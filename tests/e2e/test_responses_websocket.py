@@ -69,15 +69,6 @@ def text_of(response: dict[str, Any]) -> str:
                    for part in item["content"] if part["type"] == "output_text")
 
 
-def sent_texts(body: dict[str, Any]) -> list[tuple[str, str]]:
-    out = []
-    for message in body["messages"]:
-        content = message.get("content")
-        if isinstance(content, list):
-            content = "".join(p.get("text", "") for p in content)
-        out.append((message["role"], content or ""))
-    return out
-
 
 def test_a_turn_sends_the_sse_events_one_per_frame(server, fake_openai) -> None:
     fake_openai.script(ow.stream(["Hel", "lo ", "there"]), ow.stream(["Hel", "lo ", "there"]))
@@ -194,12 +185,12 @@ def test_store_false_turns_chain_on_the_same_connection(oai, server, fake_openai
         connection.response.create(model=VIA_OPENAI, input="Who am I?", store=False,
                                    previous_response_id=first["id"])
         second = final(turn(connection))
-        assert sent_texts(fake_openai.last.body) == [
+        assert ow.sent_texts(fake_openai.last.body) == [
             ("user", "My name is Ada."), ("assistant", "Noted: Ada."), ("user", "Who am I?")]
         connection.response.create(model=VIA_OPENAI, input="Sure?", store=False,
                                    previous_response_id=second["id"])
         final(turn(connection))
-        assert sent_texts(fake_openai.last.body) == [
+        assert ow.sent_texts(fake_openai.last.body) == [
             ("user", "My name is Ada."), ("assistant", "Noted: Ada."), ("user", "Who am I?"),
             ("assistant", "You are Ada."), ("user", "Sure?")]
     assert second["previous_response_id"] == first["id"] and second["store"] is False
@@ -294,11 +285,11 @@ def test_store_true_responses_are_stored_and_chain_anywhere(oai, server, fake_op
     with socket(server) as connection:
         connection.response.create(model=VIA_OPENAI, input="What number?", previous_response_id=stored["id"])
         second = final(turn(connection))
-    assert sent_texts(fake_openai.last.body) == [
+    assert ow.sent_texts(fake_openai.last.body) == [
         ("user", "Remember 7."), ("assistant", "Noted."), ("user", "What number?")]
     third = oai.responses.create(model=VIA_OPENAI, input="Again?", previous_response_id=second["id"])
     assert third.output_text == "Over HTTP."
-    assert sent_texts(fake_openai.last.body)[-3:] == [
+    assert ow.sent_texts(fake_openai.last.body)[-3:] == [
         ("user", "What number?"), ("assistant", "From storage."), ("user", "Again?")]
 
 
@@ -330,7 +321,7 @@ def test_lanes_echo_their_stream_id_and_fork_from_each_other(server, fake_openai
                                    previous_response_id=root_id)
         side = turn(connection)
         assert {e.get("stream_id") for e in side} == {"side"}
-        assert sent_texts(fake_openai.last.body) == [("user", "start"), ("assistant", "root"), ("user", "side")]
+        assert ow.sent_texts(fake_openai.last.body) == [("user", "start"), ("assistant", "root"), ("user", "side")]
         check_stream([{k: v for k, v in e.items() if k != "stream_id"} for e in side])
         connection.response.create(model=VIA_OPENAI, input="on", store=False, stream_id="main",
                                    previous_response_id=root_id)
@@ -348,7 +339,7 @@ def test_warmup_prepares_state_without_generating(server, fake_openai) -> None:
         connection.response.create(model=VIA_OPENAI, input="Answer.", store=False,
                                    previous_response_id=final(warm)["id"])
         assert text_of(final(turn(connection))) == "warm answer"
-    assert sent_texts(fake_openai.last.body) == [("user", "Context: 42."), ("user", "Answer.")]
+    assert ow.sent_texts(fake_openai.last.body) == [("user", "Context: 42."), ("user", "Answer.")]
 
 
 def test_closing_the_connection_cancels_the_generation(server, fake_openai) -> None:

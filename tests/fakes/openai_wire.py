@@ -10,6 +10,17 @@ from tests.fakes.upstream import Reply, Stream
 CREATED = 1_700_000_000
 
 
+def sent_texts(body: dict[str, Any]) -> list[tuple[str, str]]:
+    """(role, text) of each message of a Chat Completions request the fake received."""
+    out = []
+    for message in body["messages"]:
+        content = message.get("content")
+        if isinstance(content, list):
+            content = "".join(p.get("text", "") for p in content)
+        out.append((message["role"], content or ""))
+    return out
+
+
 def usage(prompt: int = 11, completion: int = 7, cached: int = 0, reasoning: int = 0) -> dict[str, Any]:
     return {
         "prompt_tokens": prompt,
