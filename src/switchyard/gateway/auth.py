@@ -5,19 +5,44 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Literal, Protocol
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
 
 MASTER_OWNER = "owner_master"
 
 
+Role = Literal["owner", "admin", "project"]
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """Rate limits at one level (key, project or deployment); None is unlimited."""
+
+    requests_per_minute: int | None = None
+    tokens_per_minute: int | None = None
+    max_concurrent_requests: int | None = None
+
+
 @dataclass(frozen=True, slots=True)
 class Principal:
+    """The caller. ``owner_id`` is the project every stored object is scoped by."""
+
     owner_id: str
     key_id: str | None = None
     is_master: bool = False
+    role: Role = "project"
+    key_limits: Limits = field(default_factory=Limits)
+    project_limits: Limits = field(default_factory=Limits)
+    key_budget_usd: Decimal | None = None
+    project_budget_usd: Decimal | None = None
+    allowed_models: tuple[str, ...] | None = None  # None: every model
+
+    @property
+    def project_id(self) -> str:
+        return self.owner_id
 
 
 class KeyLookup(Protocol):
@@ -53,7 +78,7 @@ class Authenticator:
             )
         for secret in candidates:
             if hmac.compare_digest(hashlib.sha256(secret.encode()).digest(), self._master_digest):
-                return Principal(owner_id=MASTER_OWNER, is_master=True)
+                return Principal(owner_id=MASTER_OWNER, is_master=True, role="owner")
             if self._keys is not None:
                 record = await self._keys.find_by_secret(secret)
                 if record is not None:
