@@ -87,3 +87,13 @@ class Authenticator:
         raise SwitchyardError(
             ErrorKind.AUTHENTICATION, "Incorrect API key provided.", code="invalid_api_key"
         )
+
+
+def require_admin(principal: Principal) -> None:
+    """Administration endpoints take the master key or an admin key, never a project key."""
+    if principal.role not in ("owner", "admin"):
+        raise SwitchyardError(
+            ErrorKind.PERMISSION,
+            "This endpoint needs an admin key; project API keys cannot manage the organization.",
+            code="insufficient_permissions",
+        )
