@@ -250,9 +250,12 @@ def options() -> argparse.Namespace:
     parser.add_argument("--baseline", nargs="?", const="HEAD", metavar="REV",
                         help="also run Switchyard's src/ as of git REV (default HEAD), side by "
                              "side, to measure a change before and after; not part of the comparison")
+    parser.add_argument("--experiments", action="store_true", help="same as --baseline HEAD")
     parser.add_argument("--no-pin", action="store_true",
                         help="don't pin (default: gateways on CPU 0; client + upstream on CPU 1)")
     opts = parser.parse_args()
+    if opts.experiments and not opts.baseline:
+        opts.baseline = "HEAD"
     opts.rounds = opts.rounds or (1 if opts.quick else 3)
     opts.duration = opts.duration or (3.0 if opts.quick else 10.0)
     opts.streams = opts.streams or (200 if opts.quick else 1000)
@@ -323,6 +326,9 @@ def run(targets: list[Target], opts, sampler: RssSampler, run_start: float) -> N
     for t in gateways:
         t.results["soak"] = soak(t, opts, sampler)
         print(f"soak {t.name}: {t.results['soak']}", flush=True)
+        if t.name == "litellm":  # its counters live 60 s: count them right after its traffic
+            t.features["limits store (run time)"] = (
+                f"{sy_features.redis_keys(peers.LITELLM_REDIS)} rpm/tpm counter keys in Redis db 14")
     if not opts.no_hold:
         for t in gateways:
             t.results["hold"] = hold(t, opts)

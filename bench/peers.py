@@ -15,7 +15,8 @@ LITELLM = CACHE / "litellm-venv" / "bin" / "litellm"
 PORTKEY_DIR = CACHE / "portkey" / "node_modules" / "@portkey-ai" / "gateway"
 LITELLM_DB_STATUS = CACHE / "litellm-db.status"
 LITELLM_REDIS = "redis://127.0.0.1:6379/14"  # its own db, so its keys can be counted apart
-NEVER_REACHED = {"rpm": 10_000_000, "tpm": 10_000_000_000, "concurrency": 10_000}
+# Limits set but never reached (the admin API caps a limit at 2**31 - 1)
+NEVER_REACHED = {"rpm": 10_000_000, "tpm": 2_000_000_000, "concurrency": 10_000}
 
 LITELLM_ENV = {
     "LITELLM_LOG": "ERROR",

@@ -120,6 +120,14 @@ def _call(method: str, url: str, key: str, body: dict | None = None) -> tuple[in
         return status, raw
 
 
+def _why(answer: dict | str) -> str:
+    """The error message of an answer, short."""
+    if isinstance(answer, dict):
+        error = answer.get("error")
+        return str(error.get("message") if isinstance(error, dict) else error or "")[:120]
+    return str(answer)[:120]
+
+
 def _secret(obj: object) -> str | None:
     """The first ``sk-…`` string anywhere in an answer (``value``, ``key``, ``api_key.value``)."""
     found = SECRET.search(json.dumps(obj) if not isinstance(obj, str) else obj)
@@ -131,23 +139,35 @@ def provision(base: str, master: str, cli: list[str], cli_env: dict[str, str]) -
     to call with (the master key when the build cannot store one) and what happened."""
     notes: dict[str, str] = {}
     org = f"{base}/v1/organization"
-    status, project = _call("POST", f"{org}/projects", master, {"name": "bench"})
+    # OpenAI's rate-limit field names; on projects and keys a Switchyard extension
+    limits = {"max_requests_per_1_minute": NEVER_REACHED["rpm"],
+              "max_tokens_per_1_minute": NEVER_REACHED["tpm"],
+              "max_concurrent_requests": NEVER_REACHED["concurrency"]}
+    status, project = _call("POST", f"{org}/projects", master, {"name": "bench", **limits})
+    notes["project limits"] = "on (never reached)"
+    if status not in (200, 201):
+        notes["project limits"] = f"off: project with limits refused ({status}: {_why(project)})"
+        status, project = _call("POST", f"{org}/projects", master, {"name": "bench"})
     if status not in (200, 201) or not isinstance(project, dict) or "id" not in project:
+        notes.pop("project limits")
         notes["stored key"] = f"off: POST /v1/organization/projects answered {status} (no admin API)"
         return master, notes
     pid = project["id"]
-    limits = {"requests_per_minute": NEVER_REACHED["rpm"], "tokens_per_minute": NEVER_REACHED["tpm"],
-              "max_concurrent_requests": NEVER_REACHED["concurrency"]}
     key = None
-    attempts = [(f"{org}/projects/{pid}/api_keys", {"name": "bench", **limits}, "api_keys with limits"),
+    attempts = [(f"{org}/projects/{pid}/api_keys", {"name": "bench", **limits},
+                 "api_keys, with per-key limits"),
                 (f"{org}/projects/{pid}/api_keys", {"name": "bench"}, "api_keys"),
                 (f"{org}/projects/{pid}/service_accounts", {"name": "bench"}, "service_accounts")]
+    refused = []
     for url, body, how in attempts:
         status, answer = _call("POST", url, master, body)
         key = _secret(answer) if status in (200, 201) else None
         if key:
             notes["stored key"] = f"on (created via {how})"
             break
+        refused.append(f"{how}: {status} {_why(answer)}")
+    if refused:
+        notes["key creation refused"] = "; ".join(refused)[:400]
     if key is None:
         try:
             done = subprocess.run([*cli, "keys", "create", "--project", pid], capture_output=True,
@@ -158,16 +178,18 @@ def provision(base: str, master: str, cli: list[str], cli_env: dict[str, str]) -
             cli_said = repr(exc)
         notes["stored key"] = ("on (created via the CLI)" if key else
                                f"off: no way to create a project key (CLI: {cli_said!r})")
-    status, listing = _call("GET", f"{org}/projects/{pid}/rate_limits", master)
+    listed, listing = _call("GET", f"{org}/projects/{pid}/rate_limits", master)
     rows = listing.get("data", []) if isinstance(listing, dict) else []
-    updated = 0
+    updated, last = 0, ""
     for row in rows:
-        status, _ = _call("POST", f"{org}/projects/{pid}/rate_limits/{row.get('id')}", master,
-                          {"max_requests_per_1_minute": NEVER_REACHED["rpm"],
-                           "max_tokens_per_1_minute": NEVER_REACHED["tpm"]})
+        status, answer = _call("POST", f"{org}/projects/{pid}/rate_limits/{row.get('id')}", master,
+                               {"max_requests_per_1_minute": NEVER_REACHED["rpm"],
+                                "max_tokens_per_1_minute": NEVER_REACHED["tpm"]})
         updated += status in (200, 201)
-    notes["project rate limits (admin API)"] = (f"set on {updated} model(s)" if updated else
-                                               f"off: GET …/rate_limits answered {status}")
+        last = f"{status} {_why(answer)}"
+    notes["per-model rate limits (admin API)"] = (
+        f"set on {updated} of {len(rows)} model(s)" if updated else
+        f"off: GET …/rate_limits answered {listed}" + (f", update answered {last}" if last else ""))
     if key is None:
         return master, notes
     status, _ = _call("GET", f"{base}/v1/models", key)
