@@ -148,9 +148,10 @@ def hold(target: Target, opts) -> dict:
     time.sleep(2)
     after = rss_kib(pid)
     result = json.loads(out) if out.strip() else {"error": err[-1000:]}
+    opened = result.get("opened")
     result.update(rss_idle_mib=idle / 1024, rss_peak_mib=peak / 1024,
                   rss_after_close_mib=after / 1024,
-                  rss_per_stream_kib=(peak - idle) / max(1, result.get("opened", 0)))
+                  rss_per_stream_kib=(peak - idle) / opened if opened else None)
     return result
 
 
