@@ -337,8 +337,10 @@ def run(targets: list[Target], opts, sampler: RssSampler, run_start: float) -> N
     for t in gateways:
         if t.name.startswith(("switchyard", "sy+")):
             sy_features.wait_settled()
-            served = sum(r["requests"] for rs in t.results.values() if isinstance(rs, list)
-                         for r in rs) + t.results["soak"]["requests"]
+            soaked, held = t.results["soak"], t.results.get("hold") or {}
+            served = 1 + sum(r["requests"] + r["errors"] + r.get("warmup_requests", 0)
+                             for rs in t.results.values() if isinstance(rs, list) for r in rs)
+            served += soaked["requests"] + soaked["errors"] + (held.get("opened") or 0)
             try:
                 t.features["ledger"] = sy_features.check_ledger(t.base, KEY, run_start, served)
             except Exception as exc:  # an answer of another shape: report it

@@ -130,8 +130,8 @@ async def run_chat(args) -> dict:
     if args.stream:
         body["stream"] = True
     request = build_request(args.host, args.port, args.path, args.key, body, args.header)
+    warm = {"lat": [], "ttft": [], "chunks": [], "errors": 0, "budget": 10**9}
     if args.warmup > 0:
-        warm = {"lat": [], "ttft": [], "chunks": [], "errors": 0, "budget": 10**9}
         end = time.perf_counter() + args.warmup
         await asyncio.gather(*(chat_worker(args, request, end, warm)
                                for _ in range(args.concurrency)))
@@ -147,6 +147,7 @@ async def run_chat(args) -> dict:
     result = {
         "requests": len(out["lat"]), "errors": out["errors"], "elapsed_s": elapsed,
         "rps": len(out["lat"]) / elapsed, "latency": summary(out["lat"]),
+        "warmup_requests": len(warm["lat"]) + warm["errors"],
     }
     if args.stream:
         total = sum(out["chunks"])
@@ -214,15 +215,16 @@ async def run_rate(args) -> dict:
     pool: asyncio.Queue = asyncio.LifoQueue()  # the most recently used connection first
     for _ in range(args.concurrency):
         pool.put_nowait(await asyncio.open_connection(args.host, args.port))
+    warm: dict = {"lat": [], "errors": 0}
     if args.warmup > 0:
-        await paced(args, request, pool, args.warmup, {"lat": [], "errors": 0})
+        await paced(args, request, pool, args.warmup, warm)
     out: dict = {"lat": [], "errors": 0}
     elapsed = await paced(args, request, pool, args.duration, out)
     while not pool.empty():
         pool.get_nowait()[1].close()
     return {"requests": len(out["lat"]), "errors": out["errors"], "elapsed_s": elapsed,
             "rps": len(out["lat"]) / elapsed, "offered_rps": args.rate,
-            "latency": summary(out["lat"])}
+            "latency": summary(out["lat"]), "warmup_requests": len(warm["lat"]) + warm["errors"]}
 
 
 async def hold_one(args, request: bytes, opened: list, ready: asyncio.Event) -> None:

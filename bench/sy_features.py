@@ -238,7 +238,7 @@ def redis_keys(url: str) -> int | None:
 
 
 def check_ledger(base: str, master: str, since: float, served: int) -> str:
-    """Records the ledger holds for the run, against the requests the load generator saw served."""
+    """Records the ledger holds for the run, against the requests sent to this target."""
     status, body = _call("GET", f"{base}/v1/organization/usage/completions?start_time={int(since)}"
                                 f"&bucket_width=1d&limit=31", master)
     if status != 200 or not isinstance(body, dict):
@@ -247,7 +247,8 @@ def check_ledger(base: str, master: str, since: float, served: int) -> str:
     for bucket in body.get("data", []):
         for result in bucket.get("results", []):
             count += int(result.get("num_model_requests", 0) or 0)
-    return f"on ({count:,} requests recorded; {served:,} served to the load generator)"
+    return (f"on ({count:,} requests recorded; {served:,} sent: measured, warm-up, soak, held "
+            "streams and the one check request)")
 
 
 def wait_settled(seconds: float = 3.0) -> None:
