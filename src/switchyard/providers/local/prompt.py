@@ -56,28 +56,8 @@ def chat_messages(request: Request, *, native_tools: bool = True) -> list[dict[s
                 messages.append({"role": "assistant", "content": text})
             else:
                 messages.append({"role": "user", "content": text})
-        elif isinstance(item, FunctionCall) and as_text:
-            messages.append({"role": "assistant", "content": f"{item.name}({item.arguments})"})
-        elif isinstance(item, FunctionCallOutput) and as_text:
-            content = _text(item.output, f"{where}.output")
-            name = names.get(item.call_id, "the tool")
-            messages.append({"role": "user", "content": f"Result of {name}:\n{content}"})
-        elif isinstance(item, FunctionCall) and not native_tools:
-            call = _tool_call(item)["function"]
-            _assistant(messages)["content"] += ("\n" if messages[-1]["content"] else "") + call_as_text(
-                call["name"], call["arguments"])
-        elif isinstance(item, FunctionCallOutput) and not native_tools:
-            content = result_as_text(_text(item.output, f"{where}.output"))
-            last = messages[-1] if messages else None
-            if last is not None and last["role"] == "user" and last.get("tool_results"):
-                last["content"] += "\n" + content
-            else:
-                messages.append({"role": "user", "content": content, "tool_results": True})
-        elif isinstance(item, FunctionCall):
-            _assistant(messages).setdefault("tool_calls", []).append(_tool_call(item))
-        elif isinstance(item, FunctionCallOutput):
-            content = _text(item.output, f"{where}.output")
-            messages.append({"role": "tool", "tool_call_id": item.call_id, "content": content})
+        elif isinstance(item, FunctionCall | FunctionCallOutput):
+            _tool_item(item, messages, where, names, as_text=as_text, native=native_tools)
         elif isinstance(item, Reasoning):
             continue
     if tools and not native_tools:
@@ -87,6 +67,31 @@ def chat_messages(request: Request, *, native_tools: bool = True) -> list[dict[s
     if system:
         messages.insert(0, {"role": "system", "content": "\n\n".join(system)})
     return messages
+
+
+def _tool_item(item: FunctionCall | FunctionCallOutput, messages: list[dict[str, Any]], where: str,
+               names: dict[str, str], *, as_text: bool, native: bool) -> None:
+    if isinstance(item, FunctionCall):
+        if as_text:
+            messages.append({"role": "assistant", "content": f"{item.name}({item.arguments})"})
+        elif not native:
+            call = _tool_call(item)["function"]
+            turn = _assistant(messages)
+            turn["content"] += ("\n" if turn["content"] else "") + call_as_text(call["name"], call["arguments"])
+        else:
+            _assistant(messages).setdefault("tool_calls", []).append(_tool_call(item))
+        return
+    content = _text(item.output, f"{where}.output")
+    if as_text:
+        messages.append({"role": "user", "content": f"Result of {names.get(item.call_id, 'the tool')}:\n{content}"})
+    elif not native:
+        last = messages[-1] if messages else None
+        if last is not None and last["role"] == "user" and last.get("tool_results"):
+            last["content"] += "\n" + result_as_text(content)
+        else:
+            messages.append({"role": "user", "content": result_as_text(content), "tool_results": True})
+    else:
+        messages.append({"role": "tool", "tool_call_id": item.call_id, "content": content})
 
 
 def _assistant(messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -202,10 +202,7 @@ class _Parser:
                     inner, neg = _CLASSES[e]
                     ranges += chars(inner, negate=neg).ranges
                     continue
-                if e == "b":
-                    lo = 0x08
-                else:
-                    lo = self._escaped_code(e)
+                lo = 0x08 if e == "b" else self._escaped_code(e)
             elif c == "[" and self.peek() == ":":
                 raise Untranslatable("POSIX classes")
             else:
