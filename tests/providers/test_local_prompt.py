@@ -188,8 +188,8 @@ def test_contents_never_become_control_tokens(model_path: Path) -> None:
     import llama_cpp
 
     from switchyard.providers.local.engine import Engine
-    from switchyard.providers.local.provider import _tokenize
     from switchyard.providers.local.prompt import render_segments
+    from switchyard.providers.local.provider import _tokenize
 
     llm = llama_cpp.Llama(str(model_path), vocab_only=True, verbose=False)
     req = Request(
