@@ -164,7 +164,7 @@ def render_segments(
     env.globals["strftime_now"] = lambda fmt: datetime.now().strftime(fmt)
     text = env.from_string(template).render(
         messages=[contents.message(m) for m in messages],
-        tools=tools or None,
+        tools=contents.leaves(tools) or None,
         bos_token=bos_token,
         eos_token=eos_token,
         add_generation_prompt=True,
@@ -191,6 +191,16 @@ class _Contents:
         if out.get("tool_calls"):
             out["tool_calls"] = [self._call(c) for c in out["tool_calls"]]
         return out
+
+    def leaves(self, value: Any) -> Any:
+        """``value`` with every string in it (not the keys) marked as data."""
+        if isinstance(value, str):
+            return self.mark(value)
+        if isinstance(value, dict):
+            return {k: self.leaves(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self.leaves(v) for v in value]
+        return value
 
     def _call(self, call: dict[str, Any]) -> dict[str, Any]:
         function = dict(call["function"])
