@@ -24,7 +24,7 @@ class DeploymentConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    id: str | None = None  # default: "<model name>#<position>"
+    id: str | None = None  # default: "<model name>:<position>"
     provider: ProviderKind | None = None
     model: str | None = None  # the upstream's own name
     base_url: str | None = None

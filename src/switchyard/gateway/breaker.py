@@ -24,7 +24,7 @@ class Permit:
     probe: bool
 
 
-_REGULAR = Permit(probe=False)
+REGULAR = Permit(probe=False)
 _PROBE = Permit(probe=True)
 
 
@@ -69,14 +69,14 @@ class CircuitBreaker:
         if not self.available():
             return None
         if self.state is BreakerState.CLOSED:
-            return _REGULAR
+            return REGULAR
         self._probing = True
         return _PROBE
 
     def succeeded(self, permit: Permit) -> None:
-        if permit.probe or self._opened_at is None:
-            self._opened_at = None
-            self._consecutive = 0
+        """Any success closes the breaker: the deployment answers."""
+        self._opened_at = None
+        self._consecutive = 0
         if permit.probe:
             self._probing = False
 

@@ -66,7 +66,7 @@ def materialise(model: ModelConfig, deployment: DeploymentConfig) -> ModelConfig
 
 
 def deployment_id(model: ModelConfig, deployment: DeploymentConfig, position: int) -> str:
-    return deployment.id or f"{model.name}#{position}"
+    return deployment.id or f"{model.name}:{position}"
 
 
 def build_deployment(model: ModelConfig, declared: DeploymentConfig, ident: str, routing: RoutingConfig,

@@ -21,7 +21,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.events import BlockStart, Event, Failure, Start, UsageReport
 from switchyard.core.request import Request
 from switchyard.core.usage import Usage
-from switchyard.gateway.breaker import Permit
+from switchyard.gateway.breaker import REGULAR, Permit
 from switchyard.gateway.call_scope import current_scope
 from switchyard.gateway.capabilities import intersect
 from switchyard.gateway.deployment_gate import DeploymentGate, GatePass, GateRefusal
@@ -67,9 +67,12 @@ class RoutedProvider:
         self.deployments = tuple(ordered)
         self.capabilities = intersect([d.provider.capabilities for d in ordered])
 
-    def available(self, tried: set[str]) -> list[Deployment]:
+    def available(self, tried: set[str], solo: bool = False) -> list[Deployment]:
+        """Deployments that may take an attempt now. A ``solo`` deployment (the only one
+        the request could go to) is used even while its breaker is open: with nowhere
+        else to go, the client is better served by the upstream's answer."""
         return [d for d in self.deployments
-                if d.id not in tried and not d.at_capacity() and d.breaker.available()]
+                if d.id not in tried and not d.at_capacity() and (solo or d.breaker.available())]
 
     def generate(self, request: Request) -> AsyncIterator[Event]:
         return self._route(request)
@@ -116,13 +119,14 @@ class RoutedProvider:
         refusals: list[float] = []
         estimate: list[int] = []
         chain = self._chain()
+        solo = len(chain) == 1 and len(self.deployments) == 1
         for model in chain:
             while attempts < self._routing.max_attempts:
-                deployment = choose(model.available(tried), self._rng)
+                deployment = choose(model.available(tried, solo), self._rng)
                 if deployment is None:
                     break
                 tried.add(deployment.id)
-                permit = deployment.breaker.acquire()
+                permit = deployment.breaker.acquire() or (REGULAR if solo else None)
                 if permit is None:
                     continue
                 admission = await self._admit(deployment, request, estimate)

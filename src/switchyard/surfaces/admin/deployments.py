@@ -156,7 +156,7 @@ async def delete_deployment(request: Request, services: Services, principal: Pri
 ROUTES: list[Route] = [
     Route("/v1/organization/deployments", create_deployment, methods=["POST"]),
     Route("/v1/organization/deployments", list_deployments, methods=["GET"]),
-    Route("/v1/organization/deployments/{deployment_id}", get_deployment, methods=["GET"]),
-    Route("/v1/organization/deployments/{deployment_id}", modify_deployment, methods=["POST"]),
-    Route("/v1/organization/deployments/{deployment_id}", delete_deployment, methods=["DELETE"]),
+    Route("/v1/organization/deployments/{deployment_id:path}", get_deployment, methods=["GET"]),
+    Route("/v1/organization/deployments/{deployment_id:path}", modify_deployment, methods=["POST"]),
+    Route("/v1/organization/deployments/{deployment_id:path}", delete_deployment, methods=["DELETE"]),
 ]
