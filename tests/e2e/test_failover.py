@@ -169,10 +169,9 @@ def test_anthropic_error_after_content_is_an_error_event(claude, fakes) -> None:
     fakes["anth_a"].script(aw.stream([aw.text("Hello there")], error_after=4))
     fakes["anth_b"].script(aw.stream([aw.text("must not be used")]))
     seen: list[str] = []
-    with pytest.raises(anthropic.APIStatusError) as caught:  # noqa: PT012
-        with claude.messages.stream(model="fo-claude-post", max_tokens=20, messages=USER) as stream:
-            for text in stream.text_stream:
-                seen.append(text)
+    with (pytest.raises(anthropic.APIStatusError) as caught,
+          claude.messages.stream(model="fo-claude-post", max_tokens=20, messages=USER) as stream):
+        seen.extend(stream.text_stream)
     assert caught.value.body["error"]["type"] == "overloaded_error"  # type: ignore[index]
     assert seen and "must not" not in "".join(seen)
     assert fakes["anth_b"].received == []
