@@ -137,9 +137,8 @@ class DeploymentService:
     # -- keeping the registry in step with the table --------------------------------
 
     async def refresh(self) -> None:
-        rows = await self._repository.all()
-        async with self._lock:
-            self._apply(rows)
+        async with self._lock:  # read and apply in order, so an older read never wins
+            self._apply(await self._repository.all())
 
     def start(self, every: float) -> None:
         self._poller = asyncio.create_task(self._poll(every), name="deployments-refresh")
