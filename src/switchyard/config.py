@@ -127,6 +127,17 @@ class Settings(BaseModel):
     models: list[ModelConfig] = Field(default_factory=list)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
 
+    @model_validator(mode="after")
+    def _deployment_ids_are_unique(self) -> Settings:
+        seen: set[str] = set()
+        for model in self.models:
+            ids = [d.id or f"{model.name}:{i}" for i, d in enumerate(model.deployments)] or [model.name]
+            for ident in ids:
+                if ident in seen:
+                    raise ValueError(f"deployment id '{ident}' is used twice (model '{model.name}')")
+                seen.add(ident)
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:

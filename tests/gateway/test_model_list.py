@@ -108,3 +108,10 @@ def test_same_name_in_models_and_model_list_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="'x' is also declared"):
         _load(tmp_path, "models: [{name: x, provider: openai}]\n"
                         "model_list: [{model_name: x, litellm_params: {model: openai/x}}]\n")
+
+
+def test_a_deployment_id_used_twice_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="deployment id 'same' is used twice"):
+        _load(tmp_path, "models:\n"
+                        "  - {name: a, provider: openai, deployments: [{id: same}]}\n"
+                        "  - {name: b, provider: openai, deployments: [{id: same}]}\n")

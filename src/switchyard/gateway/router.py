@@ -5,6 +5,7 @@ callers see one ``Provider`` per model whatever the number of upstreams behind i
 from __future__ import annotations
 
 import fnmatch
+import logging
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,8 @@ from switchyard.gateway.deployments import (
 )
 from switchyard.gateway.routed import RoutedProvider
 from switchyard.providers.base import Provider
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -118,4 +121,9 @@ def build_registry(models: Sequence[ModelConfig], routing: RoutingConfig, provid
     registry = ModelRegistry([])
     for model in models:
         registry.put(factory.routed(registry, model, factory.declared(model)))
+    for model in models:
+        for name in model.fallbacks:
+            if registry.find(name) is None:
+                log.warning("model %s: fallback '%s' is not a chat model here (yet); it is skipped until it is",
+                            model.name, name)
     return registry, factory
