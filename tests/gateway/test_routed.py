@@ -138,3 +138,26 @@ async def test_failed_attempt_is_settled_without_usage(tmp_path, upstreams) -> N
     assert (states["a"].requests, states["a"].failures, states["a"].consecutive_failures) == (1, 1, 1)
     assert (states["b"].requests, states["b"].failures, states["b"].breaker) == (1, 0, "closed")
     await registry.resolve("m").provider.aclose()
+
+
+async def test_retry_after_keeps_a_deployment_out_then_all_resting_is_a_503(tmp_path, upstreams) -> None:
+    a, b = upstreams
+    model = ModelConfig(name="m", provider="openai", model="up", timeout=10, deployments=[
+        DeploymentConfig(id="a", base_url=a.url + "/v1"), DeploymentConfig(id="b", base_url=b.url + "/v1", priority=1)])
+    routing = RoutingConfig(backoff_initial=0, retry_after_max=120, breaker_failures=10)
+    registry, _ = build_registry([model], routing, lambda c: build_provider(c, tmp_path))
+    a.script(ow.error(429, "slow down", "rate_limit_error", headers={"retry-after": "30"}))
+    b.script(ow.stream(["b once"]), ow.stream(["b twice"]))
+    assert await _text(registry) == "b once"
+    assert await _text(registry) == "b twice"  # a is resting: not asked again
+    assert len(a.received) == 1 and len(b.received) == 2
+    b.script(ow.error(503, "overloaded", "server_error", headers={"retry-after": "40"}))
+    with pytest.raises(SwitchyardError) as caught:
+        await _text(registry)  # b fails, a still rests: b's failure is the answer
+    assert caught.value.status == 503 and "overloaded" in caught.value.message
+    with pytest.raises(SwitchyardError) as caught:
+        await _text(registry)  # both resting: nothing is sent
+    assert caught.value.code == "no_healthy_deployment" and caught.value.status == 503
+    assert 1 <= int(caught.value.retry_after or 0) <= 30
+    assert len(a.received) == 1 and len(b.received) == 3
+    await registry.resolve("m").provider.aclose()
