@@ -65,15 +65,23 @@ class RecordingGate:
         self.settled.append(usage)
 
 
+class RecordingObserver:
+    def __init__(self) -> None:
+        self.failures: list[tuple[str, str, int, bool]] = []
+
+    def attempt_failed(self, deployment_id: str, model: str, error: SwitchyardError, retried: bool) -> None:
+        self.failures.append((deployment_id, model, error.status, retried))
+
+
 def _registry(tmp_path: Path, upstreams: tuple[FakeUpstream, FakeUpstream], gate: Any = None,
-              **first: Any) -> ModelRegistry:
+              observer: Any = None, **first: Any) -> ModelRegistry:
     a, b = upstreams
     model = ModelConfig(name="m", provider="openai", model="up", timeout=10, deployments=[
         DeploymentConfig(id="a", base_url=a.url + "/v1", rpm=10, tpm=1000, **first),
         DeploymentConfig(id="b", base_url=b.url + "/v1", priority=1),
     ])
     registry, _ = build_registry([model], RoutingConfig(backoff_initial=0), lambda c: build_provider(c, tmp_path),
-                                 gate=gate)
+                                 gate=gate, observer=observer)
     return registry
 
 
@@ -127,8 +135,8 @@ async def test_every_deployment_refused_is_a_429_with_retry_after(tmp_path, upst
 
 async def test_failed_attempt_is_settled_without_usage(tmp_path, upstreams) -> None:
     a, b = upstreams
-    gate = RecordingGate(refuse=set())
-    registry = _registry(tmp_path, upstreams, gate=gate)
+    gate, observer = RecordingGate(refuse=set()), RecordingObserver()
+    registry = _registry(tmp_path, upstreams, gate=gate, observer=observer)
     a.script(ow.error(500, "boom", "server_error"))
     b.script(ow.stream(["ok"]))
     assert await _text(registry) == "ok"
@@ -137,6 +145,12 @@ async def test_failed_attempt_is_settled_without_usage(tmp_path, upstreams) -> N
     states = {s.id: s for s in registry.deployment_states()}
     assert (states["a"].requests, states["a"].failures, states["a"].consecutive_failures) == (1, 1, 1)
     assert (states["b"].requests, states["b"].failures, states["b"].breaker) == (1, 0, "closed")
+    assert observer.failures == [("a", "m", 502, True)]
+    assert registry.breaker_states() == {"a": "closed", "b": "closed"}
+    a.script(ow.stream(["one ", "two"], drop_after=2))  # role and one content chunk, then the connection drops
+    assert await _text(registry) == "one "
+    assert observer.failures[-1][0] == "a" and observer.failures[-1][3] is False  # after content: not retried
+    assert len(b.received) == 1
     await registry.resolve("m").provider.aclose()
 
 

@@ -19,7 +19,7 @@ from switchyard.core.request import Request
 from switchyard.core.usage import Usage
 from switchyard.gateway.breaker import REGULAR, Permit
 from switchyard.gateway.call_scope import current_scope
-from switchyard.gateway.deployment_gate import DeploymentGate, GatePass, GateRefusal
+from switchyard.gateway.deployment_gate import AttemptObserver, DeploymentGate, GatePass, GateRefusal
 from switchyard.gateway.deployments import Deployment
 from switchyard.gateway.selection import backoff, choose
 from switchyard.providers.token_count import estimate_tokens
@@ -51,8 +51,10 @@ class Failed:
 
 
 class Attempt:
-    def __init__(self, deployment: Deployment, permit: Permit, admission: GatePass, routing: RoutingConfig) -> None:
+    def __init__(self, deployment: Deployment, permit: Permit, admission: GatePass, routing: RoutingConfig,
+                 observer: AttemptObserver | None = None) -> None:
         self.deployment = deployment
+        self._observer = observer
         self._permit = permit
         self._admission = admission
         self._routing = routing
@@ -98,9 +100,12 @@ class Attempt:
             if not self.committed:  # an answer without content is still this deployment's answer
                 self._commit()
             return self._held
+        retry = not self.committed and retryable(error)
+        if self._observer is not None:
+            self._observer.attempt_failed(self.deployment.id, self.deployment.model, error, retry)
         if self.committed:  # the client has part of the answer: end it there, no retry
             return (Failure(error),)
-        if retryable(error):
+        if retry:
             self.outcome = Failed(self._held, error, self._raised)
             return ()
         if self._raised:
@@ -138,8 +143,10 @@ class Plan:
     """The attempts of one request over a model and its fallbacks (``chain``)."""
 
     def __init__(self, chain: Sequence[Candidates], request: Request, routing: RoutingConfig,
-                 gate: DeploymentGate, rng: random.Random, sleep: Sleep) -> None:
+                 gate: DeploymentGate, rng: random.Random, sleep: Sleep,
+                 observer: AttemptObserver | None = None) -> None:
         self._chain = chain
+        self._observer = observer
         self._request = request
         self._routing = routing
         self._gate = gate
@@ -171,7 +178,7 @@ class Plan:
                 self._refusals.append(admission.retry_after)
                 continue
             self._attempts += 1
-            return Attempt(deployment, permit, admission, self._routing)
+            return Attempt(deployment, permit, admission, self._routing, self._observer)
         return None
 
     async def failed(self, outcome: Failed) -> None:

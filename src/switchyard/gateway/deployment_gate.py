@@ -1,12 +1,15 @@
-"""The hook through which per-deployment rate limits (requests and tokens per minute)
-decide whether a deployment may take one more request. The router asks before each
-attempt and settles every pass exactly once; the default lets everything through."""
+"""The hooks the router offers the rate limiter and metrics: a ``DeploymentGate``,
+through which per-deployment rate limits (requests and tokens per minute) decide
+whether a deployment may take one more request (asked before each attempt, every
+pass settled exactly once; the default lets everything through), and an
+``AttemptObserver`` told of every attempt an upstream failed."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Protocol
 
+from switchyard.core.errors import SwitchyardError
 from switchyard.core.usage import Usage
 
 
@@ -62,3 +65,10 @@ class AllowAll:
     @property
     def wants_estimate(self) -> bool:
         return False
+
+
+class AttemptObserver(Protocol):
+    def attempt_failed(self, deployment_id: str, model: str, error: SwitchyardError, retried: bool) -> None:
+        """An attempt ended in ``error`` (``retried``: the request went on to another
+        deployment). Called on the event loop; must not block."""
+        ...

@@ -19,7 +19,7 @@ from switchyard.core.events import Event, Failure, UsageReport
 from switchyard.core.request import Request
 from switchyard.gateway.attempts import Plan, Sleep
 from switchyard.gateway.capabilities import intersect
-from switchyard.gateway.deployment_gate import DeploymentGate
+from switchyard.gateway.deployment_gate import AttemptObserver, DeploymentGate
 from switchyard.gateway.deployments import Deployment
 from switchyard.providers.base import Capabilities
 from switchyard.providers.upstream_errors import retryable
@@ -30,8 +30,10 @@ _SLOW_PATH = (Failure, UsageReport)
 class RoutedProvider:
     def __init__(self, name: str, deployments: Sequence[Deployment], routing: RoutingConfig,
                  gate: DeploymentGate, rng: random.Random, fallbacks: Sequence[str] = (),
-                 lookup: Callable[[str], RoutedProvider | None] | None = None, sleep: Sleep = asyncio.sleep) -> None:
+                 lookup: Callable[[str], RoutedProvider | None] | None = None, sleep: Sleep = asyncio.sleep,
+                 observer: AttemptObserver | None = None) -> None:
         self.name = name
+        self._observer = observer
         self._routing = routing
         self._gate = gate
         self._rng = rng
@@ -91,7 +93,7 @@ class RoutedProvider:
         return chain
 
     async def _route(self, request: Request) -> AsyncIterator[Event]:
-        plan = Plan(self._chain(), request, self._routing, self._gate, self._rng, self._sleep)
+        plan = Plan(self._chain(), request, self._routing, self._gate, self._rng, self._sleep, self._observer)
         while (attempt := await plan.next_attempt()) is not None:
             events = attempt.start(request)
             try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from switchyard.config import ModelConfig, RoutingConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
-from switchyard.gateway.deployment_gate import AllowAll, DeploymentGate
+from switchyard.gateway.deployment_gate import AllowAll, AttemptObserver, DeploymentGate
 from switchyard.gateway.deployments import (
     Deployment,
     DeploymentState,
@@ -95,6 +95,10 @@ class ModelRegistry:
         """Every deployment's breaker state and counters, for ``/metrics`` and the admin API."""
         return [state_of(d) for d in self.all_deployments()]
 
+    def breaker_states(self) -> dict[str, str]:
+        """Deployment id -> ``closed`` / ``half_open`` / ``open``."""
+        return {d.id: d.breaker.state.value for d in self.all_deployments()}
+
 
 @dataclass(slots=True)
 class RouteFactory:
@@ -104,10 +108,11 @@ class RouteFactory:
     providers: ProviderFactory
     gate: DeploymentGate
     rng: random.Random
+    observer: AttemptObserver | None = None
 
     def routed(self, registry: ModelRegistry, model: ModelConfig, deployments: Sequence[Deployment]) -> Route:
         provider = RoutedProvider(model.name, deployments, self.routing, self.gate, self.rng,
-                                  fallbacks=model.fallbacks, lookup=registry.routed)
+                                  fallbacks=model.fallbacks, lookup=registry.routed, observer=self.observer)
         return Route(model, provider)
 
     def declared(self, model: ModelConfig) -> list[Deployment]:
@@ -116,8 +121,11 @@ class RouteFactory:
 
 
 def build_registry(models: Sequence[ModelConfig], routing: RoutingConfig, providers: ProviderFactory,
-                   gate: DeploymentGate | None = None) -> tuple[ModelRegistry, RouteFactory]:
-    factory = RouteFactory(routing, providers, gate or AllowAll(), random.Random(routing.seed))
+                   gate: DeploymentGate | None = None, observer: AttemptObserver | None = None,
+                   ) -> tuple[ModelRegistry, RouteFactory]:
+    """The registry of chat models; ``gate`` (per-deployment rate limits) and ``observer``
+    (metrics) are the hooks ``deployment_gate.py`` describes."""
+    factory = RouteFactory(routing, providers, gate or AllowAll(), random.Random(routing.seed), observer)
     registry = ModelRegistry([])
     for model in models:
         registry.put(factory.routed(registry, model, factory.declared(model)))
