@@ -52,9 +52,11 @@ class CircuitBreaker:
 
     def available(self) -> bool:
         """Would ``acquire`` let a request through now?"""
-        if self._clock() < self._rest_until:
+        if self._rest_until and self._clock() < self._rest_until:
             return False
-        return self.state is BreakerState.CLOSED or (self.state is BreakerState.HALF_OPEN and not self._probing)
+        if self._opened_at is None:
+            return True
+        return self.state is BreakerState.HALF_OPEN and not self._probing
 
     def wait(self) -> float:
         """Seconds until the deployment may take a request (0 when it may now; an
@@ -68,7 +70,7 @@ class CircuitBreaker:
     def acquire(self) -> Permit | None:
         if not self.available():
             return None
-        if self.state is BreakerState.CLOSED:
+        if self._opened_at is None:
             return REGULAR
         self._probing = True
         return _PROBE

@@ -20,8 +20,8 @@ W = TypeVar("W", bound=Weighted)
 
 
 def choose(available: Sequence[W], rng: random.Random) -> W | None:
-    if not available:
-        return None
+    if len(available) < 2:
+        return available[0] if available else None
     best = min(d.priority for d in available)
     group = [d for d in available if d.priority == best]
     if len(group) == 1:
