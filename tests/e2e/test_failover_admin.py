@@ -156,8 +156,10 @@ def test_bad_input_is_a_400_naming_the_field(live, body, param) -> None:
 
 
 def test_declared_deployments_are_read_only_and_unknown_ids_404(live) -> None:
-    refused = _admin(live, "DELETE", "/listed-main")
-    assert refused.status_code == 400 and "config file" in refused.json()["error"]["message"]
+    for method, body in [("DELETE", None), ("POST", {"weight": 2})]:
+        refused = _admin(live, method, "/listed-main", body)
+        assert refused.status_code == 400 and "config file" in refused.json()["error"]["message"]
+        assert refused.json()["error"]["param"] == "deployment_id"
     assert _admin(live, "GET", "/dep_nope").status_code == 404
     assert _admin(live, "POST", "/dep_nope", {"weight": 2}).status_code == 404
 

@@ -6,6 +6,7 @@ settles with the gate. ``routed.py`` drives both from one generator."""
 
 from __future__ import annotations
 
+import logging
 import math
 import random
 from collections.abc import Awaitable, Callable, Sequence
@@ -27,6 +28,8 @@ from switchyard.providers.upstream_errors import retry_after_seconds, retryable,
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator
+
+log = logging.getLogger(__name__)
 
 HELD = (Start, BlockStart, UsageReport)
 Sleep = Callable[[float], Awaitable[None]]
@@ -117,10 +120,15 @@ class Attempt:
         self.deployment.in_flight -= 1
         if not self._judged:
             self.deployment.breaker.released(self._permit)
-        closer = getattr(events, "aclose", None)
-        if closer is not None:
-            await closer()
-        await self._admission.settle(self.usage)
+        try:
+            closer = getattr(events, "aclose", None)
+            if closer is not None:
+                await closer()
+        finally:
+            try:
+                await self._admission.settle(self.usage)
+            except Exception:  # the answer stands; the limiter corrects itself
+                log.exception("settling deployment %s with the rate limiter failed", self.deployment.id)
 
     def _commit(self) -> None:
         self.committed = True

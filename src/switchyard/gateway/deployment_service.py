@@ -98,6 +98,7 @@ class DeploymentService:
         return self._view_stored(record)
 
     async def update(self, deployment_id: str, values: dict[str, Any]) -> DeploymentView:
+        self._refuse_declared(deployment_id)
         record = await self._stored(deployment_id)
         changes = dict(values)
         if "api_key" in changes or "headers" in changes:
@@ -115,10 +116,7 @@ class DeploymentService:
         return self._view_stored(updated)
 
     async def delete(self, deployment_id: str) -> None:
-        if self._registry.deployment(deployment_id) is not None and deployment_id not in self._applied.built:
-            raise SwitchyardError(ErrorKind.INVALID_REQUEST,
-                                  f"Deployment '{deployment_id}' is declared in the config file; remove it there.",
-                                  param="deployment_id")
+        self._refuse_declared(deployment_id)
         if not await self._repository.delete(deployment_id):
             raise _not_found(deployment_id)
         await self.refresh()
@@ -226,6 +224,13 @@ class DeploymentService:
             return {"api_key": None, "headers": {}}
         opened = self._box.open(record.credentials, record.id)
         return dict(opened) if isinstance(opened, dict) else {"api_key": None, "headers": {}}
+
+    def _refuse_declared(self, deployment_id: str) -> None:
+        deployment = self._registry.deployment(deployment_id)
+        if deployment is not None and deployment.source == "config":
+            raise SwitchyardError(ErrorKind.INVALID_REQUEST,
+                                  f"Deployment '{deployment_id}' is declared in the config file; change it there.",
+                                  param="deployment_id")
 
     async def _stored(self, deployment_id: str) -> StoredDeployment:
         record = await self._repository.get(deployment_id)
