@@ -4,6 +4,9 @@ System and developer messages merge into one leading system message; an assistan
 message and the function calls after it become one assistant turn with ``tool_calls``;
 function call outputs become ``tool`` messages; reasoning items are dropped (this
 model does not read its own reasoning back); images and files are refused.
+
+``render_segments`` keeps every content apart from the template's markup, so that only
+the markup may become special tokens (see docs/local-models.md).
 """
 
 from __future__ import annotations
@@ -30,9 +33,7 @@ from switchyard.core.items import (
     TextPart,
 )
 from switchyard.core.request import Request
-from switchyard.providers.local.templates import HERMES_PREFILL, call_as_text, result_as_text, tools_instruction
-
-TOOL_CALL_PREFILL = HERMES_PREFILL
+from switchyard.providers.local.templates import call_as_text, result_as_text, tools_instruction
 
 
 def chat_messages(request: Request, *, native_tools: bool = True) -> list[dict[str, Any]]:
