@@ -70,9 +70,11 @@ class _Turn:
     started: Usage | None = None  # what the backend said when it started (Anthropic: the input)
     reported: Usage | None = None
     finishes: int = 0
+    begun: bool = False  # any event came: a call that failed or ended before costs nothing
 
     def observe(self, event: Event) -> bool:
         """Counts ``event``; True when it carries generated content."""
+        self.begun = True
         match event:
             case TextDelta(text=text) | RefusalDelta(text=text):
                 self.output.add(text)
@@ -95,6 +97,8 @@ class _Turn:
         """The usage, and whether it was counted here."""
         if self.reported is not None:
             return self.reported, False
+        if not self.begun:
+            return Usage(), False
         reasoning = self.reasoning.settle()
         output = self.output.settle() + reasoning
         begun = self.started
