@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from switchyard import __version__
+from switchyard import __version__, usage_cli
 from switchyard.config import ConfigError, Settings, load_settings
 
 
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     models = sub.add_parser("models", help="list the models the config serves")
     models.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    usage_cli.add_parser(sub)
     return parser
 
 
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             for model in settings.models:
                 upstream = model.base_url or ("embedded" if model.provider == "local" else "default")
                 print(f"{model.name}\t{model.provider}\t{model.upstream_model}\t{upstream}")
+        elif args.command == "usage":
+            return usage_cli.run(load_settings(args.config, data_dir=args.data_dir), args)
     except ConfigError as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2

@@ -5,6 +5,7 @@ OpenAI-shaped usage and costs endpoints over the same entries."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -13,6 +14,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+from websockets.sync.client import connect as ws_connect
 
 from switchyard.providers.token_count import count_text
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, VIA_OPENAI_EMBEDDING, embedding_models, upstream_models
@@ -190,6 +192,22 @@ def test_a_background_response_is_one_entry_for_its_run(live, fake_openai) -> No
     assert gpt.responses.retrieve(queued.id).status == "completed"
     assert (entry["surface"], entry["status"], entry["outcome"]) == ("openai.responses", None, "completed")
     assert (entry["project_id"], entry["usage"]["input_tokens"]) == ("owner_master", 8)
+
+
+def test_each_websocket_response_is_one_entry(live, fake_openai) -> None:
+    before = newest_id(live)
+    fake_openai.script(ow.stream(["One"], use=ow.usage(prompt=5, completion=1)),
+                       ow.stream(["Two"], use=ow.usage(prompt=6, completion=1)))
+    url = live.url.replace("http", "ws") + "/v1/responses"
+    with ws_connect(url, additional_headers={"authorization": f"Bearer {MASTER_KEY}"}) as ws:
+        for _ in range(2):
+            ws.send(json.dumps({"type": "response.create", "model": VIA_OPENAI, "input": "hi", "store": False}))
+            while json.loads(ws.recv())["type"] != "response.completed":
+                pass
+    made = wait_new(live, before, 2)
+    assert [(e["surface"], e["usage"]["input_tokens"], e["outcome"]) for e in made] == [
+        ("openai.responses_ws", 5, "completed"), ("openai.responses_ws", 6, "completed")]
+    assert made[0]["request_id"] != made[1]["request_id"]
 
 
 # --- the OpenAI-shaped usage and costs endpoints ----------------------------------------------

@@ -96,12 +96,22 @@ class Metering:
                               key_budget_usd=_decimal(caller.get("key_budget_usd")),
                               project_budget_usd=_decimal(caller.get("project_budget_usd")))
         scope = CallScope(principal, surface, request_id=caller.get("request_id") or new_request_id())
-        meter = self.open(scope, left_outcome="cancelled")
+        with self.scoped(scope, left_outcome="cancelled") as meter:
+            yield meter
+
+    @contextlib.contextmanager
+    def scoped(self, scope: CallScope, *, left_outcome: str = "client_disconnected") -> Iterator[Meter]:
+        """``scope`` and a meter entered for a unit of work that is not an HTTP answer (a
+        background job, one WebSocket ``response.create``); leaving by an exception counts
+        as the caller leaving."""
+        meter = self.open(scope, left_outcome=left_outcome)
         try:
             with entered(scope), metering(meter):
                 yield meter
-        finally:
-            meter.answered(None)
+        except BaseException:
+            meter.answered(None, client_left=True)
+            raise
+        meter.answered(None)
 
     def _write(self, entry: LedgerEntry) -> None:
         self.writer.put(entry)
