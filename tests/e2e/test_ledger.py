@@ -21,6 +21,7 @@ from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, VIA_OPENAI_EMBEDDING, embe
 from tests.e2e.ledger import ADMIN, entries, newest_id, wait_new
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
+from tests.fakes.mcp_server import start_mcp_server
 from tests.fakes.upstream import FakeUpstream, Reply, Stream
 from tests.server import MASTER_KEY, LiveServer
 
@@ -46,7 +47,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream,
     embeddings = [{**m, "price": EMBED_PRICE} if m["name"] == VIA_OPENAI_EMBEDDING else m
                   for m in embedding_models(fake_openai)]
     server = LiveServer(tmp_path_factory.mktemp("ledger"), [*models, *embeddings],
-                        metering={"flush_seconds": 0.05})
+                        metering={"flush_seconds": 0.05}, egress_allowlist=["127.0.0.1"])
     server.start(wait_ready=True, timeout=60)
     yield server
     server.stop()
@@ -168,7 +169,8 @@ def test_embeddings_are_metered(live, client, fake_openai) -> None:
                                                      encoding_format="float")
     assert raw.headers["x-switchyard-cost-usd"] == usd(123 * 20)
     [entry] = wait_new(live, before)
-    assert (entry["kind"], entry["surface"], entry["model"]) == ("embeddings", "openai.embeddings", VIA_OPENAI_EMBEDDING)
+    assert (entry["kind"], entry["surface"]) == ("embeddings", "openai.embeddings")
+    assert entry["model"] == VIA_OPENAI_EMBEDDING
     assert entry["usage"]["input_tokens"] == 123 and entry["cost"]["exact"] == usd(123 * 20)
 
 
@@ -181,6 +183,30 @@ def test_a_responses_call_is_one_entry(live, fake_openai) -> None:
     [entry] = wait_new(live, before)
     assert (entry["surface"], entry["num_model_requests"], entry["outcome"]) == ("openai.responses", 1, "completed")
     assert (entry["usage"]["input_tokens"], entry["usage"]["output_tokens"]) == (21, 1)
+
+
+def test_a_responses_tool_loop_is_one_entry_with_the_turns_summed(live, fake_openai) -> None:
+    """Two model turns around a remote MCP tool call, streamed: the second turn starts while
+    the answer is being sent, under the same request."""
+    url, stop = start_mcp_server(token="t")
+    try:
+        before = newest_id(live)
+        fake_openai.script(ow.stream([], tool_calls=[("call_e", "echo", ['{"text": "hi"}'])],
+                                     use=ow.usage(prompt=50, completion=7)),
+                           ow.stream(["echoed"], use=ow.usage(prompt=70, completion=2, cached=50)))
+        gpt = openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0)
+        tool = {"type": "mcp", "server_label": "calc", "server_url": url, "require_approval": "never",
+                "headers": {"Authorization": "Bearer t"}}
+        with gpt.responses.stream(model=VIA_OPENAI, input="echo hi", tools=[tool]) as stream:
+            final = stream.get_final_response()
+        assert final.output_text == "echoed"
+    finally:
+        stop()
+    [entry] = wait_new(live, before)
+    assert (entry["surface"], entry["num_model_requests"], entry["outcome"]) == ("openai.responses", 2, "completed")
+    assert entry["usage"]["input_tokens"] == 120 and entry["usage"]["output_tokens"] == 9
+    assert entry["usage"]["input_cached_tokens"] == 50
+    assert entry["cost"]["exact"] == usd(nano(50, 7) + nano(70, 2, cached=50))
 
 
 def test_a_background_response_is_one_entry_for_its_run(live, fake_openai) -> None:
