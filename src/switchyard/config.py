@@ -44,6 +44,8 @@ class MeteringConfig(BaseModel):
     batch_size: int = Field(default=500, ge=1)  # ... or as soon as this many are waiting
     reserve_output_tokens: int = Field(default=4096, ge=1)  # worst case when a request sets no max
     prompt_estimate_margin: Decimal = Field(default=Decimal("1.2"), ge=1)  # on the local prompt count
+    # A reservation held this long belongs to a call whose process died: it is spent as reserved.
+    reservation_ttl_seconds: float = Field(default=3600.0, gt=0)
     # Fallback budgets (USD) by project id and key id, for budgets not stored with the key.
     project_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
     key_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)

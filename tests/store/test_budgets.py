@@ -51,3 +51,14 @@ async def test_concurrent_reservations_never_exceed_the_budget(database_url: str
     finally:
         for db in dbs:
             await db.aclose()
+
+
+async def test_stale_reservations_are_listed(database: Database) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    repo = BudgetRepository(database)
+    assert await repo.reserve("req_1:1", [Holder("project:p", 100)], 30)
+    assert await repo.reserve("req_2:1", [Holder("project:p", 100)], 20)
+    assert await repo.settle("req_2:1", 5)
+    assert await repo.stale(datetime.now(UTC) - timedelta(minutes=1)) == []
+    assert await repo.stale(datetime.now(UTC) + timedelta(minutes=1)) == [("req_1:1", 30)]

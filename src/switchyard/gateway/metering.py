@@ -10,6 +10,7 @@ import logging
 import weakref
 from collections.abc import Coroutine, Iterator
 from contextvars import ContextVar
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,8 @@ from switchyard.store.database import Database
 from switchyard.store.ledger import LedgerEntry, LedgerFilter, RequestLog
 
 log = logging.getLogger(__name__)
+
+SWEEP_EVERY_SECONDS = 300.0
 
 _current: ContextVar[Meter | None] = ContextVar("switchyard_meter", default=None)
 
@@ -78,9 +81,24 @@ class Metering:
         self.writer = LedgerWriter(self.ledger, flush_seconds=config.flush_seconds, batch_size=config.batch_size)
         self._meters: weakref.WeakSet[Meter] = weakref.WeakSet()
         self._settling: set[asyncio.Task[None]] = set()
+        self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self.writer.start()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep(), name="budget-sweeper")
+
+    async def _sweep(self) -> None:
+        """Reservations left by a process that died mid-call never settle: past their time
+        to live they are spent as reserved (the worst case), from any process."""
+        ttl = self.config.reservation_ttl_seconds
+        while True:
+            await asyncio.sleep(min(ttl, SWEEP_EVERY_SECONDS))
+            try:
+                cutoff = datetime.now(UTC) - timedelta(seconds=ttl)
+                for reservation_id, amount in await self.budgets.repository.stale(cutoff):
+                    await self.budgets.settle(reservation_id, amount)
+            except Exception:
+                log.exception("releasing stale budget reservations failed")
 
     def open(self, scope: CallScope, *, left_outcome: str = "client_disconnected") -> Meter:
         meter = Meter(scope, budgets=self.budgets, config=self.config, settle=self._settle, write=self._write,
@@ -145,6 +163,10 @@ class Metering:
     async def close(self) -> None:
         """Settle what is running, write every request (also those whose calls still run),
         and flush the ledger."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         for meter in list(self._meters):
             if meter.pending:
                 meter.flush()

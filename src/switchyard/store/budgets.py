@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -93,6 +94,15 @@ class BudgetRepository:
                     reserved_nanousd=BudgetSpend.reserved_nanousd - amount,
                     spent_nanousd=BudgetSpend.spent_nanousd + actual, updated_at=utcnow()))
         return True
+
+    async def stale(self, before: datetime, limit: int = 100) -> list[tuple[str, int]]:
+        """Reservations still held that were made before ``before``: (id, amount)."""
+        async with self._db.session(read_only=True) as session:
+            rows = (await session.execute(
+                select(BudgetReservation.id, BudgetReservation.amount_nanousd)
+                .where(BudgetReservation.state == "reserved", BudgetReservation.created_at < before)
+                .limit(limit))).all()
+        return [(row[0], int(row[1])) for row in rows]
 
     async def spend(self, holder: str) -> Spend:
         """Without a budget row yet, what the ledger holds for it."""
