@@ -16,10 +16,12 @@ import httpx
 import openai
 import pytest
 
+from switchyard.store import ApiKeyRepository, Database
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.e2e.ledger import ADMIN, entries, wait_new
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
+from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
 
 # 1000 USD per million output tokens: 10 tokens cost 0.01 USD. Input is free, so a request
@@ -79,6 +81,53 @@ def test_concurrent_requests_never_overspend_the_budget(live, fake_openai, fake_
     assert body["type"] == "error" and body["error"]["type"] == "rate_limit_error"
     assert "quota" in body["error"]["message"]
     assert fake_anthropic.received == []
+
+
+async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, fake_openai, fake_anthropic) -> None:
+    """Two servers share one PostgreSQL database; twenty requests with one stored key, spread
+    over both, spend exactly the five the key's budget allows."""
+    async with fresh_postgres_url() as url:
+        db = Database(url)
+        await db.start()
+        try:
+            record, secret = await ApiKeyRepository(db).create("proj_shared", "budgeted")
+        finally:
+            await db.aclose()
+        models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
+        metering = {"flush_seconds": 0.05, "key_budgets_usd": {record.id: BUDGET},
+                    "project_budgets_usd": {"proj_shared": "1"}}
+        for name in "ab":
+            (tmp_path / name).mkdir()
+        servers = [LiveServer(tmp_path / name, models, database_url=url, metering=metering) for name in "ab"]
+        for server in servers:
+            server.start(wait_ready=True, timeout=60)
+        try:
+            fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(20)])
+            for script in fake_openai.scripts:
+                script.delay = 0.3
+
+            def ask(n: int) -> str:
+                client = openai.OpenAI(base_url=servers[n % 2].url + "/v1", api_key=secret, max_retries=0, timeout=30)
+                try:
+                    client.chat.completions.create(model=VIA_OPENAI, max_tokens=10,
+                                                   messages=[{"role": "user", "content": "hi"}])
+                except openai.RateLimitError as error:
+                    assert error.code == "insufficient_quota"
+                    return "refused"
+                return "served"
+
+            with ThreadPoolExecutor(20) as pool:
+                outcomes = list(pool.map(ask, range(20)))
+            assert outcomes.count("served") == 5 and len(fake_openai.received) == 5
+            for holder in ({"api_key_id": record.id}, {"project_id": "proj_shared"}):
+                spend = httpx.get(servers[1].url + "/v1/organization/spend", params=holder, headers=ADMIN).json()
+                assert spend["spent"]["exact"] == "0.05" and spend["reserved"]["exact"] == "0", spend
+            ledger = wait_new(servers[0], None, 20)
+            assert {(e["project_id"], e["api_key_id"]) for e in ledger} == {("proj_shared", record.id)}
+            assert sorted(e["outcome"] for e in ledger) == ["completed"] * 5 + ["insufficient_quota"] * 15
+        finally:
+            for server in servers:
+                server.stop()
 
 
 def test_a_clean_shutdown_writes_every_waiting_entry(tmp_path, fake_openai, fake_anthropic) -> None:
