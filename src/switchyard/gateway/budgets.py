@@ -53,6 +53,9 @@ class Budgets:
     async def settle(self, reservation_id: str, actual_nanousd: int) -> None:
         await self.repository.settle(reservation_id, actual_nanousd)
 
+    async def settle_many(self, settlements: list[tuple[str, int]]) -> None:
+        await self.repository.settle_many(settlements)
+
 
 def _nano(usd: Decimal) -> int:
     return usd_to_nano(usd)

@@ -8,7 +8,7 @@ import asyncio
 import contextlib
 import logging
 import weakref
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -80,7 +80,8 @@ class Metering:
         self.budgets = Budgets(BudgetRepository(database), config)
         self.writer = LedgerWriter(self.ledger, flush_seconds=config.flush_seconds, batch_size=config.batch_size)
         self._meters: weakref.WeakSet[Meter] = weakref.WeakSet()
-        self._settling: set[asyncio.Task[None]] = set()
+        self._settlements: list[tuple[str, int]] = []
+        self._settler: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -135,18 +136,20 @@ class Metering:
         self.writer.put(entry)
 
     def _settle(self, call: Call) -> None:
-        self._spawn(self.budgets.settle(call.id, call.cost_nanousd))
+        """Settlements are applied by one worker, as many in one transaction as are waiting."""
+        self._settlements.append((call.id, call.cost_nanousd))
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.get_running_loop().create_task(self._settle_waiting(), name="budget-settler")
 
-    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
-        async def guarded() -> None:
+    async def _settle_waiting(self) -> None:
+        while self._settlements:
+            batch, self._settlements = self._settlements, []
             try:
-                await work
+                await self.budgets.settle_many(batch)
             except Exception:
-                log.exception("settling a budget reservation failed")
-
-        task = asyncio.get_running_loop().create_task(guarded())
-        self._settling.add(task)
-        task.add_done_callback(self._settling.discard)
+                log.exception("settling %d budget reservations failed; retried with the next", len(batch))
+                self._settlements[:0] = batch  # settling is idempotent; the sweeper is the last resort
+                return
 
     async def usage(self, report: str, query: UsageQuery) -> dict[str, Any]:
         """A page of OpenAI's Usage (``completions``, ``embeddings``) or Costs API."""
@@ -170,6 +173,7 @@ class Metering:
         for meter in list(self._meters):
             if meter.pending:
                 meter.flush()
-        if self._settling:
-            await asyncio.gather(*self._settling, return_exceptions=True)
+        if self._settler is not None:
+            await self._settler
+        await self._settle_waiting()
         await self.writer.close()

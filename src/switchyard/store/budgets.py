@@ -9,6 +9,8 @@ row it waited for)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -51,13 +53,16 @@ class BudgetRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known: set[str] = set()  # holders whose row exists
+        # SQLite has one writer at a time and makes a waiting connection sleep and retry:
+        # this process's own budget writes queue here instead (PostgreSQL locks rows).
+        self._writing = asyncio.Lock() if db.dialect == "sqlite" else contextlib.nullcontext()
 
     async def reserve(self, reservation_id: str, holders: Sequence[Holder], amount: int) -> bool:
         """Reserve ``amount`` (nano-USD) against every holder at once, or none of them.
         True when reserved now or already under this id."""
         await self._ensure(h.id for h in holders)
         try:
-            async with self._db.session() as session:
+            async with self._writing, self._db.session() as session:
                 session.add(BudgetReservation(id=reservation_id, holders=[h.id for h in holders],
                                               amount_nanousd=amount, actual_nanousd=None, state="reserved",
                                               created_at=utcnow()))
@@ -80,20 +85,31 @@ class BudgetRepository:
     async def settle(self, reservation_id: str, actual: int) -> bool:
         """Turn the reservation into ``actual`` spend (0 refunds it); False when it was
         settled before or never made."""
-        async with self._db.session() as session:
-            found = (await session.execute(
-                update(BudgetReservation)
-                .where(BudgetReservation.id == reservation_id, BudgetReservation.state == "reserved")
-                .values(state="settled", actual_nanousd=actual)
-                .returning(BudgetReservation.holders, BudgetReservation.amount_nanousd))).first()
-            if found is None:
-                return False
-            holders, amount = found
-            await session.execute(
-                update(BudgetSpend).where(BudgetSpend.id.in_(list(holders))).values(
-                    reserved_nanousd=BudgetSpend.reserved_nanousd - amount,
-                    spent_nanousd=BudgetSpend.spent_nanousd + actual, updated_at=utcnow()))
-        return True
+        return await self.settle_many([(reservation_id, actual)]) == 1
+
+    async def settle_many(self, settlements: Sequence[tuple[str, int]]) -> int:
+        """Settle several reservations in one transaction; how many were still held."""
+        deltas: dict[str, list[int]] = {}  # holder -> [reserved released, spent added]
+        settled = 0
+        async with self._writing, self._db.session() as session:
+            for reservation_id, actual in settlements:
+                found = (await session.execute(
+                    update(BudgetReservation)
+                    .where(BudgetReservation.id == reservation_id, BudgetReservation.state == "reserved")
+                    .values(state="settled", actual_nanousd=actual)
+                    .returning(BudgetReservation.holders, BudgetReservation.amount_nanousd))).first()
+                if found is None:
+                    continue
+                settled += 1
+                for holder in found[0]:
+                    delta = deltas.setdefault(holder, [0, 0])
+                    delta[0] += int(found[1])
+                    delta[1] += actual
+            for holder, (released, spent) in deltas.items():
+                await session.execute(update(BudgetSpend).where(BudgetSpend.id == holder).values(
+                    reserved_nanousd=BudgetSpend.reserved_nanousd - released,
+                    spent_nanousd=BudgetSpend.spent_nanousd + spent, updated_at=utcnow()))
+        return settled
 
     async def stale(self, before: datetime, limit: int = 100) -> list[tuple[str, int]]:
         """Reservations still held that were made before ``before``: (id, amount)."""

@@ -3,15 +3,15 @@ entries, totals and time buckets."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
 from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select
 
 from switchyard.store.database import Database
-from switchyard.store.ids import new_id
 from switchyard.store.models import RequestLogEntry, utcnow
 
 
@@ -38,12 +38,15 @@ class LedgerEntry:
     latency_ms: int = 0
     ttft_ms: int | None = None
     created_at: datetime = field(default_factory=utcnow)
-    id: str = field(default_factory=lambda: new_id("ul_"))
+    id: str = field(default_factory=lambda: "ul_" + secrets.token_hex(12))
 
     def row(self) -> dict[str, Any]:
-        values = asdict(self)
+        values = {name: getattr(self, name) for name in _FIELDS}  # not asdict: it deep-copies
         values["created_unix"] = int(self.created_at.timestamp())
         return values
+
+
+_FIELDS = tuple(f.name for f in fields(LedgerEntry))
 
 
 class LedgerTotals(TypedDict):
@@ -118,7 +121,7 @@ class RequestLog:
         if not entries:
             return
         async with self._db.session() as session:
-            await session.execute(insert(RequestLogEntry), [e.row() for e in entries])
+            await session.execute(insert(RequestLogEntry.__table__), [e.row() for e in entries])
 
     async def record(self, entry: LedgerEntry) -> str:
         await self.record_many([entry])
