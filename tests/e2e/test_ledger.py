@@ -17,6 +17,7 @@ import pytest
 from websockets.sync.client import connect as ws_connect
 
 from switchyard.providers.token_count import count_text
+from switchyard.store import ApiKeyRepository, Database
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, VIA_OPENAI_EMBEDDING, embedding_models, upstream_models
 from tests.e2e.ledger import ADMIN, entries, newest_id, wait_new
 from tests.fakes import anthropic_wire as aw
@@ -299,6 +300,20 @@ def test_bad_usage_queries_name_the_field(live, params: dict[str, Any], field: s
     answer = httpx.get(live.url + "/v1/organization/usage/completions", params=params, headers=ADMIN)
     assert answer.status_code == 400, answer.text
     assert answer.json()["error"]["param"] == field
+
+
+async def test_the_usage_endpoints_refuse_project_keys(live) -> None:
+    db = Database(f"sqlite+aiosqlite:///{live.workdir / 'data' / 'switchyard.db'}")
+    await db.start()
+    try:
+        _, secret = await ApiKeyRepository(db).create("proj_other", "project key")
+    finally:
+        await db.aclose()
+    async with httpx.AsyncClient(base_url=live.url, headers={"authorization": f"Bearer {secret}"}) as project:
+        for path in ("/v1/organization/costs", "/v1/organization/usage/completions", "/v1/organization/requests"):
+            answer = await project.get(path, params={"start_time": 0})
+            assert answer.status_code == 403, answer.text
+            assert answer.json()["error"]["code"] == "insufficient_permissions"
 
 
 def test_the_usage_endpoints_need_a_key(live) -> None:

@@ -82,6 +82,13 @@ def test_concurrent_requests_never_overspend_the_budget(live, fake_openai, fake_
     assert "quota" in body["error"]["message"]
     assert fake_anthropic.received == []
 
+    # So does the Responses API, before the response starts.
+    client = openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.responses.create(model=VIA_OPENAI, input="hi", max_output_tokens=16)
+    assert refused.value.code == "insufficient_quota"
+    assert len(fake_openai.received) == 5
+
 
 async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, fake_openai, fake_anthropic) -> None:
     """Two servers share one PostgreSQL database; twenty requests with one stored key, spread
