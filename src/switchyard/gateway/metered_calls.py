@@ -93,10 +93,18 @@ class _Turn:
                 self.finishes += 1
         return False
 
-    def usage(self, request: Request) -> tuple[Usage, bool]:
-        """The usage, and whether it was counted here."""
+    def usage(self, request: Request, finished: bool) -> tuple[Usage, bool]:
+        """The usage, and whether it was counted here. A report is cumulative: one that came
+        before the stream was cut short may lag behind what was generated."""
         if self.reported is not None:
-            return self.reported, False
+            if finished:
+                return self.reported, False
+            counted = self.output.settle() + self.reasoning.settle()
+            if counted <= self.reported.output_tokens:
+                return self.reported, False
+            got = self.reported
+            return Usage(got.input_tokens, counted, got.cached_input_tokens, got.cache_creation_input_tokens,
+                         max(got.reasoning_tokens, self.reasoning.tokens)), True
         if not self.begun:
             return Usage(), False
         reasoning = self.reasoning.settle()
@@ -161,7 +169,7 @@ async def _turn(meter: Meter, route: Route, request: Request, events: AsyncItera
 def _end(call: Call, turn: _Turn, route: Route, request: Request, meter: Meter) -> None:
     if call.ended:
         return
-    call.usage, call.counted = turn.usage(request)
+    call.usage, call.counted = turn.usage(request, turn.finishes >= max(1, request.n))
     call.cost_nanousd = cost_nanousd(route.config.price, call.usage)
     meter.end_call(call)
 
