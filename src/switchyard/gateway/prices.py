@@ -37,7 +37,8 @@ def worst_case_nanousd(price: Price, prompt_tokens: int, max_output_tokens: int)
     output token it may generate."""
     if price.free:
         return 0
-    dearest_input = max(price.input_per_mtok, price.cached_input_per_mtok or 0, price.cache_write_per_mtok or 0)
+    dearest_input = max(price.input_per_mtok, price.cached_input_per_mtok or Decimal(0),
+                        price.cache_write_per_mtok or Decimal(0))
     return math.ceil(_nano(prompt_tokens, dearest_input) + _nano(max_output_tokens, price.output_per_mtok))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from typing import Any, TypedDict
 
-from sqlalchemy import ColumnElement, and_, case, func, insert, or_, select
+from sqlalchemy import ColumnElement, Table, and_, case, func, insert, or_, select
 
 from switchyard.store.database import Database
 from switchyard.store.models import RequestLogEntry, utcnow
@@ -56,6 +56,8 @@ class LedgerTotals(TypedDict):
     output_tokens: int
     total_tokens: int
 
+
+_TABLE = Table("request_log", RequestLogEntry.metadata)  # Core insert: no ORM bookkeeping per row
 
 GROUP_COLUMNS = {  # the Usage API's group_by names
     "project_id": RequestLogEntry.owner_id,
@@ -121,7 +123,7 @@ class RequestLog:
         if not entries:
             return
         async with self._db.session() as session:
-            await session.execute(insert(RequestLogEntry.__table__), [e.row() for e in entries])
+            await session.execute(insert(_TABLE), [e.row() for e in entries])
 
     async def record(self, entry: LedgerEntry) -> str:
         await self.record_many([entry])
