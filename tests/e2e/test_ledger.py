@@ -113,6 +113,26 @@ def test_a_client_leaving_mid_stream_is_billed_for_what_was_generated(live, fake
     assert fake_openai.abandoned == ["/v1/chat/completions"]
 
 
+def test_an_anthropic_client_leaving_mid_stream_is_billed_for_what_was_generated(live, fake_anthropic) -> None:
+    """The upstream said the prompt's size when it started (12 tokens), sends three one-token
+    pieces and holds on; its final usage never comes."""
+    before = newest_id(live)
+    whole = aw.stream([aw.text(" one two three")], use=aw.usage(input_tokens=12, output_tokens=3))
+    fake_anthropic.script(Stream(whole.frames[:5], hang=120))  # message_start, block start, three deltas
+    body = {"model": VIA_ANTHROPIC, "max_tokens": 50, "stream": True, "messages": [{"role": "user", "content": "go"}]}
+    headers = {**ADMIN, "anthropic-version": "2023-06-01"}
+    with httpx.stream("POST", live.url + "/v1/messages", json=body, headers=headers, timeout=30) as answer:
+        deltas = 0
+        for line in answer.iter_lines():
+            deltas += line.startswith("event: content_block_delta")
+            if deltas == 3:
+                break
+    [entry] = wait_new(live, before)
+    assert (entry["surface"], entry["outcome"]) == ("anthropic.messages", "client_disconnected")
+    assert (entry["usage"]["input_tokens"], entry["usage"]["output_tokens"]) == (12, 3)
+    assert entry["cost"]["exact"] == usd(nano(12, 3))
+
+
 def test_an_upstream_failing_mid_stream_is_billed_for_what_it_generated(live, client, fake_openai) -> None:
     before = newest_id(live)
     fake_openai.script(ow.stream(WORDS[:6], drop_after=4))  # the role chunk and three words, then a cut
