@@ -73,24 +73,25 @@ class _Turn:
     begun: bool = False  # any event came: a call that failed or ended before costs nothing
 
     def observe(self, event: Event) -> bool:
-        """Counts ``event``; True when it carries generated content."""
+        """Counts ``event``; True when it carries generated content. (Type checks rather
+        than ``match``: this runs for every event of every stream.)"""
         self.begun = True
-        match event:
-            case TextDelta(text=text) | RefusalDelta(text=text):
-                self.output.add(text)
-                return True
-            case ArgumentsDelta(arguments=text):
-                self.output.add(text)
-                return True
-            case ReasoningDelta(text=text):
-                self.reasoning.add(text)
-                return True
-            case UsageReport(usage=usage):
-                self.reported = usage
-            case Start(usage=usage) if usage is not None:
-                self.started = usage
-            case Finish():
-                self.finishes += 1
+        kind = type(event)
+        if kind is TextDelta or kind is RefusalDelta:
+            self.output.add(event.text)  # type: ignore[union-attr]
+            return True
+        if kind is ArgumentsDelta:
+            self.output.add(event.arguments)  # type: ignore[union-attr]
+            return True
+        if kind is ReasoningDelta:
+            self.reasoning.add(event.text)  # type: ignore[union-attr]
+            return True
+        if kind is UsageReport:
+            self.reported = event.usage  # type: ignore[union-attr]
+        elif kind is Finish:
+            self.finishes += 1
+        elif kind is Start and event.usage is not None:  # type: ignore[union-attr]
+            self.started = event.usage  # type: ignore[union-attr]
         return False
 
     def usage(self, request: Request, finished: bool) -> tuple[Usage, bool]:
@@ -139,6 +140,7 @@ def metered_turn(route: Route, request: Request, events: AsyncIterator[Event]) -
 async def _turn(meter: Meter, route: Route, request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     call = meter.open_call("completions", route.name)
     turn = _Turn()
+    first = False
     try:
         try:
             await meter.reserve(call, route.config.price, lambda: worst_case(meter, route, request))
@@ -149,7 +151,9 @@ async def _turn(meter: Meter, route: Route, request: Request, events: AsyncItera
             raise
         async for event in events:
             if turn.observe(event):
-                meter.first_token()
+                if not first:
+                    first = True
+                    meter.first_token()
             elif isinstance(event, Failure):
                 call.outcome, call.error_code = "upstream_error", event.error.code or event.error.kind.value
                 _end(call, turn, route, request, meter)  # nothing follows a failure
