@@ -18,7 +18,7 @@ from websockets.sync.client import connect as ws_connect
 
 from switchyard.providers.token_count import count_text
 from switchyard.store import ApiKeyRepository, Database
-from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, VIA_OPENAI_EMBEDDING, embedding_models, upstream_models
+from tests.conftest import LOCAL, VIA_ANTHROPIC, VIA_OPENAI, VIA_OPENAI_EMBEDDING, embedding_models, upstream_models
 from tests.e2e.ledger import ADMIN, entries, newest_id, wait_new
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
@@ -255,6 +255,19 @@ def test_each_websocket_response_is_one_entry(live, fake_openai) -> None:
     assert [(e["surface"], e["usage"]["input_tokens"], e["outcome"]) for e in made] == [
         ("openai.responses_ws", 5, "completed"), ("openai.responses_ws", 6, "completed")]
     assert made[0]["request_id"] != made[1]["request_id"]
+
+
+def test_the_embedded_model_is_metered_and_free(server) -> None:
+    before = newest_id(server)
+    local = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=120)
+    raw = local.chat.completions.with_raw_response.create(
+        model=LOCAL, max_tokens=3, temperature=0, messages=[{"role": "user", "content": "Say yes."}])
+    usage = raw.parse().usage
+    assert raw.headers["x-switchyard-cost-usd"] == "0"
+    [entry] = wait_new(server, before)
+    assert (entry["model"], entry["outcome"], entry["cost"]["exact"]) == (LOCAL, "completed", "0")
+    assert (entry["usage"]["input_tokens"], entry["usage"]["output_tokens"]) == (usage.prompt_tokens,
+                                                                                usage.completion_tokens)
 
 
 # --- the OpenAI-shaped usage and costs endpoints ----------------------------------------------
