@@ -71,6 +71,7 @@ def test_a_completed_call_is_one_entry_and_its_cost_is_in_the_answer(live, clien
     assert entry["project_id"] == "owner_master" and entry["api_key_id"] is None
     assert (entry["surface"], entry["model"], entry["kind"]) == ("openai.chat", VIA_OPENAI, "completions")
     assert (entry["status"], entry["outcome"], entry["error_code"]) == (200, "completed", None)
+    assert entry["deployment"] is not None and entry["deployment"].startswith(VIA_OPENAI), entry["deployment"]
     assert entry["usage"] == {"input_tokens": 40, "input_cached_tokens": 16, "input_cache_write_tokens": 0,
                               "output_tokens": 9, "output_reasoning_tokens": 3, "counted_by_switchyard": False}
     assert entry["cost"]["exact"] == usd(cost) and entry["num_model_requests"] == 1

@@ -121,6 +121,8 @@ class Meter:
         if call.ended:
             return
         call.ended = True
+        if call.deployment is None:
+            call.deployment = self.scope.deployment_id  # the router records who answered there
         self._open -= 1
         self._running.remove(call)
         self._calls.append(call)

@@ -47,7 +47,8 @@ def metering(meter: Meter) -> Iterator[Meter]:
 
 
 def note_deployment(deployment: str) -> None:
-    """For routing: the deployment serving the model call now running in this context."""
+    """The deployment serving the model call now running in this context (the router
+    records it on the call scope instead; either is taken)."""
     meter = _current.get()
     if meter is not None:
         meter.note_deployment(deployment)

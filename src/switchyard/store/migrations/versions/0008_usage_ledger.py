@@ -2,7 +2,7 @@
 spend per holder and idempotent reservations.
 
 Revision ID: 0008
-Revises: 0005
+Revises: 0007 (the lead re-chains if 0006 lands)
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008"
-down_revision: str | None = "0005"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 
