@@ -23,11 +23,12 @@ from tests.e2e.ledger import ADMIN, entries, newest_id, wait_new
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.mcp_server import start_mcp_server
-from tests.fakes.upstream import FakeUpstream, Reply, Stream
+from tests.fakes.upstream import FakeUpstream, Reply, Stream, _free_port
 from tests.server import MASTER_KEY, LiveServer
 
 PRICE = {"input_per_mtok": "1.00", "cached_input_per_mtok": "0.50", "output_per_mtok": "2.00"}
 EMBED_PRICE = {"input_per_mtok": "0.02"}
+FAILING_OVER = "ledger-failover"
 WORDS = [" one", " two", " three", " four", " five", " six", " seven", " eight"]
 
 
@@ -45,6 +46,10 @@ def usd(nanos: int) -> str:
 def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream,
          fake_anthropic: FakeUpstream) -> Iterator[LiveServer]:
     models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
+    models.append({"name": FAILING_OVER, "provider": "openai", "model": "gpt-upstream", "timeout": 5, "price": PRICE,
+                   "deployments": [  # the first refuses connections (nothing listens there)
+                       {"id": "down", "base_url": f"http://127.0.0.1:{_free_port()}/v1", "api_key": "k"},
+                       {"id": "up", "base_url": fake_openai.url + "/v1", "api_key": "k", "priority": 1}]})
     embeddings = [{**m, "price": EMBED_PRICE} if m["name"] == VIA_OPENAI_EMBEDDING else m
                   for m in embedding_models(fake_openai)]
     server = LiveServer(tmp_path_factory.mktemp("ledger"), [*models, *embeddings],
@@ -88,6 +93,16 @@ def test_a_completed_stream_carries_its_cost_after_the_last_event(live, fake_ope
     [entry] = wait_new(live, before)
     assert entry["outcome"] == "completed" and entry["usage"]["output_tokens"] == 2
     assert entry["cost"]["exact"] == usd(nano(12, 2))
+
+
+def test_a_request_that_failed_over_is_one_entry_for_the_deployment_that_answered(live, client, fake_openai) -> None:
+    before = newest_id(live)
+    fake_openai.script(ow.completion("from up", use=ow.usage(prompt=10, completion=4)))
+    reply = client.chat.completions.create(model=FAILING_OVER, messages=[{"role": "user", "content": "hi"}])
+    assert reply.choices[0].message.content == "from up"
+    [entry] = wait_new(live, before)
+    assert (entry["model"], entry["deployment"], entry["outcome"]) == (FAILING_OVER, "up", "completed")
+    assert (entry["num_model_requests"], entry["cost"]["exact"]) == (1, usd(nano(10, 4)))
 
 
 def test_a_client_leaving_mid_stream_is_billed_for_what_was_generated(live, fake_openai) -> None:
