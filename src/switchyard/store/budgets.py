@@ -15,11 +15,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from switchyard.store.database import Database
 from switchyard.store.models import BudgetReservation, BudgetSpend, RequestLogEntry, utcnow
@@ -53,6 +53,7 @@ class BudgetRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._known: set[str] = set()  # holders whose row exists
+        self._writer_engine: AsyncEngine | None = None
         # SQLite has one writer at a time and makes a waiting connection sleep and retry:
         # this process's own budget writes queue here instead (PostgreSQL locks rows).
         self._writing = asyncio.Lock() if db.dialect == "sqlite" else contextlib.nullcontext()
@@ -61,26 +62,31 @@ class BudgetRepository:
         """Reserve ``amount`` (nano-USD) against every holder at once, or none of them.
         True when reserved now or already under this id."""
         await self._ensure(h.id for h in holders)
+        spend = BudgetSpend
+        fits = or_(*(and_(spend.id == h.id, spend.spent_nanousd + spend.reserved_nanousd + amount <= h.budget_nanousd)
+                     for h in holders))
         try:
-            async with self._writing, self._db.session() as session:
-                session.add(BudgetReservation(id=reservation_id, holders=[h.id for h in holders],
-                                              amount_nanousd=amount, actual_nanousd=None, state="reserved",
-                                              created_at=utcnow()))
-                await session.flush()
-                spend = BudgetSpend
-                fits = or_(*(and_(spend.id == h.id,
-                                  spend.spent_nanousd + spend.reserved_nanousd + amount <= h.budget_nanousd)
-                             for h in holders))
-                result = await session.execute(
+            # Core on one connection, not an ORM session: this is on the request's path.
+            async with self._writing, self._writer().begin() as conn:
+                await conn.execute(insert(BudgetReservation).values(
+                    id=reservation_id, holders=[h.id for h in holders], amount_nanousd=amount, actual_nanousd=None,
+                    state="reserved", created_at=utcnow()))
+                result = await conn.execute(
                     update(spend).where(fits).values(reserved_nanousd=spend.reserved_nanousd + amount,
                                                      updated_at=utcnow()))
-                if result.rowcount != len(holders):  # type: ignore[attr-defined]
+                if result.rowcount != len(holders):
                     raise _Refused
         except _Refused:
             return False
         except IntegrityError:
             return await self._exists(reservation_id)
         return True
+
+    def _writer(self) -> AsyncEngine:
+        """The engine, its SQLite transactions taking the write lock at BEGIN."""
+        if self._writer_engine is None:
+            self._writer_engine = self._db.engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
+        return self._writer_engine
 
     async def settle(self, reservation_id: str, actual: int) -> bool:
         """Turn the reservation into ``actual`` spend (0 refunds it); False when it was
