@@ -17,6 +17,7 @@ from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.net.egress import EgressPolicy
@@ -30,11 +31,14 @@ from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.projects import ProjectRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
 from switchyard.surfaces.context import Services
+from switchyard.tenancy.directory import Directory
+from switchyard.tenancy.service import OrganizationService
 from switchyard.tools.mcp import McpClient
 
 log = logging.getLogger(__name__)
@@ -86,6 +90,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     database = Database(settings.resolved_database_url)
     await database.start()
     keys = ApiKeyRepository(database)
+    directory = Directory(keys, ProjectRepository(database), ttl=settings.auth_cache_seconds)
+    organization = OrganizationService(database, on_change=directory.invalidate)
+    await organization.projects.ensure_default()
     chat_models = [m for m in settings.models if m.task == "chat"]
     registry = ModelRegistry([Route(m, build_provider(m, Path(settings.data_dir))) for m in chat_models])
     embeddings = EmbeddingRegistry.from_settings(settings)
@@ -99,9 +106,10 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
         secrets=SecretBox(server_secret(Path(settings.data_dir), settings.secret_key)),
     )
-    services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
+    services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
-                        embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs)
+                        embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
+                        organization=organization, client_address=ClientAddress(settings.trusted_proxies))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency)
     retrieval.ingester.start()

@@ -7,14 +7,15 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
-from switchyard.gateway.auth import Authenticator, Principal
+from switchyard.gateway.auth import Authenticator, Principal, require_api_access, require_model
+from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
 from switchyard.retrieval.service import Retrieval
@@ -22,6 +23,7 @@ from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.surfaces.disconnect import ClientGone, gone_response
+from switchyard.tenancy.service import OrganizationService
 
 log = logging.getLogger("switchyard")
 
@@ -38,10 +40,32 @@ class Services:
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
     file_inputs: FileInputs
+    organization: OrganizationService
+    client_address: ClientAddress
 
 
 def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
+
+
+ADMIN_PREFIX = "/v1/organization/"
+
+
+async def caller(request: HTTPConnection, services: Services) -> Principal:
+    """The authenticated caller. Admin keys reach only the administration API."""
+    peer = request.client.host if request.client is not None else None
+    client_ip = services.client_address.resolve(peer, request.headers)
+    principal = await services.auth.authenticate(request.headers, client_ip)
+    if not request.url.path.startswith(ADMIN_PREFIX):
+        require_api_access(principal)
+    return principal
+
+
+def allow_model(services: Services, principal: Principal, name: str) -> None:
+    """403 ``model_not_found`` for a model outside the caller's key or project allowlist
+    (checked against the name asked for and the public model an alias resolves to)."""
+    route = services.models.find(name)
+    require_model(principal, name, *((route.name,) if route is not None else ()))
 
 
 Handler = Callable[[Request, Services, Principal], Awaitable[Response]]
@@ -56,7 +80,7 @@ def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaita
         async def route(request: Request) -> Response:
             services = services_of(request)
             try:
-                principal = await services.auth.authenticate(request.headers)
+                principal = await caller(request, services)
                 return await handler(request, services, principal)
             except SwitchyardError as error:
                 return render(error)

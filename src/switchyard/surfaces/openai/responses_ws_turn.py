@@ -49,15 +49,18 @@ def decode_create(frame: dict[str, Any]) -> tuple[ResponsesCall, dict[str, Any],
 class SocketResponses:
     """Runs one connection's responses for one caller, with the connection's cache."""
 
-    def __init__(self, service: ResponsesService, owner_id: str) -> None:
+    def __init__(self, service: ResponsesService, owner_id: str,
+                 check_model: Callable[[str], None] = lambda name: None) -> None:
         self.service = service
         self.owner_id = owner_id
+        self.check_model = check_model  # raises for a model the caller may not use
         self.cache = ConnectionCache()
 
     async def create(self, frame: dict[str, Any], lane: Lane, send: Send) -> None:
         call: ResponsesCall | None = None
         try:
             call, body, generate = decode_create(frame)
+            self.check_model(call.model)
             parent = call.previous_response_id
             cached = self.cache.context(parent) if parent else None
             prepared = await self.service.prepare(call, self.owner_id, body, history=cached)
