@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from switchyard import __version__
+from switchyard import __version__, cli_tenancy
 from switchyard.config import ConfigError, Settings, load_settings
 
 
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     models = sub.add_parser("models", help="list the models the config serves")
     models.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    cli_tenancy.add_parsers(sub)
     return parser
 
 
@@ -63,6 +64,8 @@ def main(argv: list[str] | None = None) -> int:
             for model in settings.models:
                 upstream = model.base_url or ("embedded" if model.provider == "local" else "default")
                 print(f"{model.name}\t{model.provider}\t{model.upstream_model}\t{upstream}")
+        elif args.command in cli_tenancy.COMMANDS:
+            return cli_tenancy.run(args, load_settings(args.config, data_dir=args.data_dir))
     except ConfigError as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2

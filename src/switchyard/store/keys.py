@@ -143,6 +143,12 @@ class ApiKeyRepository:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
+    async def find_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """Any owner's key; for operators (the CLI), never for a caller's request."""
+        async with self._db.session(read_only=True) as session:
+            row = await session.get(ApiKey, key_id)
+            return None if row is None else _record(row)
+
     async def get(self, key_id: str, owner_id: str) -> ApiKeyRecord | None:
         query = select(ApiKey).where(ApiKey.id == key_id, ApiKey.owner_id == owner_id)
         async with self._db.session(read_only=True) as session:
