@@ -21,6 +21,7 @@ from switchyard.surfaces.openai.errors import render_error
 
 T = TypeVar("T")
 MISSING: Any = object()
+REQUIRED: Any = object()
 
 
 def admin_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
@@ -88,8 +89,11 @@ def deleted(object_name: str, object_id: str) -> JSONResponse:
 # typed reads of body fields; each returns ``default`` when the field is absent
 
 
-def text_field(body: dict[str, Any], name: str, default: Any = MISSING, *, nullable: bool = False) -> Any:
+def text_field(body: dict[str, Any], name: str, default: Any = REQUIRED, *, nullable: bool = False) -> Any:
+    """A string of 1 to 256 characters; absent, ``default`` (without one: a 400 naming the field)."""
     value = body.get(name, default)
+    if value is REQUIRED:
+        raise invalid(f"'{name}' is required.", name)
     if value is MISSING or (value is None and nullable):
         return value
     if not isinstance(value, str) or not value.strip():
@@ -99,9 +103,11 @@ def text_field(body: dict[str, Any], name: str, default: Any = MISSING, *, nulla
     return value
 
 
-def choice_field(body: dict[str, Any], name: str, choices: Sequence[str], default: Any = MISSING) -> Any:
-    value = body.get(name, default)
-    if value is not MISSING and value not in choices:
+def choice_field(body: dict[str, Any], name: str, choices: Sequence[str | None], default: Any = MISSING) -> Any:
+    if name not in body:
+        return default
+    value = body[name]
+    if value not in choices:
         raise invalid(f"'{name}' must be one of {', '.join(repr(c) for c in choices)}.", name)
     return value
 

@@ -95,7 +95,7 @@ async def update_project(request: Request, services: Services, principal: Princi
     changes = limit_changes(body)
     if body.get("name") is not None:
         changes["name"] = text_field(body, "name")
-    external = text_field(body, "external_key_id", nullable=True)
+    external = text_field(body, "external_key_id", MISSING, nullable=True)
     if external is not MISSING:
         changes["external_key_id"] = external
     project_id = _project_id(request)

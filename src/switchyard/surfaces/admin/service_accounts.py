@@ -72,7 +72,7 @@ async def get_account(request: Request, services: Services, principal: Principal
 async def update_account(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     refuse_unknown(body, ("name", "role"))
-    name = text_field(body, "name", None)
+    name = text_field(body, "name", None, nullable=True)
     role = choice_field(body, "role", ("member", "owner"), None)
     return JSONResponse(account_object(
         await services.organization.update_service_account(*_ids(request), name, role)))
