@@ -112,11 +112,11 @@ async def _keys(args: argparse.Namespace, org: OrganizationService) -> None:
             for key in await org.list_keys(project_id):
                 print(_key_line(key))
     else:
-        key = await org.keys.find_by_id(args.key_id)
-        if key is None or key.revoked or key.kind != "project":
+        found = await org.keys.find_by_id(args.key_id)
+        if found is None or found.revoked or found.kind != "project":
             raise not_found("API key", args.key_id)
-        await org.delete_key(key.owner_id, key.id)
-        print(key.id)
+        await org.delete_key(found.owner_id, found.id)
+        print(found.id)
 
 
 COMMANDS: dict[str, Callable[[argparse.Namespace, OrganizationService], Awaitable[None]]] = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -131,7 +132,7 @@ class ProjectRepository:
             await session.flush()
             return _record(row)
 
-    async def rate_limits(self, project_id: str) -> list[RateLimitRecord]:
+    async def rate_limits(self, project_id: str) -> builtins.list[RateLimitRecord]:
         query = select(ProjectRateLimit).where(ProjectRateLimit.project_id == project_id)
         async with self._db.session(read_only=True) as session:
             return [_rate_limit(row) for row in await session.scalars(query.order_by(ProjectRateLimit.model))]

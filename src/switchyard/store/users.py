@@ -3,6 +3,7 @@ users are records an admin keeps (who owns which project), as in OpenAI's API.""
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -102,7 +103,7 @@ class UserRepository:
             link, user = found
             return MemberRecord(_user(user), project_id, link.role, link.added_at)
 
-    async def members(self, project_id: str) -> list[MemberRecord]:
+    async def members(self, project_id: str) -> builtins.list[MemberRecord]:
         query = (select(ProjectUser, OrgUser).join(OrgUser, OrgUser.id == ProjectUser.user_id)
                  .where(ProjectUser.project_id == project_id)
                  .order_by(ProjectUser.added_at, ProjectUser.user_id))

@@ -12,7 +12,7 @@ import logging
 import time
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import cast
+from typing import TypeVar, cast
 
 from switchyard.gateway.grants import BudgetInterval, IpNetwork, KeyGrant, KeyKind, Limits, ProjectGrant
 from switchyard.store.keys import ApiKeyRecord, ApiKeyRepository, hash_secret
@@ -20,6 +20,7 @@ from switchyard.store.projects import ProjectRecord, ProjectRepository, RateLimi
 
 log = logging.getLogger(__name__)
 
+G = TypeVar("G")
 MAX_CACHED = 10_000
 TOUCH_EVERY = timedelta(seconds=60)
 
@@ -89,7 +90,7 @@ class Directory:
         return grant
 
     @staticmethod
-    def _remember(cache: dict[str, tuple[float, object]], key: str, entry: tuple[float, object]) -> None:
+    def _remember(cache: dict[str, tuple[float, G]], key: str, entry: tuple[float, G]) -> None:
         if len(cache) >= MAX_CACHED:
             cache.clear()
         cache[key] = entry
