@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+import anthropic
 import httpx
 import openai
 import pytest
@@ -242,3 +243,48 @@ def test_admin_key_lifecycle(org_server: LiveServer, admin: httpx.Client, alice:
     with admin_client(org_server.url, created["value"]) as revoked:
         assert revoked.get("/projects").status_code == 401
     assert admin.get(f"/admin_api_keys/{created['id']}").status_code == 404
+
+
+def test_project_keys_on_the_anthropic_surface(org_server: LiveServer, admin: httpx.Client, alice: Tenant,
+                                               fake_anthropic) -> None:
+    from tests.fakes import anthropic_wire as aw
+
+    claude = anthropic.Anthropic(base_url=org_server.url, api_key=alice.secret, max_retries=0,
+                                 _strict_response_validation=True)
+    fake_anthropic.script(aw.message([aw.text("hello from claude")]))
+    reply = claude.messages.create(model=VIA_ANTHROPIC, max_tokens=10, messages=HELLO)
+    assert reply.content[0].text == "hello from claude"  # type: ignore[union-attr]
+    admin.post(_key_path(alice), json={"allowed_models": [VIA_OPENAI]})
+    with pytest.raises(anthropic.PermissionDeniedError) as caught:
+        claude.messages.create(model=VIA_ANTHROPIC, max_tokens=10, messages=HELLO)
+    assert VIA_ANTHROPIC in caught.value.message
+    admin.post(_key_path(alice), json={"enabled": False})
+    with pytest.raises(anthropic.AuthenticationError):
+        claude.messages.create(model=VIA_OPENAI, max_tokens=10, messages=HELLO)
+
+
+def test_last_used_at_is_recorded(admin: httpx.Client, alice: Tenant) -> None:
+    assert admin.get(_key_path(alice)).json()["last_used_at"] is None
+    alice.client.models.list()
+    deadline = time.monotonic() + 10
+    while admin.get(_key_path(alice)).json()["last_used_at"] is None:  # written off the request path
+        assert time.monotonic() < deadline, "last_used_at never written"
+        time.sleep(0.1)
+    assert abs(admin.get(_key_path(alice)).json()["last_used_at"] - time.time()) < 120
+
+
+def test_a_key_issued_straight_into_the_store_works(org_server: LiveServer, admin: httpx.Client) -> None:
+    import asyncio
+
+    from switchyard.store import ApiKeyRepository, Database
+
+    async def issue() -> str:
+        db = Database(f"sqlite+aiosqlite:///{org_server.workdir / 'data' / 'switchyard.db'}")
+        await db.start()
+        try:
+            return (await ApiKeyRepository(db).create("proj_scripted", "scripted"))[1]
+        finally:
+            await db.aclose()
+
+    assert sdk(org_server, asyncio.run(issue())).models.list().data
+    assert admin.get("/projects/proj_scripted").json()["name"] == "proj_scripted"

@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.models import ApiKey, utcnow
+from switchyard.store.tenancy_models import Project
 
 SECRET_PREFIX = "sk-sy-"
 ADMIN_SECRET_PREFIX = "sk-sy-admin-"
@@ -115,7 +116,9 @@ class ApiKeyRepository:
         self, owner_id: str, name: str, scopes: Sequence[str] | None = None, *, kind: str = "project",
         service_account_id: str | None = None, settings: KeySettings | None = None,
     ) -> tuple[ApiKeyRecord, str]:
-        """Returns the record and the plaintext secret, which is not stored anywhere."""
+        """Returns the record and the plaintext secret, which is not stored anywhere.
+        A project key for a project id that does not exist yet creates that project (so
+        scripts that issue keys straight into the store keep working)."""
         prefix = ADMIN_SECRET_PREFIX if kind == "admin" else SECRET_PREFIX
         secret = prefix + secrets.token_urlsafe(32)
         row = ApiKey(
@@ -131,6 +134,9 @@ class ApiKeyRepository:
             **(settings or KeySettings()).columns(),
         )
         async with self._db.session() as session:
+            if kind == "project" and await session.get(Project, owner_id) is None:
+                session.add(Project(id=owner_id, name=owner_id, created_at=row.created_at))
+                await session.flush()
             session.add(row)
         return _record(row), secret
 
