@@ -181,11 +181,11 @@ def test_ip_allowlist(org_server: LiveServer, admin: httpx.Client, alice: Tenant
 def test_limits_and_budget_are_stored_on_the_key(admin: httpx.Client, alice: Tenant) -> None:
     body = admin.post(_key_path(alice), json={
         "name": "renamed", "max_requests_per_1_minute": 60, "max_tokens_per_1_minute": 10000,
-        "max_concurrent_requests": 4, "spend_limit": {"threshold_amount": 12.5, "interval": "month"}}).json()
+        "max_concurrent_requests": 4, "spend_limit": {"threshold_amount": 1250, "interval": "month"}}).json()
     assert body["name"] == "renamed"
     assert (body["max_requests_per_1_minute"], body["max_tokens_per_1_minute"], body["max_concurrent_requests"]) \
         == (60, 10000, 4)
-    assert body["spend_limit"] == {"threshold_amount": 12.5, "currency": "USD", "interval": "month"}
+    assert body["spend_limit"] == {"threshold_amount": 1250, "currency": "USD", "interval": "month"}
     assert admin.get(_key_path(alice)).json() == body
     cleared = admin.post(_key_path(alice), json={"max_requests_per_1_minute": None, "spend_limit": None}).json()
     assert cleared["max_requests_per_1_minute"] is None and cleared["spend_limit"] is None

@@ -105,13 +105,15 @@ def test_rate_limits(admin: httpx.Client, alice: Tenant) -> None:
     assert {VIA_OPENAI, VIA_ANTHROPIC, VIA_RESPONSES, LOCAL_EMBEDDING} <= set(by_model)
     limit = by_model[VIA_OPENAI]
     assert limit == {"object": "project.rate_limit", "id": f"rl-{VIA_OPENAI}", "model": VIA_OPENAI,
-                     "max_requests_per_1_minute": None, "max_tokens_per_1_minute": None,
-                     "max_concurrent_requests": None}
+                     "max_requests_per_1_minute": 0, "max_tokens_per_1_minute": 0,
+                     "max_concurrent_requests": 0}  # 0: no limit set
     updated = admin.post(f"{path}/{limit['id']}", json={"max_requests_per_1_minute": 30,
                                                        "max_tokens_per_1_minute": 40000}).json()
     assert (updated["max_requests_per_1_minute"], updated["max_tokens_per_1_minute"]) == (30, 40000)
     again = {r["model"]: r for r in admin.get(path).json()["data"]}[VIA_OPENAI]
     assert again == updated
+    cleared = admin.post(f"{path}/{limit['id']}", json={"max_requests_per_1_minute": 0}).json()
+    assert (cleared["max_requests_per_1_minute"], cleared["max_tokens_per_1_minute"]) == (0, 40000)
     assert admin.post(f"{path}/rl-nope", json={"max_requests_per_1_minute": 1}).status_code == 404
     unsupported = admin.post(f"{path}/{limit['id']}", json={"max_images_per_1_minute": 3})
     assert unsupported.status_code == 400 and unsupported.json()["error"]["param"] == "max_images_per_1_minute"
@@ -122,16 +124,17 @@ def test_rate_limits(admin: httpx.Client, alice: Tenant) -> None:
 def test_spend_limit(admin: httpx.Client, alice: Tenant) -> None:
     path = f"/projects/{alice.project_id}/spend_limit"
     assert admin.get(path).status_code == 404
-    body = admin.post(path, json={"threshold_amount": 100, "currency": "USD", "interval": "month"}).json()
-    assert body == {"object": "project.spend_limit", "threshold_amount": 100, "currency": "USD",
-                    "interval": "month", "enforcement": {"status": "enforcing"}}
-    total = admin.post(path, json={"threshold_amount": 2.75, "currency": "USD", "interval": "total"}).json()
-    assert (total["threshold_amount"], total["interval"]) == (2.75, "total")
+    body = admin.post(path, json={"threshold_amount": 10000, "currency": "USD", "interval": "month"}).json()
+    assert body == {"object": "project.spend_limit", "threshold_amount": 10000, "currency": "USD",
+                    "interval": "month", "enforcement": {"status": "enforcing"}}  # cents, as OpenAI's
+    total = admin.post(path, json={"threshold_amount": 275, "currency": "USD", "interval": "total"}).json()
+    assert (total["threshold_amount"], total["interval"]) == (275, "total")
     assert admin.get(path).json() == total
     assert admin.delete(path).json() == {"object": "project.spend_limit.deleted", "deleted": True}
     assert admin.get(path).status_code == 404
-    bad = admin.post(path, json={"threshold_amount": 0, "currency": "USD", "interval": "month"})
-    assert bad.status_code == 400 and bad.json()["error"]["param"] == "threshold_amount"
+    for amount in (0, 2.5, "100"):
+        bad = admin.post(path, json={"threshold_amount": amount, "currency": "USD", "interval": "month"})
+        assert bad.status_code == 400 and bad.json()["error"]["param"] == "threshold_amount"
     bad = admin.post(path, json={"threshold_amount": 5, "currency": "EUR", "interval": "month"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "currency"
 

@@ -125,11 +125,13 @@ class OrganizationService:
             raise not_found("API key", key_id)
         self._changed()
 
-    async def create_service_account(self, project_id: str, name: str, with_key: bool
+    async def create_service_account(self, project_id: str, name: str, with_key: bool,
+                                     settings: KeySettings | None = None
                                      ) -> tuple[ServiceAccountRecord, NewKey | None]:
         await self.active_project(project_id)
         account = await self.accounts.create(project_id, name)
-        key = await self.create_key(project_id, "Secret key", KeySettings(), account.id) if with_key else None
+        key = (await self.create_key(project_id, "Secret key", settings or KeySettings(), account.id)
+               if with_key else None)
         return account, key
 
     async def service_account(self, project_id: str, account_id: str) -> ServiceAccountRecord:

@@ -22,8 +22,9 @@ from switchyard.store.service_accounts import ServiceAccountRecord
 from switchyard.surfaces.admin.common import (
     MISSING,
     admin_endpoint,
-    amount_out,
     bool_field,
+    cents_field,
+    cents_out,
     choice_field,
     count_field,
     deleted,
@@ -32,7 +33,6 @@ from switchyard.surfaces.admin.common import (
     strings_field,
     text_field,
     unix,
-    usd_field,
 )
 from switchyard.surfaces.context import Services
 from switchyard.surfaces.http import JSONResponse, read_json
@@ -40,7 +40,7 @@ from switchyard.surfaces.http import JSONResponse, read_json
 PREFIX = "/v1/organization/projects/{project_id}/api_keys"
 MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600
 OWNER_USER = {"id": "user-owner", "email": "", "name": "Organization owner", "created_at": 0, "role": "owner"}
-SETTING_FIELDS = ("expires_in_seconds", "expires_at", "enabled", "allowed_models", "allowed_ips",
+SETTING_FIELDS = ("expires_in_seconds", "expires_at", "scopes", "enabled", "allowed_models", "allowed_ips",
                   "max_requests_per_1_minute", "max_tokens_per_1_minute", "max_concurrent_requests",
                   "spend_limit")
 LIMITS = {"max_requests_per_1_minute": "rpm_limit", "max_tokens_per_1_minute": "tpm_limit",
@@ -54,7 +54,7 @@ def redacted(record: ApiKeyRecord) -> str:
 def spend_limit_object(settings: KeySettings) -> dict[str, Any] | None:
     if settings.budget_usd is None:
         return None
-    return {"threshold_amount": amount_out(settings.budget_usd), "currency": "USD",
+    return {"threshold_amount": cents_out(settings.budget_usd), "currency": "USD",
             "interval": settings.budget_interval}
 
 
@@ -100,7 +100,7 @@ def _spend_limit(value: Any) -> dict[str, Any]:
         if name not in ("threshold_amount", "currency", "interval"):
             raise invalid(f"Unrecognized field 'spend_limit.{name}'.", f"spend_limit.{name}")
     try:
-        amount = usd_field(value, "threshold_amount")
+        amount = cents_field(value, "threshold_amount")
         choice_field(value, "currency", ("USD",))
         interval = choice_field(value, "interval", ("month", "total"), "total")
     except SwitchyardError as error:
@@ -111,6 +111,10 @@ def _spend_limit(value: Any) -> dict[str, Any]:
 
 def key_settings(body: dict[str, Any], current: KeySettings) -> KeySettings:
     """``current`` with the setting fields present in ``body`` applied."""
+    scopes = strings_field(body, "scopes", nullable=False)
+    if scopes not in (MISSING, ()):
+        raise invalid("Scope restrictions are not supported: 'scopes' may only be [] (all permissions); "
+                      "restrict a key with 'allowed_models' instead.", "scopes", "unsupported_parameter")
     changes: dict[str, Any] = {}
     seconds = count_field(body, "expires_in_seconds", maximum=MAX_EXPIRY_SECONDS)
     if seconds is not MISSING:
@@ -156,7 +160,8 @@ def _ids(request: Request) -> tuple[str, str]:
 @admin_endpoint
 async def list_keys(request: Request, services: Services, principal: Principal) -> Response:
     project_id = str(request.path_params["project_id"])
-    keys = await services.organization.list_keys(project_id)
+    access = choice_field(dict(request.query_params), "owner_project_access", ("active", "inactive", "any"), "any")
+    keys = [] if access == "inactive" else await services.organization.list_keys(project_id)
     accounts = await accounts_by_id(services, project_id)
     return paged(request, keys, lambda k: k.id,
                  lambda k: key_object(k, accounts.get(k.service_account_id or "")))

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -145,22 +145,18 @@ def strings_field(body: dict[str, Any], name: str, default: Any = MISSING, *, nu
     return tuple(value)
 
 
-def usd_field(body: dict[str, Any], name: str) -> Decimal:
-    """A positive amount of US dollars, as an exact decimal."""
+def cents_field(body: dict[str, Any], name: str) -> Decimal:
+    """A spend limit's ``threshold_amount``: a positive whole number of US cents (OpenAI's
+    unit), returned as exact US dollars."""
     value = body.get(name, MISSING)
-    if value is MISSING or isinstance(value, bool) or not isinstance(value, (int, float, str)):
-        raise invalid(f"'{name}' must be a positive number of US dollars.", name)
-    try:
-        amount = Decimal(str(value))
-    except InvalidOperation:
-        amount = Decimal(0)
-    if not amount.is_finite() or amount <= 0 or amount > Decimal(10) ** 12:
-        raise invalid(f"'{name}' must be a positive number of US dollars.", name)
-    return amount
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 10**14:
+        raise invalid(f"'{name}' must be a positive whole number of US cents.", name)
+    return Decimal(value) / 100
 
 
-def amount_out(amount: Decimal) -> int | float:
-    return int(amount) if amount == amount.to_integral_value() else float(amount)
+def cents_out(usd: Decimal) -> int | float:
+    cents = usd * 100
+    return int(cents) if cents == cents.to_integral_value() else float(cents)
 
 
 def refuse_unknown(body: dict[str, Any], known: Sequence[str]) -> None:

@@ -17,7 +17,8 @@ from switchyard.store.projects import ProjectRecord, RateLimitRecord
 from switchyard.surfaces.admin.common import (
     MISSING,
     admin_endpoint,
-    amount_out,
+    cents_field,
+    cents_out,
     choice_field,
     count_field,
     flag_query,
@@ -26,7 +27,6 @@ from switchyard.surfaces.admin.common import (
     strings_field,
     text_field,
     unix,
-    usd_field,
 )
 from switchyard.surfaces.context import Services
 from switchyard.surfaces.http import JSONResponse, read_json
@@ -72,9 +72,10 @@ async def list_projects(request: Request, services: Services, principal: Princip
 @admin_endpoint
 async def create_project(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
-    refuse_unknown(body, ("name", "external_key_id", "residency", *LIMIT_FIELDS))
+    refuse_unknown(body, ("name", "external_key_id", "residency", "geography", *LIMIT_FIELDS))
     name = text_field(body, "name")
     choice_field(body, "residency", ("GLOBAL", None), None)
+    choice_field(body, "geography", (None,), None)  # one deployment: no data residency choices
     project = await services.organization.create_project(name, text_field(body, "external_key_id", None,
                                                                            nullable=True))
     changes = limit_changes(body)
@@ -91,7 +92,8 @@ async def get_project(request: Request, services: Services, principal: Principal
 @admin_endpoint
 async def update_project(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
-    refuse_unknown(body, ("name", "external_key_id", *LIMIT_FIELDS))
+    refuse_unknown(body, ("name", "external_key_id", "geography", *LIMIT_FIELDS))
+    choice_field(body, "geography", (None,), None)
     changes = limit_changes(body)
     if body.get("name") is not None:
         changes["name"] = text_field(body, "name")
@@ -152,7 +154,7 @@ def _spend_limit(project: ProjectRecord) -> dict[str, Any]:
     if project.budget_usd is None:
         raise SwitchyardError(ErrorKind.NOT_FOUND, f"The project '{project.id}' has no spend limit.",
                               code="not_found")
-    return {"object": "project.spend_limit", "threshold_amount": amount_out(project.budget_usd),
+    return {"object": "project.spend_limit", "threshold_amount": cents_out(project.budget_usd),
             "currency": "USD", "interval": project.budget_interval, "enforcement": {"status": "enforcing"}}
 
 
@@ -165,7 +167,7 @@ async def get_spend_limit(request: Request, services: Services, principal: Princ
 async def set_spend_limit(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     refuse_unknown(body, ("threshold_amount", "currency", "interval"))
-    amount = usd_field(body, "threshold_amount")
+    amount = cents_field(body, "threshold_amount")
     choice_field(body, "currency", ("USD",))
     interval = choice_field(body, "interval", ("month", "total"), "month")
     project_id = _project_id(request)
@@ -191,9 +193,20 @@ def _served_models(services: Services) -> list[str]:
 
 
 def _rate_limit(record: RateLimitRecord) -> dict[str, Any]:
+    """OpenAI's limits are integers: 0 here means no limit is set."""
     return {"object": "project.rate_limit", "id": rate_limit_id(record.model), "model": record.model,
-            "max_requests_per_1_minute": record.rpm_limit, "max_tokens_per_1_minute": record.tpm_limit,
-            "max_concurrent_requests": record.concurrency_limit}
+            "max_requests_per_1_minute": record.rpm_limit or 0, "max_tokens_per_1_minute": record.tpm_limit or 0,
+            "max_concurrent_requests": record.concurrency_limit or 0}
+
+
+def _rate_limit_changes(body: dict[str, Any]) -> dict[str, Any]:
+    """The limits in ``body``; 0 or null clears one."""
+    changes: dict[str, Any] = {}
+    for wire, stored in LIMIT_FIELDS.items():
+        value = count_field(body, wire, minimum=0)
+        if value is not MISSING:
+            changes[stored] = value or None
+    return changes
 
 
 @admin_endpoint
@@ -212,7 +225,7 @@ async def update_rate_limit(request: Request, services: Services, principal: Pri
     refuse_unknown(body, tuple(LIMIT_FIELDS))
     record = await services.organization.update_rate_limit(
         _project_id(request), str(request.path_params["rate_limit_id"]), _served_models(services),
-        limit_changes(body))
+        _rate_limit_changes(body))
     return JSONResponse(_rate_limit(record))
 
 

@@ -55,11 +55,12 @@ async def list_accounts(request: Request, services: Services, principal: Princip
 @admin_endpoint
 async def create_account(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
-    refuse_unknown(body, ("name", "create_service_account_only"))
+    refuse_unknown(body, ("name", "create_service_account_only", "expires_in_seconds"))
     name = text_field(body, "name")
     only = bool_field(body, "create_service_account_only", False) or False
+    settings = key_settings({k: v for k, v in body.items() if k == "expires_in_seconds"}, KeySettings())
     account, key = await services.organization.create_service_account(
-        str(request.path_params["project_id"]), name, with_key=not only)
+        str(request.path_params["project_id"]), name, with_key=not only, settings=settings)
     return JSONResponse({**account_object(account), "api_key": None if key is None else new_key_object(key)})
 
 
