@@ -115,6 +115,8 @@ def test_rate_limits(admin: httpx.Client, alice: Tenant) -> None:
     cleared = admin.post(f"{path}/{limit['id']}", json={"max_requests_per_1_minute": 0}).json()
     assert (cleared["max_requests_per_1_minute"], cleared["max_tokens_per_1_minute"]) == (0, 40000)
     assert admin.post(f"{path}/rl-nope", json={"max_requests_per_1_minute": 1}).status_code == 404
+    too_big = admin.post(f"{path}/{limit['id']}", json={"max_tokens_per_1_minute": 2**40})
+    assert too_big.status_code == 400 and too_big.json()["error"]["param"] == "max_tokens_per_1_minute"
     unsupported = admin.post(f"{path}/{limit['id']}", json={"max_images_per_1_minute": 3})
     assert unsupported.status_code == 400 and unsupported.json()["error"]["param"] == "max_images_per_1_minute"
     paged = admin.get(path, params={"limit": 1}).json()

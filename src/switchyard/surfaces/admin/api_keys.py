@@ -39,6 +39,7 @@ from switchyard.surfaces.http import JSONResponse, read_json
 
 PREFIX = "/v1/organization/projects/{project_id}/api_keys"
 MAX_EXPIRY_SECONDS = 10 * 365 * 24 * 3600
+LATEST_EXPIRY = 253_402_300_799  # 9999-12-31T23:59:59Z
 OWNER_USER = {"id": "user-owner", "email": "", "name": "Organization owner", "created_at": 0, "role": "owner"}
 SETTING_FIELDS = ("expires_in_seconds", "expires_at", "scopes", "enabled", "allowed_models", "allowed_ips",
                   "max_requests_per_1_minute", "max_tokens_per_1_minute", "max_concurrent_requests",
@@ -119,7 +120,7 @@ def key_settings(body: dict[str, Any], current: KeySettings) -> KeySettings:
     seconds = count_field(body, "expires_in_seconds", maximum=MAX_EXPIRY_SECONDS)
     if seconds is not MISSING:
         changes["expires_at"] = None if seconds is None else datetime.now(UTC) + timedelta(seconds=seconds)
-    at = count_field(body, "expires_at", minimum=0)
+    at = count_field(body, "expires_at", minimum=0, maximum=LATEST_EXPIRY)
     if at is not MISSING:
         if seconds is not MISSING:
             raise invalid("Give 'expires_at' or 'expires_in_seconds', not both.", "expires_at")

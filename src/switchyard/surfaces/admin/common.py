@@ -112,8 +112,11 @@ def choice_field(body: dict[str, Any], name: str, choices: Sequence[str | None],
     return value
 
 
+INT32_MAX = 2**31 - 1  # limits are stored as 32-bit integers
+
+
 def count_field(body: dict[str, Any], name: str, default: Any = MISSING, *, nullable: bool = True,
-                minimum: int = 1, maximum: int | None = None) -> Any:
+                minimum: int = 1, maximum: int | None = INT32_MAX) -> Any:
     """A positive integer (or null, clearing a limit, where ``nullable``)."""
     value = body.get(name, default)
     if value is MISSING or (value is None and nullable):
