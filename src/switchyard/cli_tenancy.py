@@ -87,49 +87,61 @@ def _key_line(key: ApiKeyRecord) -> str:
     return f"{key.id}\t{key.owner_id}\t{key.name}\t{key.key_prefix}****\t{state}\texpires={expires}\tmodels={models}"
 
 
-async def _projects(args: argparse.Namespace, org: OrganizationService) -> None:
-    if args.action == "create":
-        print((await org.create_project(args.name)).id)
-    elif args.action == "list":
-        for p in await org.list_projects(include_archived=args.all):
-            print(f"{p.id}\t{p.name}\t{'archived' if p.archived else 'active'}")
-    else:
-        print((await org.archive_project(args.project_id)).id)
+async def _create_project(args: argparse.Namespace, org: OrganizationService) -> None:
+    print((await org.create_project(args.name)).id)
 
 
-async def _keys(args: argparse.Namespace, org: OrganizationService) -> None:
-    if args.action == "create":
-        settings = KeySettings(
-            expires_at=datetime.now(UTC) + args.expires_in if args.expires_in else None,
-            allowed_models=args.models, allowed_ips=args.ips, rpm_limit=args.rpm, tpm_limit=args.tpm,
-            concurrency_limit=args.concurrency, budget_usd=args.budget,
-            budget_interval=args.budget_interval if args.budget else None)
-        created = await org.create_key(args.project, args.name, settings)
-        print(f"{created.record.id}\t{created.secret}")
-    elif args.action == "list":
-        projects = [args.project] if args.project else [p.id for p in await org.list_projects(True)]
-        for project_id in projects:
-            for key in await org.list_keys(project_id):
-                print(_key_line(key))
-    else:
-        found = await org.keys.find_by_id(args.key_id)
-        if found is None or found.revoked or found.kind != "project":
-            raise not_found("API key", args.key_id)
-        await org.delete_key(found.owner_id, found.id)
-        print(found.id)
+async def _list_projects(args: argparse.Namespace, org: OrganizationService) -> None:
+    for p in await org.list_projects(include_archived=args.all):
+        print(f"{p.id}\t{p.name}\t{'archived' if p.archived else 'active'}")
 
 
-COMMANDS: dict[str, Callable[[argparse.Namespace, OrganizationService], Awaitable[None]]] = {
-    "projects": _projects,
-    "keys": _keys,
+async def _archive_project(args: argparse.Namespace, org: OrganizationService) -> None:
+    print((await org.archive_project(args.project_id)).id)
+
+
+async def _create_key(args: argparse.Namespace, org: OrganizationService) -> None:
+    settings = KeySettings(
+        expires_at=datetime.now(UTC) + args.expires_in if args.expires_in else None,
+        allowed_models=args.models, allowed_ips=args.ips, rpm_limit=args.rpm, tpm_limit=args.tpm,
+        concurrency_limit=args.concurrency, budget_usd=args.budget,
+        budget_interval=args.budget_interval if args.budget else None)
+    created = await org.create_key(args.project, args.name, settings)
+    print(f"{created.record.id}\t{created.secret}")
+
+
+async def _list_keys(args: argparse.Namespace, org: OrganizationService) -> None:
+    projects = [args.project] if args.project else [p.id for p in await org.list_projects(True)]
+    for project_id in projects:
+        for key in await org.list_keys(project_id):
+            print(_key_line(key))
+
+
+async def _revoke_key(args: argparse.Namespace, org: OrganizationService) -> None:
+    found = await org.keys.find_by_id(args.key_id)
+    if found is None or found.revoked or found.kind != "project":
+        raise not_found("API key", args.key_id)
+    await org.delete_key(found.owner_id, found.id)
+    print(found.id)
+
+
+Action = Callable[[argparse.Namespace, OrganizationService], Awaitable[None]]
+ACTIONS: dict[tuple[str, str], Action] = {
+    ("projects", "create"): _create_project,
+    ("projects", "list"): _list_projects,
+    ("projects", "archive"): _archive_project,
+    ("keys", "create"): _create_key,
+    ("keys", "list"): _list_keys,
+    ("keys", "revoke"): _revoke_key,
 }
+COMMANDS = frozenset(command for command, _ in ACTIONS)
 
 
 async def _run(args: argparse.Namespace, settings: Settings) -> None:
     database = Database(settings.resolved_database_url)
     await database.start()
     try:
-        await COMMANDS[args.command](args, OrganizationService(database))
+        await ACTIONS[args.command, args.action](args, OrganizationService(database))
     finally:
         await database.aclose()
 
