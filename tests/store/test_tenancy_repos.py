@@ -73,3 +73,16 @@ async def test_service_accounts_and_users(database: Database) -> None:
     assert (await users.set_member_role("proj_a", ada.id, "owner")).role == "owner"  # type: ignore[union-attr]
     assert await users.delete(ada.id) is True
     assert await users.members("proj_a") == []
+
+
+async def test_default_project_is_repaired(database: Database) -> None:
+    from sqlalchemy import text
+
+    async with database.session() as session:
+        await session.execute(text("DELETE FROM projects WHERE id = 'proj_default'"))
+    projects = ProjectRepository(database)
+    assert await projects.get(DEFAULT_PROJECT) is None
+    await projects.ensure_default()
+    await projects.ensure_default()
+    default = await projects.get(DEFAULT_PROJECT)
+    assert default is not None and default.name == "Default project"

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
@@ -93,9 +94,13 @@ class ProjectRepository:
 
     async def ensure_default(self) -> None:
         """The default project exists (the migration makes it; this repairs a deletion)."""
-        async with self._db.session() as session:
-            if await session.get(Project, DEFAULT_PROJECT) is None:
+        if await self.get(DEFAULT_PROJECT) is not None:
+            return
+        try:
+            async with self._db.session() as session:
                 session.add(Project(id=DEFAULT_PROJECT, name=DEFAULT_PROJECT_NAME, created_at=utcnow()))
+        except IntegrityError:
+            pass  # another process made it first
 
     async def get(self, project_id: str) -> ProjectRecord | None:
         async with self._db.session(read_only=True) as session:
