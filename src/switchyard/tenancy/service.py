@@ -188,6 +188,9 @@ class OrganizationService:
             raise invalid(f"A user with the email '{email}' exists already.", "email", "user_exists")
         return user
 
+    async def list_users(self, emails: list[str] | None = None) -> list[UserRecord]:
+        return await self.users.list(emails)
+
     async def user(self, user_id: str) -> UserRecord:
         user = await self.users.get(user_id)
         if user is None:

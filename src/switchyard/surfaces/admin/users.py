@@ -52,7 +52,7 @@ def _required_role(body: dict[str, Any], roles: tuple[str, ...]) -> str:
 @admin_endpoint
 async def list_users(request: Request, services: Services, principal: Principal) -> Response:
     emails = request.query_params.getlist("emails") + request.query_params.getlist("emails[]")
-    users = await services.organization.users.list(emails or None)
+    users = await services.organization.list_users(emails or None)
     return paged(request, users, lambda u: u.id, user_object)
 
 
