@@ -65,6 +65,13 @@ def test_projects_service_accounts_and_keys(org_server: LiveServer, org: openai.
         sdk(org_server, created.api_key.value).models.list()
 
     archived = admin.projects.archive(project.id)
+    # an admin client built with project= still manages the organization, even if that project is archived
+    scoped = openai.OpenAI(base_url=org_server.url + "/v1", api_key="unused", admin_api_key=MASTER_KEY,
+                           project=project.id, max_retries=0, _strict_response_validation=True)
+    assert scoped.admin.organization.projects.retrieve(project.id).status == "archived"
+    with pytest.raises(openai.AuthenticationError):
+        openai.OpenAI(base_url=org_server.url + "/v1", api_key=MASTER_KEY, project=project.id,
+                      max_retries=0).models.list()
     assert archived.status == "archived" and archived.archived_at is not None
     assert project.id not in [p.id for p in admin.projects.list(limit=100)]
     assert project.id in [p.id for p in admin.projects.list(limit=100, include_archived=True)]

@@ -14,7 +14,13 @@ from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
-from switchyard.gateway.auth import Authenticator, Principal, require_api_access, require_model
+from switchyard.gateway.auth import (
+    PROJECT_HEADER,
+    Authenticator,
+    Principal,
+    require_api_access,
+    require_model,
+)
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
@@ -52,12 +58,15 @@ ADMIN_PREFIX = "/v1/organization/"
 
 
 async def caller(request: HTTPConnection, services: Services) -> Principal:
-    """The authenticated caller. Admin keys reach only the administration API."""
+    """The authenticated caller. Admin keys reach only the administration API, which
+    acts on the whole organization (so an ``OpenAI-Project`` header does not matter there)."""
     peer = request.client.host if request.client is not None else None
     client_ip = services.client_address.resolve(peer, request.headers)
+    if request.url.path.startswith(ADMIN_PREFIX):
+        headers = {k: v for k, v in request.headers.items() if k != PROJECT_HEADER}
+        return await services.auth.authenticate(headers, client_ip)
     principal = await services.auth.authenticate(request.headers, client_ip)
-    if not request.url.path.startswith(ADMIN_PREFIX):
-        require_api_access(principal)
+    require_api_access(principal)
     return principal
 
 
