@@ -22,6 +22,7 @@ from switchyard.gateway.auth import (
     require_model,
 )
 from switchyard.gateway.client_ip import ClientAddress
+from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
 from switchyard.retrieval.service import Retrieval
@@ -48,6 +49,7 @@ class Services:
     file_inputs: FileInputs
     organization: OrganizationService
     client_address: ClientAddress
+    deployments: DeploymentService
 
 
 def services_of(request: Request) -> Services:

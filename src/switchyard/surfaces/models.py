@@ -26,7 +26,7 @@ def _is_anthropic(request: Request) -> bool:
 
 def _visible(services: Services, principal: Principal) -> list[ModelConfig]:
     """The models the caller's key and project allowlists let it use."""
-    return [m for m in services.settings.models if principal.may_use_model(m.name)]
+    return [m for m in _listed(services) if principal.may_use_model(m.name)]
 
 
 def _find(services: Services, principal: Principal, name: str) -> ModelConfig:
@@ -52,6 +52,13 @@ def _anthropic_model(config: ModelConfig) -> dict[str, Any]:
         "lifecycle": "active", "deprecated_at": None, "retires_at": None, "line": None,
         "max_input_tokens": config.window, "max_tokens": None,
     }
+
+
+def _listed(services: Services) -> list[ModelConfig]:
+    """The configured models, then those that exist only through deployments added by API."""
+    declared = list(services.settings.models)
+    names = {m.name for m in declared}
+    return declared + [r.config for r in services.models.routes() if r.name not in names]
 
 
 @endpoint(render_openai)

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from switchyard.surfaces.admin import admin_keys, api_keys, projects, service_accounts, users
+from switchyard.surfaces.admin import admin_keys, api_keys, deployments, projects, service_accounts, users
 
 
 def admin_routes() -> list[BaseRoute]:
-    return [*projects.ROUTES, *api_keys.ROUTES, *service_accounts.ROUTES, *users.ROUTES, *admin_keys.ROUTES]
+    return [*projects.ROUTES, *api_keys.ROUTES, *service_accounts.ROUTES, *users.ROUTES, *admin_keys.ROUTES,
+            *deployments.ROUTES]

@@ -4,9 +4,9 @@ kind (project or admin), expiry, enable/disable, allowlists, limits and a budget
 Rows that belonged to the old single owner of the master key ("owner_master") move
 to the default project, which the master key acts in, so they stay reachable.
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2025-01-06
+Revision ID: 0008
+Revises: 0007
+Create Date: 2025-01-08
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0006"
-down_revision: str | None = "0005"
+revision: str = "0008"
+down_revision: str | None = "0007"
 branch_labels: str | None = None
 depends_on: str | None = None
 
