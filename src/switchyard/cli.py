@@ -6,8 +6,9 @@ import argparse
 import logging
 import sys
 
-from switchyard import __version__
+from switchyard import __version__, cli_tenancy, usage_cli
 from switchyard.config import ConfigError, Settings, load_settings
+from switchyard.gateway.deployments import declared_deployments, materialise
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -25,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     models = sub.add_parser("models", help="list the models the config serves")
     models.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    usage_cli.add_parser(sub)
+    cli_tenancy.add_parsers(sub)
     return parser
 
 
@@ -61,8 +64,16 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "models":
             settings = load_settings(args.config)
             for model in settings.models:
-                upstream = model.base_url or ("embedded" if model.provider == "local" else "default")
-                print(f"{model.name}\t{model.provider}\t{model.upstream_model}\t{upstream}")
+                for ident, declared in declared_deployments(model):
+                    served = materialise(model, declared)
+                    upstream = served.base_url or ("embedded" if served.provider == "local" else "default")
+                    extra = f"\t{ident} (priority {declared.priority}, weight {declared.weight:g})" \
+                        if model.deployments else ""
+                    print(f"{model.name}\t{served.provider}\t{served.upstream_model}\t{upstream}{extra}")
+        elif args.command == "usage":
+            return usage_cli.run(load_settings(args.config, data_dir=args.data_dir), args)
+        elif args.command in cli_tenancy.COMMANDS:
+            return cli_tenancy.run(args, load_settings(args.config, data_dir=args.data_dir))
     except ConfigError as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2
