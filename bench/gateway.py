@@ -20,6 +20,7 @@ import json
 import os
 import resource
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -378,6 +379,9 @@ def report(targets: list[Target], opts, sampler: RssSampler) -> Path:
 
 def main() -> None:
     opts = options()
+    # stop every server on Ctrl-C or kill, also when started in the background (SIGINT ignored)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     pin = not opts.no_pin and (os.cpu_count() or 1) >= 2 and shutil.which("taskset")
     gateway_cpus = "0" if pin else None
     opts.client_cpus = "1" if pin else None
