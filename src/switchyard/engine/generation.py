@@ -10,6 +10,7 @@ from switchyard.core.request import Request
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
 from switchyard.gateway.router import Route
+from switchyard.gateway.turn_watch import watch_turn
 
 
 def generate(route: Route, request: Request) -> AsyncIterator[Event]:
@@ -18,5 +19,5 @@ def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     if needs_enforcement(request) and not route.provider.capabilities.json_schema:
         if request.n > 1:
             raise unsupported("n", "n > 1 with structured outputs needs a backend that enforces them")
-        return enforce(route.provider, request, route.config.structured_retries)
-    return route.provider.generate(request)
+        return watch_turn(route, request, enforce(route.provider, request, route.config.structured_retries))
+    return watch_turn(route, request, route.provider.generate(request))

@@ -15,8 +15,10 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
+from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
+from switchyard.gateway.telemetry.request_trace import CallServices, current_trace
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
@@ -38,6 +40,7 @@ class Services:
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
     file_inputs: FileInputs
+    call_services: CallServices
 
 
 def services_of(request: Request) -> Services:
@@ -57,7 +60,13 @@ def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaita
             services = services_of(request)
             try:
                 principal = await services.auth.authenticate(request.headers)
-                return await handler(request, services, principal)
+                trace = current_trace()
+                if trace is not None:
+                    trace.project_id, trace.key_id = principal.owner_id, principal.key_id
+                client_ip = request.client.host if request.client else None
+                scope = CallScope(principal, trace.surface if trace else "other", client_ip=client_ip)
+                with entered(scope):
+                    return await handler(request, services, principal)
             except SwitchyardError as error:
                 return render(error)
             except ClientGone:

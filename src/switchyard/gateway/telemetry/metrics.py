@@ -1,0 +1,92 @@
+"""The Prometheus metrics of one app, in its own registry (nothing module-global)."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Iterator, Mapping
+from decimal import Decimal
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from switchyard.core.usage import Usage
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
+BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+
+BreakerRead = Callable[[], Mapping[str, str]]  # deployment -> "closed" | "half_open" | "open"
+Refresh = Callable[[], Awaitable[None]]
+
+
+class _Breakers(Collector):
+    def __init__(self) -> None:
+        self.read: BreakerRead | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        family = GaugeMetricFamily("switchyard_breaker_state",
+                                   "Circuit breaker per deployment: 0 closed, 1 half-open, 2 open.",
+                                   labels=["deployment"])
+        if self.read is not None:
+            for deployment, state in sorted(self.read().items()):
+                family.add_metric([deployment], BREAKER_STATES.get(state, 2))
+        yield family
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.requests = Counter("switchyard_requests", "API requests answered.",
+                                ["surface", "model", "status"], registry=r)
+        self.latency = Histogram("switchyard_request_duration_seconds", "From request to the last byte sent.",
+                                 ["surface", "model"], buckets=LATENCY_BUCKETS, registry=r)
+        self.in_flight = Gauge("switchyard_requests_in_flight", "API requests being served.", registry=r)
+        self.ttft = Histogram("switchyard_time_to_first_token_seconds", "From a model turn's start to its first event.",
+                              ["model"], buckets=TTFT_BUCKETS, registry=r)
+        self.tokens = Counter("switchyard_tokens", "Tokens by kind (input counts cached ones too).",
+                              ["model", "kind"], registry=r)
+        self.cost = Counter("switchyard_cost_usd", "Cost of calls in US dollars.", ["model"], registry=r)
+        self.upstream_errors = Counter("switchyard_upstream_errors", "Failed model turns by deployment.",
+                                       ["deployment", "kind"], registry=r)
+        self.rejections = Counter("switchyard_rate_limit_rejections", "Calls refused by a rate limit.",
+                                  ["level", "reason"], registry=r)
+        self.queue_depth = Gauge("switchyard_background_queue_depth", "Background responses waiting to run.",
+                                 registry=r)
+        self._breakers = _Breakers()
+        r.register(self._breakers)
+        self._refreshers: list[Refresh] = []
+
+    def watch_breakers(self, read: BreakerRead) -> None:
+        """Routing's read of its breakers, called at each scrape."""
+        self._breakers.read = read
+
+    def add_refresher(self, refresh: Refresh) -> None:
+        """An async update (e.g. a count from the store) run before each scrape."""
+        self._refreshers.append(refresh)
+
+    def observe_request(self, surface: str, model: str, status: int, seconds: float) -> None:
+        self.requests.labels(surface, model, str(status)).inc()
+        self.latency.labels(surface, model).observe(seconds)
+
+    def observe_tokens(self, model: str, usage: Usage) -> None:
+        for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens),
+                            ("cached_input", usage.cached_input_tokens), ("reasoning", usage.reasoning_tokens)):
+            if count:
+                self.tokens.labels(model, kind).inc(count)
+
+    def observe_cost(self, model: str, usd: Decimal | float) -> None:
+        """Metering reports each settled call's cost here."""
+        if usd > 0:
+            self.cost.labels(model).inc(float(usd))
+
+    def observe_upstream_error(self, deployment: str, kind: str) -> None:
+        self.upstream_errors.labels(deployment, kind).inc()
+
+    def observe_rejection(self, level: str, reason: str) -> None:
+        self.rejections.labels(level, reason).inc()
+
+    async def exposition(self) -> bytes:
+        for refresh in self._refreshers:
+            await refresh()
+        return generate_latest(self.registry)

@@ -1,0 +1,261 @@
+"""Rate limits through the official SDKs: held exactly by two server processes sharing the
+real Redis and PostgreSQL (and by one process with the in-process limiter), with the
+vendor's headers on refusals and on answers."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
+from tests.fakes import anthropic_wire as aw
+from tests.fakes import openai_wire as ow
+from tests.fakes.upstream import FakeUpstream, Stream
+from tests.pg import fresh_postgres_url
+from tests.server import MASTER_KEY, LiveServer
+
+REDIS_DB = 12
+OPENAI_HEADERS = ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests")
+
+Start = Callable[[dict[str, Any]], Awaitable[tuple[LiveServer, LiveServer]]]
+
+
+@pytest.fixture(params=["redis", "memory"])
+async def start_servers(request: pytest.FixtureRequest, tmp_path: Path, fake_openai: FakeUpstream,
+                        fake_anthropic: FakeUpstream) -> AsyncIterator[Start]:
+    """Starts two processes sharing Redis and one PostgreSQL database with the given
+    ``rate_limits`` (``redis``), or one process limiting in memory, twice over (``memory``)."""
+    started: list[LiveServer] = []
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def start(rate_limits: dict[str, Any]) -> tuple[LiveServer, LiveServer]:
+            models = upstream_models(fake_openai, fake_anthropic)
+            limits = {**rate_limits, "redis_prefix": f"test:{secrets.token_hex(6)}:"}
+            settings: dict[str, Any] = {"rate_limits": limits, "stream_keepalive_seconds": 0.5}
+            if request.param == "redis":
+                database_url = await stack.enter_async_context(fresh_postgres_url())
+                settings |= {"redis_url": f"redis://127.0.0.1:6379/{REDIS_DB}", "database_url": database_url}
+            count = 2 if request.param == "redis" else 1
+            for n in range(count):
+                workdir = tmp_path / f"server{n}"
+                workdir.mkdir()
+                server = LiveServer(workdir, models, **settings)
+                server.start()
+                started.append(server)
+            return started[0], started[-1]
+
+        try:
+            yield start
+        finally:
+            for server in started:
+                server.stop()
+
+
+def client(server: LiveServer) -> openai.AsyncOpenAI:
+    return openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60)
+
+
+async def chat(server: LiveServer, **extra: Any) -> httpx.Response:
+    """One Chat Completions call; the raw HTTP answer, refused or not."""
+    async with client(server) as sdk:
+        try:
+            raw = await sdk.chat.completions.with_raw_response.create(
+                model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], **extra)
+            raw.parse()
+            return raw.http_response
+        except openai.APIStatusError as error:
+            return error.response
+
+
+def assert_refused(response: httpx.Response, reason: str) -> None:
+    assert response.status_code == 429, response.text
+    error = response.json()["error"]
+    assert error["code"] == "rate_limit_exceeded" and error["type"] == "rate_limit_error"
+    assert reason in error["message"]
+    assert int(response.headers["retry-after"]) >= 1
+    assert response.headers["x-request-id"].startswith("req_")
+
+
+async def test_requests_per_minute_hold_exactly_across_processes(start_servers: Start,
+                                                                 fake_openai: FakeUpstream) -> None:
+    a, b = await start_servers({"default_key_limits": {"requests_per_minute": 50}})
+    fake_openai.script(*[ow.completion("ok") for _ in range(50)])
+    gate = asyncio.Semaphore(24)
+
+    async def one(i: int) -> httpx.Response:
+        async with gate:
+            return await chat(a if i % 2 else b)
+
+    answers = await asyncio.gather(*[one(i) for i in range(200)])
+    ok = [r for r in answers if r.status_code == 200]
+    refused = [r for r in answers if r.status_code != 200]
+    assert len(ok) == 50 and len(refused) == 150
+    assert len(fake_openai.received) == 50  # a refused call never reaches the upstream
+    for response in refused:
+        assert_refused(response, "requests per minute")
+        assert response.headers["x-ratelimit-limit-requests"] == "50"
+        assert response.headers["x-ratelimit-remaining-requests"] == "0"
+        assert response.headers["x-ratelimit-reset-requests"].endswith("s")
+    remaining = sorted(int(r.headers["x-ratelimit-remaining-requests"]) for r in ok)
+    assert remaining == list(range(50))  # every admitted call saw its own place in the window
+    assert all(r.json()["choices"][0]["message"]["content"] == "ok" for r in ok)
+
+
+async def test_tokens_per_minute_reserve_then_settle_to_real_usage(start_servers: Start,
+                                                                   fake_openai: FakeUpstream) -> None:
+    limit, used = 600, 18  # ow.completion reports 11 prompt + 7 completion tokens
+    a, b = await start_servers({"default_key_limits": {"tokens_per_minute": limit}})
+    fake_openai.script(*[ow.completion("ok") for _ in range(60)])
+    first = await chat(a, max_tokens=200)
+    assert first.status_code == 200
+    assert first.headers["x-ratelimit-limit-tokens"] == str(limit)
+    estimate = limit - int(first.headers["x-ratelimit-remaining-tokens"])
+    assert 200 < estimate < 220  # the prompt (counted cheaply) plus max_tokens
+    admitted = 1
+    while True:
+        answer = await chat(b if admitted % 2 else a, max_tokens=200)
+        if answer.status_code != 200:
+            break
+        admitted += 1
+    # Each finished call holds its real 18 tokens, not the estimate: without settling only
+    # limit // estimate (2) calls would have fitted.
+    assert admitted == (limit - estimate) // used + 1
+    assert_refused(answer, "tokens per minute")
+    assert answer.headers["x-ratelimit-remaining-tokens"] == str(limit - used * admitted)
+    too_large = await chat(a, max_tokens=limit + 1)
+    assert_refused(too_large, "Request too large")
+
+
+def held_stream() -> Stream:
+    """An upstream stream that sends its first chunks, then stays open."""
+    return Stream(ow.stream(["held"]).frames[:2], hang=120)
+
+
+async def open_stream(http: httpx.AsyncClient, server: LiveServer) -> httpx.Response:
+    request = http.build_request(
+        "POST", server.url + "/v1/chat/completions", headers={"authorization": f"Bearer {MASTER_KEY}"},
+        json={"model": VIA_OPENAI, "stream": True, "messages": [{"role": "user", "content": "hold"}]})
+    return await http.send(request, stream=True)
+
+
+async def admitted_again(server: LiveServer, fake_openai: FakeUpstream) -> httpx.Response:
+    """Retries until a call is admitted (a released slot frees asynchronously on the server)."""
+    for _ in range(300):
+        fake_openai.script(ow.completion("admitted"))
+        answer = await chat(server)
+        if answer.status_code == 200:
+            return answer
+        fake_openai.scripts.clear()
+        assert_refused(answer, "concurrent requests")
+        await asyncio.sleep(0.1)
+    raise AssertionError("never admitted again")
+
+
+async def test_concurrent_requests_hold_across_processes_and_free_on_release(
+        start_servers: Start, fake_openai: FakeUpstream) -> None:
+    a, b = await start_servers({"default_project_limits": {"max_concurrent_requests": 2}})
+    fake_openai.script(held_stream(), held_stream())
+    async with httpx.AsyncClient(timeout=60) as http:
+        first = await open_stream(http, a)
+        second = await open_stream(http, b)
+        assert first.status_code == 200 and second.status_code == 200
+        chunks = first.aiter_text()  # kept: a dropped iterator closes the response
+        assert "chat.completion.chunk" in await anext(chunks)
+        third = await chat(a)
+        assert_refused(third, "concurrent requests")
+        assert_refused(await chat(b), "concurrent requests")
+        await first.aclose()  # the client leaves: its slot is released
+        answer = await admitted_again(b, fake_openai)
+        assert answer.json()["choices"][0]["message"]["content"] == "admitted"
+        await second.aclose()
+
+
+async def test_headers_on_answers_streamed_or_not(start_servers: Start, fake_openai: FakeUpstream) -> None:
+    a, _ = await start_servers({"default_key_limits": {"requests_per_minute": 10, "tokens_per_minute": 100_000}})
+    fake_openai.script(ow.completion("whole"), ow.stream(["str", "eamed"]))
+    whole = await chat(a)
+    assert whole.status_code == 200
+    assert {h: whole.headers[h] for h in OPENAI_HEADERS} == {
+        "x-ratelimit-limit-requests": "10", "x-ratelimit-remaining-requests": "9",
+        "x-ratelimit-reset-requests": "1m0s"}
+    assert whole.headers["x-ratelimit-limit-tokens"] == "100000"
+    async with client(a) as sdk:
+        raw = await sdk.chat.completions.with_raw_response.create(
+            model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], stream=True)
+        assert raw.headers["x-ratelimit-remaining-requests"] == "8"
+        assert raw.headers["x-ratelimit-limit-tokens"] == "100000"
+        text = "".join([c.choices[0].delta.content or "" async for c in raw.parse() if c.choices])
+    assert text == "streamed"
+
+
+async def test_anthropic_surface_headers_and_refusal(start_servers: Start, fake_anthropic: FakeUpstream) -> None:
+    a, b = await start_servers({"default_key_limits": {"requests_per_minute": 2, "tokens_per_minute": 50_000}})
+    fake_anthropic.script(aw.message([aw.text("one")]), aw.stream([aw.text("two")]))
+    claude = anthropic.AsyncAnthropic(base_url=a.url, api_key=MASTER_KEY, max_retries=0)
+    raw = await claude.messages.with_raw_response.create(
+        model=VIA_ANTHROPIC, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
+    assert (await raw.parse()).content[0].text == "one"  # type: ignore[union-attr]
+    assert raw.headers["anthropic-ratelimit-requests-limit"] == "2"
+    assert raw.headers["anthropic-ratelimit-requests-remaining"] == "1"
+    assert raw.headers["anthropic-ratelimit-requests-reset"].endswith("Z")
+    assert raw.headers["anthropic-ratelimit-tokens-limit"] == "50000"
+    assert raw.headers["request-id"].startswith("req_")
+    assert "x-ratelimit-limit-requests" not in raw.headers
+    streamed = await claude.messages.with_raw_response.create(
+        model=VIA_ANTHROPIC, max_tokens=100, messages=[{"role": "user", "content": "hi"}], stream=True)
+    assert streamed.headers["anthropic-ratelimit-requests-remaining"] == "0"
+    events = [e async for e in await streamed.parse()]
+    assert events[-1].type == "message_stop"
+    other = anthropic.AsyncAnthropic(base_url=b.url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(anthropic.RateLimitError) as caught:
+        await other.messages.create(model=VIA_ANTHROPIC, max_tokens=100, messages=[{"role": "user", "content": "x"}])
+    response = caught.value.response
+    assert response.json()["type"] == "error"
+    assert response.json()["error"]["type"] == "rate_limit_error"
+    assert response.headers["anthropic-ratelimit-requests-remaining"] == "0"
+    assert int(response.headers["retry-after"]) >= 1
+    assert caught.value.request_id == response.headers["request-id"]
+    await claude.close()
+    await other.close()
+
+
+@pytest.mark.postgres
+async def test_slots_of_a_killed_process_free_themselves(tmp_path: Path, fake_openai: FakeUpstream,
+                                                         fake_anthropic: FakeUpstream) -> None:
+    settings = {"redis_url": f"redis://127.0.0.1:6379/{REDIS_DB}",
+                "rate_limits": {"default_key_limits": {"max_concurrent_requests": 1}, "lease_seconds": 3,
+                                "redis_prefix": f"test:{secrets.token_hex(6)}:"}}
+    async with fresh_postgres_url() as database_url:
+        for name in ("doomed", "survivor"):
+            (tmp_path / name).mkdir()
+        servers = [LiveServer(tmp_path / name, upstream_models(fake_openai, fake_anthropic),
+                              database_url=database_url, **settings) for name in ("doomed", "survivor")]
+        for server in servers:
+            server.start()
+        doomed, survivor = servers
+        try:
+            fake_openai.script(held_stream())
+            async with httpx.AsyncClient(timeout=60) as http:
+                held = await open_stream(http, doomed)
+                assert held.status_code == 200
+                assert_refused(await chat(survivor), "concurrent requests")
+                assert doomed.process is not None
+                doomed.process.kill()  # no chance to release anything
+                doomed.process.wait()
+                doomed.process = None
+                with contextlib.suppress(httpx.HTTPError):
+                    await held.aclose()
+            answer = await admitted_again(survivor, fake_openai)
+            assert answer.json()["choices"][0]["message"]["content"] == "admitted"
+        finally:
+            for server in servers:
+                server.stop()
