@@ -126,7 +126,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         call_services=call_services)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
-                              concurrency=settings.background_concurrency)
+                              concurrency=settings.background_concurrency, call_services=call_services)
     retrieval.ingester.start()
     runner.start()
     blobs = BlobStore(settings.data_dir)

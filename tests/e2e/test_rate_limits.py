@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
+from tests.fakes.mcp_server import start_mcp_server
 from tests.fakes.upstream import FakeUpstream, Stream
 from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
@@ -26,7 +27,7 @@ from tests.server import MASTER_KEY, LiveServer
 REDIS_DB = 12
 OPENAI_HEADERS = ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests")
 
-Start = Callable[[dict[str, Any]], Awaitable[tuple[LiveServer, LiveServer]]]
+Start = Callable[..., Awaitable[tuple[LiveServer, LiveServer]]]
 
 
 @pytest.fixture(params=["redis", "memory"])
@@ -37,10 +38,10 @@ async def start_servers(request: pytest.FixtureRequest, tmp_path: Path, fake_ope
     started: list[LiveServer] = []
     async with contextlib.AsyncExitStack() as stack:
 
-        async def start(rate_limits: dict[str, Any]) -> tuple[LiveServer, LiveServer]:
+        async def start(rate_limits: dict[str, Any], **extra: Any) -> tuple[LiveServer, LiveServer]:
             models = upstream_models(fake_openai, fake_anthropic)
             limits = {**rate_limits, "redis_prefix": f"test:{secrets.token_hex(6)}:"}
-            settings: dict[str, Any] = {"rate_limits": limits, "stream_keepalive_seconds": 0.5}
+            settings: dict[str, Any] = {"rate_limits": limits, "stream_keepalive_seconds": 0.5, **extra}
             if request.param == "redis":
                 database_url = await stack.enter_async_context(fresh_postgres_url())
                 settings |= {"redis_url": f"redis://127.0.0.1:6379/{REDIS_DB}", "database_url": database_url}
@@ -259,3 +260,26 @@ async def test_slots_of_a_killed_process_free_themselves(tmp_path: Path, fake_op
         finally:
             for server in servers:
                 server.stop()
+
+
+async def test_a_responses_tool_loop_is_one_request(start_servers: Start, fake_openai: FakeUpstream) -> None:
+    a, b = await start_servers({"default_key_limits": {"requests_per_minute": 1}}, egress_allowlist=["127.0.0.1"])
+    url, stop = start_mcp_server(token="mcp-secret")
+    try:
+        fake_openai.script(ow.completion(None, tool_calls=[("call_a", "add", '{"a": 2, "b": 3}')],
+                                         finish_reason="tool_calls"),
+                           ow.completion("2 + 3 = 5"))
+        tool = {"type": "mcp", "server_label": "calc", "server_url": url, "require_approval": "never",
+                "headers": {"Authorization": "Bearer mcp-secret"}}
+        async with client(a) as sdk:
+            raw = await sdk.responses.with_raw_response.create(model=VIA_OPENAI, input="2+3?", tools=[tool])
+            assert raw.parse().output_text == "2 + 3 = 5"
+            assert raw.headers["x-ratelimit-remaining-requests"] == "0"
+        assert len(fake_openai.received) == 2  # two model turns, admitted as one request
+        async with client(b) as sdk:
+            with pytest.raises(openai.RateLimitError) as caught:
+                await sdk.responses.create(model=VIA_OPENAI, input="again", stream=True)
+        assert_refused(caught.value.response, "requests per minute")
+        assert len(fake_openai.received) == 2
+    finally:
+        stop()

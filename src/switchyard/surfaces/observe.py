@@ -5,18 +5,12 @@ last byte is sent settles the call's limits, counts it and logs one line for it.
 
 from __future__ import annotations
 
-import logging
-import time
-
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
-from switchyard.gateway.telemetry.logs import ACCESS_LOGGER
+from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import RequestTrace, observing, request_id_from
-
-access_log = logging.getLogger(ACCESS_LOGGER)
-log = logging.getLogger(__name__)
 
 # Path prefix -> surface label (bounded: never the raw path). First match wins.
 SURFACES: tuple[tuple[str, str], ...] = (
@@ -57,7 +51,6 @@ class ObserveRequests:
         trace = RequestTrace(request_id_from(Headers(scope=scope).get("x-request-id")), services.call_services,
                              surface=surface, vendor="anthropic" if surface.startswith("anthropic") else "openai")
         status = 500
-        started = time.perf_counter()
 
         async def send_observed(message: Message) -> None:
             nonlocal status
@@ -77,22 +70,4 @@ class ObserveRequests:
                 await self.app(scope, receive, send_observed)
         finally:
             metrics.in_flight.dec()
-            try:
-                await trace.finish()
-            except Exception:
-                log.exception("settling the rate limits of %s failed", trace.request_id)
-            seconds = time.perf_counter() - started
-            metrics.observe_request(surface, trace.model, status, seconds)
-            _log_line(trace, scope, status, seconds)
-
-
-def _log_line(trace: RequestTrace, scope: Scope, status: int, seconds: float) -> None:
-    usage = trace.usage
-    access_log.info(
-        "%s %s %s %.1fms", scope.get("method", "WS"), scope["path"], status, seconds * 1000,
-        extra={"request_id": trace.request_id, "method": scope.get("method", "WEBSOCKET"), "path": scope["path"],
-               "surface": trace.surface, "status": status, "latency_ms": round(seconds * 1000, 2),
-               "project_id": trace.project_id, "key_id": trace.key_id, "model": trace.model or None,
-               "input_tokens": usage.input_tokens if usage else None,
-               "output_tokens": usage.output_tokens if usage else None},
-    )
+            await record_end(trace, status=status, method=scope["method"], path=path)
