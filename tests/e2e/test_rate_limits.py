@@ -14,6 +14,7 @@ from typing import Any
 import anthropic
 import httpx
 import openai
+import orjson
 import pytest
 
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
@@ -224,7 +225,7 @@ async def test_anthropic_surface_headers_and_refusal(start_servers: Start, fake_
     assert response.json()["error"]["type"] == "rate_limit_error"
     assert response.headers["anthropic-ratelimit-requests-remaining"] == "0"
     assert int(response.headers["retry-after"]) >= 1
-    assert caught.value.request_id == response.headers["request-id"]
+    assert caught.value.request_id == response.headers["request-id"] == response.json()["request_id"]
     await claude.close()
     await other.close()
 
@@ -283,3 +284,28 @@ async def test_a_responses_tool_loop_is_one_request(start_servers: Start, fake_o
         assert len(fake_openai.received) == 2
     finally:
         stop()
+
+
+async def test_each_websocket_response_is_one_request(start_servers: Start, fake_openai: FakeUpstream) -> None:
+    a, _ = await start_servers({"default_key_limits": {"requests_per_minute": 2}})
+    fake_openai.script(ow.stream(["one"]), ow.stream(["two"]))
+
+    def over_one_socket() -> list[dict[str, Any]]:
+        sdk = openai.OpenAI(base_url=a.url + "/v1", api_key=MASTER_KEY, max_retries=0)
+        events: list[dict[str, Any]] = []
+        with sdk.responses.connect() as connection:
+            for n in range(3):
+                connection.send({"type": "response.create", "model": VIA_OPENAI, "input": f"turn {n}"})
+                while True:
+                    event = orjson.loads(connection.recv_bytes())
+                    events.append(event)
+                    if event["type"] in ("response.completed", "response.failed", "error"):
+                        break
+        return events
+
+    events = await asyncio.to_thread(over_one_socket)
+    ends = [e for e in events if e["type"] in ("response.completed", "response.failed", "error")]
+    assert [e["type"] for e in ends] == ["response.completed", "response.completed", "error"]
+    assert ends[2]["status"] == 429 and ends[2]["error"]["code"] == "rate_limit_exceeded"
+    assert "requests per minute" in ends[2]["error"]["message"]
+    assert len(fake_openai.received) == 2

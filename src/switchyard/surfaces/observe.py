@@ -5,12 +5,23 @@ last byte is sent settles the call's limits, counts it and logs one line for it.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
+
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from switchyard.gateway.auth import Principal
+from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
 from switchyard.gateway.telemetry.access import record_end
-from switchyard.gateway.telemetry.request_trace import RequestTrace, observing, request_id_from
+from switchyard.gateway.telemetry.request_trace import (
+    CallServices,
+    RequestTrace,
+    new_request_id,
+    observing,
+    request_id_from,
+)
 
 # Path prefix -> surface label (bounded: never the raw path). First match wins.
 SURFACES: tuple[tuple[str, str], ...] = (
@@ -71,3 +82,19 @@ class ObserveRequests:
         finally:
             metrics.in_flight.dec()
             await record_end(trace, status=status, method=scope["method"], path=path)
+
+
+@contextlib.asynccontextmanager
+async def observed_call(services: CallServices, principal: Principal, surface: str, path: str
+                        ) -> AsyncIterator[RequestTrace]:
+    """One call that is not an HTTP request of its own (a ``response.create`` event on a
+    WebSocket): admitted, measured and logged like one."""
+    trace = RequestTrace(new_request_id(), services, surface=surface, project_id=principal.owner_id,
+                         key_id=principal.key_id)
+    status = 500
+    try:
+        with observing(trace), entered(CallScope(principal, surface)):
+            yield trace
+        status = 200
+    finally:
+        await record_end(trace, status=status, method="WS", path=path)

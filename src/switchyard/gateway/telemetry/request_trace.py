@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from switchyard.core.usage import Usage
@@ -80,6 +81,14 @@ def current_trace() -> RequestTrace | None:
 def current_request_id() -> str | None:
     trace = _current.get()
     return trace.request_id if trace is not None else None
+
+
+def observe_cost(usd: Decimal | float, model: str | None = None) -> None:
+    """Metering reports a settled call's cost here (inside the call; ``model`` defaults to the
+    model that served it)."""
+    trace = _current.get()
+    if trace is not None:
+        trace.services.metrics.observe_cost(model or trace.model, usd)
 
 
 @contextmanager
