@@ -69,13 +69,17 @@ def client(server: LiveServer) -> openai.AsyncOpenAI:
 async def chat(server: LiveServer, **extra: Any) -> httpx.Response:
     """One Chat Completions call; the raw HTTP answer, refused or not."""
     async with client(server) as sdk:
-        try:
-            raw = await sdk.chat.completions.with_raw_response.create(
-                model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], **extra)
-            raw.parse()
-            return raw.http_response
-        except openai.APIStatusError as error:
-            return error.response
+        return await chat_with(sdk, **extra)
+
+
+async def chat_with(sdk: openai.AsyncOpenAI, **extra: Any) -> httpx.Response:
+    try:
+        raw = await sdk.chat.completions.with_raw_response.create(
+            model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], **extra)
+        raw.parse()
+        return raw.http_response
+    except openai.APIStatusError as error:
+        return error.response
 
 
 def assert_refused(response: httpx.Response, reason: str) -> None:
@@ -92,12 +96,15 @@ async def test_requests_per_minute_hold_exactly_across_processes(start_servers: 
     a, b = await start_servers({"default_key_limits": {"requests_per_minute": 50}})
     fake_openai.script(*[ow.completion("ok") for _ in range(50)])
     gate = asyncio.Semaphore(24)
+    clients = [client(a), client(b)]
 
     async def one(i: int) -> httpx.Response:
         async with gate:
-            return await chat(a if i % 2 else b)
+            return await chat_with(clients[i % 2])
 
     answers = await asyncio.gather(*[one(i) for i in range(200)])
+    for sdk in clients:
+        await sdk.close()
     ok = [r for r in answers if r.status_code == 200]
     refused = [r for r in answers if r.status_code != 200]
     assert len(ok) == 50 and len(refused) == 150
