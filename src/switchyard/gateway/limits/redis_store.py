@@ -65,9 +65,11 @@ class RedisLimitStore:
     async def settle(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
         self._live.pop(call_id, None)
         keys: list[str] = []
-        for bucket in buckets:
-            _, _, amounts, leases = self._keys(bucket)
-            keys.extend([amounts, leases])
+        for bucket in buckets:  # only levels with something to settle: a round trip saved otherwise
+            lim = bucket.limits
+            if (lim.tokens_per_minute is not None and tokens is not None) or lim.max_concurrent_requests is not None:
+                _, _, amounts, leases = self._keys(bucket)
+                keys.extend([amounts, leases])
         if keys:
             await self._settle(keys=keys, args=[call_id, -1 if tokens is None else tokens])
 
