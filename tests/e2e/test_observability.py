@@ -23,6 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from prometheus_client.parser import text_string_to_metric_families
 
+from switchyard.gateway.auth import MASTER_OWNER
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
@@ -197,7 +198,7 @@ def test_json_log_line_carries_the_request_id_the_client_got(observed: LiveServe
     line = wait_for_line(observed, request_id)
     assert line["level"] == "info" and line["status"] == 200 and line["method"] == "POST"
     assert line["path"] == "/v1/chat/completions" and line["surface"] == "openai.chat"
-    assert line["model"] == VIA_OPENAI and line["project_id"] == "owner_master"
+    assert line["model"] == VIA_OPENAI and line["project_id"] == MASTER_OWNER
     assert (line["input_tokens"], line["output_tokens"]) == (11, 7)
     assert line["latency_ms"] > 0
 
