@@ -21,12 +21,17 @@ from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.mcp_server import start_mcp_server
-from tests.fakes.upstream import FakeUpstream, Stream
+from tests.fakes.upstream import FakeUpstream, Reply, Stream
 from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
 
 REDIS_DB = 12
 OPENAI_HEADERS = ("x-ratelimit-limit-requests", "x-ratelimit-remaining-requests", "x-ratelimit-reset-requests")
+
+def embedding_model(fake: FakeUpstream) -> dict[str, Any]:
+    return {"name": "embed-fake", "provider": "openai", "task": "embedding", "base_url": fake.url + "/v1",
+            "api_key": "k", "model": "text-embedding-3-small", "timeout": 5}
+
 
 Start = Callable[..., Awaitable[tuple[LiveServer, LiveServer]]]
 
@@ -40,7 +45,7 @@ async def start_servers(request: pytest.FixtureRequest, tmp_path: Path, fake_ope
     async with contextlib.AsyncExitStack() as stack:
 
         async def start(rate_limits: dict[str, Any], **extra: Any) -> tuple[LiveServer, LiveServer]:
-            models = upstream_models(fake_openai, fake_anthropic)
+            models = [*upstream_models(fake_openai, fake_anthropic), embedding_model(fake_openai)]
             limits = {**rate_limits, "redis_prefix": f"test:{secrets.token_hex(6)}:"}
             settings: dict[str, Any] = {"rate_limits": limits, "stream_keepalive_seconds": 0.5, **extra}
             if request.param == "redis":
@@ -316,3 +321,22 @@ async def test_each_websocket_response_is_one_request(start_servers: Start, fake
     assert ends[2]["status"] == 429 and ends[2]["error"]["code"] == "rate_limit_exceeded"
     assert "requests per minute" in ends[2]["error"]["message"]
     assert len(fake_openai.received) == 2
+
+
+async def test_embeddings_count_as_requests_and_settle_their_tokens(start_servers: Start,
+                                                                     fake_openai: FakeUpstream) -> None:
+    a, b = await start_servers({"default_key_limits": {"requests_per_minute": 2, "tokens_per_minute": 1000}})
+    vectors = {"object": "list", "model": "text-embedding-3-small", "usage": {"prompt_tokens": 9, "total_tokens": 9},
+               "data": [{"object": "embedding", "index": 0, "embedding": [0.5, 0.5]}]}
+    fake_openai.script(Reply(vectors), Reply(vectors))
+    async with client(a) as sdk:
+        raw = await sdk.embeddings.with_raw_response.create(model="embed-fake", input="x" * 400)
+        assert raw.headers["x-ratelimit-remaining-requests"] == "1"
+        assert raw.headers["x-ratelimit-remaining-tokens"] == str(1000 - 101)  # the estimate, reserved
+        assert raw.parse().data[0].embedding == [0.5, 0.5]
+    async with client(b) as sdk:
+        raw = await sdk.embeddings.with_raw_response.create(model="embed-fake", input="short")
+        assert raw.headers["x-ratelimit-remaining-tokens"] == str(1000 - 9 - 2)  # the first settled to 9
+        with pytest.raises(openai.RateLimitError) as caught:
+            await sdk.embeddings.create(model="embed-fake", input="third")
+    assert_refused(caught.value.response, "requests per minute")

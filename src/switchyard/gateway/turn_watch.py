@@ -14,6 +14,7 @@ from switchyard.core.request import Request
 from switchyard.core.usage import Usage
 from switchyard.gateway.call_scope import current_scope
 from switchyard.gateway.limits import RateLimited
+from switchyard.gateway.limits.estimate import CHARS_PER_TOKEN, reserved_tokens
 from switchyard.gateway.router import Route
 from switchyard.gateway.telemetry.request_trace import RequestTrace, current_trace
 
@@ -34,7 +35,23 @@ def watch_turn(route: Route, request: Request, events: AsyncIterator[Event]) -> 
     return _watched(trace, route, request, events)
 
 
-async def _admit(trace: RequestTrace, route: Route, request: Request) -> None:
+async def admit_call(model: str, tokens: int) -> None:
+    """Admission for a call that is no model turn (embeddings, rerank): ``tokens`` reserved,
+    settled with what ``note_usage`` reports."""
+    trace = current_trace()
+    if trace is not None and not trace.admitted:
+        trace.model = model
+        await _admit(trace, model, tokens)
+
+
+def note_usage(usage: Usage) -> None:
+    trace = current_trace()
+    if trace is not None:
+        trace.add_usage(usage)
+        trace.services.metrics.observe_tokens(trace.model, usage)
+
+
+async def _admit(trace: RequestTrace, model: str, tokens: int) -> None:
     """Once per call, whatever the number of its turns (a Responses tool loop is one call)."""
     trace.admitted = True
     scope = current_scope()
@@ -42,7 +59,7 @@ async def _admit(trace: RequestTrace, route: Route, request: Request) -> None:
     if scope is None or limiter is None:
         return
     try:
-        trace.admission = await limiter.admit(scope.principal, route.name, request)
+        trace.admission = await limiter.admit(scope.principal, model, tokens)
     except RateLimited as refused:
         trace.decision = refused.decision
         level = (refused.decision.bucket or "unknown").split(":", 1)[0]
@@ -81,7 +98,7 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
                    events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     trace.model = route.name
     if not trace.admitted:
-        await _admit(trace, route, request)
+        await _admit(trace, route.name, reserved_tokens(request))
     metrics = trace.services.metrics
     tracing = trace.services.tracing
     span = tracing.start_model_span("chat", request.model, _span_attributes(route, request)) if tracing else None
@@ -117,3 +134,8 @@ def _failed(trace: RequestTrace, route: Route, span: Span | None, error: Switchy
         trace.services.metrics.observe_upstream_error(route.name, error.kind.value)
     if span is not None and trace.services.tracing is not None:
         trace.services.tracing.fail(span, error.kind.value, error.message)
+
+
+def text_tokens(texts: list[str]) -> int:
+    """The cheap estimate of texts' tokens (characters / 4, at least one each)."""
+    return sum(len(text) // CHARS_PER_TOKEN + 1 for text in texts)

@@ -37,6 +37,7 @@ SURFACES: tuple[tuple[str, str], ...] = (
     ("/v1/vector_stores", "openai.vector_stores"),
     ("/v1/models", "openai.models"),
     ("/v1/rerank", "rerank"),
+    ("/rerank", "rerank"),
     ("/v1/organization", "admin"),
 )
 UNOBSERVED = frozenset({"/health", "/ready", "/metrics"})

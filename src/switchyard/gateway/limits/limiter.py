@@ -8,9 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
-from switchyard.core.request import Request
 from switchyard.gateway.auth import Limits, Principal
-from switchyard.gateway.limits.estimate import reserved_tokens
 from switchyard.gateway.limits.model import Bucket, Decision, LimitStore
 
 _REASON_TEXT = {
@@ -82,12 +80,12 @@ class Limiter:
             levels.append(Bucket(f"project-model:{principal.owner_id}:{model}", per_model[model]))
         return [b for b in levels if b.active]
 
-    async def admit(self, principal: Principal, model: str, request: Request) -> Admission | None:
-        """The call's admission, or None when no limit applies; raises ``RateLimited``."""
+    async def admit(self, principal: Principal, model: str, tokens: int) -> Admission | None:
+        """The call's admission, reserving ``tokens``, or None when no limit applies; raises
+        ``RateLimited``."""
         buckets = self.buckets(principal, model)
         if not buckets:
             return None
-        tokens = reserved_tokens(request)
         call_id = secrets.token_hex(10)
         decision = await self.store.admit(buckets, call_id, tokens)
         if not decision.allowed:
