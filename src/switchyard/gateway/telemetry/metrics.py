@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from switchyard.core.usage import Usage
@@ -15,22 +16,51 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
 
-BreakerRead = Callable[[], Mapping[str, str]]  # deployment -> "closed" | "half_open" | "open"
 Refresh = Callable[[], Awaitable[None]]
 
 
-class _Breakers(Collector):
-    def __init__(self) -> None:
-        self.read: BreakerRead | None = None
+class DeploymentView(Protocol):
+    """What the router reports of one deployment (``gateway/deployments.py:DeploymentState``)."""
 
-    def collect(self) -> Iterator[GaugeMetricFamily]:
-        family = GaugeMetricFamily("switchyard_breaker_state",
-                                   "Circuit breaker per deployment: 0 closed, 1 half-open, 2 open.",
-                                   labels=["deployment"])
-        if self.read is not None:
-            for deployment, state in sorted(self.read().items()):
-                family.add_metric([deployment], BREAKER_STATES.get(state, 2))
-        yield family
+    @property
+    def id(self) -> str: ...
+    @property
+    def breaker(self) -> str: ...  # "closed" | "half_open" | "open"
+    @property
+    def requests(self) -> int: ...
+    @property
+    def failures(self) -> int: ...
+    @property
+    def in_flight(self) -> int: ...
+
+
+DeploymentRead = Callable[[], Iterable[DeploymentView]]
+
+
+class _Deployments(Collector):
+    """The router's own counters per deployment, read at each scrape (failover attempts
+    included, which the per-call metrics cannot see)."""
+
+    def __init__(self) -> None:
+        self.read: DeploymentRead | None = None
+
+    def collect(self) -> Iterator[Metric]:
+        breaker = GaugeMetricFamily("switchyard_breaker_state",
+                                    "Circuit breaker per deployment: 0 closed, 1 half-open, 2 open.",
+                                    labels=["deployment"])
+        attempts = CounterMetricFamily("switchyard_deployment_attempts", "Attempts sent to a deployment.",
+                                       labels=["deployment"])
+        failures = CounterMetricFamily("switchyard_deployment_failures",
+                                       "Attempts a deployment failed (upstream errors by deployment).",
+                                       labels=["deployment"])
+        in_flight = GaugeMetricFamily("switchyard_deployment_in_flight", "Attempts on a deployment now.",
+                                      labels=["deployment"])
+        for state in sorted(self.read() if self.read is not None else [], key=lambda d: d.id):
+            breaker.add_metric([state.id], BREAKER_STATES.get(str(state.breaker), 2))
+            attempts.add_metric([state.id], state.requests)
+            failures.add_metric([state.id], state.failures)
+            in_flight.add_metric([state.id], state.in_flight)
+        yield from (breaker, attempts, failures, in_flight)
 
 
 class Metrics:
@@ -53,13 +83,13 @@ class Metrics:
                                   ["level", "reason"], registry=r)
         self.queue_depth = Gauge("switchyard_background_queue_depth", "Background responses waiting to run.",
                                  registry=r)
-        self._breakers = _Breakers()
-        r.register(self._breakers)
+        self._deployments = _Deployments()
+        r.register(self._deployments)
         self._refreshers: list[Refresh] = []
 
-    def watch_breakers(self, read: BreakerRead) -> None:
-        """Routing's read of its breakers, called at each scrape."""
-        self._breakers.read = read
+    def watch_deployments(self, read: DeploymentRead) -> None:
+        """The router's read of its deployments (``ModelRegistry.deployment_states``), called at each scrape."""
+        self._deployments.read = read
 
     def add_refresher(self, refresh: Refresh) -> None:
         """An async update (e.g. a count from the store) run before each scrape."""
