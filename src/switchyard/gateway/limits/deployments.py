@@ -17,10 +17,16 @@ _REASON_TEXT = {"requests": "requests per minute", "tokens": "tokens per minute"
 
 
 class DeploymentLimitsLike(Protocol):
-    deployment_id: str
-    rpm: int | None
-    tpm: int | None
-    max_concurrency: int | None
+    """``gateway/deployment_gate.py:DeploymentLimits``."""
+
+    @property
+    def deployment_id(self) -> str: ...
+    @property
+    def rpm(self) -> int | None: ...
+    @property
+    def tpm(self) -> int | None: ...
+    @property
+    def max_concurrency(self) -> int | None: ...
 
 
 class _Pass:
