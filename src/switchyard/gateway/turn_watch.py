@@ -8,7 +8,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
-from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.core.errors import SwitchyardError
 from switchyard.core.events import Event, Failure, Finish, UsageReport
 from switchyard.core.request import Request
 from switchyard.core.usage import Usage
@@ -21,10 +21,6 @@ from switchyard.gateway.telemetry.request_trace import RequestTrace, current_tra
 if TYPE_CHECKING:
     from opentelemetry.trace import Span
 from switchyard.gateway.telemetry.genai import PROVIDER_NAMES, AttributeValue
-
-# Failures that say something about the deployment (a client's bad request does not).
-UPSTREAM_KINDS = frozenset({ErrorKind.UPSTREAM, ErrorKind.TIMEOUT, ErrorKind.OVERLOADED, ErrorKind.RATE_LIMIT,
-                            ErrorKind.SERVER})
 
 
 def watch_turn(route: Route, request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
@@ -116,10 +112,10 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
             elif isinstance(event, Finish):
                 reasons.append(event.reason)
             elif isinstance(event, Failure):
-                _failed(trace, route, span, event.error)
+                _failed(trace, span, event.error)
             yield event
     except SwitchyardError as error:
-        _failed(trace, route, span, error)
+        _failed(trace, span, error)
         raise
     finally:
         if usage is not None:
@@ -129,9 +125,8 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
             _end_span(span, route, usage, reasons, trace.request_id)
 
 
-def _failed(trace: RequestTrace, route: Route, span: Span | None, error: SwitchyardError) -> None:
-    if error.kind in UPSTREAM_KINDS:
-        trace.services.metrics.observe_upstream_error(route.name, error.kind.value)
+def _failed(trace: RequestTrace, span: Span | None, error: SwitchyardError) -> None:
+    """Upstream errors are counted per deployment by the router's observer (``Metrics.attempt_failed``)."""
     if span is not None and trace.services.tracing is not None:
         trace.services.tracing.fail(span, error.kind.value, error.message)
 

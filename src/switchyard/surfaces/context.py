@@ -16,6 +16,7 @@ from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
 from switchyard.gateway.call_scope import CallScope, entered
+from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
 from switchyard.gateway.telemetry.request_trace import CallServices, current_trace
@@ -41,6 +42,7 @@ class Services:
     retrieval: Retrieval
     file_inputs: FileInputs
     call_services: CallServices
+    deployments: DeploymentService
 
 
 def services_of(request: Request) -> Services:

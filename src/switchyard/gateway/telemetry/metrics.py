@@ -10,6 +10,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from switchyard.core.errors import SwitchyardError
 from switchyard.core.usage import Usage
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
@@ -77,7 +78,8 @@ class Metrics:
         self.tokens = Counter("switchyard_tokens", "Tokens by kind (input counts cached ones too).",
                               ["model", "kind"], registry=r)
         self.cost = Counter("switchyard_cost_usd", "Cost of calls in US dollars.", ["model"], registry=r)
-        self.upstream_errors = Counter("switchyard_upstream_errors", "Failed model turns by deployment.",
+        self.upstream_errors = Counter("switchyard_upstream_errors",
+                                       "Failed attempts by deployment (failover included).",
                                        ["deployment", "kind"], registry=r)
         self.rejections = Counter("switchyard_rate_limit_rejections", "Calls refused by a rate limit.",
                                   ["level", "reason"], registry=r)
@@ -112,6 +114,10 @@ class Metrics:
 
     def observe_upstream_error(self, deployment: str, kind: str) -> None:
         self.upstream_errors.labels(deployment, kind).inc()
+
+    def attempt_failed(self, deployment_id: str, model: str, error: SwitchyardError, retried: bool) -> None:
+        """The router's ``AttemptObserver``: every failed attempt, failover included."""
+        self.upstream_errors.labels(deployment_id, error.kind.value).inc()
 
     def observe_rejection(self, level: str, reason: str) -> None:
         self.rejections.labels(level, reason).inc()
