@@ -25,11 +25,11 @@ def deployed(fake: FakeUpstream) -> list[dict[str, Any]]:
              "deployments": [{"id": "east", "base_url": fake.url + "/v1", "model": "gpt-upstream", "rpm": 5}]}]
 
 
-async def answer(server: LiveServer) -> httpx.Response:
+async def answer(server: LiveServer, **extra: Any) -> httpx.Response:
     async with openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0) as sdk:
         try:
             raw = await sdk.chat.completions.with_raw_response.create(
-                model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}])
+                model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}], **extra)
             return raw.http_response
         except openai.APIStatusError as error:
             return error.response
@@ -66,3 +66,20 @@ async def test_a_deployment_rpm_holds_across_processes(tmp_path: Path, fake_open
         finally:
             for server in servers:
                 server.stop()
+
+
+async def test_a_deployment_tpm_reserves_the_turn_estimate(tmp_path: Path, fake_openai: FakeUpstream) -> None:
+    models = deployed(fake_openai)
+    models[0]["deployments"][0] |= {"rpm": None, "tpm": 330}
+    server = LiveServer(tmp_path, models)
+    server.start()
+    try:
+        fake_openai.script(ow.completion("small"), ow.completion("small again"))
+        assert (await answer(server, max_tokens=100)).status_code == 200  # reserves 103 (3 + max_tokens), settles to 18
+        assert (await answer(server, max_tokens=300)).status_code == 200  # 18 + 303 fit in 330 (103 + 303 would not)
+        refused = await answer(server, max_tokens=300)  # 18 + 18 + 303 do not
+        assert refused.status_code == 429, refused.text
+        assert refused.json()["error"]["code"] == "rate_limit_exceeded"
+        assert len(fake_openai.received) == 2
+    finally:
+        server.stop()

@@ -93,8 +93,9 @@ def _end_span(span: Span, route: Route, usage: Usage | None, reasons: list[str],
 async def _watched(trace: RequestTrace, route: Route, request: Request,
                    events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     trace.model = route.name
+    trace.turn_tokens = reserved_tokens(request)
     if not trace.admitted:
-        await _admit(trace, route.name, reserved_tokens(request))
+        await _admit(trace, route.name, trace.turn_tokens)
     metrics = trace.services.metrics
     tracing = trace.services.tracing
     span = tracing.start_model_span("chat", request.model, _span_attributes(route, request)) if tracing else None

@@ -11,6 +11,7 @@ from switchyard.core.usage import Usage
 from switchyard.gateway.auth import Limits
 from switchyard.gateway.limits.model import Bucket, LimitStore
 from switchyard.gateway.telemetry.metrics import Metrics
+from switchyard.gateway.telemetry.request_trace import current_trace
 
 _REASON_TEXT = {"requests": "requests per minute", "tokens": "tokens per minute",
                 "concurrency": "concurrent requests"}
@@ -57,7 +58,9 @@ class StoreDeploymentGate:
 
     @property
     def wants_estimate(self) -> bool:
-        return True
+        """No: the router would run the tokenizer over every prompt; the turn's cheap estimate
+        (characters / 4, made by ``turn_watch``) is read from the call instead."""
+        return False
 
     async def admit(self, limits: DeploymentLimitsLike, estimated_tokens: int) -> Any:
         from switchyard.gateway.deployment_gate import GateRefusal  # routing's type
@@ -67,7 +70,9 @@ class StoreDeploymentGate:
         if not bucket.active:
             return self._free
         call_id = secrets.token_hex(10)
-        decision = await self._store.admit([bucket], call_id, estimated_tokens)
+        trace = current_trace()
+        tokens = estimated_tokens or (trace.turn_tokens if trace is not None else 0)
+        decision = await self._store.admit([bucket], call_id, tokens)
         if decision.allowed:
             return _Pass(self._store, [bucket], call_id)
         reason = decision.reason or "requests"

@@ -57,6 +57,7 @@ class RequestTrace:
     key_id: str | None = None
     usage: Usage | None = None
     admitted: bool = False  # the first model turn has been through admission
+    turn_tokens: int = 0  # the cheap estimate of the model turn under way (for the deployment gate)
     admission: Admission | None = None
     decision: Decision | None = None  # what the response headers report
     started: float = field(default_factory=time.monotonic)
