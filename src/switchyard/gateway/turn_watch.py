@@ -106,7 +106,7 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
     try:
         async for event in events:
             if first:
-                metrics.ttft.labels(route.name).observe(time.perf_counter() - started)
+                metrics.observe_ttft(route.name, time.perf_counter() - started)
                 first = False
             if isinstance(event, UsageReport):
                 usage = event.usage

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -16,6 +16,7 @@ from switchyard.core.usage import Usage
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 TTFT_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)
 BREAKER_STATES = {"closed": 0, "half_open": 1, "open": 2}
+TOKEN_KINDS = ("input", "output", "cached_input", "reasoning")
 
 Refresh = Callable[[], Awaitable[None]]
 
@@ -88,6 +89,9 @@ class Metrics:
         self._deployments = _Deployments()
         r.register(self._deployments)
         self._refreshers: list[Refresh] = []
+        # labelled children of the hot-path metrics, looked up once (``labels()`` locks and validates)
+        self._per_request: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._per_model: dict[str, tuple[Any, Any, Any, Any, Any]] = {}
 
     def watch_deployments(self, read: DeploymentRead) -> None:
         """The router's read of its deployments (``ModelRegistry.deployment_states``), called at each scrape."""
@@ -98,14 +102,30 @@ class Metrics:
         self._refreshers.append(refresh)
 
     def observe_request(self, surface: str, model: str, status: int, seconds: float) -> None:
-        self.requests.labels(surface, model, str(status)).inc()
-        self.latency.labels(surface, model).observe(seconds)
+        children = self._per_request.get((surface, model, status))
+        if children is None:
+            children = (self.requests.labels(surface, model, str(status)), self.latency.labels(surface, model))
+            self._per_request[(surface, model, status)] = children
+        children[0].inc()
+        children[1].observe(seconds)
+
+    def _model(self, model: str) -> tuple[Any, Any, Any, Any, Any]:
+        children = self._per_model.get(model)
+        if children is None:
+            tokens = [self.tokens.labels(model, kind) for kind in TOKEN_KINDS]
+            children = (self.ttft.labels(model), tokens[0], tokens[1], tokens[2], tokens[3])
+            self._per_model[model] = children
+        return children
+
+    def observe_ttft(self, model: str, seconds: float) -> None:
+        self._model(model)[0].observe(seconds)
 
     def observe_tokens(self, model: str, usage: Usage) -> None:
-        for kind, count in (("input", usage.input_tokens), ("output", usage.output_tokens),
-                            ("cached_input", usage.cached_input_tokens), ("reasoning", usage.reasoning_tokens)):
+        _, inputs, outputs, cached, reasoning = self._model(model)
+        for child, count in ((inputs, usage.input_tokens), (outputs, usage.output_tokens),
+                             (cached, usage.cached_input_tokens), (reasoning, usage.reasoning_tokens)):
             if count:
-                self.tokens.labels(model, kind).inc(count)
+                child.inc(count)
 
     def observe_cost(self, model: str, usd: Decimal | float) -> None:
         """Metering reports each settled call's cost here."""
