@@ -21,7 +21,7 @@ from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.mcp_server import start_mcp_server
-from tests.fakes.upstream import FakeUpstream, Reply, Stream
+from tests.fakes.upstream import FakeUpstream, Reply, Stream, _free_port
 from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
 
@@ -340,3 +340,20 @@ async def test_embeddings_count_as_requests_and_settle_their_tokens(start_server
         with pytest.raises(openai.RateLimitError) as caught:
             await sdk.embeddings.create(model="embed-fake", input="third")
     assert_refused(caught.value.response, "requests per minute")
+
+
+async def test_an_unreachable_redis_admits_calls_unchecked(tmp_path: Path, fake_openai: FakeUpstream,
+                                                            fake_anthropic: FakeUpstream) -> None:
+    closed_port = _free_port()  # nothing listens there
+    server = LiveServer(tmp_path, upstream_models(fake_openai, fake_anthropic),
+                        redis_url=f"redis://127.0.0.1:{closed_port}/0",
+                        rate_limits={"default_key_limits": {"requests_per_minute": 1}})
+    server.start()
+    try:
+        fake_openai.script(ow.completion("one"), ow.completion("two"))
+        answers = [await chat(server), await chat(server)]
+        assert [a.json()["choices"][0]["message"]["content"] for a in answers] == ["one", "two"]
+        assert "x-ratelimit-limit-requests" not in answers[0].headers
+        assert "rate limits unavailable" in server.log_path.read_text()
+    finally:
+        server.stop()

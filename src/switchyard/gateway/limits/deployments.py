@@ -4,6 +4,7 @@ store as every other limit, so they too are exact across processes with ``redis_
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any, Protocol
 
@@ -12,6 +13,8 @@ from switchyard.gateway.auth import Limits
 from switchyard.gateway.limits.model import Bucket, LimitStore
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import current_trace
+
+log = logging.getLogger(__name__)
 
 _REASON_TEXT = {"requests": "requests per minute", "tokens": "tokens per minute",
                 "concurrency": "concurrent requests"}
@@ -72,7 +75,12 @@ class StoreDeploymentGate:
         call_id = secrets.token_hex(10)
         trace = current_trace()
         tokens = estimated_tokens or (trace.turn_tokens if trace is not None else 0)
-        decision = await self._store.admit([bucket], call_id, tokens)
+        try:
+            decision = await self._store.admit([bucket], call_id, tokens)
+        except Exception:
+            log.warning("rate limits unavailable; deployment %s admitted unchecked", limits.deployment_id,
+                        exc_info=True)
+            return self._free
         if decision.allowed:
             return _Pass(self._store, [bucket], call_id)
         reason = decision.reason or "requests"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 from collections.abc import Mapping
@@ -10,6 +11,8 @@ from dataclasses import dataclass, field
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.auth import Limits, Principal
 from switchyard.gateway.limits.model import Bucket, Decision, LimitStore
+
+log = logging.getLogger(__name__)
 
 _REASON_TEXT = {
     "requests": "requests per minute (RPM)",
@@ -87,7 +90,12 @@ class Limiter:
         if not buckets:
             return None
         call_id = secrets.token_hex(10)
-        decision = await self.store.admit(buckets, call_id, tokens)
+        try:
+            decision = await self.store.admit(buckets, call_id, tokens)
+        except Exception:
+            # Fail open: an unreachable Redis must not take the API down with it.
+            log.warning("rate limits unavailable; admitting %s unchecked", model, exc_info=True)
+            return None
         if not decision.allowed:
             raise RateLimited(decision, tokens)
         return Admission(self.store, buckets, call_id, tokens, decision)

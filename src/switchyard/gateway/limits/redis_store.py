@@ -28,7 +28,8 @@ def _limit(value: int | None) -> int:
 
 class RedisLimitStore:
     def __init__(self, url: str, *, prefix: str = "switchyard:rl:", lease_seconds: float = 60.0) -> None:
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(url)
+        # bounded waits: a Redis that stops answering delays a call by seconds, never hangs it
+        self._redis: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
         self._prefix = prefix
         self._lease_ms = int(lease_seconds * 1000)
         self._admit = self._redis.register_script(lua.ADMIT)
