@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from switchyard import __version__
+from switchyard import __version__, usage_cli
 from switchyard.config import ConfigError, Settings, load_settings
 from switchyard.gateway.deployments import declared_deployments, materialise
 
@@ -25,6 +25,7 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     models = sub.add_parser("models", help="list the models the config serves")
     models.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    usage_cli.add_parser(sub)
     return parser
 
 
@@ -67,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                     extra = f"\t{ident} (priority {declared.priority}, weight {declared.weight:g})" \
                         if model.deployments else ""
                     print(f"{model.name}\t{served.provider}\t{served.upstream_model}\t{upstream}{extra}")
+        elif args.command == "usage":
+            return usage_cli.run(load_settings(args.config, data_dir=args.data_dir), args)
     except ConfigError as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2

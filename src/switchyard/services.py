@@ -21,6 +21,7 @@ from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.limits import Limiter, build_store
 from switchyard.gateway.limits.deployments import StoreDeploymentGate
+from switchyard.gateway.metering import Metering
 from switchyard.gateway.router import build_registry
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import CallServices
@@ -119,6 +120,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
+    metering = Metering(database, settings.metering)
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(
@@ -134,9 +136,12 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
-                        call_services=call_services, deployments=deployments)
+                        deployments=deployments, metering=metering, call_services=call_services)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
-                              concurrency=settings.background_concurrency, call_services=call_services)
+                              concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
+                                  record.owner_id, record.request.get("caller") or {}, "openai.responses"),
+                              call_services=call_services)
+    metering.start()
     retrieval.ingester.start()
     runner.start()
     deployments.start(settings.routing.refresh_seconds)
@@ -152,6 +157,7 @@ async def close_services(services: Services, workers: Workers) -> None:
         await workers.purger
     await workers.runner.stop()
     await services.retrieval.ingester.stop()
+    await services.metering.close()
     await workers.mcp.aclose()
     await services.embeddings.aclose()
     await services.deployments.aclose()

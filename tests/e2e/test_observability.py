@@ -96,7 +96,9 @@ def collector() -> Iterator[Collector]:
 @pytest.fixture(scope="module")
 def observed(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream, fake_anthropic: FakeUpstream,
              collector: Collector) -> Iterator[LiveServer]:
-    live = LiveServer(tmp_path_factory.mktemp("observed"), upstream_models(fake_openai, fake_anthropic),
+    models = upstream_models(fake_openai, fake_anthropic)
+    models[0]["price"] = {"input_per_mtok": "1000", "output_per_mtok": "2000"}  # VIA_OPENAI: 0.025 USD a call
+    live = LiveServer(tmp_path_factory.mktemp("observed"), models,
                       log_format="json", otlp_endpoint=f"http://127.0.0.1:{collector.port}",
                       rate_limits={"default_key_limits": {"tokens_per_minute": 100_000}})
     os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "100"  # the exporter sends spans within 0.1 s
@@ -163,6 +165,7 @@ def test_metrics_count_what_was_served(observed: LiveServer, fake_openai: FakeUp
     assert delta("switchyard_tokens_total", model=VIA_ANTHROPIC, kind="output") == 6
     assert delta("switchyard_time_to_first_token_seconds_count", model=VIA_OPENAI) == 2
     assert delta("switchyard_upstream_errors_total", deployment=VIA_OPENAI, kind="upstream") == 1
+    assert delta("switchyard_cost_usd_total", model=VIA_OPENAI) == pytest.approx(0.05)  # 11 in + 7 out, twice
     assert delta("switchyard_rate_limit_rejections_total", level="key", reason="tokens") == 1
     assert ("switchyard_background_queue_depth", ()) in after
     assert value(after, "switchyard_requests_in_flight") == 0

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import wraps
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
@@ -18,6 +18,7 @@ from switchyard.gateway.auth import Authenticator, Principal
 from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
+from switchyard.gateway.metering import Metering, metering
 from switchyard.gateway.router import ModelRegistry
 from switchyard.gateway.telemetry.request_trace import CallServices, current_trace
 from switchyard.retrieval.service import Retrieval
@@ -25,6 +26,7 @@ from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.surfaces.disconnect import ClientGone, gone_response
+from switchyard.surfaces.metered_response import MeteredResponse
 
 log = logging.getLogger("switchyard")
 
@@ -41,6 +43,7 @@ class Services:
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
     file_inputs: FileInputs
+    metering: Metering
     call_services: CallServices
     deployments: DeploymentService
 
@@ -53,30 +56,52 @@ Handler = Callable[[Request, Services, Principal], Awaitable[Response]]
 Renderer = Callable[[SwitchyardError], Response]
 
 
+def surface_of(handler: Handler) -> str:
+    """``openai.chat`` for a handler in ``switchyard.surfaces.openai.chat``."""
+    return handler.__module__.removeprefix("switchyard.surfaces.")
+
+
 def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Authenticate, run the handler, and render any error in the surface's shape."""
+    """Authenticate, run the handler, and render any error in the surface's shape.
+
+    The call scope (and its meter) is entered for the handler and again while the answer is
+    sent (``MeteredResponse``): a streamed body runs after the handler returned, in the same
+    request task or in tasks that copy its context."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        surface = surface_of(handler)
+
         @wraps(handler)
         async def route(request: Request) -> Response:
             services = services_of(request)
             try:
                 principal = await services.auth.authenticate(request.headers)
-                trace = current_trace()
-                if trace is not None:
-                    trace.project_id, trace.key_id = principal.owner_id, principal.key_id
-                client_ip = request.client.host if request.client else None
-                scope = CallScope(principal, trace.surface if trace else "other", client_ip=client_ip)
-                with entered(scope):
-                    return await handler(request, services, principal)
-            except SwitchyardError as error:
-                return render(error)
-            except ClientGone:
-                return gone_response()
-            except Exception:
-                log.exception("unhandled error in %s", request.url.path)
-                return render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))
+            except Exception as error:
+                return _rendered(error, request, render)
+            trace = current_trace()
+            if trace is not None:
+                trace.project_id, trace.key_id = principal.owner_id, principal.key_id
+            client = request.client
+            scope = CallScope(principal, surface, client_ip=client.host if client else None)
+            meter = services.metering.open(scope)
+            with entered(scope), metering(meter):
+                try:
+                    response = await handler(request, services, principal)
+                except Exception as error:
+                    response = _rendered(error, request, render)
+            if not meter.pending and not isinstance(response, StreamingResponse):
+                return response  # no model call: nothing to meter
+            return MeteredResponse(response, scope, meter)
 
         return route
 
     return decorate
+
+
+def _rendered(error: Exception, request: Request, render: Renderer) -> Response:
+    if isinstance(error, SwitchyardError):
+        return render(error)
+    if isinstance(error, ClientGone):
+        return gone_response()
+    log.error("unhandled error in %s", request.url.path, exc_info=error)
+    return render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))

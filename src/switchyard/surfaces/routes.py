@@ -6,6 +6,7 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from switchyard.surfaces import health, metrics, models, rerank
 from switchyard.surfaces.admin import deployments as admin_deployments
+from switchyard.surfaces.admin import usage
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
     chat,
@@ -41,5 +42,6 @@ def all_routes() -> list[BaseRoute]:
         *uploads.ROUTES,
         *vector_stores.ROUTES,
         *vector_store_files.ROUTES,
+        *usage.ROUTES,
         *admin_deployments.ROUTES,
     ]

@@ -41,7 +41,7 @@ async def responses_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, error)
         return
     await websocket.accept()
-    responses = SocketResponses(services.responses, principal.owner_id)
+    responses = SocketResponses(services.responses, principal, services.metering)
     await Connection(websocket, responses, principal, services.call_services).serve()
 
 
