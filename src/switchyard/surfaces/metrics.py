@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from switchyard.core.errors import SwitchyardError
-from switchyard.gateway.auth import require_admin
+from switchyard.gateway.auth import PROJECT_HEADER, require_admin
 from switchyard.surfaces.context import services_of
 from switchyard.surfaces.openai.errors import render_error
 
@@ -29,7 +29,10 @@ async def metrics(request: Request) -> Response:
     mode = services.settings.metrics_auth
     if mode == "admin" or (mode == "loopback" and not _loopback(request)):
         try:
-            require_admin(await services.auth.authenticate(request.headers))
+            peer = request.client.host if request.client else None
+            client_ip = services.client_address.resolve(peer, request.headers)
+            headers = {k: v for k, v in request.headers.items() if k != PROJECT_HEADER}
+            require_admin(await services.auth.authenticate(headers, client_ip))
         except SwitchyardError as error:
             return render_error(error)
     body = await services.call_services.metrics.exposition()
