@@ -357,3 +357,37 @@ async def test_an_unreachable_redis_admits_calls_unchecked(tmp_path: Path, fake_
         assert "rate limits unavailable" in server.log_path.read_text()
     finally:
         server.stop()
+
+
+async def test_limits_set_through_the_administration_api(tmp_path: Path, fake_openai: FakeUpstream,
+                                                         fake_anthropic: FakeUpstream) -> None:
+    server = LiveServer(tmp_path, upstream_models(fake_openai, fake_anthropic))
+    server.start()
+    admin = {"authorization": f"Bearer {MASTER_KEY}"}
+    try:
+        async with httpx.AsyncClient(base_url=server.url + "/v1/organization", headers=admin) as http:
+            project = (await http.post("/projects", json={"name": "limited"})).json()
+            keys = "/projects/" + project["id"] + "/api_keys"
+            capped = (await http.post(keys, json={"name": "capped", "max_requests_per_1_minute": 2})).json()
+            free = (await http.post(keys, json={"name": "free"})).json()
+            limit = await http.post(f"/projects/{project['id']}/rate_limits/rl-{VIA_ANTHROPIC}",
+                                    json={"max_requests_per_1_minute": 1})
+            assert limit.status_code == 200, limit.text
+        fake_openai.script(ow.completion("a"), ow.completion("b"))
+        async with openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=capped["value"], max_retries=0) as sdk:
+            answers = [await chat_with(sdk) for _ in range(3)]
+        assert [a.status_code for a in answers] == [200, 200, 429]
+        assert [a.headers["x-ratelimit-remaining-requests"] for a in answers] == ["1", "0", "0"]
+        assert_refused(answers[2], "on key:" + capped["id"])
+        fake_anthropic.script(aw.message([aw.text("one")]))
+        claude = anthropic.AsyncAnthropic(base_url=server.url, api_key=free["value"], max_retries=0)
+        first = await claude.messages.with_raw_response.create(
+            model=VIA_ANTHROPIC, max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+        assert first.headers["anthropic-ratelimit-requests-remaining"] == "0"
+        with pytest.raises(anthropic.RateLimitError) as caught:
+            await claude.messages.create(model=VIA_ANTHROPIC, max_tokens=20,
+                                         messages=[{"role": "user", "content": "x"}])
+        assert f"project-model:{project['id']}:{VIA_ANTHROPIC}" in caught.value.message
+        await claude.close()
+    finally:
+        server.stop()
