@@ -51,6 +51,10 @@ class MeteringConfig(BaseModel):
     # Fallback budgets (USD) by project id and key id, for budgets not stored with the key.
     project_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
     key_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
+    # Where reservations are kept: auto = redis with redis_url, else database on PostgreSQL,
+    # else memory (docs/usage-and-budgets.md, "Where reservations are kept").
+    budget_store: Literal["auto", "memory", "redis", "database"] = "auto"
+    redis_prefix: str = "switchyard:budget:"
 class DeploymentConfig(BaseModel):
     """One upstream serving a public model name. Unset fields take the model's value."""
 
@@ -158,6 +162,7 @@ class Settings(BaseModel):
     max_mcp_servers_per_request: int = Field(default=8, ge=1)
     max_tools_per_request: int = Field(default=512, ge=1)  # Responses and Messages; Chat keeps OpenAI's 128
     models: list[ModelConfig] = Field(default_factory=list)
+    redis_url: str | None = None  # set: rate limits are shared by every process using this Redis
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
 
@@ -216,6 +221,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         "master_key": os.environ.get("SWITCHYARD_MASTER_KEY"),
         "secret_key": os.environ.get("SWITCHYARD_SECRET_KEY"),
         "database_url": os.environ.get("SWITCHYARD_DATABASE_URL"),
+        "redis_url": os.environ.get("SWITCHYARD_REDIS_URL"),
     }
     raw.update({k: v for k, v in env.items() if v})
     raw.update({k: v for k, v in overrides.items() if v is not None})
