@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 import redis.asyncio as aioredis
 
+from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.budget_store import BudgetStore
 from switchyard.gateway.budgets_memory import MemoryBudgetStore
 from switchyard.gateway.budgets_redis import RedisBudgetStore
@@ -164,3 +165,13 @@ async def test_a_dead_process_reservation_expires_spent_as_reserved(database: Da
     finally:
         await dead.aclose()
         await live.aclose()
+
+
+async def test_an_unreachable_redis_refuses_budgeted_calls_with_a_503(database: Database, prefix: str) -> None:
+    store = RedisBudgetStore("redis://127.0.0.1:1/0", BudgetRepository(database), prefix=prefix, ttl_seconds=60)
+    try:
+        with pytest.raises(SwitchyardError) as raised:
+            await store.reserve("req_1:1", [Holder("project:p", 1000)], 10)
+        assert raised.value.kind is ErrorKind.OVERLOADED and "Redis, is unreachable" in raised.value.message
+    finally:
+        await store.aclose()

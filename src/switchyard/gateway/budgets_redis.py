@@ -10,7 +10,8 @@ reservations by expiry), ``<prefix>a:<holder>`` (their amounts); per reservation
 ``<prefix>r:<id>`` (its state). A holder missing from Redis (first use, or Redis restarted)
 is loaded from the database's durable spend with HSETNX, so a concurrent load cannot
 overwrite a newer value. Settled spend reaches the database in the background
-(``persist``, with the ledger's batches) as "at least this much"."""
+(``persist``, with the ledger's batches) as "at least this much". An unreachable Redis
+refuses budgeted calls with a 503 (rate limits fail open; budgets cannot)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,9 @@ from datetime import datetime
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
+from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.store.budgets import BudgetRepository, Holder, Spend
 
 RESERVE = """
@@ -112,7 +115,11 @@ class RedisBudgetStore:
         keys, args = self._args(reservation_id, amount, [h.id for h in holders])
         args.extend(h.budget_nanousd for h in holders)
         for _ in range(len(holders) + 1):
-            answer = int(await self._reserve(keys=keys, args=args))
+            try:
+                answer = int(await self._reserve(keys=keys, args=args))
+            except RedisError as error:  # budgets fail closed: an unchecked call could overspend
+                raise SwitchyardError(ErrorKind.OVERLOADED, "The budget of this request cannot be checked now "
+                                      "(its store, Redis, is unreachable); try again later.") from error
             if answer >= 0:
                 if answer:
                     self._holders[reservation_id] = tuple(h.id for h in holders)
