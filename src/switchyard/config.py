@@ -159,6 +159,9 @@ class Settings(BaseModel):
     # Hosts, addresses and networks that client-supplied URLs (remote MCP servers) may reach
     # although they are loopback, private, link-local or metadata addresses.
     egress_allowlist: list[str] = Field(default_factory=list)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For is believed when checking a key's IP allowlist.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    auth_cache_seconds: float = Field(default=2.0, ge=0)  # how stale another process's key change may be
     max_mcp_servers_per_request: int = Field(default=8, ge=1)
     max_tools_per_request: int = Field(default=512, ge=1)  # Responses and Messages; Chat keeps OpenAI's 128
     models: list[ModelConfig] = Field(default_factory=list)

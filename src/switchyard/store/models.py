@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Index, Integer, MetaData, String
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import true
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -62,6 +63,18 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "project" keys call the model APIs in project ``owner_id``; "admin" keys manage the organization.
+    kind: Mapped[str] = mapped_column(String(16), server_default="project")
+    service_account_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    enabled: Mapped[bool] = mapped_column(Boolean, server_default=true())
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    allowed_models: Mapped[list[str] | None] = mapped_column(JSON)
+    allowed_ips: Mapped[list[str] | None] = mapped_column(JSON)  # CIDRs
+    rpm_limit: Mapped[int | None] = mapped_column(Integer)
+    tpm_limit: Mapped[int | None] = mapped_column(Integer)
+    concurrency_limit: Mapped[int | None] = mapped_column(Integer)
+    budget_micro_usd: Mapped[int | None] = mapped_column(BigInteger)  # exact: millionths of a dollar
+    budget_interval: Mapped[str | None] = mapped_column(String(16))  # "month" or "total"
 
 
 class RequestLogEntry(Base):
@@ -123,4 +136,5 @@ class BudgetReservation(Base):
 from switchyard.store import deployment_models as _deployment_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import files_models as _files_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import responses_models as _responses_models  # noqa: E402, F401  (registers tables)
+from switchyard.store import tenancy_models as _tenancy_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import vector_store_models as _vector_store_models  # noqa: E402, F401  (registers tables)

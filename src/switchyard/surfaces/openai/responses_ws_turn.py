@@ -52,11 +52,13 @@ def decode_create(frame: dict[str, Any]) -> tuple[ResponsesCall, dict[str, Any],
 class SocketResponses:
     """Runs one connection's responses for one caller, with the connection's cache."""
 
-    def __init__(self, service: ResponsesService, principal: Principal, metering: Metering) -> None:
+    def __init__(self, service: ResponsesService, principal: Principal, metering: Metering,
+                 check_model: Callable[[str], None] = lambda name: None) -> None:
         self.service = service
         self.principal = principal
         self.owner_id = principal.owner_id
         self.metering = metering
+        self.check_model = check_model  # raises for a model the caller may not use
         self.cache = ConnectionCache()
 
     async def create(self, frame: dict[str, Any], lane: Lane, send: Send) -> None:
@@ -68,6 +70,7 @@ class SocketResponses:
         call: ResponsesCall | None = None
         try:
             call, body, generate = decode_create(frame)
+            self.check_model(call.model)
             parent = call.previous_response_id
             cached = self.cache.context(parent) if parent else None
             prepared = await self.service.prepare(call, self.owner_id, body, history=cached)

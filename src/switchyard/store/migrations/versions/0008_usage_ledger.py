@@ -2,7 +2,7 @@
 spend per holder and idempotent reservations.
 
 Revision ID: 0008
-Revises: 0007 (the lead re-chains if 0006 lands)
+Revises: 0007
 Create Date: 2026-11-30
 """
 
