@@ -67,7 +67,7 @@ def switchyard_config(path: Path, upstream: int, budget: bool = False) -> None:
         f" model: upstream{price}}}\n"
         f"  - {{name: bench-slow, provider: openai, base_url: '{base}', api_key: x,"
         f" model: upstream-slow{price}}}\n"
-        + ("metering: {project_budgets_usd: {owner_master: 1000000000}}\n" if budget else "")
+        + ("metering: {project_budgets_usd: {proj_default: 1000000000}}\n" if budget else "")
     )
 
 

@@ -156,7 +156,7 @@ def test_spend_held_in_memory_survives_a_clean_restart(tmp_path, fake_openai, fa
     """On SQLite, reservations live in the server's memory; the spend is written with the
     ledger's batches (here: only at shutdown) and the next start counts it."""
     models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
-    metering = {"flush_seconds": 3600, "project_budgets_usd": {"owner_master": BUDGET}}
+    metering = {"flush_seconds": 3600, "project_budgets_usd": {"proj_default": BUDGET}}
     server = LiveServer(tmp_path, models, metering=metering)
     server.start(wait_ready=True, timeout=60)
     try:
@@ -165,12 +165,12 @@ def test_spend_held_in_memory_survives_a_clean_restart(tmp_path, fake_openai, fa
     finally:
         server.stop()
     with sqlite3.connect(server.workdir / "data" / "switchyard.db") as db:
-        assert db.execute("SELECT spent_nanousd FROM budget_spend WHERE id = 'project:owner_master'"
+        assert db.execute("SELECT spent_nanousd FROM budget_spend WHERE id = 'project:proj_default'"
                           ).fetchall() == [(30_000_000,)]
 
     server.start(wait_ready=True, timeout=60)
     try:
-        spend = httpx.get(server.url + "/v1/organization/spend", params={"project_id": "owner_master"},
+        spend = httpx.get(server.url + "/v1/organization/spend", params={"project_id": "proj_default"},
                           headers=ADMIN).json()
         assert spend["spent"]["exact"] == "0.03" and spend["reserved"]["exact"] == "0"
         fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(3)])
