@@ -105,7 +105,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
-    metering = Metering(database, settings.metering, redis_url=settings.redis_url)
+    metering = Metering(database, settings.metering, redis=settings.redis_url)
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(

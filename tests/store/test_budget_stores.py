@@ -175,3 +175,14 @@ async def test_an_unreachable_redis_refuses_budgeted_calls_with_a_503(database: 
         assert raised.value.kind is ErrorKind.OVERLOADED and "Redis, is unreachable" in raised.value.message
     finally:
         await store.aclose()
+
+
+async def test_a_redis_client_shared_with_the_app_is_left_open(database: Database, prefix: str) -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        store = RedisBudgetStore(client, BudgetRepository(database), prefix=prefix, ttl_seconds=60)
+        assert await store.reserve("req_1:1", [Holder("project:p", 100)], 10)
+        await store.aclose()
+        assert await client.hget(f"{prefix}h:project:p", "reserved") == b"10"  # still usable
+    finally:
+        await client.aclose()

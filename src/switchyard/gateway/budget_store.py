@@ -14,10 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from switchyard.store.budgets import BudgetRepository, Holder, Spend
 from switchyard.store.database import Database
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 
 class BudgetStore(Protocol):
@@ -51,16 +54,18 @@ def store_kind(choice: str, *, redis_url: str | None, dialect: str) -> str:
     return "database" if dialect == "postgresql" else "memory"
 
 
-def build_budget_store(choice: str, database: Database, *, redis_url: str | None, ttl_seconds: float,
-                       redis_prefix: str) -> BudgetStore:
+def build_budget_store(choice: str, database: Database, *, redis: str | aioredis.Redis | None,
+                       ttl_seconds: float, redis_prefix: str) -> BudgetStore:
+    """``redis``: ``redis_url``, or a client the app shares (and closes)."""
     repository = BudgetRepository(database)
-    kind = store_kind(choice, redis_url=redis_url, dialect=database.dialect)
+    kind = store_kind(choice, redis_url=redis if isinstance(redis, str) or redis is None else "client",
+                      dialect=database.dialect)
     if kind == "redis":
-        if not redis_url:
+        if not redis:
             raise ValueError("metering.budget_store 'redis' needs redis_url")
         from switchyard.gateway.budgets_redis import RedisBudgetStore
 
-        return RedisBudgetStore(redis_url, repository, prefix=redis_prefix, ttl_seconds=ttl_seconds)
+        return RedisBudgetStore(redis, repository, prefix=redis_prefix, ttl_seconds=ttl_seconds)
     if kind == "memory":
         from switchyard.gateway.budgets_memory import MemoryBudgetStore
 

@@ -91,9 +91,14 @@ return out
 
 
 class RedisBudgetStore:
-    def __init__(self, url: str, repository: BudgetRepository, *, prefix: str, ttl_seconds: float) -> None:
+    def __init__(self, redis: str | aioredis.Redis, repository: BudgetRepository, *, prefix: str,
+                 ttl_seconds: float) -> None:
+        """``redis``: a URL (this store opens and closes its own client) or a client shared
+        with the app (which closes it)."""
+        self._owns_client = isinstance(redis, str)
         # the same client settings as the rate limits' Redis store: bounded waits, never a hang
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._redis: aioredis.Redis = (aioredis.Redis.from_url(redis, socket_timeout=2.0, socket_connect_timeout=2.0)
+                                       if isinstance(redis, str) else redis)
         self._repository = repository
         self._prefix = prefix
         self._ttl_ms = max(1, int(ttl_seconds * 1000))
@@ -166,7 +171,8 @@ class RedisBudgetStore:
         try:
             await self.persist()
         finally:
-            await self._redis.aclose()
+            if self._owns_client:
+                await self._redis.aclose()
 
     async def _load(self, holder: str) -> None:
         spent = await self._repository.durable_spend(holder)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchyard.config import MeteringConfig
 from switchyard.gateway.auth import Principal
@@ -25,6 +25,9 @@ from switchyard.gateway.usage_report import UsageQuery, usage_page
 from switchyard.store.budgets import Spend
 from switchyard.store.database import Database
 from switchyard.store.ledger import LedgerEntry, LedgerFilter, RequestLog
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -76,10 +79,12 @@ def _decimal(value: object) -> Decimal | None:
 
 
 class Metering:
-    def __init__(self, database: Database, config: MeteringConfig, *, redis_url: str | None = None) -> None:
+    def __init__(self, database: Database, config: MeteringConfig, *,
+                 redis: str | aioredis.Redis | None = None) -> None:
+        """``redis``: ``redis_url``, or a Redis client shared with the app (which closes it)."""
         self.config = config
         self.ledger = RequestLog(database)
-        store = build_budget_store(config.budget_store, database, redis_url=redis_url,
+        store = build_budget_store(config.budget_store, database, redis=redis,
                                    ttl_seconds=config.reservation_ttl_seconds, redis_prefix=config.redis_prefix)
         self.budgets = Budgets(store, config)
         # settled spend kept off the database (memory, Redis) is written with the ledger's batches
