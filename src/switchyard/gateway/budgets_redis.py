@@ -25,6 +25,8 @@ from redis.exceptions import RedisError
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.store.budgets import BudgetRepository, Holder, Spend
 
+SETTLED_KEPT_MS = 600_000  # a settled id is remembered this long: repeats come within seconds
+
 RESERVE = """
 local id, amount, ttl, n = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
 if redis.call('EXISTS', KEYS[1]) == 1 then return 1 end
@@ -139,6 +141,7 @@ class RedisBudgetStore:
             if holders is None:
                 continue  # not reserved by this process, or settled already
             keys, args = self._args(reservation_id, actual, holders)
+            args[2] = min(self._ttl_ms, SETTLED_KEPT_MS)
             answer = await self._settle(keys=keys, args=args)
             del self._holders[reservation_id]
             settled += int(answer[0])
