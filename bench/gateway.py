@@ -57,14 +57,18 @@ class Target:
 # -- configs --------------------------------------------------------------------------------
 
 
-def switchyard_config(path: Path, upstream: int) -> None:
+def switchyard_config(path: Path, upstream: int, budget: bool = False, redis_url: str | None = None) -> None:
     base = f"http://127.0.0.1:{upstream}/v1"
+    # --budget: the models are priced and the project has a budget, so every call reserves
+    price = ", price: {input_per_mtok: 1, output_per_mtok: 1}" if budget else ""
     path.write_text(
         "models:\n"
         f"  - {{name: bench-model, provider: openai, base_url: '{base}', api_key: x,"
-        " model: upstream}\n"
+        f" model: upstream{price}}}\n"
         f"  - {{name: bench-slow, provider: openai, base_url: '{base}', api_key: x,"
-        " model: upstream-slow}\n"
+        f" model: upstream-slow{price}}}\n"
+        + ("metering: {project_budgets_usd: {proj_default: 1000000000}}\n" if budget else "")
+        + (f"redis_url: '{redis_url}'\n" if redis_url else "")
     )
 
 
@@ -286,6 +290,9 @@ def main() -> None:
     parser.add_argument("--hold", type=float, default=5.0, help="seconds to hold them open")
     parser.add_argument("--chunks", type=int, default=20, help="content chunks per fast stream")
     parser.add_argument("--no-litellm", action="store_true")
+    parser.add_argument("--budget", action="store_true",
+                        help="Switchyard's models priced and its project budgeted: every call reserves")
+    parser.add_argument("--redis", metavar="URL", help="Switchyard's redis_url (budgets kept in Redis)")
     parser.add_argument("--baseline", nargs="?", const="HEAD", metavar="REV",
                         help="also run Switchyard's src/ as of git REV (default HEAD), side by "
                              "side, to measure a change before and after; not part of the comparison")
@@ -325,7 +332,7 @@ def main() -> None:
         targets = [Target("direct", upstream_port, "upstream", "upstream-slow", fake)]
 
         sy_port = free_port()
-        switchyard_config(work / "switchyard.yaml", upstream_port)
+        switchyard_config(work / "switchyard.yaml", upstream_port, opts.budget, opts.redis)
         sy_env = {**env, "SWITCHYARD_MASTER_KEY": KEY,
                   "SWITCHYARD_DATA_DIR": str(work / "sy-data")}
         sy = start([str(SWITCHYARD), "serve", "--config", str(work / "switchyard.yaml"),

@@ -51,6 +51,10 @@ class MeteringConfig(BaseModel):
     # Fallback budgets (USD) by project id and key id, for budgets not stored with the key.
     project_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
     key_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
+    # Where reservations are kept: auto = redis with redis_url, else database on PostgreSQL,
+    # else memory (docs/usage-and-budgets.md, "Where reservations are kept").
+    budget_store: Literal["auto", "memory", "redis", "database"] = "auto"
+    redis_prefix: str = "switchyard:budget:"
 class DeploymentConfig(BaseModel):
     """One upstream serving a public model name. Unset fields take the model's value."""
 
