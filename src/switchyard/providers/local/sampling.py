@@ -41,8 +41,7 @@ class SamplerChain:
         if logit_bias:
             items = (llama_cpp.llama_logit_bias * len(logit_bias))()
             for i, (token, bias) in enumerate(logit_bias.items()):
-                items[i].token = token
-                items[i].bias = bias
+                items[i] = llama_cpp.llama_logit_bias(token, bias)
             self._add(llama_cpp.llama_sampler_init_logit_bias(n_vocab, len(logit_bias), items))
         if presence_penalty or frequency_penalty:
             self._add(llama_cpp.llama_sampler_init_penalties(

@@ -172,7 +172,8 @@ class Scheduler:
             self._clock += 1
             slot.last_used = self._clock
             job.slot = slot
-            self._reuse(slot, max(0, min(reuse, len(job.plan.tokens) - 1)))  # the last token is evaluated for its logits
+            # The prompt's last token is always evaluated: its logits give the first sample.
+            self._reuse(slot, max(0, min(reuse, len(job.plan.tokens) - 1)))
             job.outcome.cached_tokens = len(slot.tokens)
             job.pending = job.plan.tokens[len(slot.tokens):]
             self._active.append(job)
