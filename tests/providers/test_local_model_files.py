@@ -89,3 +89,13 @@ def test_existing_file_needs_marker_to_be_trusted(tmp_path: Path, monkeypatch: p
 def test_default_model_declares_six_chunks_in_order() -> None:
     assert [r for _, r in DEFAULT_MODEL.chunks] == [f"data/part{n:02d}.bin" for n in range(1, 7)]
     assert DEFAULT_MODEL.size == 491_400_064
+
+
+def test_assembly_reports_its_progress(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    chunks = make_chunks(tmp_path, CONTENTS)
+    with caplog.at_level("INFO", logger="switchyard.providers.local.model_files"):
+        assemble(chunks, tmp_path / "models" / "m.gguf", GOOD_SHA)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("assembling m.gguf")]
+    percents = [int(line.split(": ")[1].split("%")[0]) for line in lines[1:]]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert len(percents) >= 2  # it moved more than once on the way

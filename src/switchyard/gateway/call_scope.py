@@ -28,6 +28,7 @@ class CallScope:
     request_id: str = field(default_factory=new_request_id)
     client_ip: str | None = None
     started: float = field(default_factory=time.monotonic)
+    deployment_id: str | None = None  # set by the router once a deployment's answer reaches the client
 
 
 _current: ContextVar[CallScope | None] = ContextVar("switchyard_call_scope", default=None)

@@ -82,6 +82,7 @@ class RequestLogEntry(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
+from switchyard.store import deployment_models as _deployment_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import files_models as _files_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import responses_models as _responses_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import vector_store_models as _vector_store_models  # noqa: E402, F401  (registers tables)

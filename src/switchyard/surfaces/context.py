@@ -15,6 +15,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Principal
+from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.router import ModelRegistry
 from switchyard.retrieval.service import Retrieval
@@ -38,6 +39,7 @@ class Services:
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
     file_inputs: FileInputs
+    deployments: DeploymentService
 
 
 def services_of(request: Request) -> Services:

@@ -49,14 +49,21 @@ def _anthropic_model(config: ModelConfig) -> dict[str, Any]:
     }
 
 
+def _listed(services: Services) -> list[ModelConfig]:
+    """The configured models, then those that exist only through deployments added by API."""
+    declared = list(services.settings.models)
+    names = {m.name for m in declared}
+    return declared + [r.config for r in services.models.routes() if r.name not in names]
+
+
 @endpoint(render_openai)
 async def _list_openai(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse({"object": "list", "data": [_openai_model(m) for m in services.settings.models]})
+    return JSONResponse({"object": "list", "data": [_openai_model(m) for m in _listed(services)]})
 
 
 @endpoint(render_anthropic)
 async def _list_anthropic(request: Request, services: Services, principal: Principal) -> Response:
-    data = [_anthropic_model(m) for m in services.settings.models]
+    data = [_anthropic_model(m) for m in _listed(services)]
     first = data[0]["id"] if data else None
     last = data[-1]["id"] if data else None
     return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import importlib.resources
 import importlib.util
+import logging
 import os
 import tempfile
 from collections.abc import Sequence
@@ -15,6 +16,28 @@ from pathlib import Path
 from switchyard.core.errors import ErrorKind, SwitchyardError
 
 _COPY_BUFFER = 4 * 1024 * 1024
+_PROGRESS_STEP = 0.1  # log every tenth of the file
+
+log = logging.getLogger(__name__)
+
+
+class _Progress:
+    """Logs how far a long copy or checksum has got, so a first start is not silent."""
+
+    def __init__(self, what: str, total: int) -> None:
+        self._what = what
+        self._total = max(total, 1)
+        self._done = 0
+        self._next = _PROGRESS_STEP
+        log.info("%s: %d MB", what, total // 1_000_000)
+
+    def advance(self, count: int) -> None:
+        self._done += count
+        if self._done / self._total >= self._next:
+            log.info("%s: %d%% (%d of %d MB)", self._what, int(100 * self._done / self._total),
+                     self._done // 1_000_000, self._total // 1_000_000)
+            while self._next <= self._done / self._total:
+                self._next += _PROGRESS_STEP
 
 
 class ModelUnavailable(SwitchyardError):
@@ -92,6 +115,7 @@ def assemble(chunks: Sequence[Path], target: Path, sha256: str) -> Path:
     """Concatenate ``chunks`` into ``target`` via a temporary file, verify, rename."""
     target.parent.mkdir(parents=True, exist_ok=True)
     digest = hashlib.sha256()
+    progress = _Progress(f"assembling {target.name}", sum(chunk.stat().st_size for chunk in chunks))
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
     tmp = Path(tmp_name)
     try:
@@ -101,6 +125,7 @@ def assemble(chunks: Sequence[Path], target: Path, sha256: str) -> Path:
                     while block := src.read(_COPY_BUFFER):
                         digest.update(block)
                         out.write(block)
+                        progress.advance(len(block))
             out.flush()
             os.fsync(out.fileno())
         if digest.hexdigest() != sha256:
@@ -137,7 +162,9 @@ def _write_marker(target: Path, sha256: str) -> None:
 
 def _file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
+    progress = _Progress(f"verifying {path.name}", path.stat().st_size)
     with open(path, "rb") as src:
         while block := src.read(_COPY_BUFFER):
             digest.update(block)
+            progress.advance(len(block))
     return digest.hexdigest()

@@ -1,0 +1,1 @@
+"""The administration API under ``/v1/organization/…``: admin keys only."""
