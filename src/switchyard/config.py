@@ -4,6 +4,7 @@ embedded model from a SQLite store under the data directory."""
 from __future__ import annotations
 
 import os
+from decimal import Decimal
 from pathlib import Path
 from typing import Any, Literal
 
@@ -19,6 +20,37 @@ DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
 
 
+class Price(BaseModel):
+    """What a model's tokens cost, in US dollars per million tokens. Cached and cache-write
+    input default to the input price; reasoning tokens are output tokens."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    input_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+    cached_input_per_mtok: Decimal | None = Field(default=None, ge=0)
+    cache_write_per_mtok: Decimal | None = Field(default=None, ge=0)
+    output_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+
+    @property
+    def free(self) -> bool:
+        return not (self.input_per_mtok or self.cached_input_per_mtok or self.cache_write_per_mtok
+                    or self.output_per_mtok)
+
+
+class MeteringConfig(BaseModel):
+    """The usage ledger and budgets (docs/usage-and-budgets.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    flush_seconds: float = Field(default=0.25, gt=0)  # ledger rows are written in batches this often
+    batch_size: int = Field(default=500, ge=1)  # ... or as soon as this many are waiting
+    reserve_output_tokens: int = Field(default=4096, ge=1)  # worst case when a request sets no max
+    prompt_estimate_margin: Decimal = Field(default=Decimal("1.2"), ge=1)  # on the local prompt count
+    # A reservation held this long belongs to a call whose process died: it is spent as reserved.
+    reservation_ttl_seconds: float = Field(default=3600.0, gt=0)
+    # Fallback budgets (USD) by project id and key id, for budgets not stored with the key.
+    project_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
+    key_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
 class DeploymentConfig(BaseModel):
     """One upstream serving a public model name. Unset fields take the model's value."""
 
@@ -83,6 +115,7 @@ class ModelConfig(BaseModel):
     structured_retries: int = 2
     drop_params: bool = False  # drop (and log) parameters the backend cannot honour instead of a 400
     owned_by: str | None = None
+    price: Price = Field(default_factory=Price)  # free unless set
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
 
@@ -126,9 +159,13 @@ class Settings(BaseModel):
     # Hosts, addresses and networks that client-supplied URLs (remote MCP servers) may reach
     # although they are loopback, private, link-local or metadata addresses.
     egress_allowlist: list[str] = Field(default_factory=list)
+    # Proxies (addresses or CIDRs) whose X-Forwarded-For is believed when checking a key's IP allowlist.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    auth_cache_seconds: float = Field(default=2.0, ge=0)  # how stale another process's key change may be
     max_mcp_servers_per_request: int = Field(default=8, ge=1)
     max_tools_per_request: int = Field(default=512, ge=1)  # Responses and Messages; Chat keeps OpenAI's 128
     models: list[ModelConfig] = Field(default_factory=list)
+    metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
 
     @model_validator(mode="after")

@@ -17,8 +17,10 @@ from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
+from switchyard.gateway.metering import Metering
 from switchyard.gateway.router import build_registry
 from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
@@ -32,11 +34,14 @@ from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.projects import ProjectRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
 from switchyard.surfaces.context import Services
+from switchyard.tenancy.directory import Directory
+from switchyard.tenancy.service import OrganizationService
 from switchyard.tools.mcp import McpClient
 
 log = logging.getLogger(__name__)
@@ -88,6 +93,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     database = Database(settings.resolved_database_url)
     await database.start()
     keys = ApiKeyRepository(database)
+    directory = Directory(keys, ProjectRepository(database), ttl=settings.auth_cache_seconds)
+    organization = OrganizationService(database, on_change=directory.invalidate)
+    await organization.projects.ensure_default()
     chat_models = [m for m in settings.models if m.task == "chat"]
     registry, route_factory = build_registry(chat_models, settings.routing,
                                              lambda m: build_provider(m, Path(settings.data_dir)))
@@ -97,6 +105,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
+    metering = Metering(database, settings.metering)
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(
@@ -105,12 +114,15 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
         secrets=box,
     )
-    services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, keys),
+    services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
-                        deployments=deployments)
+                        deployments=deployments, metering=metering, organization=organization,
+                        client_address=ClientAddress(settings.trusted_proxies))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
-                              concurrency=settings.background_concurrency)
+                              concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
+                                  record.owner_id, record.request.get("caller") or {}, "openai.responses"))
+    metering.start()
     retrieval.ingester.start()
     runner.start()
     deployments.start(settings.routing.refresh_seconds)
@@ -126,6 +138,7 @@ async def close_services(services: Services, workers: Workers) -> None:
         await workers.purger
     await workers.runner.stop()
     await services.retrieval.ingester.stop()
+    await services.metering.close()
     await workers.mcp.aclose()
     await services.embeddings.aclose()
     await services.deployments.aclose()

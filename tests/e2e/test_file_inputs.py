@@ -4,7 +4,6 @@ the id; another owner's file is a 404 naming the field, and nothing is sent upst
 
 from __future__ import annotations
 
-import asyncio
 import base64
 
 import openai
@@ -15,6 +14,7 @@ from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes import responses_wire as rw
 from tests.server import LiveServer
+from tests.tenants import project_key
 
 NOTES = b"The launch code is 4711.\n"
 # A 1x1 transparent PNG.
@@ -34,16 +34,7 @@ def picture(oai: openai.OpenAI) -> str:
 
 @pytest.fixture
 def stranger(server: LiveServer) -> openai.OpenAI:
-    from switchyard.store import ApiKeyRepository, Database
-
-    async def issue() -> str:
-        db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
-        await db.start()
-        _, secret = await ApiKeyRepository(db).create("owner_files_stranger", "stranger")
-        await db.aclose()
-        return secret
-
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=asyncio.run(issue()), max_retries=0)
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=project_key(server.url, "stranger"), max_retries=0)
 
 
 def _chat_file(file_id: str) -> list[dict]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,10 +12,10 @@ import httpx
 import openai
 import pytest
 
-from switchyard.store import ApiKeyRepository, Database
 from tests.server import MASTER_KEY
 from tests.server import LiveServer as Server  # once app.py serves /v1/files: tests.server.LiveServer
 from tests.spec import validate_openai
+from tests.tenants import project_key
 
 UNUSED_MODEL = [{"name": "unused", "provider": "openai", "base_url": "http://127.0.0.1:9/v1", "api_key": "x"}]
 TINY_LIMIT = 1024
@@ -46,20 +46,10 @@ def _client(server: Server, key: str) -> openai.OpenAI:
                          _strict_response_validation=True)
 
 
-async def _issue_key(server: Server, owner: str) -> str:
-    db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
-    await db.start()
-    try:
-        _, secret = await ApiKeyRepository(db).create(owner, "files test")
-    finally:
-        await db.aclose()
-    return secret
-
-
 @pytest.fixture
-async def owner_key(files_server: Server, request: pytest.FixtureRequest) -> AsyncIterator[str]:
-    """A key of an owner of its own, so each test sees only its files."""
-    yield await _issue_key(files_server, f"owner_{request.node.name}"[:120])
+def owner_key(files_server: Server, request: pytest.FixtureRequest) -> str:
+    """A key of a project of its own, so each test sees only its files."""
+    return project_key(files_server.url, request.node.name[:200])
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.server import MASTER_KEY
 from tests.spec import validate_openai
+from tests.tenants import project_key
 
 WEATHER = {"type": "function", "name": "get_weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
@@ -194,20 +195,9 @@ def test_unknown_conversation_is_a_404_naming_it(oai, fake_openai) -> None:
 
 
 def test_another_owner_sees_404(oai, server, fake_openai) -> None:
-    import asyncio
-
-    from switchyard.store import ApiKeyRepository, Database
-
-    async def issue() -> str:
-        db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
-        await db.start()
-        _, secret = await ApiKeyRepository(db).create("owner_mallory", "other")
-        await db.aclose()
-        return secret
-
     fake_openai.script(ow.completion("private"))
     mine = oai.responses.create(model=VIA_OPENAI, input="secret")
-    other = openai.OpenAI(base_url=server.url + "/v1", api_key=asyncio.run(issue()), max_retries=0)
+    other = openai.OpenAI(base_url=server.url + "/v1", api_key=project_key(server.url, "mallory"), max_retries=0)
     with pytest.raises(openai.NotFoundError):
         other.responses.retrieve(mine.id)
     with pytest.raises(openai.NotFoundError):

@@ -4,7 +4,6 @@ without ``previous_response_id``, as on OpenAI; another owner's items are never 
 
 from __future__ import annotations
 
-import asyncio
 import json
 
 import openai
@@ -15,6 +14,7 @@ from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import Script, by_stream
 from tests.server import LiveServer
+from tests.tenants import project_key
 
 LOOKUP = {"type": "function", "name": "lookup", "description": "Look a key up",
           "parameters": {"type": "object", "properties": {"key": {"type": "string"}}, "required": ["key"]}}
@@ -23,16 +23,7 @@ LOOKUP = {"type": "function", "name": "lookup", "description": "Look a key up",
 @pytest.fixture(scope="module")
 def mallory(server: LiveServer) -> openai.OpenAI:
     """A client with a key of another owner."""
-    from switchyard.store import ApiKeyRepository, Database
-
-    async def issue() -> str:
-        db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
-        await db.start()
-        _, secret = await ApiKeyRepository(db).create("owner_mallory_refs", "other")
-        await db.aclose()
-        return secret
-
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=asyncio.run(issue()), max_retries=0,
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=project_key(server.url, "mallory-refs"), max_retries=0,
                          _strict_response_validation=True)
 
 

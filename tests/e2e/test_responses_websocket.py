@@ -24,6 +24,7 @@ from tests.e2e.responses_stream_validator import check_stream
 from tests.e2e.test_no_server_errors import BODIES
 from tests.fakes import openai_wire as ow
 from tests.server import MASTER_KEY
+from tests.tenants import project_key
 
 TERMINAL = ("response.completed", "response.incomplete", "response.failed")
 
@@ -109,22 +110,11 @@ def test_x_api_key_header_opens_a_connection(server, fake_openai) -> None:
 
 
 def test_a_stored_api_key_works_and_sees_only_its_own_responses(server, fake_openai) -> None:
-    import asyncio
-
-    from switchyard.store import ApiKeyRepository, Database
-
-    async def issue() -> str:
-        db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
-        await db.start()
-        _, secret = await ApiKeyRepository(db).create("owner_ws_other", "ws")
-        await db.aclose()
-        return secret
-
     fake_openai.script(ow.stream(["mine"]), ow.stream(["theirs"]))
     with socket(server) as connection:
         connection.response.create(model=VIA_OPENAI, input="private")
         mine = final(turn(connection))
-    with socket(server, key=asyncio.run(issue())) as connection:
+    with socket(server, key=project_key(server.url, "ws-other")) as connection:
         connection.response.create(model=VIA_OPENAI, input="peek", previous_response_id=mine["id"])
         assert error_of(connection)["error"]["code"] == "previous_response_not_found"
         connection.response.create(model=VIA_OPENAI, input="own")

@@ -14,6 +14,7 @@ from tests.conftest import LOCAL, VIA_OPENAI
 from tests.e2e.responses_stream_validator import check_stream
 from tests.fakes import openai_wire as ow
 from tests.server import LiveServer
+from tests.tenants import project_key
 
 pytestmark = pytest.mark.slow
 
@@ -103,24 +104,13 @@ def test_upload_and_poll_helpers_and_a_failing_file(oai) -> None:
 
 
 def test_bad_requests_and_tenancy(oai, server, store) -> None:
-    import asyncio
-
-    from switchyard.store import ApiKeyRepository, Database
-
     with pytest.raises(openai.NotFoundError):
         oai.vector_stores.create(name="x", file_ids=["file-doesnotexist"])
     with pytest.raises(openai.BadRequestError) as caught:
         oai.vector_stores.search(store["id"], query="x", filters={"type": "between", "key": "a", "value": 1})
     assert caught.value.body["param"].startswith("filters")
 
-    async def issue() -> str:
-        db = Database(f"sqlite+aiosqlite:///{server.workdir / 'data' / 'switchyard.db'}")
-        await db.start()
-        _, secret = await ApiKeyRepository(db).create("owner_eve", "eve")
-        await db.aclose()
-        return secret
-
-    eve = openai.OpenAI(base_url=server.url + "/v1", api_key=asyncio.run(issue()), max_retries=0)
+    eve = openai.OpenAI(base_url=server.url + "/v1", api_key=project_key(server.url, "eve"), max_retries=0)
     with pytest.raises(openai.NotFoundError):
         eve.vector_stores.retrieve(store["id"])
     with pytest.raises(openai.NotFoundError):

@@ -32,15 +32,16 @@ async def registry(tmp_path: Path):
 
 
 def test_embedders_by_name_and_alias(registry: EmbeddingRegistry) -> None:
-    assert isinstance(registry.embedder("mini"), LocalEmbedder)
+    # each embedder is metered (its calls count for the request running them)
+    assert isinstance(registry.embedder("mini").inner, LocalEmbedder)
     assert registry.embedder("mini-v2") is registry.embedder("mini")
-    assert isinstance(registry.embedder("up"), OpenAIEmbedder)
+    assert isinstance(registry.embedder("up").inner, OpenAIEmbedder)
 
 
 def test_rerankers_share_the_local_model(registry: EmbeddingRegistry) -> None:
     local = registry.reranker("local-rr")
     assert isinstance(local, EmbeddingReranker)
-    assert local.embedder is registry.embedder("mini")
+    assert local.embedder is registry.embedder("mini").inner
     by_embedding = registry.reranker("mini")
     assert isinstance(by_embedding, EmbeddingReranker) and by_embedding.embedder is registry.embedder("mini")
     assert isinstance(registry.reranker("jina"), UpstreamReranker)

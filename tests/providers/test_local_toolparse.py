@@ -152,6 +152,28 @@ CASES = [
     ),
     ("bare json that is data", chars('{"a": {"name": "x"}}'), [("text", '{"a": {"name": "x"}}')]),
     (
+        "llama 3 python tag with parameters",
+        chars('<|python_tag|>{"name": "search", "parameters": {"q": "x"}}'),
+        [("call", "search", '{"q": "x"}'), ("end",)],
+    ),
+    (
+        "llama 3 bare call with parameters",
+        chars('{"name": "get_weather", "parameters": {"city": "Rome"}}'),
+        [("call", "get_weather", '{"city": "Rome"}'), ("end",)],
+    ),
+    (
+        "mistral list of calls",
+        chars('[TOOL_CALLS] [{"name": "search", "arguments": {"q": 1}}, {"name": "get_weather", '
+              '"arguments": {"city": "Oslo"}}]'),
+        [("call", "search", '{"q": 1}'), ("end",), ("call", "get_weather", '{"city": "Oslo"}'), ("end",)],
+    ),
+    (
+        "mistral single call without brackets",
+        chars('[TOOL_CALLS]{"name": "search", "arguments": {}}'),
+        [("call", "search", "{}"), ("end",)],
+    ),
+    ("a bracket that is text", chars("[1, 2] and [TOOL"), [("text", "[1, 2] and [TOOL")]),
+    (
         "bare object after text is text",
         chars('See {"name": "search", "arguments": {}}'),
         [("text", 'See {"name": "search", "arguments": {}}')],

@@ -8,12 +8,22 @@ from typing import Any, Literal
 from switchyard.core.items import Item
 
 
+@dataclass(frozen=True, slots=True)
+class ToolGrammar:
+    """The grammar a custom tool's free-form input must match (Responses ``custom``
+    tools with ``format: {"type": "grammar"}``)."""
+
+    syntax: Literal["lark", "regex"]
+    definition: str
+
+
 @dataclass(slots=True)
 class Tool:
     name: str
     description: str | None = None
     parameters: dict[str, Any] = field(default_factory=lambda: {"type": "object", "properties": {}})
     strict: bool = False
+    grammar: ToolGrammar | None = None  # a custom tool's input grammar; its ``input`` argument matches it
 
 
 @dataclass(slots=True)

@@ -9,14 +9,23 @@ from switchyard.core.events import Event
 from switchyard.core.request import Request
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
+from switchyard.gateway.metered_calls import metered_turn
 from switchyard.gateway.router import Route
+from switchyard.providers.base import PartialSchemaEnforcement
 
 
 def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     """Raises ``SwitchyardError`` for what the backend cannot do, before any event."""
+    return metered_turn(route, request, _generate(route, request))
+
+
+def _generate(route: Route, request: Request) -> AsyncIterator[Event]:
     check_parameters(route, request)
     if needs_enforcement(request) and not route.provider.capabilities.json_schema:
         if request.n > 1:
             raise unsupported("n", "n > 1 with structured outputs needs a backend that enforces them")
+        return enforce(route.provider, request, route.config.structured_retries)
+    if (needs_enforcement(request) and isinstance(route.provider, PartialSchemaEnforcement)
+            and route.provider.unenforced(request)):
         return enforce(route.provider, request, route.config.structured_retries)
     return route.provider.generate(request)

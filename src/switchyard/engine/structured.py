@@ -1,5 +1,7 @@
-"""Structured outputs for backends that cannot enforce them: ask for JSON,
-validate what comes back, retry a bounded number of times, then fail clearly."""
+"""Structured outputs for backends that cannot enforce them (or enforce only part
+of a schema, like the local model's grammar without numeric bounds): ask for JSON,
+validate what comes back, retry a bounded number of times telling the model what
+was wrong, then fail clearly."""
 
 from __future__ import annotations
 
@@ -74,6 +76,16 @@ def _problem(result: Result, request: Request) -> str | None:
     return None
 
 
+def _feedback(result: Result, problem: str) -> list[Message]:
+    """The rejected answer and why, so that a retry is not the same draw again."""
+    out = []
+    text = result.choices[0].text() if result.choices else ""
+    if text:
+        out.append(text_message("assistant", text))
+    out.append(text_message("user", f"That answer is invalid: {problem}. Answer again, correcting it."))
+    return out
+
+
 def _schema_error(value: Any, schema: dict[str, Any] | None) -> str | None:
     try:
         jsonschema.validate(value, schema or {}, cls=jsonschema.Draft202012Validator)
@@ -99,6 +111,7 @@ async def enforce(provider: Provider, request: Request, retries: int) -> AsyncIt
             for event in events_from_result(result):
                 yield event
             return
+        attempt = replace(attempt, items=[*attempt.items, *_feedback(result, problem)])
     raise SwitchyardError(
         ErrorKind.UPSTREAM,
         f"The model did not produce valid structured output after {retries + 1} attempts: {problem}",

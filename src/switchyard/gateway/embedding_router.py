@@ -15,6 +15,7 @@ from typing import Any
 
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.gateway.metered_calls import MeteredEmbedder
 from switchyard.providers.base import Embedder
 from switchyard.providers.rerank import EmbeddingReranker, Reranker
 
@@ -41,7 +42,7 @@ class EmbeddingRegistry:
         self._models = {m.name: m for m in models}
         self._aliases = [(a, m) for m in models for a in m.aliases]
         self._data_dir = Path(data_dir)
-        self._embedders: dict[str, Embedder] = {}
+        self._embedders: dict[str, MeteredEmbedder] = {}
         self._rerankers: dict[str, Reranker] = {}
         self._local: dict[tuple[str | None, int | None], Embedder] = {}
 
@@ -68,7 +69,7 @@ class EmbeddingRegistry:
         if config.task != "embedding":
             raise _wrong_task(config, "embeddings")
         if config.name not in self._embedders:
-            self._embedders[config.name] = self._build_embedder(config)
+            self._embedders[config.name] = MeteredEmbedder(self._build_embedder(config), config)
         return self._embedders[config.name]
 
     def reranker(self, name: str) -> Reranker:
@@ -118,7 +119,7 @@ class EmbeddingRegistry:
 
     async def aclose(self) -> None:
         closing: list[Any] = [
-            *self._local.values(), *self._embedders.values(), *self._rerankers.values()
+            *self._local.values(), *(e.inner for e in self._embedders.values()), *self._rerankers.values()
         ]
         seen: set[int] = set()
         for backend in closing:

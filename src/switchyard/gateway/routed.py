@@ -21,7 +21,7 @@ from switchyard.gateway.attempts import Plan, Sleep
 from switchyard.gateway.capabilities import intersect
 from switchyard.gateway.deployment_gate import AttemptObserver, DeploymentGate
 from switchyard.gateway.deployments import Deployment
-from switchyard.providers.base import Capabilities
+from switchyard.providers.base import Capabilities, PartialSchemaEnforcement
 from switchyard.providers.upstream_errors import retryable
 
 _SLOW_PATH = (Failure, UsageReport)
@@ -61,6 +61,15 @@ class RoutedProvider:
 
     def generate(self, request: Request) -> AsyncIterator[Event]:
         return self._route(request)
+
+    def unenforced(self, request: Request) -> list[str]:
+        """Schema keywords some deployment's constrained decoding leaves unchecked
+        (``PartialSchemaEnforcement``): the engine validates those answers."""
+        lost: set[str] = set()
+        for deployment in self.deployments:
+            if isinstance(deployment.provider, PartialSchemaEnforcement):
+                lost.update(deployment.provider.unenforced(request))
+        return sorted(lost)
 
     async def count_tokens(self, request: Request) -> int:
         last: SwitchyardError | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from switchyard.core.events import Event
 from switchyard.core.request import Request
@@ -89,3 +89,12 @@ class Provider(Protocol):
     async def count_tokens(self, request: Request) -> int: ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PartialSchemaEnforcement(Protocol):
+    """A backend whose constrained decoding enforces only part of a JSON schema
+    (``Capabilities.json_schema`` true): ``unenforced`` names the keywords it leaves
+    unchecked for a request, which the engine then validates after generation."""
+
+    def unenforced(self, request: Request) -> list[str]: ...

@@ -1,4 +1,8 @@
-"""API keys: only a SHA-256 hash of each secret is stored; the secret is shown once."""
+"""API keys: only a SHA-256 hash of each secret is stored; the secret is shown once.
+
+A key is a project key (``kind="project"``, ``owner_id`` is its project) or an admin
+key (``kind="admin"``, ``owner_id`` is ``ADMIN_OWNER``). Each carries the settings an
+operator may change later (``KeySettings``)."""
 
 from __future__ import annotations
 
@@ -7,15 +11,52 @@ import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select, update
 
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.models import ApiKey, utcnow
+from switchyard.store.tenancy_models import Project
 
 SECRET_PREFIX = "sk-sy-"
+ADMIN_SECRET_PREFIX = "sk-sy-admin-"
 DISPLAY_PREFIX_LENGTH = len(SECRET_PREFIX) + 4
+ADMIN_OWNER = "organization"
+MICRO = Decimal(1_000_000)
+
+
+def to_micro(usd: Decimal | None) -> int | None:
+    return None if usd is None else int((usd * MICRO).to_integral_value())
+
+
+def from_micro(micro: int | None) -> Decimal | None:
+    return None if micro is None else Decimal(micro) / MICRO
+
+
+@dataclass(frozen=True, slots=True)
+class KeySettings:
+    enabled: bool = True
+    expires_at: datetime | None = None
+    allowed_models: tuple[str, ...] | None = None
+    allowed_ips: tuple[str, ...] | None = None  # CIDRs
+    rpm_limit: int | None = None
+    tpm_limit: int | None = None
+    concurrency_limit: int | None = None
+    budget_usd: Decimal | None = None
+    budget_interval: str | None = None  # "month" or "total"
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "enabled": self.enabled, "expires_at": self.expires_at,
+            "allowed_models": None if self.allowed_models is None else list(self.allowed_models),
+            "allowed_ips": None if self.allowed_ips is None else list(self.allowed_ips),
+            "rpm_limit": self.rpm_limit, "tpm_limit": self.tpm_limit,
+            "concurrency_limit": self.concurrency_limit,
+            "budget_micro_usd": to_micro(self.budget_usd), "budget_interval": self.budget_interval,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +69,9 @@ class ApiKeyRecord:
     created_at: datetime
     last_used_at: datetime | None
     revoked_at: datetime | None
+    kind: str = "project"
+    service_account_id: str | None = None
+    settings: KeySettings = KeySettings()
 
     @property
     def revoked(self) -> bool:
@@ -38,7 +82,17 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+def _tuple(values: list[str] | None) -> tuple[str, ...] | None:
+    return None if values is None else tuple(values)
+
+
 def _record(row: ApiKey) -> ApiKeyRecord:
+    settings = KeySettings(
+        enabled=bool(row.enabled), expires_at=row.expires_at,
+        allowed_models=_tuple(row.allowed_models), allowed_ips=_tuple(row.allowed_ips),
+        rpm_limit=row.rpm_limit, tpm_limit=row.tpm_limit, concurrency_limit=row.concurrency_limit,
+        budget_usd=from_micro(row.budget_micro_usd), budget_interval=row.budget_interval,
+    )
     return ApiKeyRecord(
         id=row.id,
         owner_id=row.owner_id,
@@ -48,6 +102,9 @@ def _record(row: ApiKey) -> ApiKeyRecord:
         created_at=row.created_at,
         last_used_at=row.last_used_at,
         revoked_at=row.revoked_at,
+        kind=row.kind,
+        service_account_id=row.service_account_id,
+        settings=settings,
     )
 
 
@@ -56,20 +113,30 @@ class ApiKeyRepository:
         self._db = db
 
     async def create(
-        self, owner_id: str, name: str, scopes: Sequence[str] | None = None
+        self, owner_id: str, name: str, scopes: Sequence[str] | None = None, *, kind: str = "project",
+        service_account_id: str | None = None, settings: KeySettings | None = None,
     ) -> tuple[ApiKeyRecord, str]:
-        """Returns the record and the plaintext secret, which is not stored anywhere."""
-        secret = SECRET_PREFIX + secrets.token_urlsafe(32)
+        """Returns the record and the plaintext secret, which is not stored anywhere.
+        A project key for a project id that does not exist yet creates that project (so
+        scripts that issue keys straight into the store keep working)."""
+        prefix = ADMIN_SECRET_PREFIX if kind == "admin" else SECRET_PREFIX
+        secret = prefix + secrets.token_urlsafe(32)
         row = ApiKey(
             id=new_id("key_"),
             owner_id=owner_id,
             name=name,
             key_hash=hash_secret(secret),
-            key_prefix=secret[:DISPLAY_PREFIX_LENGTH],
+            key_prefix=secret[:len(prefix) + 4],
             scopes=list(scopes or []),
             created_at=utcnow(),
+            kind=kind,
+            service_account_id=service_account_id,
+            **(settings or KeySettings()).columns(),
         )
         async with self._db.session() as session:
+            if kind == "project" and await session.get(Project, owner_id) is None:
+                session.add(Project(id=owner_id, name=owner_id, created_at=row.created_at))
+                await session.flush()
             session.add(row)
         return _record(row), secret
 
@@ -80,6 +147,12 @@ class ApiKeyRepository:
         )
         async with self._db.session(read_only=True) as session:
             row = await session.scalar(query)
+            return None if row is None else _record(row)
+
+    async def find_by_id(self, key_id: str) -> ApiKeyRecord | None:
+        """Any owner's key; for operators (the CLI), never for a caller's request."""
+        async with self._db.session(read_only=True) as session:
+            row = await session.get(ApiKey, key_id)
             return None if row is None else _record(row)
 
     async def get(self, key_id: str, owner_id: str) -> ApiKeyRecord | None:
@@ -101,13 +174,43 @@ class ApiKeyRepository:
             result = await session.execute(statement)
             return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def list(self, owner_id: str) -> list[ApiKeyRecord]:
-        """All of ``owner_id``'s keys, revoked ones included, oldest first."""
-        query = (
-            select(ApiKey).where(ApiKey.owner_id == owner_id).order_by(ApiKey.created_at, ApiKey.id)
+    async def revoke_service_account(self, service_account_id: str) -> int:
+        """Revokes every active key of a service account; returns how many."""
+        statement = (
+            update(ApiKey)
+            .where(ApiKey.service_account_id == service_account_id, ApiKey.revoked_at.is_(None))
+            .values(revoked_at=utcnow())
+            .execution_options(synchronize_session=False)
         )
+        async with self._db.session() as session:
+            result = await session.execute(statement)
+            return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def list(self, owner_id: str, *, active_only: bool = False,
+                   service_account_id: str | None = None) -> list[ApiKeyRecord]:
+        """``owner_id``'s keys (revoked ones too unless ``active_only``), oldest first."""
+        query = select(ApiKey).where(ApiKey.owner_id == owner_id)
+        if active_only:
+            query = query.where(ApiKey.revoked_at.is_(None))
+        if service_account_id is not None:
+            query = query.where(ApiKey.service_account_id == service_account_id)
+        query = query.order_by(ApiKey.created_at, ApiKey.id)
         async with self._db.session(read_only=True) as session:
             return [_record(row) for row in await session.scalars(query)]
+
+    async def update(self, key_id: str, owner_id: str, name: str, settings: KeySettings
+                     ) -> ApiKeyRecord | None:
+        """Replaces an active key's name and settings; None if there is no such key."""
+        async with self._db.session() as session:
+            row = await session.scalar(select(ApiKey).where(
+                ApiKey.id == key_id, ApiKey.owner_id == owner_id, ApiKey.revoked_at.is_(None)))
+            if row is None:
+                return None
+            row.name = name
+            for column, value in settings.columns().items():
+                setattr(row, column, value)
+            await session.flush()
+            return _record(row)
 
     async def touch(self, key_id: str) -> None:
         statement = (

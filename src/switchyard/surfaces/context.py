@@ -7,22 +7,33 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from functools import wraps
 
-from starlette.requests import Request
-from starlette.responses import Response
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
-from switchyard.gateway.auth import Authenticator, Principal
+from switchyard.gateway.auth import (
+    PROJECT_HEADER,
+    Authenticator,
+    Principal,
+    require_api_access,
+    require_model,
+)
+from switchyard.gateway.call_scope import CallScope, entered
+from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
+from switchyard.gateway.metering import Metering, metering
 from switchyard.gateway.router import ModelRegistry
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.surfaces.disconnect import ClientGone, gone_response
+from switchyard.surfaces.metered_response import MeteredResponse
+from switchyard.tenancy.service import OrganizationService
 
 log = logging.getLogger("switchyard")
 
@@ -39,6 +50,9 @@ class Services:
     embeddings: EmbeddingRegistry
     retrieval: Retrieval
     file_inputs: FileInputs
+    metering: Metering
+    organization: OrganizationService
+    client_address: ClientAddress
     deployments: DeploymentService
 
 
@@ -46,28 +60,76 @@ def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+ADMIN_PREFIX = "/v1/organization/"
+
+
+async def caller(request: HTTPConnection, services: Services) -> Principal:
+    """The authenticated caller. Admin keys reach only the administration API, which
+    acts on the whole organization (so an ``OpenAI-Project`` header does not matter there)."""
+    peer = request.client.host if request.client is not None else None
+    client_ip = services.client_address.resolve(peer, request.headers)
+    if request.url.path.startswith(ADMIN_PREFIX):
+        headers = {k: v for k, v in request.headers.items() if k != PROJECT_HEADER}
+        return await services.auth.authenticate(headers, client_ip)
+    principal = await services.auth.authenticate(request.headers, client_ip)
+    require_api_access(principal)
+    return principal
+
+
+def allow_model(services: Services, principal: Principal, name: str) -> None:
+    """403 ``model_not_found`` for a model outside the caller's key or project allowlist
+    (checked against the name asked for and the public model an alias resolves to)."""
+    route = services.models.find(name)
+    require_model(principal, name, *((route.name,) if route is not None else ()))
+
+
 Handler = Callable[[Request, Services, Principal], Awaitable[Response]]
 Renderer = Callable[[SwitchyardError], Response]
 
 
+def surface_of(handler: Handler) -> str:
+    """``openai.chat`` for a handler in ``switchyard.surfaces.openai.chat``."""
+    return handler.__module__.removeprefix("switchyard.surfaces.")
+
+
 def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaitable[Response]]]:
-    """Authenticate, run the handler, and render any error in the surface's shape."""
+    """Authenticate, run the handler, and render any error in the surface's shape.
+
+    The call scope (and its meter) is entered for the handler and again while the answer is
+    sent (``MeteredResponse``): a streamed body runs after the handler returned, in the same
+    request task or in tasks that copy its context."""
 
     def decorate(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+        surface = surface_of(handler)
+
         @wraps(handler)
         async def route(request: Request) -> Response:
             services = services_of(request)
             try:
-                principal = await services.auth.authenticate(request.headers)
-                return await handler(request, services, principal)
-            except SwitchyardError as error:
-                return render(error)
-            except ClientGone:
-                return gone_response()
-            except Exception:
-                log.exception("unhandled error in %s", request.url.path)
-                return render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))
+                principal = await caller(request, services)
+            except Exception as error:
+                return _rendered(error, request, render)
+            client = request.client
+            scope = CallScope(principal, surface, client_ip=client.host if client else None)
+            meter = services.metering.open(scope)
+            with entered(scope), metering(meter):
+                try:
+                    response = await handler(request, services, principal)
+                except Exception as error:
+                    response = _rendered(error, request, render)
+            if not meter.pending and not isinstance(response, StreamingResponse):
+                return response  # no model call: nothing to meter
+            return MeteredResponse(response, scope, meter)
 
         return route
 
     return decorate
+
+
+def _rendered(error: Exception, request: Request, render: Renderer) -> Response:
+    if isinstance(error, SwitchyardError):
+        return render(error)
+    if isinstance(error, ClientGone):
+        return gone_response()
+    log.error("unhandled error in %s", request.url.path, exc_info=error)
+    return render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))

@@ -24,11 +24,16 @@ def _is_anthropic(request: Request) -> bool:
     return "anthropic-version" in request.headers
 
 
-def _find(services: Services, name: str) -> ModelConfig:
+def _visible(services: Services, principal: Principal) -> list[ModelConfig]:
+    """The models the caller's key and project allowlists let it use."""
+    return [m for m in _listed(services) if principal.may_use_model(m.name)]
+
+
+def _find(services: Services, principal: Principal, name: str) -> ModelConfig:
     route = services.models.find(name)
-    if route is not None:
+    if route is not None and principal.may_use_model(name, route.name):
         return route.config
-    for config in services.settings.models:
+    for config in _visible(services, principal):
         if config.name == name:
             return config
     raise SwitchyardError(ErrorKind.NOT_FOUND, f"The model '{name}' does not exist or you do not have access to it.",
@@ -58,12 +63,12 @@ def _listed(services: Services) -> list[ModelConfig]:
 
 @endpoint(render_openai)
 async def _list_openai(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse({"object": "list", "data": [_openai_model(m) for m in _listed(services)]})
+    return JSONResponse({"object": "list", "data": [_openai_model(m) for m in _visible(services, principal)]})
 
 
 @endpoint(render_anthropic)
 async def _list_anthropic(request: Request, services: Services, principal: Principal) -> Response:
-    data = [_anthropic_model(m) for m in _listed(services)]
+    data = [_anthropic_model(m) for m in _visible(services, principal)]
     first = data[0]["id"] if data else None
     last = data[-1]["id"] if data else None
     return JSONResponse({"data": data, "has_more": False, "first_id": first, "last_id": last})
@@ -71,12 +76,12 @@ async def _list_anthropic(request: Request, services: Services, principal: Princ
 
 @endpoint(render_openai)
 async def _get_openai(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(_openai_model(_find(services, request.path_params["model"])))
+    return JSONResponse(_openai_model(_find(services, principal, request.path_params["model"])))
 
 
 @endpoint(render_anthropic)
 async def _get_anthropic(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(_anthropic_model(_find(services, request.path_params["model"])))
+    return JSONResponse(_anthropic_model(_find(services, principal, request.path_params["model"])))
 
 
 async def list_models(request: Request) -> Response:

@@ -10,7 +10,7 @@ from starlette.routing import Route
 
 from switchyard.codecs.rerank import decode_request, encode_response
 from switchyard.gateway.auth import Principal
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
 from switchyard.surfaces.openai.errors import render_error
 
@@ -19,6 +19,7 @@ from switchyard.surfaces.openai.errors import render_error
 async def rerank(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     call = decode_request(body)
+    allow_model(services, principal, call.model)
     reranker = services.embeddings.reranker(call.model)
     result = await reranker.rerank(call.query, call.documents, call.top_n)
     return JSONResponse(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from switchyard.surfaces import health, models, rerank
-from switchyard.surfaces.admin import deployments as admin_deployments
+from switchyard.surfaces.admin.routes import admin_routes
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
     chat,
@@ -40,5 +40,5 @@ def all_routes() -> list[BaseRoute]:
         *uploads.ROUTES,
         *vector_stores.ROUTES,
         *vector_store_files.ROUTES,
-        *admin_deployments.ROUTES,
+        *admin_routes(),
     ]

@@ -22,7 +22,7 @@ from switchyard.codecs.openai_chat.fields import arr, missing, obj, one_of, opt_
 from switchyard.codecs.openai_responses.call import FileSearchConfig, McpToolConfig
 from switchyard.codecs.openai_responses.tool_names import custom_parameters, flat_name
 from switchyard.core.errors import invalid, unsupported
-from switchyard.core.request import Tool, ToolChoice
+from switchyard.core.request import Tool, ToolChoice, ToolGrammar
 from switchyard.retrieval.filters import parse_filters
 from switchyard.retrieval.ranking import parse_ranking_options
 
@@ -148,7 +148,9 @@ def _custom(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], Tool]:
             req_str(fmt, "definition", f"{path}.format")
     wire = {"type": "custom", "name": name, "description": description,
             "format": fmt if fmt is not None else {"type": "text"}}
-    return wire, Tool(name=name, description=description, parameters=custom_parameters(description, fmt))
+    grammar = ToolGrammar(fmt["syntax"], fmt["definition"]) if fmt is not None and fmt["type"] == "grammar" else None
+    return wire, Tool(name=name, description=description, parameters=custom_parameters(description, fmt),
+                      grammar=grammar)
 
 
 def _namespace(out: Tools, tool: dict[str, Any], path: str) -> dict[str, Any]:

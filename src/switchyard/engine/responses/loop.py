@@ -338,7 +338,7 @@ class ResponseRun:
 
 
 def _error_code(error: SwitchyardError) -> str:
-    if error.kind is ErrorKind.RATE_LIMIT:
+    if error.kind in (ErrorKind.RATE_LIMIT, ErrorKind.QUOTA):  # the spec has no insufficient_quota code here
         return "rate_limit_exceeded"
     if error.kind is ErrorKind.INVALID_REQUEST:
         return "invalid_prompt"

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import secrets
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from switchyard.engine.responses.service import ResponsesService
@@ -18,12 +19,14 @@ from switchyard.store.responses import ResponseRecord
 log = logging.getLogger(__name__)
 
 Decode = Callable[[ResponseRecord, dict[str, Any]], Any]  # the record and its opened body
+JobScope = Callable[[ResponseRecord], AbstractContextManager[Any]]  # entered while a job runs (metering)
 
 
 class BackgroundRunner:
     def __init__(self, service: ResponsesService, decode: Decode, *, lease_seconds: float = 15.0,
-                 concurrency: int = 4, idle_poll_seconds: float = 1.0) -> None:
+                 concurrency: int = 4, idle_poll_seconds: float = 1.0, job_scope: JobScope | None = None) -> None:
         self.service = service
+        self.job_scope = job_scope
         self.decode = decode
         self.worker_id = "worker_" + secrets.token_hex(6)
         self.lease_seconds = lease_seconds
@@ -69,7 +72,8 @@ class BackgroundRunner:
                 await self._give_up(record, "The server running this response stopped before it finished.")
                 return
             call = self.decode(record, self.service.stored_body(record))
-            await self.service.run_background(record, call)
+            with self.job_scope(record) if self.job_scope is not None else nullcontext():
+                await self.service.run_background(record, call)
         except asyncio.CancelledError:
             raise
         except Exception as exc:

@@ -24,6 +24,7 @@ from switchyard.engine.responses.sink import StoredEventSink
 from switchyard.engine.responses.stored_request import body_to_run, to_store
 from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
+from switchyard.gateway.metering import caller_snapshot
 from switchyard.gateway.router import ModelRegistry, Route
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
@@ -175,8 +176,8 @@ class ResponsesService:
         body = run.body("queued")
         await self.responses.create(
             id=p.response_id, owner_id=p.owner_id, model=p.call.model, status="queued", body=body,
-            request=p.stored_request(self.secrets, background=True), input_items=p.input_items,
-            previous_response_id=p.call.previous_response_id,
+            request={**p.stored_request(self.secrets, background=True), "caller": caller_snapshot()},
+            input_items=p.input_items, previous_response_id=p.call.previous_response_id,
             conversation_id=p.call.conversation, background=True, created_at=p.created_at,
         )
         self.wakeup.set()

@@ -104,10 +104,11 @@ class Engine:
         """Prompt tokens run through the model since load (reused prefixes excluded)."""
         return self.scheduler.prompt_tokens_evaluated
 
-    def tokenize(self, text: str, bos: bool = False) -> list[int]:
-        """Special-token text (template markup) becomes special tokens. With ``bos``
-        the model's own add-BOS setting applies, without doubling a template's BOS."""
-        tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=True))
+    def tokenize(self, text: str, bos: bool = False, special: bool = True) -> list[int]:
+        """With ``special``, special-token text (template markup) becomes special tokens;
+        without, it stays text (user content). With ``bos`` the model's own add-BOS
+        setting applies, without doubling a template's BOS."""
+        tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
         if bos and len(tokens) > 1 and tokens[0] == tokens[1] == self.llm.token_bos():
             tokens = tokens[1:]
         return tokens

@@ -1,13 +1,14 @@
 """The embedded provider: a GGUF model run in-process by llama.cpp.
 
-One model instance serves every request. Generations queue on a single worker
-thread; each streams its events back to the event loop through an asyncio queue,
-and stops within one token once its consumer goes away.
+One model instance serves every request. Its scheduler thread decodes several
+requests together (``scheduler.py``); each streams its events back to the event loop
+through an asyncio queue, and stops within one token once its consumer goes away.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import replace
@@ -19,19 +20,20 @@ from jinja2 import TemplateError
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.events import Event, Failure, Start, UsageReport
-from switchyard.core.request import Request
+from switchyard.core.request import Request, Tool
 from switchyard.core.usage import Usage
 from switchyard.providers.base import Capabilities, implicit, native, translated, unsupported
 from switchyard.providers.local.engine import Engine, EngineSettings, Outcome, Plan, Sampling, load_engine
-from switchyard.providers.local.grammar import JSON_OBJECT_GBNF, schema_gbnf, tool_call_gbnf
-from switchyard.providers.local.model_files import ModelUnavailable, ensure_default_model
-from switchyard.providers.local.prompt import (
-    TOOL_CALL_PREFILL,
-    chat_messages,
-    chat_tools,
-    raw_prompt,
-    render,
+from switchyard.providers.local.grammar import (
+    JSON_OBJECT_GBNF,
+    input_gbnf,
+    schema_gbnf,
+    schema_grammar,
+    tool_call_gbnf,
 )
+from switchyard.providers.local.model_files import ModelUnavailable, ensure_default_model
+from switchyard.providers.local.prompt import Segment, chat_messages, chat_tools, raw_prompt, render_segments
+from switchyard.providers.local.templates import tool_style
 
 # Used when a GGUF file carries no chat template of its own.
 CHATML_TEMPLATE = (
@@ -39,6 +41,7 @@ CHATML_TEMPLATE = (
     "{% if add_generation_prompt %}<|im_start|>assistant\n{% endif %}"
 )
 _DONE = object()
+log = logging.getLogger(__name__)
 
 PARAMETERS = {
     "temperature": native(), "top_p": native(), "top_k": native(), "max_output_tokens": native(),
@@ -74,6 +77,7 @@ class LocalProvider:
         self._start_lock = asyncio.Lock()
         self._active: set[threading.Event] = set()
         self._closed = False
+        self._warned: set[str] = set()  # custom tool grammars already reported as untranslatable
 
     async def start(self) -> None:
         """Assemble (if needed) and load the model; later calls return at once."""
@@ -149,16 +153,18 @@ class LocalProvider:
         return self._engine
 
     def _prompt(self, request: Request) -> tuple[list[int], str]:
-        """The prompt's tokens and the assistant prefill they end with."""
+        """The prompt's tokens and the assistant prefill they end with. Only the
+        template's markup may become special tokens; every content is plain text."""
         engine = self._require_engine()
         if request.metadata.get("raw_prompt") is True:
             return engine.tokenize(raw_prompt(request), bos=True), ""
-        messages = chat_messages(request)
+        template = engine.chat_template() or CHATML_TEMPLATE
+        style = tool_style(template)
+        messages = chat_messages(request, native_tools=style.native)
         if not messages:
             raise invalid("the conversation has no messages", "messages")
-        template = engine.chat_template() or CHATML_TEMPLATE
         try:
-            text = render(
+            segments = render_segments(
                 template,
                 messages,
                 chat_tools(request),
@@ -167,12 +173,38 @@ class LocalProvider:
             )
         except TemplateError as exc:
             raise SwitchyardError(ErrorKind.SERVER, f"chat template failed: {exc}") from exc
-        prefill = TOOL_CALL_PREFILL if _forced_tool(request) else ""
-        return engine.tokenize(text + prefill, bos=True), prefill
+        prefill = style.prefill if _forced_tool(request) else ""
+        if prefill:
+            segments.append(Segment(prefill, data=False))
+        return _tokenize(engine, segments), prefill
+
+    def unenforced(self, request: Request) -> list[str]:
+        """The schema keywords the grammar leaves unchecked for this request (checked
+        after generation instead, by the caller)."""
+        lost: set[str] = set()
+        fmt = request.response_format
+        if fmt is not None and fmt.type == "json_schema" and isinstance(fmt.schema, dict):
+            lost.update(schema_grammar(fmt.schema).unenforced)
+        if request.metadata.get("raw_prompt") is not True:
+            for tool in _tools_in_play(request):
+                if tool.strict and tool.grammar is None:
+                    lost.update(schema_grammar(tool.parameters).unenforced)
+        return sorted(lost)
+
+    def _warn_untranslatable(self, tools: list[Tool]) -> None:
+        for tool in tools:
+            if tool.grammar is None or tool.grammar.definition in self._warned:
+                continue
+            result = input_gbnf(tool.grammar, "ct")
+            if isinstance(result, Exception):
+                self._warned.add(tool.grammar.definition)
+                log.warning("custom tool %s: its %s grammar cannot be enforced on the local model (%s); "
+                            "it is only described in the prompt", tool.name, tool.grammar.syntax, result)
 
     def _plans(self, request: Request) -> list[Plan]:
         engine = self._require_engine()
         tools = [] if request.metadata.get("raw_prompt") is True else _tools_in_play(request)
+        self._warn_untranslatable(tools)
         tokens, prefill = self._prompt(request)
         room = engine.n_ctx - len(tokens)
         if room <= 0:
@@ -194,7 +226,7 @@ class LocalProvider:
             grammar=_grammar(request, tools),
             tools=tools,
             prefill=prefill,
-            strict_tools=any(t.strict for t in tools) and not prefill,
+            strict_tools=any(t.strict or t.grammar is not None for t in tools) and not prefill,
             logprobs=request.logprobs,
             top_logprobs=request.top_logprobs or 0,
             single_call=request.parallel_tool_calls is False,
@@ -203,6 +235,16 @@ class LocalProvider:
         if request.n < 1:
             raise invalid("n must be at least 1", "n")
         return [replace(plan, choice=i) for i in range(request.n)]
+
+
+def _tokenize(engine: Engine, segments: list[Segment]) -> list[int]:
+    """Markup with special tokens, data without; the model's BOS once, up front."""
+    tokens: list[int] = []
+    for i, segment in enumerate(segments):
+        tokens += engine.tokenize(segment.text, bos=i == 0, special=not segment.data)
+    if not segments:
+        tokens = engine.tokenize("", bos=True)
+    return tokens
 
 
 class _Run:

@@ -1,8 +1,12 @@
 """Split a model's streamed text into plain text and tool calls, incrementally.
 
-Three call syntaxes are recognised: Qwen's ``<tool_call>\\n{"name": ..., "arguments": {...}}
-\\n</tool_call>``, a fenced ````json {"name": ..., "arguments": ...}```` block, and the same
-object bare at the start of the answer (or right after another call).
+The call syntaxes of the common model families are recognised: Qwen's (Hermes')
+``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>``, Llama 3's
+``<|python_tag|>{"name": ..., "parameters": {...}}``, Mistral's
+``[TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]``, a fenced
+````json {"name": ..., "arguments": ...}```` block, and the object bare at the start of
+the answer (or right after another call). ``"parameters"`` and ``"arguments"`` are
+taken alike everywhere.
 Text that might still become a call opener is held back; once the name is known a
 ``CallStart`` is emitted and the arguments stream out character by character until
 their closing brace. An opener that turns out not to be a call is released as text.
@@ -17,6 +21,8 @@ from dataclasses import dataclass
 TAG_OPEN = "<tool_call>"
 TAG_CLOSE = "</tool_call>"
 FENCE = "```"
+# Opener -> closer ("" when the call ends with the object, or the turn).
+TAGS = {TAG_OPEN: TAG_CLOSE, "<|python_tag|>": "", "[TOOL_CALLS]": ""}
 
 
 @dataclass(slots=True)
@@ -43,6 +49,7 @@ Output = Text | CallStart | ArgsDelta | CallEnd
 
 # The header after the opener: each step is a literal, whitespace, or the name string.
 _WS, _NAME = object(), object()
+_ARGS_KEY = ('"arguments"', '"parameters"')
 _HEADER: tuple[object, ...] = (
     _WS,
     "{",
@@ -56,7 +63,7 @@ _HEADER: tuple[object, ...] = (
     _WS,
     ",",
     _WS,
-    '"arguments"',
+    _ARGS_KEY,
     _WS,
     ":",
     _WS,
@@ -80,6 +87,9 @@ class ToolCallParser:
         self._raw = ""  # everything consumed since the opener, released if it is no call
         self._fence = False
         self._bare = False
+        self._opener = ""
+        self._array = False  # Mistral's list of calls after one opener
+        self._lit_text = ""
         self._text_seen = False  # text was emitted since the start or the last call
         self._step = 0
         self._lit = 0
@@ -153,8 +163,9 @@ class ToolCallParser:
     def _reset_to_text(self) -> None:
         self._state = "text"
         self._hold = self._raw = self._name = self._string_args = self._trailer = ""
-        self._fence = self._bare = self._committed = self._escape = self._in_string = False
+        self._fence = self._bare = self._committed = self._escape = self._in_string = self._array = False
         self._step = self._lit = self._depth = 0
+        self._opener = self._lit_text = ""
 
     def _release(self, final: bool) -> None:
         """The opener was not a call: its first character is text, re-read the rest."""
@@ -169,11 +180,12 @@ class ToolCallParser:
             self._start("header", "", fence=False)
             self._bare = True
             self._pending.appendleft("{")
-        elif hold == TAG_OPEN:
-            self._start("header", TAG_OPEN, fence=False)
+        elif hold in TAGS:
+            self._start("header", hold, fence=False)
+            self._opener = hold
         elif hold == FENCE:
             self._start("fence", FENCE, fence=True)
-        elif TAG_OPEN.startswith(hold) or FENCE.startswith(hold):
+        elif FENCE.startswith(hold) or any(tag.startswith(hold) for tag in TAGS):
             self._hold = hold
         else:
             self._hold = ""
@@ -202,6 +214,9 @@ class ToolCallParser:
         if step is _WS:
             if c.isspace():
                 return
+            if c == "[" and self._step == 0 and self._opener and not self._array:
+                self._array = True
+                return
             self._step += 1
             self._raw = self._raw[:-1]
             if self._step == len(_HEADER):
@@ -226,13 +241,14 @@ class ToolCallParser:
             else:
                 self._name += c
         else:
-            assert isinstance(step, str)
-            if c != step[self._lit]:
+            options = step if isinstance(step, tuple) else (step,)
+            text = self._lit_text + c
+            if not any(isinstance(o, str) and o.startswith(text) for o in options):
                 self._bad_header(final)
                 return
-            self._lit += 1
-            if self._lit == len(step):
-                self._lit = 0
+            self._lit_text = text
+            if text in options:
+                self._lit_text = ""
                 self._step += 1
 
     def _commit(self) -> None:
@@ -296,8 +312,15 @@ class ToolCallParser:
 
     def _on_trailer(self, c: str, final: bool) -> None:
         """After the arguments: the object's ``}``, whitespace, then the closer."""
-        closer = FENCE if self._fence else "" if self._bare else TAG_CLOSE
+        closer = FENCE if self._fence else "" if self._bare else TAGS[self._opener]
         trailer = self._trailer + c
+        if self._array and c in ",]" and not trailer[:-1].lstrip("} \t\r\n"):
+            opener = self._opener
+            self._end_call()
+            if c == ",":
+                self._start("header", ",", fence=False)
+                self._opener, self._array = opener, True
+            return
         if closer.startswith(trailer.lstrip("} \t\r\n")):
             self._trailer = trailer
             if closer and trailer.lstrip("} \t\r\n") == closer:

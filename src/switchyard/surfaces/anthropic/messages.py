@@ -18,7 +18,7 @@ from switchyard.core.result import afold
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
 from switchyard.surfaces.anthropic.errors import render_error
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.ids import random_id
@@ -31,6 +31,7 @@ async def create_message(request: Request, services: Services, principal: Princi
     body = await read_json(request, services.settings.max_body_bytes)
     check_tools(body, services.settings.max_tools_per_request)
     canonical = decode_request(body)
+    allow_model(services, principal, canonical.model)
     route = services.models.resolve(canonical.model)
     events = generate(route, canonical)
     message_id = random_id("msg_", 24)
@@ -72,5 +73,6 @@ async def count_tokens(request: Request, services: Services, principal: Principa
     check_tools(body, services.settings.max_tools_per_request)
     body.setdefault("max_tokens", 1)
     canonical = decode_request(body)
+    allow_model(services, principal, canonical.model)
     route = services.models.resolve(canonical.model)
     return JSONResponse({"input_tokens": await route.provider.count_tokens(canonical)})

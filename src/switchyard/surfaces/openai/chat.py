@@ -17,7 +17,7 @@ from switchyard.core.result import afold
 from switchyard.engine.file_inputs import chat_references
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_response
 from switchyard.surfaces.ids import random_id
@@ -33,6 +33,7 @@ async def create_chat_completion(request: Request, services: Services, principal
     check_tools(body, CHAT_MAX_TOOLS)
     canonical = decode_request(body)
     include_usage = decode_stream_options(body)
+    allow_model(services, principal, canonical.model)
     route = services.models.resolve(canonical.model)
     await services.file_inputs.check(chat_references(body["messages"]), principal.owner_id)
     await services.file_inputs.resolve(canonical.items, principal.owner_id)

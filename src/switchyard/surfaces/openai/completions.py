@@ -17,7 +17,7 @@ from switchyard.codecs.openai_completions import (
 from switchyard.core.result import afold
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_response
 from switchyard.surfaces.ids import random_id
@@ -32,6 +32,7 @@ async def create_completion(request: Request, services: Services, principal: Pri
     canonical = decode_request(body)
     include_usage = decode_stream_options(body)
     echo = decode_echo(body)
+    allow_model(services, principal, canonical.model)
     route = services.models.resolve(canonical.model)
     events = generate(route, canonical)
     completion_id = random_id("cmpl-")

@@ -8,7 +8,7 @@ from starlette.routing import Route
 
 from switchyard.codecs.openai_embeddings import decode_request, encode_response
 from switchyard.gateway.auth import Principal
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
 from switchyard.surfaces.openai.errors import render_error
 
@@ -17,6 +17,7 @@ from switchyard.surfaces.openai.errors import render_error
 async def create_embedding(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     call = decode_request(body)
+    allow_model(services, principal, call.model)
     embedder = services.embeddings.embedder(call.model)
     result = await embedder.embed(call.texts, call.dimensions)
     return JSONResponse(

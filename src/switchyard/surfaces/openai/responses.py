@@ -15,7 +15,7 @@ from switchyard.engine.responses.compact import compact
 from switchyard.engine.responses.model_request import context_items, model_request
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Principal
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.limits import check_tools
@@ -53,6 +53,7 @@ async def create_response(request: Request, services: Services, principal: Princ
     _check_tools(body, services)
     call = decode_request(body)
     service = _service(services)
+    allow_model(services, principal, call.model)
     prepared = await service.prepare(call, principal.owner_id, body)
     keepalive = services.settings.stream_keepalive_seconds
     if call.background:
@@ -114,6 +115,7 @@ async def count_input_tokens(request: Request, services: Services, principal: Pr
         raise invalid("'model' is required to count tokens.", "model")
     call = decode_request(body)
     service = _service(services)
+    allow_model(services, principal, call.model)
     prepared = await service.prepare(call, principal.owner_id, body)
     items = context_items(call, prepared.history, prepared.input_items)
     canonical = model_request(call, items, list(call.function_tools))
@@ -126,6 +128,7 @@ async def compact_response(request: Request, services: Services, principal: Prin
     body = await read_json(request, services.settings.max_body_bytes)
     _check_tools(body, services)
     call = decode_request(body)
+    allow_model(services, principal, call.model)
     prepared = await _service(services).prepare(call, principal.owner_id, body)
     return JSONResponse(await unless_client_leaves(request, compact(prepared, services.file_inputs)))
 

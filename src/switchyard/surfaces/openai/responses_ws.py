@@ -17,7 +17,7 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
-from switchyard.surfaces.context import Services
+from switchyard.surfaces.context import Services, allow_model, caller
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.openai.responses_ws_turn import Lane, SocketResponses, error_event
 
@@ -33,12 +33,13 @@ _GONE = (WebSocketDisconnect, OSError)
 async def responses_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     try:
-        principal = await services.auth.authenticate(websocket.headers)
+        principal = await caller(websocket, services)
     except SwitchyardError as error:
         await _refuse(websocket, error)
         return
     await websocket.accept()
-    responses = SocketResponses(services.responses, principal.owner_id)
+    responses = SocketResponses(services.responses, principal, services.metering,
+                                lambda name: allow_model(services, principal, name))
     await Connection(websocket, responses).serve()
 
 

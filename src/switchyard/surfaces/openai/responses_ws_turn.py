@@ -13,6 +13,9 @@ from switchyard.codecs.openai_responses.call import ResponsesCall
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid, unsupported
 from switchyard.engine.responses.connection_cache import ConnectionCache, Lane
 from switchyard.engine.responses.service import Prepared, ResponsesService
+from switchyard.gateway.auth import Principal
+from switchyard.gateway.call_scope import CallScope
+from switchyard.gateway.metering import Metering
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 ENVELOPE = ("type", "stream_id", "generate")
@@ -49,15 +52,25 @@ def decode_create(frame: dict[str, Any]) -> tuple[ResponsesCall, dict[str, Any],
 class SocketResponses:
     """Runs one connection's responses for one caller, with the connection's cache."""
 
-    def __init__(self, service: ResponsesService, owner_id: str) -> None:
+    def __init__(self, service: ResponsesService, principal: Principal, metering: Metering,
+                 check_model: Callable[[str], None] = lambda name: None) -> None:
         self.service = service
-        self.owner_id = owner_id
+        self.principal = principal
+        self.owner_id = principal.owner_id
+        self.metering = metering
+        self.check_model = check_model  # raises for a model the caller may not use
         self.cache = ConnectionCache()
 
     async def create(self, frame: dict[str, Any], lane: Lane, send: Send) -> None:
+        """One response, metered as one request."""
+        with self.metering.scoped(CallScope(self.principal, "openai.responses_ws")):
+            await self._create(frame, lane, send)
+
+    async def _create(self, frame: dict[str, Any], lane: Lane, send: Send) -> None:
         call: ResponsesCall | None = None
         try:
             call, body, generate = decode_create(frame)
+            self.check_model(call.model)
             parent = call.previous_response_id
             cached = self.cache.context(parent) if parent else None
             prepared = await self.service.prepare(call, self.owner_id, body, history=cached)

@@ -1,0 +1,61 @@
+"""Budgets per key and per project: reserve the worst case before a call, settle to what it
+really cost after (a refund is a settle to 0). Each reservation is keyed by the call, so
+repeating any step changes nothing; the spend lives in the database, shared by every
+process."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from switchyard.config import MeteringConfig
+from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.auth import Principal
+from switchyard.gateway.prices import usd_to_nano
+from switchyard.store.budgets import BudgetRepository, Holder, key_holder, project_holder
+
+
+def over_budget(holders: list[Holder]) -> SwitchyardError:
+    named = " and ".join(h.id.replace(":", " ", 1) for h in holders)
+    return SwitchyardError(
+        ErrorKind.QUOTA,
+        f"You exceeded your current quota: the budget of {named} does not cover this request's "
+        "worst-case cost (its prompt and max output tokens at the model's price).",
+        code="insufficient_quota",
+    )
+
+
+class Budgets:
+    def __init__(self, repository: BudgetRepository, config: MeteringConfig) -> None:
+        self.repository = repository
+        self._config = config
+
+    def holders(self, principal: Principal) -> list[Holder]:
+        """The budgets the caller's spending counts against: the key's and the project's,
+        as stored with the key, else as configured."""
+        found: list[Holder] = []
+        key_budget = principal.key_budget_usd
+        if key_budget is None and principal.key_id is not None:
+            key_budget = self._config.key_budgets_usd.get(principal.key_id)
+        if key_budget is not None and principal.key_id is not None:
+            found.append(Holder(key_holder(principal.key_id), _nano(key_budget)))
+        project_budget = principal.project_budget_usd
+        if project_budget is None:
+            project_budget = self._config.project_budgets_usd.get(principal.owner_id)
+        if project_budget is not None:
+            found.append(Holder(project_holder(principal.owner_id), _nano(project_budget)))
+        return found
+
+    async def reserve(self, reservation_id: str, holders: list[Holder], amount_nanousd: int) -> None:
+        """Raises ``insufficient_quota`` when any holder's budget cannot take ``amount``."""
+        if not await self.repository.reserve(reservation_id, holders, amount_nanousd):
+            raise over_budget(holders)
+
+    async def settle(self, reservation_id: str, actual_nanousd: int) -> None:
+        await self.repository.settle(reservation_id, actual_nanousd)
+
+    async def settle_many(self, settlements: list[tuple[str, int]]) -> None:
+        await self.repository.settle_many(settlements)
+
+
+def _nano(usd: Decimal) -> int:
+    return usd_to_nano(usd)

@@ -1,0 +1,171 @@
+"""Budgets on a live server: concurrent requests never spend past the budget (each reserves
+its worst case first), the refused ones get 429 ``insufficient_quota`` in their surface's
+own shape, and a clean shutdown writes every ledger entry still waiting."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from switchyard.store import ApiKeyRepository, Database
+from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
+from tests.e2e.ledger import ADMIN, entries, wait_new
+from tests.fakes import openai_wire as ow
+from tests.fakes.upstream import FakeUpstream
+from tests.pg import fresh_postgres_url
+from tests.server import MASTER_KEY, LiveServer
+
+# 1000 USD per million output tokens: 10 tokens cost 0.01 USD. Input is free, so a request
+# with max_tokens 10 reserves exactly 0.01 and, answered with 10 tokens, spends exactly that.
+PRICE = {"input_per_mtok": "0", "output_per_mtok": "1000"}
+BUDGET = "0.055"  # five such requests fit, the sixth does not
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream,
+         fake_anthropic: FakeUpstream) -> Iterator[LiveServer]:
+    models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
+    server = LiveServer(tmp_path_factory.mktemp("budgets"), models,
+                        metering={"flush_seconds": 0.05, "project_budgets_usd": {"owner_master": BUDGET}})
+    server.start(wait_ready=True, timeout=60)
+    yield server
+    server.stop()
+
+
+def _ask(live: LiveServer) -> str:
+    client = openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=30)
+    try:
+        client.chat.completions.create(model=VIA_OPENAI, max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    except openai.RateLimitError as error:
+        body = error.response.json()["error"]
+        assert (body["type"], body["code"]) == ("insufficient_quota", "insufficient_quota")
+        return "refused"
+    return "served"
+
+
+def test_concurrent_requests_never_overspend_the_budget(live, fake_openai, fake_anthropic) -> None:
+    # Each answer takes a while, so that the twenty requests overlap.
+    fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(20)])
+    for script in fake_openai.scripts:
+        script.delay = 0.3
+    with ThreadPoolExecutor(20) as pool:
+        outcomes = list(pool.map(lambda _: _ask(live), range(20)))
+    assert outcomes.count("served") == 5 and outcomes.count("refused") == 15
+    assert len(fake_openai.received) == 5  # the refused ones never reached the upstream
+
+    spend = httpx.get(live.url + "/v1/organization/spend", params={"project_id": "owner_master"},
+                      headers=ADMIN).json()
+    assert spend["spent"]["exact"] == "0.05" and spend["reserved"]["exact"] == "0"
+
+    ledger = wait_new(live, None, 20)
+    assert sorted(e["outcome"] for e in ledger) == ["completed"] * 5 + ["insufficient_quota"] * 15
+    refused = [e for e in ledger if e["outcome"] == "insufficient_quota"]
+    assert {(e["status"], e["error_code"], e["cost"]["exact"], e["num_model_requests"]) for e in refused} == {
+        (429, "insufficient_quota", "0", 0)}
+    assert sum(float(e["cost"]["exact"]) for e in ledger) == pytest.approx(0.05)
+
+    # The Anthropic surface refuses in its own shape.
+    claude = anthropic.Anthropic(base_url=live.url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(anthropic.RateLimitError) as raised:
+        claude.messages.create(model=VIA_ANTHROPIC, max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    body = raised.value.response.json()
+    assert body["type"] == "error" and body["error"]["type"] == "rate_limit_error"
+    assert "quota" in body["error"]["message"]
+    assert fake_anthropic.received == []
+
+    # So does the Responses API, before the response starts.
+    client = openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(openai.RateLimitError) as refused:
+        client.responses.create(model=VIA_OPENAI, input="hi", max_output_tokens=16)
+    assert refused.value.code == "insufficient_quota"
+    assert len(fake_openai.received) == 5
+
+
+async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, fake_openai, fake_anthropic) -> None:
+    """Two servers share one PostgreSQL database; twenty requests with one stored key, spread
+    over both, spend exactly the five the key's budget allows."""
+    async with fresh_postgres_url() as url:
+        db = Database(url)
+        await db.start()
+        try:
+            record, secret = await ApiKeyRepository(db).create("proj_shared", "budgeted")
+        finally:
+            await db.aclose()
+        models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
+        metering = {"flush_seconds": 0.05, "key_budgets_usd": {record.id: BUDGET},
+                    "project_budgets_usd": {"proj_shared": "1"}}
+        for name in "ab":
+            (tmp_path / name).mkdir()
+        servers = [LiveServer(tmp_path / name, models, database_url=url, metering=metering) for name in "ab"]
+        for server in servers:
+            server.start(wait_ready=True, timeout=60)
+        try:
+            fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(20)])
+            for script in fake_openai.scripts:
+                script.delay = 0.3
+
+            def ask(n: int) -> str:
+                client = openai.OpenAI(base_url=servers[n % 2].url + "/v1", api_key=secret, max_retries=0, timeout=30)
+                try:
+                    client.chat.completions.create(model=VIA_OPENAI, max_tokens=10,
+                                                   messages=[{"role": "user", "content": "hi"}])
+                except openai.RateLimitError as error:
+                    assert error.code == "insufficient_quota"
+                    return "refused"
+                return "served"
+
+            with ThreadPoolExecutor(20) as pool:
+                outcomes = list(pool.map(ask, range(20)))
+            assert outcomes.count("served") == 5 and len(fake_openai.received) == 5
+            for holder in ({"api_key_id": record.id}, {"project_id": "proj_shared"}):
+                spend = httpx.get(servers[1].url + "/v1/organization/spend", params=holder, headers=ADMIN).json()
+                assert spend["spent"]["exact"] == "0.05" and spend["reserved"]["exact"] == "0", spend
+            ledger = wait_new(servers[0], None, 20)
+            assert {(e["project_id"], e["api_key_id"]) for e in ledger} == {("proj_shared", record.id)}
+            assert sorted(e["outcome"] for e in ledger) == ["completed"] * 5 + ["insufficient_quota"] * 15
+        finally:
+            for server in servers:
+                server.stop()
+
+
+def test_a_clean_shutdown_writes_every_waiting_entry(tmp_path, fake_openai, fake_anthropic) -> None:
+    """The writer waits an hour between batches here: only the shutdown can write them."""
+    models = upstream_models(fake_openai, fake_anthropic)
+    server = LiveServer(tmp_path, models, metering={"flush_seconds": 3600, "batch_size": 10_000})
+    server.start(wait_ready=True, timeout=60)
+    try:
+        fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=n, completion=1)) for n in (5, 6, 7)])
+        client = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=30)
+        for _ in range(3):
+            client.chat.completions.create(model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}])
+        assert entries(server) == []  # still waiting in memory
+    finally:
+        server.stop()
+    with sqlite3.connect(server.workdir / "data" / "switchyard.db") as db:
+        rows = db.execute("SELECT input_tokens, outcome FROM request_log ORDER BY input_tokens").fetchall()
+    assert rows == [(5, "completed"), (6, "completed"), (7, "completed")]
+
+    # switchyard usage reads the same ledger
+    cli = subprocess.run([sys.executable, "-m", "switchyard.cli", "usage", "--config", str(server.config_path),
+                          "--data-dir", str(server.workdir / "data"), "--group-by", "project,model", "--json"],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    assert [json.loads(line) for line in cli.stdout.splitlines()] == [
+        {"project": "owner_master", "model": VIA_OPENAI, "requests": 3, "input_tokens": 18, "cached_tokens": 0,
+         "output_tokens": 3, "cost_usd": "0"}]
+    table = subprocess.run([sys.executable, "-m", "switchyard.cli", "usage", "--config", str(server.config_path),
+                            "--data-dir", str(server.workdir / "data"), "--group-by", "day", "--since", "1d"],
+                           capture_output=True, text=True, timeout=60)
+    assert table.returncode == 0, table.stderr
+    header, row = table.stdout.splitlines()
+    assert header.split() == ["day", "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_usd"]
+    assert row.split()[1:] == ["3", "18", "0", "3", "0"]
