@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -19,6 +20,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.router import Route
 from switchyard.services import close_services, open_services
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
+from switchyard.surfaces.observe import ObserveRequests
 from switchyard.surfaces.openai.errors import render_error as render_openai
 from switchyard.surfaces.routes import all_routes
 
@@ -82,5 +84,6 @@ def create_app(settings: Settings) -> Starlette:
     return Starlette(
         routes=all_routes(),
         lifespan=lifespan,
+        middleware=[Middleware(ObserveRequests)],
         exception_handlers={HTTPException: _http_error},
     )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from switchyard import __version__, cli_tenancy, usage_cli
@@ -35,16 +34,16 @@ def _serve(settings: Settings) -> None:
     import uvicorn
 
     from switchyard.app import create_app
+    from switchyard.gateway.telemetry.logs import configure_logging
 
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    configure_logging(settings.log_level, settings.log_format)
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
-        access_log=settings.log_level == "debug",
+        access_log=False,  # surfaces/observe.py logs one line per request, with its id
+        log_config=None,  # the handler configure_logging installed
         loop="uvloop",
         http="httptools",
         ws_max_size=settings.max_body_bytes,  # a WebSocket event is held to the limit of a request body

@@ -138,6 +138,27 @@ class ModelConfig(BaseModel):
         return self.context_length if self.provider == "local" else self.context_window
 
 
+class LimitsConfig(BaseModel):
+    """Rate limits at one level; unset is unlimited."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    requests_per_minute: int | None = Field(default=None, ge=0)
+    tokens_per_minute: int | None = Field(default=None, ge=0)
+    max_concurrent_requests: int | None = Field(default=None, ge=0)
+
+
+class RateLimitsConfig(BaseModel):
+    """Defaults for keys and projects that set no limit of their own, and how limits are kept."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    default_key_limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    default_project_limits: LimitsConfig = Field(default_factory=LimitsConfig)
+    lease_seconds: float = Field(default=60.0, ge=3.0)  # a concurrency slot of a dead process frees after this
+    redis_prefix: str = "switchyard:rl:"
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -165,6 +186,11 @@ class Settings(BaseModel):
     max_mcp_servers_per_request: int = Field(default=8, ge=1)
     max_tools_per_request: int = Field(default=512, ge=1)  # Responses and Messages; Chat keeps OpenAI's 128
     models: list[ModelConfig] = Field(default_factory=list)
+    redis_url: str | None = None  # set: rate limits are shared by every process using this Redis
+    rate_limits: RateLimitsConfig = Field(default_factory=RateLimitsConfig)
+    log_format: Literal["json", "text"] = "text"
+    otlp_endpoint: str | None = None  # OTLP/HTTP collector, e.g. http://127.0.0.1:4318; unset: no spans
+    metrics_auth: Literal["admin", "loopback", "open"] = "admin"  # who may read /metrics
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
 
@@ -223,6 +249,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         "master_key": os.environ.get("SWITCHYARD_MASTER_KEY"),
         "secret_key": os.environ.get("SWITCHYARD_SECRET_KEY"),
         "database_url": os.environ.get("SWITCHYARD_DATABASE_URL"),
+        "redis_url": os.environ.get("SWITCHYARD_REDIS_URL"),
+        "otlp_endpoint": os.environ.get("SWITCHYARD_OTLP_ENDPOINT"),
     }
     raw.update({k: v for k, v in env.items() if v})
     raw.update({k: v for k, v in overrides.items() if v is not None})

@@ -16,12 +16,16 @@ from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
-from switchyard.gateway.auth import Authenticator
+from switchyard.gateway.auth import Authenticator, Limits
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
+from switchyard.gateway.limits import Limiter, build_store
+from switchyard.gateway.limits.deployments import StoreDeploymentGate
 from switchyard.gateway.metering import Metering
 from switchyard.gateway.router import build_registry
+from switchyard.gateway.telemetry.metrics import Metrics
+from switchyard.gateway.telemetry.request_trace import CallServices
 from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
 from switchyard.providers.registry import build_provider
@@ -75,6 +79,19 @@ def decode_stored_request(record: ResponseRecord, body: dict[str, Any]) -> Any:
     return call
 
 
+def _call_services(settings: Settings) -> CallServices:
+    limits = settings.rate_limits
+    store = build_store(settings.redis_url, prefix=limits.redis_prefix, lease_seconds=limits.lease_seconds)
+    limiter = Limiter(store, key_defaults=Limits(**limits.default_key_limits.model_dump()),
+                      project_defaults=Limits(**limits.default_project_limits.model_dump()))
+    tracing = None
+    if settings.otlp_endpoint:
+        from switchyard.gateway.telemetry.tracing import Tracing
+
+        tracing = Tracing(settings.otlp_endpoint)
+    return CallServices(Metrics(), limiter, tracing)
+
+
 def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegistry) -> Retrieval:
     default = settings.embedding_model
 
@@ -97,8 +114,13 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     organization = OrganizationService(database, on_change=directory.invalidate)
     await organization.projects.ensure_default()
     chat_models = [m for m in settings.models if m.task == "chat"]
+    call_services = _call_services(settings)
+    metrics = call_services.metrics
+    gate = StoreDeploymentGate(call_services.limiter.store, metrics) if call_services.limiter else None
     registry, route_factory = build_registry(chat_models, settings.routing,
-                                             lambda m: build_provider(m, Path(settings.data_dir)))
+                                             lambda m: build_provider(m, Path(settings.data_dir)),
+                                             gate=gate, observer=metrics)
+    metrics.watch_deployments(registry.deployment_states)
     box = SecretBox(server_secret(Path(settings.data_dir), settings.secret_key))
     deployments = DeploymentService(DeploymentRepository(database), box, registry, route_factory, chat_models)
     await deployments.refresh()
@@ -114,14 +136,19 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
         secrets=box,
     )
+    async def queue_depth() -> None:
+        call_services.metrics.queue_depth.set(await responses.responses.count_queued())
+
+    call_services.metrics.add_refresher(queue_depth)
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
-                        client_address=ClientAddress(settings.trusted_proxies))
+                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
-                                  record.owner_id, record.request.get("caller") or {}, "openai.responses"))
+                                  record.owner_id, record.request.get("caller") or {}, "openai.responses"),
+                              call_services=call_services)
     metering.start()
     retrieval.ingester.start()
     runner.start()
@@ -145,3 +172,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     for route in services.models.routes():
         await route.provider.aclose()
     await services.database.aclose()
+    if services.call_services.limiter is not None:
+        await services.call_services.limiter.aclose()
+    if services.call_services.tracing is not None:
+        await asyncio.to_thread(services.call_services.tracing.shutdown)

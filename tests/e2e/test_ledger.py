@@ -73,7 +73,7 @@ def test_a_completed_call_is_one_entry_and_its_cost_is_in_the_answer(live, clien
     cost = nano(40, 9, cached=16)
     assert raw.headers["x-switchyard-cost-usd"] == usd(cost)
     [entry] = wait_new(live, before)
-    assert entry["project_id"] == "owner_master" and entry["api_key_id"] is None
+    assert entry["project_id"] == "proj_default" and entry["api_key_id"] is None
     assert (entry["surface"], entry["model"], entry["kind"]) == ("openai.chat", VIA_OPENAI, "completions")
     assert (entry["status"], entry["outcome"], entry["error_code"]) == (200, "completed", None)
     assert entry["deployment"] is not None and entry["deployment"].startswith(VIA_OPENAI), entry["deployment"]
@@ -254,7 +254,7 @@ def test_a_background_response_is_one_entry_for_its_run(live, fake_openai) -> No
     [entry] = wait_new(live, before)
     assert gpt.responses.retrieve(queued.id).status == "completed"
     assert (entry["surface"], entry["status"], entry["outcome"]) == ("openai.responses", None, "completed")
-    assert (entry["project_id"], entry["usage"]["input_tokens"]) == ("owner_master", 8)
+    assert (entry["project_id"], entry["usage"]["input_tokens"]) == ("proj_default", 8)
 
 
 def test_each_websocket_response_is_one_entry(live, fake_openai) -> None:
@@ -330,7 +330,7 @@ def test_usage_buckets_and_groups_what_the_ledger_holds(live, client, fake_opena
 
     costs = admin.admin.organization.usage.costs(start_time=start, group_by=["project_id"])
     [result] = costs.data[0].results
-    assert result.project_id == "owner_master" and result.amount.currency == "usd"
+    assert result.project_id == "proj_default" and result.amount.currency == "usd"
     every = entries(live, start_time=start)
     assert result.amount.value == pytest.approx(sum(e["cost"]["value"] for e in every))
 

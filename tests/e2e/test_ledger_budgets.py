@@ -35,7 +35,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream,
          fake_anthropic: FakeUpstream) -> Iterator[LiveServer]:
     models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
     server = LiveServer(tmp_path_factory.mktemp("budgets"), models,
-                        metering={"flush_seconds": 0.05, "project_budgets_usd": {"owner_master": BUDGET}})
+                        metering={"flush_seconds": 0.05, "project_budgets_usd": {"proj_default": BUDGET}})
     server.start(wait_ready=True, timeout=60)
     yield server
     server.stop()
@@ -62,7 +62,7 @@ def test_concurrent_requests_never_overspend_the_budget(live, fake_openai, fake_
     assert outcomes.count("served") == 5 and outcomes.count("refused") == 15
     assert len(fake_openai.received) == 5  # the refused ones never reached the upstream
 
-    spend = httpx.get(live.url + "/v1/organization/spend", params={"project_id": "owner_master"},
+    spend = httpx.get(live.url + "/v1/organization/spend", params={"project_id": "proj_default"},
                       headers=ADMIN).json()
     assert spend["spent"]["exact"] == "0.05" and spend["reserved"]["exact"] == "0"
 
@@ -160,7 +160,7 @@ def test_a_clean_shutdown_writes_every_waiting_entry(tmp_path, fake_openai, fake
                          capture_output=True, text=True, timeout=60)
     assert cli.returncode == 0, cli.stderr
     assert [json.loads(line) for line in cli.stdout.splitlines()] == [
-        {"project": "owner_master", "model": VIA_OPENAI, "requests": 3, "input_tokens": 18, "cached_tokens": 0,
+        {"project": "proj_default", "model": VIA_OPENAI, "requests": 3, "input_tokens": 18, "cached_tokens": 0,
          "output_tokens": 3, "cost_usd": "0"}]
     table = subprocess.run([sys.executable, "-m", "switchyard.cli", "usage", "--config", str(server.config_path),
                             "--data-dir", str(server.workdir / "data"), "--group-by", "day", "--since", "1d"],

@@ -11,12 +11,16 @@ from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
 from switchyard.gateway.metered_calls import metered_turn
 from switchyard.gateway.router import Route
+from switchyard.gateway.turn_watch import watch_turn
 from switchyard.providers.base import PartialSchemaEnforcement
 
 
 def generate(route: Route, request: Request) -> AsyncIterator[Event]:
-    """Raises ``SwitchyardError`` for what the backend cannot do, before any event."""
-    return metered_turn(route, request, _generate(route, request))
+    """Raises ``SwitchyardError`` for what the backend cannot do, before any event.
+
+    Rate limits come first (``watch_turn``: a refused call touches no database), then the
+    budget (``metered_turn``)."""
+    return watch_turn(route, request, metered_turn(route, request, _generate(route, request)))
 
 
 def _generate(route: Route, request: Request) -> AsyncIterator[Event]:

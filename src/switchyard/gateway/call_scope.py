@@ -15,10 +15,12 @@ from contextvars import ContextVar
 from dataclasses import dataclass, field
 
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.telemetry.request_trace import current_request_id
 
 
 def new_request_id() -> str:
-    return "req_" + secrets.token_hex(12)
+    """The id the client was given for this request (see ``surfaces/observe.py``), else a new one."""
+    return current_request_id() or "req_" + secrets.token_hex(12)
 
 
 @dataclass(slots=True)

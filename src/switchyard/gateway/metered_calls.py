@@ -28,8 +28,9 @@ from switchyard.core.request import Request
 from switchyard.core.usage import Usage
 from switchyard.gateway.meter import Call, Meter
 from switchyard.gateway.metering import current_meter
-from switchyard.gateway.prices import cost_nanousd, worst_case_nanousd
+from switchyard.gateway.prices import cost_nanousd, nano_to_usd, worst_case_nanousd
 from switchyard.gateway.router import Route
+from switchyard.gateway.telemetry.request_trace import observe_cost
 from switchyard.providers.base import Embedder, Embeddings
 from switchyard.providers.token_count import count_text, estimate_tokens
 
@@ -175,6 +176,7 @@ def _end(call: Call, turn: _Turn, route: Route, request: Request, meter: Meter) 
         return
     call.usage, call.counted = turn.usage(request, turn.finishes >= max(1, request.n))
     call.cost_nanousd = cost_nanousd(route.config.price, call.usage)
+    observe_cost(nano_to_usd(call.cost_nanousd), route.name)
     meter.end_call(call)
 
 
@@ -206,6 +208,7 @@ class MeteredEmbedder:
             raise
         finally:
             call.cost_nanousd = cost_nanousd(self.config.price, call.usage)
+            observe_cost(nano_to_usd(call.cost_nanousd), self.config.name)
             meter.end_call(call)
 
     async def aclose(self) -> None:

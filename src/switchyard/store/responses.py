@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, and_, delete, insert, literal, or_, select, update
+from sqlalchemy import ColumnElement, Integer, and_, delete, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -257,6 +257,13 @@ class ResponseRepository:
             return {item_id: item for item_id, item in (await session.execute(query)).all()}
 
     # Background runs
+
+    async def count_queued(self) -> int:
+        """Background responses waiting for a runner (every owner's)."""
+        query = select(func.count()).select_from(Response).where(Response.background.is_(True),
+                                                                  Response.status == "queued")
+        async with self._db.session(read_only=True) as session:
+            return int((await session.execute(query)).scalar_one())
 
     async def claim_next(
         self, worker_id: str, lease_seconds: float, *, now: datetime | None = None

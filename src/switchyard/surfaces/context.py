@@ -27,6 +27,7 @@ from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.metering import Metering, metering
 from switchyard.gateway.router import ModelRegistry
+from switchyard.gateway.telemetry.request_trace import CallServices, current_trace
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
@@ -53,6 +54,7 @@ class Services:
     metering: Metering
     organization: OrganizationService
     client_address: ClientAddress
+    call_services: CallServices
     deployments: DeploymentService
 
 
@@ -109,6 +111,9 @@ def endpoint(render: Renderer) -> Callable[[Handler], Callable[[Request], Awaita
                 principal = await caller(request, services)
             except Exception as error:
                 return _rendered(error, request, render)
+            trace = current_trace()
+            if trace is not None:
+                trace.project_id, trace.key_id = principal.owner_id, principal.key_id
             client = request.client
             scope = CallScope(principal, surface, client_ip=client.host if client else None)
             meter = services.metering.open(scope)

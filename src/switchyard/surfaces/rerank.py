@@ -9,7 +9,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from switchyard.codecs.rerank import decode_request, encode_response
+from switchyard.core.usage import Usage
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.turn_watch import admit_call, note_usage, text_tokens
 from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
 from switchyard.surfaces.openai.errors import render_error
@@ -21,7 +23,9 @@ async def rerank(request: Request, services: Services, principal: Principal) -> 
     call = decode_request(body)
     allow_model(services, principal, call.model)
     reranker = services.embeddings.reranker(call.model)
+    await admit_call(call.model, text_tokens([call.query, *call.documents]))
     result = await reranker.rerank(call.query, call.documents, call.top_n)
+    note_usage(Usage(input_tokens=result.input_tokens))
     return JSONResponse(
         encode_response(call, result.results, id=str(uuid.uuid4()), input_tokens=result.input_tokens)
     )

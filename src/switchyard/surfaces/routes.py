@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 
-from switchyard.surfaces import health, models, rerank
+from switchyard.surfaces import health, metrics, models, rerank
 from switchyard.surfaces.admin.routes import admin_routes
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
@@ -25,6 +25,7 @@ def all_routes() -> list[BaseRoute]:
     return [
         Route("/health", health.health, methods=["GET"]),
         Route("/ready", health.ready, methods=["GET"]),
+        Route("/metrics", metrics.metrics, methods=["GET"]),
         Route("/v1/models", models.list_models, methods=["GET"]),
         Route("/v1/models/{model:path}", models.get_model, methods=["GET"]),
         Route("/v1/chat/completions", chat.create_chat_completion, methods=["POST"]),

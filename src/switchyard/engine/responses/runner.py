@@ -14,6 +14,8 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.telemetry.access import record_end
+from switchyard.gateway.telemetry.request_trace import CallServices, RequestTrace, new_request_id, observing
 from switchyard.store.responses import ResponseRecord
 
 log = logging.getLogger(__name__)
@@ -24,9 +26,11 @@ JobScope = Callable[[ResponseRecord], AbstractContextManager[Any]]  # entered wh
 
 class BackgroundRunner:
     def __init__(self, service: ResponsesService, decode: Decode, *, lease_seconds: float = 15.0,
-                 concurrency: int = 4, idle_poll_seconds: float = 1.0, job_scope: JobScope | None = None) -> None:
+                 concurrency: int = 4, idle_poll_seconds: float = 1.0, job_scope: JobScope | None = None,
+                 call_services: CallServices | None = None) -> None:
         self.service = service
         self.job_scope = job_scope
+        self.call_services = call_services
         self.decode = decode
         self.worker_id = "worker_" + secrets.token_hex(6)
         self.lease_seconds = lease_seconds
@@ -66,6 +70,21 @@ class BackgroundRunner:
             task.add_done_callback(self._running.discard)
 
     async def _run(self, record: ResponseRecord) -> None:
+        """The job observed like a request (metrics, spans, a log line), when the app observes calls."""
+        if self.call_services is None:
+            await self._run_job(record)
+            return
+        trace = RequestTrace(new_request_id(), self.call_services, surface="openai.responses.background",
+                             project_id=record.owner_id)
+        status = 500
+        try:
+            with observing(trace):
+                await self._run_job(record)
+            status = 200
+        finally:
+            await record_end(trace, status=status, method="JOB", path=f"background {record.id}")
+
+    async def _run_job(self, record: ResponseRecord) -> None:
         renewer = asyncio.create_task(self._renew(record.id))
         try:
             if record.attempts > 1:

@@ -6,8 +6,11 @@ from starlette.responses import Response
 
 from switchyard.codecs.anthropic_messages import error_body
 from switchyard.core.errors import SwitchyardError
+from switchyard.gateway.telemetry.request_trace import current_request_id
 from switchyard.surfaces.http import JSONResponse, error_headers
 
 
 def render_error(error: SwitchyardError) -> Response:
-    return JSONResponse(error_body(error), status_code=error.status, headers=error_headers(error))
+    body = error_body(error)
+    body["request_id"] = current_request_id()  # the ``request-id`` header's value, as Anthropic sends it
+    return JSONResponse(body, status_code=error.status, headers=error_headers(error))

@@ -7,7 +7,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from switchyard.codecs.openai_embeddings import decode_request, encode_response
+from switchyard.core.usage import Usage
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.turn_watch import admit_call, note_usage, text_tokens
 from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
 from switchyard.surfaces.openai.errors import render_error
@@ -19,7 +21,9 @@ async def create_embedding(request: Request, services: Services, principal: Prin
     call = decode_request(body)
     allow_model(services, principal, call.model)
     embedder = services.embeddings.embedder(call.model)
+    await admit_call(call.model, text_tokens(call.texts))
     result = await embedder.embed(call.texts, call.dimensions)
+    note_usage(Usage(input_tokens=result.input_tokens))
     return JSONResponse(
         encode_response(result.vectors, model=call.model, input_tokens=result.input_tokens,
                         encoding_format=call.encoding_format)

@@ -17,7 +17,10 @@ import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.gateway.auth import Principal
+from switchyard.gateway.telemetry.request_trace import CallServices
 from switchyard.surfaces.context import Services, allow_model, caller
+from switchyard.surfaces.observe import observed_call
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.openai.responses_ws_turn import Lane, SocketResponses, error_event
 
@@ -40,7 +43,7 @@ async def responses_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     responses = SocketResponses(services.responses, principal, services.metering,
                                 lambda name: allow_model(services, principal, name))
-    await Connection(websocket, responses).serve()
+    await Connection(websocket, responses, principal, services.call_services).serve()
 
 
 async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:
@@ -52,9 +55,12 @@ async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:
 
 
 class Connection:
-    def __init__(self, websocket: WebSocket, responses: SocketResponses) -> None:
+    def __init__(self, websocket: WebSocket, responses: SocketResponses, principal: Principal,
+                 call_services: CallServices) -> None:
         self.websocket = websocket
         self.responses = responses
+        self.principal = principal
+        self.call_services = call_services
         self.lanes: dict[Lane, asyncio.Queue[dict[str, Any]]] = {}
         self.workers: list[asyncio.Task[None]] = []
         self.active = asyncio.Semaphore(MAX_ACTIVE)
@@ -128,7 +134,9 @@ class Connection:
             self.waiting -= 1
             async with self.active:
                 try:
-                    await self.responses.create(frame, lane, self.send)
+                    async with observed_call(self.call_services, self.principal, "openai.responses.websocket",
+                                             "/v1/responses"):
+                        await self.responses.create(frame, lane, self.send)
                 except _GONE:
                     return
                 except Exception:

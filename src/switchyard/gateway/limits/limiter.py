@@ -1,0 +1,104 @@
+"""Admission: which levels a call counts against, and the one check over all of them."""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.auth import Limits, Principal
+from switchyard.gateway.limits.model import Bucket, Decision, LimitStore
+
+log = logging.getLogger(__name__)
+
+_REASON_TEXT = {
+    "requests": "requests per minute (RPM)",
+    "tokens": "tokens per minute (TPM)",
+    "concurrency": "concurrent requests",
+}
+
+
+class RateLimited(SwitchyardError):
+    """A 429 whose decision the surfaces turn into their vendor's rate-limit headers."""
+
+    def __init__(self, decision: Decision, requested_tokens: int) -> None:
+        reason = decision.reason or "requests"
+        retry = max(1, math.ceil(decision.retry_after))
+        message = (f"Rate limit reached for {_REASON_TEXT[reason]} on {decision.bucket}. "
+                   f"Please try again in {retry}s.")
+        if reason == "tokens" and decision.tokens is not None and requested_tokens > decision.tokens.limit:
+            message = (f"Request too large for {_REASON_TEXT[reason]} on {decision.bucket}: "
+                       f"Limit {decision.tokens.limit}, Requested {requested_tokens}.")
+        super().__init__(ErrorKind.RATE_LIMIT, message, code="rate_limit_exceeded", retry_after=str(retry))
+        self.decision = decision
+
+
+def merged(own: Limits, fallback: Limits) -> Limits:
+    """Each limit set on the key or project itself, else the configured default."""
+    return Limits(
+        own.requests_per_minute if own.requests_per_minute is not None else fallback.requests_per_minute,
+        own.tokens_per_minute if own.tokens_per_minute is not None else fallback.tokens_per_minute,
+        own.max_concurrent_requests if own.max_concurrent_requests is not None
+        else fallback.max_concurrent_requests,
+    )
+
+
+@dataclass(slots=True)
+class Admission:
+    """One admitted call: what it reserved and where; ``finish`` settles it (once)."""
+
+    store: LimitStore
+    buckets: list[Bucket]
+    call_id: str
+    reserved: int
+    decision: Decision
+    done: bool = field(default=False)
+
+    async def finish(self, used_tokens: int | None) -> None:
+        """The call ended; ``used_tokens`` (None if unknown: the reservation stands)."""
+        if self.done:
+            return
+        self.done = True
+        await self.store.settle(self.buckets, self.call_id, used_tokens)
+
+
+class Limiter:
+    def __init__(self, store: LimitStore, *, key_defaults: Limits | None = None,
+                 project_defaults: Limits | None = None) -> None:
+        self.store = store
+        self._key_defaults = key_defaults or Limits()
+        self._project_defaults = project_defaults or Limits()
+
+    def buckets(self, principal: Principal, model: str) -> list[Bucket]:
+        key_name = principal.key_id or ("master" if principal.is_master else principal.owner_id)
+        levels = [
+            Bucket(f"key:{key_name}", merged(principal.key_limits, self._key_defaults)),
+            Bucket(f"project:{principal.owner_id}", merged(principal.project_limits, self._project_defaults)),
+        ]
+        per_model: Mapping[str, Limits] = getattr(principal, "project_model_limits", None) or {}
+        if model in per_model:
+            levels.append(Bucket(f"project-model:{principal.owner_id}:{model}", per_model[model]))
+        return [b for b in levels if b.active]
+
+    async def admit(self, principal: Principal, model: str, tokens: int) -> Admission | None:
+        """The call's admission, reserving ``tokens``, or None when no limit applies; raises
+        ``RateLimited``."""
+        buckets = self.buckets(principal, model)
+        if not buckets:
+            return None
+        call_id = secrets.token_hex(10)
+        try:
+            decision = await self.store.admit(buckets, call_id, tokens)
+        except Exception:
+            # Fail open: an unreachable Redis must not take the API down with it.
+            log.warning("rate limits unavailable; admitting %s unchecked", model, exc_info=True)
+            return None
+        if not decision.allowed:
+            raise RateLimited(decision, tokens)
+        return Admission(self.store, buckets, call_id, tokens, decision)
+
+    async def aclose(self) -> None:
+        await self.store.aclose()

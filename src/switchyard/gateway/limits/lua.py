@@ -1,0 +1,126 @@
+"""The Redis scripts behind ``RedisLimitStore``. Each runs atomically on the server, so a
+check over every level and the taking of all of them (or none) is one round trip.
+
+Per bucket four keys: ``r`` (sorted set: call id by admission time, ms), ``t`` (sorted set:
+call id by admission time) with ``a`` (hash: call id -> tokens, plus ``_sum``), and ``c``
+(sorted set: call id by lease expiry). Time is the Redis server's, one clock for every process.
+"""
+
+ADMIT = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
+local call = ARGV[1]
+local need = tonumber(ARGV[2])
+local ttl = tonumber(ARGV[3])
+local win = tonumber(ARGV[4])
+local n = tonumber(ARGV[5])
+local refused, reason, retry = 0, '', 0
+local out = {}
+for i = 0, n - 1 do
+  local rk, tk, ak, ck = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
+  local rpm = tonumber(ARGV[6 + i * 3])
+  local tpm = tonumber(ARGV[7 + i * 3])
+  local conc = tonumber(ARGV[8 + i * 3])
+  local used_r, used_t, reset_r, reset_t = 0, 0, 0, 0
+  if rpm >= 0 then
+    redis.call('ZREMRANGEBYSCORE', rk, '-inf', now - win)
+    used_r = redis.call('ZCARD', rk)
+    local oldest = redis.call('ZRANGE', rk, 0, 0, 'WITHSCORES')
+    if oldest[2] then reset_r = tonumber(oldest[2]) + win - now end
+    if refused == 0 and used_r + 1 > rpm then
+      refused, reason = i + 1, 'requests'
+      if used_r > 0 then retry = reset_r else retry = win end
+    end
+  end
+  if tpm >= 0 then
+    local gone = redis.call('ZRANGEBYSCORE', tk, '-inf', now - win)
+    if #gone > 0 then
+      local amounts = redis.call('HMGET', ak, unpack(gone))
+      local freed = 0
+      for _, a in ipairs(amounts) do if a then freed = freed + tonumber(a) end end
+      redis.call('HDEL', ak, unpack(gone))
+      redis.call('HINCRBY', ak, '_sum', -freed)
+      redis.call('ZREMRANGEBYSCORE', tk, '-inf', now - win)
+    end
+    used_t = tonumber(redis.call('HGET', ak, '_sum') or '0')
+    local oldest = redis.call('ZRANGE', tk, 0, 0, 'WITHSCORES')
+    if oldest[2] then reset_t = tonumber(oldest[2]) + win - now end
+    if refused == 0 and used_t + need > tpm then
+      refused, reason, retry = i + 1, 'tokens', win
+      if need <= tpm then
+        local excess = used_t + need - tpm
+        local entries = redis.call('ZRANGE', tk, 0, -1, 'WITHSCORES')
+        local freed = 0
+        for j = 1, #entries, 2 do
+          freed = freed + tonumber(redis.call('HGET', ak, entries[j]) or '0')
+          if freed >= excess then
+            retry = tonumber(entries[j + 1]) + win - now
+            break
+          end
+        end
+      end
+    end
+  end
+  if conc >= 0 then
+    redis.call('ZREMRANGEBYSCORE', ck, '-inf', now)
+    if refused == 0 and redis.call('ZCARD', ck) + 1 > conc then
+      refused, reason, retry = i + 1, 'concurrency', 1000
+    end
+  end
+  table.insert(out, used_r)
+  table.insert(out, used_t)
+  table.insert(out, reset_r)
+  table.insert(out, reset_t)
+end
+if refused == 0 then
+  for i = 0, n - 1 do
+    local rk, tk, ak, ck = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
+    if tonumber(ARGV[6 + i * 3]) >= 0 then
+      redis.call('ZADD', rk, now, call)
+      redis.call('PEXPIRE', rk, win)
+    end
+    if tonumber(ARGV[7 + i * 3]) >= 0 then
+      redis.call('ZADD', tk, now, call)
+      redis.call('HSET', ak, call, need)
+      redis.call('HINCRBY', ak, '_sum', need)
+      redis.call('PEXPIRE', tk, win)
+      redis.call('PEXPIRE', ak, win)
+    end
+    if tonumber(ARGV[8 + i * 3]) >= 0 then
+      redis.call('ZADD', ck, now + ttl, call)
+      redis.call('PEXPIRE', ck, ttl * 2)
+    end
+  end
+end
+return {refused, reason, retry, unpack(out)}
+"""
+
+# KEYS: per bucket its ``a`` and ``c`` keys. ARGV: call id, real tokens (-1 keeps the reservation).
+SETTLE = """
+local call = ARGV[1]
+local real = tonumber(ARGV[2])
+for i = 1, #KEYS, 2 do
+  local ak, ck = KEYS[i], KEYS[i + 1]
+  if real >= 0 then
+    local held = redis.call('HGET', ak, call)
+    if held then
+      redis.call('HSET', ak, call, real)
+      redis.call('HINCRBY', ak, '_sum', real - tonumber(held))
+    end
+  end
+  redis.call('ZREM', ck, call)
+end
+return 0
+"""
+
+# KEYS: concurrency keys; ARGV: ttl ms, then one call id per key. Extends live leases only.
+RENEW = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
+local ttl = tonumber(ARGV[1])
+for i = 1, #KEYS do
+  redis.call('ZADD', KEYS[i], 'XX', now + ttl, ARGV[i + 1])
+  redis.call('PEXPIRE', KEYS[i], ttl * 2)
+end
+return 0
+"""

@@ -1,0 +1,101 @@
+"""The HTTP middleware that observes every API request: it gives the request an id (the
+client's sane ``x-request-id``, or a new one), sends it back (``x-request-id``; ``request-id``
+on Anthropic surfaces) with the rate-limit headers of the call's admission, and once the
+last byte is sent settles the call's limits, counts it and logs one line for it."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from switchyard.gateway.auth import Principal
+from switchyard.gateway.call_scope import CallScope, entered
+from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
+from switchyard.gateway.telemetry.access import record_end
+from switchyard.gateway.telemetry.request_trace import (
+    CallServices,
+    RequestTrace,
+    new_request_id,
+    observing,
+    request_id_from,
+)
+
+# Path prefix -> surface label (bounded: never the raw path). First match wins.
+SURFACES: tuple[tuple[str, str], ...] = (
+    ("/v1/chat/completions", "openai.chat"),
+    ("/v1/completions", "openai.completions"),
+    ("/v1/messages/count_tokens", "anthropic.count_tokens"),
+    ("/v1/messages", "anthropic.messages"),
+    ("/v1/responses", "openai.responses"),
+    ("/v1/conversations", "openai.conversations"),
+    ("/v1/embeddings", "openai.embeddings"),
+    ("/v1/files", "openai.files"),
+    ("/v1/uploads", "openai.uploads"),
+    ("/v1/vector_stores", "openai.vector_stores"),
+    ("/v1/models", "openai.models"),
+    ("/v1/rerank", "rerank"),
+    ("/rerank", "rerank"),
+    ("/v1/organization", "admin"),
+)
+UNOBSERVED = frozenset({"/health", "/ready", "/metrics"})
+VENDOR_HEADERS = {"openai": openai_headers, "anthropic": anthropic_headers}
+REQUEST_ID_HEADER = {"openai": "x-request-id", "anthropic": "request-id"}
+
+
+def surface_of(path: str) -> str:
+    return next((label for prefix, label in SURFACES if path.startswith(prefix)), "other")
+
+
+class ObserveRequests:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+        if scope["type"] != "http" or services is None or scope["path"] in UNOBSERVED:
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        surface = surface_of(path)
+        trace = RequestTrace(request_id_from(Headers(scope=scope).get("x-request-id")), services.call_services,
+                             surface=surface, vendor="anthropic" if surface.startswith("anthropic") else "openai")
+        status = 500
+
+        async def send_observed(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                headers = MutableHeaders(scope=message)
+                headers[REQUEST_ID_HEADER[trace.vendor]] = trace.request_id
+                if trace.decision is not None:
+                    for name, value in VENDOR_HEADERS[trace.vendor](trace.decision).items():
+                        headers[name] = value
+            await send(message)
+
+        metrics = trace.services.metrics
+        metrics.in_flight.inc()
+        try:
+            with observing(trace):
+                await self.app(scope, receive, send_observed)
+        finally:
+            metrics.in_flight.dec()
+            await record_end(trace, status=status, method=scope["method"], path=path)
+
+
+@contextlib.asynccontextmanager
+async def observed_call(services: CallServices, principal: Principal, surface: str, path: str
+                        ) -> AsyncIterator[RequestTrace]:
+    """One call that is not an HTTP request of its own (a ``response.create`` event on a
+    WebSocket): admitted, measured and logged like one."""
+    trace = RequestTrace(new_request_id(), services, surface=surface, project_id=principal.owner_id,
+                         key_id=principal.key_id)
+    status = 500
+    try:
+        with observing(trace), entered(CallScope(principal, surface)):
+            yield trace
+        status = 200
+    finally:
+        await record_end(trace, status=status, method="WS", path=path)

@@ -1,0 +1,252 @@
+"""What an operator sees: /metrics (parsed with prometheus_client's own parser), one JSON
+log line per request carrying the id the client got, and GenAI spans received by a real
+OTLP/HTTP collector on loopback."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import anthropic
+import httpx
+import openai
+import orjson
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from prometheus_client.parser import text_string_to_metric_families
+
+from switchyard.gateway.auth import MASTER_OWNER
+from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
+from tests.fakes import anthropic_wire as aw
+from tests.fakes import openai_wire as ow
+from tests.fakes.upstream import FakeUpstream, _free_port
+from tests.server import MASTER_KEY, LiveServer
+
+
+class Collector:
+    """An OTLP/HTTP trace receiver: decodes each export and keeps every span's attributes."""
+
+    def __init__(self) -> None:
+        self.spans: list[dict[str, Any]] = []
+        self.port = _free_port()
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["content-length"]))
+                if self.headers.get("content-encoding") == "gzip":
+                    body = gzip.decompress(body)
+                export = ExportTraceServiceRequest.FromString(body)
+                for resource_spans in export.resource_spans:
+                    service = {a.key: a.value for a in resource_spans.resource.attributes}
+                    for scope_spans in resource_spans.scope_spans:
+                        for span in scope_spans.spans:
+                            collector.spans.append({"name": span.name, "path": self.path, "kind": span.kind,
+                                                    "service": service["service.name"].string_value,
+                                                    **{a.key: _value(a.value) for a in span.attributes}})
+                answer = ExportTraceServiceResponse().SerializeToString()
+                self.send_response(200)
+                self.send_header("content-type", "application/x-protobuf")
+                self.send_header("content-length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args: Any) -> None:
+                return None
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def span_of(self, request_id: str) -> dict[str, Any]:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            found = [s for s in self.spans if s.get("switchyard.request_id") == request_id]
+            if found:
+                return found[0]
+            time.sleep(0.05)
+        raise AssertionError(f"no span for {request_id}; got {self.spans}")
+
+    def stop(self) -> None:
+        self.server.shutdown()
+
+
+def _value(value: Any) -> Any:
+    kind = value.WhichOneof("value")
+    if kind == "array_value":
+        return [_value(v) for v in value.array_value.values]
+    return getattr(value, kind)
+
+
+@pytest.fixture(scope="module")
+def collector() -> Iterator[Collector]:
+    running = Collector()
+    yield running
+    running.stop()
+
+
+@pytest.fixture(scope="module")
+def observed(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream, fake_anthropic: FakeUpstream,
+             collector: Collector) -> Iterator[LiveServer]:
+    models = upstream_models(fake_openai, fake_anthropic)
+    models[0]["price"] = {"input_per_mtok": "1000", "output_per_mtok": "2000"}  # VIA_OPENAI: 0.025 USD a call
+    live = LiveServer(tmp_path_factory.mktemp("observed"), models,
+                      log_format="json", otlp_endpoint=f"http://127.0.0.1:{collector.port}",
+                      rate_limits={"default_key_limits": {"tokens_per_minute": 100_000}})
+    os.environ["OTEL_BSP_SCHEDULE_DELAY"] = "100"  # the exporter sends spans within 0.1 s
+    try:
+        live.start()
+    finally:
+        del os.environ["OTEL_BSP_SCHEDULE_DELAY"]
+    yield live
+    live.stop()
+
+
+def scrape(server: LiveServer) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    response = httpx.get(server.url + "/metrics", headers={"authorization": f"Bearer {MASTER_KEY}"})
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain")
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return samples
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    return samples.get((name, tuple(sorted(labels.items()))), 0.0)
+
+
+def oai(server: LiveServer) -> openai.OpenAI:
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60)
+
+
+def test_metrics_need_an_admin_key(observed: LiveServer) -> None:
+    anonymous = httpx.get(observed.url + "/metrics")
+    assert anonymous.status_code == 401
+    assert anonymous.json()["error"]["code"] == "missing_api_key"
+
+
+def test_metrics_count_what_was_served(observed: LiveServer, fake_openai: FakeUpstream,
+                                       fake_anthropic: FakeUpstream) -> None:
+    before = scrape(observed)
+    fake_openai.script(ow.completion("one"), ow.stream(["t", "wo"]), ow.error(500, "upstream broke", "server_error"))
+    fake_anthropic.script(aw.message([aw.text("three")]))
+    client = oai(observed)
+    client.chat.completions.create(model=VIA_OPENAI, messages=[{"role": "user", "content": "1"}])
+    list(client.chat.completions.create(model=VIA_OPENAI, messages=[{"role": "user", "content": "2"}], stream=True,
+                                        stream_options={"include_usage": True}))
+    with pytest.raises(openai.APIStatusError):
+        client.chat.completions.create(model=VIA_OPENAI, messages=[{"role": "user", "content": "3"}])
+    with pytest.raises(openai.RateLimitError):
+        client.chat.completions.create(model=VIA_OPENAI, max_tokens=200_000,
+                                       messages=[{"role": "user", "content": "x"}])
+    claude = anthropic.Anthropic(base_url=observed.url, api_key=MASTER_KEY, max_retries=0)
+    claude.messages.create(model=VIA_ANTHROPIC, max_tokens=50, messages=[{"role": "user", "content": "4"}])
+    after = scrape(observed)
+
+    def delta(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert delta("switchyard_requests_total", surface="openai.chat", model=VIA_OPENAI, status="200") == 2
+    assert delta("switchyard_requests_total", surface="openai.chat", model=VIA_OPENAI, status="429") == 1
+    assert delta("switchyard_requests_total", surface="anthropic.messages", model=VIA_ANTHROPIC, status="200") == 1
+    assert delta("switchyard_request_duration_seconds_count", surface="openai.chat", model=VIA_OPENAI) == 4
+    assert delta("switchyard_tokens_total", model=VIA_OPENAI, kind="input") == 22  # 11 per answered call
+    assert delta("switchyard_tokens_total", model=VIA_OPENAI, kind="output") == 14
+    assert delta("switchyard_tokens_total", model=VIA_ANTHROPIC, kind="output") == 6
+    assert delta("switchyard_time_to_first_token_seconds_count", model=VIA_OPENAI) == 2
+    assert delta("switchyard_upstream_errors_total", deployment=VIA_OPENAI, kind="upstream") == 1
+    assert delta("switchyard_cost_usd_total", model=VIA_OPENAI) == pytest.approx(0.05)  # 11 in + 7 out, twice
+    assert delta("switchyard_rate_limit_rejections_total", level="key", reason="tokens") == 1
+    assert ("switchyard_background_queue_depth", ()) in after
+    assert value(after, "switchyard_requests_in_flight") == 0
+
+
+def access_lines(server: LiveServer) -> list[dict[str, Any]]:
+    lines = []
+    for raw in server.log_path.read_text().splitlines():
+        if raw.startswith("{"):
+            line = orjson.loads(raw)
+            if line["logger"] == "switchyard.access":
+                lines.append(line)
+    return lines
+
+
+def wait_for_line(server: LiveServer, request_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [line for line in access_lines(server) if line["request_id"] == request_id]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no log line for {request_id}")
+
+
+def test_json_log_line_carries_the_request_id_the_client_got(observed: LiveServer, fake_openai: FakeUpstream,
+                                                             fake_anthropic: FakeUpstream) -> None:
+    fake_openai.script(ow.completion("logged"))
+    raw = oai(observed).chat.completions.with_raw_response.create(
+        model=VIA_OPENAI, messages=[{"role": "user", "content": "hi"}])
+    request_id = raw.headers["x-request-id"]
+    assert raw.parse().choices[0].message.content == "logged"
+    line = wait_for_line(observed, request_id)
+    assert line["level"] == "info" and line["status"] == 200 and line["method"] == "POST"
+    assert line["path"] == "/v1/chat/completions" and line["surface"] == "openai.chat"
+    assert line["model"] == VIA_OPENAI and line["project_id"] == MASTER_OWNER
+    assert (line["input_tokens"], line["output_tokens"]) == (11, 7)
+    assert line["latency_ms"] > 0
+
+    fake_anthropic.script(aw.message([aw.text("hi")]))
+    claude = anthropic.Anthropic(base_url=observed.url, api_key=MASTER_KEY, max_retries=0)
+    message = claude.messages.with_raw_response.create(model=VIA_ANTHROPIC, max_tokens=20,
+                                                       messages=[{"role": "user", "content": "hi"}])
+    assert "x-request-id" not in message.headers
+    assert wait_for_line(observed, message.headers["request-id"])["surface"] == "anthropic.messages"
+
+    refused = httpx.post(observed.url + "/v1/chat/completions", json={"model": VIA_OPENAI},
+                         headers={"authorization": "Bearer wrong"})
+    assert refused.status_code == 401
+    assert wait_for_line(observed, refused.headers["x-request-id"])["status"] == 401
+
+
+def test_a_sane_client_request_id_is_kept_and_an_odd_one_replaced(observed: LiveServer) -> None:
+    headers = {"authorization": f"Bearer {MASTER_KEY}"}
+    kept = httpx.get(observed.url + "/v1/models", headers={**headers, "x-request-id": "trace-4f2a-0001"})
+    assert kept.headers["x-request-id"] == "trace-4f2a-0001"
+    assert wait_for_line(observed, "trace-4f2a-0001")["surface"] == "openai.models"
+    odd = httpx.get(observed.url + "/v1/models", headers={**headers, "x-request-id": "a b\"}{injected"})
+    assert odd.headers["x-request-id"].startswith("req_")
+
+
+def test_model_calls_are_exported_as_genai_spans(observed: LiveServer, collector: Collector,
+                                                 fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> None:
+    fake_openai.script(ow.completion("spanned"))
+    raw = oai(observed).chat.completions.with_raw_response.create(
+        model=VIA_OPENAI, max_tokens=64, temperature=0.5, messages=[{"role": "user", "content": "hi"}])
+    span = collector.span_of(raw.headers["x-request-id"])
+    assert span["name"] == f"chat {VIA_OPENAI}" and span["path"] == "/v1/traces"
+    assert span["service"] == "switchyard"
+    assert span["gen_ai.operation.name"] == "chat"
+    assert span["gen_ai.provider.name"] == "openai"
+    assert span["gen_ai.request.model"] == VIA_OPENAI
+    assert span["gen_ai.response.model"] == "gpt-upstream"
+    assert span["gen_ai.request.max_tokens"] == 64 and span["gen_ai.request.temperature"] == 0.5
+    assert (span["gen_ai.usage.input_tokens"], span["gen_ai.usage.output_tokens"]) == (11, 7)
+    assert span["gen_ai.response.finish_reasons"] == ["stop"]
+
+    fake_anthropic.script(aw.error(529, "overloaded_error", "Overloaded"))
+    claude = anthropic.Anthropic(base_url=observed.url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(anthropic.APIStatusError) as caught:
+        claude.messages.create(model=VIA_ANTHROPIC, max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    failed = collector.span_of(caught.value.response.headers["request-id"])
+    assert failed["gen_ai.provider.name"] == "anthropic"
+    assert failed["error.type"] in ("overloaded", "upstream")

@@ -1,0 +1,147 @@
+"""Both limit stores, the in-process one and the Redis one (the real server on 127.0.0.1:6379),
+hold the same rules: every level checked, all taken or none, tokens settled to real usage,
+concurrency slots released, and (Redis) the slots of a dead process freed by their leases."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from switchyard.gateway.auth import Limits
+from switchyard.gateway.limits import Bucket, LimitStore, MemoryLimitStore
+from switchyard.gateway.limits.redis_store import RedisLimitStore
+
+REDIS_URL = "redis://127.0.0.1:6379/11"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def redis_store(lease_seconds: float = 60.0) -> RedisLimitStore:
+    return RedisLimitStore(REDIS_URL, prefix=f"test:{secrets.token_hex(6)}:", lease_seconds=lease_seconds)
+
+
+@pytest.fixture(params=["memory", "redis"])
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[LimitStore]:
+    made: LimitStore = MemoryLimitStore() if request.param == "memory" else redis_store()
+    yield made
+    await made.aclose()
+
+
+def rpm(name: str, n: int) -> Bucket:
+    return Bucket(name, Limits(requests_per_minute=n))
+
+
+async def test_a_refusal_at_one_level_takes_nothing_from_the_others(store: LimitStore) -> None:
+    wide, narrow = rpm("key:k", 10), rpm("project:p", 1)
+    assert (await store.admit([wide, narrow], "c1", 0)).allowed
+    refused = await store.admit([wide, narrow], "c2", 0)
+    assert not refused.allowed
+    assert (refused.reason, refused.bucket) == ("requests", "project:p")
+    assert 0 < refused.retry_after <= 60
+    assert refused.requests is not None and refused.requests.remaining == 0
+    again = await store.admit([wide], "c3", 0)
+    assert again.allowed and again.requests is not None
+    assert again.requests.remaining == 8  # c1 and c3: the refused c2 took nothing from key:k
+
+
+async def test_tokens_are_reserved_then_settled_to_the_real_count(store: LimitStore) -> None:
+    level = [Bucket("key:t", Limits(tokens_per_minute=250))]
+    first = await store.admit(level, "c1", 100)
+    assert first.allowed and first.tokens is not None and first.tokens.remaining == 150
+    refused = await store.admit(level, "c2", 200)
+    assert not refused.allowed and refused.reason == "tokens"
+    await store.settle(level, "c1", 10)
+    second = await store.admit(level, "c2", 200)
+    assert second.allowed and second.tokens is not None and second.tokens.remaining == 40
+    await store.settle(level, "c1", 10)  # settling again changes nothing
+    assert not (await store.admit(level, "c3", 41)).allowed
+    assert (await store.admit(level, "c3", 40)).allowed
+
+
+async def test_a_call_larger_than_the_limit_is_refused_outright(store: LimitStore) -> None:
+    refused = await store.admit([Bucket("key:big", Limits(tokens_per_minute=100))], "c1", 101)
+    assert not refused.allowed and refused.reason == "tokens" and refused.retry_after == 60
+
+
+async def test_concurrency_slots_are_released_when_calls_end(store: LimitStore) -> None:
+    level = [Bucket("project:c", Limits(max_concurrent_requests=2))]
+    assert (await store.admit(level, "c1", 0)).allowed
+    assert (await store.admit(level, "c2", 0)).allowed
+    refused = await store.admit(level, "c3", 0)
+    assert not refused.allowed and refused.reason == "concurrency"
+    await store.settle(level, "c1", None)
+    assert (await store.admit(level, "c3", 0)).allowed
+
+
+async def test_memory_windows_slide() -> None:
+    clock = Clock()
+    store = MemoryLimitStore(clock)
+    level = [Bucket("key:w", Limits(requests_per_minute=2, tokens_per_minute=100))]
+    assert (await store.admit(level, "c1", 60)).allowed
+    clock.now += 30
+    assert (await store.admit(level, "c2", 40)).allowed
+    refused = await store.admit(level, "c3", 1)
+    assert not refused.allowed and refused.retry_after == pytest.approx(30)
+    clock.now += 30  # c1 leaves the window
+    admitted = await store.admit(level, "c3", 60)
+    assert admitted.allowed and admitted.tokens is not None and admitted.tokens.remaining == 0
+
+
+async def test_redis_holds_a_limit_exactly_under_concurrent_admissions_from_two_processes() -> None:
+    prefix = f"test:{secrets.token_hex(6)}:"
+    a = RedisLimitStore(REDIS_URL, prefix=prefix)
+    b = RedisLimitStore(REDIS_URL, prefix=prefix)
+    level = [rpm("key:shared", 37), Bucket("project:shared", Limits(tokens_per_minute=10_000))]
+    decisions = await asyncio.gather(*[(a if i % 2 else b).admit(level, f"c{i}", 5) for i in range(120)])
+    assert sum(d.allowed for d in decisions) == 37
+    assert all(d.reason == "requests" for d in decisions if not d.allowed)
+    await a.aclose()
+    await b.aclose()
+
+
+async def _admitted_once_free(make: Callable[[], RedisLimitStore], level: list[Bucket]) -> bool:
+    store = make()
+    try:
+        for attempt in range(300):
+            if (await store.admit(level, f"later{attempt}", 0)).allowed:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+    finally:
+        await store.aclose()
+
+
+async def test_redis_frees_the_slots_of_a_process_that_died() -> None:
+    prefix = f"test:{secrets.token_hex(6)}:"
+    level = [Bucket("key:lease", Limits(max_concurrent_requests=1))]
+    dead = RedisLimitStore(REDIS_URL, prefix=prefix, lease_seconds=3)
+    assert (await dead.admit(level, "held", 0)).allowed
+    await dead.aclose()  # never settles, as if the process had been killed
+    survivor = RedisLimitStore(REDIS_URL, prefix=prefix)
+    assert not (await survivor.admit(level, "now", 0)).allowed
+    await survivor.aclose()
+    assert await _admitted_once_free(lambda: RedisLimitStore(REDIS_URL, prefix=prefix), level)
+
+
+async def test_redis_leases_of_live_calls_are_renewed() -> None:
+    prefix = f"test:{secrets.token_hex(6)}:"
+    level = [Bucket("key:renewed", Limits(max_concurrent_requests=1))]
+    live = RedisLimitStore(REDIS_URL, prefix=prefix, lease_seconds=2)
+    other = RedisLimitStore(REDIS_URL, prefix=prefix, lease_seconds=2)
+    assert (await live.admit(level, "long", 0)).allowed
+    for _ in range(4):  # twice the lease: still held, since the live store renews it
+        await asyncio.sleep(1.0)
+        assert not (await other.admit(level, "probe", 0)).allowed
+    await live.settle(level, "long", None)
+    assert (await other.admit(level, "probe", 0)).allowed
+    await live.aclose()
+    await other.aclose()
