@@ -106,7 +106,11 @@ class ModelConfig(BaseModel):
     path: str | None = None  # any GGUF file; unset means the packaged default
     context_length: int = 8192
     context_window: int | None = None  # upstream models: tokens the model accepts (for truncation)
-    threads: int | None = None
+    threads: int | None = None  # generation threads; unset: every CPU the process may use
+    threads_batch: int | None = None  # prompt-evaluation threads; unset: as ``threads``
+    slots: int = Field(4, ge=1, le=64)  # sequences decoded together; each keeps its prompt prefix cached
+    max_queue: int = Field(16, ge=0)  # requests waiting for a slot before new ones get 503 + Retry-After
+    flash_attn: bool = False
     # upstream providers
     timeout: float = 600.0
     connect_timeout: float = 10.0
