@@ -160,20 +160,28 @@ def hold(target: Target, opts) -> dict:
 
 
 def start_switchyard(name: str, work: Path, upstream: int, env: dict[str, str], cpus: str | None,
-                     redis: bool, bare: bool = False, src: Path | None = None) -> Target:
+                     redis: bool, bare: bool = False, src: Path | None = None,
+                     budget: bool = False, redis_url: str | None = None) -> Target:
     """A Switchyard with every feature its build has on (``bare``: the master key and the
     models only), provisioned through its admin API, and what turned out to be on."""
     sy_env = {**env, "SWITCHYARD_MASTER_KEY": KEY, "SWITCHYARD_DATA_DIR": str(work / f"{name}-data"),
               "PYTHONPATH": str(src or ROOT / "src")}
     fields = sy_features.build_fields(str(PYTHON), sy_env)
-    cfg, notes = sy_features.config(upstream, fields, redis and not bare)
+    cfg, notes = sy_features.config(upstream, fields, redis and not bare, redis_url)
     if bare:
         cfg = sy_features.config(upstream, {}, False)[0]
         notes = {"features": "off (bare: master key, models only)"}
+    if budget:  # every call reserves and settles, against the master key's project
+        for model in cfg["models"]:
+            model["price"] = {"input_per_mtok": 1, "output_per_mtok": 1}
+        cfg["metering"] = {"project_budgets_usd": {"proj_default": 1_000_000_000}}
+        notes["budget"] = "on: priced models, proj_default budgeted (calls use the master key)"
+        bare = True  # the budget is the master key's project's: no stored key
     config_path = work / f"{name}.yaml"
     config_path.write_text(json.dumps(cfg, indent=2))  # JSON is YAML
     sy_env["SWITCHYARD_CONFIG"] = str(config_path)
-    redis_before = sy_features.redis_keys(sy_features.SY_REDIS) if redis else None
+    store_url = cfg.get("redis_url", sy_features.SY_REDIS)
+    redis_before = sy_features.redis_keys(store_url) if redis else None
     port = free_port()
     proc = start([str(SWITCHYARD), "serve", "--config", str(config_path), "--port", str(port),
                   "--log-level", "warning"], work / f"{name}.log", sy_env, cpus)
@@ -181,7 +189,8 @@ def start_switchyard(name: str, work: Path, upstream: int, env: dict[str, str], 
     try:
         wait_http(f"http://127.0.0.1:{port}/health", proc, work / f"{name}.log")
         if not bare:
-            provision_and_check(target, notes, sy_env, redis_before if "redis_url" in cfg else None)
+            provision_and_check(target, notes, sy_env, redis_before if "redis_url" in cfg else None,
+                                store_url)
     except BaseException:
         stop(proc)
         raise
@@ -190,7 +199,7 @@ def start_switchyard(name: str, work: Path, upstream: int, env: dict[str, str], 
 
 
 def provision_and_check(target: Target, notes: dict[str, str], sy_env: dict[str, str],
-                        redis_before: int | None) -> None:
+                        redis_before: int | None, store_url: str) -> None:
     """Stored key and limits through the admin API, then what answers show is on. An answer
     of a shape this script does not expect is reported, not fatal."""
     try:
@@ -205,9 +214,9 @@ def provision_and_check(target: Target, notes: dict[str, str], sy_env: dict[str,
     except Exception as exc:
         notes["checks"] = f"failed: {exc!r}"[:300]
     if redis_before is not None:
-        after = sy_features.redis_keys(sy_features.SY_REDIS)
+        after = sy_features.redis_keys(store_url)
         notes["limits store (Redis keys written)"] = (
-            f"{(after or 0) - redis_before:+d} keys in db 15 after one request")
+            f"{(after or 0) - redis_before:+d} keys in {store_url} after one request")
 
 
 def start_peer(name: str, setup: peers.PeerSetup, port: int, work: Path, env: dict[str, str],
@@ -246,6 +255,10 @@ def options() -> argparse.Namespace:
     parser.add_argument("--no-litellm", action="store_true")
     parser.add_argument("--no-portkey", action="store_true")
     parser.add_argument("--no-redis", action="store_true", help="skip the Switchyard with redis_url")
+    parser.add_argument("--redis", metavar="URL", help=f"redis_url of sy+redis (default {sy_features.SY_REDIS})")
+    parser.add_argument("--budget", action="store_true",
+                        help="Switchyard's models priced and the master key's project budgeted, so "
+                             "every call reserves and settles (calls then use the master key)")
     parser.add_argument("--bare", action="store_true",
                         help="also a Switchyard with no gateway feature on (the features' cost)")
     parser.add_argument("--no-hold", action="store_true", help="skip the open-streams measurement")
@@ -278,10 +291,12 @@ def start_targets(targets: list[Target], opts, work: Path, env: dict[str, str],
     wait_http(f"http://127.0.0.1:{upstream}/health", fake, work / "fake.log")
     if opts.bare:
         targets.append(start_switchyard("sy-bare", work, upstream, env, cpus, False, bare=True))
-    main_sy = start_switchyard("switchyard", work, upstream, env, cpus, redis=False)
+    main_sy = start_switchyard("switchyard", work, upstream, env, cpus, redis=False,
+                               budget=opts.budget)
     targets.append(main_sy)
     if not opts.no_redis:
-        sy_redis = start_switchyard("sy+redis", work, upstream, env, cpus, redis=True)
+        sy_redis = start_switchyard("sy+redis", work, upstream, env, cpus, redis=True,
+                                    budget=opts.budget, redis_url=opts.redis)
         targets.append(sy_redis)
         if sy_redis.features.get("limits store", "").startswith("off"):
             print(f"sy+redis skipped: {sy_redis.features['limits store']}", flush=True)
@@ -339,7 +354,8 @@ def run(targets: list[Target], opts, sampler: RssSampler, run_start: float) -> N
         if t.name.startswith(("switchyard", "sy+")):
             sy_features.wait_settled()
             soaked, held = t.results["soak"], t.results.get("hold") or {}
-            served = 1 + sum(r["requests"] + r["errors"] + r.get("warmup_requests", 0)
+            checked = 1 if "limits (headers on answers)" in t.features else 0  # the check request
+            served = checked + sum(r["requests"] + r["errors"] + r.get("warmup_requests", 0)
                              for rs in t.results.values() if isinstance(rs, list) for r in rs)
             served += soaked["requests"] + soaked["errors"] + (held.get("opened") or 0)
             try:

@@ -56,7 +56,8 @@ def _switch_on(fields: dict, name: str) -> object | None:
     return True if "bool" in spec["type"] else None
 
 
-def config(upstream: int, fields: dict, redis: bool) -> tuple[dict, dict[str, str]]:
+def config(upstream: int, fields: dict, redis: bool,
+           redis_url: str | None = None) -> tuple[dict, dict[str, str]]:
     """The YAML config (as a dict) and what it turned on, feature by feature."""
     settings = fields.get("Settings", {})
     model_fields = fields.get("ModelConfig", {})
@@ -79,8 +80,8 @@ def config(upstream: int, fields: dict, redis: bool) -> tuple[dict, dict[str, st
         "on (never reached)" if per_deployment else "off: no per-deployment rpm/tpm setting in this build")
     if redis:
         if "redis_url" in settings:
-            cfg["redis_url"] = SY_REDIS
-            notes["limits store"] = f"Redis {SY_REDIS} (redis_url)"
+            cfg["redis_url"] = redis_url or SY_REDIS
+            notes["limits store"] = f"Redis {cfg['redis_url']} (redis_url)"
         else:
             notes["limits store"] = "off: no redis_url setting in this build"
     else:

@@ -51,6 +51,10 @@ class MeteringConfig(BaseModel):
     # Fallback budgets (USD) by project id and key id, for budgets not stored with the key.
     project_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
     key_budgets_usd: dict[str, Decimal] = Field(default_factory=dict)
+    # Where reservations are kept: auto = redis with redis_url, else database on PostgreSQL,
+    # else memory (docs/usage-and-budgets.md, "Where reservations are kept").
+    budget_store: Literal["auto", "memory", "redis", "database"] = "auto"
+    redis_prefix: str = "switchyard:budget:"
 class DeploymentConfig(BaseModel):
     """One upstream serving a public model name. Unset fields take the model's value."""
 
@@ -102,7 +106,11 @@ class ModelConfig(BaseModel):
     path: str | None = None  # any GGUF file; unset means the packaged default
     context_length: int = 8192
     context_window: int | None = None  # upstream models: tokens the model accepts (for truncation)
-    threads: int | None = None
+    threads: int | None = None  # generation threads; unset: every CPU the process may use
+    threads_batch: int | None = None  # prompt-evaluation threads; unset: as ``threads``
+    slots: int = Field(4, ge=1, le=64)  # sequences decoded together; each keeps its prompt prefix cached
+    max_queue: int = Field(16, ge=0)  # requests waiting for a slot before new ones get 503 + Retry-After
+    flash_attn: bool = False
     # upstream providers
     timeout: float = 600.0
     connect_timeout: float = 10.0

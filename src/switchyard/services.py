@@ -7,7 +7,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import Settings
@@ -22,6 +22,7 @@ from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.limits import Limiter, build_store
 from switchyard.gateway.limits.deployments import StoreDeploymentGate
+from switchyard.gateway.limits.redis_store import RedisLimitStore
 from switchyard.gateway.metering import Metering
 from switchyard.gateway.router import build_registry
 from switchyard.gateway.telemetry.metrics import Metrics
@@ -49,6 +50,9 @@ from switchyard.tenancy.service import OrganizationService
 from switchyard.tools.mcp import McpClient
 
 log = logging.getLogger(__name__)
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 
 PURGE_EVERY_SECONDS = 600.0
@@ -92,6 +96,12 @@ def _call_services(settings: Settings) -> CallServices:
     return CallServices(Metrics(), limiter, tracing)
 
 
+def _shared_redis(settings: Settings, call_services: CallServices) -> str | aioredis.Redis | None:
+    """The rate limits' Redis connection, which budgets share (the limiter closes it)."""
+    store = call_services.limiter.store if call_services.limiter is not None else None
+    return store.client if isinstance(store, RedisLimitStore) else settings.redis_url
+
+
 def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegistry) -> Retrieval:
     default = settings.embedding_model
 
@@ -127,7 +137,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     conversations = ConversationRepository(database)
-    metering = Metering(database, settings.metering)
+    metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(

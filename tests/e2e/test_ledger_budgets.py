@@ -5,6 +5,7 @@ own shape, and a clean shutdown writes every ledger entry still waiting."""
 from __future__ import annotations
 
 import json
+import secrets
 import sqlite3
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import openai
 import pytest
 
 from switchyard.store import ApiKeyRepository, Database
+from switchyard.store.budgets import BudgetRepository
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.e2e.ledger import ADMIN, entries, wait_new
 from tests.fakes import openai_wire as ow
@@ -28,6 +30,7 @@ from tests.server import MASTER_KEY, LiveServer
 # with max_tokens 10 reserves exactly 0.01 and, answered with 10 tokens, spends exactly that.
 PRICE = {"input_per_mtok": "0", "output_per_mtok": "1000"}
 BUDGET = "0.055"  # five such requests fit, the sixth does not
+REDIS_URL = "redis://127.0.0.1:6379/12"
 
 
 @pytest.fixture(scope="module")
@@ -90,9 +93,12 @@ def test_concurrent_requests_never_overspend_the_budget(live, fake_openai, fake_
     assert len(fake_openai.received) == 5
 
 
-async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, fake_openai, fake_anthropic) -> None:
-    """Two servers share one PostgreSQL database; twenty requests with one stored key, spread
-    over both, spend exactly the five the key's budget allows."""
+@pytest.mark.parametrize("store", ["redis", "database"])
+async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, fake_openai, fake_anthropic,
+                                                                     store) -> None:
+    """Two servers share one PostgreSQL database (and, for reservations in Redis, one Redis);
+    twenty requests with one stored key, spread over both, spend exactly the five the key's
+    budget allows."""
     async with fresh_postgres_url() as url:
         db = Database(url)
         await db.start()
@@ -102,10 +108,13 @@ async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, f
             await db.aclose()
         models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
         metering = {"flush_seconds": 0.05, "key_budgets_usd": {record.id: BUDGET},
-                    "project_budgets_usd": {"proj_shared": "1"}}
+                    "project_budgets_usd": {"proj_shared": "1"}, "budget_store": store,
+                    "redis_prefix": f"test:budget:{secrets.token_hex(6)}:"}
+        shared = {"redis_url": REDIS_URL} if store == "redis" else {}
         for name in "ab":
             (tmp_path / name).mkdir()
-        servers = [LiveServer(tmp_path / name, models, database_url=url, metering=metering) for name in "ab"]
+        servers = [LiveServer(tmp_path / name, models, database_url=url, metering=metering, **shared)
+                   for name in "ab"]
         for server in servers:
             server.start(wait_ready=True, timeout=60)
         try:
@@ -135,6 +144,39 @@ async def test_a_key_budget_holds_across_two_processes_on_postgresql(tmp_path, f
         finally:
             for server in servers:
                 server.stop()
+        db = Database(url)
+        await db.start()
+        try:  # the spend is in the database too (written in the background from Redis)
+            assert await BudgetRepository(db).durable_spend(f"key:{record.id}") == 50_000_000
+        finally:
+            await db.aclose()
+
+
+def test_spend_held_in_memory_survives_a_clean_restart(tmp_path, fake_openai, fake_anthropic) -> None:
+    """On SQLite, reservations live in the server's memory; the spend is written with the
+    ledger's batches (here: only at shutdown) and the next start counts it."""
+    models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
+    metering = {"flush_seconds": 3600, "project_budgets_usd": {"proj_default": BUDGET}}
+    server = LiveServer(tmp_path, models, metering=metering)
+    server.start(wait_ready=True, timeout=60)
+    try:
+        fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(3)])
+        assert [_ask(server) for _ in range(3)] == ["served"] * 3
+    finally:
+        server.stop()
+    with sqlite3.connect(server.workdir / "data" / "switchyard.db") as db:
+        assert db.execute("SELECT spent_nanousd FROM budget_spend WHERE id = 'project:proj_default'"
+                          ).fetchall() == [(30_000_000,)]
+
+    server.start(wait_ready=True, timeout=60)
+    try:
+        spend = httpx.get(server.url + "/v1/organization/spend", params={"project_id": "proj_default"},
+                          headers=ADMIN).json()
+        assert spend["spent"]["exact"] == "0.03" and spend["reserved"]["exact"] == "0"
+        fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(3)])
+        assert [_ask(server) for _ in range(3)] == ["served", "served", "refused"]  # 0.055 holds five
+    finally:
+        server.stop()
 
 
 def test_a_clean_shutdown_writes_every_waiting_entry(tmp_path, fake_openai, fake_anthropic) -> None:

@@ -1,7 +1,7 @@
 """Budgets per key and per project: reserve the worst case before a call, settle to what it
 really cost after (a refund is a settle to 0). Each reservation is keyed by the call, so
-repeating any step changes nothing; the spend lives in the database, shared by every
-process."""
+repeating any step changes nothing. Where reservations are kept (this process's memory,
+Redis or the database) is the store's business (``gateway/budget_store.py``)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from decimal import Decimal
 from switchyard.config import MeteringConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.budget_store import BudgetStore
 from switchyard.gateway.prices import usd_to_nano
-from switchyard.store.budgets import BudgetRepository, Holder, key_holder, project_holder
+from switchyard.store.budgets import Holder, key_holder, project_holder
 
 
 def over_budget(holders: list[Holder]) -> SwitchyardError:
@@ -25,8 +26,8 @@ def over_budget(holders: list[Holder]) -> SwitchyardError:
 
 
 class Budgets:
-    def __init__(self, repository: BudgetRepository, config: MeteringConfig) -> None:
-        self.repository = repository
+    def __init__(self, store: BudgetStore, config: MeteringConfig) -> None:
+        self.store = store
         self._config = config
 
     def holders(self, principal: Principal) -> list[Holder]:
@@ -47,14 +48,11 @@ class Budgets:
 
     async def reserve(self, reservation_id: str, holders: list[Holder], amount_nanousd: int) -> None:
         """Raises ``insufficient_quota`` when any holder's budget cannot take ``amount``."""
-        if not await self.repository.reserve(reservation_id, holders, amount_nanousd):
+        if not await self.store.reserve(reservation_id, holders, amount_nanousd):
             raise over_budget(holders)
 
-    async def settle(self, reservation_id: str, actual_nanousd: int) -> None:
-        await self.repository.settle(reservation_id, actual_nanousd)
-
     async def settle_many(self, settlements: list[tuple[str, int]]) -> None:
-        await self.repository.settle_many(settlements)
+        await self.store.settle_many(settlements)
 
 
 def _nano(usd: Decimal) -> int:

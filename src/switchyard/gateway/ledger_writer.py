@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 from switchyard.store.ledger import LedgerEntry, RequestLog
 
@@ -16,8 +17,10 @@ MAX_WAITING = 200_000  # past this (the database has been failing for long), the
 
 
 class LedgerWriter:
-    def __init__(self, ledger: RequestLog, *, flush_seconds: float, batch_size: int) -> None:
+    def __init__(self, ledger: RequestLog, *, flush_seconds: float, batch_size: int,
+                 after_batch: Callable[[], Awaitable[None]] | None = None) -> None:
         self.ledger = ledger
+        self._after_batch = after_batch  # other writes that ride along (budget spend)
         self._flush_seconds = flush_seconds
         self._batch_size = batch_size
         self._waiting: list[LedgerEntry] = []
@@ -50,6 +53,8 @@ class LedgerWriter:
                     self._waiting[:0] = batch  # kept for the next round
                     del self._waiting[:max(0, len(self._waiting) - MAX_WAITING)]
                     raise
+            if self._after_batch is not None:
+                await self._after_batch()
 
     async def _run(self) -> None:
         while not self._stopping:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from switchyard.config import MeteringConfig, Price
-from switchyard.core.errors import SwitchyardError
+from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.usage import Usage
 from switchyard.gateway.budgets import Budgets
 from switchyard.gateway.call_scope import CallScope
@@ -106,7 +106,7 @@ class Meter:
         try:
             await self._budgets.reserve(call.id, holders, worst_case())
         except SwitchyardError as error:
-            call.outcome = "insufficient_quota"
+            call.outcome = "insufficient_quota" if error.kind is ErrorKind.QUOTA else "error"
             call.error_code = error.code
             raise
         call.reserved = True

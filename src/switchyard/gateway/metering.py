@@ -12,18 +12,22 @@ from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from switchyard.config import MeteringConfig
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.budget_store import build_budget_store
 from switchyard.gateway.budgets import Budgets
 from switchyard.gateway.call_scope import CallScope, current_scope, entered, new_request_id
 from switchyard.gateway.ledger_writer import LedgerWriter
 from switchyard.gateway.meter import Call, Meter
 from switchyard.gateway.usage_report import UsageQuery, usage_page
-from switchyard.store.budgets import BudgetRepository, Spend
+from switchyard.store.budgets import Spend
 from switchyard.store.database import Database
 from switchyard.store.ledger import LedgerEntry, LedgerFilter, RequestLog
+
+if TYPE_CHECKING:
+    import redis.asyncio as aioredis
 
 log = logging.getLogger(__name__)
 
@@ -75,11 +79,17 @@ def _decimal(value: object) -> Decimal | None:
 
 
 class Metering:
-    def __init__(self, database: Database, config: MeteringConfig) -> None:
+    def __init__(self, database: Database, config: MeteringConfig, *,
+                 redis: str | aioredis.Redis | None = None) -> None:
+        """``redis``: ``redis_url``, or a Redis client shared with the app (which closes it)."""
         self.config = config
         self.ledger = RequestLog(database)
-        self.budgets = Budgets(BudgetRepository(database), config)
-        self.writer = LedgerWriter(self.ledger, flush_seconds=config.flush_seconds, batch_size=config.batch_size)
+        store = build_budget_store(config.budget_store, database, redis=redis,
+                                   ttl_seconds=config.reservation_ttl_seconds, redis_prefix=config.redis_prefix)
+        self.budgets = Budgets(store, config)
+        # settled spend kept off the database (memory, Redis) is written with the ledger's batches
+        self.writer = LedgerWriter(self.ledger, flush_seconds=config.flush_seconds, batch_size=config.batch_size,
+                                   after_batch=store.persist)
         self._meters: weakref.WeakSet[Meter] = weakref.WeakSet()
         self._settlements: list[tuple[str, int]] = []
         self._settler: asyncio.Task[None] | None = None
@@ -96,9 +106,7 @@ class Metering:
         while True:
             await asyncio.sleep(min(ttl, SWEEP_EVERY_SECONDS))
             try:
-                cutoff = datetime.now(UTC) - timedelta(seconds=ttl)
-                for reservation_id, amount in await self.budgets.repository.stale(cutoff):
-                    await self.budgets.settle(reservation_id, amount)
+                await self.budgets.store.sweep(datetime.now(UTC) - timedelta(seconds=ttl))
             except Exception:
                 log.exception("releasing stale budget reservations failed")
 
@@ -162,7 +170,7 @@ class Metering:
 
     async def spend(self, holder: str) -> Spend:
         """What a budget holder (``project:<id>``, ``key:<id>``) has spent and holds reserved."""
-        return await self.budgets.repository.spend(holder)
+        return await self.budgets.store.spend(holder)
 
     async def close(self) -> None:
         """Settle what is running, write every request (also those whose calls still run),
@@ -178,3 +186,4 @@ class Metering:
             await self._settler
         await self._settle_waiting()
         await self.writer.close()
+        await self.budgets.store.aclose()

@@ -5,7 +5,11 @@ keyed by the call so that repeating a reserve, settle or refund changes nothing.
 A reservation is one conditional UPDATE over all its holders (spent + reserved + amount
 must stay within each holder's budget); it holds under concurrency on SQLite (whose
 writers take the lock at BEGIN) and PostgreSQL (which re-checks the condition on the
-row it waited for)."""
+row it waited for).
+
+This is the database path of the budget stores (``gateway/budget_store.py``); the in-process
+and Redis stores keep reservations elsewhere and use ``durable_spend`` and ``write_spend``
+here, the durable copy of each holder's spend."""
 
 from __future__ import annotations
 
@@ -133,6 +137,43 @@ class BudgetRepository:
             if row is None:
                 return Spend(await _ledger_spend(session, holder), 0)
         return Spend(row.spent_nanousd, row.reserved_nanousd)
+
+    async def sweep(self, before: datetime) -> None:
+        """Spend every reservation held since before ``before`` as reserved (the worst case):
+        its process died mid-call."""
+        for reservation_id, amount in await self.stale(before):
+            await self.settle(reservation_id, amount)
+
+    async def persist(self) -> None:
+        """Nothing waits: every change here is written when it is made."""
+
+    async def aclose(self) -> None:
+        """Nothing to release: the database is the app's."""
+
+    async def durable_spend(self, holder: str) -> int:
+        """What a holder has durably spent: its row, or what the ledger holds for it if
+        that is more (the ledger rows of a crashed process's last batch may have made it
+        when its spend did not, and a holder without a row has only the ledger)."""
+        async with self._db.session(read_only=True) as session:
+            row = await session.get(BudgetSpend, holder)
+            ledger = await _ledger_spend(session, holder)
+        return max(ledger, 0 if row is None else int(row.spent_nanousd))
+
+    async def write_spend(self, spent: dict[str, int]) -> None:
+        """Write each holder's spend as at least ``spent[holder]``, in one transaction.
+        Spend only grows, so writes from several processes, in any order, keep the largest."""
+        if not spent:
+            return
+        postgres = self._db.dialect == "postgresql"
+        upsert = pg_insert if postgres else sqlite_insert
+        larger = func.greatest if postgres else func.max
+        async with self._writing, self._db.session() as session:
+            for holder, value in sorted(spent.items()):  # one order: no deadlock between processes
+                stmt = upsert(BudgetSpend).values(id=holder, spent_nanousd=value, reserved_nanousd=0,
+                                                   updated_at=utcnow())
+                await session.execute(stmt.on_conflict_do_update(index_elements=["id"], set_={
+                    "spent_nanousd": larger(BudgetSpend.spent_nanousd, stmt.excluded.spent_nanousd),
+                    "updated_at": stmt.excluded.updated_at}))
 
     async def _exists(self, reservation_id: str) -> bool:
         async with self._db.session(read_only=True) as session:

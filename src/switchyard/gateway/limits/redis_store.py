@@ -38,6 +38,11 @@ class RedisLimitStore:
         self._live: dict[str, list[str]] = {}  # call id -> its concurrency keys
         self._renewer: asyncio.Task[None] | None = None
 
+    @property
+    def client(self) -> aioredis.Redis:
+        """The connection, for others to share (budgets); this store closes it."""
+        return self._redis
+
     def _keys(self, bucket: Bucket) -> list[str]:
         base = self._prefix + bucket.name
         return [base + ":r", base + ":t", base + ":a", base + ":c"]

@@ -1,8 +1,8 @@
 """The embedded provider: a GGUF model run in-process by llama.cpp.
 
-One model instance serves every request. Generations queue on a single worker
-thread; each streams its events back to the event loop through an asyncio queue,
-and stops within one token once its consumer goes away.
+One model instance serves every request. Its scheduler thread decodes several
+requests together (``scheduler.py``); each streams its events back to the event loop
+through an asyncio queue, and stops within one token once its consumer goes away.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import asyncio
 import logging
 import threading
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,7 @@ from switchyard.core.events import Event, Failure, Start, UsageReport
 from switchyard.core.request import Request, Tool
 from switchyard.core.usage import Usage
 from switchyard.providers.base import Capabilities, implicit, native, translated, unsupported
-from switchyard.providers.local.engine import Engine, Outcome, Plan, Sampling, load_llama
+from switchyard.providers.local.engine import Engine, EngineSettings, Outcome, Plan, Sampling, load_engine
 from switchyard.providers.local.grammar import (
     JSON_OBJECT_GBNF,
     input_gbnf,
@@ -74,7 +73,6 @@ class LocalProvider:
     def __init__(self, config: ModelConfig, data_dir: Path) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-llama")
         self._engine: Engine | None = None
         self._start_lock = asyncio.Lock()
         self._active: set[threading.Event] = set()
@@ -89,11 +87,11 @@ class LocalProvider:
             if self._closed:
                 raise SwitchyardError(ErrorKind.SERVER, "the local provider is closed")
             path = await asyncio.to_thread(self._model_path)
-            loop = asyncio.get_running_loop()
-            llm = await loop.run_in_executor(
-                self._executor, load_llama, path, self.config.context_length, self.config.threads
-            )
-            self._engine = Engine(llm)
+            c = self.config
+            settings = EngineSettings(context_length=c.context_length, threads=c.threads,
+                                      threads_batch=c.threads_batch, slots=c.slots, max_queue=c.max_queue,
+                                      flash_attn=c.flash_attn)
+            self._engine = await asyncio.to_thread(load_engine, path, settings)
 
     def _model_path(self) -> Path:
         if self.config.path:
@@ -108,6 +106,11 @@ class LocalProvider:
         """Tokens generated since the model loaded (cancelled generations included)."""
         return 0 if self._engine is None else self._engine.tokens_generated
 
+    @property
+    def prompt_tokens_evaluated(self) -> int:
+        """Prompt tokens the model evaluated since it loaded; reused cached prefixes are not counted."""
+        return 0 if self._engine is None else self._engine.prompt_tokens_evaluated
+
     async def count_tokens(self, request: Request) -> int:
         await self.start()
         tokens, _ = await asyncio.to_thread(self._prompt, request)
@@ -116,59 +119,31 @@ class LocalProvider:
     async def generate(self, request: Request) -> AsyncIterator[Event]:
         await self.start()
         plans = await asyncio.to_thread(self._plans, request)
-        yield Start(id=None, model=self.config.name)
-        completion = 0
-        for plan in plans:
-            outcome = Outcome()
-            async for event in self._run(plan, outcome):
+        run = _Run(self._require_engine(), plans, asyncio.get_running_loop())
+        self._active.add(run.cancel)
+        try:
+            run.submit()  # raises (before any event) when the queue is full
+            yield Start(id=None, model=self.config.name)
+            async for event in run.events():
                 yield event
                 if isinstance(event, Failure):
                     return
-            completion += outcome.completion_tokens
-        yield UsageReport(Usage(input_tokens=len(plans[0].tokens), output_tokens=completion))
-
-    async def _run(self, plan: Plan, outcome: Outcome) -> AsyncIterator[Event]:
-        engine = self._require_engine()
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[Any] = asyncio.Queue()
-        cancel = threading.Event()
-
-        def emit(item: Any) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # the event loop is gone
-                cancel.set()
-
-        def job() -> None:
-            try:
-                result = engine.run(plan, emit, cancel.is_set)
-                outcome.completion_tokens = result.completion_tokens
-            except SwitchyardError as exc:
-                emit(Failure(exc))
-            except Exception as exc:
-                emit(Failure(SwitchyardError(ErrorKind.SERVER, f"local generation failed: {exc}")))
-            finally:
-                emit(_DONE)
-
-        self._active.add(cancel)
-        try:
-            loop.run_in_executor(self._executor, job)
-            while (item := await queue.get()) is not _DONE:
-                yield item
+            outcome = run.outcomes[0]
+            completion = sum(o.completion_tokens for o in run.outcomes)
+            yield UsageReport(Usage(input_tokens=len(plans[0].tokens), output_tokens=completion,
+                                    cached_input_tokens=outcome.cached_tokens))
         finally:
-            cancel.set()
-            self._active.discard(cancel)
+            run.cancel.set()
+            self._active.discard(run.cancel)
 
     async def aclose(self) -> None:
         self._closed = True
         for cancel in list(self._active):
             cancel.set()
-        engine, self._engine = self._engine, None
-        await asyncio.to_thread(self._executor.shutdown, True)
+        async with self._start_lock:
+            engine, self._engine = self._engine, None
         if engine is not None:
-            close: Callable[[], None] | None = getattr(engine.llm, "close", None)
-            if close is not None:
-                close()
+            await asyncio.to_thread(engine.close)
 
     # -- planning (runs off the event loop: tokenizing long prompts takes a while) ------
 
@@ -270,6 +245,45 @@ def _tokenize(engine: Engine, segments: list[Segment]) -> list[int]:
     if not segments:
         tokens = engine.tokenize("", bos=True)
     return tokens
+
+
+class _Run:
+    """One request's choices, generated side by side as parallel sequences. Choice 0
+    streams as it comes; later choices follow in order (their events held until then)."""
+
+    def __init__(self, engine: Engine, plans: list[Plan], loop: asyncio.AbstractEventLoop) -> None:
+        self._engine = engine
+        self._plans = plans
+        self._loop = loop
+        self.cancel = threading.Event()
+        self.outcomes = [Outcome() for _ in plans]
+        self._queues: list[asyncio.Queue[Any]] = [asyncio.Queue() for _ in plans]
+
+    def submit(self) -> None:
+        def sink(choice: int) -> tuple[Callable[[Event], None], Callable[[Outcome, SwitchyardError | None], None]]:
+            queue = self._queues[choice]
+
+            def put(item: Any) -> None:
+                try:
+                    self._loop.call_soon_threadsafe(queue.put_nowait, item)
+                except RuntimeError:  # the event loop is gone
+                    self.cancel.set()
+
+            def done(outcome: Outcome, error: SwitchyardError | None) -> None:
+                self.outcomes[choice] = outcome
+                if error is not None:
+                    put(Failure(error))
+                put(_DONE)
+
+            return put, done
+
+        self._engine.submit([(plan, *sink(plan.choice)) for plan in self._plans], self.cancel.is_set)
+
+    async def events(self) -> AsyncIterator[Event]:
+        for queue in self._queues:
+            while (item := await queue.get()) is not _DONE:
+                yield item
+
 
 
 def _tools_in_play(request: Request) -> list[Any]:

@@ -1,0 +1,188 @@
+"""The budget stores off the database's request path: in this process's memory and in
+Redis (the real server on 127.0.0.1:6379). Both reserve all-or-nothing, hold a budget
+exactly under concurrency, repeat nothing, and keep the spend durable in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+import redis.asyncio as aioredis
+
+from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.budget_store import BudgetStore
+from switchyard.gateway.budgets_memory import MemoryBudgetStore
+from switchyard.gateway.budgets_redis import RedisBudgetStore
+from switchyard.store import Database, RequestLog
+from switchyard.store.budgets import BudgetRepository, Holder, Spend
+from switchyard.store.ledger import LedgerEntry
+
+REDIS_URL = "redis://127.0.0.1:6379/12"
+
+
+@pytest.fixture
+async def prefix() -> AsyncIterator[str]:
+    prefix = f"test:budget:{secrets.token_hex(6)}:"
+    yield prefix
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+StoreMaker = Callable[[Database], BudgetStore]
+
+
+@pytest.fixture(params=["memory", "redis"])
+def make_store(request: pytest.FixtureRequest, prefix: str) -> StoreMaker:
+    if request.param == "memory":
+        return lambda db: MemoryBudgetStore(BudgetRepository(db))
+    return lambda db: RedisBudgetStore(REDIS_URL, BudgetRepository(db), prefix=prefix, ttl_seconds=3600)
+
+
+async def test_reserve_settle_refund(database: Database, make_store: StoreMaker) -> None:
+    store = make_store(database)
+    key, project = Holder("key:k1", 100), Holder("project:p1", 1000)
+    try:
+        assert await store.reserve("req_1:1", [key, project], 60)
+        assert await store.reserve("req_1:1", [key, project], 60)  # idempotent: still one reservation
+        assert await store.spend("key:k1") == Spend(0, 60)
+        assert not await store.reserve("req_2:1", [key, project], 41)  # the key's budget cannot take it
+        assert await store.spend("project:p1") == Spend(0, 60)  # ... so neither holder changed
+        assert await store.settle_many([("req_1:1", 25)]) == 1
+        assert await store.settle_many([("req_1:1", 25)]) == 0  # settled once
+        assert await store.reserve("req_1:1", [key, project], 60)  # a settled id is not reserved again
+        assert await store.spend("key:k1") == Spend(25, 0)
+        assert await store.spend("project:p1") == Spend(25, 0)
+        assert await store.reserve("req_3:1", [key], 75)
+        assert await store.settle_many([("req_3:1", 0)]) == 1  # a refund
+        assert await store.spend("key:k1") == Spend(25, 0)
+        assert await store.settle_many([("req_never:1", 5)]) == 0
+    finally:
+        await store.aclose()
+    assert await BudgetRepository(database).durable_spend("key:k1") == 25  # written at close
+
+
+async def test_twenty_concurrent_reservations_hold_the_budget_exactly(database: Database,
+                                                                      make_store: StoreMaker) -> None:
+    await RequestLog(database).record(LedgerEntry(request_id="r", owner_id="p", surface="s", model="m",
+                                                  outcome="completed", cost_nanousd=100))
+    store = make_store(database)
+    try:
+        holder = Holder("project:p", 1000)  # 100 already spent (the ledger): six of 150 fit
+        results = await asyncio.gather(*(store.reserve(f"req_{n}:1", [holder], 150) for n in range(20)))
+        assert sum(results) == 6
+        assert await store.spend("project:p") == Spend(100, 900)
+    finally:
+        await store.aclose()
+
+
+async def test_spend_survives_a_restart_and_a_crash_keeps_the_ledger(database: Database,
+                                                                      make_store: StoreMaker) -> None:
+    holder = Holder("key:k", 1000)
+    first = make_store(database)
+    assert await first.reserve("req_1:1", [holder], 400)
+    assert await first.settle_many([("req_1:1", 300)]) == 1
+    await first.aclose()  # a clean shutdown writes the spend
+    assert await BudgetRepository(database).durable_spend("key:k") == 300
+    if isinstance(first, RedisBudgetStore):
+        await _forget_redis(first)  # Redis restarted too: the holder is loaded from the database
+
+    second = make_store(database)
+    try:
+        assert await second.spend("key:k") == Spend(300, 0)
+        assert not await second.reserve("req_2:1", [holder], 701)
+        assert await second.reserve("req_2:1", [holder], 700)
+        assert await second.settle_many([("req_2:1", 100)]) == 1
+        # the process dies here: its spend is not written, its ledger row (same batch) was
+        await RequestLog(database).record(LedgerEntry(request_id="req_2", owner_id="p", key_id="k", surface="s",
+                                                      model="m", outcome="completed", cost_nanousd=400))
+    finally:
+        if isinstance(second, RedisBudgetStore):
+            await _forget_redis(second)
+    third = make_store(database)
+    try:
+        # 300 written spend; the ledger holds 400 for the key: the larger counts
+        assert await third.spend("key:k") == Spend(400, 0)
+        assert not await third.reserve("req_3:1", [holder], 601)
+    finally:
+        await third.aclose()
+
+
+async def _forget_redis(store: RedisBudgetStore) -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        keys = [key async for key in client.scan_iter(store._prefix + "*")]
+        if keys:
+            await client.delete(*keys)
+    finally:
+        await client.aclose()
+
+
+async def test_redis_holds_a_budget_across_processes(database_url: str, prefix: str) -> None:
+    # Two "processes": each its own database pool and Redis connection.
+    dbs = [Database(database_url) for _ in range(2)]
+    for db in dbs:
+        await db.start()
+    stores = [RedisBudgetStore(REDIS_URL, BudgetRepository(db), prefix=prefix, ttl_seconds=3600) for db in dbs]
+    try:
+        holder = Holder("project:shared", 1000)
+        results = await asyncio.gather(*(stores[n % 2].reserve(f"req_{n}:1", [holder], 150) for n in range(20)))
+        assert sum(results) == 6
+        held = [f"req_{n}:1" for n, ok in enumerate(results) if ok]
+        for n, reservation in enumerate(held):
+            assert await stores[int(reservation[4:-2]) % 2].settle_many([(reservation, 100 + n)]) == 1
+        assert await stores[0].spend("project:shared") == Spend(sum(100 + n for n in range(6)), 0)
+    finally:
+        for store in stores:
+            await store.aclose()
+        for db in dbs:
+            await db.aclose()
+    fresh = Database(database_url)
+    await fresh.start()
+    try:
+        assert await BudgetRepository(fresh).durable_spend("project:shared") == 615  # the larger write won
+    finally:
+        await fresh.aclose()
+
+
+async def test_a_dead_process_reservation_expires_spent_as_reserved(database: Database, prefix: str) -> None:
+    dead = RedisBudgetStore(REDIS_URL, BudgetRepository(database), prefix=prefix, ttl_seconds=0.2)
+    live = RedisBudgetStore(REDIS_URL, BudgetRepository(database), prefix=prefix, ttl_seconds=0.2)
+    holder = Holder("project:p", 1000)
+    try:
+        assert await dead.reserve("req_dead:1", [holder], 600)
+        assert not await live.reserve("req_2:1", [holder], 500)
+        await asyncio.sleep(0.3)
+        # its time is up: spent as reserved (the worst case), no longer held
+        assert await live.reserve("req_3:1", [holder], 400)
+        assert await live.spend("project:p") == Spend(600, 400)
+    finally:
+        await dead.aclose()
+        await live.aclose()
+
+
+async def test_an_unreachable_redis_refuses_budgeted_calls_with_a_503(database: Database, prefix: str) -> None:
+    store = RedisBudgetStore("redis://127.0.0.1:1/0", BudgetRepository(database), prefix=prefix, ttl_seconds=60)
+    try:
+        with pytest.raises(SwitchyardError) as raised:
+            await store.reserve("req_1:1", [Holder("project:p", 1000)], 10)
+        assert raised.value.kind is ErrorKind.OVERLOADED and "Redis, is unreachable" in raised.value.message
+    finally:
+        await store.aclose()
+
+
+async def test_a_redis_client_shared_with_the_app_is_left_open(database: Database, prefix: str) -> None:
+    client = aioredis.Redis.from_url(REDIS_URL)
+    try:
+        store = RedisBudgetStore(client, BudgetRepository(database), prefix=prefix, ttl_seconds=60)
+        assert await store.reserve("req_1:1", [Holder("project:p", 100)], 10)
+        await store.aclose()
+        assert await client.hget(f"{prefix}h:project:p", "reserved") == b"10"  # still usable
+    finally:
+        await client.aclose()
