@@ -6,6 +6,10 @@ Modes (one JSON object on stdout):
           back for ``--duration`` seconds (and at most ``--max-requests`` in all);
           per-request latency; with ``--stream`` also time to first token (first
           SSE event with non-empty ``content``) and content chunks received.
+  rate    open loop at a fixed load: ``--rate`` requests a second on schedule, over at most
+          ``--concurrency`` keep-alive connections, for ``--duration`` seconds; latency is
+          counted from each request's scheduled time, so a stall is not hidden by the
+          requests it delayed (no coordinated omission).
   hold    open ``--concurrency`` slow streams at once, wait until each has its first
           event, hold them ``--hold`` seconds, then close them all.  The parent
           samples the gateway's RSS while the client sleeps between phases; this
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import re
 import resource
@@ -30,11 +35,14 @@ class HttpError(Exception):
     pass
 
 
-def build_request(host: str, port: int, path: str, key: str, body: dict) -> bytes:
+def build_request(host: str, port: int, path: str, key: str, body: dict,
+                  headers: list[str] | None = None) -> bytes:
+    """``headers``: extra ``name: value`` lines (Portkey takes its routing in headers)."""
     payload = json.dumps(body).encode()
+    extra = "".join(f"{h.strip()}\r\n" for h in headers or [])
     return (
         f"POST {path} HTTP/1.1\r\nhost: {host}:{port}\r\n"
-        f"authorization: Bearer {key}\r\ncontent-type: application/json\r\n"
+        f"authorization: Bearer {key}\r\ncontent-type: application/json\r\n{extra}"
         f"accept: */*\r\ncontent-length: {len(payload)}\r\n\r\n"
     ).encode() + payload
 
@@ -121,9 +129,9 @@ async def run_chat(args) -> dict:
     body = {"model": args.model, "messages": [{"role": "user", "content": "Say hello."}]}
     if args.stream:
         body["stream"] = True
-    request = build_request(args.host, args.port, args.path, args.key, body)
+    request = build_request(args.host, args.port, args.path, args.key, body, args.header)
+    warm = {"lat": [], "ttft": [], "chunks": [], "errors": 0, "budget": 10**9}
     if args.warmup > 0:
-        warm = {"lat": [], "ttft": [], "chunks": [], "errors": 0, "budget": 10**9}
         end = time.perf_counter() + args.warmup
         await asyncio.gather(*(chat_worker(args, request, end, warm)
                                for _ in range(args.concurrency)))
@@ -139,6 +147,7 @@ async def run_chat(args) -> dict:
     result = {
         "requests": len(out["lat"]), "errors": out["errors"], "elapsed_s": elapsed,
         "rps": len(out["lat"]) / elapsed, "latency": summary(out["lat"]),
+        "warmup_requests": len(warm["lat"]) + warm["errors"],
     }
     if args.stream:
         total = sum(out["chunks"])
@@ -146,6 +155,76 @@ async def run_chat(args) -> dict:
         result["chunks_per_stream"] = total / len(out["chunks"]) if out["chunks"] else 0
         result["chunks_per_s"] = total / elapsed
     return result
+
+
+async def rate_one(args, request: bytes, scheduled: float, conn: tuple, pool: asyncio.Queue,
+                   out: dict) -> None:
+    """One request on a pooled connection. A connection the server closed while it sat idle
+    (servers drop idle keep-alive connections after ~5 s) is replaced and the request sent
+    again once, as HTTP clients do; the time that takes counts in its latency."""
+    for attempt in (1, 2):
+        reader, writer = conn
+        try:
+            writer.write(request)
+            status, head = await read_head(reader)
+            body, _first = await read_body(reader, head, scheduled)
+        except (OSError, asyncio.IncompleteReadError, HttpError) as exc:
+            writer.close()
+            conn = await asyncio.open_connection(args.host, args.port)
+            if attempt == 2:
+                out["errors"] += 1
+                print(f"connection error: {exc!r}", file=sys.stderr)
+            continue
+        if status == 200:
+            out["lat"].append(time.perf_counter() - scheduled)
+        else:
+            out["errors"] += 1
+            if out["errors"] <= 3:
+                print(f"HTTP {status}: {body[:300]!r}", file=sys.stderr)
+        break
+    pool.put_nowait(conn)
+
+
+async def paced(args, request: bytes, pool: asyncio.Queue, seconds: float, out: dict) -> float:
+    """Sends ``args.rate`` requests a second for ``seconds``; returns the time it took."""
+    start = time.perf_counter()
+    tasks = set()
+    i = 0
+    while True:
+        scheduled = start + i / args.rate
+        if scheduled >= start + seconds:
+            break
+        delay = scheduled - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        conn = await pool.get()  # all busy: this send is late, and its latency says so
+        task = asyncio.ensure_future(rate_one(args, request, scheduled, conn, pool, out))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+        i += 1
+    if tasks:
+        await asyncio.wait_for(asyncio.gather(*tasks), timeout=60)
+    return time.perf_counter() - start
+
+
+async def run_rate(args) -> dict:
+    body = {"model": args.model, "messages": [{"role": "user", "content": "Say hello."}]}
+    if args.stream:
+        body["stream"] = True
+    request = build_request(args.host, args.port, args.path, args.key, body, args.header)
+    pool: asyncio.Queue = asyncio.LifoQueue()  # the most recently used connection first
+    for _ in range(args.concurrency):
+        pool.put_nowait(await asyncio.open_connection(args.host, args.port))
+    warm: dict = {"lat": [], "errors": 0}
+    if args.warmup > 0:
+        await paced(args, request, pool, args.warmup, warm)
+    out: dict = {"lat": [], "errors": 0}
+    elapsed = await paced(args, request, pool, args.duration, out)
+    while not pool.empty():
+        pool.get_nowait()[1].close()
+    return {"requests": len(out["lat"]), "errors": out["errors"], "elapsed_s": elapsed,
+            "rps": len(out["lat"]) / elapsed, "offered_rps": args.rate,
+            "latency": summary(out["lat"]), "warmup_requests": len(warm["lat"]) + warm["errors"]}
 
 
 async def hold_one(args, request: bytes, opened: list, ready: asyncio.Event) -> None:
@@ -184,7 +263,7 @@ async def hold_one(args, request: bytes, opened: list, ready: asyncio.Event) -> 
 async def run_hold(args) -> dict:
     body = {"model": args.model, "stream": True,
             "messages": [{"role": "user", "content": "Say hello slowly."}]}
-    request = build_request(args.host, args.port, args.path, args.key, body)
+    request = build_request(args.host, args.port, args.path, args.key, body, args.header)
     opened: list = []
     done = asyncio.Event()
     start = time.perf_counter()
@@ -200,7 +279,8 @@ async def run_hold(args) -> dict:
     print("READY", file=sys.stderr, flush=True)
     await asyncio.sleep(args.hold)
     done.set()
-    await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=30)
+    with contextlib.suppress(TimeoutError):  # streams still opening (a slow gateway)
+        await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), timeout=30)
     print("CLOSED", file=sys.stderr, flush=True)
     failures: dict = {}
     for kind, detail in opened:
@@ -212,13 +292,15 @@ async def run_hold(args) -> dict:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("mode", choices=["chat", "hold"])
+    parser.add_argument("mode", choices=["chat", "rate", "hold"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--path", default="/v1/chat/completions")
     parser.add_argument("--key", default="x")
     parser.add_argument("--model", default="bench-model")
+    parser.add_argument("--header", action="append", default=[], help="extra 'name: value'")
     parser.add_argument("--stream", action="store_true")
+    parser.add_argument("--rate", type=float, default=50.0, help="rate mode: requests a second")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--duration", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=1.0)
@@ -234,7 +316,7 @@ def main() -> None:
         uvloop.install()
     except ImportError:
         pass
-    runner = run_chat if args.mode == "chat" else run_hold
+    runner = {"chat": run_chat, "rate": run_rate, "hold": run_hold}[args.mode]
     print(json.dumps(asyncio.run(runner(args))))
 
 

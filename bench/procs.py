@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from collections.abc import Callable
@@ -66,12 +67,46 @@ def cpu_seconds(pid: int) -> float:
     return total / TICKS
 
 
-def start(cmd: list[str], log: Path, env: dict[str, str], cpus: str | None) -> subprocess.Popen:
+def start(cmd: list[str], log: Path, env: dict[str, str], cpus: str | None,
+          cwd: Path | None = None) -> subprocess.Popen:
     if cpus:
         cmd = ["taskset", "-c", cpus, *cmd]
     handle = log.open("wb")
     return subprocess.Popen(cmd, stdout=handle, stderr=subprocess.STDOUT, env=env,
-                            start_new_session=True)
+                            start_new_session=True, cwd=cwd)
+
+
+class RssSampler:
+    """Samples the RSS of named process trees every ``interval`` seconds in a thread, for the
+    whole run: ``series[name]`` is a list of (seconds since start, MiB)."""
+
+    def __init__(self, interval: float = 1.0) -> None:
+        self.interval = interval
+        self.pids: dict[str, int] = {}
+        self.series: dict[str, list[tuple[float, float]]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._t0 = time.monotonic()
+
+    def watch(self, name: str, pid: int) -> None:
+        self.pids[name] = pid
+        self.series.setdefault(name, [])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            now = round(time.monotonic() - self._t0, 1)
+            for name, pid in list(self.pids.items()):
+                kib = rss_kib(pid)
+                if kib:
+                    self.series[name].append((now, round(kib / 1024, 1)))
 
 
 def stop(proc: subprocess.Popen | None) -> None:
