@@ -187,7 +187,7 @@ def test_contents_never_become_control_tokens(model_path: Path) -> None:
     only the template's own turns open with the control token."""
     import llama_cpp
 
-    from switchyard.providers.local.engine import Engine
+    from switchyard.providers.local.engine import Tokenizer
     from switchyard.providers.local.prompt import render_segments
     from switchyard.providers.local.provider import _tokenize
 
@@ -204,7 +204,7 @@ def test_contents_never_become_control_tokens(model_path: Path) -> None:
                     parameters={"type": "object", "properties": {"city": {"type": "string"}}})],
     )
     segments = render_segments(llm.metadata["tokenizer.chat_template"], chat_messages(req), chat_tools(req))
-    tokens = _tokenize(Engine(llm), segments)
+    tokens = _tokenize(Tokenizer(llm), segments)
     [im_start] = llm.tokenize(b"<|im_start|>", add_bos=False, special=True)
     # system, user, assistant (the call), user (the tool result), and the generation prompt
     assert tokens.count(im_start) == 5

@@ -77,9 +77,26 @@ def load_engine(path: Path, settings: EngineSettings) -> Engine:
     return Engine(llm, settings.layout())
 
 
+class Tokenizer:
+    """Text to token ids with the model's vocabulary (needs no context)."""
+
+    def __init__(self, llm: llama_cpp.Llama) -> None:
+        self.llm = llm
+
+    def tokenize(self, text: str, bos: bool = False, special: bool = True) -> list[int]:
+        """With ``special``, special-token text (template markup) becomes special tokens;
+        without, it stays text (user content). With ``bos`` the model's own add-BOS
+        setting applies, without doubling a template's BOS."""
+        tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
+        if bos and len(tokens) > 1 and tokens[0] == tokens[1] == self.llm.token_bos():
+            tokens = tokens[1:]
+        return tokens
+
+
 class Engine:
     def __init__(self, llm: llama_cpp.Llama, layout: Layout) -> None:
         self.llm = llm
+        self.text = Tokenizer(llm)
         self._vocab = llm._model.vocab
         self._pieces: dict[int, bytes] = {}
         self.scheduler = Scheduler(llm._model.model, self._vocab, self.n_vocab, layout, self.piece,
@@ -105,13 +122,7 @@ class Engine:
         return self.scheduler.prompt_tokens_evaluated
 
     def tokenize(self, text: str, bos: bool = False, special: bool = True) -> list[int]:
-        """With ``special``, special-token text (template markup) becomes special tokens;
-        without, it stays text (user content). With ``bos`` the model's own add-BOS
-        setting applies, without doubling a template's BOS."""
-        tokens = list(self.llm.tokenize(text.encode("utf-8"), add_bos=bos, special=special))
-        if bos and len(tokens) > 1 and tokens[0] == tokens[1] == self.llm.token_bos():
-            tokens = tokens[1:]
-        return tokens
+        return self.text.tokenize(text, bos, special)
 
     def chat_template(self) -> str | None:
         return self.llm.metadata.get("tokenizer.chat_template")

@@ -23,7 +23,15 @@ from switchyard.core.events import Event, Failure, Start, UsageReport
 from switchyard.core.request import Request, Tool
 from switchyard.core.usage import Usage
 from switchyard.providers.base import Capabilities, implicit, native, translated, unsupported
-from switchyard.providers.local.engine import Engine, EngineSettings, Outcome, Plan, Sampling, load_engine
+from switchyard.providers.local.engine import (
+    Engine,
+    EngineSettings,
+    Outcome,
+    Plan,
+    Sampling,
+    Tokenizer,
+    load_engine,
+)
 from switchyard.providers.local.grammar import (
     JSON_OBJECT_GBNF,
     input_gbnf,
@@ -237,7 +245,7 @@ class LocalProvider:
         return [replace(plan, choice=i) for i in range(request.n)]
 
 
-def _tokenize(engine: Engine, segments: list[Segment]) -> list[int]:
+def _tokenize(engine: Engine | Tokenizer, segments: list[Segment]) -> list[int]:
     """Markup with special tokens, data without; the model's BOS once, up front."""
     tokens: list[int] = []
     for i, segment in enumerate(segments):
