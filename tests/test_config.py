@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from switchyard.config import DEFAULT_LOCAL_MODEL, ModelConfig, Settings
+from pathlib import Path
+
+import pytest
+
+from switchyard.config import DEFAULT_LOCAL_MODEL, ConfigError, ModelConfig, Settings, load_settings
 
 
 def test_zero_config_embedded_model_drops_what_it_cannot_honour() -> None:
@@ -13,3 +17,10 @@ def test_zero_config_embedded_model_drops_what_it_cannot_honour() -> None:
 def test_a_declared_model_is_strict_unless_it_says_otherwise() -> None:
     settings = Settings(models=[ModelConfig(name="mine", provider="local")]).with_default_models()
     assert [m.drop_params for m in settings.models] == [False]
+
+
+def test_redis_budgets_without_redis_url_are_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("metering:\n  budget_store: redis\n")
+    with pytest.raises(ConfigError, match="budget_store 'redis' needs redis_url"):
+        load_settings(config)

@@ -209,6 +209,12 @@ class Settings(BaseModel):
                 seen.add(ident)
         return self
 
+    @model_validator(mode="after")
+    def _redis_budgets_need_redis(self) -> Settings:
+        if self.metering.budget_store == "redis" and not self.redis_url:
+            raise ValueError("metering.budget_store 'redis' needs redis_url")
+        return self
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
