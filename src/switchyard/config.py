@@ -14,10 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank"]
+Task = Literal["chat", "embedding", "rerank", "transcription", "speech"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
+DEFAULT_LOCAL_TRANSCRIPTION = "whisper-base"
+DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
 
 class Price(BaseModel):
@@ -176,6 +178,7 @@ class Settings(BaseModel):
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024
     max_upload_total_bytes: int = 8 * 1024**3
+    max_audio_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)  # OpenAI's limit for audio files
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
     background_concurrency: int = 16
@@ -228,7 +231,12 @@ class Settings(BaseModel):
         # what the embedded model cannot honour (effort, hosted tools) is dropped and logged.
         local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local", drop_params=True)
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
-        return self.model_copy(update={"models": [local, embedding]})
+        # OpenAI's audio model names reach the embedded ones, so clients written for OpenAI work offline.
+        transcription = ModelConfig(name=DEFAULT_LOCAL_TRANSCRIPTION, provider="local", task="transcription",
+                                    aliases=["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe*"])
+        speech = ModelConfig(name=DEFAULT_LOCAL_SPEECH, provider="local", task="speech",
+                             aliases=["tts-1", "tts-1-hd", "gpt-4o-mini-tts*"])
+        return self.model_copy(update={"models": [local, embedding, transcription, speech]})
 
     @property
     def embedding_model(self) -> str | None:

@@ -19,6 +19,7 @@ from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import Authenticator, Limits
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.limits import Limiter, build_store
 from switchyard.gateway.limits.deployments import StoreDeploymentGate
@@ -154,7 +155,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
-                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services)
+                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
+                        audio=AudioRegistry.from_settings(settings))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
@@ -178,6 +180,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.metering.close()
     await workers.mcp.aclose()
     await services.embeddings.aclose()
+    await services.audio.aclose()
     await services.deployments.aclose()
     for route in services.models.routes():
         await route.provider.aclose()

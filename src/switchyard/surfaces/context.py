@@ -21,6 +21,7 @@ from switchyard.gateway.auth import (
     require_api_access,
     require_model,
 )
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
@@ -56,6 +57,7 @@ class Services:
     client_address: ClientAddress
     call_services: CallServices
     deployments: DeploymentService
+    audio: AudioRegistry
 
 
 def services_of(request: Request) -> Services:

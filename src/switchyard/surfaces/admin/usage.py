@@ -67,6 +67,9 @@ def _report(name: str) -> Any:
     return report
 
 
+LEDGER_KINDS = ("completions", "embeddings", "transcriptions", "translations", "speeches")
+
+
 def entry_body(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "object": "organization.request",
@@ -90,6 +93,8 @@ def entry_body(entry: LedgerEntry) -> dict[str, Any]:
             "output_tokens": entry.output_tokens,
             "output_reasoning_tokens": entry.reasoning_tokens,
             "counted_by_switchyard": entry.usage_counted,
+            "audio_seconds": entry.audio_ms / 1000,
+            "characters": entry.characters,
         },
         "cost": {"value": float(nano_to_usd(entry.cost_nanousd)), "currency": "usd",
                  "exact": format_usd(entry.cost_nanousd)},
@@ -106,8 +111,9 @@ async def list_requests(request: Request, services: Services, principal: Princip
     if not 1 <= limit <= MAX_REQUESTS_PAGE:
         raise invalid(f"'limit' must be between 1 and {MAX_REQUESTS_PAGE}.", "limit")
     kind = query.get("kind")
-    if kind not in (None, "completions", "embeddings"):
-        raise invalid(f"Invalid 'kind': '{kind}'. Supported values are: 'completions', 'embeddings'.", "kind")
+    if kind is not None and kind not in LEDGER_KINDS:
+        raise invalid(f"Invalid 'kind': '{kind}'. Supported values are: {', '.join(map(repr, LEDGER_KINDS))}.",
+                      "kind")
     where = LedgerFilter(
         kind=kind, project_ids=_list(query, "project_ids") or _list(query, "project_id"),
         api_key_ids=_list(query, "api_key_ids") or _list(query, "api_key_id"),
