@@ -23,7 +23,12 @@ Samples = npt.NDArray[np.float32]
 
 
 def bad_audio(detail: str) -> Exception:
-    return invalid(f"'file' could not be decoded as audio: {detail}", "file", "invalid_value")
+    return invalid(f"'file' could not be decoded as audio: {detail}.", "file", "invalid_value")
+
+
+def _reason(exc: av.FFmpegError) -> str:
+    """FFmpeg's reason without the file name (the server's own path)."""
+    return str(exc.strerror or type(exc).__name__)
 
 
 def probe(path: Path) -> float | None:
@@ -37,7 +42,7 @@ def probe(path: Path) -> float | None:
                 return float(stream.duration * stream.time_base)
             return None if container.duration is None else container.duration / 1_000_000
     except av.FFmpegError as exc:
-        raise bad_audio(str(exc)) from exc
+        raise bad_audio(_reason(exc)) from exc
 
 
 def quiet_cut(samples: Samples, search: int) -> int:
@@ -62,7 +67,7 @@ def decoded(path: Path) -> Iterator[Samples]:
             for out in resampler.resample(None):
                 yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
     except av.FFmpegError as exc:
-        raise bad_audio(str(exc)) from exc
+        raise bad_audio(_reason(exc)) from exc
 
 
 def windows(blocks: Iterator[Samples], window_seconds: float = WINDOW_SECONDS,

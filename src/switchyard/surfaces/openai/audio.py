@@ -123,8 +123,8 @@ async def _audio(first: bytes | None, chunks: AsyncIterator[bytes]) -> AsyncIter
 async def _audio_events(first: bytes | None, chunks: AsyncIterator[bytes], input_tokens: int) -> AsyncIterator[bytes]:
     try:
         async for chunk in _audio(first, chunks):
-            yield sse_frame(audio_delta(chunk), "speech.audio.delta")
-        yield sse_frame(audio_done(input_tokens, 0), "speech.audio.done")
+            yield sse_frame(audio_delta(chunk))
+        yield sse_frame(audio_done(input_tokens, 0))
     except SwitchyardError as error:
         yield error_frame(error)
 
