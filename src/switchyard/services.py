@@ -16,10 +16,10 @@ from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import Authenticator, Limits
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
-from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.limits import Limiter, build_store
 from switchyard.gateway.limits.deployments import StoreDeploymentGate

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
@@ -48,3 +49,17 @@ def codec_name(path: Path) -> str:
                              "-show_entries", "stream=codec_name", "-of", "default=nw=1:nk=1", str(path)],
                             capture_output=True, text=True, check=True)
     return result.stdout.strip()
+
+
+def ledger_entry(server: LiveServer, request_id: str, wait: float = 20.0) -> dict[str, Any]:
+    """The ledger entry of one request, once the batched writer has written it."""
+    from tests.e2e import ledger
+
+    deadline = time.monotonic() + wait
+    while True:
+        found = ledger.entries(server, request_id=request_id)
+        if found:
+            assert len(found) == 1, found
+            return found[0]
+        assert time.monotonic() < deadline, f"no ledger entry for {request_id}"
+        time.sleep(0.05)

@@ -18,8 +18,7 @@ import openai
 import orjson
 import pytest
 
-from tests.e2e import ledger
-from tests.e2e.audio_helpers import AUTH, codec_name, decoded_seconds, post_form, words
+from tests.e2e.audio_helpers import AUTH, codec_name, decoded_seconds, ledger_entry, post_form, words
 from tests.server import MASTER_KEY, LiveServer
 
 pytestmark = pytest.mark.slow
@@ -291,14 +290,15 @@ def test_audio_models_are_listed(client: openai.OpenAI) -> None:
 
 def test_each_request_is_one_ledger_entry_with_seconds_or_characters(live: LiveServer, client: openai.OpenAI,
                                                                     speech_wav: bytes) -> None:
-    since = ledger.newest_id(live)
     text = "Counted characters."
-    client.audio.speech.create(model=TTS, voice="heart", input=text, response_format="wav")
-    client.audio.transcriptions.create(model=STT, file=("s.wav", speech_wav, "audio/wav"))
-    spoken, heard = ledger.wait_new(live, since, count=2)
-    assert (spoken["kind"], spoken["model"], spoken["surface"], spoken["outcome"]) == (
+    spoken = client.audio.speech.with_raw_response.create(model=TTS, voice="heart", input=text,
+                                                          response_format="wav")
+    heard = client.audio.transcriptions.with_raw_response.create(model=STT, file=("s.wav", speech_wav, "audio/wav"))
+    spoken_entry = ledger_entry(live, spoken.headers["x-request-id"])
+    heard_entry = ledger_entry(live, heard.headers["x-request-id"])
+    assert (spoken_entry["kind"], spoken_entry["model"], spoken_entry["surface"], spoken_entry["outcome"]) == (
         "speeches", TTS, "openai.audio", "completed")
-    assert spoken["usage"]["characters"] == len(text) and spoken["usage"]["input_tokens"] > 0
-    assert (heard["kind"], heard["model"], heard["outcome"]) == ("transcriptions", STT, "completed")
-    assert heard["usage"]["audio_seconds"] == pytest.approx(_wav_seconds(speech_wav), abs=0.05)
-    assert heard["usage"]["output_tokens"] > 5
+    assert spoken_entry["usage"]["characters"] == len(text) and spoken_entry["usage"]["input_tokens"] > 0
+    assert (heard_entry["kind"], heard_entry["model"], heard_entry["outcome"]) == ("transcriptions", STT, "completed")
+    assert heard_entry["usage"]["audio_seconds"] == pytest.approx(_wav_seconds(speech_wav), abs=0.05)
+    assert heard_entry["usage"]["output_tokens"] > 5

@@ -21,6 +21,11 @@ from switchyard.providers.base import Speaker, Transcriber
 from switchyard.providers.token_count import count_text
 
 
+def speech_tokens(text: str) -> int:
+    """The tokens a speech request is counted for (its input text, counted locally)."""
+    return count_text(text)
+
+
 def _failed(call: Call, error: BaseException, meter: Meter) -> None:
     if isinstance(error, SwitchyardError):
         if call.outcome == "completed":
@@ -89,7 +94,7 @@ class MeteredSpeaker:
 
     async def _metered(self, meter: Meter, request: SpeechRequest) -> AsyncIterator[bytes]:
         call = meter.open_call("speeches", self.config.name)
-        tokens = count_text(request.input)
+        tokens = speech_tokens(request.input)
         call.characters = len(request.input)
         first = True
         try:

@@ -14,6 +14,7 @@ from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
     PROJECT_HEADER,
     Authenticator,
@@ -21,7 +22,6 @@ from switchyard.gateway.auth import (
     require_api_access,
     require_model,
 )
-from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService

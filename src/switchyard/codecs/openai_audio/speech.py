@@ -12,6 +12,10 @@ from switchyard.core.errors import invalid
 
 MAX_INPUT_CHARS = 4096
 MIN_SPEED, MAX_SPEED = 0.25, 4.0
+MEDIA_TYPES: dict[SpeechFormat, str] = {
+    "mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac", "wav": "audio/wav",
+    "pcm": "audio/pcm",
+}
 FIELDS = frozenset({"model", "input", "voice", "response_format", "speed", "instructions", "stream_format"})
 
 
@@ -64,7 +68,7 @@ def _sse(body: dict[str, Any]) -> bool:
     value = body.get("stream_format", "audio")
     if value not in ("audio", "sse", None):
         raise invalid(f"'stream_format' must be 'audio' or 'sse'; got {value!r}.", "stream_format", "invalid_value")
-    return value == "sse"
+    return bool(value == "sse")
 
 
 def decode_speech(body: dict[str, Any]) -> SpeechRequest:

@@ -14,10 +14,6 @@ import numpy.typing as npt
 from switchyard.core.audio import SpeechFormat
 
 Samples = npt.NDArray[np.float32]
-MEDIA_TYPES: dict[SpeechFormat, str] = {
-    "mp3": "audio/mpeg", "opus": "audio/ogg", "aac": "audio/aac", "flac": "audio/flac", "wav": "audio/wav",
-    "pcm": "audio/pcm",
-}
 _FFMPEG: dict[SpeechFormat, tuple[str, str]] = {  # container, codec
     "mp3": ("mp3", "libmp3lame"), "opus": ("ogg", "libopus"), "aac": ("adts", "aac"), "flac": ("flac", "flac"),
 }

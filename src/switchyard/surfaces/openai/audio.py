@@ -11,23 +11,21 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from switchyard.codecs.openai_chat import error_body
-from switchyard.codecs.openai_audio.speech import audio_delta, audio_done, decode_speech
+from switchyard.codecs.openai_audio.speech import MEDIA_TYPES, audio_delta, audio_done, decode_speech
 from switchyard.codecs.openai_audio.transcription_in import decode_transcription
 from switchyard.codecs.openai_audio.transcription_out import encode_transcript, text_delta, text_done
+from switchyard.codecs.openai_chat import error_body
 from switchyard.core.audio import Segment, Task, Transcript, TranscriptEvent, TranscriptionRequest, add
 from switchyard.core.errors import SwitchyardError
 from switchyard.gateway.auth import Principal, require_model
+from switchyard.gateway.metered_audio import speech_tokens
 from switchyard.gateway.turn_watch import admit_call, text_tokens
-from switchyard.providers.audio.encode import MEDIA_TYPES
-from switchyard.providers.token_count import count_text
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.openai.audio_upload import AudioForm, read_audio_form
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.openai.files import blob_store
-
 
 
 def error_frame(error: SwitchyardError) -> bytes:
@@ -141,7 +139,7 @@ async def create_speech(request: Request, services: Services, principal: Princip
     chunks = speaker.speak(call)
     first = await unless_client_leaves(request, anext(chunks, None), chunks)
     if call.sse:
-        return sse_response(_audio_events(first, chunks, count_text(call.input)))
+        return sse_response(_audio_events(first, chunks, speech_tokens(call.input)))
     return StreamingResponse(_audio(first, chunks), media_type=MEDIA_TYPES[call.response_format],
                              headers={"X-Content-Type-Options": "nosniff"})
 
