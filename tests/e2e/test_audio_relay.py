@@ -17,6 +17,7 @@ import pytest
 from tests.e2e.audio_helpers import AUTH, ledger_entry
 from tests.fakes.openai_audio import AUDIO, WORDS, FakeAudioUpstream
 from tests.server import MASTER_KEY, LiveServer
+from tests.tenants import new_key, new_project
 
 STT, TTS = "stt-relay", "tts-relay"
 CLIP = b"RIFF....WAVEfmt " + bytes(range(256)) * 40  # the upstream, not Switchyard, reads it
@@ -161,3 +162,17 @@ def test_a_chat_request_on_an_audio_model_is_refused(live: LiveServer) -> None:
                           files=[("model", (None, TTS)), ("file", ("c.wav", CLIP, "audio/wav"))])
     assert response.status_code == 400 and response.json()["error"]["param"] == "model"
     assert "speech model" in response.json()["error"]["message"]
+
+
+def test_project_keys_meet_their_model_allowlist_and_their_project_ledger(live: LiveServer) -> None:
+    project = new_project(live.url, "audio tenant")
+    _, key = new_key(live.url, project, "speech only", allowed_models=[TTS])
+    tenant = openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0, timeout=60)
+    spoken = tenant.audio.speech.with_raw_response.create(model=TTS, voice="coral", input="Mine.")
+    assert spoken.content == AUDIO
+    assert ledger_entry(live, spoken.headers["x-request-id"])["project_id"] == project
+    with pytest.raises(openai.PermissionDeniedError) as caught:
+        tenant.audio.transcriptions.create(model=STT, file=("clip.wav", CLIP, "audio/wav"))
+    assert caught.value.body["param"] == "model"
+    with pytest.raises(openai.PermissionDeniedError):  # an alias of a model outside the allowlist
+        tenant.audio.transcriptions.create(model="whisper-1", file=("clip.wav", CLIP, "audio/wav"))
