@@ -176,3 +176,24 @@ def test_project_keys_meet_their_model_allowlist_and_their_project_ledger(live: 
     assert caught.value.body["param"] == "model"
     with pytest.raises(openai.PermissionDeniedError):  # an alias of a model outside the allowlist
         tenant.audio.transcriptions.create(model="whisper-1", file=("clip.wav", CLIP, "audio/wav"))
+
+
+MALFORMED = [
+    ("application/json", b""), ("application/json", b"{"), ("application/json", b"[]"),
+    ("application/json", orjson.dumps({"model": None, "input": 7, "voice": []})),
+    ("application/json", orjson.dumps({"model": TTS, "input": "x", "voice": "v", "speed": "1e999"})),
+    ("multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data\r\n\r\nx\r\n--b--\r\n"),
+    ("multipart/form-data; boundary=b", b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n"),
+    ("multipart/form-data", b"no boundary"),
+    ("text/plain", b"hello"),
+]
+
+
+@pytest.mark.parametrize("path", ["/v1/audio/transcriptions", "/v1/audio/translations", "/v1/audio/speech"])
+@pytest.mark.parametrize(("content_type", "body"), MALFORMED)
+def test_malformed_requests_are_4xx_in_openai_shape(live: LiveServer, path: str, content_type: str,
+                                                    body: bytes) -> None:
+    response = httpx.post(live.url + path, content=body, timeout=30,
+                          headers={**AUTH, "content-type": content_type})
+    assert 400 <= response.status_code < 500, response.text
+    assert set(response.json()["error"]) == {"message", "type", "param", "code"}
