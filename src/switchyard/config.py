@@ -113,6 +113,7 @@ class ModelConfig(BaseModel):
     slots: int = Field(4, ge=1, le=64)  # sequences decoded together; each keeps its prompt prefix cached
     max_queue: int = Field(16, ge=0)  # requests waiting for a slot before new ones get 503 + Retry-After
     flash_attn: bool = False
+    audio_window_seconds: float = Field(300.0, ge=1.0)  # transcription: longest piece of audio decoded at once
     # upstream providers
     timeout: float = 600.0
     connect_timeout: float = 10.0

@@ -23,7 +23,7 @@ from tests.server import MASTER_KEY, LiveServer
 
 pytestmark = pytest.mark.slow
 
-STT, TTS = "whisper-base", "hibari-tts"
+STT, TTS, WINDOWED = "whisper-base", "hibari-tts", "whisper-3s-windows"
 SENTENCES = "The quick brown fox jumps over the lazy dog. Seven green apples fell from the tall tree."
 UPLOAD_LIMIT = 1_500_000
 
@@ -42,6 +42,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, whisper_dir: Path) -> Iterato
         {"name": STT, "provider": "local", "task": "transcription", "path": str(whisper_dir), "threads": 2,
          "aliases": ["whisper-1"]},
         {"name": TTS, "provider": "local", "task": "speech", "aliases": ["tts-1"]},
+        {"name": WINDOWED, "provider": "local", "task": "transcription", "path": str(whisper_dir), "threads": 2,
+         "audio_window_seconds": 3.0},
     ]
     server = LiveServer(tmp_path_factory.mktemp("switchyard-audio"), models, max_audio_upload_bytes=UPLOAD_LIMIT)
     server.start(wait_ready=True)
@@ -84,6 +86,22 @@ def test_openai_model_names_reach_the_embedded_models(client: openai.OpenAI) -> 
     text = client.audio.transcriptions.create(model="whisper-1", file=("hello.mp3", audio, "audio/mpeg"),
                                               response_format="text")
     assert words(text) == ["good", "morning", "to", "you"]
+
+
+def test_audio_cut_into_windows_still_round_trips(client: openai.OpenAI, speech_wav: bytes) -> None:
+    """A model decoding 3 s at a time: the pieces are cut at pauses and their times offset."""
+    verbose = client.audio.transcriptions.create(model=WINDOWED, file=("s.wav", speech_wav, "audio/wav"),
+                                                 response_format="verbose_json", timestamp_granularities=["word"])
+    assert words(verbose.text) == words(SENTENCES)
+    assert verbose.duration == pytest.approx(_wav_seconds(speech_wav), abs=0.05)
+    assert verbose.segments is not None and len(verbose.segments) >= 2  # at least one per window
+    assert all(a.end <= b.start + 0.01 for a, b in zip(verbose.segments, verbose.segments[1:], strict=False))
+    # the second window starts where the first was cut, 1.5 to 3 s in (its last half, at a pause)
+    assert 1.5 <= verbose.segments[-1].start and verbose.segments[-1].end <= verbose.duration + 0.1
+    # seek (in 10 ms frames) counts from the window's start: one whole-file window would give 0 here
+    assert verbose.segments[0].seek == 0 and verbose.segments[-1].seek >= 150
+    assert verbose.words is not None and words(" ".join(w.word for w in verbose.words)) == words(SENTENCES)
+    assert [w.start for w in verbose.words] == sorted(w.start for w in verbose.words)
 
 
 # --- every transcript format --------------------------------------------------------------------

