@@ -97,7 +97,7 @@ def test_audio_cut_into_windows_still_round_trips(client: openai.OpenAI, speech_
     assert verbose.segments is not None and len(verbose.segments) >= 2  # at least one per window
     assert all(a.end <= b.start + 0.01 for a, b in zip(verbose.segments, verbose.segments[1:], strict=False))
     # the second window starts where the first was cut, 1.5 to 3 s in (its last half, at a pause)
-    assert 1.5 <= verbose.segments[-1].start and verbose.segments[-1].end <= verbose.duration + 0.1
+    assert verbose.segments[-1].start >= 1.5 and verbose.segments[-1].end <= verbose.duration + 0.1
     # seek (in 10 ms frames) counts from the window's start: one whole-file window would give 0 here
     assert verbose.segments[0].seek == 0 and verbose.segments[-1].seek >= 150
     assert verbose.words is not None and words(" ".join(w.word for w in verbose.words)) == words(SENTENCES)
