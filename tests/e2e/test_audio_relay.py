@@ -7,6 +7,7 @@ unchanged as they arrive; upstream errors come back in OpenAI's shape."""
 from __future__ import annotations
 
 import base64
+import time
 from collections.abc import Iterator
 
 import httpx
@@ -197,3 +198,28 @@ def test_malformed_requests_are_4xx_in_openai_shape(live: LiveServer, path: str,
                           headers={**AUTH, "content-type": content_type})
     assert 400 <= response.status_code < 500, response.text
     assert set(response.json()["error"]) == {"message", "type", "param", "code"}
+
+
+def test_openai_usage_api_reports_audio(live: LiveServer) -> None:
+    project = new_project(live.url, "audio usage")
+    _, key = new_key(live.url, project, "usage")
+    tenant = openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0, timeout=60)
+    started = int(time.time()) - 60
+    spoken = tenant.audio.speech.with_raw_response.create(model=TTS, voice="coral", input="Seventeen letters")
+    heard = tenant.audio.translations.with_raw_response.create(model=STT, file=("c.wav", CLIP, "audio/wav"),
+                                                               response_format="verbose_json")
+    for response in (spoken, heard):
+        ledger_entry(live, response.headers["x-request-id"])
+    reports = {}
+    for name in ("audio_speeches", "audio_transcriptions"):
+        page = httpx.get(f"{live.url}/v1/organization/usage/{name}", headers=AUTH, timeout=30,
+                         params={"start_time": started, "bucket_width": "1h", "project_ids": project,
+                                 "group_by": "model"})
+        assert page.status_code == 200, page.text
+        reports[name] = [r for bucket in page.json()["data"] for r in bucket["results"]]
+    assert reports["audio_speeches"] == [{"object": "organization.usage.audio_speeches.result", "characters": 17,
+                                          "num_model_requests": 1, "model": TTS, "project_id": None,
+                                          "user_id": None, "api_key_id": None}]
+    assert reports["audio_transcriptions"] == [{"object": "organization.usage.audio_transcriptions.result",
+                                                "seconds": 3, "num_model_requests": 1, "model": STT,
+                                                "project_id": None, "user_id": None, "api_key_id": None}]

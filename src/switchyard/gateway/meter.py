@@ -36,7 +36,7 @@ class Call:
     """One model call of a request."""
 
     id: str  # <request id>:<n>, also the budget reservation's key
-    kind: str  # completions | embeddings | transcriptions | translations | speeches
+    kind: str  # completions | embeddings | transcriptions (translations too) | speeches
     model: str
     deployment: str | None = None
     usage: Usage = field(default_factory=Usage)

@@ -52,8 +52,7 @@ class MeteredTranscriber:
         return self._metered(meter, request)
 
     async def _metered(self, meter: Meter, request: TranscriptionRequest) -> AsyncIterator[TranscriptEvent]:
-        kind = "transcriptions" if request.task == "transcribe" else "translations"
-        call = meter.open_call(kind, self.config.name)
+        call = meter.open_call("transcriptions", self.config.name)  # translations too, as OpenAI's Usage API
         text: list[str] = []
         try:
             await meter.reserve(call, self.config.price,

@@ -114,6 +114,8 @@ class BucketRow:
     cache_write_tokens: int
     output_tokens: int
     cost_nanousd: int
+    audio_ms: int = 0
+    characters: int = 0
 
 
 class RequestLog:
@@ -158,7 +160,8 @@ class RequestLog:
                 bucket, *groups, func.coalesce(func.sum(log.model_requests), 0),
                 func.coalesce(func.sum(log.input_tokens), 0), func.coalesce(func.sum(log.cached_input_tokens), 0),
                 func.coalesce(func.sum(log.cache_write_tokens), 0), func.coalesce(func.sum(log.output_tokens), 0),
-                func.coalesce(func.sum(log.cost_nanousd), 0),
+                func.coalesce(func.sum(log.cost_nanousd), 0), func.coalesce(func.sum(log.audio_ms), 0),
+                func.coalesce(func.sum(log.characters), 0),
             )
             .where(log.created_unix >= start, *where.clauses())
             .group_by(bucket, *groups)

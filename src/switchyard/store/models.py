@@ -87,7 +87,7 @@ class RequestLogEntry(Base):
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     owner_id: Mapped[str] = mapped_column(String(128))  # the project
     key_id: Mapped[str | None] = mapped_column(String(64), index=True)  # kept when the key is deleted
-    kind: Mapped[str] = mapped_column(String(16))  # completions | embeddings | transcriptions | translations | speeches
+    kind: Mapped[str] = mapped_column(String(16))  # completions | embeddings | transcriptions | speeches
     surface: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(256))
     deployment: Mapped[str | None] = mapped_column(String(256))

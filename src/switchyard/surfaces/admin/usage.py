@@ -67,7 +67,7 @@ def _report(name: str) -> Any:
     return report
 
 
-LEDGER_KINDS = ("completions", "embeddings", "transcriptions", "translations", "speeches")
+LEDGER_KINDS = ("completions", "embeddings", "transcriptions", "speeches")
 
 
 def entry_body(entry: LedgerEntry) -> dict[str, Any]:
@@ -145,6 +145,8 @@ async def get_spend(request: Request, services: Services, principal: Principal) 
 ROUTES: list[Route] = [
     Route("/v1/organization/usage/completions", _report("completions"), methods=["GET"]),
     Route("/v1/organization/usage/embeddings", _report("embeddings"), methods=["GET"]),
+    Route("/v1/organization/usage/audio_speeches", _report("audio_speeches"), methods=["GET"]),
+    Route("/v1/organization/usage/audio_transcriptions", _report("audio_transcriptions"), methods=["GET"]),
     Route("/v1/organization/costs", _report("costs"), methods=["GET"]),
     Route("/v1/organization/requests", list_requests, methods=["GET"]),
     Route("/v1/organization/spend", get_spend, methods=["GET"]),
