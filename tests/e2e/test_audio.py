@@ -197,6 +197,21 @@ def test_speech_is_sent_as_it_is_synthesised(live: LiveServer) -> None:
     assert sum(map(len, chunks)) % 2 == 0 and sum(map(len, chunks)) > 6 * 24000
 
 
+def test_a_listener_who_leaves_stops_the_synthesis(live: LiveServer) -> None:
+    text = " ".join(f"Sentence number {n} is long enough to take a moment to speak." for n in range(1, 40))
+    with httpx.stream("POST", live.url + "/v1/audio/speech", headers=AUTH, timeout=120,
+                      json={"model": TTS, "voice": "heart", "input": text, "response_format": "mp3"}) as response:
+        request_id = response.headers["x-request-id"]
+        first = next(response.iter_raw())
+        assert first[:3] == b"ID3" or first[0] == 0xFF  # an MP3 frame or tag
+    entry = ledger_entry(live, request_id)
+    assert entry["outcome"] == "client_disconnected" and entry["kind"] == "speeches"
+    # the voice is not left stuck: the next request is answered
+    quick = httpx.post(live.url + "/v1/audio/speech", headers=AUTH, timeout=30,
+                       json={"model": TTS, "voice": "heart", "input": "Next.", "response_format": "pcm"})
+    assert quick.status_code == 200 and len(quick.content) > 2400
+
+
 def test_speech_sse_events_carry_the_audio(live: LiveServer, client: openai.OpenAI) -> None:
     body = {"model": TTS, "voice": "heart", "input": "Streaming speech events.", "response_format": "pcm"}
     plain = client.audio.speech.create(**body).content
