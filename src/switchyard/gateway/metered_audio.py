@@ -17,6 +17,7 @@ from switchyard.gateway.metered_calls import error_outcome
 from switchyard.gateway.metering import current_meter
 from switchyard.gateway.prices import cost_nanousd, nano_to_usd, worst_case_nanousd
 from switchyard.gateway.telemetry.request_trace import observe_cost
+from switchyard.gateway.turn_watch import note_usage
 from switchyard.providers.base import Speaker, Transcriber
 from switchyard.providers.token_count import count_text
 
@@ -35,6 +36,7 @@ def _failed(call: Call, error: BaseException, meter: Meter) -> None:
 
 
 def _end(call: Call, config: ModelConfig, meter: Meter) -> None:
+    note_usage(call.usage)  # the rate limiter's token count and the token metrics
     call.cost_nanousd = cost_nanousd(config.price, call.usage)
     observe_cost(nano_to_usd(call.cost_nanousd), config.name)
     meter.end_call(call)
