@@ -70,6 +70,15 @@ def _report(name: str) -> Any:
 LEDGER_KINDS = ("completions", "embeddings", "transcriptions", "speeches")
 
 
+def _audio_usage(entry: LedgerEntry) -> dict[str, Any]:
+    """What a speech request used beside tokens: audio transcribed, or characters spoken."""
+    if entry.kind == "transcriptions":
+        return {"audio_seconds": entry.audio_ms / 1000}
+    if entry.kind == "speeches":
+        return {"characters": entry.characters}
+    return {}
+
+
 def entry_body(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "object": "organization.request",
@@ -93,8 +102,7 @@ def entry_body(entry: LedgerEntry) -> dict[str, Any]:
             "output_tokens": entry.output_tokens,
             "output_reasoning_tokens": entry.reasoning_tokens,
             "counted_by_switchyard": entry.usage_counted,
-            "audio_seconds": entry.audio_ms / 1000,
-            "characters": entry.characters,
+            **_audio_usage(entry),
         },
         "cost": {"value": float(nano_to_usd(entry.cost_nanousd)), "currency": "usd",
                  "exact": format_usd(entry.cost_nanousd)},
