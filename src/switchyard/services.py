@@ -34,7 +34,7 @@ from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
-from switchyard.store.blobs import BlobStore
+from switchyard.store.blobs import BlobStore, audio_upload_store
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
@@ -167,6 +167,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.data_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
+    # audio uploads live for one request; older ones were left by a process that died mid-answer
+    await asyncio.to_thread(audio_upload_store(settings.data_dir).remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs), name="purge-expired-files")
     return services, Workers(runner, mcp, purger)
 

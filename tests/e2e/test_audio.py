@@ -283,8 +283,15 @@ def test_oversize_upload_is_413_naming_file(live: LiveServer) -> None:
     big = b"RIFF" + b"\0" * (UPLOAD_LIMIT + 10)
     response = post_form(live, "/v1/audio/transcriptions", {"model": STT}, {"file": ("big.wav", big, "audio/wav")})
     assert str(UPLOAD_LIMIT) in _error(response, 413, "file")
-    stored = list((live.workdir / "data" / "files").rglob("*"))
+    stored = list((live.workdir / "data" / "audio-uploads").rglob("*"))
     assert not [p for p in stored if p.is_file()]  # nothing left behind
+
+
+def test_uploads_are_deleted_once_answered(client: openai.OpenAI, live: LiveServer, speech_wav: bytes) -> None:
+    client.audio.transcriptions.create(model=STT, file=("s.wav", speech_wav, "audio/wav"), response_format="text")
+    list(client.audio.transcriptions.create(model=STT, file=("s.wav", speech_wav, "audio/wav"), stream=True))
+    stored = [p for p in (live.workdir / "data" / "audio-uploads").rglob("*") if p.is_file()]
+    assert not stored and not list((live.workdir / "data" / "files").rglob("*.part"))
 
 
 def test_sdk_raises_on_unsupported_voice(client: openai.OpenAI) -> None:

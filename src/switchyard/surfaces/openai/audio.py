@@ -20,12 +20,12 @@ from switchyard.core.errors import SwitchyardError
 from switchyard.gateway.auth import Principal, require_model
 from switchyard.gateway.metered_audio import speech_tokens
 from switchyard.gateway.turn_watch import admit_call, text_tokens
+from switchyard.store.blobs import audio_upload_store
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.openai.audio_upload import AudioForm, read_audio_form
 from switchyard.surfaces.openai.errors import render_error
-from switchyard.surfaces.openai.files import blob_store
 
 
 def error_frame(error: SwitchyardError) -> bytes:
@@ -77,7 +77,8 @@ def _body(transcript: Transcript, call: TranscriptionRequest) -> Response:
 
 
 async def _transcribe(request: Request, services: Services, principal: Principal, task: Task) -> Response:
-    form = await read_audio_form(request, blob_store(services), services.settings.max_audio_upload_bytes, task)
+    form = await read_audio_form(request, audio_upload_store(services.settings.data_dir),
+                                 services.settings.max_audio_upload_bytes, task)
     streaming = False
     try:
         call = decode_transcription(form.fields, form.file, task)

@@ -1,7 +1,8 @@
-"""A transcription or translation form read as a stream: the ``file`` part goes to the blob
-store in chunks with the audio size limit enforced as it arrives (413 past it, nothing left
-behind), the other fields are gathered as text. The caller deletes the stored audio when the
-request is done (``AudioForm.discard``)."""
+"""A transcription or translation form read as a stream: the ``file`` part goes to a blob
+store of its own (``store.blobs.audio_upload_store``, apart from the Files API's) in chunks,
+with the audio size limit enforced as it arrives (413 past it, nothing left behind); the
+other fields are gathered as text. The caller deletes the stored audio when the request is
+done (``AudioForm.discard``); a process that dies first leaves it for the sweep at start-up."""
 
 from __future__ import annotations
 
