@@ -116,8 +116,10 @@ def test_speech_body_round_trip() -> None:
     call = decode_speech({"model": "m", "input": "hi", "voice": {"id": "voice_1"}, "speed": 2,
                           "response_format": "wav", "stream_format": "sse"})
     assert (call.voice, call.speed, call.response_format, call.sse) == ("voice_1", 2.0, "wav", True)
-    assert speech_body(call, "up") == {"model": "up", "input": "hi", "voice": "voice_1", "response_format": "wav",
-                                       "speed": 2.0}
+    assert speech_body(call, "up") == {"model": "up", "input": "hi", "voice": {"id": "voice_1"},
+                                       "response_format": "wav", "speed": 2.0}
+    named = decode_speech({"model": "m", "input": "hi", "voice": "coral"})
+    assert speech_body(named, "up")["voice"] == "coral"
     assert audio_delta(b"\x00\x01") == {"type": "speech.audio.delta", "audio": "AAE="}
     assert audio_done(3, 0)["usage"] == {"input_tokens": 3, "output_tokens": 0, "total_tokens": 3}
 

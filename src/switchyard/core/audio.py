@@ -113,3 +113,4 @@ class SpeechRequest:
     speed: float = 1.0
     instructions: str | None = None
     sse: bool = False  # stream_format "sse"
+    custom_voice: bool = False  # voice given as {"id": ...}

@@ -84,7 +84,7 @@ def decode_speech(body: dict[str, Any]) -> SpeechRequest:
         raise invalid("'input' must not be empty.", "input", "invalid_value")
     return SpeechRequest(model=model, input=text, voice=_voice(body), response_format=_format(body),
                          speed=_speed(body), instructions=_text(body, "instructions", required=False),
-                         sse=_sse(body))
+                         sse=_sse(body), custom_voice=isinstance(body.get("voice"), dict))
 
 
 def audio_delta(chunk: bytes) -> dict[str, Any]:
@@ -98,7 +98,8 @@ def audio_done(input_tokens: int, output_tokens: int) -> dict[str, Any]:
 
 def speech_body(request: SpeechRequest, upstream_model: str) -> dict[str, Any]:
     """The request as an OpenAI-compatible upstream takes it (always raw audio bytes back)."""
-    body: dict[str, Any] = {"model": upstream_model, "input": request.input, "voice": request.voice,
+    voice: str | dict[str, str] = {"id": request.voice} if request.custom_voice else request.voice
+    body: dict[str, Any] = {"model": upstream_model, "input": request.input, "voice": voice,
                             "response_format": request.response_format, "speed": request.speed}
     if request.instructions is not None:
         body["instructions"] = request.instructions
