@@ -5,6 +5,7 @@ at its next item."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import threading
 from collections.abc import AsyncIterator, Callable, Iterator
 from concurrent.futures import Executor
@@ -22,6 +23,10 @@ async def threaded(executor: Executor, produce: Callable[[], Iterator[T]], buffe
     room = threading.Semaphore(buffer)
     stop = threading.Event()
 
+    def send(item: object) -> None:
+        with contextlib.suppress(RuntimeError):  # the loop closed (the server is stopping)
+            loop.call_soon_threadsafe(queue.put_nowait, item)
+
     def run() -> None:
         try:
             for item in produce():
@@ -30,13 +35,13 @@ async def threaded(executor: Executor, produce: Callable[[], Iterator[T]], buffe
                         return
                 if stop.is_set():
                     return
-                loop.call_soon_threadsafe(queue.put_nowait, item)
+                send(item)
         except BaseException as exc:  # handed to the reader, raised there
-            loop.call_soon_threadsafe(queue.put_nowait, exc)
+            send(exc)
         finally:
-            loop.call_soon_threadsafe(queue.put_nowait, _END)
+            send(_END)
 
-    future = loop.run_in_executor(executor, run)
+    loop.run_in_executor(executor, run)
     try:
         while True:
             item = await queue.get()
@@ -47,6 +52,4 @@ async def threaded(executor: Executor, produce: Callable[[], Iterator[T]], buffe
             room.release()
             yield item  # type: ignore[misc]
     finally:
-        stop.set()
-        if not future.done():
-            future.add_done_callback(lambda _: None)
+        stop.set()  # the producer returns at its next item (run() never raises)
