@@ -1,0 +1,46 @@
+"""Moderation models (``task: moderation``): the embedded classifier (``provider: local``)
+or an OpenAI-compatible ``/moderations`` upstream (``provider: openai``). Serves
+``/v1/moderations`` and the per-project guardrail (``guardrail.py``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchyard.config import ModelConfig
+from switchyard.core.errors import invalid
+from switchyard.core.moderation import ModerationInput, Verdict
+from switchyard.gateway.task_models import TaskModels
+from switchyard.providers.moderator import Moderator
+
+
+def _build(config: ModelConfig) -> Moderator:
+    if config.provider == "local":
+        from switchyard.providers.local_moderation import LocalModerator
+
+        return LocalModerator(config)
+    if config.provider == "openai":
+        from switchyard.providers.openai_moderation import OpenAIModerator
+
+        return OpenAIModerator(config)
+    raise invalid(f"The model '{config.name}' uses provider '{config.provider}', which has no moderation API.",
+                  "model", "model_not_supported")
+
+
+class ModerationModels:
+    def __init__(self, models: list[ModelConfig]) -> None:
+        self._models: TaskModels[Moderator] = TaskModels(models, "moderation", "moderation", _build)
+
+    def default_name(self) -> str | None:
+        configured = self._models.configured()
+        return configured[0].name if configured else None
+
+    def config(self, name: str) -> ModelConfig:
+        return self._models.config(name)
+
+    async def moderate(self, name: str, inputs: list[ModerationInput],
+                       wire_input: Any | None = None) -> tuple[ModelConfig, list[Verdict]]:
+        config, moderator = self._models.backend(name)
+        return config, await moderator.moderate(inputs, wire_input)
+
+    async def aclose(self) -> None:
+        await self._models.aclose()
