@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from switchyard.codecs.openai_chat.fields import obj, one_of, opt_bool, opt_int, opt_str, type_name
+from switchyard.codecs.openai_chat.fields import one_of, opt_bool, opt_int, opt_str, type_name
 from switchyard.core.errors import invalid
 
 Operation = Literal["generations", "edits", "variations"]
@@ -61,7 +61,8 @@ def check_fields(operation: Operation, body: dict[str, Any]) -> ImageCall:
         if not prompt.strip():
             raise invalid("Invalid 'prompt': the prompt must not be empty.", "prompt", "invalid_value")
         if len(prompt) > MAX_PROMPT_CHARS:
-            raise invalid(f"Invalid 'prompt': at most {MAX_PROMPT_CHARS} characters.", "prompt", "string_above_max_length")
+            raise invalid(f"Invalid 'prompt': at most {MAX_PROMPT_CHARS} characters.", "prompt",
+                          "string_above_max_length")
     elif "prompt" in body:
         raise invalid("Unrecognized request argument supplied: 'prompt' (variations take no prompt).", "prompt",
                       "unknown_parameter")
@@ -83,10 +84,6 @@ def check_fields(operation: Operation, body: dict[str, Any]) -> ImageCall:
     fields = {k: v for k, v in body.items() if k != "model" and v is not None}
     return ImageCall(operation, model, fields, response_format,  # type: ignore[arg-type]
                      stream)
-
-
-def decode_generation(body: object) -> ImageCall:
-    return check_fields("generations", obj(body, "body"))
 
 
 FORM_INTEGERS = ("n", "partial_images", "output_compression")

@@ -12,8 +12,8 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchyard.gateway.auth import Principal
-from switchyard.gateway.guardrail import FLAG_HEADER
 from switchyard.gateway.call_scope import CallScope, entered
+from switchyard.gateway.guardrail import FLAG_HEADER
 from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
 from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import (
