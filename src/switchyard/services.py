@@ -145,21 +145,20 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     conversations = ConversationRepository(database)
     metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
+    images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.data_dir),
+                          ImageLinks(secret), settings.image_url_ttl_seconds)
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
         conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
-        secrets=box,
+        secrets=box, images=images,
     )
     async def queue_depth() -> None:
         call_services.metrics.queue_depth.set(await responses.responses.count_queued())
 
     call_services.metrics.add_refresher(queue_depth)
     assert call_services.moderation is not None
-    images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.data_dir),
-                          ImageLinks(secret),
-                          settings.image_url_ttl_seconds)
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,

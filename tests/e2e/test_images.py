@@ -266,3 +266,75 @@ def test_no_image_model_configured_says_so(bare: LiveServer, fake_openai: FakeUp
         sdk(bare).images.create_variation(image=_png_file(RED))
     assert caught.value.body["param"] == "model"
     assert fake_openai.received == []
+
+
+# --- the Responses image_generation tool -------------------------------------------------------
+
+IMAGE_TOOL = {"type": "image_generation", "model": GPT_IMAGE, "quality": "low", "size": "1024x1024"}
+
+
+def _tool_turn(prompt: str) -> ow.Reply:
+    return ow.completion(None, tool_calls=[("call_img1", "image_generation", f'{{"prompt": "{prompt}"}}')],
+                         finish_reason="tool_calls")
+
+
+def test_responses_image_generation_tool(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(_tool_turn("a red square"), mw.images_b64(RED), ow.completion("Here is your red square."))
+    response = client.responses.create(model="gpt-fake", input="Draw a red square.", tools=[IMAGE_TOOL])
+    kinds = [item.type for item in response.output]
+    assert kinds == ["image_generation_call", "message"], kinds
+    call = response.output[0]
+    assert call.status == "completed" and call.id.startswith("ig_")
+    assert base64.b64decode(call.result) == RED
+    assert call.revised_prompt == "a red square" and call.size == "1024x1024"
+    assert response.output_text == "Here is your red square."
+    paths = [r.path for r in fake_openai.received]
+    assert paths == ["/v1/chat/completions", "/v1/images/generations", "/v1/chat/completions"]
+    assert fake_openai.received[0].body["tools"][0]["function"]["name"] == "image_generation"
+    assert fake_openai.received[1].body == {"model": "gpt-image-1", "prompt": "a red square", "quality": "low",
+                                            "size": "1024x1024"}
+    told = fake_openai.received[2].body["messages"][-1]
+    assert told["role"] == "tool" and "generated and shown to the user" in str(told["content"])
+
+    fake_openai.script(ow.completion("It was red."))
+    follow = client.responses.create(model="gpt-fake", input="What colour was it?", previous_response_id=response.id,
+                                     tools=[IMAGE_TOOL])
+    assert follow.output_text == "It was red."
+    history = fake_openai.last.body["messages"]
+    assert any(m.get("tool_calls") and m["tool_calls"][0]["function"]["name"] == "image_generation"
+               for m in history), history
+
+
+def test_responses_image_generation_tool_streamed(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream([], tool_calls=[("call_img1", "image_generation", ['{"prompt": "blue"}'])]),
+                       mw.images_b64(BLUE), ow.stream(["Done", "."]))
+    events = list(client.responses.create(model="gpt-fake", input="Draw blue.", tools=[IMAGE_TOOL], stream=True))
+    types = [e.type for e in events]
+    for expected in ("response.image_generation_call.in_progress", "response.image_generation_call.generating",
+                     "response.image_generation_call.completed"):
+        assert expected in types, types
+    done = [e.item for e in events if e.type == "response.output_item.done" and e.item.type == "image_generation_call"]
+    assert len(done) == 1 and base64.b64decode(done[0].result) == BLUE
+    assert types[-1] == "response.completed"
+    assert [e.sequence_number for e in events] == list(range(len(events)))
+
+
+def test_responses_image_tool_failure_fails_the_item_not_the_response(client: openai.OpenAI,
+                                                                      fake_openai: FakeUpstream) -> None:
+    fake_openai.script(_tool_turn("forbidden"), ow.error(400, "Rejected by the safety system."),
+                       ow.completion("I could not draw that."))
+    response = client.responses.create(model="gpt-fake", input="Draw it.", tools=[IMAGE_TOOL])
+    call = response.output[0]
+    assert call.type == "image_generation_call" and call.status == "failed" and call.result is None
+    assert call.error is not None and "safety system" in call.error.message
+    assert response.status == "completed" and response.output_text == "I could not draw that."
+    told = fake_openai.last.body["messages"][-1]
+    assert "Image generation failed" in str(told["content"])
+
+
+def test_responses_image_tool_without_an_image_model(bare: LiveServer, fake_openai: FakeUpstream) -> None:
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(bare).responses.create(model="gpt-fake", input="Draw.", tools=[{"type": "image_generation"}])
+    assert caught.value.body["param"] == "tools[0].model"
+    assert "No image generation model is configured" in caught.value.body["message"]
+    assert fake_openai.received == []

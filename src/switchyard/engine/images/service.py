@@ -66,9 +66,27 @@ class ImageService:
         self._ttl = ttl_seconds
 
     def backend(self, call: ImageCall) -> tuple[ModelConfig, OpenAIImages]:
+        return self._models.backend(self.model_name(call.model))
+
+    def model_name(self, asked: str | None) -> str:
+        """``asked``, or the first configured image model (``dall-e-2``, OpenAI's default, when none is)."""
         configured = self._models.configured()
-        name = call.model or (configured[0].name if configured else "dall-e-2")
-        return self._models.backend(name)
+        return asked or (configured[0].name if configured else "dall-e-2")
+
+    def check_model(self, asked: str | None) -> ModelConfig:
+        """The image model that ``asked`` names (a 400/404 naming ``model`` when there is none)."""
+        return self._models.config(self.model_name(asked))
+
+    async def generate_inline(self, model: str | None, prompt: str, options: dict[str, Any],
+                              owner_id: str) -> dict[str, Any]:
+        """One image as ``{"b64_json", "revised_prompt"?}`` with the answer's settings, for
+        the Responses ``image_generation`` tool."""
+        call = ImageCall("generations", model, {"prompt": prompt, **options}, "b64_json")
+        body = await self.create(call, [], owner_id, "")
+        data = body.get("data") or []
+        if not data:
+            raise malformed("no image in the answer")
+        return {**{k: body[k] for k in ("background", "output_format", "quality", "size") if k in body}, **data[0]}
 
     async def create(self, call: ImageCall, files: list[UploadedFile], owner_id: str, base_url: str) -> dict[str, Any]:
         config, backend = self.backend(call)
