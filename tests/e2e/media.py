@@ -34,7 +34,8 @@ def media_models(fake: FakeUpstream, images: bool = True) -> list[dict[str, Any]
     ]
     if images:
         models += [
-            {"name": GPT_IMAGE, "provider": "openai", "task": "image", "model": "gpt-image-1", **upstream},
+            {"name": GPT_IMAGE, "provider": "openai", "task": "image", "model": "gpt-image-1", **upstream,
+             "price": {"input_per_mtok": 5, "output_per_mtok": 40}},  # gpt-image-1's text-in, image-out prices
             {"name": DALL_E, "provider": "openai", "task": "image", "model": "dall-e-2", **upstream},
         ]
     return models

@@ -338,3 +338,28 @@ def test_responses_image_tool_without_an_image_model(bare: LiveServer, fake_open
     assert caught.value.body["param"] == "tools[0].model"
     assert "No image generation model is configured" in caught.value.body["message"]
     assert fake_openai.received == []
+
+
+# --- metering ----------------------------------------------------------------------------------
+
+def test_image_calls_are_in_the_ledger_and_held_against_budgets(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    from tests.e2e.ledger import newest_id, wait_new
+    from tests.tenants import admin_client, new_key, new_project
+
+    project = new_project(live.url, "image budget")
+    key = new_key(live.url, project)[1]
+    since = newest_id(live)
+    fake_openai.script(mw.images_b64(RED))
+    sdk(live, key).images.generate(model=GPT_IMAGE, prompt="red")
+    entry = wait_new(live, since)[0]
+    assert (entry["project_id"], entry["model"]) == (project, GPT_IMAGE), entry
+    assert entry["kind"] == "images" and entry["surface"] == "openai.images", entry
+    assert (entry["usage"]["input_tokens"], entry["usage"]["output_tokens"]) == (50, 272), entry
+    assert entry["cost"]["exact"].startswith("0.01113"), entry  # 50 × $5/M + 272 × $40/M
+
+    with admin_client(live.url) as admin:  # 10 cents: less than one worst-case image (6240 tokens at $40/M)
+        assert admin.post(f"/projects/{project}/spend_limit", json={"threshold_amount": 10}).status_code == 200
+    with pytest.raises(openai.RateLimitError) as caught:
+        sdk(live, key).images.generate(model=GPT_IMAGE, prompt="red again")
+    assert caught.value.body["code"] == "insufficient_quota"
+    assert fake_openai.received[-1].path == "/v1/images/generations" and len(fake_openai.received) == 1

@@ -9,6 +9,8 @@ from typing import Any
 from switchyard.config import ModelConfig
 from switchyard.core.errors import invalid
 from switchyard.core.moderation import ModerationInput, Verdict
+from switchyard.core.usage import Usage
+from switchyard.gateway.metered_media import metered
 from switchyard.gateway.task_models import TaskModels
 from switchyard.providers.moderator import Moderator
 
@@ -40,7 +42,11 @@ class ModerationModels:
     async def moderate(self, name: str, inputs: list[ModerationInput],
                        wire_input: Any | None = None) -> tuple[ModelConfig, list[Verdict]]:
         config, moderator = self._models.backend(name)
-        return config, await moderator.moderate(inputs, wire_input)
+        tokens = sum(len(item.text) // 4 + 1 for item in inputs)  # the cheap estimate; no backend reports usage
+        async with metered("moderations", config, tokens, 0) as set_usage:
+            verdicts = await moderator.moderate(inputs, wire_input)
+            set_usage(Usage(input_tokens=tokens))
+        return config, verdicts
 
     async def aclose(self) -> None:
         await self._models.aclose()

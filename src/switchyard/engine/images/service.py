@@ -16,12 +16,15 @@ from switchyard.config import ModelConfig
 from switchyard.core.errors import invalid
 from switchyard.core.usage import Usage
 from switchyard.engine.images.links import ImageLinks
+from switchyard.gateway.metered_media import metered
 from switchyard.gateway.task_models import TaskModels
 from switchyard.gateway.turn_watch import admit_call, note_usage, text_tokens
 from switchyard.providers.openai_images import OpenAIImages, UploadedFile, malformed
 from switchyard.store.blobs import BlobNotFound, BlobStore
 from switchyard.store.images import ImageRecord, ImageRepository
 
+MOST_TOKENS_PER_IMAGE = 6240  # gpt-image-1 at high quality, 1536x1024: the reservation's worst case
+INPUT_IMAGE_TOKENS = 1600  # a generous estimate for each image sent to edits or variations
 MIME_BY_FORMAT = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"), (b"GIF8", "image/gif"))
 
@@ -48,6 +51,14 @@ def _usage(answer: dict[str, Any]) -> Usage | None:
     if not isinstance(usage, dict):
         return None
     return Usage(input_tokens=int(usage.get("input_tokens") or 0), output_tokens=int(usage.get("output_tokens") or 0))
+
+
+def _worst_case(call: ImageCall, files: list[UploadedFile]) -> tuple[int, int]:
+    """Input and output tokens the call can use at most (what its budget reservation holds)."""
+    count = call.fields.get("n")
+    images = count if isinstance(count, int) and count > 0 else 1
+    prompt = text_tokens([call.prompt]) if call.prompt else 1
+    return prompt + INPUT_IMAGE_TOKENS * len(files), MOST_TOKENS_PER_IMAGE * images
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,13 +101,16 @@ class ImageService:
 
     async def create(self, call: ImageCall, files: list[UploadedFile], owner_id: str, base_url: str) -> dict[str, Any]:
         config, backend = self.backend(call)
-        await admit_call(config.name, text_tokens([call.prompt]) if call.prompt else 1)
+        prompt_tokens = text_tokens([call.prompt]) if call.prompt else 1
+        await admit_call(config.name, prompt_tokens)
         # Not forwarded: GPT image models refuse it, and every answer is converted here anyway.
         fields = {k: v for k, v in call.fields.items() if k != "response_format"}
-        answer = await backend.create(call.operation, fields, files)
-        usage = _usage(answer)
-        if usage is not None:
-            note_usage(usage)
+        async with metered("images", config, *_worst_case(call, files)) as set_usage:
+            answer = await backend.create(call.operation, fields, files)
+            usage = _usage(answer)
+            if usage is not None:
+                set_usage(usage)
+                note_usage(usage)
         data = [await self._entry(item, i, call, backend, answer, owner_id, base_url)
                 for i, item in enumerate(answer["data"])]
         created = answer.get("created")
@@ -137,15 +151,17 @@ class ImageService:
         config, backend = self.backend(call)
         await admit_call(config.name, text_tokens([call.prompt]))
         known = STREAM_EVENTS[call.operation]
-        async for event in backend.stream(call.operation, call.fields, files):
-            kind = event.get("type")
-            if kind not in known and kind != "error":
-                raise malformed(f"unexpected stream event type {kind!r}")
-            if kind == known[-1]:
-                usage = _usage(event)
-                if usage is not None:
-                    note_usage(usage)
-            yield event
+        async with metered("images", config, *_worst_case(call, files)) as set_usage:
+            async for event in backend.stream(call.operation, call.fields, files):
+                kind = event.get("type")
+                if kind not in known and kind != "error":
+                    raise malformed(f"unexpected stream event type {kind!r}")
+                if kind == known[-1]:
+                    usage = _usage(event)
+                    if usage is not None:
+                        set_usage(usage)
+                        note_usage(usage)
+                yield event
 
     async def content(self, image_id: str, owner_id: str | None) -> ImageContent | None:
         """A live image's bytes; None when it is unknown, expired, or (``owner_id`` given)
