@@ -355,7 +355,7 @@ def test_image_calls_are_in_the_ledger_and_held_against_budgets(live: LiveServer
     assert (entry["project_id"], entry["model"]) == (project, GPT_IMAGE), entry
     assert entry["kind"] == "images" and entry["surface"] == "openai.images", entry
     assert (entry["usage"]["input_tokens"], entry["usage"]["output_tokens"]) == (50, 272), entry
-    assert entry["cost"]["exact"].startswith("0.01113"), entry  # 50 × $5/M + 272 × $40/M
+    assert entry["cost"]["exact"].startswith("0.01113"), entry  # 50 * $5/M + 272 * $40/M
 
     with admin_client(live.url) as admin:  # 10 cents: less than one worst-case image (6240 tokens at $40/M)
         assert admin.post(f"/projects/{project}/spend_limit", json={"threshold_amount": 10}).status_code == 200

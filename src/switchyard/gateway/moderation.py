@@ -32,6 +32,16 @@ class ModerationModels:
     def __init__(self, models: list[ModelConfig]) -> None:
         self._models: TaskModels[Moderator] = TaskModels(models, "moderation", "moderation", _build)
 
+    async def start(self) -> None:
+        """Load the embedded classifiers now rather than on the first call (a guarded
+        project's first chat call would wait for them)."""
+        for config in self._models.configured():
+            if config.provider == "local":
+                _, moderator = self._models.backend(config.name)
+                start = getattr(moderator, "start", None)
+                if start is not None:
+                    await start()
+
     def default_name(self) -> str | None:
         configured = self._models.configured()
         return configured[0].name if configured else None

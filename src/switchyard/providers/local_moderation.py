@@ -39,11 +39,21 @@ class LocalModerator:
         self._predict: Callable[[list[str]], Any] | None = None
         self._lock = threading.Lock()
 
+    def _loaded(self) -> Callable[[list[str]], Any]:
+        if self._predict is None:
+            self._predict = _load()
+        return self._predict
+
     def _scores(self, texts: list[str]) -> list[float]:
         with self._lock:  # one load; scikit-learn's transform is not documented as thread-safe
-            if self._predict is None:
-                self._predict = _load()
-            return [float(p) for p in self._predict(texts)]
+            return [float(p) for p in self._loaded()(texts)]
+
+    async def start(self) -> None:
+        def load() -> None:
+            with self._lock:
+                self._loaded()
+
+        await asyncio.to_thread(load)
 
     async def moderate(self, inputs: list[ModerationInput], wire_input: Any | None = None) -> list[Verdict]:
         for item in inputs:
