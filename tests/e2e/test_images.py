@@ -363,3 +363,22 @@ def test_image_calls_are_in_the_ledger_and_held_against_budgets(live: LiveServer
         sdk(live, key).images.generate(model=GPT_IMAGE, prompt="red again")
     assert caught.value.body["code"] == "insufficient_quota"
     assert fake_openai.received[-1].path == "/v1/images/generations" and len(fake_openai.received) == 1
+
+
+def test_a_blocking_guardrail_screens_image_prompts(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    from tests.e2e.media import BENIGN, TOXIC
+    from tests.tenants import admin_client, new_key, new_project
+
+    project = new_project(live.url, "guarded images")
+    with admin_client(live.url) as admin:
+        assert admin.post(f"/projects/{project}/moderation", json={"mode": "block"}).status_code == 200
+    client = sdk(live, new_key(live.url, project)[1])
+    with pytest.raises(openai.BadRequestError) as caught:
+        client.images.generate(model=GPT_IMAGE, prompt=TOXIC)
+    assert caught.value.body["code"] == "content_policy_violation" and caught.value.body["param"] == "prompt"
+    with pytest.raises(openai.BadRequestError):
+        client.images.edit(model=GPT_IMAGE, image=_png_file(RED), prompt=TOXIC, stream=True)
+    assert fake_openai.received == []
+    fake_openai.script(mw.images_b64(GREEN))
+    reply = client.images.generate(model=GPT_IMAGE, prompt=BENIGN)
+    assert base64.b64decode(reply.data[0].b64_json) == GREEN

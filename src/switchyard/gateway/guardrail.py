@@ -1,5 +1,5 @@
 """The moderation guardrail: a project's policy applied to the input of every model call
-(``engine/generation.py``), on every surface and backend.
+(``engine/generation.py``), on every surface and backend, and to Images API prompts.
 
 Once per call (a Responses tool loop is one call), before the budget is reserved, the
 latest user turn's text (the user messages after the last assistant item) is classified
@@ -34,7 +34,7 @@ log = logging.getLogger("switchyard.guardrail")
 FLAG_HEADER = "x-switchyard-moderation-flagged"
 # the client's field holding the input, by surface (for the error's ``param``)
 INPUT_PARAM = {"openai.chat": "messages", "anthropic.messages": "messages", "openai.responses": "input",
-               "openai.completions": "prompt"}
+               "openai.completions": "prompt", "openai.images": "prompt"}
 
 
 def latest_user_texts(request: Request) -> list[str]:
@@ -48,24 +48,41 @@ def latest_user_texts(request: Request) -> list[str]:
     return texts[::-1]
 
 
-def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """``events``, after the project's guardrail passed the request (unchanged when the
-    project has none, or outside an observed call)."""
+def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
+    """The call's trace, its project's policy and its surface, when a screening is due."""
     trace = current_trace()
     scope = current_scope()
     if trace is None or scope is None or trace.screened:
-        return events
+        return None
     policy = scope.principal.project_guardrail
     if policy is None or trace.services.moderation is None:
+        return None
+    return trace, policy, scope.surface
+
+
+def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    """``events``, after the project's guardrail passed the request (unchanged when the
+    project has none, or outside an observed call)."""
+    due = _policy()
+    if due is None:
         return events
-    return _guarded(trace, policy, scope.surface, request, events)
+    return _guarded(*due, request, events)
+
+
+async def screen_prompt(prompt: str) -> None:
+    """The guardrail on a prompt that is no chat input (the Images API's)."""
+    due = _policy()
+    if due is not None:
+        trace, policy, surface = due
+        trace.screened = True
+        await _screen(trace, policy, surface, [prompt] if prompt.strip() else [])
 
 
 async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, request: Request,
                    events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     trace.screened = True
     try:
-        await _screen(trace, policy, surface, request)
+        await _screen(trace, policy, surface, latest_user_texts(request))
     except BaseException:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
@@ -75,8 +92,7 @@ async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, r
         yield event
 
 
-async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str, request: Request) -> None:
-    texts = latest_user_texts(request)
+async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str, texts: list[str]) -> None:
     models = trace.services.moderation
     if not texts or models is None:
         return

@@ -16,6 +16,7 @@ from switchyard.config import ModelConfig
 from switchyard.core.errors import invalid
 from switchyard.core.usage import Usage
 from switchyard.engine.images.links import ImageLinks
+from switchyard.gateway.guardrail import screen_prompt
 from switchyard.gateway.metered_media import metered
 from switchyard.gateway.task_models import TaskModels
 from switchyard.gateway.turn_watch import admit_call, note_usage, text_tokens
@@ -103,6 +104,7 @@ class ImageService:
         config, backend = self.backend(call)
         prompt_tokens = text_tokens([call.prompt]) if call.prompt else 1
         await admit_call(config.name, prompt_tokens)
+        await screen_prompt(call.prompt)
         # Not forwarded: GPT image models refuse it, and every answer is converted here anyway.
         fields = {k: v for k, v in call.fields.items() if k != "response_format"}
         async with metered("images", config, *_worst_case(call, files)) as set_usage:
@@ -150,6 +152,7 @@ class ImageService:
         """The upstream's partial and completed image events, as they come."""
         config, backend = self.backend(call)
         await admit_call(config.name, text_tokens([call.prompt]))
+        await screen_prompt(call.prompt)
         known = STREAM_EVENTS[call.operation]
         async with metered("images", config, *_worst_case(call, files)) as set_usage:
             async for event in backend.stream(call.operation, call.fields, files):
