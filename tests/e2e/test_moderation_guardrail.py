@@ -5,6 +5,7 @@ writes a log line. The embedded classifier decides, for real."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import anthropic
@@ -216,3 +217,18 @@ def test_project_keys_cannot_change_the_guardrail(live: LiveServer, block_key: s
     response = httpx.delete(live.url + "/v1/organization/projects/proj_default/moderation",
                             headers={"authorization": f"Bearer {block_key}"})
     assert response.status_code in (401, 403), response.text
+
+
+def test_block_applies_to_a_background_response_as_queued(live: LiveServer, block_key: str,
+                                                          fake_openai: FakeUpstream) -> None:
+    client = sdk(live, block_key)
+    queued = client.responses.create(model=CHAT, input=TOXIC, background=True)
+    assert queued.status in ("queued", "in_progress")
+    deadline = time.monotonic() + 30
+    response = client.responses.retrieve(queued.id)
+    while response.status in ("queued", "in_progress") and time.monotonic() < deadline:
+        time.sleep(0.2)
+        response = client.responses.retrieve(queued.id)
+    assert response.status == "failed", response
+    assert response.error is not None and "moderation guardrail" in response.error.message
+    assert fake_openai.received == []
