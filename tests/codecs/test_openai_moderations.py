@@ -16,14 +16,14 @@ IMAGE = {"type": "image_url", "image_url": {"url": "https://example.com/a.png"}}
 @pytest.mark.parametrize(
     ("body", "model", "inputs"),
     [
-        ({"input": "hi"}, "omni-moderation-latest", [ModerationInput(texts=("hi",))]),
+        ({"input": "hi"}, None, [ModerationInput(texts=("hi",))]),
         ({"model": "m", "input": ["a", "b"]}, "m", [ModerationInput(texts=("a",)), ModerationInput(texts=("b",))]),
-        ({"input": [{"type": "text", "text": "x"}, IMAGE]}, "omni-moderation-latest",
+        ({"input": [{"type": "text", "text": "x"}, IMAGE]}, None,
          [ModerationInput(texts=("x",), images=("https://example.com/a.png",), image_paths=("input[1].image_url",))]),
-        ({"input": ""}, "omni-moderation-latest", [ModerationInput(texts=("",))]),
+        ({"input": ""}, None, [ModerationInput(texts=("",))]),
     ],
 )
-def test_inputs(body: dict, model: str, inputs: list[ModerationInput]) -> None:
+def test_inputs(body: dict, model: str | None, inputs: list[ModerationInput]) -> None:
     call = decode_request(body)
     assert call.model == model and call.inputs == inputs and call.wire_input == body["input"]
 

@@ -21,7 +21,7 @@ MAX_IMAGES = 1  # OpenAI's omni-moderation takes at most one image per request
 
 @dataclass(frozen=True, slots=True)
 class ModerationCall:
-    model: str
+    model: str | None  # None: not given (OpenAI's default is ``DEFAULT_MODEL``)
     inputs: list[ModerationInput]
     wire_input: Any  # as sent, for an upstream that speaks this API
 
@@ -78,7 +78,7 @@ def decode_request(body: object) -> ModerationCall:
     for name in body:
         if name not in ("input", "model"):
             raise invalid(f"Unrecognized request argument supplied: '{name}'.", name, "unknown_parameter")
-    model = opt_str(body, "model") or DEFAULT_MODEL
+    model = opt_str(body, "model")
     inputs = decode_input(body.get("input"))
     return ModerationCall(model=model, inputs=inputs, wire_input=body["input"])
 

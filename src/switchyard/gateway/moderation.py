@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from switchyard.codecs.openai_moderations import DEFAULT_MODEL
 from switchyard.config import ModelConfig
 from switchyard.core.errors import invalid
 from switchyard.core.moderation import ModerationInput, Verdict
@@ -41,6 +42,16 @@ class ModerationModels:
                 start = getattr(moderator, "start", None)
                 if start is not None:
                     await start()
+
+    def name_for(self, asked: str | None) -> str:
+        """The model to use: the one asked for; else OpenAI's default name where it is
+        served as a moderation model (an alias), else the first moderation model."""
+        if asked is not None:
+            return asked
+        served = self._models.find(DEFAULT_MODEL)
+        if served is not None and served.task == "moderation":
+            return DEFAULT_MODEL
+        return self.default_name() or DEFAULT_MODEL
 
     def default_name(self) -> str | None:
         configured = self._models.configured()

@@ -19,10 +19,11 @@ from switchyard.surfaces.openai.errors import render_error
 async def create_moderation(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     call = decode_request(body)
-    config = services.moderation.config(call.model)
-    require_model(principal, call.model, config.name)
+    name = services.moderation.name_for(call.model)
+    config = services.moderation.config(name)
+    require_model(principal, name, config.name)
     await admit_call(config.name, text_tokens([i.text for i in call.inputs if i.texts]) or 1)
-    config, verdicts = await services.moderation.moderate(call.model, call.inputs, call.wire_input)
+    config, verdicts = await services.moderation.moderate(name, call.inputs, call.wire_input)
     return JSONResponse(encode_response(random_id("modr-"), config.name, verdicts))
 
 
