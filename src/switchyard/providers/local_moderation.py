@@ -40,20 +40,16 @@ class LocalModerator:
         self._lock = threading.Lock()
 
     def _loaded(self) -> Callable[[list[str]], Any]:
-        if self._predict is None:
-            self._predict = _load()
-        return self._predict
+        with self._lock:  # loaded once; predicting only reads the fitted vectorizer and model
+            if self._predict is None:
+                self._predict = _load()
+            return self._predict
 
     def _scores(self, texts: list[str]) -> list[float]:
-        with self._lock:  # one load; scikit-learn's transform is not documented as thread-safe
-            return [float(p) for p in self._loaded()(texts)]
+        return [float(p) for p in self._loaded()(texts)]
 
     async def start(self) -> None:
-        def load() -> None:
-            with self._lock:
-                self._loaded()
-
-        await asyncio.to_thread(load)
+        await asyncio.to_thread(self._loaded)
 
     async def moderate(self, inputs: list[ModerationInput], wire_input: Any | None = None) -> list[Verdict]:
         for item in inputs:
