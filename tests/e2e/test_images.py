@@ -212,6 +212,14 @@ def test_edit_without_an_image_names_image(live: LiveServer, fake_openai: FakeUp
     assert fake_openai.received == []
 
 
+def test_an_image_sent_as_text_names_image(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    response = _form(live, "/v1/images/edits", {"model": GPT_IMAGE, "prompt": "x", "image": "not a file"},
+                     [("mask", ("m.png", GREEN, "image/png"))])
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["param"] == "image" and "file upload" in response.json()["error"]["message"]
+    assert fake_openai.received == []
+
+
 def test_oversized_upload_is_413_naming_the_field(live: LiveServer, fake_openai: FakeUpstream) -> None:
     big = b"\x89PNG\r\n\x1a\n" + b"\0" * MAX_IMAGE_BYTES
     response = _form(live, "/v1/images/edits", {"model": GPT_IMAGE, "prompt": "x"},

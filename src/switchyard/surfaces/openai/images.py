@@ -95,6 +95,10 @@ async def _read_form(request: Request, services: Services, operation: Operation
     try:
         async for part, body in form_parts(request):
             if part.filename is None:
+                if part.name in FILE_FIELDS[operation]:
+                    param = "mask" if part.name == "mask" else "image"
+                    raise invalid(f"Invalid '{param}': expected a file upload, not a text field.", param,
+                                  "invalid_type")
                 fields[part.name] = typed_form_field(part.name, await read_field(part, body))
                 continue
             if part.name not in FILE_FIELDS[operation]:
