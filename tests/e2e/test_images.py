@@ -390,3 +390,30 @@ def test_a_blocking_guardrail_screens_image_prompts(live: LiveServer, fake_opena
     fake_openai.script(mw.images_b64(GREEN))
     reply = client.images.generate(model=GPT_IMAGE, prompt=BENIGN)
     assert base64.b64decode(reply.data[0].b64_json) == GREEN
+
+
+def test_malformed_bodies_never_get_a_server_error(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    from tests.e2e.test_no_server_errors import BODIES
+
+    auth = {"authorization": f"Bearer {MASTER_KEY}"}
+    boundary = "xyz"
+    multipart = [
+        ("application/json", b"{}"),
+        ("multipart/form-data", b"--xyz\r\n"),
+        (f"multipart/form-data; boundary={boundary}", b"garbage"),
+        (f"multipart/form-data; boundary={boundary}",
+         b"--xyz\r\nContent-Disposition: form-data\r\n\r\nx\r\n--xyz--\r\n"),
+        (f"multipart/form-data; boundary={boundary}",
+         b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\x89PNG'),
+        (f"multipart/form-data; boundary={boundary}",
+         b'--xyz\r\nContent-Disposition: form-data; name="image"; filename="a.png"\r\n\r\n\r\n--xyz--\r\n'),
+        (f"multipart/form-data; boundary={boundary}",
+         b'--xyz\r\nContent-Disposition: form-data; name="n"\r\n\r\n\xff\xfe\r\n--xyz--\r\n'),
+    ]
+    cases = [("/v1/images/generations", "application/json", body) for body in BODIES]
+    cases += [(path, kind, body) for path in ("/v1/images/edits", "/v1/images/variations") for kind, body in multipart]
+    for path, kind, body in cases:
+        response = httpx.post(live.url + path, content=body, headers={**auth, "content-type": kind}, timeout=30)
+        assert 400 <= response.status_code < 500, (path, body[:80], response.status_code, response.text[:300])
+        assert response.json()["error"]["message"], (path, body[:80])
+    assert fake_openai.received == []

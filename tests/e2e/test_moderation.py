@@ -147,3 +147,13 @@ def test_bad_requests_name_the_field(live: LiveServer, body: dict, status: int, 
     error = response.json()["error"]
     assert error["param"] == param, error
     validate_openai(response.json(), "ErrorResponse")
+
+
+def test_malformed_bodies_never_get_a_server_error(live: LiveServer) -> None:
+    from tests.e2e.test_no_server_errors import BODIES
+
+    for body in BODIES:
+        response = post(live, "/v1/moderations", body)
+        assert response.status_code < 500, (body[:80], response.status_code, response.text[:300])
+        if response.status_code >= 400:
+            assert response.json()["error"]["message"], body[:80]
