@@ -232,3 +232,15 @@ def test_block_applies_to_a_background_response_as_queued(live: LiveServer, bloc
     assert response.status == "failed", response
     assert response.error is not None and "moderation guardrail" in response.error.message
     assert fake_openai.received == []
+
+
+def test_a_relayed_guardrail_screens_images_too(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    _, key = _project_with_guardrail(live, "relayed images", mode="block", model=UPSTREAM_MODERATION)
+    fake_openai.script(mw.moderation(mw.moderation_result({"violence/graphic": 0.93}, ["image"])))
+    content = [{"type": "text", "text": "what is this?"},
+               {"type": "image_url", "image_url": {"url": "https://example.com/scene.png"}}]
+    with pytest.raises(openai.BadRequestError) as caught:
+        sdk(live, key).chat.completions.create(model=CHAT, messages=[{"role": "user", "content": content}])
+    assert "violence/graphic" in caught.value.body["message"]
+    assert [r.path for r in fake_openai.received] == ["/v1/moderations"]
+    assert fake_openai.last.body["input"] == content

@@ -18,11 +18,11 @@ log the failure and go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.events import Event
-from switchyard.core.items import FunctionCall, Message
+from switchyard.core.items import FunctionCall, ImagePart, Message
 from switchyard.core.moderation import ModerationInput
 from switchyard.core.request import Request
 from switchyard.gateway.call_scope import current_scope
@@ -37,15 +37,41 @@ INPUT_PARAM = {"openai.chat": "messages", "anthropic.messages": "messages", "ope
                "openai.completions": "prompt", "openai.images": "prompt"}
 
 
-def latest_user_texts(request: Request) -> list[str]:
-    """The text of each user message after the last assistant message or function call."""
-    texts: list[str] = []
+def latest_user_turn(request: Request) -> list[Message]:
+    """The user messages after the last assistant message or function call."""
+    messages: list[Message] = []
     for item in reversed(request.items):
         if isinstance(item, FunctionCall) or (isinstance(item, Message) and item.role == "assistant"):
             break
-        if isinstance(item, Message) and item.role == "user" and item.text().strip():
-            texts.append(item.text())
-    return texts[::-1]
+        if isinstance(item, Message) and item.role == "user":
+            messages.append(item)
+    return messages[::-1]
+
+
+def latest_user_texts(request: Request) -> list[str]:
+    """The text of each message of the latest user turn."""
+    return [m.text() for m in latest_user_turn(request) if m.text().strip()]
+
+
+def _image_url(part: ImagePart) -> str | None:
+    if part.url is not None:
+        return part.url
+    if part.data is not None:
+        return f"data:{part.media_type or 'image/png'};base64,{part.data}"
+    return None
+
+
+def latest_user_inputs(request: Request, with_images: bool) -> list[ModerationInput]:
+    """One input per message of the latest user turn: its text, and its images when the
+    moderation model takes them."""
+    inputs: list[ModerationInput] = []
+    for message in latest_user_turn(request):
+        text = message.text()
+        images = [url for p in message.content if isinstance(p, ImagePart) and (url := _image_url(p))] \
+            if with_images else []
+        if text.strip() or images:
+            inputs.append(ModerationInput(texts=(text,) if text.strip() else (), images=tuple(images)))
+    return inputs
 
 
 def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
@@ -75,14 +101,15 @@ async def screen_prompt(prompt: str) -> None:
     if due is not None:
         trace, policy, surface = due
         trace.screened = True
-        await _screen(trace, policy, surface, [prompt] if prompt.strip() else [])
+        inputs = [ModerationInput(texts=(prompt,))] if prompt.strip() else []
+        await _screen(trace, policy, surface, lambda images: inputs)
 
 
 async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, request: Request,
                    events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     trace.screened = True
     try:
-        await _screen(trace, policy, surface, latest_user_texts(request))
+        await _screen(trace, policy, surface, lambda images: latest_user_inputs(request, images))
     except BaseException:
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
@@ -92,15 +119,20 @@ async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, r
         yield event
 
 
-async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str, texts: list[str]) -> None:
+async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str,
+                  inputs_of: Callable[[bool], list[ModerationInput]]) -> None:
+    """``inputs_of(images)``: what to classify, with images or not (as the model can)."""
     models = trace.services.moderation
-    if not texts or models is None:
+    if models is None:
         return
     name = policy.model or models.default_name()
     try:
         if name is None:
             raise SwitchyardError(ErrorKind.SERVER, "no moderation model is configured", code="model_not_configured")
-        config, verdicts = await models.moderate(name, [ModerationInput(texts=(t,)) for t in texts])
+        inputs = inputs_of(models.takes_images(name))
+        if not inputs:
+            return
+        config, verdicts = await models.moderate(name, inputs)
     except SwitchyardError as error:
         log.warning("moderation guardrail could not run: request=%s project=%s mode=%s model=%s error=%s",
                     trace.request_id, trace.project_id, policy.mode, name, error.message)

@@ -57,6 +57,10 @@ class ModerationModels:
         configured = self._models.configured()
         return configured[0].name if configured else None
 
+    def takes_images(self, name: str) -> bool:
+        """Whether the model classifies images (relayed models do; the embedded one does not)."""
+        return self._models.config(name).provider != "local"
+
     def config(self, name: str) -> ModelConfig:
         return self._models.config(name)
 
