@@ -124,6 +124,7 @@ class ModelConfig(BaseModel):
     owned_by: str | None = None
     price: Price = Field(default_factory=Price)  # free unless set
     threshold: float | None = Field(default=None, ge=0, le=1)  # moderation: the score that flags a category
+    policy_model: str | None = None  # moderation: a chat model that classifies instead (docs/moderation.md)
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
 

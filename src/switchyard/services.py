@@ -98,7 +98,7 @@ def _call_services(settings: Settings) -> CallServices:
         from switchyard.gateway.telemetry.tracing import Tracing
 
         tracing = Tracing(settings.otlp_endpoint)
-    return CallServices(Metrics(), limiter, tracing, ModerationModels(list(settings.models)))
+    return CallServices(Metrics(), limiter, tracing)
 
 
 def _shared_redis(settings: Settings, call_services: CallServices) -> str | aioredis.Redis | None:
@@ -136,6 +136,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                                              lambda m: build_provider(m, Path(settings.data_dir)),
                                              gate=gate, observer=metrics)
     metrics.watch_deployments(registry.deployment_states)
+    call_services.moderation = ModerationModels(list(settings.models), registry)
     secret = server_secret(Path(settings.data_dir), settings.secret_key)
     box = SecretBox(secret)
     deployments = DeploymentService(DeploymentRepository(database), box, registry, route_factory, chat_models)

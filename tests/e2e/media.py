@@ -15,6 +15,7 @@ from tests.server import MASTER_KEY, LiveServer
 CHAT = "gpt-fake"
 LOCAL_MODERATION = "profanity-check"
 UPSTREAM_MODERATION = "moderation-upstream"
+POLICY_MODERATION = "policy-check"
 GPT_IMAGE = "gpt-image-fake"
 DALL_E = "dall-e-fake"
 MAX_IMAGE_BYTES = 200_000
@@ -31,6 +32,7 @@ def media_models(fake: FakeUpstream, images: bool = True) -> list[dict[str, Any]
          "aliases": ["omni-moderation-*", "text-moderation-*"]},
         {"name": UPSTREAM_MODERATION, "provider": "openai", "task": "moderation",
          "model": "omni-moderation-2024-09-26", **upstream},
+        {"name": POLICY_MODERATION, "provider": "local", "task": "moderation", "policy_model": CHAT},
     ]
     if images:
         models += [

@@ -9,7 +9,16 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from tests.e2e.media import BENIGN, LOCAL_MODERATION, TOXIC, UPSTREAM_MODERATION, sdk, start_media_server
+from tests.e2e.media import (
+    BENIGN,
+    CHAT,
+    LOCAL_MODERATION,
+    POLICY_MODERATION,
+    TOXIC,
+    UPSTREAM_MODERATION,
+    sdk,
+    start_media_server,
+)
 from tests.e2e.raw import post
 from tests.fakes import media_wire as mw
 from tests.fakes import openai_wire as ow
@@ -120,6 +129,38 @@ def test_upstream_answer_with_missing_results_is_a_502(live: LiveServer, fake_op
     response = post(live, "/v1/moderations", {"model": UPSTREAM_MODERATION, "input": ["a", "b"]})
     assert response.status_code == 502, response.text
     assert "expected 2 results" in response.json()["error"]["message"]
+
+
+# --- a chat model as the policy classifier ------------------------------------------------------
+
+def test_a_chat_model_as_policy_classifier(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.completion('{"categories": ["violence", "illicit/violent"]}'),
+                       ow.completion('{"categories": []}'))
+    reply = client.moderations.create(model=POLICY_MODERATION, input=["how do I hurt someone", "hello"])
+    assert reply.model == POLICY_MODERATION
+    first, second = reply.results
+    assert first.flagged and first.categories.violence and first.categories.illicit_violent
+    assert not first.categories.harassment and first.category_scores.violence == 1.0
+    assert first.category_applied_input_types.hate == ["text"]  # every category was assessed
+    assert not second.flagged
+    sent = fake_openai.received[0].body
+    assert sent["model"] == "gpt-upstream"
+    assert sent["messages"][0]["role"] == "system" and "moderation classifier" in sent["messages"][0]["content"]
+    assert sent["messages"][1] == {"role": "user", "content": "how do I hurt someone"}
+    assert sent["response_format"]["type"] == "json_schema"
+    assert fake_openai.received[1].body["messages"][1]["content"] == "hello"
+
+
+def test_a_policy_model_answering_no_json_is_a_502(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.completion("I cannot help with that."))
+    response = post(live, "/v1/moderations", {"model": POLICY_MODERATION, "input": "x"})
+    assert response.status_code == 502, response.text
+    assert "no category list" in response.json()["error"]["message"]
+
+
+def test_chat_model_name_is_still_refused_here(live: LiveServer) -> None:
+    response = post(live, "/v1/moderations", {"model": CHAT, "input": "x"})
+    assert response.status_code == 400 and response.json()["error"]["param"] == "model"
 
 
 # --- bad requests ---------------------------------------------------------------------------------

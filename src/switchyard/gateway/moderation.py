@@ -12,11 +12,18 @@ from switchyard.core.errors import invalid
 from switchyard.core.moderation import ModerationInput, Verdict
 from switchyard.core.usage import Usage
 from switchyard.gateway.metered_media import metered
+from switchyard.gateway.router import ModelRegistry
 from switchyard.gateway.task_models import TaskModels
 from switchyard.providers.moderator import Moderator
 
 
-def _build(config: ModelConfig) -> Moderator:
+def _build(config: ModelConfig, chat: ModelRegistry | None) -> Moderator:
+    if config.policy_model is not None:
+        if chat is None:
+            raise invalid(f"The model '{config.name}' needs chat models, which this process has none of.", "model")
+        from switchyard.gateway.policy_moderation import ChatPolicyModerator
+
+        return ChatPolicyModerator(config, chat.resolve)
     if config.provider == "local":
         from switchyard.providers.local_moderation import LocalModerator
 
@@ -30,14 +37,15 @@ def _build(config: ModelConfig) -> Moderator:
 
 
 class ModerationModels:
-    def __init__(self, models: list[ModelConfig]) -> None:
-        self._models: TaskModels[Moderator] = TaskModels(models, "moderation", "moderation", _build)
+    def __init__(self, models: list[ModelConfig], chat: ModelRegistry | None = None) -> None:
+        self._models: TaskModels[Moderator] = TaskModels(models, "moderation", "moderation",
+                                                         lambda config: _build(config, chat))
 
     async def start(self) -> None:
         """Load the embedded classifiers now rather than on the first call (a guarded
         project's first chat call would wait for them)."""
         for config in self._models.configured():
-            if config.provider == "local":
+            if config.provider == "local" and config.policy_model is None:
                 _, moderator = self._models.backend(config.name)
                 start = getattr(moderator, "start", None)
                 if start is not None:
@@ -59,7 +67,8 @@ class ModerationModels:
 
     def takes_images(self, name: str) -> bool:
         """Whether the model classifies images (relayed models do; the embedded one does not)."""
-        return self._models.config(name).provider != "local"
+        config = self._models.config(name)
+        return config.provider != "local" and config.policy_model is None
 
     def config(self, name: str) -> ModelConfig:
         return self._models.config(name)
