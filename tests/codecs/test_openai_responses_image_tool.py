@@ -17,6 +17,7 @@ def test_tool_options_are_kept_for_the_image_model() -> None:
     call = decode_request({"model": "m", "input": "draw", "tools": [{"type": "function", "name": "f"}, tool]})
     config = call.image_generation
     assert config is not None and config.model == "gpt-image-1" and config.path == "tools[1]"
+    assert config.partial_images == 2
     assert config.options == {"size": "1024x1024", "quality": "low", "output_compression": 80}
     assert call.tools_wire[1] == tool
 

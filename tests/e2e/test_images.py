@@ -327,6 +327,22 @@ def test_responses_image_generation_tool_streamed(client: openai.OpenAI, fake_op
     assert [e.sequence_number for e in events] == list(range(len(events)))
 
 
+def test_responses_image_tool_streams_partial_images(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream([], tool_calls=[("call_img1", "image_generation", ['{"prompt": "red"}'])]),
+                       mw.image_stream("image_generation", [BLUE, GREEN], RED), ow.stream(["Done."]))
+    tool = {**IMAGE_TOOL, "partial_images": 2}
+    events = list(client.responses.create(model="gpt-fake", input="Draw red.", tools=[tool], stream=True))
+    partials = [e for e in events if e.type == "response.image_generation_call.partial_image"]
+    assert [base64.b64decode(e.partial_image_b64) for e in partials] == [BLUE, GREEN]
+    assert [e.partial_image_index for e in partials] == [0, 1] and partials[0].size == "1024x1024"
+    done = [e.item for e in events if e.type == "response.output_item.done" and e.item.type == "image_generation_call"]
+    assert base64.b64decode(done[0].result) == RED and done[0].quality == "low"
+    assert partials[0].item_id == done[0].id
+    sent = fake_openai.received[1]
+    assert sent.path == "/v1/images/generations"
+    assert (sent.body["stream"], sent.body["partial_images"], sent.body["prompt"]) == (True, 2, "red")
+
+
 def test_responses_image_tool_failure_fails_the_item_not_the_response(client: openai.OpenAI,
                                                                       fake_openai: FakeUpstream) -> None:
     fake_openai.script(_tool_turn("forbidden"), ow.error(400, "Rejected by the safety system."),

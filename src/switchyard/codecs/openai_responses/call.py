@@ -43,6 +43,7 @@ class ImageGenerationConfig:
     model: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
     path: str = "tools"  # the tool's position in the request, for errors
+    partial_images: int = 0  # partial images to stream, when the response is streamed
 
 
 @dataclass(slots=True)

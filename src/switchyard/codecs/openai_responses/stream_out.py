@@ -344,6 +344,13 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
         return out
 
+    def image_partial(self, item_id: str, b64: str, index: int, settings: dict[str, Any]) -> list[Event_]:
+        """A partial image of a begun ``image_generation_call`` (``settings``: its size,
+        quality, background and output format, where known)."""
+        return [self._event("response.image_generation_call.partial_image", item_id=item_id,
+                            output_index=self._begun[item_id], partial_image_b64=b64, partial_image_index=index,
+                            **settings)]
+
     def end_item(self, item: dict[str, Any]) -> list[Event_]:
         """The item's closing events and ``output_item.done`` with ``item`` as it is now."""
         index = self._begun.pop(item["id"])

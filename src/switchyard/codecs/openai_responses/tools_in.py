@@ -158,11 +158,11 @@ def _image_generation(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], 
         value = opt_str(tool, name, path)
         if value is not None:
             options[name] = value
-    for name, hi in (("output_compression", 100), ("partial_images", 3)):
-        number = opt_int(tool, name, path, lo=0, hi=hi)
-        if number is not None and name == "output_compression":
-            options[name] = number
-    return dict(tool), ImageGenerationConfig(opt_str(tool, "model", path), options, path)
+    compression = opt_int(tool, "output_compression", path, lo=0, hi=100)
+    if compression is not None:
+        options["output_compression"] = compression
+    partials = opt_int(tool, "partial_images", path, lo=0, hi=3) or 0
+    return dict(tool), ImageGenerationConfig(opt_str(tool, "model", path), options, path, partials)
 
 
 def _add_function(out: Tools, fn: Tool, path: str) -> None:

@@ -118,6 +118,15 @@ class ImageService:
         created = answer.get("created")
         return encode_response(created if isinstance(created, int) else int(time.time()), data, answer)
 
+    async def stream_inline(self, model: str | None, prompt: str, options: dict[str, Any],
+                            partial_images: int) -> AsyncIterator[dict[str, Any]]:
+        """The upstream's partial and completed image events for one generated image, for the
+        Responses ``image_generation`` tool."""
+        call = ImageCall("generations", model, {"prompt": prompt, **options, "stream": True,
+                                                "partial_images": partial_images}, "b64_json", stream=True)
+        async for event in self.stream(call, []):
+            yield event
+
     async def _entry(self, item: Any, index: int, call: ImageCall, backend: OpenAIImages, answer: dict[str, Any],
                      owner_id: str, base_url: str) -> dict[str, Any]:
         if not isinstance(item, dict):

@@ -12,6 +12,7 @@ from switchyard.core.items import FunctionCall, FunctionCallOutput, TextPart
 from switchyard.core.request import Tool
 
 NAME = "image_generation"
+SETTINGS = ("background", "output_format", "quality", "size")  # an image's settings, as the upstream reports them
 
 TOOL = Tool(
     name=NAME,

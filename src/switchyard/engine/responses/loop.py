@@ -238,16 +238,38 @@ class ResponseRun:
             if self.ctx.images is None:
                 raise SwitchyardError(ErrorKind.INVALID_REQUEST, "no image model is configured")
             prompt = image_tool.prompt_of(call)
-            image = await self.ctx.images.generate_inline(config.model, prompt, config.options, self.ctx.owner_id)
-            item.update(status="completed", result=image.get("b64_json"), revised_prompt=prompt)
-            item.update({k: image[k] for k in ("revised_prompt", "background", "output_format", "quality", "size")
-                         if image.get(k) is not None})
+            if config.partial_images and (self.ctx.call.stream or self.ctx.background):
+                image = await self._streamed_image(item["id"], config, prompt)
+            else:
+                image = await self.ctx.images.generate_inline(config.model, prompt, config.options,
+                                                              self.ctx.owner_id)
+            item.update(status="completed", result=image.get("b64_json"),
+                        revised_prompt=image.get("revised_prompt") or prompt)
+            item.update({k: image[k] for k in image_tool.SETTINGS if image.get(k) is not None})
         except SwitchyardError as exc:
             error = exc.message
             item.update(status="failed", error={"type": exc.kind.value, "code": exc.code, "message": exc.message,
                                                 "param": exc.param})
         await self.emit(self.encoder.end_item(item))
         return image_tool.model_output(call, error)
+
+    async def _streamed_image(self, item_id: str, config: Any, prompt: str) -> dict[str, Any]:
+        """The image, its partial images emitted as they come; the completed event's fields."""
+        assert self.ctx.images is not None
+        completed: dict[str, Any] | None = None
+        async for event in self.ctx.images.stream_inline(config.model, prompt, config.options, config.partial_images):
+            settings = {k: event[k] for k in image_tool.SETTINGS if isinstance(event.get(k), str)}
+            if event.get("type") == "image_generation.partial_image" and isinstance(event.get("b64_json"), str):
+                index = event.get("partial_image_index")
+                await self.emit(self.encoder.image_partial(item_id, event["b64_json"],
+                                                           index if isinstance(index, int) else 0, settings))
+            elif event.get("type") == "image_generation.completed":
+                completed = {**settings, "b64_json": event.get("b64_json")}
+            elif event.get("type") == "error":
+                raise SwitchyardError(ErrorKind.UPSTREAM, str((event.get("error") or {}).get("message") or event))
+        if completed is None:
+            raise SwitchyardError(ErrorKind.UPSTREAM, "the image stream ended without its completed image")
+        return completed
 
     async def _search(self, call: FunctionCall) -> list[Item]:
         """Run one file_search call: its ``file_search_call`` item out, its passages to the model."""
