@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank", "transcription", "speech"]
+Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
+DEFAULT_LOCAL_MODERATION = "profanity-check"
+# the names clients send by default (the SDKs' and the spec's), answered by the embedded classifier
+MODERATION_ALIASES = ["omni-moderation-*", "text-moderation-*"]
 DEFAULT_LOCAL_TRANSCRIPTION = "whisper-base"
 DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
@@ -123,6 +126,8 @@ class ModelConfig(BaseModel):
     drop_params: bool = False  # drop (and log) parameters the backend cannot honour instead of a 400
     owned_by: str | None = None
     price: Price = Field(default_factory=Price)  # free unless set
+    threshold: float | None = Field(default=None, ge=0, le=1)  # moderation: the score that flags a category
+    policy_model: str | None = None  # moderation: a chat model that classifies instead (docs/moderation.md)
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
 
@@ -180,6 +185,9 @@ class Settings(BaseModel):
     max_upload_bytes: int = 512 * 1024 * 1024
     max_upload_total_bytes: int = 8 * 1024**3
     max_audio_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)  # OpenAI's limit for audio files
+    max_image_upload_bytes: int = Field(default=50 * 1024**2, ge=1)  # each image or mask sent to the Images API
+    image_url_ttl_seconds: int = Field(default=3600, ge=60)  # how long an Images API ``url`` works
+    public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
     background_concurrency: int = 16
@@ -232,12 +240,14 @@ class Settings(BaseModel):
         # what the embedded model cannot honour (effort, hosted tools) is dropped and logged.
         local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local", drop_params=True)
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
+        moderation = ModelConfig(name=DEFAULT_LOCAL_MODERATION, provider="local", task="moderation",
+                                 aliases=list(MODERATION_ALIASES))
         # OpenAI's audio model names reach the embedded ones, so clients written for OpenAI work offline.
         transcription = ModelConfig(name=DEFAULT_LOCAL_TRANSCRIPTION, provider="local", task="transcription",
                                     aliases=["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe*"])
         speech = ModelConfig(name=DEFAULT_LOCAL_SPEECH, provider="local", task="speech",
                              aliases=["tts-1", "tts-1-hd", "gpt-4o-mini-tts*"])
-        return self.model_copy(update={"models": [local, embedding, transcription, speech]})
+        return self.model_copy(update={"models": [local, embedding, moderation, transcription, speech]})
 
     @property
     def embedding_model(self) -> str | None:

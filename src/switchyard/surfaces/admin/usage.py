@@ -67,7 +67,7 @@ def _report(name: str) -> Any:
     return report
 
 
-LEDGER_KINDS = ("completions", "embeddings", "transcriptions", "speeches")
+LEDGER_KINDS = ("completions", "embeddings", "moderations", "images", "transcriptions", "speeches")
 
 
 def _audio_usage(entry: LedgerEntry) -> dict[str, Any]:
