@@ -1,0 +1,51 @@
+"""Models and deployments: the routing table (weights, priorities, limits, breaker
+state, recent error rate and latency), prices, and a button that tests a model with
+one small request through its public surface."""
+
+from __future__ import annotations
+
+import time
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from switchyard.console import stats
+from switchyard.console.loopback import call
+from switchyard.console.render import render
+from switchyard.console.session import Session, console_page
+from switchyard.gateway.auth import DEFAULT_PROJECT
+from switchyard.store.ledger import LedgerFilter
+from switchyard.surfaces.context import Services
+
+
+@console_page
+async def models_page(request: Request, services: Services, session: Session) -> Response:
+    deployments = await services.deployments.list_all()
+    entries, _ = await services.metering.entries(LedgerFilter(since=int(time.time()) - 86400), limit=1000,
+                                                 after=None)
+    return render(request, "models.html", session, models=services.settings.models, deployments=deployments,
+                  health=stats.deployment_health(entries))
+
+
+@console_page
+async def test_model(request: Request, services: Services, session: Session) -> Response:
+    model = str((await request.form()).get("model", ""))
+    started = time.perf_counter()
+    status, body = await call(request, DEFAULT_PROJECT, "POST", "/v1/chat/completions", json={
+        "model": model, "max_completion_tokens": 16,
+        "messages": [{"role": "user", "content": "Reply with the single word: ready"}]})
+    elapsed = int((time.perf_counter() - started) * 1000)
+    if status == 200 and isinstance(body, dict):
+        reply = (body.get("choices") or [{}])[0].get("message", {}).get("content") or ""
+        result = {"ok": True, "text": reply, "served_by": body.get("model")}
+    else:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        result = {"ok": False, "text": error.get("message") or str(body), "served_by": None}
+    return render(request, "_model_test.html", session, model=model, status=status, elapsed=elapsed, **result)
+
+
+ROUTES = [
+    Route("/models", models_page, methods=["GET"]),
+    Route("/models/test", test_model, methods=["POST"]),
+]

@@ -1,0 +1,95 @@
+"""The playground: a streamed chat on each of the three surfaces through a scripted
+upstream, the request shown as code, a prompt full of markup shown as text, and the
+models page with its routing table and test button."""
+
+from __future__ import annotations
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.ui import Select
+
+from tests.conftest import VIA_OPENAI
+from tests.console.conftest import login, shot, wait_for
+from tests.fakes.openai_wire import completion, stream
+from tests.fakes.upstream import FakeUpstream
+from tests.server import LiveServer
+
+PROMPT = "<script>document.title='pwned'</script> say hi"
+
+
+@pytest.fixture(scope="module", autouse=True)
+def signed_in(console_server: LiveServer, browser: WebDriver) -> None:
+    login(browser, console_server)
+
+
+def _send(driver: WebDriver, text: str) -> str:
+    before = len(driver.find_elements(By.CSS_SELECTOR, "#pg-transcript .msg[data-role='assistant']"))
+    driver.find_element(By.ID, "pg-prompt").send_keys(text)
+    driver.find_element(By.ID, "pg-send").click()
+    done = wait_for(driver, lambda d: [m for m in d.find_elements(
+        By.CSS_SELECTOR, "#pg-transcript .msg[data-role='assistant'][data-done]")][before:])
+    assert done[0].get_attribute("data-done") == "true", done[0].text
+    return str(done[0].text)
+
+
+@pytest.mark.parametrize("surface", ["chat", "responses", "messages"])
+def test_a_streamed_chat_on_each_surface(console_server: LiveServer, browser: WebDriver,
+                                         fake_openai: FakeUpstream, surface: str) -> None:
+    browser.get(console_server.url + "/console/playground")
+    Select(browser.find_element(By.ID, "pg-model")).select_by_visible_text(VIA_OPENAI)
+    Select(browser.find_element(By.ID, "pg-surface")).select_by_value(surface)
+    fake_openai.script(stream(["Hel", "lo ", "<b>there</b>"]))
+    assert _send(browser, PROMPT) == "Hello <b>there</b>"
+    assert fake_openai.last.body["stream"] is True
+    sent = fake_openai.last.body["messages"]
+    assert sent[-1]["content"] in (PROMPT, [{"type": "text", "text": PROMPT}])
+    assert browser.title != "pwned"
+    assert not browser.find_elements(By.CSS_SELECTOR, "#pg-transcript b, #pg-transcript script")
+    user = browser.find_elements(By.CSS_SELECTOR, "#pg-transcript .msg[data-role='user']")[-1]
+    assert user.text == PROMPT
+    code = browser.find_element(By.ID, "pg-code").text
+    path = {"chat": "/v1/chat/completions", "responses": "/v1/responses", "messages": "/v1/messages"}[surface]
+    assert f"curl {console_server.url}{path}" in code and f'"model": "{VIA_OPENAI}"' in code
+    for lang, marker in (("python", "client = "), ("js", "const client = new ")):
+        browser.find_element(By.CSS_SELECTOR, f".tabs [data-lang='{lang}']").click()
+        assert marker in browser.find_element(By.ID, "pg-code").text
+    shot(browser, f"05-playground-{surface}", phone=surface == "chat")
+
+
+def test_a_second_turn_carries_the_history_and_lands_in_the_ledger(console_server: LiveServer, browser: WebDriver,
+                                                                   fake_openai: FakeUpstream) -> None:
+    browser.get(console_server.url + "/console/playground")
+    Select(browser.find_element(By.ID, "pg-model")).select_by_visible_text(VIA_OPENAI)
+    browser.find_element(By.ID, "pg-stream").click()  # off: a whole answer
+    fake_openai.script(completion("first answer"), completion("second answer"))
+    assert _send(browser, "one") == "first answer"
+    assert _send(browser, "two") == "second answer"
+    texts = [(m["role"], m["content"]) for m in fake_openai.last.body["messages"]]
+    assert texts == [("user", "one"), ("assistant", "first answer"), ("user", "two")]
+    assert "stream" not in fake_openai.last.body or fake_openai.last.body["stream"] is False
+
+
+def test_a_refused_request_shows_the_error_naming_the_field(console_server: LiveServer, browser: WebDriver) -> None:
+    browser.get(console_server.url + "/console/playground")
+    Select(browser.find_element(By.ID, "pg-model")).select_by_visible_text(VIA_OPENAI)
+    browser.find_element(By.ID, "pg-max").clear()
+    browser.find_element(By.ID, "pg-max").send_keys("-5")
+    browser.find_element(By.ID, "pg-prompt").send_keys("hello")
+    browser.find_element(By.ID, "pg-send").click()
+    failed = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".msg[data-done='error']"))
+    assert "max_completion_tokens" in failed[0].text
+
+
+def test_the_models_page_and_its_test_button(console_server: LiveServer, browser: WebDriver,
+                                             fake_openai: FakeUpstream) -> None:
+    browser.get(console_server.url + "/console/models")
+    table = browser.find_element(By.ID, "deployments").text
+    assert VIA_OPENAI in table and "closed" in table and "gpt-upstream" in table
+    assert "2.50" in browser.find_element(By.ID, "models").text
+    fake_openai.script(completion("ready"))
+    browser.find_element(By.CSS_SELECTOR, f"[data-test-model='{VIA_OPENAI}']").click()
+    result = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-test-result]"))[0]
+    assert result.get_attribute("data-test-result") == "ok" and "ready" in result.text and "200" in result.text
+    assert fake_openai.last.body["messages"][-1]["content"] == "Reply with the single word: ready"
+    shot(browser, "06-models", phone=True)
