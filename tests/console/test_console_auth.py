@@ -25,7 +25,7 @@ def test_pages_without_a_session_redirect_to_sign_in_and_calls_are_401(console_s
         assert "Sign in to the console first." in refused.text
         streamed = anonymous.post("/console/playground/run", json={"surface": "chat"})
         assert streamed.status_code == 401
-        forged = anonymous.get("/console/projects", cookies={"sy_console": "not-a-sealed-session"})
+        forged = anonymous.get("/console/projects", headers={"cookie": "sy_console=not-a-sealed-session"})
         assert forged.status_code == 303
 
 

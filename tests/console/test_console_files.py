@@ -44,9 +44,9 @@ def test_upload_ingest_and_search(console_server: LiveServer, browser: WebDriver
     Select(browser.find_element(By.ID, "store-file")).select_by_value(result)
     browser.find_element(By.ID, "create-store").click()
     wait_for(browser, lambda d: "/console/files/vs_" in d.current_url)
-    status = wait_for(browser, lambda d: [e for e in d.find_elements(
-        By.CSS_SELECTOR, f"#store-files tr[data-file-id='{result}']") if e.get_attribute("data-status") != "in_progress"],
-        timeout=60)
+    row_css = f"#store-files tr[data-file-id='{result}']"
+    status = wait_for(browser, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, row_css)
+                                          if e.get_attribute("data-status") != "in_progress"], timeout=60)
     assert status[0].get_attribute("data-status") == "completed", status[0].text
 
     browser.find_element(By.ID, "search-query").send_keys("who feeds the gulls?")

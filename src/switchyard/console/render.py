@@ -46,7 +46,7 @@ def render(request: Request, name: str, session: Session | None, status: int = 2
     context.setdefault("notice", None)
     return templates.TemplateResponse(request, name, {
         "session": session, "csrf_field": CSRF_FIELD, "csrf": session.csrf if session else "",
-        "path": request.url.path, **context}, status_code=status)
+        "path": request.url.path, "status": status, **context}, status_code=status)
 
 
 def render_refusal(status: int, message: str) -> Response:

@@ -42,7 +42,7 @@ async def test_model(request: Request, services: Services, session: Session) -> 
     else:
         error = body.get("error", {}) if isinstance(body, dict) else {}
         result = {"ok": False, "text": error.get("message") or str(body), "served_by": None}
-    return render(request, "_model_test.html", session, model=model, status=status, elapsed=elapsed, **result)
+    return render(request, "_model_test.html", session, model=model, answered=status, elapsed=elapsed, **result)
 
 
 ROUTES = [

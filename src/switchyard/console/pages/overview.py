@@ -48,6 +48,7 @@ async def overview(request: Request, services: Services, session: Session) -> Re
                   total_requests=int(stats.totals(usage, "num_model_requests")),
                   total_tokens=int(stats.totals(usage, "tokens")), total_cost=stats.totals(costs_by_project, "cost"),
                   total_errors=sum(charts["errors"]["errors"]), recent=len(entries),
-                  top_projects=stats.top(costs_by_project, "project_id"), top_keys=stats.top(costs_by_key, "api_key_id"),
+                  top_projects=stats.top(costs_by_project, "project_id"),
+                  top_keys=stats.top(costs_by_key, "api_key_id"),
                   projects=projects, deployments=deployments, health=health, ranges=list(stats.RANGES),
                   groups=list(stats.GROUPS))
