@@ -8,7 +8,17 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from switchyard.console.pages import auth, files, keys, models, overview, playground, projects, requests_log
+from switchyard.console.pages import (
+    auth,
+    files,
+    keys,
+    models,
+    overview,
+    playground,
+    projects,
+    requests_log,
+    stored,
+)
 
 # No inline scripts anywhere (data goes in <script type="application/json">), so 'self' is enough.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -55,6 +65,7 @@ def _pages() -> list[BaseRoute]:
         *playground.ROUTES,
         *models.ROUTES,
         *files.ROUTES,
+        *stored.ROUTES,
         Mount("/static", StaticFiles(packages=[("switchyard.console", "static")]), name="console-static"),
     ]
 
