@@ -93,3 +93,45 @@ def test_the_models_page_and_its_test_button(console_server: LiveServer, browser
     assert result.get_attribute("data-test-result") == "ok" and "ready" in result.text and "200" in result.text
     assert fake_openai.last.body["messages"][-1]["content"] == "Reply with the single word: ready"
     shot(browser, "06-models", phone=True)
+
+
+def test_adding_tuning_and_removing_a_deployment(console_server: LiveServer, browser: WebDriver,
+                                                 fake_anthropic: FakeUpstream) -> None:
+    browser.get(console_server.url + "/console/models")
+    form = browser.find_element(By.ID, "new-deployment")
+    form.find_element(By.NAME, "model").send_keys(VIA_OPENAI)
+    Select(form.find_element(By.NAME, "provider")).select_by_visible_text("openai")
+    form.find_element(By.NAME, "base_url").send_keys("ftp://nowhere")
+    browser.find_element(By.ID, "add-deployment").click()
+    error = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash.error"))[0].text
+    assert "base_url" in error
+    form = browser.find_element(By.ID, "new-deployment")
+    form.find_element(By.NAME, "model").send_keys(VIA_OPENAI)
+    form.find_element(By.NAME, "base_url").send_keys(fake_anthropic.url + "/v1")
+    form.find_element(By.NAME, "api_key").send_keys("sk-upstream-secret-1234")
+    form.find_element(By.NAME, "upstream_model").send_keys("gpt-second")
+    form.find_element(By.NAME, "priority").clear()
+    form.find_element(By.NAME, "priority").send_keys("5")
+    browser.find_element(By.ID, "add-deployment").click()
+    notice = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash.notice"))[0].text
+    deployment = notice.split()[1]
+    assert deployment.startswith("dep_")
+    row = browser.find_element(By.CSS_SELECTOR, f"tr[data-deployment='{deployment}']").text
+    assert "gpt-second" in row and "api" in row and "sk-upstream-secret-1234" not in browser.page_source
+    edit = browser.find_element(By.CSS_SELECTOR, f"form[data-edit='{deployment}']")
+    edit.find_element(By.NAME, "weight").clear()
+    edit.find_element(By.NAME, "weight").send_keys("3")
+    edit.find_element(By.NAME, "rpm").send_keys("120")
+    edit.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(browser, lambda d: "saved" in d.find_element(By.CSS_SELECTOR, ".flash.notice").text)
+    from tests.tenants import admin_client
+
+    with admin_client(console_server.url) as admin:
+        stored = admin.get(f"/deployments/{deployment}").json()
+    assert (stored["weight"], stored["priority"], stored["rpm"], stored["upstream_model"]) == (3.0, 5, 120,
+                                                                                              "gpt-second")
+    shot(browser, "06-models-deployment-added")
+    browser.find_element(By.CSS_SELECTOR, f"[data-delete='{deployment}']").click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: "removed" in d.find_element(By.CSS_SELECTOR, ".flash.notice").text)
+    assert not browser.find_elements(By.CSS_SELECTOR, f"tr[data-deployment='{deployment}']")

@@ -78,3 +78,43 @@ def key_body(form: FormData) -> dict[str, Any]:
     """A key's settings as ``POST .../api_keys`` takes them."""
     return {"expires_at": expiry(form), "allowed_models": listed(form, "allowed_models"),
             "allowed_ips": listed(form, "allowed_ips"), "spend_limit": spend_limit(form), **limits(form)}
+
+
+def number(form: FormData, name: str) -> float | None:
+    raw = text(form, name)
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError as exc:
+        raise invalid(f"'{name}' must be a number (or empty).", name) from exc
+
+
+def signed(form: FormData, name: str) -> int | None:
+    raw = text(form, name)
+    if not raw:
+        return None
+    if not raw.lstrip("-").isdigit():
+        raise invalid(f"'{name}' must be a whole number (or empty).", name)
+    return int(raw)
+
+
+def deployment_body(form: FormData, *, creating: bool) -> dict[str, Any]:
+    """A deployment as ``POST /v1/organization/deployments`` takes it: empty routing fields
+    are left as they are, empty limits are cleared, an empty key is kept unless creating."""
+    body: dict[str, Any] = {}
+    if creating:
+        body.update(model=text(form, "model"), provider=text(form, "provider"),
+                    upstream_model=text(form, "upstream_model") or text(form, "model"),
+                    base_url=text(form, "base_url") or None)
+    if text(form, "api_key") or creating:
+        body["api_key"] = text(form, "api_key") or None
+    weight, priority = number(form, "weight"), signed(form, "priority")
+    if weight is not None:
+        body["weight"] = weight
+    if priority is not None:
+        body["priority"] = priority
+    for name in ("max_concurrency", "rpm", "tpm"):
+        body[name] = whole(form, name)
+    body["timeout"] = number(form, "timeout")
+    return body
