@@ -124,8 +124,8 @@ def test_editing_disabling_and_deleting_the_key(console_server: LiveServer, brow
     browser.find_element(By.ID, "save-key").click()
     error = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash.error"))[0].text
     assert "allowed_ips[0]" in error
-    assert browser.find_element(By.CSS_SELECTOR, "#key-settings [name='allowed_models']").get_attribute("value") == ""
-    _field(browser, "key-settings", "allowed_models", VIA_OPENAI)  # a refused form shows the stored settings
+    kept = browser.find_element(By.CSS_SELECTOR, "#key-settings [name='allowed_models']").get_attribute("value")
+    assert kept == VIA_OPENAI  # a refused form comes back as it was sent
     _field(browser, "key-settings", "allowed_ips", "127.0.0.1/32")
     browser.find_element(By.ID, "save-key").click()
     wait_for(browser, lambda d: "Key saved." in d.find_element(By.TAG_NAME, "main").text)
@@ -156,6 +156,8 @@ def test_project_settings_validate_and_save(console_server: LiveServer, browser:
     browser.find_element(By.ID, "save-project").click()
     error = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash.error"))[0].text
     assert "budget_usd" in error
+    assert browser.find_element(By.CSS_SELECTOR, "#project-settings [name='budget_usd']").get_attribute(
+        "value") == "12.345"
     _field(browser, "project-settings", "budget_usd", "12.50")
     _field(browser, "project-settings", "model_ids", "gpt-*")
     browser.find_element(By.ID, "save-project").click()

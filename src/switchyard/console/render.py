@@ -44,6 +44,7 @@ templates = Jinja2Templates(env=_environment)
 def render(request: Request, name: str, session: Session | None, status: int = 200, **context: Any) -> Response:
     context.setdefault("error", None)
     context.setdefault("notice", None)
+    context.setdefault("draft", None)  # what a refused form sent, shown again
     return templates.TemplateResponse(request, name, {
         "session": session, "csrf_field": CSRF_FIELD, "csrf": session.csrf if session else "",
         "path": request.url.path, "status": status, **context}, status_code=status)

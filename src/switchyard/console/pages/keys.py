@@ -40,7 +40,8 @@ async def create_key(request: Request, services: Services, session: Session) -> 
         created = await services.organization.create_key(project_id, name,
                                                          key_settings(forms.key_body(form), KeySettings()))
     except SwitchyardError as failure:
-        return await project_page(request, services, session, project_id, status=400, error=failure.message)
+        return await project_page(request, services, session, project_id, status=400, error=failure.message,
+                                  key_draft=dict(form))
     return await project_page(request, services, session, project_id, created=created,
                               notice="Key created. Copy the secret now: it is not shown again.")
 
@@ -62,12 +63,13 @@ async def daily_usage(services: Services, key_id: str, days: int = 14) -> dict[s
 
 
 async def key_page(request: Request, services: Services, session: Session, *, status: int = 200,
-                   error: str | None = None, notice: str | None = None) -> Response:
+                   error: str | None = None, notice: str | None = None,
+                   draft: dict[str, Any] | None = None) -> Response:
     project_id, key_id = _ids(request)
     record = await services.organization.key(project_id, key_id)
     spend = await services.metering.spend(key_holder(key_id))
     entries, _ = await services.metering.entries(LedgerFilter(api_key_ids=(key_id,)), limit=20, after=None)
-    return render(request, "key.html", session, status=status, error=error, notice=notice, key=record,
+    return render(request, "key.html", session, status=status, error=error, notice=notice, draft=draft, key=record,
                   project=await services.organization.project(project_id), entries=entries,
                   spent=nano_to_usd(spend.spent_nanousd), usage=await daily_usage(services, key_id))
 
@@ -87,7 +89,7 @@ async def update_key(request: Request, services: Services, session: Session) -> 
         settings = key_settings(forms.key_body(form), current.settings)
         await services.organization.update_key(project_id, key_id, name, settings)
     except SwitchyardError as failure:
-        return await key_page(request, services, session, status=400, error=failure.message)
+        return await key_page(request, services, session, status=400, error=failure.message, draft=dict(form))
     return await key_page(request, services, session, notice="Key saved.")
 
 

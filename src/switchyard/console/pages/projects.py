@@ -45,12 +45,14 @@ async def create_project(request: Request, services: Services, session: Session)
 
 async def project_page(request: Request, services: Services, session: Session, project_id: str, *,
                        status: int = 200, error: str | None = None, notice: str | None = None,
-                       created: Any = None) -> Response:
+                       created: Any = None, key_draft: dict[str, Any] | None = None,
+                       project_draft: dict[str, Any] | None = None) -> Response:
     project = await services.organization.project(project_id)
     keys = await services.organization.list_keys(project_id)
     spend = await services.metering.spend(project_holder(project_id))
     return render(request, "project.html", session, status=status, error=error, notice=notice, project=project,
-                  keys=keys, spent=nano_to_usd(spend.spent_nanousd), created=created)
+                  keys=keys, spent=nano_to_usd(spend.spent_nanousd), created=created, draft=key_draft,
+                  project_draft=project_draft)
 
 
 @console_page
@@ -81,10 +83,12 @@ def _project_changes(form: Any) -> dict[str, Any]:
 async def update_project(request: Request, services: Services, session: Session) -> Response:
     project_id = str(request.path_params["project_id"])
     await services.organization.project(project_id)
+    form = await request.form()
     try:
-        await services.organization.update_project(project_id, _project_changes(await request.form()))
+        await services.organization.update_project(project_id, _project_changes(form))
     except SwitchyardError as failure:
-        return await project_page(request, services, session, project_id, status=400, error=failure.message)
+        return await project_page(request, services, session, project_id, status=400, error=failure.message,
+                                  project_draft=dict(form))
     return await project_page(request, services, session, project_id, notice="Project saved.")
 
 
