@@ -57,6 +57,20 @@ def test_a_streamed_chat_on_each_surface(console_server: LiveServer, browser: We
     shot(browser, f"05-playground-{surface}", phone=surface == "chat")
 
 
+def test_tools_and_structured_output_are_sent_and_a_tool_call_shown(console_server: LiveServer, browser: WebDriver,
+                                                                     fake_openai: FakeUpstream) -> None:
+    browser.get(console_server.url + "/console/playground")
+    Select(browser.find_element(By.ID, "pg-model")).select_by_visible_text(VIA_OPENAI)
+    browser.find_element(By.ID, "pg-tools").click()
+    browser.find_element(By.ID, "pg-json").click()
+    fake_openai.script(stream([], tool_calls=[("call_1", "get_weather", ['{"city":', '"Oslo"}'])]))
+    assert _send(browser, "weather in Oslo?") == '[get_weather] {"city":"Oslo"}'
+    sent = fake_openai.last.body
+    assert [t["function"]["name"] for t in sent["tools"]] == ["get_weather"]
+    assert sent["response_format"]["type"] == "json_schema"
+    assert '"response_format"' in browser.find_element(By.ID, "pg-code").text
+
+
 def test_a_second_turn_carries_the_history_and_lands_in_the_ledger(console_server: LiveServer, browser: WebDriver,
                                                                    fake_openai: FakeUpstream) -> None:
     browser.get(console_server.url + "/console/playground")
