@@ -118,3 +118,25 @@ def test_pages_carry_a_strict_content_security_policy(console_server: LiveServer
     assert "script-src 'self'" in page.headers["content-security-policy"]
     assert page.headers["x-frame-options"] == "DENY"
     assert "<script>" not in page.text  # every script is a file; data rides in application/json blocks
+
+
+def test_admin_keys_made_in_the_console_sign_in_and_deleting_ones_own_signs_out(
+        console_server: LiveServer, browser: WebDriver) -> None:
+    login(browser, console_server)
+    browser.get(console_server.url + "/console/admin-keys")
+    browser.find_element(By.CSS_SELECTOR, "#new-admin-key [name='name']").send_keys("colleague <i>x</i>")
+    browser.find_element(By.ID, "create-admin-key").click()
+    secret = wait_for(browser, lambda d: d.find_elements(By.ID, "secret-value"))[0].text
+    assert secret.startswith("sk-sy-admin-")
+    assert "colleague <i>x</i>" in browser.find_element(By.ID, "admin-keys").text
+    shot(browser, "10-admin-keys")
+    browser.find_element(By.ID, "logout").click()
+    wait_for(browser, lambda d: "/console/login" in d.current_url)
+    login(browser, console_server, secret)
+    browser.get(console_server.url + "/console/admin-keys")
+    own = browser.find_element(By.XPATH, "//tr[.//span[text()='this session']]").get_attribute("data-key-id")
+    browser.find_element(By.CSS_SELECTOR, f"[data-delete='{own}']").click()
+    browser.switch_to.alert.accept()
+    wait_for(browser, lambda d: "/console/login" in d.current_url)
+    login(browser, console_server, secret)
+    assert "Incorrect API key" in browser.find_element(By.CSS_SELECTOR, ".flash.error").text

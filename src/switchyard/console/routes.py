@@ -9,6 +9,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchyard.console.pages import (
+    admin_keys,
     auth,
     files,
     keys,
@@ -66,6 +67,7 @@ def _pages() -> list[BaseRoute]:
         *models.ROUTES,
         *files.ROUTES,
         *stored.ROUTES,
+        *admin_keys.ROUTES,
         Mount("/static", StaticFiles(packages=[("switchyard.console", "static")]), name="console-static"),
     ]
 
