@@ -20,6 +20,8 @@ def test_pages_without_a_session_redirect_to_sign_in_and_calls_are_401(console_s
             answer = anonymous.get(path)
             assert answer.status_code == 303, (path, answer.text)
             assert answer.headers["location"].startswith("/console/login?next="), answer.headers
+        bare = anonymous.get("/console", follow_redirects=True)
+        assert bare.url.path == "/console/login" and 'id="login-form"' in bare.text
         refused = anonymous.post("/console/projects", data={"name": "sneaky"})
         assert refused.status_code == 401
         assert "Sign in to the console first." in refused.text
