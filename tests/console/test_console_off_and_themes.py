@@ -51,3 +51,7 @@ def test_static_files_are_served_from_the_package(console_server: LiveServer) ->
                          ("console.css", b"--accent")):
         answer = httpx.get(console_server.url + "/console/static/" + name)
         assert answer.status_code == 200 and marker in answer.content, name
+        assert answer.headers["cache-control"] == "no-cache"
+        again = httpx.get(console_server.url + "/console/static/" + name,
+                          headers={"if-none-match": answer.headers["etag"]})
+        assert again.status_code == 304 and again.content == b""

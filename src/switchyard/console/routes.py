@@ -34,10 +34,13 @@ class SecurityHeaders:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        static = scope["path"].startswith("/console/static/")  # revalidated by ETag, not refetched whole
+
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in message.get("headers", [])}
-                extra = [(n, v) for n, v in HEADERS if n not in names]
+                extra = [(n, b"no-cache" if static and n == b"cache-control" else v) for n, v in HEADERS
+                         if n not in names]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 
