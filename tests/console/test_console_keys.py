@@ -5,6 +5,8 @@ disable and delete the key."""
 
 from __future__ import annotations
 
+import json
+
 import openai
 import pytest
 from selenium.webdriver.common.by import By
@@ -113,6 +115,12 @@ def test_the_key_works_and_its_request_shows_in_the_log_and_charts(
     health = browser.find_element(By.ID, "health").text
     assert VIA_OPENAI in health and "closed" in health
     shot(browser, "04-overview", phone=True)
+    for by, label in (("model", VIA_OPENAI), ("project", flow["project_id"])):
+        browser.get(console_server.url + f"/console/?range=7d&by={by}")
+        data = json.loads(browser.find_element(By.ID, "data-requests").get_attribute("textContent"))
+        assert label in [d["label"] for d in data["datasets"]] and len(data["labels"]) == 7
+        assert int(wait_for(browser, lambda d: d.find_element(By.ID, "chart-requests").get_attribute(
+            "data-drawn"))) >= 1
 
 
 def test_editing_disabling_and_deleting_the_key(console_server: LiveServer, browser: WebDriver,
