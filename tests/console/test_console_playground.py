@@ -9,10 +9,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select
 
-from tests.conftest import VIA_OPENAI
+from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI
 from tests.console.conftest import login, shot, wait_for
+from tests.fakes import anthropic_wire
 from tests.fakes.openai_wire import completion, stream
-from tests.fakes.upstream import FakeUpstream
+from tests.fakes.upstream import FakeUpstream, by_stream
 from tests.server import LiveServer
 
 PROMPT = "<script>document.title='pwned'</script> say hi"
@@ -107,6 +108,24 @@ def test_the_models_page_and_its_test_button(console_server: LiveServer, browser
     assert result.get_attribute("data-test-result") == "ok" and "ready" in result.text and "200" in result.text
     assert fake_openai.last.body["messages"][-1]["content"] == "Reply with the single word: ready"
     shot(browser, "06-models", phone=True)
+
+
+def test_testing_one_deployment_goes_straight_to_it(console_server: LiveServer, browser: WebDriver,
+                                                     fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> None:
+    from tests.fakes.openai_wire import error
+
+    browser.get(console_server.url + "/console/models")
+    ready = [anthropic_wire.text("claude says ready")]
+    fake_anthropic.script(by_stream(anthropic_wire.message(ready), anthropic_wire.stream(ready)))
+    browser.find_element(By.CSS_SELECTOR, f"[data-probe='{VIA_ANTHROPIC}']").click()
+    result = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-probe-result]"))[0]
+    assert result.get_attribute("data-probe-result") == "ok" and "claude says ready" in result.text
+    assert fake_anthropic.last.path == "/v1/messages" and fake_anthropic.last.body["max_tokens"] == 16
+    fake_openai.script(error(401, "bad upstream key", "authentication_error"))  # every retry gets the same
+    fake_openai.script(*[error(401, "bad upstream key", "authentication_error")] * 3)
+    browser.find_element(By.CSS_SELECTOR, f"[data-probe='{VIA_OPENAI}']").click()
+    failed = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "[data-probe-result='failed']"))[0]
+    assert "401" in failed.text or "bad upstream key" in failed.text
 
 
 def test_adding_tuning_and_removing_a_deployment(console_server: LiveServer, browser: WebDriver,

@@ -85,10 +85,17 @@ async def test_model(request: Request, services: Services, session: Session) -> 
     return render(request, "_model_test.html", session, model=model, answered=status, elapsed=elapsed, **result)
 
 
+@console_page
+async def probe_deployment(request: Request, services: Services, session: Session) -> Response:
+    result = await services.deployments.probe(str(request.path_params["deployment_id"]))
+    return render(request, "_probe.html", session, result=result)
+
+
 ROUTES = [
     Route("/models", models_page, methods=["GET"]),
     Route("/models/test", test_model, methods=["POST"]),
     Route("/models/deployments", create_deployment, methods=["POST"]),
+    Route("/models/deployments/{deployment_id:path}/probe", probe_deployment, methods=["POST"]),
     Route("/models/deployments/{deployment_id:path}/delete", delete_deployment, methods=["POST"]),
     Route("/models/deployments/{deployment_id:path}", update_deployment, methods=["POST"]),
 ]
