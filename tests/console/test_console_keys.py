@@ -179,3 +179,17 @@ def test_project_settings_validate_and_save(console_server: LiveServer, browser:
     assert limit["threshold_amount"] == 1250 and limit["interval"] == "month"
     assert permissions == {"object": "project.model_permissions", "mode": "allow_list", "model_ids": ["gpt-*"]}
     assert project["max_requests_per_1_minute"] == 600 and project["name"] == XSS
+
+
+def test_limits_per_model(console_server: LiveServer, browser: WebDriver, flow: dict[str, str]) -> None:
+    browser.get(console_server.url + f"/console/projects/{flow['project_id']}")
+    row = browser.find_element(By.CSS_SELECTOR, f"#model-limits tr[data-model='{VIA_ANTHROPIC}']")
+    row.find_element(By.NAME, "max_tokens_per_1_minute").send_keys("5000")
+    row.find_element(By.CSS_SELECTOR, "button").click()
+    wait_for(browser, lambda d: f"Limits for {VIA_ANTHROPIC} saved." in d.find_element(By.TAG_NAME, "main").text)
+    from tests.tenants import admin_client
+
+    with admin_client(console_server.url) as admin:
+        limits = admin.get(f"/projects/{flow['project_id']}/rate_limits").json()["data"]
+    chosen = next(r for r in limits if r["model"] == VIA_ANTHROPIC)
+    assert chosen["max_tokens_per_1_minute"] == 5000 and chosen["max_requests_per_1_minute"] == 0

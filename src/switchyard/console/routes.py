@@ -59,6 +59,7 @@ def _pages() -> list[BaseRoute]:
         Route(p, projects.show_project, methods=["GET"]),
         Route(p, projects.update_project, methods=["POST"]),
         Route(p + "/archive", projects.archive_project, methods=["POST"]),
+        Route(p + "/model_limits/{model:path}", projects.update_model_limit, methods=["POST"]),
         Route(p + "/keys", keys.create_key, methods=["POST"]),
         Route(k, keys.show_key, methods=["GET"]),
         Route(k, keys.update_key, methods=["POST"]),

@@ -16,6 +16,7 @@ from switchyard.store.budgets import project_holder
 from switchyard.surfaces.admin.common import cents_field, text_field
 from switchyard.surfaces.admin.projects import limit_changes
 from switchyard.surfaces.context import Services
+from switchyard.tenancy.service import rate_limit_id
 
 
 @console_page
@@ -50,7 +51,9 @@ async def project_page(request: Request, services: Services, session: Session, p
     project = await services.organization.project(project_id)
     keys = await services.organization.list_keys(project_id)
     spend = await services.metering.spend(project_holder(project_id))
-    return render(request, "project.html", session, status=status, error=error, notice=notice, project=project,
+    model_limits = await services.organization.rate_limits(project_id, _served(services))
+    return render(request, "project.html", session, model_limits=model_limits, status=status, error=error,
+                  notice=notice, project=project,
                   keys=keys, spent=nano_to_usd(spend.spent_nanousd), created=created, draft=key_draft,
                   project_draft=project_draft)
 
@@ -101,3 +104,18 @@ async def archive_project(request: Request, services: Services, session: Session
         return await project_page(request, services, session, project_id, status=400, error=failure.message)
     return await project_page(request, services, session, project_id,
                               notice="Project archived: its keys no longer work.")
+
+
+def _served(services: Services) -> list[str]:
+    return [m.name for m in services.settings.models]
+
+
+@console_page
+async def update_model_limit(request: Request, services: Services, session: Session) -> Response:
+    project_id, model = str(request.path_params["project_id"]), str(request.path_params["model"])
+    try:
+        changes = limit_changes(forms.limits(await request.form()))
+        await services.organization.update_rate_limit(project_id, rate_limit_id(model), _served(services), changes)
+    except SwitchyardError as failure:
+        return await project_page(request, services, session, project_id, status=400, error=failure.message)
+    return await project_page(request, services, session, project_id, notice=f"Limits for {model} saved.")
