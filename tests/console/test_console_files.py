@@ -48,6 +48,7 @@ def test_upload_ingest_and_search(console_server: LiveServer, browser: WebDriver
     status = wait_for(browser, lambda d: [e for e in d.find_elements(By.CSS_SELECTOR, row_css)
                                           if e.get_attribute("data-status") != "in_progress"], timeout=60)
     assert status[0].get_attribute("data-status") == "completed", status[0].text
+    wait_for(browser, lambda d: d.find_element(By.ID, "store-status").text == "completed")
 
     browser.find_element(By.ID, "search-query").send_keys("who feeds the gulls?")
     browser.find_element(By.ID, "search-button").click()

@@ -88,21 +88,23 @@ async def _store_files(request: Request, project_id: str, store_id: str) -> tupl
 async def store_page(request: Request, services: Services, session: Session) -> Response:
     project_id = await _project(request, services)
     store_id = str(request.path_params["store_id"])
+    files, busy = await _store_files(request, project_id, store_id)  # first: the store's status is no older
     status, store = await call(request, project_id, "GET", f"/v1/vector_stores/{store_id}")
     if status != 200:
         return render(request, "refusal.html", session, status=status, message=_error(status, store))
-    files, busy = await _store_files(request, project_id, store_id)
     all_files = _data(*await call(request, project_id, "GET", "/v1/files", query={"limit": 100}))
     return render(request, "store.html", session, project_id=project_id, store=store, files=files, busy=busy,
-                  all_files=all_files)
+                  all_files=all_files, refreshed=False)
 
 
 @console_page
 async def store_files(request: Request, services: Services, session: Session) -> Response:
     project_id = await _project(request, services)
-    files, busy = await _store_files(request, project_id, str(request.path_params["store_id"]))
+    store_id = str(request.path_params["store_id"])
+    files, busy = await _store_files(request, project_id, store_id)
+    status, store = await call(request, project_id, "GET", f"/v1/vector_stores/{store_id}")
     return render(request, "_store_files.html", session, project_id=project_id, files=files, busy=busy,
-                  store={"id": request.path_params["store_id"]})
+                  store=store if status == 200 else {"id": store_id}, refreshed=True)
 
 
 @console_page
