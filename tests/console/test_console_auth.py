@@ -20,6 +20,9 @@ def test_pages_without_a_session_redirect_to_sign_in_and_calls_are_401(console_s
             answer = anonymous.get(path)
             assert answer.status_code == 303, (path, answer.text)
             assert answer.headers["location"].startswith("/console/login?next="), answer.headers
+        missing = anonymous.get("/console/no-such-page")
+        assert missing.status_code == 404 and "no console page at /console/no-such-page" in missing.text
+        assert missing.headers["content-type"].startswith("text/html")
         bare = anonymous.get("/console", follow_redirects=True)
         assert bare.url.path == "/console/login" and 'id="login-form"' in bare.text
         refused = anonymous.post("/console/projects", data={"name": "sneaky"})

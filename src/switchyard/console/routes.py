@@ -4,6 +4,8 @@ security headers its pages carry."""
 from __future__ import annotations
 
 from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,6 +22,7 @@ from switchyard.console.pages import (
     requests_log,
     stored,
 )
+from switchyard.console.render import render_refusal
 
 # No inline scripts anywhere (data goes in <script type="application/json">), so 'self' is enough.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
@@ -73,7 +76,12 @@ def _pages() -> list[BaseRoute]:
         *stored.ROUTES,
         *admin_keys.ROUTES,
         Mount("/static", StaticFiles(packages=[("switchyard.console", "static")]), name="console-static"),
+        Route("/{rest:path}", _not_found, methods=["GET", "POST"]),
     ]
+
+
+async def _not_found(request: Request) -> Response:
+    return render_refusal(404, f"There is no console page at {request.url.path}.")
 
 
 def console_routes() -> list[BaseRoute]:
