@@ -209,6 +209,8 @@ class Settings(BaseModel):
     metrics_auth: Literal["admin", "loopback", "open"] = "admin"  # who may read /metrics
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    console: bool = True  # the admin web console at /console
+    console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 
     @model_validator(mode="after")
     def _deployment_ids_are_unique(self) -> Settings:
