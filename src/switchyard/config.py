@@ -14,13 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank", "moderation", "image"]
+Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
 DEFAULT_LOCAL_MODERATION = "profanity-check"
 # the names clients send by default (the SDKs' and the spec's), answered by the embedded classifier
 MODERATION_ALIASES = ["omni-moderation-*", "text-moderation-*"]
+DEFAULT_LOCAL_TRANSCRIPTION = "whisper-base"
+DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
 
 class Price(BaseModel):
@@ -114,6 +116,7 @@ class ModelConfig(BaseModel):
     slots: int = Field(4, ge=1, le=64)  # sequences decoded together; each keeps its prompt prefix cached
     max_queue: int = Field(16, ge=0)  # requests waiting for a slot before new ones get 503 + Retry-After
     flash_attn: bool = False
+    audio_window_seconds: float = Field(300.0, ge=1.0)  # transcription: longest piece of audio decoded at once
     # upstream providers
     timeout: float = 600.0
     connect_timeout: float = 10.0
@@ -181,6 +184,7 @@ class Settings(BaseModel):
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024
     max_upload_total_bytes: int = 8 * 1024**3
+    max_audio_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)  # OpenAI's limit for audio files
     max_image_upload_bytes: int = Field(default=50 * 1024**2, ge=1)  # each image or mask sent to the Images API
     image_url_ttl_seconds: int = Field(default=3600, ge=60)  # how long an Images API ``url`` works
     public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
@@ -240,7 +244,12 @@ class Settings(BaseModel):
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
         moderation = ModelConfig(name=DEFAULT_LOCAL_MODERATION, provider="local", task="moderation",
                                  aliases=list(MODERATION_ALIASES))
-        return self.model_copy(update={"models": [local, embedding, moderation]})
+        # OpenAI's audio model names reach the embedded ones, so clients written for OpenAI work offline.
+        transcription = ModelConfig(name=DEFAULT_LOCAL_TRANSCRIPTION, provider="local", task="transcription",
+                                    aliases=["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe*"])
+        speech = ModelConfig(name=DEFAULT_LOCAL_SPEECH, provider="local", task="speech",
+                             aliases=["tts-1", "tts-1-hd", "gpt-4o-mini-tts*"])
+        return self.model_copy(update={"models": [local, embedding, moderation, transcription, speech]})
 
     @property
     def embedding_model(self) -> str | None:

@@ -18,6 +18,7 @@ from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import Authenticator, Limits
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
@@ -36,7 +37,7 @@ from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
-from switchyard.store.blobs import BlobStore
+from switchyard.store.blobs import BlobStore, audio_upload_store
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
@@ -165,7 +166,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
-                        moderation=call_services.moderation, images=images)
+                        moderation=call_services.moderation, images=images,
+                        audio=AudioRegistry.from_settings(settings))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
@@ -176,6 +178,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.data_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
+    # audio uploads live for one request; older ones were left by a process that died mid-answer
+    await asyncio.to_thread(audio_upload_store(settings.data_dir).remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
     return services, Workers(runner, mcp, purger)
 
@@ -191,6 +195,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.embeddings.aclose()
     await services.moderation.aclose()
     await services.images.aclose()
+    await services.audio.aclose()
     await services.deployments.aclose()
     for route in services.models.routes():
         await route.provider.aclose()

@@ -15,6 +15,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
     PROJECT_HEADER,
     Authenticator,
@@ -58,6 +59,7 @@ class Services:
     client_address: ClientAddress
     call_services: CallServices
     deployments: DeploymentService
+    audio: AudioRegistry
     moderation: ModerationModels
     images: ImageService
 

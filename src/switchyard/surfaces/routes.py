@@ -8,6 +8,7 @@ from switchyard.surfaces import health, metrics, models, rerank
 from switchyard.surfaces.admin.routes import admin_routes
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
+    audio,
     chat,
     completions,
     conversations,
@@ -38,6 +39,7 @@ def all_routes() -> list[BaseRoute]:
         WebSocketRoute("/v1/responses", responses_ws.responses_socket),
         *conversations.ROUTES,
         *embeddings.ROUTES,
+        *audio.ROUTES,
         *moderations.ROUTES,
         *images.ROUTES,
         *rerank.ROUTES,
