@@ -163,6 +163,21 @@ class RateLimitsConfig(BaseModel):
     redis_prefix: str = "switchyard:rl:"
 
 
+class BatchesConfig(BaseModel):
+    """How batches (``/v1/batches``, ``/v1/messages/batches``) run: a few lines at a time, so
+    interactive traffic on the same upstream always has room (docs/batches.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency_per_batch: int = Field(default=4, ge=1)  # lines of one batch in flight, per process
+    concurrency_per_model: int = Field(default=8, ge=1)  # lines of all batches on one model, per process
+    running_batches: int = Field(default=4, ge=1)  # batches one process works on at once
+    lease_seconds: float = Field(default=30.0, ge=1.0)  # a dead process's batch is resumed after this
+    progress_log_every: int = Field(default=100, ge=1)  # a log line per this many finished lines
+    max_lines: int = Field(default=50_000, ge=1)  # requests in one batch (OpenAI's limit)
+    retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -197,6 +212,7 @@ class Settings(BaseModel):
     metrics_auth: Literal["admin", "loopback", "open"] = "admin"  # who may read /metrics
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    batches: BatchesConfig = Field(default_factory=BatchesConfig)
 
     @model_validator(mode="after")
     def _deployment_ids_are_unique(self) -> Settings:

@@ -12,7 +12,12 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.batches.lines import LineRunner
+from switchyard.engine.batches.service import BatchService
+from switchyard.engine.batches.work import BatchWork
+from switchyard.engine.batches.work import Limits as BatchLimits
 from switchyard.engine.file_inputs import FileInputs
+from switchyard.engine.jobs import InProcessRunner
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -33,6 +38,7 @@ from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
+from switchyard.store.batches import BatchRecord, BatchRepository
 from switchyard.store.blobs import BlobStore
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
@@ -44,6 +50,7 @@ from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
+from switchyard.surfaces.batch_lines import line_calls
 from switchyard.surfaces.context import Services
 from switchyard.tenancy.directory import Directory
 from switchyard.tenancy.service import OrganizationService
@@ -61,6 +68,7 @@ PURGE_EVERY_SECONDS = 600.0
 @dataclass(slots=True)
 class Workers:
     runner: BackgroundRunner
+    batch_runner: InProcessRunner[BatchRecord]
     mcp: McpClient
     purger: asyncio.Task[None]
 
@@ -116,6 +124,17 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
     return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
 
 
+def _batch_runner(settings: Settings, services: Services, metering: Metering,
+                  call_services: CallServices) -> InProcessRunner[BatchRecord]:
+    config = settings.batches
+    lines = LineRunner(metering, call_services, retries=config.retries)
+    limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
+                         max_lines=config.max_lines, log_every=config.progress_log_every)
+    work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.data_dir),
+                     line_calls(services), lines, limits)
+    return InProcessRunner(work, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+
+
 async def open_services(settings: Settings, master_key: str) -> tuple[Services, Workers]:
     database = Database(settings.resolved_database_url)
     await database.start()
@@ -150,23 +169,28 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         call_services.metrics.queue_depth.set(await responses.responses.count_queued())
 
     call_services.metrics.add_refresher(queue_depth)
+    batches = BatchService(BatchRepository(database), FileRepository(database), settings.batches.max_lines)
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
-                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services)
+                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
+                        batches=batches)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
                               call_services=call_services)
+    batch_runner = _batch_runner(settings, services, metering, call_services)
+    batches.runner = batch_runner
     metering.start()
     retrieval.ingester.start()
     runner.start()
+    batch_runner.start()
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.data_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
     purger = asyncio.create_task(_purge_expired_files(database, blobs), name="purge-expired-files")
-    return services, Workers(runner, mcp, purger)
+    return services, Workers(runner, batch_runner, mcp, purger)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -174,6 +198,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await workers.purger
     await workers.runner.stop()
+    await workers.batch_runner.stop()
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()

@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import (
@@ -56,6 +57,7 @@ class Services:
     client_address: ClientAddress
     call_services: CallServices
     deployments: DeploymentService
+    batches: BatchService
 
 
 def services_of(request: Request) -> Services:

@@ -1,0 +1,140 @@
+"""Batches survive their server: stopped (or killed) mid-run, the next process resumes
+them without redoing a finished line, on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.batch_support import (
+    anthropic_client,
+    batch_server,
+    chat_line,
+    file_lines,
+    message_request,
+    openai_client,
+    wait_batch,
+    wait_for,
+    wait_message_batch,
+)
+from tests.fakes.echo_upstream import EchoUpstream
+from tests.pg import fresh_postgres_url
+from tests.server import LiveServer
+
+LINES = 24
+PER_BATCH = 2
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[EchoUpstream]:
+    upstream = EchoUpstream()
+    upstream.start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_echo(echo: EchoUpstream) -> None:
+    echo.reset()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    manager = fresh_postgres_url()
+    loop = asyncio.new_event_loop()
+    try:
+        yield loop.run_until_complete(manager.__aenter__())
+    finally:
+        loop.run_until_complete(manager.__aexit__(None, None, None))
+        loop.close()
+
+
+def _server(workdir: Path, echo: EchoUpstream, database_url: str | None) -> LiveServer:
+    extra = {"database_url": database_url} if database_url else {}
+    return batch_server(workdir, echo, batches={"concurrency_per_batch": PER_BATCH, "lease_seconds": 2}, **extra)
+
+
+def _interrupt(server: LiveServer, how: str) -> None:
+    assert server.process is not None
+    if how == "stop":
+        server.stop()
+        return
+    server.process.send_signal(signal.SIGKILL)
+    server.process.wait()
+    server.process = None
+
+
+def _resume_openai(server: LiveServer, echo: EchoUpstream, how: str) -> None:
+    echo.delay = 0.25
+    client = openai_client(server)
+    texts = [f"line {n}" for n in range(LINES)]
+    file_id = client.files.create(
+        file=("in.jsonl", "\n".join(__import__("json").dumps(chat_line(f"r{n}", t)) for n, t in enumerate(texts)).encode()),
+        purpose="batch")
+    batch = client.batches.create(input_file_id=file_id.id, endpoint="/v1/chat/completions", completion_window="24h")
+    before = wait_for(lambda: client.batches.retrieve(batch.id), lambda b: b.request_counts.completed >= 6)
+    _interrupt(server, how)
+    done_before = before.request_counts.completed
+    server.start(wait_ready=True, timeout=60)
+    done = wait_batch(openai_client(server), batch.id, {"completed"}, timeout=90)
+    assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (LINES, LINES, 0)
+    output = file_lines(openai_client(server), done.output_file_id)
+    assert sorted(line["custom_id"] for line in output) == sorted(f"r{n}" for n in range(LINES))
+    for line in output:
+        n = int(line["custom_id"][1:])
+        assert line["response"]["body"]["choices"][0]["message"]["content"] == f"echo:line {n}"
+    # Only lines in flight when the server went away ran twice; none that had finished.
+    assert set(echo.seen) == set(texts)
+    repeated = [t for t in texts if echo.seen[t] > 1]
+    assert len(repeated) <= PER_BATCH and sum(echo.seen.values()) <= LINES + PER_BATCH
+    assert done_before < LINES
+    assert "resumed" in server.log_path.read_text()
+
+
+def _resume_anthropic(server: LiveServer, echo: EchoUpstream, how: str) -> None:
+    echo.delay = 0.25
+    client = anthropic_client(server)
+    batch = client.messages.batches.create(
+        requests=[message_request(f"a{n}", f"msg {n}") for n in range(LINES)])  # type: ignore[arg-type]
+    wait_for(lambda: sum(echo.seen.values()), lambda seen: seen >= 6)
+    _interrupt(server, how)
+    server.start(wait_ready=True, timeout=60)
+    client = anthropic_client(server)
+    done = wait_message_batch(client, batch.id, timeout=90)
+    assert done.request_counts.succeeded == LINES
+    results = list(client.messages.batches.results(batch.id))
+    assert sorted(r.custom_id for r in results) == sorted(f"a{n}" for n in range(LINES))
+    assert sum(echo.seen.values()) <= LINES + PER_BATCH
+
+
+def test_a_stopped_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoUpstream) -> None:
+    server = _server(tmp_path, echo, None)
+    server.start(wait_ready=True, timeout=60)
+    try:
+        _resume_openai(server, echo, "stop")
+    finally:
+        server.stop()
+
+
+def test_a_killed_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoUpstream) -> None:
+    server = _server(tmp_path, echo, None)
+    server.start(wait_ready=True, timeout=60)
+    try:
+        _resume_anthropic(server, echo, "kill")
+    finally:
+        server.stop()
+
+
+def test_batches_on_postgresql_resume_after_a_kill(tmp_path: Path, echo: EchoUpstream, postgres_url: str) -> None:
+    server = _server(tmp_path, echo, postgres_url)
+    server.start(wait_ready=True, timeout=60)
+    try:
+        _resume_openai(server, echo, "kill")
+        echo.reset()
+        _resume_anthropic(server, echo, "stop")
+    finally:
+        server.stop()
