@@ -4,6 +4,7 @@ named, any model (an OpenAI-compatible one too), and another project's batches."
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import anthropic
@@ -78,7 +79,7 @@ def test_create_run_and_read_results(client: anthropic.Anthropic, live: LiveServ
     body = raw(live, "GET", f"/v1/messages/batches/{done.id}/results")
     assert body.headers["content-type"].startswith("application/x-jsonl")
     for line in body.text.splitlines():
-        validate_anthropic(__import__("json").loads(line), "MessageBatchIndividualResponse")
+        validate_anthropic(json.loads(line), "MessageBatchIndividualResponse")
 
 
 @pytest.mark.parametrize(("body", "field"), [
@@ -133,8 +134,9 @@ def test_list_and_another_project(live: LiveServer, client: anthropic.Anthropic)
 
     theirs = other.messages.batches.create(requests=[message_request("t", "theirs")])  # type: ignore[list-item]
     assert [b.id for b in other.messages.batches.list().data] == [theirs.id]
-    for attempt in (lambda: other.messages.batches.retrieve(mine[0]), lambda: other.messages.batches.cancel(mine[0]),
-                    lambda: other.messages.batches.delete(mine[0]), lambda: client.messages.batches.retrieve(theirs.id)):
+    attempts = (lambda: other.messages.batches.retrieve(mine[0]), lambda: other.messages.batches.cancel(mine[0]),
+                lambda: other.messages.batches.delete(mine[0]), lambda: client.messages.batches.retrieve(theirs.id))
+    for attempt in attempts:
         with pytest.raises(anthropic.NotFoundError):
             attempt()
     wait_message_batch(client, mine[0])

@@ -17,6 +17,7 @@ from tests.e2e.batch_support import (
     file_lines,
     message_request,
     openai_client,
+    upload,
     wait_batch,
     wait_for,
     wait_message_batch,
@@ -72,10 +73,8 @@ def _resume_openai(server: LiveServer, echo: EchoUpstream, how: str) -> None:
     echo.delay = 0.25
     client = openai_client(server)
     texts = [f"line {n}" for n in range(LINES)]
-    file_id = client.files.create(
-        file=("in.jsonl", "\n".join(__import__("json").dumps(chat_line(f"r{n}", t)) for n, t in enumerate(texts)).encode()),
-        purpose="batch")
-    batch = client.batches.create(input_file_id=file_id.id, endpoint="/v1/chat/completions", completion_window="24h")
+    file_id = upload(client, [chat_line(f"r{n}", t) for n, t in enumerate(texts)])
+    batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     before = wait_for(lambda: client.batches.retrieve(batch.id), lambda b: b.request_counts.completed >= 6)
     _interrupt(server, how)
     done_before = before.request_counts.completed
