@@ -23,6 +23,7 @@ LineCalls = Mapping[str, LineCall]  # by endpoint ("/v1/chat/completions", "/v1/
 
 RETRIED = (429, 503)  # rate-limited or overloaded: tried again later, not an answer
 BACKOFF_MAX = 30.0
+STOPPED = 499  # the access log's status for a line stopped by a cancel, an expiry or a shutdown
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,7 @@ class LineRunner:
             with entered(scope), metering(meter), observing(trace) if trace else contextlib.nullcontext():
                 status, answer = await call(principal, body)
         except BaseException:
+            status = STOPPED
             meter.answered(None, client_left=True)
             raise
         finally:
