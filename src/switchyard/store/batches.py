@@ -29,6 +29,7 @@ PENDING = "pending"
 COUNTERS = {"succeeded": Batch.succeeded, "errored": Batch.errored, "canceled": Batch.canceled,
             "expired": Batch.expired}
 PAGE = 500
+Errors = list[dict[str, Any]]  # an alias: the method ``list`` shadows the builtin in the class body
 
 
 @dataclass(frozen=True, slots=True)
@@ -258,7 +259,7 @@ class BatchRepository:
             session.add_all(_line_rows(id, lines))
         return True
 
-    async def fail(self, id: str, worker_id: str, errors: list[dict[str, Any]], *, now: float | None = None) -> None:
+    async def fail(self, id: str, worker_id: str, errors: Errors, *, now: float | None = None) -> None:
         moment = int(time.time() if now is None else now)
         statement = (update(Batch).where(*_held(id, worker_id))
                      .values(status="failed", failed_at=moment, errors=errors, worker_id=None, lease_until=None)
