@@ -19,6 +19,7 @@ from tests.spec import validate_openai
 from tests.spec_anthropic import validate_anthropic
 
 CHAT = "gpt-fake"
+PRICED = "gpt-priced"  # 1000 USD per million output tokens: max_tokens 10 reserves one cent
 CLAUDE = "claude-fake"
 EMBED = "embed-fake"
 T = TypeVar("T")
@@ -28,6 +29,8 @@ def echo_models(upstream: EchoUpstream) -> list[dict[str, Any]]:
     return [
         {"name": CHAT, "provider": "openai", "base_url": upstream.url + "/v1", "api_key": "up-key",
          "model": "gpt-upstream", "timeout": 30},
+        {"name": PRICED, "provider": "openai", "base_url": upstream.url + "/v1", "api_key": "up-key",
+         "model": "gpt-upstream", "timeout": 30, "price": {"input_per_mtok": "0", "output_per_mtok": "1000"}},
         {"name": CLAUDE, "provider": "anthropic", "base_url": upstream.url, "api_key": "up-key",
          "model": "claude-upstream", "timeout": 30},
         {"name": EMBED, "provider": "openai", "task": "embedding", "base_url": upstream.url + "/v1",
@@ -38,7 +41,19 @@ def echo_models(upstream: EchoUpstream) -> list[dict[str, Any]]:
 def batch_server(workdir: Path, upstream: EchoUpstream, **settings: Any) -> LiveServer:
     batches = {"concurrency_per_batch": 3, "concurrency_per_model": 4, "progress_log_every": 5,
                "lease_seconds": 3, **settings.pop("batches", {})}
+    settings.setdefault("metering", {"flush_seconds": 0.05})
     return LiveServer(workdir, echo_models(upstream), batches=batches, **settings)
+
+
+def start(server: LiveServer) -> LiveServer:
+    """Starts ``server`` (patiently: the machine may be busy), stopping it again if it never
+    gets ready, so no process is left behind."""
+    try:
+        server.start(wait_ready=True, timeout=180)
+    except BaseException:
+        server.stop()
+        raise
+    return server
 
 
 def openai_client(server: LiveServer, key: str = MASTER_KEY) -> openai.OpenAI:

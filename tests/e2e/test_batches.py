@@ -16,20 +16,23 @@ from openai.types.responses import Response
 from tests.e2e.batch_support import (
     CHAT,
     EMBED,
+    PRICED,
     batch_server,
     chat_line,
     file_lines,
     openai_client,
     raw,
     raw_batch,
+    start,
     upload,
     wait_batch,
     wait_for,
 )
+from tests.e2e.ledger import entries
 from tests.fakes.echo_upstream import EchoUpstream
 from tests.server import LiveServer
 from tests.spec import validate_openai
-from tests.tenants import project_key
+from tests.tenants import new_key, new_project, project_key
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +51,7 @@ def _fresh_echo(echo: EchoUpstream) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, echo: EchoUpstream) -> Iterator[LiveServer]:
     server = batch_server(tmp_path_factory.mktemp("batches"), echo)
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     yield server
     server.stop()
 
@@ -234,3 +237,29 @@ def test_list_pages_and_another_projects_batches_are_not_found(live: LiveServer,
     with pytest.raises(openai.NotFoundError):  # another project's file cannot start a batch
         other.batches.create(input_file_id=upload(client, [chat_line("x", "y")]), endpoint="/v1/chat/completions",
                              completion_window="24h")
+
+
+def test_lines_run_as_their_key_budget_model_allowlist_and_ledger(live: LiveServer, echo: EchoUpstream) -> None:
+    """Each line is metered like an interactive request: the key's budget (two cents: two
+    lines of max_tokens 10 at one cent each) refuses the rest, the key's model allowlist
+    refuses another model, and every line that ran has its ledger entry."""
+    project = new_project(live.url, "batch-budget")
+    _, secret = new_key(live.url, project, "budgeted", allowed_models=[PRICED],
+                        spend_limit={"threshold_amount": 2, "currency": "USD", "interval": "total"})
+    client = openai_client(live, secret)
+    lines = [chat_line(f"b{n}", f"budget {n}", max_tokens=10) for n in range(6)]
+    for line in lines:
+        line["body"]["model"] = PRICED
+    lines.append(chat_line("not-allowed", "other model"))
+    batch = client.batches.create(input_file_id=upload(client, lines), endpoint="/v1/chat/completions",
+                                  completion_window="24h")
+    done = wait_batch(client, batch.id, {"completed"})
+    assert (done.request_counts.completed, done.request_counts.failed) == (2, 5)
+    errors = {line["custom_id"]: line["response"] for line in file_lines(client, done.error_file_id)}
+    assert errors.pop("not-allowed")["status_code"] == 403
+    assert {(e["status_code"], e["body"]["error"]["code"]) for e in errors.values()} == {(429, "insufficient_quota")}
+    assert echo.seen["other model"] == 0 and sum(echo.seen.values()) == 2
+    ran = wait_for(lambda: [e for e in entries(live) if e["project_id"] == project and e["outcome"] == "completed"],
+                   lambda found: len(found) >= 2, timeout=20)
+    assert [(e["surface"], e["model"]) for e in ran] == [("openai.batch", PRICED)] * 2
+    assert [e["cost"]["exact"] for e in ran] == ["0.007"] * 2  # 7 output tokens at 1000 USD/Mtok

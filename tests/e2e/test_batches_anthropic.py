@@ -16,6 +16,7 @@ from tests.e2e.batch_support import (
     batch_server,
     message_request,
     raw,
+    start,
     wait_for,
     wait_message_batch,
 )
@@ -41,7 +42,7 @@ def _fresh_echo(echo: EchoUpstream) -> None:
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, echo: EchoUpstream) -> Iterator[LiveServer]:
     server = batch_server(tmp_path_factory.mktemp("message-batches"), echo)
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     yield server
     server.stop()
 

@@ -17,6 +17,7 @@ from tests.e2e.batch_support import (
     file_lines,
     message_request,
     openai_client,
+    start,
     upload,
     wait_batch,
     wait_for,
@@ -78,7 +79,7 @@ def _resume_openai(server: LiveServer, echo: EchoUpstream, how: str) -> None:
     before = wait_for(lambda: client.batches.retrieve(batch.id), lambda b: b.request_counts.completed >= 6)
     _interrupt(server, how)
     done_before = before.request_counts.completed
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     done = wait_batch(openai_client(server), batch.id, {"completed"}, timeout=90)
     assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (LINES, LINES, 0)
     output = file_lines(openai_client(server), done.output_file_id)
@@ -101,7 +102,7 @@ def _resume_anthropic(server: LiveServer, echo: EchoUpstream, how: str) -> None:
         requests=[message_request(f"a{n}", f"msg {n}") for n in range(LINES)])  # type: ignore[arg-type]
     wait_for(lambda: sum(echo.seen.values()), lambda seen: seen >= 6)
     _interrupt(server, how)
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     client = anthropic_client(server)
     done = wait_message_batch(client, batch.id, timeout=90)
     assert done.request_counts.succeeded == LINES
@@ -112,7 +113,7 @@ def _resume_anthropic(server: LiveServer, echo: EchoUpstream, how: str) -> None:
 
 def test_a_stopped_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoUpstream) -> None:
     server = _server(tmp_path, echo, None)
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     try:
         _resume_openai(server, echo, "stop")
     finally:
@@ -121,7 +122,7 @@ def test_a_stopped_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: Echo
 
 def test_a_killed_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoUpstream) -> None:
     server = _server(tmp_path, echo, None)
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     try:
         _resume_anthropic(server, echo, "kill")
     finally:
@@ -130,7 +131,7 @@ def test_a_killed_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoU
 
 def test_batches_on_postgresql_resume_after_a_kill(tmp_path: Path, echo: EchoUpstream, postgres_url: str) -> None:
     server = _server(tmp_path, echo, postgres_url)
-    server.start(wait_ready=True, timeout=60)
+    start(server)
     try:
         _resume_openai(server, echo, "kill")
         echo.reset()

@@ -15,7 +15,7 @@ import orjson
 import pytest
 
 from switchyard.config import MeteringConfig
-from switchyard.engine.batches.lines import LineRunner
+from switchyard.engine.batches.lines import LineResult, LineRunner
 from switchyard.engine.batches.work import BatchWork, Limits
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.metering import Metering
@@ -74,12 +74,12 @@ async def test_a_batch_expires_when_its_window_ends_mid_run(database: Database, 
     blobs = BlobStore(tmp_path)
     done: list[str] = []
 
-    async def answer(principal: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def answer(principal: Principal, body: dict[str, Any]) -> LineResult:
         await asyncio.sleep(0.05)
         done.append(body["messages"][0]["content"])
         if len(done) == 2:
             clock.now += 25 * 3600  # past the 24h window
-        return 200, {"echo": body["messages"][0]["content"]}
+        return LineResult(200, {"echo": body["messages"][0]["content"]})
 
     work, metering = _work(database, tmp_path, clock, answer)
     file_id = await _input_file(database, blobs, [_line(n) for n in range(20)])
@@ -105,10 +105,10 @@ async def test_a_batch_taken_over_at_finalizing_runs_nothing_again(database: Dat
     repo = BatchRepository(database)
     calls = 0
 
-    async def answer(principal: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def answer(principal: Principal, body: dict[str, Any]) -> LineResult:
         nonlocal calls
         calls += 1
-        return 200, {"ok": True}
+        return LineResult(200, {"ok": True})
 
     work, metering = _work(database, tmp_path, clock, answer)
     lines = [(f"r{n}", {"model": "m", "max_tokens": 5, "messages": []}) for n in range(3)]

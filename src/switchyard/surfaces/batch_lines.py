@@ -11,7 +11,7 @@ from typing import Any
 from switchyard.codecs.anthropic_messages import error_body as anthropic_error
 from switchyard.codecs.openai_chat import error_body as openai_error
 from switchyard.core.errors import ErrorKind, SwitchyardError
-from switchyard.engine.batches.lines import LineCall, LineCalls
+from switchyard.engine.batches.lines import LineCall, LineCalls, LineResult
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import current_scope
 from switchyard.surfaces.anthropic import messages
@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 Answer = Callable[[Services, Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
 Render = Callable[[SwitchyardError], dict[str, Any]]
+RETRIED = (ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED)  # not answers: the line is tried again later
 
 
 def _anthropic_error(error: SwitchyardError) -> dict[str, Any]:
@@ -31,15 +32,22 @@ def _anthropic_error(error: SwitchyardError) -> dict[str, Any]:
     return body
 
 
+def _seconds(retry_after: str | None) -> float | None:
+    try:
+        return None if retry_after is None else max(0.0, float(retry_after))
+    except ValueError:
+        return None
+
+
 def _line(services: Services, answer: Answer, render: Render) -> LineCall:
-    async def call(principal: Principal, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    async def call(principal: Principal, body: dict[str, Any]) -> LineResult:
         try:
-            return 200, await answer(services, principal, dict(body))
+            return LineResult(200, await answer(services, principal, dict(body)))
         except SwitchyardError as error:
-            return error.status, render(error)
+            return LineResult(error.status, render(error), error.kind in RETRIED, _seconds(error.retry_after))
         except Exception:
             log.exception("a batch line failed")
-            return 500, render(SwitchyardError(ErrorKind.SERVER, "Internal server error."))
+            return LineResult(500, render(SwitchyardError(ErrorKind.SERVER, "Internal server error.")))
 
     return call
 

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import CallScope, entered
@@ -17,11 +17,22 @@ from switchyard.gateway.metering import Metering, metering
 from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import CallServices, RequestTrace, observing
 
-# (principal, request body) -> (HTTP status, response or error body); never raises for a bad request.
-LineCall = Callable[[Principal, dict[str, Any]], Awaitable[tuple[int, dict[str, Any]]]]
+
+class LineResult(NamedTuple):
+    """What the endpoint answered: its status and body (or error body), and, for a request
+    refused as rate-limited or overloaded (not an answer: it is tried again), the seconds
+    to wait first, if the refusal said."""
+
+    status: int
+    body: dict[str, Any]
+    retry: bool = False
+    retry_after: float | None = None
+
+
+# (principal, request body) -> what the endpoint answered; never raises for a bad request.
+LineCall = Callable[[Principal, dict[str, Any]], Awaitable[LineResult]]
 LineCalls = Mapping[str, LineCall]  # by endpoint ("/v1/chat/completions", "/v1/messages")
 
-RETRIED = (429, 503)  # rate-limited or overloaded: tried again later, not an answer
 BACKOFF_MAX = 30.0
 STOPPED = 499  # the access log's status for a line stopped by a cancel, an expiry or a shutdown
 
@@ -45,14 +56,15 @@ class LineRunner:
                   label: str) -> LineAnswer:
         attempt = 0
         while True:
-            answer = await self._once(call, principal, surface, body, label)
-            if answer.status not in RETRIED or attempt >= self.retries:
+            answer, result = await self._once(call, principal, surface, body, label)
+            if not result.retry or attempt >= self.retries:
                 return answer
-            await asyncio.sleep(min(self.backoff_seconds * 2 ** attempt, BACKOFF_MAX))
+            backoff = self.backoff_seconds * 2 ** attempt
+            await asyncio.sleep(min(result.retry_after if result.retry_after is not None else backoff, BACKOFF_MAX))
             attempt += 1
 
     async def _once(self, call: LineCall, principal: Principal, surface: str, body: dict[str, Any],
-                    label: str) -> LineAnswer:
+                    label: str) -> tuple[LineAnswer, LineResult]:
         scope = CallScope(principal, surface)
         meter = self.metering.open(scope, left_outcome="cancelled")
         trace = None
@@ -63,7 +75,8 @@ class LineRunner:
         status = 500
         try:
             with entered(scope), metering(meter), observing(trace) if trace else contextlib.nullcontext():
-                status, answer = await call(principal, body)
+                result = await call(principal, body)
+                status = result.status
         except BaseException:
             status = STOPPED
             meter.answered(None, client_left=True)
@@ -72,4 +85,4 @@ class LineRunner:
             if trace is not None:
                 await record_end(trace, status=status, method="BATCH", path=label)
         meter.answered(status)
-        return LineAnswer(status, answer, scope.request_id)
+        return LineAnswer(status, result.body, scope.request_id), result
