@@ -13,6 +13,7 @@ from openai.types import Completion, CreateEmbeddingResponse
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
+from tests.conftest import LOCAL
 from tests.e2e.batch_support import (
     CHAT,
     EMBED,
@@ -263,3 +264,20 @@ def test_lines_run_as_their_key_budget_model_allowlist_and_ledger(live: LiveServ
                    lambda found: len(found) >= 2, timeout=20)
     assert [(e["surface"], e["model"]) for e in ran] == [("openai.batch", PRICED)] * 2
     assert [e["cost"]["exact"] for e in ran] == ["0.007"] * 2  # 7 output tokens at 1000 USD/Mtok
+
+
+@pytest.mark.slow
+def test_a_batch_on_the_embedded_model(oai: openai.OpenAI) -> None:
+    """The shared server's embedded model answers batch lines as it answers requests."""
+    lines = [{"custom_id": f"local-{n}", "method": "POST", "url": "/v1/chat/completions",
+              "body": {"model": LOCAL, "max_tokens": 8, "temperature": 0,
+                       "messages": [{"role": "user", "content": f"Say the number {n}."}]}} for n in range(2)]
+    batch = oai.batches.create(input_file_id=upload(oai, lines), endpoint="/v1/chat/completions",
+                               completion_window="24h")
+    done = wait_batch(oai, batch.id, {"completed", "failed"}, timeout=300)
+    assert (done.status, done.request_counts.completed, done.request_counts.failed) == ("completed", 2, 0)
+    for line in file_lines(oai, done.output_file_id):
+        validate_openai(line["response"]["body"], "CreateChatCompletionResponse")
+        body = ChatCompletion.model_validate(line["response"]["body"])
+        assert body.model == LOCAL and body.choices[0].message.content
+        assert body.usage is not None and 0 < body.usage.completion_tokens <= 8
