@@ -122,6 +122,9 @@ class ModelConfig(BaseModel):
     price: Price = Field(default_factory=Price)  # free unless set
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
+    # batch lines on this model in flight at once, per process; default: batches.concurrency_per_model
+    # (for the embedded chat model, half its slots, so interactive requests always find one free)
+    batch_concurrency: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
     @classmethod

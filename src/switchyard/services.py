@@ -10,11 +10,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
-from switchyard.config import Settings
+from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService
-from switchyard.engine.batches.work import BatchWork
+from switchyard.engine.batches.work import BatchWork, ModelSlots
 from switchyard.engine.batches.work import Limits as BatchLimits
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.jobs import InProcessRunner
@@ -124,14 +124,29 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
     return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
 
 
+def _batch_cap(model: ModelConfig) -> int | None:
+    if model.batch_concurrency is not None:
+        return model.batch_concurrency
+    if model.provider == "local" and model.task == "chat":
+        return max(1, model.slots // 2)
+    return None
+
+
 def _batch_runner(settings: Settings, services: Services, metering: Metering,
                   call_services: CallServices) -> InProcessRunner[BatchRecord]:
     config = settings.batches
     lines = LineRunner(metering, call_services, retries=config.retries)
     limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
                          max_lines=config.max_lines, log_every=config.progress_log_every)
+    caps = {m.name: cap for m in settings.models if (cap := _batch_cap(m)) is not None}
+
+    def canonical(name: str) -> str:
+        route = services.models.find(name)
+        return route.name if route is not None else name
+
     work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.data_dir),
-                     line_calls(services), lines, limits)
+                     line_calls(services), lines, limits,
+                     model_slots=ModelSlots(config.concurrency_per_model, caps, canonical))
     return InProcessRunner(work, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
 
 

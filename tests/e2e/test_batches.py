@@ -281,3 +281,18 @@ def test_a_batch_on_the_embedded_model(oai: openai.OpenAI) -> None:
         body = ChatCompletion.model_validate(line["response"]["body"])
         assert body.model == LOCAL and body.choices[0].message.content
         assert body.usage is not None and 0 < body.usage.completion_tokens <= 8
+
+
+def test_two_batches_share_the_models_cap(client: openai.OpenAI, echo: EchoUpstream) -> None:
+    """Three lines of each batch may run at once, but four of all batches on one model: two
+    batches together never hold more of the upstream, and interactive requests still pass."""
+    echo.delay = 0.3
+    ids = [client.batches.create(input_file_id=upload(client, [chat_line(f"{b}-{n}", f"cap {b} {n}")
+                                                               for n in range(10)]),
+                                 endpoint="/v1/chat/completions", completion_window="24h").id for b in "xy"]
+    wait_for(lambda: echo.in_flight, lambda n: n >= 3)
+    interactive = client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": "live"}])
+    assert interactive.choices[0].message.content == "echo:live"
+    for batch_id in ids:
+        assert wait_batch(client, batch_id, {"completed"}).request_counts.completed == 10
+    assert echo.max_in_flight in (4, 5)  # the model's cap, and one interactive request beside it

@@ -18,6 +18,7 @@ from switchyard.store.batches import Api, BatchRecord, BatchRepository
 from switchyard.store.files import FileRepository
 
 PREFIX = {"openai": "batch_", "anthropic": "msgbatch_"}
+MAX_INPUT_BYTES = 200 * 1024 * 1024  # OpenAI's limit for a batch input file
 NOUN = {"openai": "Batch", "anthropic": "Message Batch"}
 
 
@@ -46,6 +47,9 @@ class BatchService:
         if record.purpose != "batch":
             raise invalid(f"File {create.input_file_id} has purpose '{record.purpose}'; a batch's input file "
                           "must be uploaded with purpose 'batch'.", "input_file_id", "invalid_file_purpose")
+        if record.bytes > MAX_INPUT_BYTES:
+            raise invalid(f"File {create.input_file_id} has {record.bytes} bytes; a batch's input file may have at "
+                          f"most {MAX_INPUT_BYTES}.", "input_file_id", "file_too_large")
         batch = await self.repo.create(
             principal.owner_id, "openai", prefix=PREFIX["openai"], endpoint=create.endpoint,
             request=create.stored(), caller=snapshot(principal), window_seconds=create.window_seconds,

@@ -9,7 +9,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,16 +38,22 @@ class Limits:
 
 
 class ModelSlots:
-    """How many batch lines may call each model at once in this process, across batches."""
+    """How many batch lines may call each model at once in this process, across batches:
+    ``caps`` by public model name, ``default`` for the others; ``canonical`` maps a name a
+    line asks for (an alias) to the model it reaches."""
 
-    def __init__(self, size: int) -> None:
-        self.size = size
+    def __init__(self, default: int, caps: Mapping[str, int] | None = None,
+                 canonical: Callable[[str], str] = str) -> None:
+        self.default = default
+        self.caps = dict(caps or {})
+        self.canonical = canonical
         self._slots: dict[str, asyncio.Semaphore] = {}
 
     def of(self, model: str) -> asyncio.Semaphore:
-        if model not in self._slots:
-            self._slots[model] = asyncio.Semaphore(self.size)
-        return self._slots[model]
+        name = self.canonical(model)
+        if name not in self._slots:
+            self._slots[name] = asyncio.Semaphore(self.caps.get(name, self.default))
+        return self._slots[name]
 
 
 class BatchWork:
@@ -57,14 +63,14 @@ class BatchWork:
 
     def __init__(self, repo: BatchRepository, files: FileRepository, blobs: BlobStore,
                  calls: dict[str, LineCalls], lines: LineRunner, limits: Limits,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, model_slots: ModelSlots | None = None) -> None:
         self.repo = repo
         self.files = files
         self.blobs = blobs
         self.calls = calls
         self.lines = lines
         self.limits = limits
-        self.model_slots = ModelSlots(limits.per_model)
+        self.model_slots = model_slots or ModelSlots(limits.per_model)
         self.clock = clock
 
     async def claim(self, worker_id: str, lease_seconds: float) -> BatchRecord | None:
