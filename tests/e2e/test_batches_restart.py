@@ -111,25 +111,18 @@ def _resume_anthropic(server: LiveServer, echo: EchoUpstream, how: str) -> None:
     assert sum(echo.seen.values()) <= LINES + PER_BATCH
 
 
-def test_a_stopped_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoUpstream) -> None:
+def test_batches_on_sqlite_resume_after_a_stop_and_a_kill(tmp_path: Path, echo: EchoUpstream) -> None:
     server = _server(tmp_path, echo, None)
     start(server)
     try:
         _resume_openai(server, echo, "stop")
-    finally:
-        server.stop()
-
-
-def test_a_killed_server_resumes_its_batch_on_sqlite(tmp_path: Path, echo: EchoUpstream) -> None:
-    server = _server(tmp_path, echo, None)
-    start(server)
-    try:
+        echo.reset()
         _resume_anthropic(server, echo, "kill")
     finally:
         server.stop()
 
 
-def test_batches_on_postgresql_resume_after_a_kill(tmp_path: Path, echo: EchoUpstream, postgres_url: str) -> None:
+def test_batches_on_postgresql_resume_after_a_kill_and_a_stop(tmp_path: Path, echo: EchoUpstream, postgres_url: str) -> None:
     server = _server(tmp_path, echo, postgres_url)
     start(server)
     try:
