@@ -122,7 +122,8 @@ def test_batches_on_sqlite_resume_after_a_stop_and_a_kill(tmp_path: Path, echo: 
         server.stop()
 
 
-def test_batches_on_postgresql_resume_after_a_kill_and_a_stop(tmp_path: Path, echo: EchoUpstream, postgres_url: str) -> None:
+def test_batches_on_postgresql_resume_after_a_kill_and_a_stop(tmp_path: Path, echo: EchoUpstream,
+                                                               postgres_url: str) -> None:
     server = _server(tmp_path, echo, postgres_url)
     start(server)
     try:
