@@ -270,16 +270,24 @@ class BatchRepository:
     async def finish_line(self, id: str, line: int, state: str, result: dict[str, Any]) -> bool:
         """The line's outcome, counted on its batch; False (nothing written) when the line
         already had one."""
-        statement = (update(BatchLine)
-                     .where(BatchLine.batch_id == id, BatchLine.line == line, BatchLine.state == PENDING)
-                     .values(state=state, result=result).execution_options(synchronize_session=False))
+        return await self.finish_lines(id, [(line, state, result)]) == 1
+
+    async def finish_lines(self, id: str, outcomes: Sequence[tuple[int, str, dict[str, Any]]]) -> int:
+        """Several lines' outcomes (line, state, result) and their counts, in one transaction;
+        a line that already had an outcome keeps it. How many were written."""
+        written: dict[str, int] = {}
         async with self._db.session() as session:
-            if not (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
-                return False
-            counter = COUNTERS[state]
-            await session.execute(update(Batch).where(Batch.id == id).values({counter: counter + 1})
-                                  .execution_options(synchronize_session=False))
-        return True
+            for line, state, result in outcomes:
+                statement = (update(BatchLine)
+                             .where(BatchLine.batch_id == id, BatchLine.line == line, BatchLine.state == PENDING)
+                             .values(state=state, result=result).execution_options(synchronize_session=False))
+                if (await session.execute(statement)).rowcount:  # type: ignore[attr-defined]
+                    written[state] = written.get(state, 0) + 1
+            if written:
+                counts = {COUNTERS[state]: COUNTERS[state] + n for state, n in written.items()}
+                await session.execute(update(Batch).where(Batch.id == id).values(counts)
+                                      .execution_options(synchronize_session=False))
+        return sum(written.values())
 
     async def settle_pending(self, id: str, state: str, result: dict[str, Any]) -> int:
         """Every line still pending ends as ``state`` (``canceled``, ``expired``); how many."""

@@ -26,6 +26,8 @@ from switchyard.store.ids import new_id
 log = logging.getLogger(__name__)
 
 WATCH_SECONDS = 0.25  # how often a running batch looks for a cancel (from any process) and its expiry
+FLUSH_SECONDS = 0.1  # finished lines are written together, at most this long after they finish
+FLUSH_LINES = 64
 GIVEN_UP: dict[str, Any] = {}
 
 
@@ -157,10 +159,15 @@ class _Run:
         self.slots = asyncio.Semaphore(work.limits.per_batch)
         self.stopped = asyncio.Event()
         self.finished = 0
+        self.logged = 0
         self.tasks: set[asyncio.Task[None]] = set()
+        self.outcomes: list[tuple[int, str, dict[str, Any]]] = []
+        self.outcome_added = asyncio.Event()
+        self.closing = False
 
     async def lines(self) -> None:
         watcher = asyncio.create_task(self._watch())
+        writer = asyncio.create_task(self._write())
         try:
             if self.batch.status == "in_progress":
                 await self._dispatch()
@@ -171,6 +178,32 @@ class _Run:
             for task in list(self.tasks):
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            self.closing = True
+            self.outcome_added.set()
+            await writer  # what finished is kept, also when the run is stopped
+
+    async def _write(self) -> None:
+        while not self.closing:
+            await self.outcome_added.wait()
+            if len(self.outcomes) < FLUSH_LINES and not self.closing:
+                await asyncio.sleep(FLUSH_SECONDS)
+            self.outcome_added.clear()
+            await self._flush()
+        await self._flush()
+
+    async def _flush(self) -> None:
+        outcomes, self.outcomes = self.outcomes, []
+        if outcomes:
+            try:
+                self.finished += await self.work.repo.finish_lines(self.batch.id, outcomes)
+            except BaseException:
+                self.outcomes[:0] = outcomes
+                raise
+            every = self.work.limits.log_every
+            for mark in range((self.logged // every + 1) * every, self.finished + 1, every):
+                log.info("batch %s: %d more requests done this run, of %d in the batch", self.batch.id, mark,
+                         self.batch.total)
+            self.logged = self.finished
 
     async def _dispatch(self) -> None:
         async for line in self.work.repo.lines(self.batch.id, states=(PENDING,)):
@@ -207,13 +240,7 @@ class _Run:
             state = "succeeded" if 200 <= answer.status < 300 else "errored"
             result = {"id": new_id("batch_req_"), "status_code": answer.status, "request_id": answer.request_id,
                       "body": answer.body}
-            if await self.work.repo.finish_line(self.batch.id, line.line, state, result):
-                self._progress()
+            self.outcomes.append((line.line, state, result))
+            self.outcome_added.set()
         finally:
             self.slots.release()
-
-    def _progress(self) -> None:
-        self.finished += 1
-        if self.finished % self.work.limits.log_every == 0:
-            log.info("batch %s: %d more requests done this run, of %d in the batch", self.batch.id,
-                     self.finished, self.batch.total)
