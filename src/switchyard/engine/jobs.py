@@ -24,6 +24,9 @@ J = TypeVar("J")
 class LeasedWork(Protocol[J]):
     name: str
 
+    def key(self, job: J) -> str:
+        """The job's identity (its lease is per key)."""
+
     async def claim(self, worker_id: str, lease_seconds: float) -> J | None: ...
 
     async def renew(self, job: J, worker_id: str, lease_seconds: float) -> bool: ...
@@ -53,6 +56,7 @@ class InProcessRunner(Generic[J]):
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
         self._running: dict[asyncio.Task[None], J] = {}
+        self._keys: set[str] = set()  # jobs running here (a late renewal lets this worker claim one again)
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name=f"{self.work.name}-runner")
@@ -84,7 +88,7 @@ class InProcessRunner(Generic[J]):
             except Exception:
                 log.exception("claiming a %s job failed", self.work.name)
                 job = None
-            if job is None:
+            if job is None or self.work.key(job) in self._keys:
                 self._slots.release()
                 self._wakeup.clear()
                 with contextlib.suppress(TimeoutError):
@@ -92,10 +96,13 @@ class InProcessRunner(Generic[J]):
                 continue
             task = asyncio.create_task(self._run(job), name=f"{self.work.name}-job")
             self._running[task] = job
+            self._keys.add(self.work.key(job))
             task.add_done_callback(self._done)
 
     def _done(self, task: asyncio.Task[None]) -> None:
-        self._running.pop(task, None)
+        job = self._running.pop(task, None)
+        if job is not None:
+            self._keys.discard(self.work.key(job))
         self._slots.release()
 
     async def _run(self, job: J) -> None:

@@ -75,6 +75,9 @@ class BatchWork:
         self.model_slots = model_slots or ModelSlots(limits.per_model)
         self.clock = clock
 
+    def key(self, job: BatchRecord) -> str:
+        return job.id
+
     async def claim(self, worker_id: str, lease_seconds: float) -> BatchRecord | None:
         return await self.repo.claim_next(worker_id, lease_seconds)
 
