@@ -58,7 +58,7 @@ def test_errors_kept_are_bounded_but_all_counted() -> None:
     ([], "body"),
     ({"endpoint": CHAT, "completion_window": "24h"}, "input_file_id"),
     ({"input_file_id": "f", "completion_window": "24h"}, "endpoint"),
-    ({"input_file_id": "f", "endpoint": "/v1/moderations", "completion_window": "24h"}, "endpoint"),
+    ({"input_file_id": "f", "endpoint": "/v1/images/generations", "completion_window": "24h"}, "endpoint"),
     ({"input_file_id": "f", "endpoint": CHAT}, "completion_window"),
     ({"input_file_id": "f", "endpoint": CHAT, "completion_window": "1h"}, "completion_window"),
     ({"input_file_id": "f", "endpoint": CHAT, "completion_window": "24h", "metadata": {"k": 1}}, "metadata.k"),

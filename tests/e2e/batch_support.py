@@ -22,6 +22,7 @@ CHAT = "gpt-fake"
 PRICED = "gpt-priced"  # 1000 USD per million output tokens: max_tokens 10 reserves one cent
 CLAUDE = "claude-fake"
 EMBED = "embed-fake"
+MODERATION = "profanity-check"  # the embedded classifier, also OpenAI's default moderation model here
 T = TypeVar("T")
 
 
@@ -33,6 +34,7 @@ def echo_models(upstream: EchoUpstream) -> list[dict[str, Any]]:
          "model": "gpt-upstream", "timeout": 30, "price": {"input_per_mtok": "0", "output_per_mtok": "1000"}},
         {"name": CLAUDE, "provider": "anthropic", "base_url": upstream.url, "api_key": "up-key",
          "model": "claude-upstream", "timeout": 30},
+        {"name": MODERATION, "provider": "local", "task": "moderation", "aliases": ["omni-moderation-*"]},
         {"name": EMBED, "provider": "openai", "task": "embedding", "base_url": upstream.url + "/v1",
          "api_key": "up-key", "model": "text-embedding-3-small", "timeout": 30},
     ]

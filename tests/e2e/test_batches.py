@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
-from openai.types import Completion, CreateEmbeddingResponse
+from openai.types import Completion, CreateEmbeddingResponse, ModerationCreateResponse
 from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
@@ -17,6 +17,7 @@ from tests.conftest import LOCAL
 from tests.e2e.batch_support import (
     CHAT,
     EMBED,
+    MODERATION,
     PRICED,
     batch_server,
     chat_line,
@@ -114,6 +115,8 @@ def test_every_other_endpoint(client: openai.OpenAI, echo: EchoUpstream) -> None
         "/v1/completions": ({"model": CHAT, "prompt": "complete me", "max_tokens": 20}, Completion,
                             "CreateCompletionResponse"),
         "/v1/responses": ({"model": CHAT, "input": "respond", "store": False}, Response, "Response"),
+        "/v1/moderations": ({"input": ["You are a fucking idiot and a worthless piece of shit.", "Lovely weather."]},
+                            ModerationCreateResponse, "CreateModerationResponse"),
     }
     started = {}
     for endpoint, (body, _, _) in cases.items():
@@ -128,6 +131,8 @@ def test_every_other_endpoint(client: openai.OpenAI, echo: EchoUpstream) -> None
         parsed = sdk_type.model_validate(line["response"]["body"])
         if endpoint == "/v1/embeddings":
             assert [d.embedding[0] for d in parsed.data] == [5.0, 4.0]
+        elif endpoint == "/v1/moderations":
+            assert [r.flagged for r in parsed.results] == [True, False] and parsed.model == MODERATION
         elif endpoint == "/v1/completions":
             assert parsed.choices[0].text == "echo:complete me"
         else:

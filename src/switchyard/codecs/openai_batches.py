@@ -13,8 +13,8 @@ from switchyard.codecs.metadata import decode_metadata
 from switchyard.codecs.openai_chat.fields import obj, req_str
 from switchyard.core.errors import invalid
 
-# /v1/moderations joins this table once a moderations surface exists.
-ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses")
+ENDPOINTS = ("/v1/chat/completions", "/v1/completions", "/v1/embeddings", "/v1/responses", "/v1/moderations")
+MODEL_OPTIONAL = ("/v1/moderations",)  # the endpoint has a default model
 WINDOWS = {"24h": 24 * 3600}
 MIN_EXPIRY, MAX_EXPIRY = 3600, 2_592_000
 MAX_CUSTOM_ID = 512
@@ -142,7 +142,7 @@ def _line(raw: bytes, number: int, endpoint: str, errors: LineErrors) -> tuple[s
     if body.get("stream") is True:
         errors.add("invalid_request", "Batch requests cannot stream; leave 'body.stream' out.", "body.stream", number)
         return None
-    if not isinstance(body.get("model"), str):
+    if not isinstance(body.get("model"), str) and not (endpoint in MODEL_OPTIONAL and body.get("model") is None):
         errors.add("invalid_request", "'body.model' is required.", "body.model", number)
         return None
     extra = set(request) - {"custom_id", "method", "url", "body"}

@@ -16,7 +16,7 @@ from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import current_scope
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.context import Services
-from switchyard.surfaces.openai import chat, completions, embeddings, responses
+from switchyard.surfaces.openai import chat, completions, embeddings, moderations, responses
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +60,7 @@ def line_calls(services: Services) -> dict[str, LineCalls]:
             "/v1/completions": _line(services, completions.answer, openai_error),
             "/v1/embeddings": _line(services, embeddings.answer, openai_error),
             "/v1/responses": _line(services, responses.answer, openai_error),
+            "/v1/moderations": _line(services, moderations.answer, openai_error),
         },
         "anthropic": {"/v1/messages": _line(services, messages.answer, _anthropic_error)},
     }

@@ -14,6 +14,7 @@ from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
+from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import (
     PROJECT_HEADER,
@@ -27,6 +28,7 @@ from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.metering import Metering, metering
+from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import ModelRegistry
 from switchyard.gateway.telemetry.request_trace import CallServices, current_trace
 from switchyard.retrieval.service import Retrieval
@@ -57,6 +59,8 @@ class Services:
     client_address: ClientAddress
     call_services: CallServices
     deployments: DeploymentService
+    moderation: ModerationModels
+    images: ImageService
     batches: BatchService
 
 

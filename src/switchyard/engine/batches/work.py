@@ -112,7 +112,8 @@ class BatchWork:
             log.info("batch %s failed validation: %d errors", batch.id, errors.count)
             await self.repo.fail(batch.id, worker_id, errors.data)
             return False
-        model = str(lines[0][1]["model"]) if lines else None
+        first = lines[0][1].get("model") if lines else None
+        model = first if isinstance(first, str) else None
         if not await self.repo.start_lines(batch.id, worker_id, lines, model):
             current = await self.repo.current(batch.id)
             return current is not None and current.status == "cancelling"
@@ -236,7 +237,7 @@ class _Run:
 
     async def _line(self, line: LineRecord) -> None:
         try:
-            model = str(line.body.get("model"))
+            model = str(line.body.get("model") or self.batch.endpoint)
             async with self.work.model_slots.of(model):
                 answer = await self.work.lines.run(self.call, self.principal, self.surface, line.body,
                                                    f"{self.batch.id} line {line.line}")
