@@ -86,8 +86,13 @@ def create_app(settings: Settings) -> Starlette:
             starter.cancel()
             await close_services(services, workers)
 
+    routes = all_routes()
+    if settings.console:
+        from switchyard.console.routes import console_routes
+
+        routes += console_routes()
     return Starlette(
-        routes=all_routes(),
+        routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(ObserveRequests)],
         exception_handlers={HTTPException: _http_error},

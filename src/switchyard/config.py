@@ -224,6 +224,8 @@ class Settings(BaseModel):
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     batches: BatchesConfig = Field(default_factory=BatchesConfig)
+    console: bool = True  # the admin web console at /console
+    console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 
     @model_validator(mode="after")
     def _deployment_ids_are_unique(self) -> Settings:

@@ -128,6 +128,11 @@ class Authenticator:
                     return await self._keyed(grant, headers, client_ip)
         raise _unauthenticated("Incorrect API key provided.", "invalid_api_key")
 
+    async def acting_in(self, project_id: str) -> Principal:
+        """The organization owner acting in ``project_id`` (what the master key with an
+        ``OpenAI-Project`` header is): the console's in-process calls run as this."""
+        return await self._master(project_id)
+
     async def _project(self, project_id: str) -> ProjectGrant | None:
         if self._directory is None:
             return ProjectGrant(project_id) if project_id == DEFAULT_PROJECT else None

@@ -69,11 +69,17 @@ def services_of(request: Request) -> Services:
 
 
 ADMIN_PREFIX = "/v1/organization/"
+INPROCESS_PRINCIPAL = "switchyard.principal"  # ASGI scope key of the console's in-process calls
 
 
 async def caller(request: HTTPConnection, services: Services) -> Principal:
     """The authenticated caller. Admin keys reach only the administration API, which
-    acts on the whole organization (so an ``OpenAI-Project`` header does not matter there)."""
+    acts on the whole organization (so an ``OpenAI-Project`` header does not matter there).
+    A call the console makes in process carries its principal in the ASGI scope, which no
+    client can set."""
+    injected = request.scope.get(INPROCESS_PRINCIPAL)
+    if isinstance(injected, Principal):
+        return injected
     peer = request.client.host if request.client is not None else None
     client_ip = services.client_address.resolve(peer, request.headers)
     if request.url.path.startswith(ADMIN_PREFIX):

@@ -23,6 +23,7 @@ from switchyard.engine.responses.mcp_tools import check_servers
 from switchyard.engine.responses.model_request import model_request
 from switchyard.engine.responses.run_stream import STREAM_END, drain, empty, stop
 from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.engine.responses.stored import StoredObjects
 from switchyard.engine.responses.stored_request import body_to_run, to_store
 from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
@@ -83,6 +84,7 @@ class ResponsesService:
         self.mcp = mcp
         self.signals = signals
         self.wakeup = asyncio.Event()
+        self.stored = StoredObjects(responses, conversations)
 
     async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any], *,
                       history: list[dict[str, Any]] | None = None) -> Prepared:
