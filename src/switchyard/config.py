@@ -130,6 +130,9 @@ class ModelConfig(BaseModel):
     policy_model: str | None = None  # moderation: a chat model that classifies instead (docs/moderation.md)
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
+    # batch lines on this model in flight at once, per process; default: batches.concurrency_per_model
+    # (for the embedded chat model, half its slots, so interactive requests always find one free)
+    batch_concurrency: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -171,6 +174,21 @@ class RateLimitsConfig(BaseModel):
     redis_prefix: str = "switchyard:rl:"
 
 
+class BatchesConfig(BaseModel):
+    """How batches (``/v1/batches``, ``/v1/messages/batches``) run: a few lines at a time, so
+    interactive traffic on the same upstream always has room (docs/batches.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency_per_batch: int = Field(default=4, ge=1)  # lines of one batch in flight, per process
+    concurrency_per_model: int = Field(default=8, ge=1)  # lines of all batches on one model, per process
+    running_batches: int = Field(default=4, ge=1)  # batches one process works on at once
+    lease_seconds: float = Field(default=30.0, ge=1.0)  # a dead process's batch is resumed after this
+    progress_log_every: int = Field(default=100, ge=1)  # a log line per this many finished lines
+    max_lines: int = Field(default=50_000, ge=1)  # requests in one batch (OpenAI's limit)
+    retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -209,6 +227,7 @@ class Settings(BaseModel):
     metrics_auth: Literal["admin", "loopback", "open"] = "admin"  # who may read /metrics
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    batches: BatchesConfig = Field(default_factory=BatchesConfig)
     console: bool = True  # the admin web console at /console
     console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 

@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.service import ResponsesService
@@ -62,6 +63,7 @@ class Services:
     audio: AudioRegistry
     moderation: ModerationModels
     images: ImageService
+    batches: BatchService
 
 
 def services_of(request: Request) -> Services:
