@@ -76,7 +76,7 @@ async def _streamed(services: Services, call: Any, files: list[UploadedFile], cl
 
 
 async def _delete(services: Services, keys: list[str]) -> None:
-    await BlobStore(services.settings.data_dir).delete_many(keys)
+    await BlobStore(services.settings.resolved_files_dir).delete_many(keys)
 
 
 @endpoint(render_error)
@@ -88,7 +88,7 @@ async def create_image(request: Request, services: Services, principal: Principa
 async def _read_form(request: Request, services: Services, operation: Operation
                      ) -> tuple[dict[str, Any], list[UploadedFile], list[str]]:
     """The text fields (typed), the files (on disk) and the blob keys to delete afterwards."""
-    blobs = BlobStore(services.settings.data_dir)
+    blobs = BlobStore(services.settings.resolved_files_dir)
     fields: dict[str, Any] = {}
     files: list[UploadedFile] = []
     keys: list[str] = []
