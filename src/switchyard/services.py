@@ -43,7 +43,7 @@ from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.batches import BatchRecord, BatchRepository
-from switchyard.store.blobs import BlobStore, audio_upload_store
+from switchyard.store.blobs import BlobStore, request_upload_stores
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
@@ -216,8 +216,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.resolved_files_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
-    # audio uploads live for one request; older ones were left by a process that died mid-answer
-    await asyncio.to_thread(audio_upload_store(settings.data_dir).remove_older_than, 24 * 3600)
+    # audio and image uploads live for one request; older ones were left by a process that died mid-answer
+    for uploads in request_upload_stores(settings.data_dir):
+        await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
     return services, Workers(runner, batch_runner, mcp, purger)
 

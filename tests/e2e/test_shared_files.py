@@ -5,6 +5,7 @@ are a 404 naming the file, never a 500."""
 
 from __future__ import annotations
 
+import base64
 import io
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -25,7 +26,7 @@ from tests.server import MASTER_KEY, LiveServer
 pytestmark = pytest.mark.postgres
 
 IMAGE = "gpt-image-fake"
-RED = mw.png(rgb=(255, 0, 0))
+RED, BLUE = mw.png(rgb=(255, 0, 0)), mw.png(rgb=(0, 0, 255))
 
 
 def _models(echo: EchoUpstream, images: FakeUpstream) -> list[dict[str, object]]:
@@ -114,6 +115,19 @@ def test_an_image_link_made_by_one_process_is_served_by_the_other(pair: Pair, fa
     served = httpx.get(f"{pair.b.url}{parts.path}?{parts.query}", timeout=30)
     assert served.status_code == 200, served.text
     assert served.content == RED and served.headers["content-type"] == "image/png"
+
+
+def test_an_edit_keeps_its_uploads_in_its_own_data_dir_only_for_the_request(pair: Pair,
+                                                                           fake_openai: FakeUpstream) -> None:
+    fake_openai.script(mw.images_b64(RED))
+    before = pair.blobs()
+    reply = _client(pair.a).images.edit(model=IMAGE, image=("blue.png", io.BytesIO(BLUE), "image/png"),
+                                        prompt="make it red")
+    assert base64.b64decode(reply.data[0].b64_json or "") == RED
+    assert fake_openai.last.body["image"]["content"] == BLUE  # the upload reached the upstream whole
+    assert pair.blobs() == before  # nothing of a one-request upload in the shared directory
+    uploads = pair.a.workdir / "data" / "image-uploads"
+    assert uploads.is_dir() and not [p for p in uploads.rglob("*") if p.is_file()]
 
 
 def test_bytes_missing_from_the_directory_are_a_404_naming_the_file(pair: Pair) -> None:

@@ -200,3 +200,15 @@ def audio_upload_store(data_dir: Path) -> BlobStore:
     """Where transcription uploads live for the one request that reads them, apart from the
     Files API's blobs (``<data_dir>/audio-uploads/files``)."""
     return BlobStore(Path(data_dir) / "audio-uploads" / "files")
+
+
+def image_upload_store(data_dir: Path) -> BlobStore:
+    """Where the images and masks sent to an edit or variation live for that one request:
+    in this process's ``data_dir`` (``<data_dir>/image-uploads/files``), so one that dies
+    mid-answer leaves nothing in the shared ``files_dir``."""
+    return BlobStore(Path(data_dir) / "image-uploads" / "files")
+
+
+def request_upload_stores(data_dir: Path) -> list[BlobStore]:
+    """Every store of blobs that live for one request (swept of leftovers at start-up)."""
+    return [audio_upload_store(data_dir), image_upload_store(data_dir)]
