@@ -92,6 +92,18 @@ def test_a_file_uploaded_through_one_process_is_read_and_indexed_by_the_other(pa
     assert a.vector_stores.files.retrieve(created.id, vector_store_id=store.id).status == "completed"
 
 
+def test_an_upload_with_parts_sent_to_both_processes_completes_on_either(pair: Pair) -> None:
+    a, b = _client(pair.a), _client(pair.b)
+    halves = [secrets.token_bytes(3000), secrets.token_bytes(2000)]
+    started = a.uploads.create(filename="halves.bin", purpose="assistants", bytes=5000,
+                               mime_type="application/octet-stream")
+    first = a.uploads.parts.create(started.id, data=halves[0])
+    second = b.uploads.parts.create(started.id, data=halves[1])
+    done = b.uploads.complete(started.id, part_ids=[first.id, second.id])
+    assert done.status == "completed" and done.file is not None
+    assert a.files.content(done.file.id).content == halves[0] + halves[1]
+
+
 def test_a_batch_output_file_is_readable_through_both_processes(pair: Pair) -> None:
     a, b = _client(pair.a), _client(pair.b)
     input_id = upload(a, [chat_line(f"r{n}", f"hello {n}", model=CHAT) for n in range(4)])
