@@ -26,6 +26,8 @@ from switchyard.core.events import (
     BlockStop,
     Event,
     Finish,
+    ItemDone,
+    ItemStart,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
@@ -36,6 +38,7 @@ from switchyard.core.events import (
     UsageReport,
 )
 from switchyard.core.items import FunctionCall, Message, Reasoning, TextPart
+from switchyard.core.tool_items import McpApprovalRequest, McpCall, McpListTools, McpToolSpec
 from switchyard.core.usage import Usage
 from tests.spec import validate_openai
 
@@ -214,24 +217,13 @@ def test_refusal():
 
 
 def _mcp_between(enc: ResponsesStreamEncoder) -> list[dict[str, Any]]:
-    listing = {"id": "mcpl_x", "type": "mcp_list_tools", "server_label": "docs", "tools": [], "error": None}
-    out = enc.begin_item(listing)
-    listing["tools"] = [{"name": "search", "description": "Search", "input_schema": {"type": "object"},
-                         "annotations": None}]
-    out += enc.end_item(listing)
-    call = {"id": "mcp_x", "type": "mcp_call", "server_label": "docs", "name": "search",
-            "arguments": "{\"q\":\"a\"}", "output": None, "error": None, "status": "in_progress"}
-    out += enc.begin_item(call)
-    call["output"] = "result"
-    call["status"] = "completed"
-    out += enc.end_item(call)
-    failing = {"id": "mcp_y", "type": "mcp_call", "server_label": "docs", "name": "search", "arguments": "{}",
-               "output": None, "error": None, "status": "in_progress"}
-    out += enc.begin_item(failing)
-    failing["error"] = "server said no"
-    out += enc.end_item(failing)
-    out += enc.add_item({"type": "mcp_approval_request", "server_label": "docs", "name": "search",
-                         "arguments": "{}"})
+    out = enc.feed(ItemStart(McpListTools("mcpl_x", "docs")))
+    out += enc.feed(ItemDone(McpListTools("mcpl_x", "docs", [McpToolSpec("search", {"type": "object"}, "Search")])))
+    out += enc.feed(ItemStart(McpCall("mcp_x", "docs", "search", "{\"q\":\"a\"}", status="in_progress")))
+    out += enc.feed(ItemDone(McpCall("mcp_x", "docs", "search", "{\"q\":\"a\"}", output="result")))
+    out += enc.feed(ItemStart(McpCall("mcp_y", "docs", "search", "{}", status="in_progress")))
+    out += enc.feed(ItemDone(McpCall("mcp_y", "docs", "search", "{}", error="server said no", status="failed")))
+    out += enc.feed(ItemDone(McpApprovalRequest("", "docs", "search", "{}")))
     return out
 
 

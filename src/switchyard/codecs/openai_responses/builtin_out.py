@@ -1,0 +1,54 @@
+"""``core.tool_items`` as Responses output items (the shapes of ``output_item.done``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from switchyard.core.tool_items import (
+    BuiltinItem,
+    CodeImage,
+    CodeInterpreterCall,
+    FileSearchCall,
+    McpApprovalRequest,
+    McpApprovalResponse,
+    McpCall,
+    McpListTools,
+)
+
+
+def mcp_error(message: str) -> dict[str, Any]:
+    """An ``mcp_call`` error as the SDK types it (a tool execution error with text content)."""
+    return {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": message}]}
+
+
+def builtin_item(item: BuiltinItem, *, search_results: bool = False) -> dict[str, Any]:
+    """``search_results``: a search's results are shown (``include`` asked for them)."""
+    match item:
+        case FileSearchCall():
+            results = None
+            if search_results and item.results is not None:
+                results = [{"file_id": r.file_id, "filename": r.filename, "score": r.score,
+                            "attributes": r.attributes, "text": r.text} for r in item.results]
+            return {"id": item.id, "type": "file_search_call", "status": item.status, "queries": list(item.queries),
+                    "results": results}
+        case McpListTools():
+            return {"id": item.id, "type": "mcp_list_tools", "server_label": item.server_label,
+                    "tools": [{"name": t.name, "description": t.description, "input_schema": t.input_schema,
+                               "annotations": t.annotations} for t in item.tools],
+                    "error": item.error}
+        case McpCall():
+            return {"id": item.id, "type": "mcp_call", "server_label": item.server_label, "name": item.name,
+                    "arguments": item.arguments, "output": item.output,
+                    "error": None if item.error is None else mcp_error(item.error), "status": item.status}
+        case McpApprovalRequest():
+            return {"id": item.id, "type": "mcp_approval_request", "server_label": item.server_label,
+                    "name": item.name, "arguments": item.arguments}
+        case McpApprovalResponse():
+            return {"id": item.id, "type": "mcp_approval_response", "approval_request_id": item.approval_request_id,
+                    "approve": item.approve, "reason": item.reason}
+        case CodeInterpreterCall():
+            outputs = None if item.outputs is None else [
+                {"type": "image", "url": o.url} if isinstance(o, CodeImage) else {"type": "logs", "logs": o.logs}
+                for o in item.outputs]
+            return {"id": item.id, "type": "code_interpreter_call", "status": item.status, "code": item.code,
+                    "container_id": item.container_id, "outputs": outputs}
