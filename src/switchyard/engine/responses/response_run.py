@@ -3,15 +3,18 @@ loop run over it, and the loop's events encoded as Responses stream events."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.codecs.openai_responses import ResponsesCall, items_to_canonical
 from switchyard.codecs.openai_responses.run_out import ResponsesRunEncoder
+from switchyard.core.errors import SwitchyardError
 from switchyard.core.items import Item, text_message
 from switchyard.core.request import Request, Tool
-from switchyard.core.run_events import RunEvent
+from switchyard.core.run_events import RunEvent, RunFinished, RunStarted
+from switchyard.core.usage import Usage
 from switchyard.engine.agent.loop import AgentRun
 from switchyard.engine.agent.spec import Cancelled, RunSpec
 from switchyard.engine.file_inputs import FileInputs
@@ -66,7 +69,15 @@ class ResponseRun:
         return self.encoder.body(status)
 
     async def run(self) -> RunOutcome:
-        await self._agent().run()
+        try:
+            agent = self._agent()
+        except SwitchyardError as error:  # a context that does not decode: as the loop treats a refusal
+            if error.status < 500 and not self.ctx.background:
+                raise
+            await self._emit(RunStarted())
+            await self._emit(RunFinished("failed", Usage(), int(time.time()), error))
+            return self._outcome()
+        await agent.run()
         return self._outcome()
 
     async def warm(self) -> RunOutcome:
