@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from switchyard.core.errors import SwitchyardError
-from switchyard.core.tool_items import BuiltinItem, VendorItem
+from switchyard.core.tool_items import BuiltinItem, PartialImage, VendorItem
 from switchyard.core.usage import Usage
 
 BlockKind = Literal["text", "reasoning", "tool_call", "refusal"]
@@ -117,6 +117,16 @@ class ItemStart:
 
 
 @dataclass(slots=True)
+class ItemProgress:
+    """Part of a started built-in item's outcome shown before its ``ItemDone`` (a partial
+    image); a format with no place for it leaves it out."""
+
+    item_id: str
+    partial: PartialImage
+    choice: int = 0
+
+
+@dataclass(slots=True)
 class ItemDone:
     """A whole item: a built-in tool call that ran, or vendor content a backend sent."""
 
@@ -143,6 +153,7 @@ Event = (
     | UsageReport
     | Finish
     | ItemStart
+    | ItemProgress
     | ItemDone
     | Failure
 )

@@ -33,6 +33,17 @@ class McpToolConfig:
 
 
 @dataclass(slots=True)
+class ImageGenerationConfig:
+    """Images made on request by an image model (``model``; None: the first configured),
+    with the options passed to it (size, quality, ...)."""
+
+    model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    path: str = "tools"  # the tool's position in the request, for errors
+    partial_images: int = 0  # partial images to show, when the run is streamed
+
+
+@dataclass(slots=True)
 class CodeInterpreterConfig:
     """A sandbox for code: ``container`` is an id, or ``None`` for one made on demand."""
 

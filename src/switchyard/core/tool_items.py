@@ -103,7 +103,50 @@ class CodeInterpreterCall:
     status: ToolStatus = "completed"
 
 
-BuiltinItem = FileSearchCall | McpListTools | McpCall | McpApprovalRequest | McpApprovalResponse | CodeInterpreterCall
+@dataclass(slots=True)
+class ImageSettings:
+    """How an image was made, as the image model reports it (each may be unknown)."""
+
+    background: str | None = None
+    output_format: str | None = None
+    quality: str | None = None
+    size: str | None = None
+
+
+@dataclass(slots=True)
+class ToolError:
+    """Why a built-in call failed: the error it met, in Switchyard's terms."""
+
+    message: str
+    type: str = "server_error"
+    code: str | None = None
+    param: str | None = None
+
+
+@dataclass(slots=True)
+class ImageGenerationCall:
+    """An image made for the model: ``result`` is the image (base64) once made,
+    ``revised_prompt`` the prompt it was made from; ``error`` when it failed."""
+
+    id: str
+    status: ToolStatus = "completed"
+    result: str | None = None
+    revised_prompt: str | None = None
+    settings: ImageSettings = field(default_factory=ImageSettings)
+    error: ToolError | None = None
+
+
+@dataclass(slots=True)
+class PartialImage:
+    """A preview of an image still being made (``data`` in base64)."""
+
+    index: int
+    data: str
+    settings: ImageSettings = field(default_factory=ImageSettings)
+
+
+BuiltinItem = (FileSearchCall | McpListTools | McpCall | McpApprovalRequest | McpApprovalResponse
+               | CodeInterpreterCall | ImageGenerationCall)
 
 
 @dataclass(slots=True)

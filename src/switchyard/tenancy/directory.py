@@ -15,7 +15,16 @@ from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, TypeVar, cast
 
-from switchyard.gateway.grants import BudgetInterval, IpNetwork, KeyGrant, KeyKind, Limits, ProjectGrant
+from switchyard.gateway.grants import (
+    BudgetInterval,
+    GuardrailMode,
+    GuardrailPolicy,
+    IpNetwork,
+    KeyGrant,
+    KeyKind,
+    Limits,
+    ProjectGrant,
+)
 from switchyard.store.keys import ApiKeyRecord, ApiKeyRepository, hash_secret
 from switchyard.store.projects import ProjectRecord, ProjectRepository, RateLimitRecord
 
@@ -51,7 +60,15 @@ def project_grant(record: ProjectRecord, rate_limits: list[RateLimitRecord]) -> 
         budget_usd=record.budget_usd, budget_interval=cast(BudgetInterval | None, record.budget_interval),
         allowed_models=record.model_ids if record.model_mode == "allow_list" else None,
         denied_models=record.model_ids if record.model_mode == "deny_list" else (),
+        guardrail=guardrail_policy(record),
     )
+
+
+def guardrail_policy(record: ProjectRecord) -> GuardrailPolicy | None:
+    if record.moderation_mode is None:
+        return None
+    return GuardrailPolicy(cast(GuardrailMode, record.moderation_mode), record.moderation_model,
+                           record.moderation_categories)
 
 
 class Directory:

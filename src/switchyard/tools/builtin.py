@@ -14,9 +14,10 @@ from typing import Protocol
 from switchyard.core.events import Event
 from switchyard.core.items import FunctionCall, Item
 from switchyard.core.request import Tool, ToolChoice
-from switchyard.core.tool_config import CodeInterpreterConfig, FileSearchConfig, McpToolConfig
+from switchyard.core.tool_config import CodeInterpreterConfig, FileSearchConfig, ImageGenerationConfig, McpToolConfig
 from switchyard.core.tool_items import BuiltinItem
 from switchyard.retrieval.service import Retrieval
+from switchyard.tools.image_maker import ImageMaker
 from switchyard.tools.mcp import McpClient
 
 
@@ -27,6 +28,7 @@ class BuiltinConfigs:
     file_search: FileSearchConfig | None = None
     mcp: list[McpToolConfig] = field(default_factory=list)
     code_interpreter: CodeInterpreterConfig | None = None
+    image_generation: ImageGenerationConfig | None = None
 
 
 @dataclass(slots=True)
@@ -35,6 +37,7 @@ class ToolServices:
 
     retrieval: Retrieval | None = None
     mcp: McpClient | None = None
+    images: ImageMaker | None = None
 
 
 class RunScope(Protocol):
@@ -51,6 +54,11 @@ class RunScope(Protocol):
 
     @property
     def function_names(self) -> set[str]: ...
+
+    @property
+    def streamed(self) -> bool:
+        """The client sees the run as it goes (a streamed or background response)."""
+        ...
 
     @property
     def seen(self) -> list[Item]:

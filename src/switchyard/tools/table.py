@@ -9,9 +9,10 @@ from switchyard.core.tool_items import BuiltinItem
 from switchyard.tools.builtin import Replay, ToolKind
 from switchyard.tools.code_interpreter import CODE_INTERPRETER
 from switchyard.tools.file_search import FILE_SEARCH
+from switchyard.tools.image_generation import IMAGE_GENERATION
 from switchyard.tools.mcp_tool import MCP
 
-TOOLS: tuple[ToolKind, ...] = (MCP, FILE_SEARCH, CODE_INTERPRETER)
+TOOLS: tuple[ToolKind, ...] = (MCP, FILE_SEARCH, IMAGE_GENERATION, CODE_INTERPRETER)
 
 _REPLAYS: dict[type, Replay] = {kind: replay for tool in TOOLS for kind, replay in tool.replays.items()}
 

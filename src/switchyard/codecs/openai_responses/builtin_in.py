@@ -14,17 +14,20 @@ from switchyard.core.tool_items import (
     CodeOutput,
     FileSearchCall,
     FileSearchResult,
+    ImageGenerationCall,
+    ImageSettings,
     McpApprovalRequest,
     McpApprovalResponse,
     McpCall,
     McpListTools,
     McpToolSpec,
+    ToolError,
     ToolStatus,
 )
 
 _STATUSES: dict[object, ToolStatus] = {"in_progress": "in_progress", "searching": "in_progress",
-                                       "interpreting": "in_progress", "completed": "completed",
-                                       "incomplete": "incomplete", "failed": "failed"}
+                                       "interpreting": "in_progress", "generating": "in_progress",
+                                       "completed": "completed", "incomplete": "incomplete", "failed": "failed"}
 
 
 def _status(item: dict[str, Any]) -> ToolStatus:
@@ -82,6 +85,23 @@ def _code_interpreter_call(item: dict[str, Any]) -> CodeInterpreterCall:
                                status=_status(item))
 
 
+def _str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _image_generation_call(item: dict[str, Any]) -> ImageGenerationCall:
+    settings = ImageSettings(background=_str(item.get("background")), output_format=_str(item.get("output_format")),
+                             quality=_str(item.get("quality")), size=_str(item.get("size")))
+    raw = item.get("error")
+    error = None
+    if raw is not None:
+        fields = raw if isinstance(raw, dict) else {}
+        error = ToolError(message=error_text(raw), type=_str(fields.get("type")) or "server_error",
+                          code=_str(fields.get("code")), param=_str(fields.get("param")))
+    return ImageGenerationCall(id=item["id"], status=_status(item), result=_str(item.get("result")),
+                               revised_prompt=_str(item.get("revised_prompt")), settings=settings, error=error)
+
+
 BUILTIN_IN: dict[str, Callable[[dict[str, Any]], BuiltinItem]] = {
     "file_search_call": _file_search_call,
     "mcp_list_tools": _mcp_list_tools,
@@ -89,6 +109,7 @@ BUILTIN_IN: dict[str, Callable[[dict[str, Any]], BuiltinItem]] = {
     "mcp_approval_request": _approval_request,
     "mcp_approval_response": _approval_response,
     "code_interpreter_call": _code_interpreter_call,
+    "image_generation_call": _image_generation_call,
 }
 
 

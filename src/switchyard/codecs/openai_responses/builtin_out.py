@@ -9,6 +9,8 @@ from switchyard.core.tool_items import (
     CodeImage,
     CodeInterpreterCall,
     FileSearchCall,
+    ImageGenerationCall,
+    ImageSettings,
     McpApprovalRequest,
     McpApprovalResponse,
     McpCall,
@@ -19,6 +21,25 @@ from switchyard.core.tool_items import (
 def mcp_error(message: str) -> dict[str, Any]:
     """An ``mcp_call`` error as the SDK types it (a tool execution error with text content)."""
     return {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": message}]}
+
+
+def image_settings(settings: ImageSettings) -> dict[str, str]:
+    """The settings the image model reported, as the fields of an item or event."""
+    fields = {"background": settings.background, "output_format": settings.output_format,
+              "quality": settings.quality, "size": settings.size}
+    return {k: v for k, v in fields.items() if v is not None}
+
+
+def _image_generation_call(item: ImageGenerationCall) -> dict[str, Any]:
+    wire: dict[str, Any] = {"id": item.id, "type": "image_generation_call", "status": item.status,
+                            "result": item.result}
+    if item.revised_prompt is not None:
+        wire["revised_prompt"] = item.revised_prompt
+    wire.update(image_settings(item.settings))
+    if item.error is not None:
+        wire["error"] = {"type": item.error.type, "code": item.error.code, "message": item.error.message,
+                         "param": item.error.param}
+    return wire
 
 
 def builtin_item(item: BuiltinItem, *, search_results: bool = False) -> dict[str, Any]:
@@ -52,3 +73,5 @@ def builtin_item(item: BuiltinItem, *, search_results: bool = False) -> dict[str
                 for o in item.outputs]
             return {"id": item.id, "type": "code_interpreter_call", "status": item.status, "code": item.code,
                     "container_id": item.container_id, "outputs": outputs}
+        case ImageGenerationCall():
+            return _image_generation_call(item)

@@ -10,9 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.core.request import ReasoningConfig, ResponseFormat, Tool, ToolChoice
-from switchyard.core.tool_config import ApprovalPolicy, FileSearchConfig, McpToolConfig
+from switchyard.core.tool_config import ApprovalPolicy, FileSearchConfig, ImageGenerationConfig, McpToolConfig
 
-__all__ = ["ApprovalPolicy", "FileSearchConfig", "McpToolConfig", "NewItemId", "ResponsesCall", "random_item_id"]
+__all__ = ["ApprovalPolicy", "FileSearchConfig", "ImageGenerationConfig", "McpToolConfig", "NewItemId", "ResponsesCall",
+           "random_item_id"]
 
 NewItemId = Callable[[str], str]
 """Mints an item id from a prefix that includes its separator, e.g. ``"msg_"``."""
@@ -40,6 +41,7 @@ class ResponsesCall:
     function_tools: list[Tool] = field(default_factory=list)
     mcp_tools: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
+    image_generation: ImageGenerationConfig | None = None
     tool_choice: ToolChoice | None = None
     tool_choice_wire: str | dict[str, Any] = "auto"
     parallel_tool_calls: bool = True

@@ -1,9 +1,10 @@
 """Stored Responses wire items (as ``decode_input`` or the encoder made them) to
 canonical items, to build a model request.
 
-- ``file_search_call``, ``mcp_list_tools``, ``mcp_call``, ``mcp_approval_request`` and
-  ``mcp_approval_response`` become the built-in tool items of ``core.tool_items`` (an
-  ``mcp_call`` error as its text); the engine decides what a model sees of them.
+- ``file_search_call``, ``mcp_list_tools``, ``mcp_call``, ``mcp_approval_request``,
+  ``mcp_approval_response``, ``code_interpreter_call`` and ``image_generation_call``
+  become the built-in tool items of ``core.tool_items`` (an ``mcp_call`` error as its
+  text); the engine decides what a model sees of them.
 - ``custom_tool_call`` becomes a ``FunctionCall`` of the custom tool's function form
   (arguments ``{"input": ...}``), ``custom_tool_call_output`` a ``FunctionCallOutput``;
   a call with a ``namespace`` gets its flattened name (see ``tool_names``).

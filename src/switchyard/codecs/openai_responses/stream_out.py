@@ -11,7 +11,8 @@ turn finished normally.
 Built-in tool items (``ItemStart`` / ``ItemDone``) become their output items with the
 events the spec gives each kind; a ``file_search_call`` shows its ``results`` only with
 ``search_results``, and a search that found something makes every text block that ends
-afterwards cite its files. Vendor items are left out.
+afterwards cite its files. ``ItemProgress`` of a begun ``image_generation_call`` (a
+partial image) becomes its ``partial_image`` event. Vendor items are left out.
 
 A call to a custom tool becomes a ``custom_tool_call`` (its input streamed once, as
 ``custom_tool_call_input.delta``/``.done`` when the call is complete, since the model
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.codecs.openai_chat.wire import ERROR_TYPES
-from switchyard.codecs.openai_responses.builtin_out import builtin_item
+from switchyard.codecs.openai_responses.builtin_out import builtin_item, image_settings
 from switchyard.codecs.openai_responses.call import NewItemId
 from switchyard.codecs.openai_responses.items_out import (
     delta_logprobs,
@@ -49,6 +50,7 @@ from switchyard.core.events import (
     Event,
     Finish,
     ItemDone,
+    ItemProgress,
     ItemStart,
     ReasoningDelta,
     RefusalDelta,
@@ -56,14 +58,15 @@ from switchyard.core.events import (
     Start,
     TextDelta,
 )
-from switchyard.core.tool_items import FileSearchCall, FileSearchResult, VendorItem
+from switchyard.core.tool_items import FileSearchCall, FileSearchResult, PartialImage, VendorItem
 
 LIFECYCLE = frozenset({
     "response.created", "response.queued", "response.in_progress", "response.completed",
     "response.incomplete", "response.failed",
 })
 _ITEM_PREFIX = {"mcp_list_tools": "mcpl_", "mcp_call": "mcp_", "mcp_approval_request": "mcpr_",
-                "mcp_approval_response": "mcpa_", "file_search_call": "fs_", "code_interpreter_call": "ci_"}
+                "mcp_approval_response": "mcpa_", "file_search_call": "fs_", "code_interpreter_call": "ci_",
+                "image_generation_call": "ig_"}
 
 
 @dataclass(slots=True)
@@ -187,7 +190,7 @@ class ResponsesStreamEncoder:
                 return self._stop(i, "completed")
             case Finish(reason=reason):
                 return self.close_open("incomplete" if reason in ("length", "content_filter") else "completed")
-            case ItemStart() | ItemDone():
+            case ItemStart() | ItemProgress() | ItemDone():
                 return self._builtin(event)
         return []
 
@@ -310,7 +313,9 @@ class ResponsesStreamEncoder:
 
     # -- built-in tool items -------------------------------------------------------------
 
-    def _builtin(self, event: ItemStart | ItemDone) -> list[Event_]:
+    def _builtin(self, event: ItemStart | ItemProgress | ItemDone) -> list[Event_]:
+        if isinstance(event, ItemProgress):
+            return [self._partial_image(event.item_id, event.partial)] if event.item_id in self._begun else []
         item = event.item
         if isinstance(item, VendorItem):
             return []  # another vendor's content: nothing a Responses client can read
@@ -347,6 +352,11 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
             out.append(self._event("response.file_search_call.in_progress", **where))
             out.append(self._event("response.file_search_call.searching", **where))
+        elif kind == "image_generation_call":
+            added.update(status="in_progress", result=None)
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+            out.append(self._event("response.image_generation_call.in_progress", **where))
+            out.append(self._event("response.image_generation_call.generating", **where))
         elif kind == "mcp_list_tools":
             added["tools"] = []
             added.pop("error", None)
@@ -364,6 +374,12 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
         return out
 
+    def _partial_image(self, item_id: str, partial: PartialImage) -> Event_:
+        """A partial image of a begun ``image_generation_call``, with the settings known so far."""
+        return self._event("response.image_generation_call.partial_image", item_id=item_id,
+                           output_index=self._begun[item_id], partial_image_b64=partial.data,
+                           partial_image_index=partial.index, **image_settings(partial.settings))
+
     def _end_item(self, done: dict[str, Any]) -> list[Event_]:
         """The item's closing events and ``output_item.done`` with the finished item."""
         index = self._begun.pop(done["id"])
@@ -372,6 +388,8 @@ class ResponsesStreamEncoder:
         out: list[Event_] = []
         if kind == "file_search_call":
             out.append(self._event("response.file_search_call.completed", **where))
+        elif kind == "image_generation_call" and done.get("status") == "completed":
+            out.append(self._event("response.image_generation_call.completed", **where))
         elif kind == "mcp_list_tools":
             failed = bool(done.get("error"))
             out.append(self._event(f"response.mcp_list_tools.{'failed' if failed else 'completed'}", **where))

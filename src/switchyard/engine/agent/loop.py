@@ -57,6 +57,10 @@ class AgentRun:
         return {t.name for t in self.spec.function_tools}
 
     @property
+    def streamed(self) -> bool:
+        return self.spec.streamed
+
+    @property
     def seen(self) -> list[Item]:
         return self.spec.context
 

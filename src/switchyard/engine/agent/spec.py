@@ -36,6 +36,8 @@ class RunSpec:
     tool_choice: ToolChoice | None = None
     max_tool_calls: int | None = None
     truncate: bool = False
+    streamed: bool = False
+    """The client sees the run as it goes (tools may show progress, e.g. partial images)."""
     raise_early: bool = True
     """A refusal (a 4xx) before the run showed anything is raised, not a failed run."""
     file_inputs: FileInputs | None = None

@@ -96,8 +96,10 @@ class ResponseRun:
         spec = RunSpec(
             route=self.ctx.route, context=context, inputs=inputs, turn_request=turn_request,
             owner_id=self.ctx.owner_id, new_id=self.ctx.new_item_id, function_tools=list(call.function_tools),
-            configs=BuiltinConfigs(file_search=call.file_search, mcp=list(call.mcp_tools)),
+            configs=BuiltinConfigs(file_search=call.file_search, mcp=list(call.mcp_tools),
+                                   image_generation=call.image_generation),
             tool_choice=call.tool_choice, max_tool_calls=call.max_tool_calls, truncate=call.truncation == "auto",
+            streamed=stream,
             raise_early=not self.ctx.background, file_inputs=self.ctx.file_inputs,
         )
         return AgentRun(spec, self.ctx.services, self._emit, self._cancelled)
