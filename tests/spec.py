@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 import jsonschema
 from openai.types import (
+    Batch,
     CreateEmbeddingResponse,
     ErrorObject,
     FileDeleted,
@@ -65,6 +66,14 @@ class ListFilesResponse(BaseModel):
     has_more: bool
 
 
+class ListBatchesResponse(BaseModel):
+    object: Literal["list"]
+    data: list[Batch]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
 class CompactResource(CompactedResponse):
     """A compacted output starts with the conversation's user messages (as OpenAI's own
     answers do); the SDK's type admits only output items there, so any item goes."""
@@ -85,6 +94,8 @@ SCHEMAS: dict[str, Any] = {
     "ListFilesResponse": ListFilesResponse,
     "DeleteFileResponse": FileDeleted,
     "Upload": Upload,
+    "Batch": Batch,
+    "ListBatchesResponse": ListBatchesResponse,
     "UploadPart": UploadPart,
     "CreateModerationResponse": ModerationCreateResponse,
     "ImagesResponse": ImagesResponse,
@@ -110,6 +121,9 @@ ALWAYS_PRESENT: AlwaysPresent = {
     ResponseOutputText: frozenset({"logprobs"}),
     ResponseErrorEvent: frozenset({"code", "param"}),
     ResponseOutputTextAnnotationAddedEvent: frozenset({"annotation"}),
+    Batch: frozenset({"errors", "output_file_id", "error_file_id", "in_progress_at", "expires_at", "finalizing_at",
+                      "completed_at", "failed_at", "expired_at", "cancelling_at", "cancelled_at", "request_counts",
+                      "metadata"}),
 }
 
 

@@ -25,6 +25,7 @@ from anthropic.types import (
     raw_message_delta_event,
 )
 from anthropic.types.message_create_params import MessageCreateParamsBase
+from anthropic.types.messages import DeletedMessageBatch, MessageBatch, MessageBatchIndividualResponse
 from anthropic.types.shared import ErrorResponse
 from pydantic import BaseModel, Field
 
@@ -40,6 +41,15 @@ class CreateMessageParams(MessageCreateParamsBase, total=False):
     temperature: Annotated[float, Field(ge=0, le=1)]
     top_k: Annotated[int, Field(ge=0)]
     top_p: Annotated[float, Field(ge=0, le=1)]
+
+
+class ListMessageBatches(BaseModel):
+    """The body the SDK reads its batch pages from."""
+
+    data: list[MessageBatch]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
 
 
 class PingEvent(BaseModel):
@@ -59,6 +69,10 @@ SCHEMAS: dict[str, Any] = {
     "MessageDeltaEvent": RawMessageDeltaEvent,
     "MessageStopEvent": RawMessageStopEvent,
     "PingEvent": PingEvent,
+    "MessageBatch": MessageBatch,
+    "MessageBatchIndividualResponse": MessageBatchIndividualResponse,
+    "DeleteMessageBatchResponse": DeletedMessageBatch,
+    "ListResponse_MessageBatch_": ListMessageBatches,
 }
 
 # Sent on every object, as null when empty: required (and nullable) in Anthropic's API
@@ -75,6 +89,7 @@ ALWAYS_PRESENT: AlwaysPresent = {
     MessageDeltaUsage: frozenset({"input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
                                   "server_tool_use"}),
     ErrorResponse: frozenset({"request_id"}),
+    MessageBatch: frozenset({"archived_at", "cancel_initiated_at", "ended_at", "results_url"}),
 }
 
 

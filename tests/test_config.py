@@ -24,3 +24,9 @@ def test_redis_budgets_without_redis_url_are_a_config_error(tmp_path: Path) -> N
     config.write_text("metering:\n  budget_store: redis\n")
     with pytest.raises(ConfigError, match="budget_store 'redis' needs redis_url"):
         load_settings(config)
+
+
+def test_zero_config_serves_speech_both_ways_under_openai_names() -> None:
+    models = {m.name: m for m in Settings().with_default_models().models}
+    assert (models["whisper-base"].task, models["hibari-tts"].task) == ("transcription", "speech")
+    assert "whisper-1" in models["whisper-base"].aliases and "tts-1" in models["hibari-tts"].aliases

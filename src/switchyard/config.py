@@ -14,13 +14,15 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank", "moderation", "image"]
+Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
 DEFAULT_LOCAL_MODERATION = "profanity-check"
 # the names clients send by default (the SDKs' and the spec's), answered by the embedded classifier
 MODERATION_ALIASES = ["omni-moderation-*", "text-moderation-*"]
+DEFAULT_LOCAL_TRANSCRIPTION = "whisper-base"
+DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
 
 class Price(BaseModel):
@@ -114,6 +116,7 @@ class ModelConfig(BaseModel):
     slots: int = Field(4, ge=1, le=64)  # sequences decoded together; each keeps its prompt prefix cached
     max_queue: int = Field(16, ge=0)  # requests waiting for a slot before new ones get 503 + Retry-After
     flash_attn: bool = False
+    audio_window_seconds: float = Field(300.0, ge=1.0)  # transcription: longest piece of audio decoded at once
     # upstream providers
     timeout: float = 600.0
     connect_timeout: float = 10.0
@@ -127,6 +130,9 @@ class ModelConfig(BaseModel):
     policy_model: str | None = None  # moderation: a chat model that classifies instead (docs/moderation.md)
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
+    # batch lines on this model in flight at once, per process; default: batches.concurrency_per_model
+    # (for the embedded chat model, half its slots, so interactive requests always find one free)
+    batch_concurrency: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="before")
     @classmethod
@@ -168,6 +174,21 @@ class RateLimitsConfig(BaseModel):
     redis_prefix: str = "switchyard:rl:"
 
 
+class BatchesConfig(BaseModel):
+    """How batches (``/v1/batches``, ``/v1/messages/batches``) run: a few lines at a time, so
+    interactive traffic on the same upstream always has room (docs/batches.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency_per_batch: int = Field(default=4, ge=1)  # lines of one batch in flight, per process
+    concurrency_per_model: int = Field(default=8, ge=1)  # lines of all batches on one model, per process
+    running_batches: int = Field(default=4, ge=1)  # batches one process works on at once
+    lease_seconds: float = Field(default=30.0, ge=1.0)  # a dead process's batch is resumed after this
+    progress_log_every: int = Field(default=100, ge=1)  # a log line per this many finished lines
+    max_lines: int = Field(default=50_000, ge=1)  # requests in one batch (OpenAI's limit)
+    retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -181,6 +202,7 @@ class Settings(BaseModel):
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024
     max_upload_total_bytes: int = 8 * 1024**3
+    max_audio_upload_bytes: int = Field(default=25 * 1024 * 1024, ge=1)  # OpenAI's limit for audio files
     max_image_upload_bytes: int = Field(default=50 * 1024**2, ge=1)  # each image or mask sent to the Images API
     image_url_ttl_seconds: int = Field(default=3600, ge=60)  # how long an Images API ``url`` works
     public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
@@ -205,6 +227,7 @@ class Settings(BaseModel):
     metrics_auth: Literal["admin", "loopback", "open"] = "admin"  # who may read /metrics
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    batches: BatchesConfig = Field(default_factory=BatchesConfig)
     console: bool = True  # the admin web console at /console
     console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 
@@ -240,7 +263,12 @@ class Settings(BaseModel):
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
         moderation = ModelConfig(name=DEFAULT_LOCAL_MODERATION, provider="local", task="moderation",
                                  aliases=list(MODERATION_ALIASES))
-        return self.model_copy(update={"models": [local, embedding, moderation]})
+        # OpenAI's audio model names reach the embedded ones, so clients written for OpenAI work offline.
+        transcription = ModelConfig(name=DEFAULT_LOCAL_TRANSCRIPTION, provider="local", task="transcription",
+                                    aliases=["whisper-1", "gpt-4o-transcribe", "gpt-4o-mini-transcribe*"])
+        speech = ModelConfig(name=DEFAULT_LOCAL_SPEECH, provider="local", task="speech",
+                             aliases=["tts-1", "tts-1-hd", "gpt-4o-mini-tts*"])
+        return self.model_copy(update={"models": [local, embedding, moderation, transcription, speech]})
 
     @property
     def embedding_model(self) -> str | None:

@@ -10,14 +10,20 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
-from switchyard.config import Settings
+from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.batches.lines import LineRunner
+from switchyard.engine.batches.service import BatchService
+from switchyard.engine.batches.work import BatchWork, ModelSlots
+from switchyard.engine.batches.work import Limits as BatchLimits
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.jobs import InProcessRunner
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import Authenticator, Limits
 from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
@@ -36,7 +42,8 @@ from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
-from switchyard.store.blobs import BlobStore
+from switchyard.store.batches import BatchRecord, BatchRepository
+from switchyard.store.blobs import BlobStore, audio_upload_store
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
@@ -48,6 +55,7 @@ from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
+from switchyard.surfaces.batch_lines import line_calls
 from switchyard.surfaces.context import Services
 from switchyard.tenancy.directory import Directory
 from switchyard.tenancy.service import OrganizationService
@@ -65,6 +73,7 @@ PURGE_EVERY_SECONDS = 600.0
 @dataclass(slots=True)
 class Workers:
     runner: BackgroundRunner
+    batch_runner: InProcessRunner[BatchRecord]
     mcp: McpClient
     purger: asyncio.Task[None]
 
@@ -121,6 +130,32 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
     return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
 
 
+def _batch_cap(model: ModelConfig) -> int | None:
+    if model.batch_concurrency is not None:
+        return model.batch_concurrency
+    if model.provider == "local" and model.task == "chat":
+        return max(1, model.slots // 2)
+    return None
+
+
+def _batch_runner(settings: Settings, services: Services, metering: Metering,
+                  call_services: CallServices) -> InProcessRunner[BatchRecord]:
+    config = settings.batches
+    lines = LineRunner(metering, call_services, retries=config.retries)
+    limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
+                         max_lines=config.max_lines, log_every=config.progress_log_every)
+    caps = {m.name: cap for m in settings.models if (cap := _batch_cap(m)) is not None}
+
+    def canonical(name: str) -> str:
+        route = services.models.find(name)
+        return route.name if route is not None else name
+
+    work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.data_dir),
+                     line_calls(services), lines, limits,
+                     model_slots=ModelSlots(config.concurrency_per_model, caps, canonical))
+    return InProcessRunner(work, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+
+
 async def open_services(settings: Settings, master_key: str) -> tuple[Services, Workers]:
     database = Database(settings.resolved_database_url)
     await database.start()
@@ -160,24 +195,31 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
 
     call_services.metrics.add_refresher(queue_depth)
     assert call_services.moderation is not None
+    batches = BatchService(BatchRepository(database), FileRepository(database), settings.batches.max_lines)
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
-                        moderation=call_services.moderation, images=images)
+                        moderation=call_services.moderation, images=images, batches=batches,
+                        audio=AudioRegistry.from_settings(settings))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
                               call_services=call_services)
+    batch_runner = _batch_runner(settings, services, metering, call_services)
+    batches.runner = batch_runner
     metering.start()
     retrieval.ingester.start()
     runner.start()
+    batch_runner.start()
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.data_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
+    # audio uploads live for one request; older ones were left by a process that died mid-answer
+    await asyncio.to_thread(audio_upload_store(settings.data_dir).remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, mcp, purger)
+    return services, Workers(runner, batch_runner, mcp, purger)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -185,12 +227,14 @@ async def close_services(services: Services, workers: Workers) -> None:
     with contextlib.suppress(asyncio.CancelledError):
         await workers.purger
     await workers.runner.stop()
+    await workers.batch_runner.stop()
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()
     await services.embeddings.aclose()
     await services.moderation.aclose()
     await services.images.aclose()
+    await services.audio.aclose()
     await services.deployments.aclose()
     for route in services.models.routes():
         await route.provider.aclose()

@@ -18,7 +18,8 @@ ROUTES = [
     "/v1/chat/completions", "/v1/completions", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses",
     "/v1/responses/input_tokens", "/v1/responses/compact", "/v1/conversations", "/v1/embeddings", "/v1/rerank",
     "/v1/vector_stores", "/v1/vector_stores/vs_missing/search", "/v1/vector_stores/vs_missing/files",
-    "/v1/vector_stores/vs_missing/file_batches", "/v1/uploads",
+    "/v1/vector_stores/vs_missing/file_batches", "/v1/uploads", "/v1/batches", "/v1/batches/batch_missing/cancel",
+    "/v1/messages/batches", "/v1/messages/batches/msgbatch_missing/cancel",
 ]
 BODIES = [
     b"", b"null", b"[]", b"42", b'"text"', b"{", b"{}",
@@ -31,6 +32,10 @@ BODIES = [
     orjson.dumps({"model": "gpt-fake", "input": "x", "previous_response_id": 5, "conversation": {"id": 5}}),
     orjson.dumps({"name": 5, "file_ids": "x", "items": {"a": 1}, "expires_after": {"days": -1},
                   "file_id": 5, "query": {"a": 1}, "filters": [], "documents": "x", "filename": 3, "bytes": -1}),
+    orjson.dumps({"requests": [{"custom_id": "a", "params": {"model": "gpt-fake", "max_tokens": 5,
+                                                             "messages": [None]}},
+                               {"custom_id": None, "params": []}], "input_file_id": 5, "endpoint": [],
+                  "completion_window": {}, "metadata": [], "output_expires_after": 3}),
 ]
 
 
@@ -52,7 +57,8 @@ def test_malformed_bodies_never_get_a_server_error(server, fake_openai, path: st
     "/v1/files?limit=abc", "/v1/files?order=sideways", "/v1/vector_stores?limit=0",
     "/v1/vector_stores?order=up", "/v1/responses/resp_missing/input_items?limit=1000",
     "/v1/conversations/conv_missing/items?order=x", "/v1/responses/resp_missing?stream=true&starting_after=x",
-    "/v1/vector_stores/vs_missing/files?filter=weird", "/v1/models/no-such-model",
+    "/v1/vector_stores/vs_missing/files?filter=weird", "/v1/models/no-such-model", "/v1/batches?limit=0",
+    "/v1/batches/batch_missing", "/v1/messages/batches?limit=5000", "/v1/messages/batches/msgbatch_missing/results",
 ])
 def test_bad_queries_get_4xx(server, path: str) -> None:
     response = httpx.get(server.url + path, headers={"authorization": f"Bearer {MASTER_KEY}"}, timeout=30)

@@ -40,7 +40,7 @@ class Call:
     """One model call of a request."""
 
     id: str  # <request id>:<n>, also the budget reservation's key
-    kind: str  # completions | embeddings
+    kind: str  # completions | embeddings | transcriptions (translations too) | speeches
     model: str
     deployment: str | None = None
     usage: Usage = field(default_factory=Usage)
@@ -50,6 +50,8 @@ class Call:
     error_code: str | None = None
     reserved: bool = False
     ended: bool = False
+    audio_ms: int = 0  # audio transcribed or translated
+    characters: int = 0  # text spoken
 
 
 Settle = Callable[[Call], None]
@@ -183,5 +185,6 @@ class Meter:
             output_tokens=usage.output_tokens, reasoning_tokens=usage.reasoning_tokens,
             usage_counted=any(c.counted for c in same), cost_nanousd=sum(c.cost_nanousd for c in calls),
             latency_ms=round((now - started) * 1000),
+            audio_ms=sum(c.audio_ms for c in same), characters=sum(c.characters for c in same),
             ttft_ms=None if self._ttft is None else round((self._ttft - started) * 1000),
         )

@@ -57,6 +57,16 @@ def _embeddings(row: BucketRow) -> dict[str, Any]:
             "num_model_requests": row.model_requests}
 
 
+def _audio_speeches(row: BucketRow) -> dict[str, Any]:
+    return {"object": "organization.usage.audio_speeches.result", "characters": row.characters,
+            "num_model_requests": row.model_requests}
+
+
+def _audio_transcriptions(row: BucketRow) -> dict[str, Any]:
+    return {"object": "organization.usage.audio_transcriptions.result", "seconds": round(row.audio_ms / 1000),
+            "num_model_requests": row.model_requests}
+
+
 def _costs(row: BucketRow) -> dict[str, Any]:
     return {"object": "organization.costs.result",
             "amount": {"value": float(nano_to_usd(row.cost_nanousd)), "currency": "usd"},
@@ -68,6 +78,10 @@ REPORTS = {
                           ("project_id", "user_id", "api_key_id", "model", "batch", "service_tier"), _completions),
     "embeddings": Report("embeddings", ("project_id", "user_id", "api_key_id", "model"),
                          ("project_id", "user_id", "api_key_id", "model"), _embeddings),
+    "audio_speeches": Report("speeches", ("project_id", "user_id", "api_key_id", "model"),
+                             ("project_id", "user_id", "api_key_id", "model"), _audio_speeches),
+    "audio_transcriptions": Report("transcriptions", ("project_id", "user_id", "api_key_id", "model"),
+                                   ("project_id", "user_id", "api_key_id", "model"), _audio_transcriptions),
     "costs": Report(None, ("project_id", "line_item", "api_key_id"), ("line_item", "project_id", "api_key_id"),
                     _costs, widths=("1d",), limits={"1d": (7, 180)}),
 }

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
+from switchyard.core.audio import SpeechRequest, TranscriptEvent, TranscriptionRequest
 from switchyard.core.events import Event
 from switchyard.core.request import Request
 
@@ -73,6 +74,28 @@ class Embedder(Protocol):
     dimensions: int
 
     async def embed(self, texts: list[str], dimensions: int | None = None) -> Embeddings: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Transcriber(Protocol):
+    """A speech-to-text backend (``task: transcription``). ``transcribe`` yields the segments
+    as they are recognised and one ``TranscriptInfo`` (language, duration); it raises
+    ``SwitchyardError`` for audio it cannot read before yielding anything."""
+
+    def transcribe(self, request: TranscriptionRequest) -> AsyncIterator[TranscriptEvent]: ...
+
+    async def aclose(self) -> None: ...
+
+
+class Speaker(Protocol):
+    """A text-to-speech backend (``task: speech``): the audio of ``request.input``, encoded in
+    ``request.response_format``, in chunks as it is synthesised. ``check`` refuses a request
+    (an unknown voice, a speed out of range) before anything is sent."""
+
+    def check(self, request: SpeechRequest) -> None: ...
+
+    def speak(self, request: SpeechRequest) -> AsyncIterator[bytes]: ...
 
     async def aclose(self) -> None: ...
 

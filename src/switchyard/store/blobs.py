@@ -169,6 +169,18 @@ class BlobStore:
         for key in keys:
             await self.delete(key)
 
+    def remove_older_than(self, seconds: float) -> int:
+        """Deletes every blob (and temporary file) older than ``seconds``: for a store whose
+        blobs only live for one request (audio uploads), what a crashed process left."""
+        removed = 0
+        deadline = time.time() - seconds
+        for path in self.root.rglob("*") if self.root.is_dir() else []:
+            with contextlib.suppress(OSError):
+                if path.is_file() and path.stat().st_mtime < deadline:
+                    path.unlink()
+                    removed += 1
+        return removed
+
     def remove_stale_temp(self, older_than: float = 24 * 3600) -> int:
         """Deletes temporary files a crashed process left behind (call at start-up);
         how many went. Files younger than ``older_than`` seconds may be in use."""
@@ -180,3 +192,9 @@ class BlobStore:
                     temp.unlink()
                     removed += 1
         return removed
+
+
+def audio_upload_store(data_dir: Path) -> BlobStore:
+    """Where transcription uploads live for the one request that reads them, apart from the
+    Files API's blobs (``<data_dir>/audio-uploads/files``)."""
+    return BlobStore(Path(data_dir) / "audio-uploads")

@@ -37,6 +37,8 @@ class LedgerEntry:
     cost_nanousd: int = 0
     latency_ms: int = 0
     ttft_ms: int | None = None
+    audio_ms: int = 0
+    characters: int = 0
     created_at: datetime = field(default_factory=utcnow)
     id: str = field(default_factory=lambda: "ul_" + secrets.token_hex(12))
 
@@ -124,6 +126,8 @@ class BucketRow:
     cache_write_tokens: int
     output_tokens: int
     cost_nanousd: int
+    audio_ms: int = 0
+    characters: int = 0
 
 
 class RequestLog:
@@ -168,7 +172,8 @@ class RequestLog:
                 bucket, *groups, func.coalesce(func.sum(log.model_requests), 0),
                 func.coalesce(func.sum(log.input_tokens), 0), func.coalesce(func.sum(log.cached_input_tokens), 0),
                 func.coalesce(func.sum(log.cache_write_tokens), 0), func.coalesce(func.sum(log.output_tokens), 0),
-                func.coalesce(func.sum(log.cost_nanousd), 0),
+                func.coalesce(func.sum(log.cost_nanousd), 0), func.coalesce(func.sum(log.audio_ms), 0),
+                func.coalesce(func.sum(log.characters), 0),
             )
             .where(log.created_unix >= start, *where.clauses())
             .group_by(bucket, *groups)
@@ -219,5 +224,5 @@ def _entry(row: RequestLogEntry) -> LedgerEntry:
         cache_write_tokens=row.cache_write_tokens, output_tokens=row.output_tokens,
         reasoning_tokens=row.reasoning_tokens, usage_counted=row.usage_counted,
         cost_nanousd=row.cost_nanousd, latency_ms=row.latency_ms, ttft_ms=row.ttft_ms,
-        created_at=row.created_at.astimezone(UTC),
+        audio_ms=row.audio_ms, characters=row.characters, created_at=row.created_at.astimezone(UTC),
     )

@@ -87,7 +87,7 @@ class RequestLogEntry(Base):
     request_id: Mapped[str] = mapped_column(String(64), index=True)
     owner_id: Mapped[str] = mapped_column(String(128))  # the project
     key_id: Mapped[str | None] = mapped_column(String(64), index=True)  # kept when the key is deleted
-    kind: Mapped[str] = mapped_column(String(16))  # completions | embeddings
+    kind: Mapped[str] = mapped_column(String(16))  # completions | embeddings | transcriptions | speeches
     surface: Mapped[str] = mapped_column(String(64))
     model: Mapped[str] = mapped_column(String(256))
     deployment: Mapped[str | None] = mapped_column(String(256))
@@ -104,6 +104,8 @@ class RequestLogEntry(Base):
     cost_nanousd: Mapped[int] = mapped_column(BigInteger)
     latency_ms: Mapped[int] = mapped_column(Integer)
     ttft_ms: Mapped[int | None] = mapped_column(Integer)
+    audio_ms: Mapped[int] = mapped_column(BigInteger, server_default="0")  # audio transcribed or translated
+    characters: Mapped[int] = mapped_column(BigInteger, server_default="0")  # text spoken
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_unix: Mapped[int] = mapped_column(BigInteger)  # created_at in Unix seconds, for time buckets
 
@@ -133,6 +135,7 @@ class BudgetReservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+from switchyard.store import batches_models as _batches_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import deployment_models as _deployment_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import files_models as _files_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import image_models as _image_models  # noqa: E402, F401  (registers tables)

@@ -12,9 +12,11 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.service import ResponsesService
+from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
     PROJECT_HEADER,
     Authenticator,
@@ -58,8 +60,10 @@ class Services:
     client_address: ClientAddress
     call_services: CallServices
     deployments: DeploymentService
+    audio: AudioRegistry
     moderation: ModerationModels
     images: ImageService
+    batches: BatchService
 
 
 def services_of(request: Request) -> Services:

@@ -3,7 +3,8 @@ sent (a streamed body runs model turns after the handler returned), the request'
 learns the HTTP status and whether the whole answer went out, and the cost travels with
 the answer: an ``x-switchyard-cost-usd`` header when every model call had ended before
 the answer started (non-streaming answers), else an SSE comment line after the last event
-(``: x-switchyard-cost-usd 0.000123``), which SSE clients skip."""
+(``: x-switchyard-cost-usd 0.000123``), which SSE clients skip. Other streamed bodies (audio)
+carry no trailer: it would corrupt them."""
 
 from __future__ import annotations
 
@@ -35,11 +36,13 @@ class MeteredResponse(Response):
         status = self.status_code
         complete = False
         streamed = False
+        event_stream = False
 
         async def watched(message: Message) -> None:
-            nonlocal complete, status, streamed
+            nonlocal complete, status, streamed, event_stream
             if message["type"] == "http.response.start":
                 status = message["status"]
+                event_stream = _is_event_stream(message)
                 if meter.idle:
                     headers = list(message.get("headers", []))
                     headers.append((COST_HEADER.encode(), format_usd(meter.cost_nanousd).encode()))
@@ -47,7 +50,7 @@ class MeteredResponse(Response):
                 else:
                     streamed = True
             elif message["type"] == "http.response.body" and not message.get("more_body", False):
-                if streamed and meter.idle:
+                if streamed and event_stream and meter.idle:
                     trailer = f": {COST_HEADER} {format_usd(meter.cost_nanousd)}\n\n".encode()
                     await send({"type": "http.response.body", "body": trailer, "more_body": True})
                 await send(message)
@@ -60,3 +63,8 @@ class MeteredResponse(Response):
                 await self.inner(scope, receive, watched)
         finally:
             meter.answered(status, client_left=not complete or status == CLIENT_CLOSED_REQUEST)
+
+
+def _is_event_stream(start: Message) -> bool:
+    return any(name.lower() == b"content-type" and value.startswith(b"text/event-stream")
+               for name, value in start.get("headers", []))

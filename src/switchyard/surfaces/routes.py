@@ -6,8 +6,11 @@ from starlette.routing import BaseRoute, Route, WebSocketRoute
 
 from switchyard.surfaces import health, metrics, models, rerank
 from switchyard.surfaces.admin.routes import admin_routes
+from switchyard.surfaces.anthropic import batches as message_batches
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
+    audio,
+    batches,
     chat,
     completions,
     conversations,
@@ -34,14 +37,17 @@ def all_routes() -> list[BaseRoute]:
         Route("/v1/completions", completions.create_completion, methods=["POST"]),
         Route("/v1/messages", messages.create_message, methods=["POST"]),
         Route("/v1/messages/count_tokens", messages.count_tokens, methods=["POST"]),
+        *message_batches.ROUTES,
         *responses.ROUTES,
         WebSocketRoute("/v1/responses", responses_ws.responses_socket),
         *conversations.ROUTES,
         *embeddings.ROUTES,
+        *audio.ROUTES,
         *moderations.ROUTES,
         *images.ROUTES,
         *rerank.ROUTES,
         *files.ROUTES,
+        *batches.ROUTES,
         *uploads.ROUTES,
         *vector_stores.ROUTES,
         *vector_store_files.ROUTES,

@@ -6,7 +6,7 @@ import logging
 import re
 from typing import Any
 
-from switchyard.codecs.metadata import decode_metadata
+from switchyard.codecs import metadata as shared_metadata  # a module: metadata.py imports this package
 from switchyard.codecs.openai_chat.fields import (
     arr,
     obj,
@@ -264,4 +264,4 @@ def _reasoning(body: dict[str, Any]) -> ReasoningConfig | None:
 
 
 def _metadata(raw: object) -> dict[str, Any]:
-    return decode_metadata(raw) or {}
+    return shared_metadata.decode_metadata(raw) or {}

@@ -67,6 +67,18 @@ def _report(name: str) -> Any:
     return report
 
 
+LEDGER_KINDS = ("completions", "embeddings", "moderations", "images", "transcriptions", "speeches")
+
+
+def _audio_usage(entry: LedgerEntry) -> dict[str, Any]:
+    """What a speech request used beside tokens: audio transcribed, or characters spoken."""
+    if entry.kind == "transcriptions":
+        return {"audio_seconds": entry.audio_ms / 1000}
+    if entry.kind == "speeches":
+        return {"characters": entry.characters}
+    return {}
+
+
 def entry_body(entry: LedgerEntry) -> dict[str, Any]:
     return {
         "object": "organization.request",
@@ -90,6 +102,7 @@ def entry_body(entry: LedgerEntry) -> dict[str, Any]:
             "output_tokens": entry.output_tokens,
             "output_reasoning_tokens": entry.reasoning_tokens,
             "counted_by_switchyard": entry.usage_counted,
+            **_audio_usage(entry),
         },
         "cost": {"value": float(nano_to_usd(entry.cost_nanousd)), "currency": "usd",
                  "exact": format_usd(entry.cost_nanousd)},
@@ -106,8 +119,9 @@ async def list_requests(request: Request, services: Services, principal: Princip
     if not 1 <= limit <= MAX_REQUESTS_PAGE:
         raise invalid(f"'limit' must be between 1 and {MAX_REQUESTS_PAGE}.", "limit")
     kind = query.get("kind")
-    if kind not in (None, "completions", "embeddings"):
-        raise invalid(f"Invalid 'kind': '{kind}'. Supported values are: 'completions', 'embeddings'.", "kind")
+    if kind is not None and kind not in LEDGER_KINDS:
+        raise invalid(f"Invalid 'kind': '{kind}'. Supported values are: {', '.join(map(repr, LEDGER_KINDS))}.",
+                      "kind")
     where = LedgerFilter(
         kind=kind, project_ids=_list(query, "project_ids") or _list(query, "project_id"),
         api_key_ids=_list(query, "api_key_ids") or _list(query, "api_key_id"),
@@ -145,6 +159,8 @@ async def get_spend(request: Request, services: Services, principal: Principal) 
 ROUTES: list[Route] = [
     Route("/v1/organization/usage/completions", _report("completions"), methods=["GET"]),
     Route("/v1/organization/usage/embeddings", _report("embeddings"), methods=["GET"]),
+    Route("/v1/organization/usage/audio_speeches", _report("audio_speeches"), methods=["GET"]),
+    Route("/v1/organization/usage/audio_transcriptions", _report("audio_transcriptions"), methods=["GET"]),
     Route("/v1/organization/costs", _report("costs"), methods=["GET"]),
     Route("/v1/organization/requests", list_requests, methods=["GET"]),
     Route("/v1/organization/spend", get_spend, methods=["GET"]),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,9 +15,11 @@ from switchyard.codecs.anthropic_messages import (
     ping_event,
 )
 from switchyard.core.events import Failure
+from switchyard.core.request import Request as CanonicalRequest
 from switchyard.core.result import afold
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.router import Route
 from switchyard.surfaces.anthropic.errors import render_error
 from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
@@ -26,13 +29,24 @@ from switchyard.surfaces.limits import check_tools
 from switchyard.surfaces.streaming import event_batches, first_event
 
 
-@endpoint(render_error)
-async def create_message(request: Request, services: Services, principal: Principal) -> Response:
-    body = await read_json(request, services.settings.max_body_bytes)
+async def _prepare(services: Services, principal: Principal, body: dict[str, Any]) -> tuple[CanonicalRequest, Route]:
     check_tools(body, services.settings.max_tools_per_request)
     canonical = decode_request(body)
     allow_model(services, principal, canonical.model)
-    route = services.models.resolve(canonical.model)
+    return canonical, services.models.resolve(canonical.model)
+
+
+async def answer(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A whole message for ``body`` (a batch request's), as the endpoint answers it."""
+    canonical, route = await _prepare(services, principal, body)
+    result = await afold(generate(route, canonical))
+    return encode_result(result, id=random_id("msg_", 24), model=canonical.model)
+
+
+@endpoint(render_error)
+async def create_message(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    canonical, route = await _prepare(services, principal, body)
     events = generate(route, canonical)
     message_id = random_id("msg_", 24)
     if not canonical.stream:

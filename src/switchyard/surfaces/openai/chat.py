@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -13,10 +14,12 @@ from switchyard.codecs.openai_chat import (
     decode_stream_options,
     encode_result,
 )
+from switchyard.core.request import Request as CanonicalRequest
 from switchyard.core.result import afold
 from switchyard.engine.file_inputs import chat_references
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.router import Route
 from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_response
@@ -27,16 +30,28 @@ from switchyard.surfaces.openai.stream_out import openai_frames
 from switchyard.surfaces.streaming import first_event
 
 
-@endpoint(render_error)
-async def create_chat_completion(request: Request, services: Services, principal: Principal) -> Response:
-    body = await read_json(request, services.settings.max_body_bytes)
+async def _prepare(services: Services, principal: Principal, body: dict[str, Any]) -> tuple[CanonicalRequest, Route]:
     check_tools(body, CHAT_MAX_TOOLS)
     canonical = decode_request(body)
-    include_usage = decode_stream_options(body)
     allow_model(services, principal, canonical.model)
     route = services.models.resolve(canonical.model)
     await services.file_inputs.check(chat_references(body["messages"]), principal.owner_id)
     await services.file_inputs.resolve(canonical.items, principal.owner_id)
+    return canonical, route
+
+
+async def answer(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A whole chat completion for ``body`` (a batch line's), as the endpoint answers it."""
+    canonical, route = await _prepare(services, principal, body)
+    result = await afold(generate(route, canonical))
+    return encode_result(result, id=random_id("chatcmpl-"), model=canonical.model, created=int(time.time()))
+
+
+@endpoint(render_error)
+async def create_chat_completion(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    canonical, route = await _prepare(services, principal, body)
+    include_usage = decode_stream_options(body)
     events = generate(route, canonical)
     completion_id = random_id("chatcmpl-")
     created = int(time.time())

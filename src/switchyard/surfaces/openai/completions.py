@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -14,9 +15,11 @@ from switchyard.codecs.openai_completions import (
     decode_stream_options,
     encode_result,
 )
+from switchyard.core.request import Request as CanonicalRequest
 from switchyard.core.result import afold
 from switchyard.engine.generation import generate
 from switchyard.gateway.auth import Principal
+from switchyard.gateway.router import Route
 from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.disconnect import unless_client_leaves
 from switchyard.surfaces.http import JSONResponse, read_json, sse_response
@@ -26,14 +29,26 @@ from switchyard.surfaces.openai.stream_out import openai_frames
 from switchyard.surfaces.streaming import first_event
 
 
+async def _prepare(services: Services, principal: Principal, body: dict[str, Any]) -> tuple[CanonicalRequest, Route]:
+    canonical = decode_request(body)
+    allow_model(services, principal, canonical.model)
+    return canonical, services.models.resolve(canonical.model)
+
+
+async def answer(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A whole completion for ``body`` (a batch line's), as the endpoint answers it."""
+    canonical, route = await _prepare(services, principal, body)
+    echo = decode_echo(body)
+    result = await afold(generate(route, canonical))
+    return encode_result(result, id=random_id("cmpl-"), model=canonical.model, created=int(time.time()), echo=echo)
+
+
 @endpoint(render_error)
 async def create_completion(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
-    canonical = decode_request(body)
+    canonical, route = await _prepare(services, principal, body)
     include_usage = decode_stream_options(body)
     echo = decode_echo(body)
-    allow_model(services, principal, canonical.model)
-    route = services.models.resolve(canonical.model)
     events = generate(route, canonical)
     completion_id = random_id("cmpl-")
     created = int(time.time())

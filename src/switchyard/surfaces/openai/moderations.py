@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -15,16 +17,21 @@ from switchyard.surfaces.ids import random_id
 from switchyard.surfaces.openai.errors import render_error
 
 
-@endpoint(render_error)
-async def create_moderation(request: Request, services: Services, principal: Principal) -> Response:
-    body = await read_json(request, services.settings.max_body_bytes)
+async def answer(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """The moderation of ``body`` (the endpoint's answer, and a batch line's)."""
     call = decode_request(body)
     name = services.moderation.name_for(call.model)
     config = services.moderation.config(name)
     require_model(principal, name, config.name)
     await admit_call(config.name, text_tokens([i.text for i in call.inputs if i.texts]) or 1)
     config, verdicts = await services.moderation.moderate(name, call.inputs, call.wire_input)
-    return JSONResponse(encode_response(random_id("modr-"), config.name, verdicts))
+    return encode_response(random_id("modr-"), config.name, verdicts)
+
+
+@endpoint(render_error)
+async def create_moderation(request: Request, services: Services, principal: Principal) -> Response:
+    body = await read_json(request, services.settings.max_body_bytes)
+    return JSONResponse(await answer(services, principal, body))
 
 
 ROUTES: list[Route] = [

@@ -47,6 +47,18 @@ async def _frames(events: AsyncIterator[dict[str, Any]], keepalive: float) -> As
     yield DONE_FRAME
 
 
+async def answer(services: Services, principal: Principal, body: dict[str, Any]) -> dict[str, Any]:
+    """A whole foreground response for ``body`` (a batch line's), stored as its ``store`` says."""
+    _check_tools(body, services)
+    call = decode_request(body)
+    if call.background:
+        raise invalid("A batch request runs in the batch; leave 'background' out.", "background")
+    service = _service(services)
+    allow_model(services, principal, call.model)
+    prepared = await service.prepare(call, principal.owner_id, body)
+    return await service.run_foreground(prepared)
+
+
 @endpoint(render_error)
 async def create_response(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
