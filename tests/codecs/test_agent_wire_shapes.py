@@ -181,6 +181,13 @@ def test_server_tool_history_and_tool_references() -> None:
             {"type": "tool_use", "id": "toolu_1", "name": "ToolSearch", "input": {"query": "select:X"}}]},
         {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
                                       "content": [{"type": "tool_reference", "tool_name": "X"}]}]}]})
-    assert [type(i).__name__ for i in request.items] == ["Message", "Message", "FunctionCall", "FunctionCallOutput"]
-    assert request.items[1].text() == "Found it."
-    assert request.items[3].text() == "Tool loaded: X"
+    assert [type(i).__name__ for i in request.items] == ["Message", "VendorItem", "VendorItem", "Message",
+                                                         "FunctionCall", "FunctionCallOutput"]
+    assert request.items[1].data == {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search",
+                                     "input": {"query": "q"}}
+    assert request.items[3].text() == "Found it."
+    assert request.items[5].text() == "Tool loaded: X"
+    # back to Anthropic, the server tool's blocks stand where they were
+    turns = encode_anthropic(request, model="claude")["messages"]
+    assert [b["type"] for b in turns[1]["content"]] == ["server_tool_use", "web_search_tool_result", "text",
+                                                       "tool_use"]

@@ -17,6 +17,7 @@ from switchyard.core.events import (
     Event,
     Failure,
     Finish,
+    ItemDone,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
@@ -24,6 +25,7 @@ from switchyard.core.events import (
     TextDelta,
     UsageReport,
 )
+from switchyard.core.tool_items import VendorItem
 from switchyard.core.usage import Usage
 from tests.spec_anthropic import validate_anthropic_event
 
@@ -164,3 +166,33 @@ def test_failure_is_the_last_event() -> None:
     validate_anthropic_event(*out[-1])
     assert encoder.feed(TextDelta(0, "late")) == []
     assert encoder.close() == []
+
+
+SERVER_USE = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "tides"},
+              "caller": {"type": "direct"}}
+SERVER_RESULT = {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "caller": {"type": "direct"},
+                 "content": [{"type": "web_search_result", "url": "https://example.com/t", "title": "Tides",
+                              "encrypted_content": "EqAB", "page_age": None}]}
+
+
+def test_server_tool_blocks_stream_whole_and_other_vendors_are_left_out() -> None:
+    out = run([Start(id="m"), ItemDone(VendorItem("anthropic", SERVER_USE)),
+               ItemDone(VendorItem("anthropic", SERVER_RESULT)), ItemDone(VendorItem("openai", {"type": "x"})),
+               BlockStart(0, "text"), TextDelta(0, "Two a day."), BlockStop(0), Finish("stop")])
+    starts = [(d["index"], d["content_block"]["type"]) for n, d in out if n == "content_block_start"]
+    assert starts == [(0, "server_tool_use"), (1, "web_search_tool_result"), (2, "text")]
+    message = sdk_message(out)
+    assert [b.type for b in message.content] == ["server_tool_use", "web_search_tool_result", "text"]
+    assert message.content[0].input == {"query": "tides"}  # type: ignore[union-attr]
+
+
+def test_server_tool_blocks_in_a_whole_message() -> None:
+    from switchyard.codecs.anthropic_messages.client_result import encode_result
+    from switchyard.core.result import fold
+
+    result = fold([Start(id="m"), ItemDone(VendorItem("anthropic", SERVER_USE)),
+                   ItemDone(VendorItem("anthropic", SERVER_RESULT)), BlockStart(0, "text"),
+                   TextDelta(0, "Two a day."), BlockStop(0), Finish("stop")])
+    body = encode_result(result, id="msg_1", model="claude-x")
+    assert body["content"] == [SERVER_USE, SERVER_RESULT, {"type": "text", "text": "Two a day."}]
+    assert anthropic.types.Message.model_validate(body).content[1].type == "web_search_tool_result"

@@ -23,6 +23,7 @@ from switchyard.core.events import (
     Event,
     Failure,
     Finish,
+    ItemDone,
     ReasoningDelta,
     SignatureDelta,
     Start,
@@ -31,17 +32,18 @@ from switchyard.core.events import (
 )
 from switchyard.core.items import FunctionCall, Message, Reasoning, TextPart
 from switchyard.core.result import fold
+from switchyard.core.tool_items import VendorItem
 from switchyard.core.usage import Usage
 from tests.spec_anthropic import validate_anthropic, validate_anthropic_event
 
+SERVER_TOOL_USE = {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {"query": "x"}}
 MESSAGE = {
     "id": "msg_01", "type": "message", "role": "assistant", "model": "claude-sonnet-4-5",
     "content": [
         {"type": "thinking", "thinking": "Paris weather", "signature": "EqQBCg"},
         {"type": "redacted_thinking", "data": "EmwKAhgB"},
         {"type": "text", "text": "Checking.", "citations": None},
-        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search",
-         "input": {"query": "x"}},
+        SERVER_TOOL_USE,
         {"type": "tool_use", "id": "toolu_01", "name": "get_weather",
          "input": {"location": "Paris"}, "caller": {"type": "direct"}},
     ],
@@ -63,6 +65,7 @@ def test_decode_response() -> None:
         SignatureDelta(0, "EqQBCg"), BlockStop(0),
         BlockStart(1, "reasoning", encrypted="EmwKAhgB"), BlockStop(1),
         BlockStart(2, "text"), TextDelta(2, "Checking."), BlockStop(2),
+        ItemDone(VendorItem("anthropic", SERVER_TOOL_USE)),
         BlockStart(4, "tool_call", call_id="toolu_01", name="get_weather"),
         ArgumentsDelta(4, '{"location": "Paris"}'), BlockStop(4),
         UsageReport(USAGE),
@@ -73,16 +76,18 @@ def test_decode_response() -> None:
         Reasoning(text="Paris weather", signature="EqQBCg"),
         Reasoning(encrypted="EmwKAhgB"),
         Message(role="assistant", content=[TextPart("Checking.")]),
+        VendorItem("anthropic", SERVER_TOOL_USE),
         FunctionCall(call_id="toolu_01", name="get_weather", arguments='{"location": "Paris"}'),
     ]
 
 
 def test_decode_encode_round_trip() -> None:
-    """Upstream message → events → fold → client message gives the same content back."""
+    """Upstream message → events → fold → client message gives the same content back,
+    server tool blocks included."""
     out = encode_result(fold(decode_response(MESSAGE)), id="msg_01", model="claude-sonnet-4-5")
     validate_anthropic(out, "Message")
     expected = [{k: v for k, v in b.items() if (k, v) != ("citations", None)}  # null citations: left out
-                for b in MESSAGE["content"] if b["type"] != "server_tool_use"]
+                for b in MESSAGE["content"]]
     assert out["content"] == expected
     for key in ("input_tokens", "output_tokens", "cache_read_input_tokens",
                 "cache_creation_input_tokens"):
@@ -280,16 +285,24 @@ def test_stream_relay_is_faithful(transcript: str) -> None:
     assert essentials(out) == essentials(sse(transcript))
 
 
-def test_unknown_blocks_and_events_are_skipped() -> None:
+def test_server_tool_blocks_come_whole_and_unknown_events_are_skipped() -> None:
     decoder = StreamDecoder()
     assert decoder.feed("content_block_start", {
         "type": "content_block_start", "index": 0,
         "content_block": {"type": "server_tool_use", "id": "s", "name": "web_search",
                           "input": {}}}) == []
-    assert decoder.feed("content_block_delta", {
-        "type": "content_block_delta", "index": 0,
-        "delta": {"type": "input_json_delta", "partial_json": "{}"}}) == []
-    assert decoder.feed("content_block_stop", {"type": "content_block_stop", "index": 0}) == []
+    for part in ('{"query": ', '"q"}'):
+        assert decoder.feed("content_block_delta", {
+            "type": "content_block_delta", "index": 0,
+            "delta": {"type": "input_json_delta", "partial_json": part}}) == []
+    assert decoder.feed("content_block_stop", {"type": "content_block_stop", "index": 0}) == [
+        ItemDone(VendorItem("anthropic", {"type": "server_tool_use", "id": "s", "name": "web_search",
+                                          "input": {"query": "q"}}))]
+    result = {"type": "web_search_tool_result", "tool_use_id": "s", "content": []}
+    assert decoder.feed("content_block_start", {"type": "content_block_start", "index": 1,
+                                                "content_block": result}) == []
+    assert decoder.feed("content_block_stop", {"type": "content_block_stop", "index": 1}) == [
+        ItemDone(VendorItem("anthropic", result))]
     assert decoder.feed("some_future_event", {"type": "some_future_event"}) == []
     assert decoder.feed("ping", {"type": "ping"}) == []
 

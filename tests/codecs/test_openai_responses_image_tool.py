@@ -1,14 +1,18 @@
 """The Responses ``image_generation`` tool as decoded from a request, and a stored
-``image_generation_call`` item as the model sees it in later turns."""
+``image_generation_call`` item as a canonical item (and back), and as the model sees it
+in later turns."""
 
 from __future__ import annotations
 
 import pytest
 
 from switchyard.codecs.openai_responses import decode_request
+from switchyard.codecs.openai_responses.builtin_out import builtin_item
 from switchyard.codecs.openai_responses.items_in import items_to_canonical
 from switchyard.core.errors import SwitchyardError
 from switchyard.core.items import FunctionCall, FunctionCallOutput
+from switchyard.core.tool_items import ImageGenerationCall
+from switchyard.tools.table import for_model
 
 
 def test_tool_options_are_kept_for_the_image_model() -> None:
@@ -39,8 +43,22 @@ def test_bad_tools_are_named(tools: list, param: str) -> None:
 
 
 def test_a_stored_image_call_is_a_tool_call_and_its_outcome() -> None:
-    items = items_to_canonical([{"id": "ig_1", "type": "image_generation_call", "status": "completed",
-                                      "result": "QQ==", "revised_prompt": "a cat"}])
-    call, output = items
+    wire = {"id": "ig_1", "type": "image_generation_call", "status": "completed", "result": "QQ==",
+            "revised_prompt": "a cat", "size": "1024x1024"}
+    [item] = items_to_canonical([wire])
+    assert isinstance(item, ImageGenerationCall) and item.result == "QQ==" and item.settings.size == "1024x1024"
+    assert builtin_item(item) == wire
+    call, output = for_model([item])
     assert isinstance(call, FunctionCall) and call.name == "image_generation" and call.arguments == '{"prompt":"a cat"}'
     assert isinstance(output, FunctionCallOutput) and output.call_id == "ig_1" and not output.is_error
+
+
+def test_a_stored_failed_image_call_keeps_its_error_and_reads_as_a_failure() -> None:
+    error = {"type": "invalid_request_error", "code": None, "message": "Rejected.", "param": None}
+    wire = {"id": "ig_2", "type": "image_generation_call", "status": "failed", "result": None, "error": error}
+    [item] = items_to_canonical([wire])
+    assert isinstance(item, ImageGenerationCall) and item.error is not None and item.error.message == "Rejected."
+    assert builtin_item(item) == wire
+    _, output = for_model([item])
+    assert isinstance(output, FunctionCallOutput) and output.is_error
+    assert "failed" in output.output[0].text  # type: ignore[union-attr]

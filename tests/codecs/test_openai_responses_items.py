@@ -26,6 +26,15 @@ from switchyard.core.items import (
     RefusalPart,
     TextPart,
 )
+from switchyard.core.tool_items import (
+    FileSearchCall,
+    FileSearchResult,
+    McpApprovalRequest,
+    McpApprovalResponse,
+    McpCall,
+    McpListTools,
+    McpToolSpec,
+)
 
 OUTPUT_ITEM = TypeAdapter(ResponseOutputItem)
 
@@ -100,26 +109,29 @@ CASES = [
     pytest.param(
         {"type": "mcp_call", "id": "mcp_1", "server_label": "docs", "name": "search", "arguments": "{}",
          "output": "found"},
-        [FunctionCall("mcp_1", "search", "{}", id="mcp_1"), FunctionCallOutput("mcp_1", [TextPart("found")])],
+        [McpCall("mcp_1", "docs", "search", "{}", output="found")],
         id="mcp-call",
     ),
     pytest.param(
         {"type": "mcp_call", "id": "mcp_1", "server_label": "docs", "name": "search", "arguments": "{}",
          "error": {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": "boom"}]}},
-        [FunctionCall("mcp_1", "search", "{}", id="mcp_1"),
-         FunctionCallOutput("mcp_1", [TextPart("boom")], is_error=True)],
+        [McpCall("mcp_1", "docs", "search", "{}", error="boom")],
         id="mcp-call-error",
     ),
     pytest.param(
-        {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "docs", "tools": []}, [], id="mcp-list-skipped",
+        {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "docs",
+         "tools": [{"name": "s", "input_schema": {"type": "object"}, "description": "d"}]},
+        [McpListTools("mcpl_1", "docs", [McpToolSpec("s", {"type": "object"}, "d")])], id="mcp-list",
     ),
     pytest.param(
         {"type": "mcp_approval_request", "id": "mcpr_1", "server_label": "docs", "name": "s", "arguments": "{}"},
-        [], id="mcp-approval-request-skipped",
+        [McpApprovalRequest("mcpr_1", "docs", "s", "{}")], id="mcp-approval-request",
     ),
     pytest.param(
-        {"type": "mcp_approval_response", "approval_request_id": "mcpr_1", "approve": False}, [],
-        id="mcp-approval-response-skipped",
+        {"type": "mcp_approval_response", "id": "mcpa_1", "approval_request_id": "mcpr_1", "approve": False,
+         "reason": "no"},
+        [McpApprovalResponse("mcpr_1", False, "no", id="mcpa_1")],
+        id="mcp-approval-response",
     ),
 ]
 
@@ -127,6 +139,14 @@ CASES = [
 @pytest.mark.parametrize(("item", "expected"), CASES)
 def test_items_to_canonical(item, expected):
     assert items_to_canonical(normalised(item)) == expected
+
+
+def test_stored_file_search_call_keeps_its_results():
+    stored = {"type": "file_search_call", "id": "fs_1", "status": "completed", "queries": ["q"],
+              "results": [{"file_id": "file-1", "filename": "a.txt", "score": 0.5, "text": "t", "attributes": {}}]}
+    assert items_to_canonical([stored]) == [
+        FileSearchCall("fs_1", ["q"], [FileSearchResult("file-1", "a.txt", 0.5, "t", {})])]
+    assert items_to_canonical([{**stored, "results": None}]) == [FileSearchCall("fs_1", ["q"], None)]
 
 
 def test_unresolved_reference_is_an_error():

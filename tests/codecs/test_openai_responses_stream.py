@@ -26,6 +26,9 @@ from switchyard.core.events import (
     BlockStop,
     Event,
     Finish,
+    ItemDone,
+    ItemProgress,
+    ItemStart,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
@@ -36,6 +39,16 @@ from switchyard.core.events import (
     UsageReport,
 )
 from switchyard.core.items import FunctionCall, Message, Reasoning, TextPart
+from switchyard.core.tool_items import (
+    ImageGenerationCall,
+    ImageSettings,
+    McpApprovalRequest,
+    McpCall,
+    McpListTools,
+    McpToolSpec,
+    PartialImage,
+    ToolError,
+)
 from switchyard.core.usage import Usage
 from tests.spec import validate_openai
 
@@ -214,24 +227,13 @@ def test_refusal():
 
 
 def _mcp_between(enc: ResponsesStreamEncoder) -> list[dict[str, Any]]:
-    listing = {"id": "mcpl_x", "type": "mcp_list_tools", "server_label": "docs", "tools": [], "error": None}
-    out = enc.begin_item(listing)
-    listing["tools"] = [{"name": "search", "description": "Search", "input_schema": {"type": "object"},
-                         "annotations": None}]
-    out += enc.end_item(listing)
-    call = {"id": "mcp_x", "type": "mcp_call", "server_label": "docs", "name": "search",
-            "arguments": "{\"q\":\"a\"}", "output": None, "error": None, "status": "in_progress"}
-    out += enc.begin_item(call)
-    call["output"] = "result"
-    call["status"] = "completed"
-    out += enc.end_item(call)
-    failing = {"id": "mcp_y", "type": "mcp_call", "server_label": "docs", "name": "search", "arguments": "{}",
-               "output": None, "error": None, "status": "in_progress"}
-    out += enc.begin_item(failing)
-    failing["error"] = "server said no"
-    out += enc.end_item(failing)
-    out += enc.add_item({"type": "mcp_approval_request", "server_label": "docs", "name": "search",
-                         "arguments": "{}"})
+    out = enc.feed(ItemStart(McpListTools("mcpl_x", "docs")))
+    out += enc.feed(ItemDone(McpListTools("mcpl_x", "docs", [McpToolSpec("search", {"type": "object"}, "Search")])))
+    out += enc.feed(ItemStart(McpCall("mcp_x", "docs", "search", "{\"q\":\"a\"}", status="in_progress")))
+    out += enc.feed(ItemDone(McpCall("mcp_x", "docs", "search", "{\"q\":\"a\"}", output="result")))
+    out += enc.feed(ItemStart(McpCall("mcp_y", "docs", "search", "{}", status="in_progress")))
+    out += enc.feed(ItemDone(McpCall("mcp_y", "docs", "search", "{}", error="server said no", status="failed")))
+    out += enc.feed(ItemDone(McpApprovalRequest("", "docs", "search", "{}")))
     return out
 
 
@@ -261,6 +263,47 @@ def test_two_turns_with_mcp_items_in_between():
     message = next(e for e in stream if e["type"] == "response.output_text.delta")
     assert (message["output_index"], message["item_id"]) == (5, "msg_3")
     assert response.output_text == "Found it."
+
+
+def _image_between(enc: ResponsesStreamEncoder) -> list[dict[str, Any]]:
+    low = ImageSettings(quality="low", size="1024x1024")
+    out = enc.feed(ItemStart(ImageGenerationCall("ig_a", status="in_progress")))
+    out += enc.feed(ItemProgress("ig_a", PartialImage(0, "QQ==", low)))
+    out += enc.feed(ItemProgress("ig_a", PartialImage(1, "Qg==", low)))
+    out += enc.feed(ItemProgress("ig_gone", PartialImage(0, "QQ==")))  # no such item begun: nothing
+    out += enc.feed(ItemDone(ImageGenerationCall("ig_a", result="Qw==", revised_prompt="red", settings=low)))
+    out += enc.feed(ItemStart(ImageGenerationCall("ig_b", status="in_progress")))
+    error = ToolError("Rejected by the safety system.", "invalid_request_error")
+    out += enc.feed(ItemDone(ImageGenerationCall("ig_b", status="failed", error=error)))
+    return out
+
+
+def test_image_generation_items_with_partial_images():
+    enc, stream, response = run([
+        Start(), BlockStart(0, "tool_call", call_id="call_1", name="f"), ArgumentsDelta(0, "{}"), BlockStop(0),
+        Finish("tool_calls"),
+        None,
+        Start(), BlockStart(0, "text"), TextDelta(0, "Here."), BlockStop(0), Finish("stop"),
+    ], between=_image_between)
+    images = [t for t in types(stream) if t.startswith("image_generation_call")]
+    assert images == ["image_generation_call.in_progress", "image_generation_call.generating",
+                      "image_generation_call.partial_image", "image_generation_call.partial_image",
+                      "image_generation_call.completed",
+                      "image_generation_call.in_progress", "image_generation_call.generating"]
+    partials = [e for e in stream if e["type"] == "response.image_generation_call.partial_image"]
+    assert [(p["partial_image_index"], p["partial_image_b64"], p["output_index"]) for p in partials] == [
+        (0, "QQ==", 1), (1, "Qg==", 1)]
+    assert partials[0]["size"] == "1024x1024" and partials[0]["quality"] == "low" and "background" not in partials[0]
+    added = {e["item"]["id"]: e["item"] for e in stream if e["type"] == "response.output_item.added"}
+    assert added["ig_a"] == {"id": "ig_a", "type": "image_generation_call", "status": "in_progress", "result": None}
+    assert enc.output[1] == {"id": "ig_a", "type": "image_generation_call", "status": "completed", "result": "Qw==",
+                             "revised_prompt": "red", "quality": "low", "size": "1024x1024"}
+    assert enc.output[2] == {"id": "ig_b", "type": "image_generation_call", "status": "failed", "result": None,
+                             "error": {"type": "invalid_request_error", "code": None,
+                                       "message": "Rejected by the safety system.", "param": None}}
+    assert [item.type for item in response.output] == ["function_call", "image_generation_call",
+                                                       "image_generation_call", "message"]
+    assert response.output[1].result == "Qw=="
 
 
 def test_logprobs_travel_on_deltas_and_the_part():

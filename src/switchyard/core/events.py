@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from switchyard.core.errors import SwitchyardError
+from switchyard.core.tool_items import BuiltinItem, PartialImage, VendorItem
 from switchyard.core.usage import Usage
 
 BlockKind = Literal["text", "reasoning", "tool_call", "refusal"]
@@ -107,6 +108,33 @@ class Finish:
 
 
 @dataclass(slots=True)
+class ItemStart:
+    """A built-in tool call began (it is ``in_progress``); an ``ItemDone`` with the same
+    item ``id`` follows."""
+
+    item: BuiltinItem
+    choice: int = 0
+
+
+@dataclass(slots=True)
+class ItemProgress:
+    """Part of a started built-in item's outcome shown before its ``ItemDone`` (a partial
+    image); a format with no place for it leaves it out."""
+
+    item_id: str
+    partial: PartialImage
+    choice: int = 0
+
+
+@dataclass(slots=True)
+class ItemDone:
+    """A whole item: a built-in tool call that ran, or vendor content a backend sent."""
+
+    item: BuiltinItem | VendorItem
+    choice: int = 0
+
+
+@dataclass(slots=True)
 class Failure:
     """The stream broke; nothing follows."""
 
@@ -124,5 +152,8 @@ Event = (
     | BlockStop
     | UsageReport
     | Finish
+    | ItemStart
+    | ItemProgress
+    | ItemDone
     | Failure
 )

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from switchyard.core.tool_items import BuiltinItem, VendorItem
+
 Role = Literal["system", "developer", "user", "assistant"]
 
 
@@ -87,7 +89,10 @@ class Reasoning:
     id: str | None = None
 
 
-Item = Message | FunctionCall | FunctionCallOutput | Reasoning
+ModelItem = Message | FunctionCall | FunctionCallOutput | Reasoning
+"""What every model understands."""
+
+Item = Message | FunctionCall | FunctionCallOutput | Reasoning | BuiltinItem | VendorItem
 
 
 def text_message(role: Role, text: str) -> Message:

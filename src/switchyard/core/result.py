@@ -13,6 +13,8 @@ from switchyard.core.events import (
     Failure,
     Finish,
     FinishReason,
+    ItemDone,
+    ItemStart,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
@@ -80,15 +82,8 @@ class Folder:
             case BlockStart(index=i, kind=kind, choice=c):
                 self._open[(c, i)] = self._new_item(event, kind)
                 self._choice(c).items.append(self._open[(c, i)])
-            case TextDelta(index=i, text=text, choice=c, logprobs=lp):
-                item = self._open[(c, i)]
-                assert isinstance(item, Message)
-                part = item.content[0]
-                assert isinstance(part, TextPart)
-                part.text += text
-                if lp is not None:
-                    choice = self._choice(c)
-                    choice.logprobs = (choice.logprobs or []) + lp
+            case TextDelta():
+                self._text(event)
             case RefusalDelta(index=i, text=text, choice=c):
                 item = self._open[(c, i)]
                 assert isinstance(item, Message) and isinstance(item.content[0], RefusalPart)
@@ -113,8 +108,25 @@ class Folder:
                 choice = self._choice(c)
                 choice.finish_reason = reason
                 choice.stop_sequence = seq
+            case ItemStart() | ItemDone():
+                self._whole(event)
             case Failure(error=error):
                 raise error
+
+    def _text(self, event: TextDelta) -> None:
+        item = self._open[(event.choice, event.index)]
+        assert isinstance(item, Message)
+        part = item.content[0]
+        assert isinstance(part, TextPart)
+        part.text += event.text
+        if event.logprobs is not None:
+            choice = self._choice(event.choice)
+            choice.logprobs = (choice.logprobs or []) + event.logprobs
+
+    def _whole(self, event: ItemStart | ItemDone) -> None:
+        """A whole item joins the result when done; a started one is not content yet."""
+        if isinstance(event, ItemDone):
+            self._choice(event.choice).items.append(event.item)
 
     @staticmethod
     def _new_item(event: BlockStart, kind: str) -> Item:

@@ -8,6 +8,7 @@ from switchyard.core.events import (
     BlockStop,
     Event,
     Finish,
+    ItemDone,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
@@ -15,7 +16,7 @@ from switchyard.core.events import (
     TextDelta,
     UsageReport,
 )
-from switchyard.core.items import FunctionCall, Message, Reasoning, RefusalPart, TextPart
+from switchyard.core.items import FunctionCall, FunctionCallOutput, Message, Reasoning, RefusalPart, TextPart
 from switchyard.core.result import Result
 
 
@@ -42,7 +43,10 @@ def events_from_result(result: Result) -> list[Event]:
                     events.append(BlockStart(index, "text", choice=c))
                     text = "".join(p.text for p in item.content if isinstance(p, TextPart))
                     events.append(TextDelta(index, text, logprobs=choice.logprobs, choice=c))
-                case _:
+                case FunctionCallOutput():
+                    continue
+                case _:  # built-in tool and vendor items come whole
+                    events.append(ItemDone(item, choice=c))
                     continue
             events.append(BlockStop(index, choice=c))
             index += 1

@@ -8,6 +8,8 @@ import logging
 from typing import Any, cast
 
 from switchyard.codecs.anthropic_messages import fields as f
+from switchyard.codecs.anthropic_messages.client_result import VENDOR
+from switchyard.codecs.anthropic_messages.wire import SERVER_TOOL_BLOCKS
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.items import (
     FilePart,
@@ -21,6 +23,7 @@ from switchyard.core.items import (
     Role,
     TextPart,
 )
+from switchyard.core.tool_items import VendorItem
 
 log = logging.getLogger(__name__)
 
@@ -29,13 +32,8 @@ _KNOWN_UNSUPPORTED = frozenset({
     "mcp_tool_use", "mcp_tool_result", "container_upload", "search_result", "compaction",
 })
 # Server-tool turns in the history (a client that used ``web_search_20250305`` sends its
-# call and result back): the canonical model has no item for them, so they are left out;
-# the model's text answer around them stays.
-_SERVER_TOOL_BLOCKS = frozenset({
-    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
-    "code_execution_tool_result", "bash_code_execution_tool_result",
-    "text_editor_code_execution_tool_result", "tool_search_tool_result",
-})
+# call and result back) are kept whole as vendor items: they go back to an Anthropic
+# upstream as they came and are left out for any other.
 
 
 def decode_system(value: Any, path: str = "system") -> Message | None:
@@ -93,8 +91,9 @@ def _blocks(role: Role, blocks: list[Any], path: str) -> list[Item]:
         bpath = f.at(path, j)
         block = f.obj(raw, bpath)
         kind = f.string(f.get(block, "type", bpath, required=True), f.at(bpath, "type"))
-        if kind in _SERVER_TOOL_BLOCKS:
-            log.debug("anthropic request: leaving out the server tool block %s (%s)", bpath, kind)
+        if kind in SERVER_TOOL_BLOCKS:
+            flush()
+            items.append(VendorItem(VENDOR, dict(block)))
             continue
         part_or_item = _block(role, kind, block, bpath)
         if isinstance(part_or_item, TextPart | ImagePart | FilePart):

@@ -9,8 +9,12 @@ from typing import Any
 from switchyard.codecs.anthropic_messages.wire import stop_reason, usage_to_wire
 from switchyard.core.items import FunctionCall, Item, Message, Reasoning, RefusalPart, TextPart
 from switchyard.core.result import Choice, Result
+from switchyard.core.tool_items import VendorItem
 
 log = logging.getLogger(__name__)
+
+VENDOR = "anthropic"
+"""``VendorItem.vendor`` of Anthropic content blocks (server tool calls and results)."""
 
 
 def tool_input(arguments: str) -> dict[str, Any]:
@@ -46,6 +50,8 @@ def reasoning_block(item: Reasoning) -> dict[str, Any]:
 
 
 def _blocks(item: Item) -> list[dict[str, Any]]:
+    if isinstance(item, VendorItem):
+        return [dict(item.data)] if item.vendor == VENDOR else []
     if isinstance(item, Reasoning):
         return [reasoning_block(item)]
     if isinstance(item, FunctionCall):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from switchyard.codecs.anthropic_messages.client_result import (
+    VENDOR,
     reasoning_block,
     text_block,
     tool_use_block,
@@ -27,6 +28,7 @@ from switchyard.core.events import (
     Event,
     Failure,
     Finish,
+    ItemDone,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
@@ -35,6 +37,7 @@ from switchyard.core.events import (
     UsageReport,
 )
 from switchyard.core.items import Reasoning
+from switchyard.core.tool_items import VendorItem
 from switchyard.core.usage import Usage
 
 SSE = tuple[str, dict[str, Any]]
@@ -86,6 +89,8 @@ class StreamEncoder:
                 self._usage = usage
             case Finish():
                 self._finish = event
+            case ItemDone(item=VendorItem(vendor=vendor, data=data)) if vendor == VENDOR:
+                out += self._whole_block(data)
         return out
 
     def close(self) -> list[SSE]:
@@ -152,6 +157,13 @@ class StreamEncoder:
         self._open[event.index] = (wire, block["type"])
         return [("content_block_start",
                  {"type": "content_block_start", "index": wire, "content_block": block})]
+
+    def _whole_block(self, block: dict[str, Any]) -> list[SSE]:
+        """A block that arrived whole (a server tool's call or result): opened and closed."""
+        wire = self._next_index
+        self._next_index += 1
+        return [("content_block_start", {"type": "content_block_start", "index": wire, "content_block": block}),
+                ("content_block_stop", {"type": "content_block_stop", "index": wire})]
 
     def _delta(self, index: int, block_type: str, delta: dict[str, Any]) -> list[SSE]:
         opened = self._open.get(index)

@@ -8,6 +8,8 @@ Decisions (the wire has no place for some canonical shapes):
   user) and consecutive items of one role merge into one message, so turns alternate.
   Within a user turn, ``tool_result`` blocks move first, as Anthropic requires.
   A leading assistant turn is sent as is.
+- Vendor items of Anthropic (server tool calls and results a client sent back) go into
+  their assistant turn as they came; another vendor's are left out.
 - Reasoning: with a signature → ``thinking``; opaque without a signature →
   ``redacted_thinking``; plain text without a signature (another vendor's) is dropped.
 - ``max_tokens`` is required: ``max_output_tokens``, else ``DEFAULT_MAX_TOKENS`` plus the
@@ -36,7 +38,7 @@ import base64
 import logging
 from typing import Any
 
-from switchyard.codecs.anthropic_messages.client_result import tool_input
+from switchyard.codecs.anthropic_messages.client_result import VENDOR, tool_input
 from switchyard.core.items import (
     FilePart,
     FunctionCall,
@@ -45,10 +47,12 @@ from switchyard.core.items import (
     Item,
     Message,
     Part,
+    Reasoning,
     RefusalPart,
     TextPart,
 )
 from switchyard.core.request import ReasoningConfig, Request, Tool
+from switchyard.core.tool_items import VendorItem
 
 log = logging.getLogger(__name__)
 
@@ -169,6 +173,10 @@ def _item_blocks(item: Item) -> list[dict[str, Any]]:
     if isinstance(item, FunctionCall):
         return [{"type": "tool_use", "id": item.call_id, "name": item.name,
                  "input": tool_input(item.arguments)}]
+    if isinstance(item, VendorItem):
+        return [dict(item.data)] if item.vendor == VENDOR else []
+    if not isinstance(item, FunctionCallOutput | Reasoning):
+        return []  # built-in tool items: the engine replays them as calls before a model sees them
     if isinstance(item, FunctionCallOutput):
         block: dict[str, Any] = {"type": "tool_result", "tool_use_id": item.call_id}
         content = [b for p in item.output if (b := _part(p)) is not None]

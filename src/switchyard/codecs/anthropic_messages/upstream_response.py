@@ -1,7 +1,8 @@
 """An Anthropic ``message`` body (non-streaming answer) → canonical events.
 
-Content blocks Switchyard cannot carry (server tool calls and results) are skipped;
-block indices stay Anthropic's, so they may have gaps.
+Server tool calls and results (``server_tool_use``, ``web_search_tool_result`` ...)
+come whole, as ``ItemDone`` of a vendor item, so they can go back to Anthropic; block
+indices stay Anthropic's, so the blocks may have gaps.
 """
 
 from __future__ import annotations
@@ -9,19 +10,22 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from switchyard.codecs.anthropic_messages.wire import STOP_TO_FINISH, usage_from_wire
+from switchyard.codecs.anthropic_messages.client_result import VENDOR
+from switchyard.codecs.anthropic_messages.wire import SERVER_TOOL_BLOCKS, STOP_TO_FINISH, usage_from_wire
 from switchyard.core.events import (
     ArgumentsDelta,
     BlockStart,
     BlockStop,
     Event,
     Finish,
+    ItemDone,
     ReasoningDelta,
     SignatureDelta,
     Start,
     TextDelta,
     UsageReport,
 )
+from switchyard.core.tool_items import VendorItem
 
 
 def block_events(index: int, block: dict[str, Any]) -> list[Event] | None:
@@ -39,6 +43,8 @@ def block_events(index: int, block: dict[str, Any]) -> list[Event] | None:
         return out
     if kind == "redacted_thinking":
         return [BlockStart(index, "reasoning", encrypted=str(block.get("data") or ""))]
+    if isinstance(kind, str) and kind in SERVER_TOOL_BLOCKS:
+        return [ItemDone(VendorItem(VENDOR, dict(block)))]
     if kind == "tool_use":
         start = BlockStart(index, "tool_call", call_id=block.get("id"), name=block.get("name"))
         args = block.get("input")
@@ -59,7 +65,7 @@ def decode_response(body: dict[str, Any]) -> list[Event]:
     for index, block in enumerate(body.get("content") or []):
         inner = block_events(index, block) if isinstance(block, dict) else None
         if inner is not None:
-            events += [*inner, BlockStop(index)]
+            events += inner if isinstance(inner[0], ItemDone) else [*inner, BlockStop(index)]
     events.append(UsageReport(usage))
     events.append(finish(body.get("stop_reason"), body.get("stop_sequence")))
     return events

@@ -8,6 +8,13 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.events import FinishReason
 from switchyard.core.usage import Usage
 
+SERVER_TOOL_BLOCKS = frozenset({
+    "server_tool_use", "web_search_tool_result", "web_fetch_tool_result",
+    "code_execution_tool_result", "bash_code_execution_tool_result",
+    "text_editor_code_execution_tool_result", "tool_search_tool_result",
+})
+"""Content blocks of the tools Anthropic runs itself: carried whole, as vendor items."""
+
 STOP_TO_FINISH: dict[str, FinishReason] = {
     "end_turn": "stop",
     "stop_sequence": "stop",

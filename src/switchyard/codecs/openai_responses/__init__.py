@@ -10,6 +10,7 @@ Conventions: item ids are minted by the injected ``new_item_id(prefix)`` with pr
 ``mcpa_`` (mcp_approval_response); a reasoning signature travels in ``encrypted_content``
 (see ``opaque``)."""
 
+from switchyard.codecs.openai_responses.builtin_out import builtin_item, mcp_error
 from switchyard.codecs.openai_responses.call import McpToolConfig, NewItemId, ResponsesCall, random_item_id
 from switchyard.codecs.openai_responses.compaction import pack_summary, unpack_summary
 from switchyard.codecs.openai_responses.input_in import normalize_items
@@ -19,7 +20,7 @@ from switchyard.codecs.openai_responses.opaque import pack as pack_encrypted_con
 from switchyard.codecs.openai_responses.opaque import unpack as unpack_encrypted_content
 from switchyard.codecs.openai_responses.request_in import decode_request
 from switchyard.codecs.openai_responses.response_out import build_response, encode_error, response_error, usage_out
-from switchyard.codecs.openai_responses.stream_out import ResponsesStreamEncoder, mcp_error
+from switchyard.codecs.openai_responses.stream_out import ResponsesStreamEncoder
 from switchyard.codecs.openai_responses.tools_in import strict_compatible
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "ResponsesCall",
     "ResponsesStreamEncoder",
     "build_response",
+    "builtin_item",
     "decode_request",
     "encode_error",
     "items_to_canonical",

@@ -10,12 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.core.request import ReasoningConfig, ResponseFormat, Tool, ToolChoice
+from switchyard.core.tool_config import ApprovalPolicy, FileSearchConfig, ImageGenerationConfig, McpToolConfig
+
+__all__ = ["ApprovalPolicy", "FileSearchConfig", "ImageGenerationConfig", "McpToolConfig", "NewItemId", "ResponsesCall",
+           "random_item_id"]
 
 NewItemId = Callable[[str], str]
 """Mints an item id from a prefix that includes its separator, e.g. ``"msg_"``."""
-
-ApprovalPolicy = str | dict[str, Any]
-"""``"always"`` | ``"never"`` | ``{"always": {"tool_names": [...]}, "never": {"tool_names": [...]}}``."""
 
 _ALPHABET = string.ascii_letters + string.digits
 
@@ -23,40 +24,6 @@ _ALPHABET = string.ascii_letters + string.digits
 def random_item_id(prefix: str) -> str:
     """The default ``NewItemId``: ``prefix`` and 24 random base62 characters."""
     return prefix + "".join(secrets.choice(_ALPHABET) for _ in range(24))
-
-
-@dataclass(slots=True)
-class FileSearchConfig:
-    """The request's ``{"type": "file_search", ...}`` tool, validated."""
-
-    vector_store_ids: list[str]
-    max_num_results: int = 10
-    filters: dict[str, Any] | None = None
-    ranking_options: dict[str, Any] | None = None
-
-
-@dataclass(slots=True)
-class ImageGenerationConfig:
-    """The request's ``{"type": "image_generation", ...}`` tool: the image model (None: the
-    first configured) and the options passed to it (size, quality, ...)."""
-
-    model: str | None = None
-    options: dict[str, Any] = field(default_factory=dict)
-    path: str = "tools"  # the tool's position in the request, for errors
-    partial_images: int = 0  # partial images to stream, when the response is streamed
-
-
-@dataclass(slots=True)
-class McpToolConfig:
-    """One ``{"type": "mcp", ...}`` tool of the request (the secret-bearing ``headers``
-    live here only; the echoed ``tools_wire`` never carries them)."""
-
-    server_label: str
-    server_url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    allowed_tools: list[str] | None = None
-    require_approval: ApprovalPolicy = "always"
-    server_description: str | None = None
 
 
 @dataclass(slots=True)

@@ -1,26 +1,24 @@
 """Stored Responses wire items (as ``decode_input`` or the encoder made them) to
 canonical items, to build a model request.
 
-- ``mcp_call`` becomes a ``FunctionCall`` (call id = the item id, name = the MCP
-  tool's own name) and its ``FunctionCallOutput`` (the output, or the error text
-  with ``is_error``); a call still without a result gives the call only.
+- ``file_search_call``, ``mcp_list_tools``, ``mcp_call``, ``mcp_approval_request``,
+  ``mcp_approval_response``, ``code_interpreter_call`` and ``image_generation_call``
+  become the built-in tool items of ``core.tool_items`` (an ``mcp_call`` error as its
+  text); the engine decides what a model sees of them.
 - ``custom_tool_call`` becomes a ``FunctionCall`` of the custom tool's function form
   (arguments ``{"input": ...}``), ``custom_tool_call_output`` a ``FunctionCallOutput``;
   a call with a ``namespace`` gets its flattened name (see ``tool_names``).
-- ``mcp_list_tools``, ``mcp_approval_request`` and ``mcp_approval_response`` are the
-  engine's business, ``additional_tools`` the request's tools, and hosted-tool items this
-  server never makes (``web_search_call``, ``tool_search_call``, ``tool_search_output``)
-  carry nothing a model here can use: all are skipped. ``item_reference`` must be
+- ``additional_tools`` are the request's tools, and hosted-tool items this server never
+  makes (``web_search_call``, ``tool_search_call``, ``tool_search_output``) carry nothing
+  a model here can use: all are skipped. ``item_reference`` must be
   resolved before."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import orjson
-
 from switchyard.codecs.openai_chat.wire import parse_data_url
+from switchyard.codecs.openai_responses.builtin_in import BUILTIN_IN
 from switchyard.codecs.openai_responses.compaction import SUMMARY_HEADER, unpack_summary
 from switchyard.codecs.openai_responses.opaque import unpack_text
 from switchyard.codecs.openai_responses.tool_names import custom_arguments, flat_name
@@ -39,10 +37,7 @@ from switchyard.core.items import (
     text_message,
 )
 
-_SKIPPED = frozenset({
-    "mcp_list_tools", "mcp_approval_request", "mcp_approval_response", "additional_tools", "web_search_call",
-    "tool_search_call", "tool_search_output",
-})
+_SKIPPED = frozenset({"additional_tools", "web_search_call", "tool_search_call", "tool_search_output"})
 
 
 def items_to_canonical(items: list[dict[str, Any]], inputs_from: int = 0) -> list[Item]:
@@ -69,12 +64,8 @@ def items_to_canonical(items: list[dict[str, Any]], inputs_from: int = 0) -> lis
             out.append(FunctionCallOutput(call_id=item["call_id"], output=parts))
         elif kind == "reasoning":
             out.append(_reasoning(item))
-        elif kind == "mcp_call":
-            out.extend(_mcp_call(item))
-        elif kind == "file_search_call":
-            out.extend(_file_search_call(item))
-        elif kind == "image_generation_call":
-            out.extend(_image_generation_call(item))
+        elif kind in BUILTIN_IN:
+            out.append(BUILTIN_IN[kind](item))
         elif kind == "compaction":
             summary = unpack_summary(item.get("encrypted_content"))
             if summary is not None:
@@ -147,54 +138,3 @@ def _reasoning(item: dict[str, Any]) -> Reasoning:
     if not text and signature and summary:
         text = "".join(summary)  # reasoning streamed as a summary still carries its signed text
     return Reasoning(text=text, signature=signature, encrypted=encrypted, summary=summary, id=item.get("id"))
-
-
-def _mcp_call(item: dict[str, Any]) -> list[Item]:
-    call = FunctionCall(call_id=item["id"], name=item["name"], arguments=item.get("arguments") or "",
-                        id=item["id"])
-    error = item.get("error")
-    output = item.get("output")
-    if error is not None:
-        text = error if isinstance(error, str) else _error_text(error)
-        return [call, FunctionCallOutput(call.call_id, [TextPart(text)], is_error=True)]
-    if output is None:
-        return [call]
-    return [call, FunctionCallOutput(call.call_id, [TextPart(output)])]
-
-
-def _error_text(error: object) -> str:
-    if isinstance(error, dict):
-        message = error.get("message")
-        if isinstance(message, str):
-            return message
-        content = error.get("content")
-        if isinstance(content, list):
-            texts: list[str] = [c["text"] for c in content if isinstance(c, dict) and isinstance(c.get("text"), str)]
-            if texts:
-                return "\n".join(texts)
-        if isinstance(content, str):
-            return content
-    return json.dumps(error)
-
-
-def _image_generation_call(item: dict[str, Any]) -> list[Item]:
-    """A past image as the model's call of the ``image_generation`` tool and its outcome
-    (the image itself is the user's; the model is told it was made)."""
-    prompt = item.get("revised_prompt") if isinstance(item.get("revised_prompt"), str) else ""
-    arguments = orjson.dumps({"prompt": prompt}).decode()
-    call = FunctionCall(call_id=item["id"], name="image_generation", arguments=arguments)
-    done = item.get("status") == "completed"
-    text = "The image was generated and shown to the user." if done else "Image generation failed."
-    return [call, FunctionCallOutput(call_id=item["id"], output=[TextPart(text)], is_error=not done)]
-
-
-def _file_search_call(item: dict[str, Any]) -> list[Item]:
-    """A past search as the model's call of the ``file_search`` tool and its answer."""
-    call = FunctionCall(call_id=item["id"], name="file_search",
-                        arguments=orjson.dumps({"queries": item.get("queries") or []}).decode())
-    results = item.get("results")
-    if results is None:
-        text = "(The results of this search were not kept.)"
-    else:
-        text = "\n\n".join(f"[{r.get('filename')}] {r.get('text', '')}" for r in results) or "No results."
-    return [call, FunctionCallOutput(call_id=item["id"], output=[TextPart(text)])]

@@ -8,6 +8,12 @@ with ``reasoning_as="summary"``), tool call → ``function_call``. Blocks still 
 a turn ends (``Finish`` or the next ``Start``) are closed, ``incomplete`` unless the
 turn finished normally.
 
+Built-in tool items (``ItemStart`` / ``ItemDone``) become their output items with the
+events the spec gives each kind; a ``file_search_call`` shows its ``results`` only with
+``search_results``, and a search that found something makes every text block that ends
+afterwards cite its files. ``ItemProgress`` of a begun ``image_generation_call`` (a
+partial image) becomes its ``partial_image`` event. Vendor items are left out.
+
 A call to a custom tool becomes a ``custom_tool_call`` (its input streamed once, as
 ``custom_tool_call_input.delta``/``.done`` when the call is complete, since the model
 writes it as JSON arguments); a call to a namespaced tool a ``function_call`` with
@@ -23,6 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.codecs.openai_chat.wire import ERROR_TYPES
+from switchyard.codecs.openai_responses.builtin_out import builtin_item, image_settings
 from switchyard.codecs.openai_responses.call import NewItemId
 from switchyard.codecs.openai_responses.items_out import (
     delta_logprobs,
@@ -42,19 +49,24 @@ from switchyard.core.events import (
     BlockStop,
     Event,
     Finish,
+    ItemDone,
+    ItemProgress,
+    ItemStart,
     ReasoningDelta,
     RefusalDelta,
     SignatureDelta,
     Start,
     TextDelta,
 )
+from switchyard.core.tool_items import FileSearchCall, FileSearchResult, PartialImage, VendorItem
 
 LIFECYCLE = frozenset({
     "response.created", "response.queued", "response.in_progress", "response.completed",
     "response.incomplete", "response.failed",
 })
 _ITEM_PREFIX = {"mcp_list_tools": "mcpl_", "mcp_call": "mcp_", "mcp_approval_request": "mcpr_",
-                "file_search_call": "fs_", "image_generation_call": "ig_"}
+                "mcp_approval_response": "mcpa_", "file_search_call": "fs_", "code_interpreter_call": "ci_",
+                "image_generation_call": "ig_"}
 
 
 @dataclass(slots=True)
@@ -84,7 +96,9 @@ class ResponsesStreamEncoder:
         reasoning_as: Literal["text", "summary"] = "text",
         tools: dict[str, ToolKind] | None = None,
         pack_reasoning_text: bool | None = None,
+        search_results: bool = False,
     ) -> None:
+        self._search_results = search_results
         self._new_item_id = new_item_id
         self._tools = tools
         self._pack_text = pack_reasoning_text
@@ -176,6 +190,8 @@ class ResponsesStreamEncoder:
                 return self._stop(i, "completed")
             case Finish(reason=reason):
                 return self.close_open("incomplete" if reason in ("length", "content_filter") else "completed")
+            case ItemStart() | ItemProgress() | ItemDone():
+                return self._builtin(event)
         return []
 
     def close_open(self, status: str = "incomplete") -> list[Event_]:
@@ -295,22 +311,36 @@ class ResponsesStreamEncoder:
                         part={"type": "reasoning_text", "text": block.text}),
         ]
 
-    # -- engine-made items ----------------------------------------------------------------
+    # -- built-in tool items -------------------------------------------------------------
 
-    def cite(self, citations: list[dict[str, Any]]) -> None:
+    def _builtin(self, event: ItemStart | ItemProgress | ItemDone) -> list[Event_]:
+        if isinstance(event, ItemProgress):
+            return [self._partial_image(event.item_id, event.partial)] if event.item_id in self._begun else []
+        item = event.item
+        if isinstance(item, VendorItem):
+            return []  # another vendor's content: nothing a Responses client can read
+        wire = builtin_item(item, search_results=self._search_results)
+        if not wire["id"]:
+            wire["id"] = item.id = self._new_item_id(_ITEM_PREFIX.get(wire["type"], "item_"))
+        if isinstance(event, ItemStart):
+            return self._begin_item(wire)
+        out = [] if wire["id"] in self._begun else self._begin_item(wire)
+        out += self._end_item(wire)
+        if isinstance(item, FileSearchCall) and item.results:
+            self._cite(item.results)
+        return out
+
+    def _cite(self, results: list[FileSearchResult]) -> None:
         """``file_citation`` annotations (without ``index``) for every text block that ends
         from now on: the files the answer was drawn from."""
-        self._citations = list(citations)
+        seen: dict[str, dict[str, Any]] = {}
+        for r in results:
+            seen.setdefault(r.file_id, {"type": "file_citation", "file_id": r.file_id, "filename": r.filename})
+        self._citations = list(seen.values())
 
-    def add_item(self, item: dict[str, Any]) -> list[Event_]:
-        return self.begin_item(item) + self.end_item(item)
-
-    def begin_item(self, item: dict[str, Any]) -> list[Event_]:
-        """``output_item.added`` and the item's opening events. Sets ``item["id"]`` in
-        place when missing; ``end_item`` finds the item again by that id."""
+    def _begin_item(self, item: dict[str, Any]) -> list[Event_]:
+        """``output_item.added`` and the item's opening events."""
         kind = item["type"]
-        if not item.get("id"):
-            item["id"] = self._new_item_id(_ITEM_PREFIX.get(kind, "item_"))
         index = self._next_index
         self._next_index += 1
         self._begun[item["id"]] = index
@@ -344,38 +374,29 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
         return out
 
-    def image_partial(self, item_id: str, b64: str, index: int, settings: dict[str, Any]) -> list[Event_]:
-        """A partial image of a begun ``image_generation_call`` (``settings``: its size,
-        quality, background and output format, where known)."""
-        return [self._event("response.image_generation_call.partial_image", item_id=item_id,
-                            output_index=self._begun[item_id], partial_image_b64=b64, partial_image_index=index,
-                            **settings)]
+    def _partial_image(self, item_id: str, partial: PartialImage) -> Event_:
+        """A partial image of a begun ``image_generation_call``, with the settings known so far."""
+        return self._event("response.image_generation_call.partial_image", item_id=item_id,
+                           output_index=self._begun[item_id], partial_image_b64=partial.data,
+                           partial_image_index=partial.index, **image_settings(partial.settings))
 
-    def end_item(self, item: dict[str, Any]) -> list[Event_]:
-        """The item's closing events and ``output_item.done`` with ``item`` as it is now."""
-        index = self._begun.pop(item["id"])
-        where = {"item_id": item["id"], "output_index": index}
-        done = copy.deepcopy(item)
-        kind = item["type"]
+    def _end_item(self, done: dict[str, Any]) -> list[Event_]:
+        """The item's closing events and ``output_item.done`` with the finished item."""
+        index = self._begun.pop(done["id"])
+        where = {"item_id": done["id"], "output_index": index}
+        kind = done["type"]
         out: list[Event_] = []
         if kind == "file_search_call":
             out.append(self._event("response.file_search_call.completed", **where))
-        elif kind == "image_generation_call" and item.get("status") == "completed":
+        elif kind == "image_generation_call" and done.get("status") == "completed":
             out.append(self._event("response.image_generation_call.completed", **where))
         elif kind == "mcp_list_tools":
-            failed = bool(item.get("error"))
+            failed = bool(done.get("error"))
             out.append(self._event(f"response.mcp_list_tools.{'failed' if failed else 'completed'}", **where))
         elif kind == "mcp_call":
-            if isinstance(done.get("error"), str):
-                done["error"] = mcp_error(done["error"])
             failed = done.get("error") is not None
             done["status"] = "failed" if failed else "completed"
             out.append(self._event(f"response.mcp_call.{'failed' if failed else 'completed'}", **where))
         out.append(self._event("response.output_item.done", output_index=index, item=done))
         self._done[index] = done
         return out
-
-
-def mcp_error(message: str) -> dict[str, Any]:
-    """An ``mcp_call`` error as the SDK types it (a tool execution error with text content)."""
-    return {"type": "mcp_tool_execution_error", "content": [{"type": "text", "text": message}]}

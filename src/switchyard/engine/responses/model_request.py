@@ -7,16 +7,18 @@ from typing import Any
 from switchyard.codecs.openai_responses import items_to_canonical
 from switchyard.core.items import Item, text_message
 from switchyard.core.request import Request, Tool, ToolChoice, VendorTools
+from switchyard.tools.table import for_model
 
 LOGPROBS_INCLUDE = "message.output_text.logprobs"
 
 
 def context_items(call: Any, history: list[dict[str, Any]], inputs: list[dict[str, Any]]) -> list[Item]:
-    """Stored wire items as canonical items; instructions first (never carried over)."""
+    """Stored wire items as a model reads them (built-in tool items replayed by their
+    tools); instructions first (never carried over)."""
     items = items_to_canonical([*history, *inputs], inputs_from=len(history))
     if call.instructions:
         items.insert(0, text_message("developer", call.instructions))
-    return items
+    return for_model(items)
 
 
 def model_request(call: Any, items: list[Item], tools: list[Tool], *, tools_allowed: bool = True,

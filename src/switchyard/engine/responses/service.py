@@ -18,9 +18,9 @@ from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.abandoned import closing_events
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
-from switchyard.engine.responses.loop import ResponseRun, RunContext, RunOutcome
 from switchyard.engine.responses.mcp_tools import check_servers
 from switchyard.engine.responses.model_request import model_request
+from switchyard.engine.responses.response_run import ResponseRun, RunContext, RunOutcome
 from switchyard.engine.responses.run_stream import STREAM_END, drain, empty, stop
 from switchyard.engine.responses.sink import StoredEventSink
 from switchyard.engine.responses.stored import StoredObjects
@@ -35,6 +35,7 @@ from switchyard.store.ids import new_id
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox
+from switchyard.tools.builtin import ToolServices
 from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
@@ -136,8 +137,8 @@ class ResponsesService:
 
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
-                          self.mcp, new_item_id, background=background, owner_id=p.owner_id,
-                          retrieval=self.retrieval, file_inputs=self.file_inputs, images=self.images)
+                          ToolServices(self.retrieval, self.mcp, self.images), new_item_id, background=background,
+                          owner_id=p.owner_id, file_inputs=self.file_inputs)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:
