@@ -30,3 +30,10 @@ def test_zero_config_serves_speech_both_ways_under_openai_names() -> None:
     models = {m.name: m for m in Settings().with_default_models().models}
     assert (models["whisper-base"].task, models["hibari-tts"].task) == ("transcription", "speech")
     assert "whisper-1" in models["whisper-base"].aliases and "tts-1" in models["hibari-tts"].aliases
+
+
+def test_files_dir_defaults_under_data_dir_and_is_set_from_the_environment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(data_dir=str(tmp_path)).resolved_files_dir == tmp_path / "files"
+    monkeypatch.setenv("SWITCHYARD_FILES_DIR", str(tmp_path / "shared"))
+    assert load_settings(data_dir=str(tmp_path)).resolved_files_dir == tmp_path / "shared"

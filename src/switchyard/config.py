@@ -197,6 +197,9 @@ class Settings(BaseModel):
     log_level: str = "info"
     data_dir: Path = Path("./data")
     database_url: str | None = None  # default: SQLite under data_dir
+    # Uploaded files' bytes (Files, Uploads, batch output, image links); every process
+    # serving one database must see the same directory. Default: <data_dir>/files.
+    files_dir: Path | None = None
     master_key: str | None = None
     secret_key: str | None = None  # seals stored secrets; default: a random one kept in data_dir
     max_body_bytes: int = 32 * 1024 * 1024
@@ -254,6 +257,10 @@ class Settings(BaseModel):
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'switchyard.db').resolve()}"
 
+    @property
+    def resolved_files_dir(self) -> Path:
+        return self.files_dir if self.files_dir is not None else self.data_dir / "files"
+
     def with_default_models(self) -> Settings:
         if self.models:
             return self
@@ -299,6 +306,7 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         "master_key": os.environ.get("SWITCHYARD_MASTER_KEY"),
         "secret_key": os.environ.get("SWITCHYARD_SECRET_KEY"),
         "database_url": os.environ.get("SWITCHYARD_DATABASE_URL"),
+        "files_dir": os.environ.get("SWITCHYARD_FILES_DIR"),
         "redis_url": os.environ.get("SWITCHYARD_REDIS_URL"),
         "otlp_endpoint": os.environ.get("SWITCHYARD_OTLP_ENDPOINT"),
     }

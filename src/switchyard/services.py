@@ -43,7 +43,7 @@ from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.batches import BatchRecord, BatchRepository
-from switchyard.store.blobs import BlobStore, audio_upload_store
+from switchyard.store.blobs import BlobStore, request_upload_stores
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
@@ -126,7 +126,7 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
                                   param="model")
         return embeddings.embedder(name)
 
-    ingester = Ingester(database, BlobStore(settings.data_dir), embedder_for)
+    ingester = Ingester(database, BlobStore(settings.resolved_files_dir), embedder_for)
     return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
 
 
@@ -150,7 +150,7 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
         route = services.models.find(name)
         return route.name if route is not None else name
 
-    work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.data_dir),
+    work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.resolved_files_dir),
                      line_calls(services), lines, limits,
                      model_slots=ModelSlots(config.concurrency_per_model, caps, canonical))
     return InProcessRunner(work, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
@@ -181,9 +181,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     conversations = ConversationRepository(database)
     metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
-    images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.data_dir),
+    images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.resolved_files_dir),
                           ImageLinks(secret), settings.image_url_ttl_seconds)
-    file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
+    file_inputs = FileInputs(FileRepository(database), BlobStore(settings.resolved_files_dir), settings.max_body_bytes)
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
@@ -214,10 +214,11 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     runner.start()
     batch_runner.start()
     deployments.start(settings.routing.refresh_seconds)
-    blobs = BlobStore(settings.data_dir)
+    blobs = BlobStore(settings.resolved_files_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
-    # audio uploads live for one request; older ones were left by a process that died mid-answer
-    await asyncio.to_thread(audio_upload_store(settings.data_dir).remove_older_than, 24 * 3600)
+    # audio and image uploads live for one request; older ones were left by a process that died mid-answer
+    for uploads in request_upload_stores(settings.data_dir):
+        await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
     return services, Workers(runner, batch_runner, mcp, purger)
 

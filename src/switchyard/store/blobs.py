@@ -1,9 +1,11 @@
-"""File contents on local disk under ``<data_dir>/files/``.
+"""File contents in a directory (``files_dir``; default ``<data_dir>/files/``), which
+several processes may share (NFS or a shared volume).
 
 Blobs are named by random keys this module chooses (``ab/ab12…``), never by a
-client's file name. Writes stream to a temporary file beside the blobs and are
-renamed into place once complete, so a blob either exists whole or not at all;
-nothing is ever held whole in memory."""
+client's file name. Writes stream to a temporary file in the same directory tree
+(so on the same file system) and are renamed into place once complete, so a blob
+either exists whole or not at all, for this process and every other one reading the
+directory; nothing is ever held whole in memory."""
 
 from __future__ import annotations
 
@@ -99,8 +101,8 @@ async def _read_chunks(handle: BinaryIO, chunk_size: int) -> AsyncIterator[bytes
 
 
 class BlobStore:
-    def __init__(self, data_dir: Path) -> None:
-        self.root = Path(data_dir) / "files"
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
         self._temp = self.root / "tmp"
 
     def path(self, key: str) -> Path:
@@ -197,4 +199,16 @@ class BlobStore:
 def audio_upload_store(data_dir: Path) -> BlobStore:
     """Where transcription uploads live for the one request that reads them, apart from the
     Files API's blobs (``<data_dir>/audio-uploads/files``)."""
-    return BlobStore(Path(data_dir) / "audio-uploads")
+    return BlobStore(Path(data_dir) / "audio-uploads" / "files")
+
+
+def image_upload_store(data_dir: Path) -> BlobStore:
+    """Where the images and masks sent to an edit or variation live for that one request:
+    in this process's ``data_dir`` (``<data_dir>/image-uploads/files``), so one that dies
+    mid-answer leaves nothing in the shared ``files_dir``."""
+    return BlobStore(Path(data_dir) / "image-uploads" / "files")
+
+
+def request_upload_stores(data_dir: Path) -> list[BlobStore]:
+    """Every store of blobs that live for one request (swept of leftovers at start-up)."""
+    return [audio_upload_store(data_dir), image_upload_store(data_dir)]

@@ -49,7 +49,7 @@ def repository(services: Services) -> FileRepository:
 
 
 def blob_store(services: Services) -> BlobStore:
-    return BlobStore(services.settings.data_dir)
+    return BlobStore(services.settings.resolved_files_dir)
 
 
 def file_body(record: FileRecord) -> dict[str, Any]:
@@ -206,7 +206,8 @@ async def get_file_content(request: Request, services: Services, principal: Prin
     try:
         chunks = await blob_store(services).open(record.blob_key)
     except BlobNotFound as exc:
-        raise SwitchyardError(ErrorKind.SERVER, f"The content of {file_id} is missing from storage.") from exc
+        raise SwitchyardError(ErrorKind.NOT_FOUND, f"The content of file {file_id} is missing from storage "
+                              "(was it written to another files_dir?).", code="file_content_missing") from exc
     headers = {
         "Content-Length": str(record.bytes),
         "Content-Disposition": _attachment(record.filename),

@@ -23,7 +23,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.engine.images.service import ImageContent
 from switchyard.gateway.auth import Principal, require_model
 from switchyard.providers.openai_images import UploadedFile
-from switchyard.store.blobs import BlobStore
+from switchyard.store.blobs import image_upload_store
 from switchyard.surfaces.context import Services, endpoint, services_of
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.multipart import form_parts, read_field
@@ -76,7 +76,7 @@ async def _streamed(services: Services, call: Any, files: list[UploadedFile], cl
 
 
 async def _delete(services: Services, keys: list[str]) -> None:
-    await BlobStore(services.settings.data_dir).delete_many(keys)
+    await image_upload_store(services.settings.data_dir).delete_many(keys)
 
 
 @endpoint(render_error)
@@ -88,7 +88,7 @@ async def create_image(request: Request, services: Services, principal: Principa
 async def _read_form(request: Request, services: Services, operation: Operation
                      ) -> tuple[dict[str, Any], list[UploadedFile], list[str]]:
     """The text fields (typed), the files (on disk) and the blob keys to delete afterwards."""
-    blobs = BlobStore(services.settings.data_dir)
+    blobs = image_upload_store(services.settings.data_dir)
     fields: dict[str, Any] = {}
     files: list[UploadedFile] = []
     keys: list[str] = []

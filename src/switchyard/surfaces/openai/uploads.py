@@ -16,7 +16,7 @@ from starlette.routing import Route
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.gateway.auth import Principal
-from switchyard.store.blobs import StoredBlob, too_large
+from switchyard.store.blobs import BlobNotFound, StoredBlob, too_large
 from switchyard.store.files import FileRecord, UploadRecord, UploadStateError
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
@@ -162,7 +162,12 @@ async def complete_upload(request: Request, services: Services, principal: Princ
         raise invalid(f"The parts hold {total} bytes, but the upload was created with bytes={upload.bytes}.",
                       "part_ids")
     blobs = blob_store(services)
-    joined = await blobs.concat(parts[p].blob_key for p in part_ids)
+    try:
+        joined = await blobs.concat(parts[p].blob_key for p in part_ids)
+    except BlobNotFound as exc:
+        index = next(i for i, p in enumerate(part_ids) if parts[p].blob_key == exc.args[0])
+        raise SwitchyardError(ErrorKind.NOT_FOUND, f"The bytes of part {part_ids[index]} are missing from storage.",
+                              param=f"part_ids[{index}]", code="part_content_missing") from exc
     try:
         if md5 and md5.strip().lower() != joined.md5:
             raise invalid(f"The md5 of the uploaded bytes is {joined.md5}, not {md5}.", "md5")
