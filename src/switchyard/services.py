@@ -112,8 +112,10 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
                                   param="model")
         return embeddings.embedder(name)
 
-    ingester = Ingester(database, BlobStore(settings.data_dir), embedder_for)
-    return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
+    search = VectorStoreSearch(database, embedder_for, index_dir=Path(settings.data_dir) / "vector_index",
+                               ann_min_chunks=settings.vector_index_min_chunks)
+    ingester = Ingester(database, BlobStore(settings.data_dir), embedder_for, on_indexed=search.stores_changed)
+    return Retrieval(ingester, search, default)
 
 
 async def open_services(settings: Settings, master_key: str) -> tuple[Services, Workers]:
