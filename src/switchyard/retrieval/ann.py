@@ -100,12 +100,13 @@ class Graph:
         self.version = changes.version
         return True
 
-    def top(self, query: FloatMatrix, k: int, allowed: IdArray | None) -> Hits | None:
+    def top(self, query: FloatMatrix, k: int, allowed: IdArray | None,
+            exact_filter_rows: int = EXACT_FILTER_ROWS) -> Hits | None:
         """The ``k`` best ``(chunk id, cosine)`` among ``allowed`` (sorted; all live
         when None), best first; None when the caller should score exactly instead."""
         if allowed is not None:
             allowed = np.intersect1d(allowed, self.live, assume_unique=True)
-            if len(allowed) < EXACT_FILTER_ROWS:
+            if len(allowed) < exact_filter_rows:
                 return None
         wanted = min(k, len(self.live) if allowed is None else len(allowed))
         if wanted <= 0:
@@ -159,10 +160,12 @@ class _Entry:
 class AnnIndexes:
     """The graphs of one process."""
 
-    def __init__(self, chunks: ChunkIndex, directory: Path | None = None, *, min_chunks: int = MIN_CHUNKS) -> None:
+    def __init__(self, chunks: ChunkIndex, directory: Path | None = None, *, min_chunks: int = MIN_CHUNKS,
+                 exact_filter_rows: int = EXACT_FILTER_ROWS) -> None:
         self.chunks = chunks
         self.directory = directory
         self.min_chunks = min_chunks
+        self.exact_filter_rows = exact_filter_rows
         self._entries: dict[str, _Entry] = {}
         self.answered = 0  # searches the graphs answered, for tests and the benchmark
 
@@ -178,7 +181,7 @@ class AnnIndexes:
             return None
         if entry.graph is None:
             return None
-        hits = entry.graph.top(query, k, allowed)
+        hits = entry.graph.top(query, k, allowed, self.exact_filter_rows)
         if hits is not None:
             self.answered += 1
         return hits

@@ -29,7 +29,7 @@ import numpy as np
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.providers.base import Embedder
-from switchyard.retrieval.ann import MIN_CHUNKS, AnnIndexes
+from switchyard.retrieval.ann import EXACT_FILTER_ROWS, MIN_CHUNKS, AnnIndexes
 from switchyard.retrieval.filters import parse_filters
 from switchyard.retrieval.ranking import RankingOptions, fuse, keywords, parse_ranking_options, search_queries
 from switchyard.retrieval.vectors import DEFAULT_CACHE_BYTES, FloatMatrix, IdArray, VectorCache, normalised
@@ -86,13 +86,14 @@ class VectorStoreSearch:
 
     def __init__(self, db: Database, embedder_for: EmbedderFor, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  candidates: int = CANDIDATES, index_dir: Path | None = None, ann_min_chunks: int = MIN_CHUNKS,
-                 ann: bool = True) -> None:
+                 ann: bool = True, exact_filter_rows: int = EXACT_FILTER_ROWS) -> None:
         self.db = db
         self.stores = VectorStoreRepository(db)
         self.index = ChunkIndex(db)
         self.cache = VectorCache(self.index, cache_bytes)
         self.nearest = NearestChunks(db)
-        self.ann = AnnIndexes(self.index, index_dir, min_chunks=ann_min_chunks) if ann else None
+        self.ann = AnnIndexes(self.index, index_dir, min_chunks=ann_min_chunks,
+                              exact_filter_rows=exact_filter_rows) if ann else None
         self.embedder_for = embedder_for
         self.candidates = candidates
 

@@ -38,6 +38,9 @@ Hits = list[tuple[int, float]]  # (chunk id, cosine), best first
 class NearestChunks:
     def __init__(self, db: Database) -> None:
         self._db = db
+        # Extra SET LOCALs before every query: the tests and the benchmark force the index
+        # (enable_seqscan = off) on stores small enough for the planner to prefer a scan.
+        self.extra_settings: list[str] = []
 
     def _query(self, store_ids: Sequence[str], dims: int, filters: AttributeFilter | None, k: int) -> Select[Any]:
         distance = vector_column(dims).op("<=>", return_type=Float)(vector_value("q", dims))
@@ -57,6 +60,15 @@ class NearestChunks:
             ef = min(MAX_EF_SEARCH, max(ef, k * OVERFETCH))
         return [f"SET LOCAL hnsw.ef_search = {ef}"]
 
+    async def plan(self, store_ids: Sequence[str], dims: int, k: int, filters: AttributeFilter | None = None) -> str:
+        """``EXPLAIN`` of the query for these stores, under the same settings."""
+        query = self._query(store_ids, dims, filters, k).params(q=vector_text(np.ones(dims, np.float32)))
+        sql = str(query.compile(dialect=self._db.engine.dialect, compile_kwargs={"literal_binds": True}))
+        async with self._db.session(read_only=True) as session:
+            for setting in [*self._settings(k, filters is not None), *self.extra_settings]:
+                await session.execute(text(setting))
+            return "\n".join(row[0] for row in await session.execute(text("EXPLAIN " + sql.replace(":", "\\:"))))
+
     async def _run(self, query: Select[Any], vectors: npt.NDArray[np.float32], settings: list[str]) -> list[Hits]:
         found: list[Hits] = []
         async with self._db.session(read_only=True) as session:
@@ -74,7 +86,7 @@ class NearestChunks:
         if not len(vectors) or not store_ids:
             return [[] for _ in vectors]
         query = self._query(store_ids, vectors.shape[1], filters, k)
-        found = await self._run(query, vectors, self._settings(k, filters is not None))
+        found = await self._run(query, vectors, [*self._settings(k, filters is not None), *self.extra_settings])
         short = [i for i, hits in enumerate(found) if len(hits) < k]
         if short:
             exact = await self._run(query, vectors[short], ["SET LOCAL enable_indexscan = off"])
