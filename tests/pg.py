@@ -9,7 +9,7 @@ import secrets
 import shutil
 import tempfile
 from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import ExitStack, asynccontextmanager, contextmanager
 from pathlib import Path
 
 import asyncpg
@@ -65,3 +65,19 @@ def pgvector_server() -> Iterator[str]:
     finally:
         server.cleanup()
         shutil.rmtree(root, ignore_errors=True)
+
+
+class LazyPgvectorServer:
+    """``pgvector_server`` started the first time a test asks for its URL."""
+
+    def __init__(self) -> None:
+        self._stack = ExitStack()
+        self._url: str | None = None
+
+    def url(self) -> str:
+        if self._url is None:
+            self._url = self._stack.enter_context(pgvector_server())
+        return self._url
+
+    def close(self) -> None:
+        self._stack.close()

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-from contextlib import ExitStack
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -11,7 +10,7 @@ from switchyard.providers.local_embeddings import LocalEmbedder
 from switchyard.store.blobs import BlobStore
 from switchyard.store.database import Database
 from switchyard.store.files import FileRecord, FileRepository
-from tests.pg import fresh_postgres_url, pgvector_server
+from tests.pg import LazyPgvectorServer, fresh_postgres_url
 from tests.store.conftest import BACKENDS, database  # noqa: F401  (fixtures)
 
 
@@ -42,33 +41,9 @@ async def upload(db: Database, blobs: BlobStore, owner: str, filename: str, data
                                            mime_type=mime_type)
 
 
-class _LazyServer:
-    """Starts the pgvector server the first time a test needs it."""
-
-    def __init__(self) -> None:
-        self._stack = ExitStack()
-        self._url: str | None = None
-
-    def url(self) -> str:
-        if self._url is None:
-            self._url = self._stack.enter_context(pgvector_server())
-        return self._url
-
-    def close(self) -> None:
-        self._stack.close()
-
-
-@pytest.fixture(scope="session")
-def pgvector_admin() -> Iterator[_LazyServer]:
-    """A PostgreSQL server with the pgvector extension, for the session (started on first use)."""
-    server = _LazyServer()
-    yield server
-    server.close()
-
-
 @pytest.fixture(params=[*BACKENDS, pytest.param("pgvector", marks=pytest.mark.postgres)])
 async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
-                       pgvector_admin: _LazyServer) -> AsyncIterator[str]:
+                       pgvector_admin: LazyPgvectorServer) -> AsyncIterator[str]:
     """An empty database of each backend; ``pgvector`` is PostgreSQL with the extension
     (the plain ``postgres`` server has none, so it covers the exact path on PostgreSQL)."""
     if request.param == "sqlite":
