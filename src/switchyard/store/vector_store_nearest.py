@@ -52,13 +52,16 @@ class NearestChunks:
         return select(VectorStoreChunk.id, distance.label("distance")).where(*where).order_by(distance).limit(k)
 
     def _settings(self, k: int, filtered: bool) -> list[str]:
+        # A custom plan for each query: the planner sees the query vector (a generic plan
+        # would parse its text form once per row it sorts) and the stores' real sizes.
+        settings = ["SET LOCAL plan_cache_mode = force_custom_plan"]
         state = self._db.pgvector
         ef = max(EF_SEARCH, k)
         if state is not None and state.iterative_scan:
-            return [f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = strict_order"]
+            return [*settings, f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = strict_order"]
         if filtered:
             ef = min(MAX_EF_SEARCH, max(ef, k * OVERFETCH))
-        return [f"SET LOCAL hnsw.ef_search = {ef}"]
+        return [*settings, f"SET LOCAL hnsw.ef_search = {ef}"]
 
     async def plan(self, store_ids: Sequence[str], dims: int, k: int, filters: AttributeFilter | None = None) -> str:
         """``EXPLAIN`` of the query for these stores, under the same settings."""
@@ -89,7 +92,8 @@ class NearestChunks:
         found = await self._run(query, vectors, [*self._settings(k, filters is not None), *self.extra_settings])
         short = [i for i, hits in enumerate(found) if len(hits) < k]
         if short:
-            exact = await self._run(query, vectors[short], ["SET LOCAL enable_indexscan = off"])
+            exact = await self._run(query, vectors[short], ["SET LOCAL plan_cache_mode = force_custom_plan",
+                                                             "SET LOCAL enable_indexscan = off"])
             for i, hits in zip(short, exact, strict=True):
                 found[i] = hits
         return found
