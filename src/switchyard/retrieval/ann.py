@@ -35,6 +35,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -111,16 +112,16 @@ class Graph:
         wanted = min(k, len(self.live) if allowed is None else len(allowed))
         if wanted <= 0:
             return []
-        params = faiss.SearchParametersHNSW()
+        params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # not in faiss's stubs
         params.efSearch = max(EF_SEARCH, k)
-        keep: list[object] = []  # selectors must outlive the search
+        keep: list[Any] = []  # selectors must outlive the search
         if allowed is not None:
             params.efSearch = int(min(MAX_EF_SEARCH, params.efSearch * len(self.live) / len(allowed)))
             keep.append(faiss.IDSelectorBatch(allowed))
-            params.sel = keep[-1]
         elif len(self.dead):
-            keep.append(faiss.IDSelectorBatch(self.dead))
-            keep.append(faiss.IDSelectorNot(keep[-1]))
+            dead = faiss.IDSelectorBatch(self.dead)
+            keep += [dead, faiss.IDSelectorNot(dead)]
+        if keep:
             params.sel = keep[-1]
         scores, labels = self.index.search(query.reshape(1, -1), k, params=params)
         hits = [(int(label), float(score)) for label, score in zip(labels[0], scores[0], strict=True) if label >= 0]
