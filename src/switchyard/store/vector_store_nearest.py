@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Float, Select, func, literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchyard.store.database import Database
 from switchyard.store.pgvector_schema import vector_text
@@ -38,9 +39,9 @@ Hits = list[tuple[int, float]]  # (chunk id, cosine), best first
 class NearestChunks:
     def __init__(self, db: Database) -> None:
         self._db = db
-        # Extra SET LOCALs before every query: the tests and the benchmark force the index
-        # (enable_seqscan = off) on stores small enough for the planner to prefer a scan.
-        self.extra_settings: list[str] = []
+        # Extra settings for every query: the tests and the benchmark force the index
+        # (enable_seqscan off) on stores small enough for the planner to prefer a scan.
+        self.extra_settings: dict[str, str] = {}
 
     def _query(self, store_ids: Sequence[str], dims: int, filters: AttributeFilter | None, k: int) -> Select[Any]:
         distance = vector_column(dims).op("<=>", return_type=Float)(vector_value("q", dims))
@@ -51,32 +52,41 @@ class NearestChunks:
             where.append(compile_filter("postgresql", filters))
         return select(VectorStoreChunk.id, distance.label("distance")).where(*where).order_by(distance).limit(k)
 
-    def _settings(self, k: int, filtered: bool) -> list[str]:
+    def _settings(self, k: int, filtered: bool) -> dict[str, str]:
         # A custom plan for each query: the planner sees the query vector (a generic plan
         # would parse its text form once per row it sorts) and the stores' real sizes.
-        settings = ["SET LOCAL plan_cache_mode = force_custom_plan"]
+        settings = {"plan_cache_mode": "force_custom_plan"}
         state = self._db.pgvector
         ef = max(EF_SEARCH, k)
         if state is not None and state.iterative_scan:
-            return [*settings, f"SET LOCAL hnsw.ef_search = {ef}", "SET LOCAL hnsw.iterative_scan = strict_order"]
+            return {**settings, "hnsw.ef_search": str(ef), "hnsw.iterative_scan": "strict_order",
+                    **self.extra_settings}
         if filtered:
             ef = min(MAX_EF_SEARCH, max(ef, k * OVERFETCH))
-        return [*settings, f"SET LOCAL hnsw.ef_search = {ef}"]
+        return {**settings, "hnsw.ef_search": str(ef), **self.extra_settings}
+
+    @staticmethod
+    async def _apply(session: AsyncSession, settings: dict[str, str]) -> None:
+        """The settings for this transaction only, in one round trip."""
+        calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(settings)))
+        params = {}
+        for i, (name, value) in enumerate(settings.items()):
+            params |= {f"n{i}": name, f"v{i}": value}
+        await session.execute(text(f"SELECT {calls}"), params)
 
     async def plan(self, store_ids: Sequence[str], dims: int, k: int, filters: AttributeFilter | None = None) -> str:
         """``EXPLAIN`` of the query for these stores, under the same settings."""
         query = self._query(store_ids, dims, filters, k).params(q=vector_text(np.ones(dims, np.float32)))
         sql = str(query.compile(dialect=self._db.engine.dialect, compile_kwargs={"literal_binds": True}))
         async with self._db.session(read_only=True) as session:
-            for setting in [*self._settings(k, filters is not None), *self.extra_settings]:
-                await session.execute(text(setting))
+            await self._apply(session, self._settings(k, filters is not None))
             return "\n".join(row[0] for row in await session.execute(text("EXPLAIN " + sql.replace(":", "\\:"))))
 
-    async def _run(self, query: Select[Any], vectors: npt.NDArray[np.float32], settings: list[str]) -> list[Hits]:
+    async def _run(self, query: Select[Any], vectors: npt.NDArray[np.float32],
+                   settings: dict[str, str]) -> list[Hits]:
         found: list[Hits] = []
         async with self._db.session(read_only=True) as session:
-            for setting in settings:
-                await session.execute(text(setting))
+            await self._apply(session, settings)
             for vector in vectors:
                 rows = await session.execute(query, {"q": vector_text(vector)})
                 found.append([(int(id), 1.0 - float(distance)) for id, distance in rows])
@@ -89,11 +99,11 @@ class NearestChunks:
         if not len(vectors) or not store_ids:
             return [[] for _ in vectors]
         query = self._query(store_ids, vectors.shape[1], filters, k)
-        found = await self._run(query, vectors, [*self._settings(k, filters is not None), *self.extra_settings])
+        found = await self._run(query, vectors, self._settings(k, filters is not None))
         short = [i for i, hits in enumerate(found) if len(hits) < k]
         if short:
-            exact = await self._run(query, vectors[short], ["SET LOCAL plan_cache_mode = force_custom_plan",
-                                                             "SET LOCAL enable_indexscan = off"])
+            exact = await self._run(query, vectors[short], {"plan_cache_mode": "force_custom_plan",
+                                                             "enable_indexscan": "off"})
             for i, hits in zip(short, exact, strict=True):
                 found[i] = hits
         return found
