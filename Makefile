@@ -10,6 +10,7 @@ test:
 	./scripts/bootstrap.sh local,test
 	./scripts/install-agents.sh "$${SWITCHYARD_AGENTS_DIR:-$$HOME/.cache/switchyard-agents}"
 	./scripts/install-clients-js.sh "$${SWITCHYARD_CLIENTS_JS_DIR:-$$HOME/.cache/switchyard-clients-js}"
+	./scripts/install-browser.sh
 	.venv/bin/ruff check src tests bench
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -q -ra $(ARGS)

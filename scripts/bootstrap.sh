@@ -41,8 +41,8 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
         # The first build compiles llama.cpp (about 5 minutes on 2 cores); show the compiler's progress.
         step "building ${llama_pin} (compiles llama.cpp once; pip caches the wheel)"
         .venv/bin/python -m pip install -v "$llama_pin" 2>&1 \
-          | { grep --line-buffered -E '^\s*\[ *[0-9]+%\]|Successfully|ERROR|error:' || true; } \
-          | sed -u 's/^/bootstrap: llama.cpp /'
+          | { grep --line-buffered -E '^\s*\[ *[0-9]+%\]|^\s*\[[0-9]+/[0-9]+\]|Successfully|ERROR|error:' || true; } \
+          | sed -u -E 's/^\s*(\[[0-9]+\/[0-9]+\]).*/\1/; s/^/bootstrap: llama.cpp /'
       fi ;;
   esac
   step "installing switchyard[${extras}] and its dependencies"

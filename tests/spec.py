@@ -11,7 +11,17 @@ import functools
 from typing import Any, Literal
 
 import jsonschema
-from openai.types import CreateEmbeddingResponse, ErrorObject, FileDeleted, FileObject, Upload
+from openai.types import (
+    CreateEmbeddingResponse,
+    ErrorObject,
+    FileDeleted,
+    FileObject,
+    ImageEditStreamEvent,
+    ImageGenStreamEvent,
+    ImagesResponse,
+    ModerationCreateResponse,
+    Upload,
+)
 from openai.types.chat import (
     ChatCompletion,
     ChatCompletionChunk,
@@ -76,6 +86,10 @@ SCHEMAS: dict[str, Any] = {
     "DeleteFileResponse": FileDeleted,
     "Upload": Upload,
     "UploadPart": UploadPart,
+    "CreateModerationResponse": ModerationCreateResponse,
+    "ImagesResponse": ImagesResponse,
+    "ImageGenStreamEvent": ImageGenStreamEvent,
+    "ImageEditStreamEvent": ImageEditStreamEvent,
 }
 
 # Sent on every object, as null when empty: required (and nullable) in OpenAI's API

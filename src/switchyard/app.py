@@ -17,6 +17,7 @@ from starlette.responses import Response
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import Route
 from switchyard.services import close_services, open_services
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
@@ -51,7 +52,11 @@ async def _http_error(request: Request, exc: Exception) -> Response:
     return render(error)
 
 
-async def _start_models(app: Starlette, routes: list[Route]) -> None:
+async def _start_models(app: Starlette, routes: list[Route], moderation: ModerationModels) -> None:
+    try:
+        await moderation.start()
+    except Exception:  # an embedded classifier that cannot load answers its own error when asked
+        log.exception("the embedded moderation model failed to load")
     for route in routes:
         start = getattr(route.provider, "start", None)
         if start is not None:
@@ -74,15 +79,20 @@ def create_app(settings: Settings) -> Starlette:
         app.state.models_ready = False
         if generated:
             log.warning("master key (saved in %s): %s", settings.data_dir / "master_key", master_key)
-        starter = asyncio.create_task(_start_models(app, services.models.routes()))
+        starter = asyncio.create_task(_start_models(app, services.models.routes(), services.moderation))
         try:
             yield
         finally:
             starter.cancel()
             await close_services(services, workers)
 
+    routes = all_routes()
+    if settings.console:
+        from switchyard.console.routes import console_routes
+
+        routes += console_routes()
     return Starlette(
-        routes=all_routes(),
+        routes=routes,
         lifespan=lifespan,
         middleware=[Middleware(ObserveRequests)],
         exception_handlers={HTTPException: _http_error},

@@ -14,10 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank"]
+Task = Literal["chat", "embedding", "rerank", "moderation", "image"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
+DEFAULT_LOCAL_MODERATION = "profanity-check"
+# the names clients send by default (the SDKs' and the spec's), answered by the embedded classifier
+MODERATION_ALIASES = ["omni-moderation-*", "text-moderation-*"]
 
 
 class Price(BaseModel):
@@ -120,6 +123,8 @@ class ModelConfig(BaseModel):
     drop_params: bool = False  # drop (and log) parameters the backend cannot honour instead of a 400
     owned_by: str | None = None
     price: Price = Field(default_factory=Price)  # free unless set
+    threshold: float | None = Field(default=None, ge=0, le=1)  # moderation: the score that flags a category
+    policy_model: str | None = None  # moderation: a chat model that classifies instead (docs/moderation.md)
     deployments: list[DeploymentConfig] = Field(default_factory=list)  # empty: the model is its one deployment
     fallbacks: list[str] = Field(default_factory=list)  # other models tried when every deployment failed
 
@@ -176,6 +181,9 @@ class Settings(BaseModel):
     max_body_bytes: int = 32 * 1024 * 1024
     max_upload_bytes: int = 512 * 1024 * 1024
     max_upload_total_bytes: int = 8 * 1024**3
+    max_image_upload_bytes: int = Field(default=50 * 1024**2, ge=1)  # each image or mask sent to the Images API
+    image_url_ttl_seconds: int = Field(default=3600, ge=60)  # how long an Images API ``url`` works
+    public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
     background_concurrency: int = 16
@@ -200,6 +208,8 @@ class Settings(BaseModel):
     metrics_auth: Literal["admin", "loopback", "open"] = "admin"  # who may read /metrics
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
+    console: bool = True  # the admin web console at /console
+    console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 
     @model_validator(mode="after")
     def _deployment_ids_are_unique(self) -> Settings:
@@ -231,7 +241,9 @@ class Settings(BaseModel):
         # what the embedded model cannot honour (effort, hosted tools) is dropped and logged.
         local = ModelConfig(name=DEFAULT_LOCAL_MODEL, provider="local", drop_params=True)
         embedding = ModelConfig(name=DEFAULT_LOCAL_EMBEDDING, provider="local", task="embedding")
-        return self.model_copy(update={"models": [local, embedding]})
+        moderation = ModelConfig(name=DEFAULT_LOCAL_MODERATION, provider="local", task="moderation",
+                                 aliases=list(MODERATION_ALIASES))
+        return self.model_copy(update={"models": [local, embedding, moderation]})
 
     @property
     def embedding_model(self) -> str | None:

@@ -13,6 +13,8 @@ from switchyard.codecs.openai_responses import decode_request as decode_response
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
+from switchyard.engine.images.links import ImageLinks
+from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -24,6 +26,7 @@ from switchyard.gateway.limits import Limiter, build_store
 from switchyard.gateway.limits.deployments import StoreDeploymentGate
 from switchyard.gateway.limits.redis_store import RedisLimitStore
 from switchyard.gateway.metering import Metering
+from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import build_registry
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import CallServices
@@ -38,6 +41,7 @@ from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
 from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
+from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.projects import ProjectRepository
 from switchyard.store.response_events import ResponseEventLog
@@ -65,12 +69,13 @@ class Workers:
     purger: asyncio.Task[None]
 
 
-async def _purge_expired_files(database: Database, blobs: BlobStore) -> None:
-    """Expired files and stale uploads go, with their bytes, every few minutes."""
+async def _purge_expired_files(database: Database, blobs: BlobStore, images: ImageService) -> None:
+    """Expired files, stale uploads and expired images go, with their bytes, every few minutes."""
     repo = FileRepository(database)
     while True:
         try:
             await purge_expired(repo, blobs)
+            await images.purge_expired()
         except Exception:
             log.exception("purging expired files failed")
         await asyncio.sleep(PURGE_EVERY_SECONDS)
@@ -133,7 +138,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                                              lambda m: build_provider(m, Path(settings.data_dir)),
                                              gate=gate, observer=metrics)
     metrics.watch_deployments(registry.deployment_states)
-    box = SecretBox(server_secret(Path(settings.data_dir), settings.secret_key))
+    call_services.moderation = ModerationModels(list(settings.models), registry)
+    secret = server_secret(Path(settings.data_dir), settings.secret_key)
+    box = SecretBox(secret)
     deployments = DeploymentService(DeploymentRepository(database), box, registry, route_factory, chat_models)
     await deployments.refresh()
     embeddings = EmbeddingRegistry.from_settings(settings)
@@ -141,22 +148,26 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     conversations = ConversationRepository(database)
     metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
+    images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.data_dir),
+                          ImageLinks(secret), settings.image_url_ttl_seconds)
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.data_dir), settings.max_body_bytes)
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
         conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
-        secrets=box,
+        secrets=box, images=images,
     )
     async def queue_depth() -> None:
         call_services.metrics.queue_depth.set(await responses.responses.count_queued())
 
     call_services.metrics.add_refresher(queue_depth)
+    assert call_services.moderation is not None
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
-                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services)
+                        client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
+                        moderation=call_services.moderation, images=images)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
@@ -167,7 +178,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.data_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
-    purger = asyncio.create_task(_purge_expired_files(database, blobs), name="purge-expired-files")
+    purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
     return services, Workers(runner, mcp, purger)
 
 
@@ -180,6 +191,8 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.metering.close()
     await workers.mcp.aclose()
     await services.embeddings.aclose()
+    await services.moderation.aclose()
+    await services.images.aclose()
     await services.deployments.aclose()
     for route in services.models.routes():
         await route.provider.aclose()

@@ -11,6 +11,7 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 
 import anthropic
 import httpx
@@ -25,6 +26,7 @@ from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
+from tests.tenants import new_key, new_project
 
 # 1000 USD per million output tokens: 10 tokens cost 0.01 USD. Input is free, so a request
 # with max_tokens 10 reserves exactly 0.01 and, answered with 10 tokens, spends exactly that.
@@ -211,3 +213,30 @@ def test_a_clean_shutdown_writes_every_waiting_entry(tmp_path, fake_openai, fake
     header, row = table.stdout.splitlines()
     assert header.split() == ["day", "requests", "input_tokens", "cached_tokens", "output_tokens", "cost_usd"]
     assert row.split()[1:] == ["3", "18", "0", "3", "0"]
+
+
+def test_a_monthly_key_budget_counts_this_month(live, fake_openai) -> None:
+    project = new_project(live.url, "monthly")
+    key_id, secret = new_key(live.url, project, "monthly key",
+                             spend_limit={"threshold_amount": 2, "interval": "month"})  # 2 cents a month
+    fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(3)])
+    client = openai.OpenAI(base_url=live.url + "/v1", api_key=secret, max_retries=0, timeout=30)
+    answers = []
+    for _ in range(3):
+        try:
+            client.chat.completions.create(model=VIA_OPENAI, max_tokens=10,
+                                           messages=[{"role": "user", "content": "hi"}])
+            answers.append("served")
+        except openai.RateLimitError as error:
+            assert error.response.json()["error"]["code"] == "insufficient_quota"
+            answers.append("refused")
+    assert answers == ["served", "served", "refused"]  # 0.01 each against 0.02 this month
+    month = datetime.now(UTC).strftime("%Y-%m")
+    this_month = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
+                           params={"api_key_id": key_id, "month": month}).json()
+    assert (this_month["month"], this_month["spent"]["exact"]) == (month, "0.02")
+    assert httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
+                     params={"api_key_id": key_id, "month": "2020-01"}).json()["spent"]["exact"] == "0"
+    bad = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
+                    params={"api_key_id": key_id, "month": "11/2026"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "month"

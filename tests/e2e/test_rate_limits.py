@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
+from tests.e2e.ledger import wait_new
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.mcp_server import start_mcp_server
@@ -122,6 +123,11 @@ async def test_requests_per_minute_hold_exactly_across_processes(start_servers: 
     remaining = sorted(int(r.headers["x-ratelimit-remaining-requests"]) for r in ok)
     assert remaining == list(range(50))  # every admitted call saw its own place in the window
     assert all(r.json()["choices"][0]["message"]["content"] == "ok" for r in ok)
+    recorded = wait_new(a, None, 200)  # every request has its entry, refused ones included
+    outcomes = sorted((e["outcome"], e["error_code"], e["num_model_requests"], e["status"]) for e in recorded)
+    assert outcomes == [("completed", None, 1, 200)] * 50 + [("rate_limited", "rate_limit_exceeded", 0, 429)] * 150
+    ids = {r.headers["x-request-id"] for r in answers}
+    assert {e["request_id"] for e in recorded} == ids
 
 
 async def test_tokens_per_minute_reserve_then_settle_to_real_usage(start_servers: Start,

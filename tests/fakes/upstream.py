@@ -45,13 +45,22 @@ class Stream:
 
 
 @dataclass
+class Raw:
+    """Bytes as they are (an image behind a URL the upstream answered with)."""
+
+    content: bytes
+    media_type: str = "application/octet-stream"
+    status: int = 200
+
+
+@dataclass
 class Received:
     path: str
     headers: dict[str, str]
     body: Any
 
 
-Answer = Reply | Stream
+Answer = Reply | Stream | Raw
 Script = Answer | Callable[[Any], Answer]  # a callable answers from the request body
 Check = Callable[[str, Any], Reply | None]  # the vendor's own refusal of a request, if any
 
@@ -94,8 +103,11 @@ class FakeUpstream:
         return self.received[-1]
 
     async def _handle(self, request: Request) -> Response:
-        raw = await request.body()
-        body = orjson.loads(raw) if raw else None
+        if request.headers.get("content-type", "").startswith("multipart/form-data"):
+            body = await _form(request)
+        else:
+            raw = await request.body()
+            body = orjson.loads(raw) if raw else None
         self.received.append(Received(request.url.path, dict(request.headers), body))
         refusal = self.check(request.url.path, body) if self.check is not None else None
         if refusal is not None:
@@ -108,6 +120,8 @@ class FakeUpstream:
         script = self.scripts.popleft()
         if callable(script):
             script = script(body)
+        if isinstance(script, Raw):
+            return Response(script.content, status_code=script.status, media_type=script.media_type)
         if isinstance(script, Reply):
             if script.delay and await _client_leaves(request, script.delay):
                 self.abandoned.append(request.url.path)
@@ -140,6 +154,23 @@ class FakeUpstream:
             self._server.should_exit = True
         if self._thread is not None:
             self._thread.join(timeout=5)
+
+
+async def _form(request: Request) -> dict[str, Any]:
+    """A multipart body as {field: value}: text fields as strings, files as
+    {"filename", "content_type", "content"}; a repeated field (``image[]``) as a list."""
+    form = await request.form()
+    body: dict[str, Any] = {}
+    for name, value in form.multi_items():
+        if isinstance(value, str):
+            entry: Any = value
+        else:
+            entry = {"filename": value.filename, "content_type": value.content_type, "content": await value.read()}
+        if name in body:
+            body[name] = [*body[name], entry] if isinstance(body[name], list) else [body[name], entry]
+        else:
+            body[name] = [entry] if name.endswith("[]") else entry
+    return body
 
 
 async def _frames(script: Stream):

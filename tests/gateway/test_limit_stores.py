@@ -12,6 +12,8 @@ import pytest
 
 from switchyard.gateway.auth import Limits
 from switchyard.gateway.limits import Bucket, LimitStore, MemoryLimitStore
+from switchyard.gateway.limits.memory import SLICE_SECONDS
+from switchyard.gateway.limits.model import WINDOW_SECONDS
 from switchyard.gateway.limits.redis_store import RedisLimitStore
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
@@ -46,7 +48,7 @@ async def test_a_refusal_at_one_level_takes_nothing_from_the_others(store: Limit
     refused = await store.admit([wide, narrow], "c2", 0)
     assert not refused.allowed
     assert (refused.reason, refused.bucket) == ("requests", "project:p")
-    assert 0 < refused.retry_after <= 60
+    assert 0 < refused.retry_after <= 60 + SLICE_SECONDS
     assert refused.requests is not None and refused.requests.remaining == 0
     again = await store.admit([wide], "c3", 0)
     assert again.allowed and again.requests is not None
@@ -90,8 +92,10 @@ async def test_memory_windows_slide() -> None:
     clock.now += 30
     assert (await store.admit(level, "c2", 40)).allowed
     refused = await store.admit(level, "c3", 1)
-    assert not refused.allowed and refused.retry_after == pytest.approx(30)
-    clock.now += 30  # c1 leaves the window
+    assert not refused.allowed and 30 <= refused.retry_after <= 30 + SLICE_SECONDS
+    clock.now += 30 - SLICE_SECONDS / 2
+    assert not (await store.admit(level, "c3", 1)).allowed  # a minute has not passed for c1
+    clock.now += SLICE_SECONDS * 1.5  # c1 leaves the window (its slice is a minute old)
     admitted = await store.admit(level, "c3", 60)
     assert admitted.allowed and admitted.tokens is not None and admitted.tokens.remaining == 0
 
@@ -145,3 +149,17 @@ async def test_redis_leases_of_live_calls_are_renewed() -> None:
     assert (await other.admit(level, "probe", 0)).allowed
     await live.aclose()
     await other.aclose()
+
+
+async def test_memory_held_per_level_does_not_grow_with_the_request_rate() -> None:
+    clock = Clock()
+    store = MemoryLimitStore(clock)
+    level = [Bucket("key:busy", Limits(requests_per_minute=10**9, tokens_per_minute=10**12))]
+    for i in range(20_000):  # 100 requests a second for 200 s
+        clock.now += 0.01
+        assert (await store.admit(level, f"c{i}", 7)).allowed
+        await store.settle(level, f"c{i}", 5)
+    held = store._levels["key:busy"]
+    assert len(held.slices) <= WINDOW_SECONDS / SLICE_SECONDS + 2 and not held.held
+    assert held.request_sum == sum(s.requests for s in held.slices)
+    assert 5_900 <= held.request_sum <= 6_100 and held.token_sum == 5 * held.request_sum

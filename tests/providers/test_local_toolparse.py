@@ -172,6 +172,21 @@ CASES = [
         chars('[TOOL_CALLS]{"name": "search", "arguments": {}}'),
         [("call", "search", "{}"), ("end",)],
     ),
+    (
+        "mistral name and args, one opener per call",
+        chars('[TOOL_CALLS]search[ARGS]{"q": "a [b]"}[TOOL_CALLS]get_weather[ARGS]{"city": "Oslo"}'),
+        [("call", "search", '{"q": "a [b]"}'), ("end",), ("call", "get_weather", '{"city": "Oslo"}'), ("end",)],
+    ),
+    (
+        "mistral name and args in whole tokens",
+        ["[TOOL_CALLS]", "search", "[ARGS]", '{"q":', ' 2}'],
+        [("call", "search", '{"q": 2}'), ("end",)],
+    ),
+    (
+        "mistral opener before text that is no call",
+        chars("[TOOL_CALLS]not a call\nafter"),
+        [("text", "[TOOL_CALLS]not a call\nafter")],
+    ),
     ("a bracket that is text", chars("[1, 2] and [TOOL"), [("text", "[1, 2] and [TOOL")]),
     (
         "bare object after text is text",

@@ -7,12 +7,17 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import redis.asyncio as aioredis
 
+from switchyard.config import MeteringConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.auth import Principal
 from switchyard.gateway.budget_store import BudgetStore
+from switchyard.gateway.budgets import Budgets
 from switchyard.gateway.budgets_memory import MemoryBudgetStore
 from switchyard.gateway.budgets_redis import RedisBudgetStore
 from switchyard.store import Database, RequestLog
@@ -186,3 +191,32 @@ async def test_a_redis_client_shared_with_the_app_is_left_open(database: Databas
         assert await client.hget(f"{prefix}h:project:p", "reserved") == b"10"  # still usable
     finally:
         await client.aclose()
+
+
+async def test_a_monthly_budget_starts_again_each_month(database: Database, make_store: StoreMaker) -> None:
+    ledger = RequestLog(database)
+    for cost, moment in ((500, datetime(2026, 10, 31, 23, 0, tzinfo=UTC)),
+                         (700, datetime(2026, 11, 1, 0, 0, tzinfo=UTC))):
+        await ledger.record(LedgerEntry(request_id=f"r{cost}", owner_id="pm", key_id="km", surface="s", model="m",
+                                        outcome="completed", cost_nanousd=cost, created_at=moment))
+    now = [datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)]
+    store = make_store(database)
+    budgets = Budgets(store, MeteringConfig(), clock=lambda: now[0])
+    caller = Principal(owner_id="pm", key_id="km", key_budget_usd=Decimal("0.000001"), key_budget_interval="month")
+    try:
+        november = budgets.holders(caller)
+        assert november == [Holder("key:km@2026-11", 1000)]  # 1,000 nano-USD a month
+        assert not await store.reserve("c1", november, 301)  # November's 700 are in the ledger; October's are not
+        assert await store.reserve("c1", november, 300)
+        now[0] = datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC)
+        december = budgets.holders(caller)
+        assert december == [Holder("key:km@2026-12", 1000)]
+        assert await store.reserve("c2", december, 1000)  # a new month starts from nothing
+        assert await store.settle_many([("c1", 250)]) == 1  # reserved in November: settles there
+        assert await store.spend("key:km@2026-11") == Spend(950, 0)
+        assert await store.spend("key:km@2026-12") == Spend(0, 1000)
+        lifetime = Principal(owner_id="pm", key_id="km", key_budget_usd=Decimal("0.000001"),
+                             key_budget_interval="total")
+        assert budgets.holders(lifetime) == [Holder("key:km", 1000)]
+    finally:
+        await store.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import orjson
 import pytest
 
 from switchyard.core.errors import SwitchyardError
@@ -30,3 +31,20 @@ def test_very_deep_bodies_are_refused_too() -> None:
     with pytest.raises(SwitchyardError) as caught:
         check_depth({"input": _lists(1000)})
     assert caught.value.param == "input[0][0][0]"
+
+
+@pytest.mark.parametrize("levels", [MAX_DEPTH - 1, MAX_DEPTH, 1000])
+def test_the_raw_text_shortcut_agrees_with_the_full_check(levels: int) -> None:
+    raw = b'{"input": ' + b"[" * levels + b"1" + b"]" * levels + b"}"
+    body = orjson.loads(raw)
+    if levels < MAX_DEPTH:
+        check_depth(body, raw)
+        return
+    with pytest.raises(SwitchyardError) as caught:
+        check_depth(body, raw)
+    assert caught.value.param is not None and caught.value.param.startswith("input[0]")
+
+
+def test_brackets_inside_strings_only_cost_the_full_check() -> None:
+    body = {"text": "[" * (MAX_DEPTH * 2)}
+    check_depth(body, b'{"text": "' + b"[" * (MAX_DEPTH * 2) + b'"}')

@@ -19,6 +19,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.grants import (
     DEFAULT_PROJECT,
     BudgetInterval,
+    GuardrailPolicy,
     KeyGrant,
     Limits,
     ProjectGrant,
@@ -55,6 +56,7 @@ class Principal:
     project_budget_interval: BudgetInterval | None = None
     project_allowed_models: tuple[str, ...] | None = None  # the project's model allow_list
     project_denied_models: tuple[str, ...] = ()  # the project's model deny_list
+    project_guardrail: GuardrailPolicy | None = None  # moderation of model input
 
     @property
     def project_id(self) -> str:
@@ -102,7 +104,7 @@ def _in_project(project: ProjectGrant, **fields: object) -> Principal:
         owner_id=project.id, project_limits=project.limits, project_model_limits=project.model_limits,
         project_budget_usd=project.budget_usd, project_budget_interval=project.budget_interval,
         project_allowed_models=project.allowed_models, project_denied_models=project.denied_models,
-        **fields,  # type: ignore[arg-type]
+        project_guardrail=project.guardrail, **fields,  # type: ignore[arg-type]
     )
 
 
@@ -125,6 +127,11 @@ class Authenticator:
                 if grant is not None:
                     return await self._keyed(grant, headers, client_ip)
         raise _unauthenticated("Incorrect API key provided.", "invalid_api_key")
+
+    async def acting_in(self, project_id: str) -> Principal:
+        """The organization owner acting in ``project_id`` (what the master key with an
+        ``OpenAI-Project`` header is): the console's in-process calls run as this."""
+        return await self._master(project_id)
 
     async def _project(self, project_id: str) -> ProjectGrant | None:
         if self._directory is None:

@@ -16,6 +16,7 @@ from typing import Any
 from switchyard.config import DeploymentConfig, ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.breaker import BreakerState
+from switchyard.gateway.deployment_probe import ProbeResult, probe
 from switchyard.gateway.deployments import Deployment, build_deployment
 from switchyard.gateway.routed import RoutedProvider
 from switchyard.gateway.router import ModelRegistry, RouteFactory
@@ -126,6 +127,13 @@ class DeploymentService:
         if deployment is not None and deployment.source == "config":
             return _view_declared(deployment)
         return self._view_stored(await self._stored(deployment_id))
+
+    async def probe(self, deployment_id: str) -> ProbeResult:
+        """One small request sent straight to the deployment (see ``deployment_probe``)."""
+        deployment = self._registry.deployment(deployment_id)
+        if deployment is None:
+            raise _not_found(deployment_id)
+        return await probe(deployment)
 
     async def list_all(self) -> list[DeploymentView]:
         """Declared deployments (in config order), then stored ones (by id)."""

@@ -76,7 +76,7 @@ class EmbeddingRegistry:
         config = self.find(name)
         if config is None:
             raise _not_found(name)
-        if config.task == "chat":
+        if config.task not in ("rerank", "embedding"):
             raise _wrong_task(config, "rerank")
         if config.name not in self._rerankers:
             self._rerankers[config.name] = self._build_reranker(config)

@@ -18,6 +18,7 @@ from typing import Literal
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 KeyKind = Literal["project", "admin"]
 BudgetInterval = Literal["month", "total"]
+GuardrailMode = Literal["flag", "block", "log"]
 
 DEFAULT_PROJECT = "proj_default"
 
@@ -36,6 +37,15 @@ def no_model_limits() -> Mapping[str, Limits]:
 
 
 @dataclass(frozen=True, slots=True)
+class GuardrailPolicy:
+    """A project's moderation guardrail on model input (``gateway/guardrail.py``)."""
+
+    mode: GuardrailMode
+    model: str | None = None  # None: the first configured moderation model
+    categories: tuple[str, ...] | None = None  # the categories that count; None: any
+
+
+@dataclass(frozen=True, slots=True)
 class ProjectGrant:
     id: str
     archived: bool = False
@@ -45,6 +55,7 @@ class ProjectGrant:
     budget_interval: BudgetInterval | None = None
     allowed_models: tuple[str, ...] | None = None  # the project's allow_list; None: every model
     denied_models: tuple[str, ...] = ()  # the project's deny_list
+    guardrail: GuardrailPolicy | None = None
 
 
 @dataclass(frozen=True, slots=True)

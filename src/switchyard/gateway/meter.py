@@ -3,7 +3,8 @@ each ended, and how the request itself ended. When both the answer is out and ev
 has ended, the request becomes one ledger entry.
 
 Outcomes, worst first (a request takes the worst of its calls):
-``insufficient_quota`` (refused by a budget), ``upstream_error`` (the backend failed,
+``insufficient_quota`` (refused by a budget), ``rate_limited`` (refused by a rate limit
+before it started), ``upstream_error`` (the backend failed,
 before or mid-stream), ``error`` (any other error answer), ``client_disconnected`` (the
 client left before the answer was out; a background run that was cancelled is
 ``cancelled``), ``completed``."""
@@ -23,12 +24,15 @@ from switchyard.store.ledger import LedgerEntry
 
 OUTCOME_RANK = {
     "insufficient_quota": 0,
+    "rate_limited": 0,
     "upstream_error": 1,
     "error": 2,
     "client_disconnected": 3,
     "cancelled": 3,
     "completed": 9,
 }
+
+_REFUSED = frozenset({"insufficient_quota", "rate_limited"})  # calls that never reached a backend
 
 
 @dataclass(slots=True)
@@ -174,7 +178,7 @@ class Meter:
             deployment=next((c.deployment for c in reversed(calls) if c.deployment), None),
             status=self._status, outcome=outcome,
             error_code=next((c.error_code for c in calls if c.error_code), None),
-            model_requests=sum(c.outcome != "insufficient_quota" for c in same), input_tokens=usage.input_tokens,
+            model_requests=sum(c.outcome not in _REFUSED for c in same), input_tokens=usage.input_tokens,
             cached_input_tokens=usage.cached_input_tokens, cache_write_tokens=usage.cache_creation_input_tokens,
             output_tokens=usage.output_tokens, reasoning_tokens=usage.reasoning_tokens,
             usage_counted=any(c.counted for c in same), cost_nanousd=sum(c.cost_nanousd for c in calls),

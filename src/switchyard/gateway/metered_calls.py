@@ -118,6 +118,16 @@ class _Turn:
         return Usage(estimate_tokens(request), output, reasoning_tokens=reasoning), True
 
 
+def record_refusal(kind: str, model: str, error: SwitchyardError) -> None:
+    """A call refused before it started (a rate limit) still gives its request a ledger entry."""
+    meter = current_meter()
+    if meter is None:
+        return
+    call = meter.open_call(kind, model)
+    call.outcome, call.error_code = "rate_limited", error.code
+    meter.end_call(call)
+
+
 def worst_case(meter: Meter, route: Route, request: Request) -> int:
     """The most the turn can cost: the prompt (a local count, with a margin) and every token
     it may generate, in all its choices."""

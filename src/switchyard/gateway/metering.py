@@ -19,6 +19,7 @@ from switchyard.gateway.auth import Principal
 from switchyard.gateway.budget_store import build_budget_store
 from switchyard.gateway.budgets import Budgets
 from switchyard.gateway.call_scope import CallScope, current_scope, entered, new_request_id
+from switchyard.gateway.grants import GuardrailPolicy
 from switchyard.gateway.ledger_writer import LedgerWriter
 from switchyard.gateway.meter import Call, Meter
 from switchyard.gateway.usage_report import UsageQuery, usage_page
@@ -65,9 +66,22 @@ def caller_snapshot() -> dict[str, Any]:
     if scope is None:
         return {}
     principal = scope.principal
+    guardrail = principal.project_guardrail
     return {"request_id": scope.request_id, "key_id": principal.key_id,
             "key_budget_usd": _text(principal.key_budget_usd),
-            "project_budget_usd": _text(principal.project_budget_usd)}
+            "project_budget_usd": _text(principal.project_budget_usd),
+            "guardrail": None if guardrail is None else {
+                "mode": guardrail.mode, "model": guardrail.model,
+                "categories": None if guardrail.categories is None else list(guardrail.categories)}}
+
+
+def _guardrail(value: object) -> GuardrailPolicy | None:
+    """The moderation guardrail the caller's project had when the job was queued."""
+    if not isinstance(value, dict) or value.get("mode") not in ("flag", "block", "log"):
+        return None
+    categories = value.get("categories")
+    return GuardrailPolicy(value["mode"], value.get("model"),
+                           None if categories is None else tuple(categories))
 
 
 def _text(value: Decimal | None) -> str | None:
@@ -122,7 +136,8 @@ class Metering:
         entry when it ends; a job stopped by a cancel is ``cancelled``."""
         principal = Principal(owner_id=owner_id, key_id=caller.get("key_id"),
                               key_budget_usd=_decimal(caller.get("key_budget_usd")),
-                              project_budget_usd=_decimal(caller.get("project_budget_usd")))
+                              project_budget_usd=_decimal(caller.get("project_budget_usd")),
+                              project_guardrail=_guardrail(caller.get("guardrail")))
         scope = CallScope(principal, surface, request_id=caller.get("request_id") or new_request_id())
         with self.scoped(scope, left_outcome="cancelled") as meter:
             yield meter

@@ -15,6 +15,7 @@ from switchyard.core.usage import Usage
 from switchyard.gateway.call_scope import current_scope
 from switchyard.gateway.limits import RateLimited
 from switchyard.gateway.limits.estimate import CHARS_PER_TOKEN, reserved_tokens
+from switchyard.gateway.metered_calls import record_refusal
 from switchyard.gateway.router import Route
 from switchyard.gateway.telemetry.request_trace import RequestTrace, current_trace
 
@@ -37,7 +38,7 @@ async def admit_call(model: str, tokens: int) -> None:
     trace = current_trace()
     if trace is not None and not trace.admitted:
         trace.model = model
-        await _admit(trace, model, tokens)
+        await _admit(trace, model, tokens, "embeddings")
 
 
 def note_usage(usage: Usage) -> None:
@@ -47,7 +48,7 @@ def note_usage(usage: Usage) -> None:
         trace.services.metrics.observe_tokens(trace.model, usage)
 
 
-async def _admit(trace: RequestTrace, model: str, tokens: int) -> None:
+async def _admit(trace: RequestTrace, model: str, tokens: int, kind: str) -> None:
     """Once per call, whatever the number of its turns (a Responses tool loop is one call)."""
     trace.admitted = True
     scope = current_scope()
@@ -60,6 +61,7 @@ async def _admit(trace: RequestTrace, model: str, tokens: int) -> None:
         trace.decision = refused.decision
         level = (refused.decision.bucket or "unknown").split(":", 1)[0]
         trace.services.metrics.observe_rejection(level, refused.decision.reason or "unknown")
+        record_refusal(kind, model, refused)
         raise
     trace.decision = trace.admission.decision if trace.admission is not None else None
 
@@ -95,7 +97,7 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
     trace.model = route.name
     trace.turn_tokens = reserved_tokens(request)
     if not trace.admitted:
-        await _admit(trace, route.name, trace.turn_tokens)
+        await _admit(trace, route.name, trace.turn_tokens, "completions")
     metrics = trace.services.metrics
     tracing = trace.services.tracing
     span = tracing.start_model_span("chat", request.model, _span_attributes(route, request)) if tracing else None

@@ -1,6 +1,7 @@
 """Budget spend, durable and shared by every process: per holder (``project:<id>`` or
-``key:<id>``) what was spent and what is reserved, and the reservations themselves,
-keyed by the call so that repeating a reserve, settle or refund changes nothing.
+``key:<id>``, with ``@YYYY-MM`` for a monthly budget's month) what was spent and what is
+reserved, and the reservations themselves, keyed by the call so that repeating a reserve,
+settle or refund changes nothing.
 
 A reservation is one conditional UPDATE over all its holders (spent + reserved + amount
 must stay within each holder's budget); it holds under concurrency on SQLite (whose
@@ -17,7 +18,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -31,7 +32,7 @@ from switchyard.store.models import BudgetReservation, BudgetSpend, RequestLogEn
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    id: str  # project:<id> | key:<id>
+    id: str  # project:<id> | key:<id>, + @YYYY-MM for a month of a monthly budget
     budget_nanousd: int
 
 
@@ -45,12 +46,24 @@ class _Refused(Exception):
     pass
 
 
-def project_holder(project_id: str) -> str:
-    return f"project:{project_id}"
+def project_holder(project_id: str, month: str | None = None) -> str:
+    return f"project:{project_id}" + (f"@{month}" if month else "")
 
 
-def key_holder(key_id: str) -> str:
-    return f"key:{key_id}"
+def key_holder(key_id: str, month: str | None = None) -> str:
+    return f"key:{key_id}" + (f"@{month}" if month else "")
+
+
+def month_of(moment: datetime) -> str:
+    """The calendar month (UTC) a monthly budget counts ``moment`` in: ``YYYY-MM``."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The first instant of ``month`` (``YYYY-MM``) and of the month after; ValueError if malformed."""
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    after = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
+    return start, after
 
 
 class BudgetRepository:
@@ -196,8 +209,13 @@ class BudgetRepository:
 
 
 async def _ledger_spend(session: AsyncSession, holder: str) -> int:
-    kind, _, ident = holder.partition(":")
+    kind, _, rest = holder.partition(":")
+    ident, _, month = rest.partition("@")
     column = RequestLogEntry.owner_id if kind == "project" else RequestLogEntry.key_id
-    total = (await session.execute(
-        select(func.coalesce(func.sum(RequestLogEntry.cost_nanousd), 0)).where(column == ident))).scalar()
+    query = select(func.coalesce(func.sum(RequestLogEntry.cost_nanousd), 0)).where(column == ident)
+    if month:
+        start, after = month_bounds(month)
+        query = query.where(RequestLogEntry.created_unix >= int(start.timestamp()),
+                            RequestLogEntry.created_unix < int(after.timestamp()))
+    total = (await session.execute(query)).scalar()
     return int(total or 0)

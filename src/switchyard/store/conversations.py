@@ -105,6 +105,13 @@ class ConversationRepository:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
+    async def recent(self, owner_id: str, limit: int) -> list[ConversationRecord]:
+        """``owner_id``'s newest conversations, newest first."""
+        query = (select(Conversation).where(Conversation.owner_id == owner_id)
+                 .order_by(Conversation.created_at.desc(), Conversation.id.desc()).limit(limit))
+        async with self._db.session(read_only=True) as session:
+            return [_record(row) for row in (await session.scalars(query)).all()]
+
     async def update(self, id: str, owner_id: str, metadata: dict[str, Any]) -> ConversationRecord | None:
         """Replaces the metadata."""
         statement = (

@@ -77,6 +77,10 @@ class LedgerFilter:
     outcome: str | None = None
     since: int | None = None  # Unix seconds, inclusive
     until: int | None = None  # Unix seconds, exclusive
+    status_min: int | None = None  # HTTP status, inclusive
+    status_max: int | None = None  # HTTP status, inclusive
+    min_latency_ms: int | None = None
+    entry_id: str | None = None
 
     def clauses(self) -> list[ColumnElement[bool]]:
         log = RequestLogEntry
@@ -97,6 +101,14 @@ class LedgerFilter:
             found.append(log.created_unix >= self.since)
         if self.until is not None:
             found.append(log.created_unix < self.until)
+        if self.status_min is not None:
+            found.append(log.status >= self.status_min)
+        if self.status_max is not None:
+            found.append(log.status <= self.status_max)
+        if self.min_latency_ms is not None:
+            found.append(log.latency_ms >= self.min_latency_ms)
+        if self.entry_id is not None:
+            found.append(log.id == self.entry_id)
         return found
 
 

@@ -36,6 +36,9 @@ class ProjectRecord:
     budget_interval: str | None = None
     model_mode: str | None = None  # "allow_list" / "deny_list"; None: every model
     model_ids: tuple[str, ...] = ()
+    moderation_mode: str | None = None  # the guardrail: "flag" / "block" / "log"; None: off
+    moderation_model: str | None = None
+    moderation_categories: tuple[str, ...] | None = None
 
     @property
     def archived(self) -> bool:
@@ -52,7 +55,8 @@ class RateLimitRecord:
 
 
 PROJECT_FIELDS = frozenset({"name", "external_key_id", "rpm_limit", "tpm_limit", "concurrency_limit",
-                            "budget_usd", "budget_interval", "model_mode", "model_ids"})
+                            "budget_usd", "budget_interval", "model_mode", "model_ids",
+                            "moderation_mode", "moderation_model", "moderation_categories"})
 RATE_LIMIT_FIELDS = frozenset({"rpm_limit", "tpm_limit", "concurrency_limit"})
 
 
@@ -62,7 +66,9 @@ def _record(row: Project) -> ProjectRecord:
         external_key_id=row.external_key_id, rpm_limit=row.rpm_limit, tpm_limit=row.tpm_limit,
         concurrency_limit=row.concurrency_limit, budget_usd=from_micro(row.budget_micro_usd),
         budget_interval=row.budget_interval, model_mode=row.model_mode,
-        model_ids=tuple(row.model_ids or ()),
+        model_ids=tuple(row.model_ids or ()), moderation_mode=row.moderation_mode,
+        moderation_model=row.moderation_model,
+        moderation_categories=None if row.moderation_categories is None else tuple(row.moderation_categories),
     )
 
 
@@ -79,6 +85,8 @@ def _columns(changes: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, A
         columns["budget_micro_usd"] = to_micro(columns.pop("budget_usd"))
     if "model_ids" in columns and columns["model_ids"] is not None:
         columns["model_ids"] = list(columns["model_ids"])
+    if columns.get("moderation_categories") is not None:
+        columns["moderation_categories"] = list(columns["moderation_categories"])
     return columns
 
 

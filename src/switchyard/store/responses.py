@@ -141,6 +141,13 @@ class ResponseRepository:
             row = await session.scalar(query)
             return None if row is None else _record(row)
 
+    async def recent(self, owner_id: str, limit: int) -> list[ResponseRecord]:
+        """``owner_id``'s newest responses, newest first."""
+        query = (select(Response).where(Response.owner_id == owner_id)
+                 .order_by(Response.created_at.desc(), Response.id.desc()).limit(limit))
+        async with self._db.session(read_only=True) as session:
+            return [_record(row) for row in (await session.scalars(query)).all()]
+
     async def save_output(
         self,
         id: str,

@@ -26,6 +26,9 @@ class Project(Base):
     budget_interval: Mapped[str | None] = mapped_column(String(16))
     model_mode: Mapped[str | None] = mapped_column(String(16))  # "allow_list" / "deny_list"
     model_ids: Mapped[list[str] | None] = mapped_column(JSON)
+    moderation_mode: Mapped[str | None] = mapped_column(String(16))  # "flag" / "block" / "log"
+    moderation_model: Mapped[str | None] = mapped_column(String(256))
+    moderation_categories: Mapped[list[str] | None] = mapped_column(JSON)
 
 
 class ProjectRateLimit(Base):

@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.file_inputs import FileInputs
+from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.auth import (
     PROJECT_HEADER,
@@ -26,6 +27,7 @@ from switchyard.gateway.client_ip import ClientAddress
 from switchyard.gateway.deployment_service import DeploymentService
 from switchyard.gateway.embedding_router import EmbeddingRegistry
 from switchyard.gateway.metering import Metering, metering
+from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import ModelRegistry
 from switchyard.gateway.telemetry.request_trace import CallServices, current_trace
 from switchyard.retrieval.service import Retrieval
@@ -56,6 +58,8 @@ class Services:
     client_address: ClientAddress
     call_services: CallServices
     deployments: DeploymentService
+    moderation: ModerationModels
+    images: ImageService
 
 
 def services_of(request: Request) -> Services:
@@ -63,11 +67,17 @@ def services_of(request: Request) -> Services:
 
 
 ADMIN_PREFIX = "/v1/organization/"
+INPROCESS_PRINCIPAL = "switchyard.principal"  # ASGI scope key of the console's in-process calls
 
 
 async def caller(request: HTTPConnection, services: Services) -> Principal:
     """The authenticated caller. Admin keys reach only the administration API, which
-    acts on the whole organization (so an ``OpenAI-Project`` header does not matter there)."""
+    acts on the whole organization (so an ``OpenAI-Project`` header does not matter there).
+    A call the console makes in process carries its principal in the ASGI scope, which no
+    client can set."""
+    injected = request.scope.get(INPROCESS_PRINCIPAL)
+    if isinstance(injected, Principal):
+        return injected
     peer = request.client.host if request.client is not None else None
     client_ip = services.client_address.resolve(peer, request.headers)
     if request.url.path.startswith(ADMIN_PREFIX):

@@ -44,7 +44,7 @@ async def read_json(request: Request, max_bytes: int, *, allow_empty: bool = Fal
         raise invalid(f"The request body is not valid JSON: {exc}", None) from exc
     if not isinstance(body, dict):
         raise invalid("The request body must be a JSON object.", None)
-    check_depth(body)
+    check_depth(body, raw)
     return body
 
 

@@ -42,8 +42,12 @@ def _encoder_limit() -> int:
 _PADDING = _encoder_limit() - MAX_DEPTH - 1
 
 
-def check_depth(body: Any) -> None:
-    """Raises a 400 naming the field if ``body`` nests deeper than ``MAX_DEPTH``."""
+def check_depth(body: Any, raw: bytes | None = None) -> None:
+    """Raises a 400 naming the field if ``body`` nests deeper than ``MAX_DEPTH``.
+    With the ``raw`` text it was parsed from, a body holding at most ``MAX_DEPTH``
+    brackets in all cannot nest too deep, and is passed without re-encoding."""
+    if raw is not None and raw.count(b"[") + raw.count(b"{") <= MAX_DEPTH:
+        return
     padded = body
     for _ in range(_PADDING):
         padded = [padded]

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import CallScope, entered
+from switchyard.gateway.guardrail import FLAG_HEADER
 from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
 from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import (
@@ -32,6 +33,8 @@ SURFACES: tuple[tuple[str, str], ...] = (
     ("/v1/responses", "openai.responses"),
     ("/v1/conversations", "openai.conversations"),
     ("/v1/embeddings", "openai.embeddings"),
+    ("/v1/moderations", "openai.moderations"),
+    ("/v1/images", "openai.images"),
     ("/v1/files", "openai.files"),
     ("/v1/uploads", "openai.uploads"),
     ("/v1/vector_stores", "openai.vector_stores"),
@@ -73,6 +76,8 @@ class ObserveRequests:
                 if trace.decision is not None:
                     for name, value in VENDOR_HEADERS[trace.vendor](trace.decision).items():
                         headers[name] = value
+                if trace.moderation_flags:
+                    headers[FLAG_HEADER] = ",".join(trace.moderation_flags)
             await send(message)
 
         metrics = trace.services.metrics

@@ -10,11 +10,21 @@ import asyncio
 import ipaddress
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import TypeVar, cast
+from typing import Any, TypeVar, cast
 
-from switchyard.gateway.grants import BudgetInterval, IpNetwork, KeyGrant, KeyKind, Limits, ProjectGrant
+from switchyard.gateway.grants import (
+    BudgetInterval,
+    GuardrailMode,
+    GuardrailPolicy,
+    IpNetwork,
+    KeyGrant,
+    KeyKind,
+    Limits,
+    ProjectGrant,
+)
 from switchyard.store.keys import ApiKeyRecord, ApiKeyRepository, hash_secret
 from switchyard.store.projects import ProjectRecord, ProjectRepository, RateLimitRecord
 
@@ -50,7 +60,15 @@ def project_grant(record: ProjectRecord, rate_limits: list[RateLimitRecord]) -> 
         budget_usd=record.budget_usd, budget_interval=cast(BudgetInterval | None, record.budget_interval),
         allowed_models=record.model_ids if record.model_mode == "allow_list" else None,
         denied_models=record.model_ids if record.model_mode == "deny_list" else (),
+        guardrail=guardrail_policy(record),
     )
+
+
+def guardrail_policy(record: ProjectRecord) -> GuardrailPolicy | None:
+    if record.moderation_mode is None:
+        return None
+    return GuardrailPolicy(cast(GuardrailMode, record.moderation_mode), record.moderation_model,
+                           record.moderation_categories)
 
 
 class Directory:
@@ -60,40 +78,59 @@ class Directory:
         self._ttl = ttl
         self._key_cache: dict[str, tuple[float, KeyGrant | None]] = {}
         self._project_cache: dict[str, tuple[float, ProjectGrant | None]] = {}
+        self._loading: dict[str, asyncio.Future[Any]] = {}
+        self._generation = 0
         self._touching: set[asyncio.Task[None]] = set()
 
     def invalidate(self) -> None:
+        self._generation += 1
         self._key_cache.clear()
         self._project_cache.clear()
+        self._loading.clear()
 
     async def key_grant(self, secret: str) -> KeyGrant | None:
-        digest = hash_secret(secret)
-        now = time.monotonic()
-        cached = self._key_cache.get(digest)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        record = await self._keys.find_by_secret(secret)
-        grant = None if record is None else key_grant(record)
-        self._remember(self._key_cache, digest, (now, grant))
-        if record is not None:
+        async def load() -> KeyGrant | None:
+            record = await self._keys.find_by_secret(secret)
+            if record is None:
+                return None
             self._touch(record)
-        return grant
+            return key_grant(record)
+
+        return await self._cached(self._key_cache, "key:" + hash_secret(secret), load)
 
     async def project_grant(self, project_id: str) -> ProjectGrant | None:
-        now = time.monotonic()
-        cached = self._project_cache.get(project_id)
-        if cached is not None and now - cached[0] < self._ttl:
-            return cached[1]
-        record = await self._projects.get(project_id)
-        grant = None if record is None else project_grant(record, await self._projects.rate_limits(project_id))
-        self._remember(self._project_cache, project_id, (now, grant))
-        return grant
+        async def load() -> ProjectGrant | None:
+            record = await self._projects.get(project_id)
+            if record is None:
+                return None
+            return project_grant(record, await self._projects.rate_limits(project_id))
 
-    @staticmethod
-    def _remember(cache: dict[str, tuple[float, G]], key: str, entry: tuple[float, G]) -> None:
-        if len(cache) >= MAX_CACHED:
-            cache.clear()
-        cache[key] = entry
+        return await self._cached(self._project_cache, "project:" + project_id, load)
+
+    async def _cached(self, cache: dict[str, tuple[float, G]], key: str, load: Callable[[], Awaitable[G]]) -> G:
+        """The cached grant, or one read shared by every caller that missed it at once (a
+        cache expiring under load must not send every request in flight to the database)."""
+        cached = cache.get(key)
+        if cached is not None and time.monotonic() - cached[0] < self._ttl:
+            return cached[1]
+        loading = self._loading.get(key)
+        if loading is None:
+            loading = asyncio.ensure_future(self._load(cache, key, load))
+            self._loading[key] = loading
+        return cast(G, await asyncio.shield(loading))
+
+    async def _load(self, cache: dict[str, tuple[float, G]], key: str, load: Callable[[], Awaitable[G]]) -> G:
+        generation, now = self._generation, time.monotonic()
+        try:
+            value = await load()
+        finally:
+            if self._generation == generation:
+                self._loading.pop(key, None)
+        if self._generation == generation:  # not read before a write cleared the cache
+            if len(cache) >= MAX_CACHED:
+                cache.clear()
+            cache[key] = (now, value)
+        return value
 
     def _touch(self, record: ApiKeyRecord) -> None:
         """``last_used_at``, written off the request path and at most once a minute."""

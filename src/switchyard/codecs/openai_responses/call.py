@@ -36,6 +36,17 @@ class FileSearchConfig:
 
 
 @dataclass(slots=True)
+class ImageGenerationConfig:
+    """The request's ``{"type": "image_generation", ...}`` tool: the image model (None: the
+    first configured) and the options passed to it (size, quality, ...)."""
+
+    model: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    path: str = "tools"  # the tool's position in the request, for errors
+    partial_images: int = 0  # partial images to stream, when the response is streamed
+
+
+@dataclass(slots=True)
 class McpToolConfig:
     """One ``{"type": "mcp", ...}`` tool of the request (the secret-bearing ``headers``
     live here only; the echoed ``tools_wire`` never carries them)."""
@@ -63,6 +74,7 @@ class ResponsesCall:
     function_tools: list[Tool] = field(default_factory=list)
     mcp_tools: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
+    image_generation: ImageGenerationConfig | None = None
     tool_choice: ToolChoice | None = None
     tool_choice_wire: str | dict[str, Any] = "auto"
     parallel_tool_calls: bool = True

@@ -73,6 +73,8 @@ def items_to_canonical(items: list[dict[str, Any]], inputs_from: int = 0) -> lis
             out.extend(_mcp_call(item))
         elif kind == "file_search_call":
             out.extend(_file_search_call(item))
+        elif kind == "image_generation_call":
+            out.extend(_image_generation_call(item))
         elif kind == "compaction":
             summary = unpack_summary(item.get("encrypted_content"))
             if summary is not None:
@@ -173,6 +175,17 @@ def _error_text(error: object) -> str:
         if isinstance(content, str):
             return content
     return json.dumps(error)
+
+
+def _image_generation_call(item: dict[str, Any]) -> list[Item]:
+    """A past image as the model's call of the ``image_generation`` tool and its outcome
+    (the image itself is the user's; the model is told it was made)."""
+    prompt = item.get("revised_prompt") if isinstance(item.get("revised_prompt"), str) else ""
+    arguments = orjson.dumps({"prompt": prompt}).decode()
+    call = FunctionCall(call_id=item["id"], name="image_generation", arguments=arguments)
+    done = item.get("status") == "completed"
+    text = "The image was generated and shown to the user." if done else "Image generation failed."
+    return [call, FunctionCallOutput(call_id=item["id"], output=[TextPart(text)], is_error=not done)]
 
 
 def _file_search_call(item: dict[str, Any]) -> list[Item]:

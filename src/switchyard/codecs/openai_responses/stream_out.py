@@ -54,7 +54,7 @@ LIFECYCLE = frozenset({
     "response.incomplete", "response.failed",
 })
 _ITEM_PREFIX = {"mcp_list_tools": "mcpl_", "mcp_call": "mcp_", "mcp_approval_request": "mcpr_",
-                "file_search_call": "fs_"}
+                "file_search_call": "fs_", "image_generation_call": "ig_"}
 
 
 @dataclass(slots=True)
@@ -322,6 +322,11 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
             out.append(self._event("response.file_search_call.in_progress", **where))
             out.append(self._event("response.file_search_call.searching", **where))
+        elif kind == "image_generation_call":
+            added.update(status="in_progress", result=None)
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+            out.append(self._event("response.image_generation_call.in_progress", **where))
+            out.append(self._event("response.image_generation_call.generating", **where))
         elif kind == "mcp_list_tools":
             added["tools"] = []
             added.pop("error", None)
@@ -339,6 +344,13 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
         return out
 
+    def image_partial(self, item_id: str, b64: str, index: int, settings: dict[str, Any]) -> list[Event_]:
+        """A partial image of a begun ``image_generation_call`` (``settings``: its size,
+        quality, background and output format, where known)."""
+        return [self._event("response.image_generation_call.partial_image", item_id=item_id,
+                            output_index=self._begun[item_id], partial_image_b64=b64, partial_image_index=index,
+                            **settings)]
+
     def end_item(self, item: dict[str, Any]) -> list[Event_]:
         """The item's closing events and ``output_item.done`` with ``item`` as it is now."""
         index = self._begun.pop(item["id"])
@@ -348,6 +360,8 @@ class ResponsesStreamEncoder:
         out: list[Event_] = []
         if kind == "file_search_call":
             out.append(self._event("response.file_search_call.completed", **where))
+        elif kind == "image_generation_call" and item.get("status") == "completed":
+            out.append(self._event("response.image_generation_call.completed", **where))
         elif kind == "mcp_list_tools":
             failed = bool(item.get("error"))
             out.append(self._event(f"response.mcp_list_tools.{'failed' if failed else 'completed'}", **where))

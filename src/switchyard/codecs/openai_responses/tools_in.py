@@ -18,8 +18,18 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from switchyard.codecs.openai_chat.fields import arr, missing, obj, one_of, opt_bool, opt_str, req_str, wrong_type
-from switchyard.codecs.openai_responses.call import FileSearchConfig, McpToolConfig
+from switchyard.codecs.openai_chat.fields import (
+    arr,
+    missing,
+    obj,
+    one_of,
+    opt_bool,
+    opt_int,
+    opt_str,
+    req_str,
+    wrong_type,
+)
+from switchyard.codecs.openai_responses.call import FileSearchConfig, ImageGenerationConfig, McpToolConfig
 from switchyard.codecs.openai_responses.tool_names import custom_parameters, flat_name
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.request import Tool, ToolChoice, ToolGrammar
@@ -39,6 +49,8 @@ DROPPED_TOOLS = frozenset({
     "web_search", "web_search_preview", "web_search_2025_08_26", "web_search_preview_2025_03_11", "tool_search",
 })
 FILE_SEARCH_TOOL = "file_search"  # the function name the model calls to search
+IMAGE_TOOL = "image_generation"  # the function name the model calls to make an image
+IMAGE_OPTIONS = ("size", "quality", "background", "output_format", "moderation")  # strings passed to the image model
 _SUBSCHEMA_LISTS = ("anyOf", "allOf", "oneOf", "prefixItems")
 _SUBSCHEMA_MAPS = ("properties", "$defs", "definitions")
 
@@ -49,6 +61,7 @@ class Tools:
     functions: list[Tool] = field(default_factory=list)
     mcp: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
+    image_generation: ImageGenerationConfig | None = None
     hosted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     names: set[str] = field(default_factory=set)  # of ``functions``, for linear duplicate checks
     labels: set[str] = field(default_factory=set)  # of ``mcp``
@@ -102,6 +115,10 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
         if out.file_search is not None:
             raise invalid("Invalid 'tools': only one file_search tool is allowed.", f"{path}.type")
         wire, out.file_search = _file_search(tool, path)
+    elif kind == "image_generation":
+        if out.image_generation is not None:
+            raise invalid("Invalid 'tools': only one image_generation tool is allowed.", f"{path}.type")
+        wire, out.image_generation = _image_generation(tool, path)
     elif kind in DROPPED_TOOLS:
         wire = dict(tool)
         out.hosted.append((path, wire))
@@ -127,6 +144,25 @@ def _file_search(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], FileS
     wire = {"type": "file_search", "vector_store_ids": list(ids), "max_num_results": limit, "filters": filters,
             "ranking_options": ranking or {"ranker": "auto", "score_threshold": 0.0}}
     return wire, FileSearchConfig(list(ids), limit, filters, ranking)
+
+
+def _image_generation(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], ImageGenerationConfig]:
+    """Options the image model takes are checked and passed on; editing an input image
+    (``input_image_mask``, ``action: edit``) is not offered here."""
+    if tool.get("input_image_mask") is not None:
+        raise unsupported(f"{path}.input_image_mask", "the image_generation tool only generates new images here")
+    if tool.get("action") not in (None, "auto", "generate"):
+        raise unsupported(f"{path}.action", "the image_generation tool only generates new images here")
+    options: dict[str, Any] = {}
+    for name in IMAGE_OPTIONS:
+        value = opt_str(tool, name, path)
+        if value is not None:
+            options[name] = value
+    compression = opt_int(tool, "output_compression", path, lo=0, hi=100)
+    if compression is not None:
+        options["output_compression"] = compression
+    partials = opt_int(tool, "partial_images", path, lo=0, hi=3) or 0
+    return dict(tool), ImageGenerationConfig(opt_str(tool, "model", path), options, path, partials)
 
 
 def _add_function(out: Tools, fn: Tool, path: str) -> None:

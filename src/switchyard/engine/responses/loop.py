@@ -20,7 +20,8 @@ from switchyard.core.result import Choice, Folder
 from switchyard.core.usage import Usage
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.generation import generate
-from switchyard.engine.responses import file_search
+from switchyard.engine.images.service import ImageService
+from switchyard.engine.responses import file_search, image_tool
 from switchyard.engine.responses.mcp_tools import ExposedTool, allowed, expose, listed_tools, needs_approval
 from switchyard.engine.responses.model_request import context_items, model_request
 from switchyard.engine.responses.truncation import fit
@@ -50,6 +51,7 @@ class RunContext:
     owner_id: str = ""
     retrieval: Retrieval | None = None
     file_inputs: FileInputs | None = None
+    images: ImageService | None = None
 
 
 @dataclass
@@ -155,6 +157,8 @@ class ResponseRun:
         tools = [*call.function_tools, *mcp_tools]
         if call.file_search is not None:
             tools.append(file_search.TOOL)
+        if call.image_generation is not None:
+            tools.append(image_tool.TOOL)
         for turn in range(MAX_TURNS):
             budget_left = call.max_tool_calls is None or self.tool_calls < call.max_tool_calls
             request = model_request(call, items, self._offered(tools), tools_allowed=budget_left,
@@ -167,11 +171,14 @@ class ResponseRun:
                 return await self._finish("incomplete", incomplete_details={"reason": "max_output_tokens"})
             calls = choice.tool_calls()
             searches = [c for c in calls if self._is_search(c.name)]
+            images = [c for c in calls if self._is_image(c.name)]
             mcp_calls = [c for c in calls if c.name in exposed]
-            if not calls or len(searches) + len(mcp_calls) < len(calls):
+            if not calls or len(searches) + len(images) + len(mcp_calls) < len(calls):
                 return await self._finish("completed")
             for search in searches:
                 items.extend(await self._search(search))
+            for image in images:
+                items.append(await self._image(image))
             waiting = False
             for mcp_call in mcp_calls:
                 target = exposed[mcp_call.name]
@@ -192,7 +199,7 @@ class ResponseRun:
                 raise event.error
             folder.add(event)
             if isinstance(event, BlockStart) and event.kind == "tool_call" and (
-                    event.name in exposed or self._is_search(event.name)):
+                    event.name in exposed or self._is_search(event.name) or self._is_image(event.name)):
                 hidden.add(event.index)
             index = getattr(event, "index", None)
             if index is not None and index in hidden:
@@ -213,6 +220,56 @@ class ResponseRun:
 
     def _is_search(self, name: str | None) -> bool:
         return self.ctx.call.file_search is not None and name == file_search.NAME
+
+    def _is_image(self, name: str | None) -> bool:
+        return self.ctx.call.image_generation is not None and name == image_tool.NAME
+
+    async def _image(self, call: FunctionCall) -> FunctionCallOutput:
+        """Run one image_generation call: its ``image_generation_call`` item out (the image
+        in ``result``), a short note to the model. A failed image fails the item, not the response."""
+        await self._start()
+        self.tool_calls += 1
+        config = self.ctx.call.image_generation
+        item: dict[str, Any] = {"id": self.ctx.new_item_id("ig_"), "type": "image_generation_call",
+                                "status": "in_progress", "result": None}
+        await self.emit(self.encoder.begin_item(item))
+        error: str | None = None
+        try:
+            if self.ctx.images is None:
+                raise SwitchyardError(ErrorKind.INVALID_REQUEST, "no image model is configured")
+            prompt = image_tool.prompt_of(call)
+            if config.partial_images and (self.ctx.call.stream or self.ctx.background):
+                image = await self._streamed_image(item["id"], config, prompt)
+            else:
+                image = await self.ctx.images.generate_inline(config.model, prompt, config.options,
+                                                              self.ctx.owner_id)
+            item.update(status="completed", result=image.get("b64_json"),
+                        revised_prompt=image.get("revised_prompt") or prompt)
+            item.update({k: image[k] for k in image_tool.SETTINGS if image.get(k) is not None})
+        except SwitchyardError as exc:
+            error = exc.message
+            item.update(status="failed", error={"type": exc.kind.value, "code": exc.code, "message": exc.message,
+                                                "param": exc.param})
+        await self.emit(self.encoder.end_item(item))
+        return image_tool.model_output(call, error)
+
+    async def _streamed_image(self, item_id: str, config: Any, prompt: str) -> dict[str, Any]:
+        """The image, its partial images emitted as they come; the completed event's fields."""
+        assert self.ctx.images is not None
+        completed: dict[str, Any] | None = None
+        async for event in self.ctx.images.stream_inline(config.model, prompt, config.options, config.partial_images):
+            settings = {k: event[k] for k in image_tool.SETTINGS if isinstance(event.get(k), str)}
+            if event.get("type") == "image_generation.partial_image" and isinstance(event.get("b64_json"), str):
+                index = event.get("partial_image_index")
+                await self.emit(self.encoder.image_partial(item_id, event["b64_json"],
+                                                           index if isinstance(index, int) else 0, settings))
+            elif event.get("type") == "image_generation.completed":
+                completed = {**settings, "b64_json": event.get("b64_json")}
+            elif event.get("type") == "error":
+                raise SwitchyardError(ErrorKind.UPSTREAM, str((event.get("error") or {}).get("message") or event))
+        if completed is None:
+            raise SwitchyardError(ErrorKind.UPSTREAM, "the image stream ended without its completed image")
+        return completed
 
     async def _search(self, call: FunctionCall) -> list[Item]:
         """Run one file_search call: its ``file_search_call`` item out, its passages to the model."""

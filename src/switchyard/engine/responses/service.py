@@ -9,9 +9,11 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
+from switchyard.codecs.openai_responses.call import ImageGenerationConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.request import Tool
 from switchyard.engine.file_inputs import FileInputs, responses_references
+from switchyard.engine.images.service import ImageService
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.abandoned import closing_events
 from switchyard.engine.responses.history import gather_history, resolve_references
@@ -21,6 +23,7 @@ from switchyard.engine.responses.mcp_tools import check_servers
 from switchyard.engine.responses.model_request import model_request
 from switchyard.engine.responses.run_stream import STREAM_END, drain, empty, stop
 from switchyard.engine.responses.sink import StoredEventSink
+from switchyard.engine.responses.stored import StoredObjects
 from switchyard.engine.responses.stored_request import body_to_run, to_store
 from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
@@ -69,10 +72,11 @@ class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
                  conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
                  secrets: SecretBox, retrieval: Retrieval | None = None,
-                 file_inputs: FileInputs | None = None) -> None:
+                 file_inputs: FileInputs | None = None, images: ImageService | None = None) -> None:
         self.retrieval = retrieval
         self.secrets = secrets
         self.file_inputs = file_inputs
+        self.images = images
         self.models = models
         self.responses = responses
         self.events = events
@@ -80,6 +84,7 @@ class ResponsesService:
         self.mcp = mcp
         self.signals = signals
         self.wakeup = asyncio.Event()
+        self.stored = StoredObjects(responses, conversations)
 
     async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any], *,
                       history: list[dict[str, Any]] | None = None) -> Prepared:
@@ -89,7 +94,10 @@ class ResponsesService:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
         await check_servers(call, self.mcp)
-        tools = call.function_tools or ([Tool("mcp_or_file_search")] if call.mcp_tools or call.file_search else [])
+        hosted = call.mcp_tools or call.file_search or call.image_generation
+        tools = call.function_tools or ([Tool("mcp_or_file_search")] if hosted else [])
+        if call.image_generation is not None:
+            self._check_image_model(call.image_generation)
         check_parameters(route, model_request(call, [], tools), quiet=True)
         if self.file_inputs is not None:
             await self.file_inputs.check(responses_references(call.input_items), owner_id)
@@ -114,10 +122,22 @@ class ResponsesService:
 
         return await resolve_references(input_items, history, lookup)
 
+    def _check_image_model(self, config: ImageGenerationConfig) -> None:
+        """A 400 naming the tool's ``model`` when no image model can serve it."""
+        try:
+            if self.images is None:
+                raise invalid("No image generation model is configured on this server.", "model",
+                              "model_not_configured")
+            self.images.check_model(config.model)
+        except SwitchyardError as error:
+            error.param = f"{config.path}.model"
+            error.message = f"The image_generation tool cannot be used: {error.message}"
+            raise
+
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
                           self.mcp, new_item_id, background=background, owner_id=p.owner_id,
-                          retrieval=self.retrieval, file_inputs=self.file_inputs)
+                          retrieval=self.retrieval, file_inputs=self.file_inputs, images=self.images)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:

@@ -1,11 +1,14 @@
 """Limits held in this process's memory: exact for one process (the embedded default).
 
-Requests and tokens are sliding-window logs (every use in the last minute, oldest first),
-so a limit of N per minute admits at most N in any 60 seconds, however the calls are spaced.
+Requests and tokens are counted in slices of ``SLICE_SECONDS``; a slice leaves the window
+once all of it is older than a minute, so a limit of N per minute admits at most N in any
+60 seconds however the calls are spaced (a use may be held up to one slice longer than its
+minute). Memory per level is bounded by the number of slices, not by the request rate.
 Nothing here awaits, so each admission is atomic on the event loop."""
 
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from collections.abc import Callable
@@ -14,44 +17,80 @@ from dataclasses import dataclass, field
 from switchyard.gateway.limits.model import WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
 
 CONCURRENCY_RETRY_SECONDS = 1.0
+SLICE_SECONDS = 0.25
+_PRUNE_HELD_PAST = 4096
+
+
+@dataclass(slots=True)
+class _Slice:
+    start: float
+    requests: int = 0
+    tokens: int = 0
+    live: bool = True
+
+    @property
+    def leaves_at(self) -> float:
+        return self.start + SLICE_SECONDS + WINDOW_SECONDS
 
 
 @dataclass(slots=True)
 class _Level:
-    requests: deque[float] = field(default_factory=deque)
-    tokens: dict[str, tuple[float, int]] = field(default_factory=dict)  # insertion order is time order
+    slices: deque[_Slice] = field(default_factory=deque)
+    request_sum: int = 0
     token_sum: int = 0
+    held: dict[str, tuple[_Slice, int]] = field(default_factory=dict)  # tokens of calls not settled yet
     leases: set[str] = field(default_factory=set)
 
     def purge(self, now: float) -> None:
-        horizon = now - WINDOW_SECONDS
-        while self.requests and self.requests[0] <= horizon:
-            self.requests.popleft()
-        while self.tokens:
-            call_id, (at, amount) = next(iter(self.tokens.items()))
-            if at > horizon:
-                break
-            del self.tokens[call_id]
-            self.token_sum -= amount
+        while self.slices and self.slices[0].leaves_at <= now:
+            gone = self.slices.popleft()
+            gone.live = False
+            self.request_sum -= gone.requests
+            self.token_sum -= gone.tokens
+        if len(self.held) > _PRUNE_HELD_PAST:
+            self.held = {k: v for k, v in self.held.items() if v[0].live}
+
+    def take(self, now: float, call_id: str, request: bool, tokens: int | None) -> None:
+        last = self.slices[-1] if self.slices else None
+        if last is None or now >= last.start + SLICE_SECONDS:
+            last = _Slice(math.floor(now / SLICE_SECONDS) * SLICE_SECONDS)
+            self.slices.append(last)
+        if request:
+            last.requests += 1
+            self.request_sum += 1
+        if tokens is not None:
+            last.tokens += tokens
+            self.token_sum += tokens
+            self.held[call_id] = (last, tokens)
+
+    def settle_tokens(self, call_id: str, tokens: int | None) -> None:
+        held = self.held.pop(call_id, None)
+        if held is None or tokens is None:
+            return
+        where, reserved = held
+        if where.live:
+            where.tokens += tokens - reserved
+            self.token_sum += tokens - reserved
 
     def usage(self, now: float) -> Usage:
-        requests_reset = self.requests[0] + WINDOW_SECONDS - now if self.requests else 0.0
-        first = next(iter(self.tokens.values()), None)
-        tokens_reset = first[0] + WINDOW_SECONDS - now if first else 0.0
-        return Usage(len(self.requests), self.token_sum, requests_reset, tokens_reset)
+        first_request = next((s for s in self.slices if s.requests), None)
+        first_tokens = next((s for s in self.slices if s.tokens), None)
+        return Usage(self.request_sum, self.token_sum,
+                     first_request.leaves_at - now if first_request else 0.0,
+                     first_tokens.leaves_at - now if first_tokens else 0.0)
 
     def tokens_free_in(self, now: float, excess: int) -> float:
         """Seconds until ``excess`` tokens have left the window."""
         freed = 0
-        for at, amount in self.tokens.values():
-            freed += amount
+        for piece in self.slices:
+            freed += piece.tokens
             if freed >= excess:
-                return at + WINDOW_SECONDS - now
+                return piece.leaves_at - now
         return WINDOW_SECONDS
 
     @property
     def empty(self) -> bool:
-        return not (self.requests or self.tokens or self.leases)
+        return not (self.slices or self.held or self.leases)
 
 
 class MemoryLimitStore:
@@ -73,11 +112,9 @@ class MemoryLimitStore:
         if refused is None:
             for bucket, level in zip(buckets, levels, strict=True):
                 lim = bucket.limits
-                if lim.requests_per_minute is not None:
-                    level.requests.append(now)
-                if lim.tokens_per_minute is not None:
-                    level.tokens[call_id] = (now, tokens)
-                    level.token_sum += tokens
+                if lim.requests_per_minute is not None or lim.tokens_per_minute is not None:
+                    level.take(now, call_id, lim.requests_per_minute is not None,
+                               tokens if lim.tokens_per_minute is not None else None)
                 if lim.max_concurrent_requests is not None:
                     level.leases.add(call_id)
         return decide(buckets, used, tokens, refused)
@@ -101,10 +138,7 @@ class MemoryLimitStore:
             level = self._levels.get(bucket.name)
             if level is None:
                 continue
-            held = level.tokens.get(call_id)
-            if held is not None and tokens is not None:
-                level.tokens[call_id] = (held[0], tokens)
-                level.token_sum += tokens - held[1]
+            level.settle_tokens(call_id, tokens)
             level.leases.discard(call_id)
             level.purge(self._clock())
             if level.empty:

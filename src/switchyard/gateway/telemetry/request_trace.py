@@ -19,6 +19,7 @@ from switchyard.core.usage import Usage
 
 if TYPE_CHECKING:
     from switchyard.gateway.limits import Admission, Decision, Limiter
+    from switchyard.gateway.moderation import ModerationModels
     from switchyard.gateway.telemetry.metrics import Metrics
     from switchyard.gateway.telemetry.tracing import Tracing
 
@@ -39,11 +40,13 @@ def request_id_from(incoming: str | None) -> str:
 
 @dataclass(slots=True)
 class CallServices:
-    """What every call reaches wherever it runs: the app's metrics, spans and limiter."""
+    """What every call reaches wherever it runs: the app's metrics, spans and limiter,
+    and the moderation models the guardrail uses."""
 
     metrics: Metrics
     limiter: Limiter | None = None
     tracing: Tracing | None = None
+    moderation: ModerationModels | None = None
 
 
 @dataclass(slots=True)
@@ -60,6 +63,8 @@ class RequestTrace:
     turn_tokens: int = 0  # the cheap estimate of the model turn under way (for the deployment gate)
     admission: Admission | None = None
     decision: Decision | None = None  # what the response headers report
+    screened: bool = False  # the moderation guardrail has seen the call's input
+    moderation_flags: tuple[str, ...] = ()  # categories the guardrail flagged (mode "flag")
     started: float = field(default_factory=time.monotonic)
 
     def add_usage(self, usage: Usage) -> None:

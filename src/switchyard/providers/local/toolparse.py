@@ -3,7 +3,8 @@
 The call syntaxes of the common model families are recognised: Qwen's (Hermes')
 ``<tool_call>\\n{"name": ..., "arguments": {...}}\\n</tool_call>``, Llama 3's
 ``<|python_tag|>{"name": ..., "parameters": {...}}``, Mistral's
-``[TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]``, a fenced
+``[TOOL_CALLS] [{"name": ..., "arguments": {...}}, ...]`` and its newer
+``[TOOL_CALLS]name[ARGS]{...}`` (one opener per call), a fenced
 ````json {"name": ..., "arguments": ...}```` block, and the object bare at the start of
 the answer (or right after another call). ``"parameters"`` and ``"arguments"`` are
 taken alike everywhere.
@@ -22,7 +23,10 @@ TAG_OPEN = "<tool_call>"
 TAG_CLOSE = "</tool_call>"
 FENCE = "```"
 # Opener -> closer ("" when the call ends with the object, or the turn).
-TAGS = {TAG_OPEN: TAG_CLOSE, "<|python_tag|>": "", "[TOOL_CALLS]": ""}
+MISTRAL_OPEN = "[TOOL_CALLS]"
+MISTRAL_ARGS = "[ARGS]"
+TAGS = {TAG_OPEN: TAG_CLOSE, "<|python_tag|>": "", MISTRAL_OPEN: ""}
+_MAX_NAME = 256
 
 
 @dataclass(slots=True)
@@ -106,7 +110,7 @@ class ToolCallParser:
     @property
     def in_call(self) -> bool:
         """A call opener has been seen (the header may still be arriving)."""
-        return self._state in ("header", "args", "trailer") and not (self._fence or self._bare)
+        return self._state in ("header", "name", "args", "trailer") and not (self._fence or self._bare)
 
     def feed(self, text: str) -> list[Output]:
         self._pending.extend(text)
@@ -122,7 +126,7 @@ class ToolCallParser:
             if self._string_args:
                 self._out.append(ArgsDelta(_decode_string(self._string_args)))
             self._out.append(CallEnd())
-        elif self._state in ("fence", "header"):
+        elif self._state in ("fence", "header", "name"):
             self._release(final=True)
             return self.finish()
         self._reset_to_text()
@@ -217,6 +221,9 @@ class ToolCallParser:
             if c == "[" and self._step == 0 and self._opener and not self._array:
                 self._array = True
                 return
+            if self._step == 0 and self._opener == MISTRAL_OPEN and not self._array and c not in "{[":
+                self._state, self._name = "name", c  # [TOOL_CALLS]name[ARGS]{...}
+                return
             self._step += 1
             self._raw = self._raw[:-1]
             if self._step == len(_HEADER):
@@ -250,6 +257,20 @@ class ToolCallParser:
             if text in options:
                 self._lit_text = ""
                 self._step += 1
+
+    def _on_name(self, c: str, final: bool) -> None:
+        """A bare name up to ``[ARGS]``, then the arguments."""
+        self._raw += c
+        self._name += c
+        if self._name.endswith(MISTRAL_ARGS):
+            self._name = self._name[: -len(MISTRAL_ARGS)].strip()
+            if not self._name or (self._known and self._name not in self._known):
+                self._release(final)
+                return
+            self._commit()
+            self._state = "args"
+        elif c in "\n{}\"" or len(self._name) > _MAX_NAME:
+            self._release(final)
 
     def _commit(self) -> None:
         self._committed = True

@@ -85,7 +85,8 @@ REQUIRED = ("model", "provider")
 IMMUTABLE = ("model",)
 
 
-def _read(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+def read_fields(body: dict[str, Any], *, creating: bool) -> dict[str, Any]:
+    """The deployment fields of ``body``, checked (each error names its field)."""
     unknown = sorted(set(body) - set(FIELDS))
     if unknown:
         raise invalid(f"Unknown field '{unknown[0]}' (fields: {', '.join(FIELDS)}).", unknown[0])
@@ -116,7 +117,7 @@ def deployment_body(view: DeploymentView) -> dict[str, Any]:
 @endpoint(render_error)
 async def create_deployment(request: Request, services: Services, principal: Principal) -> Response:
     require_admin(principal)
-    values = _read(await read_json(request, MAX_BODY), creating=True)
+    values = read_fields(await read_json(request, MAX_BODY), creating=True)
     return JSONResponse(deployment_body(await services.deployments.create(values)))
 
 
@@ -140,7 +141,7 @@ async def get_deployment(request: Request, services: Services, principal: Princi
 @endpoint(render_error)
 async def modify_deployment(request: Request, services: Services, principal: Principal) -> Response:
     require_admin(principal)
-    values = _read(await read_json(request, MAX_BODY), creating=False)
+    values = read_fields(await read_json(request, MAX_BODY), creating=False)
     view = await services.deployments.update(request.path_params["deployment_id"], values)
     return JSONResponse(deployment_body(view))
 

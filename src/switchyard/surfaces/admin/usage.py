@@ -17,7 +17,7 @@ from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal, require_admin
 from switchyard.gateway.prices import format_usd, nano_to_usd
 from switchyard.gateway.usage_report import UsageQuery
-from switchyard.store.budgets import key_holder, project_holder
+from switchyard.store.budgets import key_holder, month_bounds, project_holder
 from switchyard.store.ledger import LedgerEntry, LedgerFilter
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.http import JSONResponse
@@ -125,10 +125,16 @@ async def get_spend(request: Request, services: Services, principal: Principal) 
     project, key = query.get("project_id"), query.get("api_key_id")
     if (project is None) == (key is None):
         raise invalid("Give exactly one of 'project_id' and 'api_key_id'.", "project_id")
-    holder = project_holder(project) if project is not None else key_holder(key or "")
+    month = query.get("month")
+    if month is not None:
+        try:
+            month_bounds(month)
+        except ValueError:
+            raise invalid("'month' must be a calendar month, 'YYYY-MM'.", "month") from None
+    holder = project_holder(project, month) if project is not None else key_holder(key or "", month)
     spend = await services.metering.spend(holder)
     return JSONResponse({
-        "object": "organization.spend", "project_id": project, "api_key_id": key,
+        "object": "organization.spend", "project_id": project, "api_key_id": key, "month": month,
         "spent": {"value": float(nano_to_usd(spend.spent_nanousd)), "currency": "usd",
                   "exact": format_usd(spend.spent_nanousd)},
         "reserved": {"value": float(nano_to_usd(spend.reserved_nanousd)), "currency": "usd",

@@ -5,7 +5,7 @@ gone. (pgvector's column and HNSW indexes are not migrations: they exist only wh
 the extension does; see ``store/pgvector_schema.py``.)
 
 Revision ID: 0012
-Revises: 0009
+Revises: 0011
 Create Date: 2025-01-12
 """
 
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | None = None
 depends_on: str | None = None
 
