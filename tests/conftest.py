@@ -13,6 +13,7 @@ import pytest
 
 from tests.fakes.anthropic_wire import refuse_as_anthropic
 from tests.fakes.upstream import FakeUpstream
+from tests.pg import LazyPgvectorServer
 from tests.server import MASTER_KEY, LiveServer
 
 LOCAL = "qwen-local"
@@ -32,6 +33,14 @@ def model_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
     cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE", Path(__file__).parent.parent / ".cache"))
     return ensure_default_model(cache)
+
+
+@pytest.fixture(scope="session")
+def pgvector_admin() -> Iterator[LazyPgvectorServer]:
+    """A PostgreSQL server with the pgvector extension for the session, started on first use."""
+    server = LazyPgvectorServer()
+    yield server
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -214,6 +214,9 @@ class Settings(BaseModel):
     background_concurrency: int = 16
     response_event_buffer: int = 10000
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding
+    # Without pgvector, vector stores with at least this many chunks are searched through an
+    # HNSW graph (kept under data_dir/vector_index); smaller ones are scored exactly.
+    vector_index_min_chunks: int = Field(default=10_000, ge=0)
     # Hosts, addresses and networks that client-supplied URLs (remote MCP servers) may reach
     # although they are loopback, private, link-local or metadata addresses.
     egress_allowlist: list[str] = Field(default_factory=list)

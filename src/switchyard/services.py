@@ -126,8 +126,11 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
                                   param="model")
         return embeddings.embedder(name)
 
-    ingester = Ingester(database, BlobStore(settings.resolved_files_dir), embedder_for)
-    return Retrieval(ingester, VectorStoreSearch(database, embedder_for), default)
+    search = VectorStoreSearch(database, embedder_for, index_dir=Path(settings.data_dir) / "vector_index",
+                               ann_min_chunks=settings.vector_index_min_chunks)
+    ingester = Ingester(database, BlobStore(settings.resolved_files_dir), embedder_for,
+                        on_indexed=search.stores_changed)
+    return Retrieval(ingester, search, default)
 
 
 def _batch_cap(model: ModelConfig) -> int | None:

@@ -10,7 +10,8 @@ from switchyard.providers.local_embeddings import LocalEmbedder
 from switchyard.store.blobs import BlobStore
 from switchyard.store.database import Database
 from switchyard.store.files import FileRecord, FileRepository
-from tests.store.conftest import database, database_url  # noqa: F401  (fixtures)
+from tests.pg import LazyPgvectorServer, fresh_postgres_url
+from tests.store.conftest import BACKENDS, database  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,18 @@ async def upload(db: Database, blobs: BlobStore, owner: str, filename: str, data
     blob = await blobs.write_stream(_one(data), 1 << 30)
     return await FileRepository(db).create(owner, filename=filename, purpose="assistants", blob=blob,
                                            mime_type=mime_type)
+
+
+@pytest.fixture(params=[*BACKENDS, pytest.param("pgvector", marks=pytest.mark.postgres)])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path,
+                       pgvector_admin: LazyPgvectorServer) -> AsyncIterator[str]:
+    """An empty database of each backend; ``pgvector`` is PostgreSQL with the extension
+    (the plain ``postgres`` server has none, so it covers the exact path on PostgreSQL)."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'data' / 'switchyard.db'}"
+    elif request.param == "postgres":
+        async with fresh_postgres_url() as url:
+            yield url
+    else:
+        async with fresh_postgres_url(pgvector_admin.url()) as url:
+            yield url

@@ -139,15 +139,16 @@ async def test_vectors_are_cached_until_the_store_changes(database: Database, bl
                                                           embedder: LocalEmbedder) -> None:
     store = await make_store(database, blobs, embedder, docs={"a.txt": "alpha particles"})
     search = VectorStoreSearch(database, lambda _: embedder)
+    loads = 0 if database.pgvector is not None else 1  # pgvector: no matrix in process at all
     for _ in range(3):
         await search.search([store], "alice", "alpha")
-    assert search.cache.loads == 1
+    assert search.cache.loads == loads
     repo = VectorStoreRepository(database)
     file = await upload(database, blobs, "alice", "b.txt", b"beta decay")
     await repo.add_file(store, "alice", NewFile(file.id, "b.txt", parse_chunking_strategy(None)))
     await Ingester(database, blobs, lambda _: embedder).run_once()
     hits = await search.search([store], "alice", "beta decay")
-    assert search.cache.loads == 2 and hits[0].filename == "b.txt"
+    assert search.cache.loads == 2 * loads and hits[0].filename == "b.txt"
     assert await repo.delete_file(store, file.id, "alice")
     hits = await search.search([store], "alice", "beta decay")
-    assert search.cache.loads == 3 and [h.filename for h in hits] == ["a.txt"]
+    assert search.cache.loads == 3 * loads and [h.filename for h in hits] == ["a.txt"]

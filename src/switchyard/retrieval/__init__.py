@@ -1,6 +1,7 @@
 """Retrieval over vector stores: text extraction, token chunking, ingestion (a
 durable in-process worker), hybrid search (vector + full-text, reciprocal-rank
-fusion) with attribute filters applied in the query. Persistence is in
+fusion) with attribute filters applied in the query; vector search through pgvector's
+HNSW index, an in-process HNSW graph per large store (``ann.py``), or exactly. Persistence is in
 ``store/vector_stores.py`` and ``store/vector_store_chunks.py``.
 
 The API the surfaces and the file_search tool build on:

@@ -59,7 +59,7 @@ class Ingester:
     def __init__(self, db: Database, blobs: BlobStore, embedder_for: EmbedderFor, *,
                  lease_seconds: float = 30.0, concurrency: int = 2, idle_poll_seconds: float = 2.0,
                  embed_batch: int = EMBED_BATCH, max_attempts: int = MAX_ATTEMPTS,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, on_indexed: Callable[[str], None] | None = None) -> None:
         self.repo = VectorStoreRepository(db)
         self.files = FileRepository(db)
         self.blobs = blobs
@@ -70,6 +70,7 @@ class Ingester:
         self.embed_batch = embed_batch
         self.max_attempts = max_attempts
         self.clock = clock  # what leases are measured against (tests move it to expire one)
+        self.on_indexed = on_indexed  # called with the store id after a file's chunks are written
         self._slots = asyncio.Semaphore(concurrency)
         self._wakeup = asyncio.Event()
         self._loop_task: asyncio.Task[None] | None = None
@@ -142,6 +143,8 @@ class Ingester:
             chunks = await self._prepare(record, lost)
             if not await self.repo.complete_file(record.vector_store_id, record.id, self.worker_id, chunks):
                 log.info("file %s in %s was cancelled or taken over; dropped", record.id, record.vector_store_id)
+            elif self.on_indexed is not None:
+                self.on_indexed(record.vector_store_id)
         except _Failed as failure:
             await self.repo.fail_file(record.vector_store_id, record.id, self.worker_id, failure.code, failure.message)
         except _Lost:

@@ -1,8 +1,19 @@
 """Hybrid search over vector stores: for each query, the best chunks by vector
-similarity (numpy over the cached store matrices) and by full-text match (FTS5 bm25
-on SQLite, ``ts_rank_cd`` on PostgreSQL), both restricted by the attribute filters
-inside their queries, fused by weighted reciprocal-rank fusion (``ranking.fuse``),
-then the score threshold, the per-file cap and ``max_num_results``.
+similarity and by full-text match (FTS5 bm25 on SQLite, ``ts_rank_cd`` on PostgreSQL),
+both restricted by the attribute filters inside their queries, fused by weighted
+reciprocal-rank fusion (``ranking.fuse``), then the score threshold, the per-file cap
+and ``max_num_results``.
+
+Vector similarity, by what the database offers:
+
+- PostgreSQL with pgvector: an HNSW index scan in SQL (``store/vector_store_nearest.py``).
+- Otherwise (SQLite, the embedded default; PostgreSQL without the extension): a large
+  store's HNSW graph in process (``retrieval/ann.py``), and exact scoring (numpy over
+  the cached store matrix, ``retrieval/vectors.py``) for small stores, for selective
+  filters and while a graph catches up.
+
+Every cache and graph is checked against the store's version in the database, read
+by each search: a change made by another process is seen by the next search.
 
 ``ranker: "none"`` skips fusion: chunks in vector-similarity order, scored by their
 cosine similarity clipped to 0..1."""
@@ -11,17 +22,20 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.providers.base import Embedder
+from switchyard.retrieval.ann import EXACT_FILTER_ROWS, MIN_CHUNKS, AnnIndexes
 from switchyard.retrieval.filters import parse_filters
 from switchyard.retrieval.ranking import RankingOptions, fuse, keywords, parse_ranking_options, search_queries
-from switchyard.retrieval.vectors import DEFAULT_CACHE_BYTES, VectorCache, normalised
+from switchyard.retrieval.vectors import DEFAULT_CACHE_BYTES, FloatMatrix, IdArray, VectorCache, normalised
 from switchyard.store.database import Database
 from switchyard.store.vector_store_chunks import AttributeFilter, ChunkIndex, ChunkRecord
+from switchyard.store.vector_store_nearest import NearestChunks
 from switchyard.store.vector_stores import VectorStoreRecord, VectorStoreRepository
 
 EmbedderFor = Callable[[VectorStoreRecord], Embedder]
@@ -71,12 +85,30 @@ class VectorStoreSearch:
     vector cache)."""
 
     def __init__(self, db: Database, embedder_for: EmbedderFor, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
-                 candidates: int = CANDIDATES) -> None:
+                 candidates: int = CANDIDATES, index_dir: Path | None = None, ann_min_chunks: int = MIN_CHUNKS,
+                 ann: bool = True, exact_filter_rows: int = EXACT_FILTER_ROWS) -> None:
+        self.db = db
         self.stores = VectorStoreRepository(db)
         self.index = ChunkIndex(db)
         self.cache = VectorCache(self.index, cache_bytes)
+        self.nearest = NearestChunks(db)
+        self.ann = AnnIndexes(self.index, index_dir, min_chunks=ann_min_chunks,
+                              exact_filter_rows=exact_filter_rows) if ann else None
         self.embedder_for = embedder_for
         self.candidates = candidates
+
+    @property
+    def backend(self) -> str:
+        """Where vector similarity is computed: ``pgvector``, ``hnsw`` or ``exact``."""
+        if self.db.pgvector is not None:
+            return "pgvector"
+        return "hnsw" if self.ann is not None else "exact"
+
+    def stores_changed(self, store_id: str) -> None:
+        """A store's chunks changed in this process (the ingester says so): its graph
+        catches up now rather than at the next search."""
+        if self.ann is not None and self.db.pgvector is None:
+            self.ann.schedule(store_id)
 
     async def _owned_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord]:
         if isinstance(ids, str) or not ids:
@@ -93,10 +125,26 @@ class VectorStoreSearch:
             stores.append(store)
         return stores
 
+    async def _in_process(self, store: VectorStoreRecord, vectors: FloatMatrix, k: int,
+                          allowed: IdArray | None) -> list[list[tuple[int, float]]]:
+        """One store's best chunks per query vector: its graph's, else exact."""
+        found: list[list[tuple[int, float]] | None] = [
+            self.ann.top(store.id, store.version, vector, k, allowed) if self.ann is not None else None
+            for vector in vectors]
+        if all(hits is not None for hits in found):
+            return [hits or [] for hits in found]
+        matrix = await self.cache.get(store.id, store.version)
+        if matrix.matrix.shape[1:] not in ((vectors.shape[1],), (0,)):
+            raise SwitchyardError(ErrorKind.SERVER, f"Vector store '{store.id}' holds vectors of another"
+                                  " embedding model than the one configured for it now.")
+        return [hits if hits is not None else matrix.top(vector, k, allowed)
+                for hits, vector in zip(found, vectors, strict=True)]
+
     async def _vector_lists(self, stores: list[VectorStoreRecord], queries: list[str],
                             filters: AttributeFilter | None, k: int) -> _Lists:
+        pgvector = self.db.pgvector is not None
         allowed = None
-        if filters is not None:
+        if filters is not None and not pgvector:
             allowed = np.sort(np.asarray(await self.index.matching_ids([s.id for s in stores], filters), np.int64))
         groups: dict[int, tuple[Embedder, list[VectorStoreRecord]]] = {}
         for store in stores:
@@ -105,13 +153,14 @@ class VectorStoreSearch:
         per_query: list[list[tuple[int, float]]] = [[] for _ in queries]
         for embedder, members in groups.values():
             vectors = normalised((await embedder.embed(queries)).vectors)
+            if pgvector:
+                found = await self.nearest.search([store.id for store in members], vectors, k, filters)
+                for i, hits in enumerate(found):
+                    per_query[i] += hits
+                continue
             for store in members:
-                matrix = await self.cache.get(store.id, store.version)
-                for i, vector in enumerate(vectors):
-                    if matrix.matrix.shape[1:] not in ((len(vector),), (0,)):
-                        raise SwitchyardError(ErrorKind.SERVER, f"Vector store '{store.id}' holds vectors of another"
-                                              " embedding model than the one configured for it now.")
-                    per_query[i] += matrix.top(vector, k, allowed)
+                for i, hits in enumerate(await self._in_process(store, vectors, k, allowed)):
+                    per_query[i] += hits
         lists = _Lists()
         for hits in per_query:
             hits.sort(key=lambda pair: pair[1], reverse=True)

@@ -1,8 +1,10 @@
-"""Vector similarity in-process: pgvector is not available here, so embeddings are
-stored as float32 bytes and each store's matrix is loaded once, cached by
-``(vector_store_id, version)`` (the version moves on with every change to the store's
-chunks), and scored with numpy (vectors are L2-normalised: a dot product is the
-cosine). The cache is an LRU bounded in bytes."""
+"""Exact vector similarity in process (small stores, selective filters, and stores
+whose HNSW graph is catching up; see ``search.py``): each store's matrix of float32
+embeddings is loaded once, cached by ``(vector_store_id, version)`` (the version moves
+on with every change to the store's chunks, and every search reads it from the
+database, so another process's change is seen at once), and scored with numpy
+(vectors are L2-normalised: a dot product is the cosine). The cache is an LRU bounded
+in bytes."""
 
 from __future__ import annotations
 

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import StaticPool
 
-from switchyard.store import migrate
+from switchyard.store import migrate, pgvector_schema
+from switchyard.store.pgvector_schema import PgVector
 from switchyard.store.text_guard import refuse_nul
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
@@ -36,6 +37,7 @@ class Database:
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._readers: async_sessionmaker[AsyncSession] | None = None
+        self.pgvector: PgVector | None = None  # set by start() where PostgreSQL has the extension
 
     @property
     def dialect(self) -> str:
@@ -57,6 +59,8 @@ class Database:
         try:
             if migrate_to_head:
                 await migrate.upgrade(engine)
+                if self.dialect == "postgresql":
+                    self.pgvector = await pgvector_schema.setup(engine)
         except BaseException:
             await engine.dispose()
             raise
@@ -97,6 +101,7 @@ class Database:
         self._engine = None
         self._sessions = None
         self._readers = None
+        self.pgvector = None
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

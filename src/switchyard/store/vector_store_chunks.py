@@ -85,6 +85,19 @@ class StoreVectors:
     embeddings: list[bytes]
 
 
+@dataclass(frozen=True, slots=True)
+class StoreChanges:
+    """What an index of a store that holds it as of ``since`` needs to catch up to
+    ``version``: every chunk id the store has now, and the chunks written after
+    ``since`` (ids and float32 little-endian embeddings, in id order)."""
+
+    vector_store_id: str
+    version: int
+    ids: list[int]
+    added_ids: list[int]
+    added: list[bytes]
+
+
 # -- filters -----------------------------------------------------------------
 
 Typed = Callable[[str], tuple[ColumnElement[Any], ColumnElement[Any]]]  # key -> (json type, text value)
@@ -206,6 +219,33 @@ class ChunkIndex:
                 .where(VectorStoreChunk.vector_store_id == vector_store_id).order_by(VectorStoreChunk.id)
             )).all()
         return StoreVectors(vector_store_id, version, [row[0] for row in rows], [row[1] for row in rows])
+
+    async def size(self, vector_store_id: str) -> tuple[int, int] | None:
+        """``(version, number of chunks)`` of the store; None if it is gone."""
+        async with self._db.session(read_only=True) as session:
+            version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
+            if version is None:
+                return None
+            count = await session.scalar(select(func.count()).select_from(VectorStoreChunk).where(
+                VectorStoreChunk.vector_store_id == vector_store_id))
+        return int(version), int(count or 0)
+
+    async def changes(self, vector_store_id: str, since: int) -> StoreChanges | None:
+        """The store's chunk ids and the chunks written in versions ``since`` < v <=
+        the version read first (so a change committed meanwhile is left for next time);
+        None if the store is gone."""
+        async with self._db.session(read_only=True) as session:
+            version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
+            if version is None:
+                return None
+            in_store = VectorStoreChunk.vector_store_id == vector_store_id
+            ids = list(await session.scalars(select(VectorStoreChunk.id).where(in_store).order_by(VectorStoreChunk.id)))
+            rows = (await session.execute(
+                select(VectorStoreChunk.id, VectorStoreChunk.embedding)
+                .where(in_store, VectorStoreChunk.version > since, VectorStoreChunk.version <= version)
+                .order_by(VectorStoreChunk.id)
+            )).all()
+        return StoreChanges(vector_store_id, int(version), ids, [row[0] for row in rows], [row[1] for row in rows])
 
     async def matching_ids(self, store_ids: Sequence[str], filters: AttributeFilter) -> list[int]:
         """Ids of the chunks of ``store_ids`` whose attributes pass ``filters``."""

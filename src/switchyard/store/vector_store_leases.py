@@ -8,10 +8,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, update
 
 from switchyard.store.database import Database
 from switchyard.store.models import utcnow
+from switchyard.store.pgvector_schema import ensure_hnsw
+from switchyard.store.vector_store_inserts import insert_chunks
 from switchyard.store.vector_store_models import (
     VectorStoreChunk,
     VectorStoreFile,
@@ -95,6 +97,8 @@ class IngestionLeases:
         store's version moves on. False, writing nothing, if the worker no longer holds
         the file."""
         usage = sum(len(chunk.text.encode()) + len(chunk.embedding) for chunk in chunks)
+        if self._db.pgvector is not None and chunks:
+            await ensure_hnsw(self._db.engine, self._db.pgvector, len(chunks[0].embedding) // 4)
         claim = (
             update(VectorStoreFile).where(self._held(vector_store_id, file_id, worker_id))
             .values(status="completed", usage_bytes=usage, last_error=None, worker_id=None, lease_until=None)
@@ -106,14 +110,13 @@ class IngestionLeases:
                 return False
             await session.execute(delete(VectorStoreChunk).where(
                 VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id))
+            version = await bump_version(session, vector_store_id)
             rows = [
                 {"vector_store_id": vector_store_id, "file_id": file_id, "chunk_index": index, "text": chunk.text,
-                 "tokens": chunk.tokens, "embedding": chunk.embedding, "attributes": attributes}
+                 "tokens": chunk.tokens, "embedding": chunk.embedding, "attributes": attributes, "version": version}
                 for index, chunk in enumerate(chunks)
             ]
-            for start in range(0, len(rows), 1000):
-                await session.execute(insert(VectorStoreChunk), rows[start:start + 1000])
-            await bump_version(session, vector_store_id)
+            await insert_chunks(session, self._db.pgvector, rows)
             return True
 
     async def fail_file(self, vector_store_id: str, file_id: str, worker_id: str, code: ErrorCode,

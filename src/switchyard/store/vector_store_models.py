@@ -1,9 +1,11 @@
 """ORM models for vector stores, their files, file batches and chunks.
 
-Chunks hold their embedding as bytes (float32, little-endian) on both backends:
-pgvector is not available here, so similarity is computed in Python (numpy) over a
-store's matrix, loaded once and cached by ``(vector_store_id, version)``; every
-change to a store's chunks bumps ``vector_stores.version``.
+Chunks hold their embedding as bytes (float32, little-endian, L2-normalised) on both
+backends, and the store version that wrote them; every change to a store's chunks
+bumps ``vector_stores.version`` (what caches and the embedded HNSW graphs are checked
+against). Where PostgreSQL has the pgvector extension, chunks also hold it as the
+``vector`` column ``embedding_vector``, with one HNSW index per dimension
+(``store/pgvector_schema.py``); those exist outside the ORM and the migrations.
 
 Full-text search lives outside the ORM, created by migration 0004 only:
 
@@ -44,20 +46,22 @@ from switchyard.store.models import Base, UTCDateTime
 FTS_TABLE = "vector_store_chunks_fts"
 FTS_COLUMN = "fts"
 FTS_INDEX = "ix_vector_store_chunks_fts"
+VECTOR_COLUMN = "embedding_vector"  # pgvector only
+HNSW_INDEX_PREFIX = "ix_vector_store_chunks_hnsw_"  # + the dimension
 ChunkId = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
 
 
 def alembic_include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) -> bool:
-    """Alembic ``include_name`` hook: False for the full-text objects above (the FTS5
-    table and its shadow tables, the tsvector column and its index)."""
+    """Alembic ``include_name`` hook: False for the full-text and pgvector objects above
+    (the FTS5 table and its shadow tables, the tsvector and vector columns, their indexes)."""
     if name is None:
         return True
     if type_ == "table":
         return not name.startswith(FTS_TABLE)
     if type_ == "column":
-        return not (parent_names.get("table_name") == "vector_store_chunks" and name == FTS_COLUMN)
+        return not (parent_names.get("table_name") == "vector_store_chunks" and name in (FTS_COLUMN, VECTOR_COLUMN))
     if type_ == "index":
-        return name != FTS_INDEX
+        return name != FTS_INDEX and not name.startswith(HNSW_INDEX_PREFIX)
     return True
 
 
@@ -127,6 +131,7 @@ class VectorStoreChunk(Base):
     __tablename__ = "vector_store_chunks"
     __table_args__ = (
         UniqueConstraint("vector_store_id", "file_id", "chunk_index"),
+        Index(None, "vector_store_id", "version"),
         ForeignKeyConstraint(
             ["vector_store_id", "file_id"],
             ["vector_store_files.vector_store_id", "vector_store_files.file_id"],
@@ -142,3 +147,4 @@ class VectorStoreChunk(Base):
     tokens: Mapped[int] = mapped_column(Integer)
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, L2-normalised
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON)  # the file's, copied for filtering
+    version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")  # the store's, when written

@@ -120,8 +120,11 @@ def file_key(vector_store_id: str, file_id: str) -> ColumnElement[bool]:
     return and_(VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id == file_id)
 
 
-async def bump_version(session: AsyncSession, vector_store_id: str) -> None:
-    await session.execute(
+async def bump_version(session: AsyncSession, vector_store_id: str) -> int:
+    """Moves the store's version on; the new version (0 if the store is gone)."""
+    version = await session.scalar(
         update(VectorStore).where(VectorStore.id == vector_store_id)
-        .values(version=VectorStore.version + 1).execution_options(synchronize_session=False)
+        .values(version=VectorStore.version + 1).returning(VectorStore.version)
+        .execution_options(synchronize_session=False)
     )
+    return int(version or 0)

@@ -1,0 +1,109 @@
+"""The nearest chunks by cosine similarity on pgvector (PostgreSQL with the extension):
+one SQL query per query vector, ordered by ``embedding_vector::vector(d) <=> q`` under
+``vector_dims(embedding_vector) = d`` so that the HNSW index of dimension ``d`` serves
+it, with the stores and the attribute filters in the same ``WHERE``.
+
+Filters and HNSW: an index scan yields neighbours in distance order and the filter
+drops those that do not match, so a selective filter could leave fewer than ``k``.
+With pgvector >= 0.8 the scan is iterative (``hnsw.iterative_scan = strict_order``:
+it keeps walking the graph, up to ``hnsw.max_scan_tuples``, until ``k`` rows pass);
+older versions over-fetch instead (a larger ``hnsw.ef_search``). Either way, a query
+that still comes back with fewer than ``k`` rows is run again exactly (index scans
+off: the planner reads the stores' matching rows and sorts them), so a filter never
+loses results; it only costs an exact scan when the filter (or the store) is smaller
+than ``k``, or too selective for the graph walk."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import Float, Select, func, literal_column, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from switchyard.store.database import Database
+from switchyard.store.pgvector_schema import vector_text
+from switchyard.store.vector_store_chunks import AttributeFilter, compile_filter
+from switchyard.store.vector_store_inserts import vector_column, vector_value
+from switchyard.store.vector_store_models import VECTOR_COLUMN, VectorStoreChunk
+
+EF_SEARCH = 100  # candidates the graph walk keeps (pgvector's default is 40)
+OVERFETCH = 10  # without iterative scans, a filtered query walks with ef_search = k * this (at most 1000)
+MAX_EF_SEARCH = 1000
+
+Hits = list[tuple[int, float]]  # (chunk id, cosine), best first
+
+
+class NearestChunks:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        # Extra settings for every query: the tests and the benchmark force the index
+        # (enable_seqscan off) on stores small enough for the planner to prefer a scan.
+        self.extra_settings: dict[str, str] = {}
+
+    def _query(self, store_ids: Sequence[str], dims: int, filters: AttributeFilter | None, k: int) -> Select[Any]:
+        distance = vector_column(dims).op("<=>", return_type=Float)(vector_value("q", dims))
+        dims_match = func.vector_dims(literal_column(f"vector_store_chunks.{VECTOR_COLUMN}")) == literal_column(
+            str(int(dims)))
+        where = [dims_match, VectorStoreChunk.vector_store_id.in_(list(store_ids))]
+        if filters is not None:
+            where.append(compile_filter("postgresql", filters))
+        return select(VectorStoreChunk.id, distance.label("distance")).where(*where).order_by(distance).limit(k)
+
+    def _settings(self, k: int, filtered: bool) -> dict[str, str]:
+        # A custom plan for each query: the planner sees the query vector (a generic plan
+        # would parse its text form once per row it sorts) and the stores' real sizes.
+        settings = {"plan_cache_mode": "force_custom_plan"}
+        state = self._db.pgvector
+        ef = max(EF_SEARCH, k)
+        if state is not None and state.iterative_scan:
+            return {**settings, "hnsw.ef_search": str(ef), "hnsw.iterative_scan": "strict_order",
+                    **self.extra_settings}
+        if filtered:
+            ef = min(MAX_EF_SEARCH, max(ef, k * OVERFETCH))
+        return {**settings, "hnsw.ef_search": str(ef), **self.extra_settings}
+
+    @staticmethod
+    async def _apply(session: AsyncSession, settings: dict[str, str]) -> None:
+        """The settings for this transaction only, in one round trip."""
+        calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(settings)))
+        params = {}
+        for i, (name, value) in enumerate(settings.items()):
+            params |= {f"n{i}": name, f"v{i}": value}
+        await session.execute(text(f"SELECT {calls}"), params)
+
+    async def plan(self, store_ids: Sequence[str], dims: int, k: int, filters: AttributeFilter | None = None) -> str:
+        """``EXPLAIN`` of the query for these stores, under the same settings."""
+        query = self._query(store_ids, dims, filters, k).params(q=vector_text(np.ones(dims, np.float32)))
+        sql = str(query.compile(dialect=self._db.engine.dialect, compile_kwargs={"literal_binds": True}))
+        async with self._db.session(read_only=True) as session:
+            await self._apply(session, self._settings(k, filters is not None))
+            return "\n".join(row[0] for row in await session.execute(text("EXPLAIN " + sql.replace(":", "\\:"))))
+
+    async def _run(self, query: Select[Any], vectors: npt.NDArray[np.float32],
+                   settings: dict[str, str]) -> list[Hits]:
+        found: list[Hits] = []
+        async with self._db.session(read_only=True) as session:
+            await self._apply(session, settings)
+            for vector in vectors:
+                rows = await session.execute(query, {"q": vector_text(vector)})
+                found.append([(int(id), 1.0 - float(distance)) for id, distance in rows])
+        return found
+
+    async def search(self, store_ids: Sequence[str], vectors: npt.NDArray[np.float32], k: int,
+                     filters: AttributeFilter | None = None) -> list[Hits]:
+        """For each (L2-normalised) query vector, the ``k`` nearest chunks of the
+        stores that pass ``filters``, as ``(chunk id, cosine)`` best first."""
+        if not len(vectors) or not store_ids:
+            return [[] for _ in vectors]
+        query = self._query(store_ids, vectors.shape[1], filters, k)
+        found = await self._run(query, vectors, self._settings(k, filters is not None))
+        short = [i for i, hits in enumerate(found) if len(hits) < k]
+        if short:
+            exact = await self._run(query, vectors[short], {"plan_cache_mode": "force_custom_plan",
+                                                             "enable_indexscan": "off"})
+            for i, hits in zip(short, exact, strict=True):
+                found[i] = hits
+        return found
