@@ -133,7 +133,10 @@ DEEP_FIELDS = ["tools", "input", "messages", "metadata", "response_format", "tex
                "filters", "chunking_strategy", "documents", "tool_choice"]
 
 
-@pytest.mark.parametrize("path", ROUTES)
+BODY_ROUTES = [r for r in ROUTES if not r.endswith("/cancel")]  # cancelling takes no body: one sent is not read
+
+
+@pytest.mark.parametrize("path", BODY_ROUTES)
 def test_deeply_nested_json_is_400_naming_the_field(server, fake_openai, path: str) -> None:
     headers = {"authorization": f"Bearer {MASTER_KEY}", "content-type": "application/json",
                "anthropic-version": "2023-06-01"}

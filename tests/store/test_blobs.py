@@ -25,7 +25,7 @@ async def read_all(store: BlobStore, key: str) -> bytes:
 
 
 async def test_write_streams_to_disk_and_reads_back(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
+    store = BlobStore(tmp_path / "files")
     data = os.urandom(3 * WRITE_BUFFER + 123)  # several buffered writes
     pieces = [data[i:i + 65536] for i in range(0, len(data), 65536)]
     stored = await store.write_stream(chunks(*pieces), limit=len(data))
@@ -40,7 +40,7 @@ async def test_write_streams_to_disk_and_reads_back(tmp_path: Path) -> None:
 
 async def test_write_is_not_held_in_memory(tmp_path: Path) -> None:
     """While the stream is being consumed, earlier chunks are already on disk."""
-    store = BlobStore(tmp_path)
+    store = BlobStore(tmp_path / "files")
     seen_on_disk: list[int] = []
 
     async def watched() -> AsyncIterator[bytes]:
@@ -55,7 +55,7 @@ async def test_write_is_not_held_in_memory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("param", ["file", "data"])
 async def test_past_the_limit_aborts_and_leaves_nothing(tmp_path: Path, param: str) -> None:
-    store = BlobStore(tmp_path)
+    store = BlobStore(tmp_path / "files")
     with pytest.raises(SwitchyardError) as caught:
         await store.write_stream(chunks(b"a" * WRITE_BUFFER, b"b" * WRITE_BUFFER, b"c"), limit=2 * WRITE_BUFFER,
                                  param=param)
@@ -65,7 +65,7 @@ async def test_past_the_limit_aborts_and_leaves_nothing(tmp_path: Path, param: s
 
 
 async def test_exactly_the_limit_is_accepted(tmp_path: Path) -> None:
-    stored = await BlobStore(tmp_path).write_stream(chunks(b"12345"), limit=5)
+    stored = await BlobStore(tmp_path / "files").write_stream(chunks(b"12345"), limit=5)
     assert stored.size == 5
 
 
@@ -75,12 +75,12 @@ async def test_a_failing_stream_leaves_nothing(tmp_path: Path) -> None:
         raise ConnectionError("client went away")
 
     with pytest.raises(ConnectionError):
-        await BlobStore(tmp_path).write_stream(broken(), limit=100)
+        await BlobStore(tmp_path / "files").write_stream(broken(), limit=100)
     assert files_under(tmp_path) == []
 
 
 async def test_concat_delete_and_missing(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
+    store = BlobStore(tmp_path / "files")
     keys = [(await store.write_stream(chunks(part), limit=100)).key for part in (b"one ", b"two ", b"three ")]
     joined = await store.concat(keys[::-1])
     assert await read_all(store, joined.key) == b"three two one "
@@ -97,11 +97,11 @@ async def test_concat_delete_and_missing(tmp_path: Path) -> None:
 @pytest.mark.parametrize("key", ["../../etc/passwd", "a.txt", "", "0" * 31, "G" * 32, "/" + "0" * 31])
 async def test_only_store_made_keys_are_paths(tmp_path: Path, key: str) -> None:
     with pytest.raises(ValueError):
-        BlobStore(tmp_path).path(key)
+        BlobStore(tmp_path / "files").path(key)
 
 
 async def test_stale_temp_files_are_removed(tmp_path: Path) -> None:
-    store = BlobStore(tmp_path)
+    store = BlobStore(tmp_path / "files")
     kept = await store.write_stream(chunks(b"kept"), limit=10)
     temp = tmp_path / "files" / "tmp"
     old, fresh = temp / "old.part", temp / "fresh.part"
