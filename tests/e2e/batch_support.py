@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -12,6 +12,7 @@ import anthropic
 import httpx
 import openai
 import orjson
+import pytest
 
 from tests.fakes.echo_upstream import EchoUpstream
 from tests.server import MASTER_KEY, LiveServer
@@ -24,6 +25,20 @@ CLAUDE = "claude-fake"
 EMBED = "embed-fake"
 MODERATION = "profanity-check"  # the embedded classifier, also OpenAI's default moderation model here
 T = TypeVar("T")
+
+
+@pytest.fixture(scope="module")
+def echo() -> Iterator[EchoUpstream]:
+    """The loopback upstream of a batch test module (import it, with ``fresh_echo``)."""
+    upstream = EchoUpstream()
+    upstream.start()
+    yield upstream
+    upstream.stop()
+
+
+@pytest.fixture(autouse=True)
+def fresh_echo(echo: EchoUpstream) -> None:
+    echo.reset()
 
 
 def echo_models(upstream: EchoUpstream) -> list[dict[str, Any]]:

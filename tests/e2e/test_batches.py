@@ -14,6 +14,7 @@ from openai.types.chat import ChatCompletion
 from openai.types.responses import Response
 
 from tests.conftest import LOCAL
+from tests.e2e import batch_support
 from tests.e2e.batch_support import (
     CHAT,
     EMBED,
@@ -36,18 +37,7 @@ from tests.server import LiveServer
 from tests.spec import validate_openai
 from tests.tenants import new_key, new_project, project_key
 
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream()
-    upstream.start()
-    yield upstream
-    upstream.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_echo(echo: EchoUpstream) -> None:
-    echo.reset()
+echo, fresh_echo = batch_support.echo, batch_support.fresh_echo  # the module's upstream (fixtures)
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import anthropic
 import pytest
 
+from tests.e2e import batch_support
 from tests.e2e.batch_support import (
     CHAT,
     anthropic_client,
@@ -25,18 +26,7 @@ from tests.server import LiveServer
 from tests.spec_anthropic import validate_anthropic
 from tests.tenants import project_key
 
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream()
-    upstream.start()
-    yield upstream
-    upstream.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_echo(echo: EchoUpstream) -> None:
-    echo.reset()
+echo, fresh_echo = batch_support.echo, batch_support.fresh_echo  # the module's upstream (fixtures)
 
 
 @pytest.fixture(scope="module")

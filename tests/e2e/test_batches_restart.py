@@ -12,6 +12,7 @@ from pathlib import Path
 import asyncpg
 import pytest
 
+from tests.e2e import batch_support
 from tests.e2e.batch_support import (
     anthropic_client,
     batch_server,
@@ -32,18 +33,7 @@ from tests.server import LiveServer
 LINES = 24
 PER_BATCH = 2
 
-
-@pytest.fixture(scope="module")
-def echo() -> Iterator[EchoUpstream]:
-    upstream = EchoUpstream()
-    upstream.start()
-    yield upstream
-    upstream.stop()
-
-
-@pytest.fixture(autouse=True)
-def _fresh_echo(echo: EchoUpstream) -> None:
-    echo.reset()
+echo, fresh_echo = batch_support.echo, batch_support.fresh_echo  # the module's upstream (fixtures)
 
 
 @pytest.fixture
