@@ -40,6 +40,7 @@ class _Level:
     token_sum: int = 0
     held: dict[str, tuple[_Slice, int]] = field(default_factory=dict)  # tokens of calls not settled yet
     leases: set[str] = field(default_factory=set)
+    prune_at: int = _PRUNE_HELD_PAST
 
     def purge(self, now: float) -> None:
         while self.slices and self.slices[0].leaves_at <= now:
@@ -47,8 +48,9 @@ class _Level:
             gone.live = False
             self.request_sum -= gone.requests
             self.token_sum -= gone.tokens
-        if len(self.held) > _PRUNE_HELD_PAST:
+        if len(self.held) > self.prune_at:  # calls never settled, whose slices have left the window
             self.held = {k: v for k, v in self.held.items() if v[0].live}
+            self.prune_at = max(_PRUNE_HELD_PAST, 2 * len(self.held))
 
     def take(self, now: float, call_id: str, request: bool, tokens: int | None) -> None:
         last = self.slices[-1] if self.slices else None
