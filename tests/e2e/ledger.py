@@ -34,11 +34,12 @@ def newest_id(server: LiveServer) -> str | None:
     return page[0]["id"] if page else None
 
 
-def wait_new(server: LiveServer, since: str | None, count: int = 1) -> list[dict[str, Any]]:
-    """The ``count`` entries written after the entry ``since`` (oldest first), once there."""
+def wait_new(server: LiveServer, since: str | None, count: int = 1, **params: Any) -> list[dict[str, Any]]:
+    """The ``count`` entries matching ``params`` written after the entry ``since`` (oldest
+    first), once there."""
     deadline = time.monotonic() + WAIT
     while True:
-        every = entries(server)
+        every = entries(server, **params)
         ids = [e["id"] for e in every]
         new = every[:ids.index(since)] if since in ids else every
         if len(new) >= count:
