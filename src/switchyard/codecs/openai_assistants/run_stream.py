@@ -1,0 +1,375 @@
+"""An agent run's events (``core.run_events``) as an Assistants run: the ``thread.run``,
+its steps and messages, and the ``AssistantStreamEvent`` sequence that shows them.
+
+One Assistants run may take several agent runs ("segments"): one to the first function
+call (``requires_action``), one more after each ``submit_tool_outputs``. Each segment has
+its own encoder over the stored run; ``resumed`` completes the step that waited.
+
+- ``created`` → ``thread.created`` (create-and-run), ``thread.run.created``, ``.queued``.
+- ``RunStarted`` → ``thread.run.in_progress``.
+- A text (or refusal) block → a ``message_creation`` step and its message:
+  ``thread.run.step.created``, ``.step.in_progress``, ``thread.message.created``,
+  ``.message.in_progress``, a ``thread.message.delta`` per delta; the message completes
+  (``thread.message.completed``, or ``.incomplete`` at the output limit) at the turn's
+  ``Finish`` or when a tool step opens, and its step right after, with the turn's usage.
+  A search earlier in the run makes the answer cite its files: a ``【n†file】`` marker per
+  file at the end of the text, each with its ``file_citation`` annotation.
+- A function call block, or a built-in call (``ItemStart``/``ItemDone``: file_search,
+  code_interpreter) → one ``tool_calls`` step per turn, its calls shown by
+  ``thread.run.step.delta``s; the step completes when the next turn starts or the run
+  ends, unless it holds function calls the client has to answer: then the run ends
+  ``thread.run.requires_action`` with the step still in progress.
+- ``RunFinished`` → ``thread.run.completed`` / ``.incomplete`` / ``.failed`` /
+  ``.cancelled``; what is still open is closed (steps ``failed`` / ``cancelled``,
+  messages ``incomplete``).
+
+Usage: each step takes the usage of the model turns since the previous step closed;
+the run's is the sum over its segments (``prior`` plus this one's), shown once it ends.
+No clock is read: ``now`` is given."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from typing import Any
+
+from switchyard.codecs.openai_assistants.run_objects import (
+    REQUIRES_ACTION_SECONDS,
+    code_interpreter_call,
+    file_search_call,
+    function_call,
+    last_error,
+    message_details,
+    message_object,
+    pending_function_calls,
+    required_action,
+    step_object,
+    text_content,
+    tool_calls_details,
+    usage_out,
+    without_search_content,
+)
+from switchyard.core.errors import SwitchyardError
+from switchyard.core.events import (
+    ArgumentsDelta,
+    BlockStart,
+    BlockStop,
+    Finish,
+    ItemDone,
+    ItemStart,
+    RefusalDelta,
+    Start,
+    TextDelta,
+    UsageReport,
+)
+from switchyard.core.run_events import RunEvent, RunFinished, RunStarted
+from switchyard.core.tool_items import CodeInterpreterCall, FileSearchCall
+from switchyard.core.usage import Usage
+
+StreamEvent = tuple[str, dict[str, Any]]
+NewId = Callable[[str], str]
+Clock = Callable[[], int]
+
+_MESSAGE_END_REASON = {"failed": "run_failed", "cancelled": "run_cancelled", "incomplete": "max_tokens"}
+
+
+class AssistantsRunEncoder:
+    def __init__(self, run: dict[str, Any], *, new_id: NewId, now: Clock, prior: Usage | None = None,
+                 search_content: bool = False, waiting_step: dict[str, Any] | None = None) -> None:
+        self.run = copy.deepcopy(run)
+        self._new_id = new_id
+        self._now = now
+        self.prior = prior or Usage()
+        self.usage = Usage()  # this segment's, from ``RunFinished``
+        self._search_content = search_content
+        self.steps: dict[str, dict[str, Any]] = {}
+        self.messages: dict[str, dict[str, Any]] = {}
+        self._waiting = copy.deepcopy(waiting_step) if waiting_step is not None else None
+        self._message: str | None = None
+        self._message_step: str | None = None
+        self._message_kind = "text"
+        self._tool_step: str | None = None
+        self._tool_index: dict[int, int] = {}  # block index → position in the step's tool_calls
+        self._item_index: dict[str, int] = {}  # built-in item id → position
+        self._turn_usage = Usage()
+        self._unattributed = Usage()
+        self._citations: dict[str, str] = {}  # file id → filename, in order found
+
+    # -- moments outside the agent run ------------------------------------------------------
+
+    @property
+    def total_usage(self) -> Usage:
+        return self.prior.add(self.usage)
+
+    def created(self, thread: dict[str, Any] | None = None) -> list[StreamEvent]:
+        """The run as just created (queued); ``thread`` when the same call created it."""
+        out: list[StreamEvent] = [] if thread is None else [("thread.created", thread)]
+        return [*out, ("thread.run.created", self._run()), ("thread.run.queued", self._run())]
+
+    def resumed(self, outputs: dict[str, str]) -> list[StreamEvent]:
+        """The client answered the waiting step's function calls: it completes, and the run
+        is queued again."""
+        out: list[StreamEvent] = []
+        step = self._waiting
+        if step is not None:
+            for call in pending_function_calls(step):
+                call["function"]["output"] = outputs.get(call["id"], "")
+            step.update(status="completed", completed_at=self._now())
+            self.steps[step["id"]] = step
+            out.append(("thread.run.step.completed", self._shown(step)))
+        self.run.update(status="queued", required_action=None, expires_at=None)
+        return [*out, ("thread.run.queued", self._run())]
+
+    def cancelling(self) -> list[StreamEvent]:
+        self.run["status"] = "cancelling"
+        return [("thread.run.cancelling", self._run())]
+
+    def expired(self) -> list[StreamEvent]:
+        """The client did not answer in time: the waiting step and the run expire."""
+        now = self._now()
+        out: list[StreamEvent] = []
+        if self._waiting is not None:
+            self._waiting.update(status="expired", expired_at=now)
+            self.steps[self._waiting["id"]] = self._waiting
+            out.append(("thread.run.step.expired", copy.deepcopy(self._waiting)))
+        self.run.update(status="expired", required_action=None, usage=usage_out(self.total_usage))
+        return [*out, ("thread.run.expired", self._run())]
+
+    @staticmethod
+    def error(error: SwitchyardError) -> StreamEvent:
+        """The stream broke (not a failed run: that is ``thread.run.failed``)."""
+        return ("error", {"code": error.code, "message": error.message, "param": error.param,
+                          "type": error.kind.value})
+
+    # -- the agent run's events -------------------------------------------------------------
+
+    def feed(self, event: RunEvent) -> list[StreamEvent]:
+        match event:
+            case RunStarted():
+                self.run.update(status="in_progress", started_at=self.run.get("started_at") or self._now())
+                return [("thread.run.in_progress", self._run())]
+            case RunFinished():
+                return self._finish(event)
+            case Start():
+                self._turn_usage = Usage()
+                return self._close_tool_step("completed")
+            case BlockStart(kind="text" | "refusal", choice=0):
+                return self._open_message(event.kind)
+            case BlockStart(kind="tool_call", choice=0):
+                out = self._open_tool_step()
+                return [*out, self._add_call(function_call(event.call_id or "", event.name or ""), block=event.index)]
+            case TextDelta(choice=0) | RefusalDelta(choice=0):
+                return self._message_delta(event.text)
+            case ArgumentsDelta(choice=0) if event.index in self._tool_index:
+                position = self._tool_index[event.index]
+                assert self._tool_step is not None
+                call = self.steps[self._tool_step]["step_details"]["tool_calls"][position]
+                call["function"]["arguments"] += event.arguments
+                return [self._step_delta({"index": position, "type": "function",
+                                          "function": {"arguments": event.arguments}})]
+            case UsageReport():
+                self._turn_usage = event.usage
+            case Finish(choice=0):
+                self._unattributed = self._unattributed.add(self._turn_usage)
+                self._turn_usage = Usage()
+                return self._close_message("incomplete" if event.reason == "length" else "completed")
+            case ItemStart(choice=0):
+                return self._builtin(event.item, done=False)
+            case ItemDone(choice=0) if isinstance(event.item, FileSearchCall | CodeInterpreterCall):
+                return self._builtin(event.item, done=True)
+        return []
+
+    # -- messages ---------------------------------------------------------------------------
+
+    def _open_message(self, kind: str) -> list[StreamEvent]:
+        out = [*self._close_message("completed"), *self._close_tool_step("completed")]
+        now = self._now()
+        message_id, step_id = self._new_id("msg_"), self._new_id("step_")
+        step = step_object(step_id=step_id, run=self.run, created_at=now, details=message_details(message_id))
+        message = message_object(message_id=message_id, run=self.run, created_at=now)
+        message["content"] = [text_content("") if kind == "text" else {"type": "refusal", "refusal": ""}]
+        self.steps[step_id], self.messages[message_id] = step, message
+        self._message, self._message_step, self._message_kind = message_id, step_id, kind
+        shown = {**copy.deepcopy(message), "content": []}
+        return [*out, ("thread.run.step.created", self._shown(step)), ("thread.run.step.in_progress", self._shown(step)),
+                ("thread.message.created", shown), ("thread.message.in_progress", copy.deepcopy(shown))]
+
+    def _message_delta(self, text: str) -> list[StreamEvent]:
+        if self._message is None or not text:
+            return []
+        part = self.messages[self._message]["content"][0]
+        if self._message_kind == "text":
+            part["text"]["value"] += text
+            delta = {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+        else:
+            part["refusal"] += text
+            delta = {"index": 0, "type": "refusal", "refusal": text}
+        return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
+                                          "delta": {"content": [delta]}})]
+
+    def _cite(self) -> list[StreamEvent]:
+        """The files searched so far, cited at the end of the open text message."""
+        assert self._message is not None
+        part = self.messages[self._message]["content"][0]
+        if self._message_kind != "text" or not self._citations or not part["text"]["value"]:
+            return []
+        added, annotations = "", []
+        for n, (file_id, filename) in enumerate(self._citations.items()):
+            marker = f"【{n}†{filename}】"
+            start = len(part["text"]["value"]) + len(added)
+            added += marker
+            annotations.append({"type": "file_citation", "text": marker, "file_citation": {"file_id": file_id},
+                                "start_index": start, "end_index": start + len(marker)})
+        part["text"]["value"] += added
+        part["text"]["annotations"] += annotations
+        shown = [{"index": n, **a} for n, a in enumerate(annotations)]
+        return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
+                                          "delta": {"content": [{"index": 0, "type": "text",
+                                                                 "text": {"value": added, "annotations": shown}}]}})]
+
+    def _close_message(self, status: str, reason: str | None = None, *, step_status: str = "completed",
+                       error: SwitchyardError | None = None) -> list[StreamEvent]:
+        """The open message ends (``completed`` or ``incomplete``) and its step completes."""
+        if self._message is None:
+            return []
+        out = self._cite() if status == "completed" else []
+        message, now = self.messages[self._message], self._now()
+        if status == "completed":
+            message.update(status="completed", completed_at=now)
+        else:
+            message.update(status="incomplete", incomplete_at=now,
+                           incomplete_details={"reason": reason or "max_tokens"})
+        out.append((f"thread.message.{message['status']}", copy.deepcopy(message)))
+        assert self._message_step is not None
+        out += self._end_step(self._message_step, step_status, error)
+        self._message = self._message_step = None
+        return out
+
+    # -- tool steps -------------------------------------------------------------------------
+
+    def _open_tool_step(self) -> list[StreamEvent]:
+        if self._tool_step is not None:
+            return []
+        out = self._close_message("completed")
+        step_id = self._new_id("step_")
+        self.steps[step_id] = step_object(step_id=step_id, run=self.run, created_at=self._now(),
+                                          details=tool_calls_details())
+        self._tool_step, self._tool_index, self._item_index = step_id, {}, {}
+        step = self.steps[step_id]
+        return [*out, ("thread.run.step.created", self._shown(step)),
+                ("thread.run.step.in_progress", self._shown(step))]
+
+    def _add_call(self, call: dict[str, Any], *, block: int | None = None, item: str | None = None) -> StreamEvent:
+        assert self._tool_step is not None
+        calls = self.steps[self._tool_step]["step_details"]["tool_calls"]
+        position = len(calls)
+        calls.append(call)
+        if block is not None:
+            self._tool_index[block] = position
+        if item is not None:
+            self._item_index[item] = position
+        return self._step_delta({"index": position, **copy.deepcopy(call)})
+
+    def _builtin(self, item: FileSearchCall | CodeInterpreterCall | Any, *, done: bool) -> list[StreamEvent]:
+        if not isinstance(item, FileSearchCall | CodeInterpreterCall):
+            return []  # Assistants have no place for MCP or image generation items
+        out = self._open_tool_step()
+        if isinstance(item, FileSearchCall):
+            wire = file_search_call(item, with_content=True)
+            if done:
+                for r in item.results or []:
+                    self._citations.setdefault(r.file_id, r.filename)
+        else:
+            wire = code_interpreter_call(item)
+        assert self._tool_step is not None
+        calls = self.steps[self._tool_step]["step_details"]["tool_calls"]
+        position = self._item_index.get(item.id)
+        if position is None:
+            shown = wire if done else _begun(wire)
+            if isinstance(item, FileSearchCall) and not self._search_content:
+                shown = without_search_content({"step_details": {"type": "tool_calls", "tool_calls": [shown]}}
+                                               )["step_details"]["tool_calls"][0]
+            out.append(self._add_call(shown, item=item.id))
+            if not done:
+                return out
+            position = self._item_index[item.id]
+        calls[position] = wire
+        if isinstance(item, CodeInterpreterCall):
+            out.append(self._step_delta({"index": position, "type": "code_interpreter", "id": item.id,
+                                         "code_interpreter": {"outputs": [{"index": n, **o} for n, o in enumerate(
+                                             wire["code_interpreter"]["outputs"])]}}))
+        return out
+
+    def _step_delta(self, call_delta: dict[str, Any]) -> StreamEvent:
+        assert self._tool_step is not None
+        return ("thread.run.step.delta", {"id": self._tool_step, "object": "thread.run.step.delta",
+                                          "delta": {"step_details": {"type": "tool_calls",
+                                                                     "tool_calls": [call_delta]}}})
+
+    def _close_tool_step(self, status: str, error: SwitchyardError | None = None) -> list[StreamEvent]:
+        if self._tool_step is None:
+            return []
+        step_id, self._tool_step = self._tool_step, None
+        return self._end_step(step_id, status, error)
+
+    def _end_step(self, step_id: str, status: str, error: SwitchyardError | None = None) -> list[StreamEvent]:
+        step, now = self.steps[step_id], self._now()
+        step["status"] = status
+        step[{"completed": "completed_at", "failed": "failed_at", "cancelled": "cancelled_at"}[status]] = now
+        if error is not None:
+            code = last_error(error)["code"]
+            step["last_error"] = {"code": code if code == "rate_limit_exceeded" else "server_error",
+                                  "message": error.message}
+        step["usage"] = usage_out(self._unattributed)
+        self._unattributed = Usage()
+        return [(f"thread.run.step.{status}", self._shown(step))]
+
+    # -- the end ----------------------------------------------------------------------------
+
+    def _finish(self, event: RunFinished) -> list[StreamEvent]:
+        self.usage = event.usage
+        self._unattributed = self._unattributed.add(self._turn_usage)
+        now = event.finished_at
+        waiting = self.steps.get(self._tool_step) if self._tool_step is not None else None
+        if event.status == "completed" and waiting is not None and pending_function_calls(waiting):
+            out = self._close_message("completed")
+            waiting["usage"] = usage_out(self._unattributed)
+            self._unattributed = Usage()
+            self.run.update(status="requires_action", required_action=required_action(waiting["step_details"]["tool_calls"]),
+                            expires_at=now + REQUIRES_ACTION_SECONDS)
+            return [*out, ("thread.run.requires_action", self._run())]
+        if event.status in ("completed", "incomplete"):
+            out = self._close_message(event.status, "max_tokens") + self._close_tool_step("completed")
+        else:
+            step_status = "failed" if event.status == "failed" else "cancelled"
+            out = self._close_message("incomplete", _MESSAGE_END_REASON[event.status], step_status=step_status,
+                                      error=event.error)
+            out += self._close_tool_step(step_status, event.error)
+        self.run.update(status=event.status, usage=usage_out(self.total_usage), required_action=None,
+                        expires_at=None)
+        if event.status == "completed":
+            self.run["completed_at"] = now
+        elif event.status == "incomplete":
+            limit = "max_prompt_tokens" if event.incomplete_reason == "max_prompt_tokens" else "max_completion_tokens"
+            self.run.update(incomplete_details={"reason": limit}, completed_at=now)
+        elif event.status == "failed":
+            self.run.update(failed_at=now, last_error=last_error(event.error) if event.error is not None else
+                            {"code": "server_error", "message": "The run failed."})
+        else:
+            self.run["cancelled_at"] = now
+        return [*out, (f"thread.run.{event.status}", self._run())]
+
+    def _shown(self, step: dict[str, Any]) -> dict[str, Any]:
+        """A step as sent: file_search results' text only with the ``include``."""
+        return copy.deepcopy(step if self._search_content else without_search_content(step))
+
+    def _run(self) -> dict[str, Any]:
+        return copy.deepcopy(self.run)
+
+
+def _begun(call: dict[str, Any]) -> dict[str, Any]:
+    """A built-in call as first shown, before its outcome."""
+    if call["type"] == "file_search":
+        return {"id": call["id"], "type": "file_search", "file_search": {}}
+    return {"id": call["id"], "type": "code_interpreter",
+            "code_interpreter": {"input": call["code_interpreter"]["input"], "outputs": []}}
