@@ -1,7 +1,7 @@
 """Assistants runs and their steps, with the lease fields that make a run a durable job.
 
 Revision ID: 0018
-Revises: 0016 (the merger chains it after 0017, the assistants' tables)
+Revises: 0017
 Create Date: 2026-11-30
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0018"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | None = None
 depends_on: str | None = None
 
