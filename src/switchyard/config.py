@@ -212,6 +212,8 @@ class Settings(BaseModel):
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
     background_concurrency: int = 16
+    # how long an Assistants run waits for tool outputs (requires_action) before it expires
+    assistants_action_seconds: int = Field(default=600, ge=1)
     response_event_buffer: int = 10000
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding
     # Without pgvector, vector stores with at least this many chunks are searched through an

@@ -12,6 +12,9 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.run_segment import SegmentDeps
+from switchyard.engine.assistants.run_work import RunWork
+from switchyard.engine.assistants.runs import RunService, RunSettings
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService
@@ -54,12 +57,14 @@ from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.projects import ProjectRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
+from switchyard.store.runs import RunRecord, RunRepository
 from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
 from switchyard.surfaces.batch_lines import line_calls
 from switchyard.surfaces.context import Services
 from switchyard.tenancy.directory import Directory
 from switchyard.tenancy.service import OrganizationService
+from switchyard.tools.builtin import ToolServices
 from switchyard.tools.mcp import McpClient
 
 log = logging.getLogger(__name__)
@@ -77,6 +82,7 @@ class Workers:
     batch_runner: InProcessRunner[BatchRecord]
     mcp: McpClient
     purger: asyncio.Task[None]
+    run_runner: InProcessRunner[RunRecord]
 
 
 async def _purge_expired_files(database: Database, blobs: BlobStore, images: ImageService) -> None:
@@ -200,6 +206,15 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     call_services.metrics.add_refresher(queue_depth)
     assert call_services.moderation is not None
     batches = BatchService(BatchRepository(database), FileRepository(database), settings.batches.max_lines)
+    assistants = AssistantsService(database, registry, retrieval)
+    runs = RunService(SegmentDeps(RunRepository(database), assistants, registry, ToolServices(retrieval, mcp, images),
+                                  file_inputs, settings.assistants_action_seconds),
+                      RunSettings(settings.background_lease_seconds, settings.assistants_action_seconds))
+    run_runner: InProcessRunner[RunRecord] = InProcessRunner(
+        RunWork(runs, job_scope=lambda record: metering.job(record.owner_id, record.request.get("caller") or {},
+                                                            "openai.assistants.runs")),
+        concurrency=settings.background_concurrency, lease_seconds=settings.background_lease_seconds)
+    runs.runner = run_runner
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
@@ -207,7 +222,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
                         moderation=call_services.moderation, images=images, batches=batches,
                         audio=AudioRegistry.from_settings(settings),
-                        assistants=AssistantsService(database, registry, retrieval))
+                        assistants=assistants, runs=runs)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
@@ -218,6 +233,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     retrieval.ingester.start()
     runner.start()
     batch_runner.start()
+    run_runner.start()
     deployments.start(settings.routing.refresh_seconds)
     blobs = BlobStore(settings.resolved_files_dir)
     await asyncio.to_thread(blobs.remove_stale_temp)
@@ -225,7 +241,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     for uploads in request_upload_stores(settings.data_dir):
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, batch_runner, mcp, purger)
+    return services, Workers(runner, batch_runner, mcp, purger, run_runner)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -234,6 +250,7 @@ async def close_services(services: Services, workers: Workers) -> None:
         await workers.purger
     await workers.runner.stop()
     await workers.batch_runner.stop()
+    await workers.run_runner.stop()
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()

@@ -18,14 +18,17 @@ from switchyard.surfaces.openai import (
     embeddings,
     files,
     images,
-    messages as thread_messages,
     moderations,
     responses,
     responses_ws,
+    runs,
     threads,
     uploads,
     vector_store_files,
     vector_stores,
+)
+from switchyard.surfaces.openai import (
+    messages as thread_messages,
 )
 
 
@@ -55,6 +58,7 @@ def all_routes() -> list[BaseRoute]:
         *vector_stores.ROUTES,
         *vector_store_files.ROUTES,
         *assistants.ROUTES,
+        *runs.ROUTES,  # before threads: /v1/threads/runs is not a thread id
         *threads.ROUTES,
         *thread_messages.ROUTES,
         *admin_routes(),

@@ -8,6 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.codecs.metadata import decode_metadata
+from switchyard.codecs.openai_assistants.assistant_in import decode_response_format
+from switchyard.codecs.openai_assistants.message_in import MessageIn, decode_message
+from switchyard.codecs.openai_assistants.thread_in import ThreadIn, decode_thread
+from switchyard.codecs.openai_assistants.tools_in import decode_tools
 from switchyard.codecs.openai_chat.fields import (
     arr,
     missing,
@@ -18,7 +22,6 @@ from switchyard.codecs.openai_chat.fields import (
     opt_num,
     opt_str,
     req_str,
-    wrong_type,
 )
 from switchyard.core.errors import invalid
 from switchyard.core.request import ResponseFormat, Tool, ToolChoice
@@ -39,11 +42,10 @@ class RunParams:
     assistant_id: str
     overrides: dict[str, Any] = field(default_factory=dict)
     additional_instructions: str | None = None
-    additional_messages: list[dict[str, Any]] = field(default_factory=list)
+    additional_messages: list[MessageIn] = field(default_factory=list)
     metadata: dict[str, str] | None = None
     stream: bool = False
-    thread: dict[str, Any] | None = None  # create-and-run: the thread to create (validated by the threads service)
-    tool_resources: dict[str, Any] | None = None
+    thread: ThreadIn | None = None  # create-and-run: the thread to create
 
 
 def decode_create(raw: object, *, and_thread: bool = False) -> RunParams:
@@ -57,12 +59,13 @@ def decode_create(raw: object, *, and_thread: bool = False) -> RunParams:
     params.overrides = decode_overrides(body)
     params.additional_instructions = opt_str(body, "additional_instructions")
     if body.get("additional_messages") is not None:
-        params.additional_messages = [_message(m, f"additional_messages[{n}]")
+        params.additional_messages = [decode_message(m, f"additional_messages[{n}]")
                                       for n, m in enumerate(arr(body["additional_messages"], "additional_messages"))]
     if and_thread:
-        params.thread = obj(body["thread"], "thread") if body.get("thread") is not None else {}
-        if body.get("tool_resources") is not None:
-            params.tool_resources = obj(body["tool_resources"], "tool_resources")
+        thread = dict(obj(body["thread"], "thread")) if body.get("thread") is not None else {}
+        if body.get("tool_resources") is not None and thread.get("tool_resources") is None:
+            thread["tool_resources"] = body["tool_resources"]  # the run's resources go on its new thread
+        params.thread = decode_thread(thread, create=True, path="thread")
     return params
 
 
@@ -85,42 +88,9 @@ def decode_overrides(body: dict[str, Any]) -> dict[str, Any]:
     if body.get("parallel_tool_calls") is not None:
         out["parallel_tool_calls"] = opt_bool(body, "parallel_tool_calls")
     if body.get("response_format") is not None:
-        out["response_format"] = _response_format(body["response_format"])
+        out["response_format"] = decode_response_format(body["response_format"])
     if body.get("tool_choice") is not None:
         out["tool_choice"] = _tool_choice(body["tool_choice"])
-    return out
-
-
-def decode_tools(raw: object, path: str = "tools") -> list[dict[str, Any]]:
-    tools = arr(raw, path)
-    if len(tools) > 128:
-        raise invalid(f"Invalid '{path}': at most 128 tools.", path, "array_above_max_length")
-    out = []
-    for n, tool in enumerate(tools):
-        where = f"{path}[{n}]"
-        tool = obj(tool, where)
-        kind = one_of(req_str(tool, "type", where), TOOL_TYPES, f"{where}.type")
-        if kind == "function":
-            fn = obj(tool.get("function"), f"{where}.function") if "function" in tool else None
-            if fn is None:
-                raise missing(f"{where}.function")
-            name = req_str(fn, "name", f"{where}.function")
-            if not name or len(name) > 64 or not all(c.isalnum() or c in "_-" for c in name):
-                raise invalid(f"Invalid '{where}.function.name': use a-z, A-Z, 0-9, underscores and dashes, at most "
-                              "64 characters.", f"{where}.function.name", "invalid_value")
-            params = obj(fn["parameters"], f"{where}.function.parameters") if fn.get("parameters") is not None else None
-            out.append({"type": "function", "function": {
-                "name": name, "description": opt_str(fn, "description", f"{where}.function"),
-                "parameters": params, "strict": bool(opt_bool(fn, "strict", f"{where}.function"))}})
-        elif kind == "file_search":
-            search = obj(tool["file_search"], f"{where}.file_search") if tool.get("file_search") is not None else {}
-            limit = opt_int(search, "max_num_results", f"{where}.file_search", lo=1, hi=50)
-            wire: dict[str, Any] = {"type": "file_search"}
-            if limit is not None:
-                wire["file_search"] = {"max_num_results": limit}
-            out.append(wire)
-        else:
-            out.append({"type": "code_interpreter"})
     return out
 
 
@@ -134,27 +104,6 @@ def _truncation(raw: object) -> dict[str, Any]:
     return {"type": kind, "last_messages": last}
 
 
-def _response_format(raw: object) -> str | dict[str, Any]:
-    path = "response_format"
-    if raw == "auto":
-        return "auto"
-    if isinstance(raw, str):
-        raise invalid(f"Invalid value for '{path}': '{raw}'. Supported values are: 'auto' or an object.", path,
-                      "invalid_value")
-    value = obj(raw, path)
-    kind = one_of(req_str(value, "type", path), ("text", "json_object", "json_schema"), f"{path}.type")
-    if kind != "json_schema":
-        return {"type": kind}
-    schema = obj(value.get("json_schema"), f"{path}.json_schema") if "json_schema" in value else None
-    if schema is None:
-        raise missing(f"{path}.json_schema")
-    name = req_str(schema, "name", f"{path}.json_schema")
-    return {"type": "json_schema", "json_schema": {
-        "name": name, "schema": obj(schema.get("schema") or {}, f"{path}.json_schema.schema"),
-        "strict": opt_bool(schema, "strict", f"{path}.json_schema"),
-        "description": opt_str(schema, "description", f"{path}.json_schema")}}
-
-
 def _tool_choice(raw: object) -> str | dict[str, Any]:
     path = "tool_choice"
     if isinstance(raw, str):
@@ -165,19 +114,6 @@ def _tool_choice(raw: object) -> str | dict[str, Any]:
         return {"type": kind}
     fn = obj(value.get("function"), f"{path}.function")
     return {"type": "function", "function": {"name": req_str(fn, "name", f"{path}.function")}}
-
-
-def _message(raw: object, path: str) -> dict[str, Any]:
-    """An additional message: checked here for what a run needs (its role and content);
-    the threads service checks the rest as for any new message."""
-    message = obj(raw, path)
-    one_of(req_str(message, "role", path), ("user", "assistant"), f"{path}.role")
-    content = message.get("content")
-    if content is None:
-        raise missing(f"{path}.content")
-    if not isinstance(content, str | list):
-        raise wrong_type(f"{path}.content", "a string or an array", content)
-    return dict(message)
 
 
 def decode_modify(raw: object) -> dict[str, str] | None:

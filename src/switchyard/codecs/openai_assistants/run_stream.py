@@ -53,7 +53,6 @@ from switchyard.core.errors import SwitchyardError
 from switchyard.core.events import (
     ArgumentsDelta,
     BlockStart,
-    BlockStop,
     Finish,
     ItemDone,
     ItemStart,
@@ -75,7 +74,9 @@ _MESSAGE_END_REASON = {"failed": "run_failed", "cancelled": "run_cancelled", "in
 
 class AssistantsRunEncoder:
     def __init__(self, run: dict[str, Any], *, new_id: NewId, now: Clock, prior: Usage | None = None,
-                 search_content: bool = False, waiting_step: dict[str, Any] | None = None) -> None:
+                 search_content: bool = False, waiting_step: dict[str, Any] | None = None,
+                 action_seconds: int = REQUIRES_ACTION_SECONDS) -> None:
+        self._action_seconds = action_seconds
         self.run = copy.deepcopy(run)
         self._new_id = new_id
         self._now = now
@@ -84,7 +85,7 @@ class AssistantsRunEncoder:
         self._search_content = search_content
         self.steps: dict[str, dict[str, Any]] = {}
         self.messages: dict[str, dict[str, Any]] = {}
-        self._waiting = copy.deepcopy(waiting_step) if waiting_step is not None else None
+        self.waiting = copy.deepcopy(waiting_step) if waiting_step is not None else None
         self._message: str | None = None
         self._message_step: str | None = None
         self._message_kind = "text"
@@ -110,7 +111,7 @@ class AssistantsRunEncoder:
         """The client answered the waiting step's function calls: it completes, and the run
         is queued again."""
         out: list[StreamEvent] = []
-        step = self._waiting
+        step = self.waiting
         if step is not None:
             for call in pending_function_calls(step):
                 call["function"]["output"] = outputs.get(call["id"], "")
@@ -128,10 +129,10 @@ class AssistantsRunEncoder:
         """The client did not answer in time: the waiting step and the run expire."""
         now = self._now()
         out: list[StreamEvent] = []
-        if self._waiting is not None:
-            self._waiting.update(status="expired", expired_at=now)
-            self.steps[self._waiting["id"]] = self._waiting
-            out.append(("thread.run.step.expired", copy.deepcopy(self._waiting)))
+        if self.waiting is not None:
+            self.waiting.update(status="expired", expired_at=now)
+            self.steps[self.waiting["id"]] = self.waiting
+            out.append(("thread.run.step.expired", copy.deepcopy(self.waiting)))
         self.run.update(status="expired", required_action=None, usage=usage_out(self.total_usage))
         return [*out, ("thread.run.expired", self._run())]
 
@@ -191,7 +192,8 @@ class AssistantsRunEncoder:
         self.steps[step_id], self.messages[message_id] = step, message
         self._message, self._message_step, self._message_kind = message_id, step_id, kind
         shown = {**copy.deepcopy(message), "content": []}
-        return [*out, ("thread.run.step.created", self._shown(step)), ("thread.run.step.in_progress", self._shown(step)),
+        return [*out, ("thread.run.step.created", self._shown(step)),
+                ("thread.run.step.in_progress", self._shown(step)),
                 ("thread.message.created", shown), ("thread.message.in_progress", copy.deepcopy(shown))]
 
     def _message_delta(self, text: str) -> list[StreamEvent]:
@@ -335,8 +337,8 @@ class AssistantsRunEncoder:
             out = self._close_message("completed")
             waiting["usage"] = usage_out(self._unattributed)
             self._unattributed = Usage()
-            self.run.update(status="requires_action", required_action=required_action(waiting["step_details"]["tool_calls"]),
-                            expires_at=now + REQUIRES_ACTION_SECONDS)
+            action = required_action(waiting["step_details"]["tool_calls"])
+            self.run.update(status="requires_action", required_action=action, expires_at=now + self._action_seconds)
             return [*out, ("thread.run.requires_action", self._run())]
         if event.status in ("completed", "incomplete"):
             out = self._close_message(event.status, "max_tokens") + self._close_tool_step("completed")
