@@ -59,8 +59,9 @@ def names(out: list[StreamEvent]) -> list[str]:
 
 
 def text_turn(*chunks: str, reason: str = "stop") -> list[RunEvent]:
-    return [Start(), BlockStart(0, "text"), *(TextDelta(0, c) for c in chunks), BlockStop(0), UsageReport(TURN),
-            Finish(reason)]  # type: ignore[arg-type]
+    """Usage after ``Finish``, as an OpenAI Chat upstream reports it."""
+    return [Start(), BlockStart(0, "text"), *(TextDelta(0, c) for c in chunks), BlockStop(0),
+            Finish(reason), UsageReport(TURN)]  # type: ignore[arg-type]
 
 
 def call_turn() -> list[RunEvent]:

@@ -25,6 +25,8 @@ from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 
 __all__ = ["client", "other_client", "runs_server"]  # fixtures
+pytestmark = pytest.mark.filterwarnings("ignore:.*Assistants API is deprecated:DeprecationWarning",
+                                        "ignore:deprecated:DeprecationWarning")
 
 
 def test_create_and_poll_answers_and_records_steps(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
@@ -36,7 +38,7 @@ def test_create_and_poll_answers_and_records_steps(client: openai.OpenAI, fake_o
     assert run.usage is not None and run.usage.prompt_tokens == 12 and run.usage.completion_tokens == 3
     assert run.instructions == "Be brief." and run.model == VIA_OPENAI and run.tools == []
     assert texts(client, thread.id) == [("user", "Say hello"), ("assistant", "Hello")]
-    sent = fake_openai.last().body
+    sent = fake_openai.last.body
     assert sent["messages"][0] == {"role": "system", "content": "Be brief."} or \
         sent["messages"][0]["content"] == "Be brief."
     assert sent["messages"][-1]["content"] in ("Say hello", [{"type": "text", "text": "Say hello"}])
@@ -70,7 +72,7 @@ def test_function_call_requires_action_then_submit_completes(client: openai.Open
         run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": "call_w1", "output": "12C"}])
     assert done.status == "completed" and done.required_action is None
     assert done.usage is not None and done.usage.total_tokens == 36  # two turns of 11 + 7
-    second = fake_openai.last().body["messages"]
+    second = fake_openai.last.body["messages"]
     assert second[-2]["tool_calls"][0]["id"] == "call_w1"
     assert second[-1] == {"role": "tool", "tool_call_id": "call_w1", "content": "12C"}
     steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
@@ -95,7 +97,7 @@ def test_overrides_reach_the_model(client: openai.OpenAI, fake_openai: FakeUpstr
     assert run.temperature == 0.25 and run.top_p == 0.5 and run.max_completion_tokens == 300
     assert run.max_prompt_tokens == 2000 and run.metadata == {"k": "v"} and run.parallel_tool_calls is False
     assert run.truncation_strategy is not None and run.truncation_strategy.last_messages == 1
-    sent = fake_openai.last().body
+    sent = fake_openai.last.body
     assert sent["temperature"] == 0.25 and sent["top_p"] == 0.5
     assert sent.get("max_completion_tokens", sent.get("max_tokens")) == 300
     assert sent["response_format"] == {"type": "json_object"}
@@ -200,7 +202,7 @@ def test_pagination_of_runs_and_steps(client: openai.OpenAI, fake_openai: FakeUp
     assert [r.id for r in client.beta.threads.runs.list(thread.id, order="asc")] == ids
     before = client.beta.threads.runs.list(thread.id, limit=1, before=ids[0])
     assert [r.id for r in before.data] == [ids[1]]
-    assert [r.id for r in client.beta.threads.runs.list(thread.id, limit=1).auto_paging_iter()] == ids[::-1]
+    assert [r.id for r in client.beta.threads.runs.list(thread.id, limit=1)] == ids[::-1]
 
     fake_openai.script(ow.stream([], tool_calls=[("call_p", "get_weather", ["{}"])]), ow.stream(["done"]))
     run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id)

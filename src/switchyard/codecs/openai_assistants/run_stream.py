@@ -88,6 +88,7 @@ class AssistantsRunEncoder:
         self.waiting = copy.deepcopy(waiting_step) if waiting_step is not None else None
         self._message: str | None = None
         self._message_step: str | None = None
+        self._done_step: str | None = None  # its message ended with the turn; the step waits for the usage
         self._message_kind = "text"
         self._tool_step: str | None = None
         self._tool_index: dict[int, int] = {}  # block index → position in the step's tool_calls
@@ -152,8 +153,9 @@ class AssistantsRunEncoder:
             case RunFinished():
                 return self._finish(event)
             case Start():
-                self._turn_usage = Usage()
-                return self._close_tool_step("completed")
+                out = self._settle() + self._close_tool_step("completed")
+                self._unattributed = self._take_usage()  # a turn no step took (e.g. reasoning only)
+                return out
             case BlockStart(kind="text" | "refusal", choice=0):
                 return self._open_message(event.kind)
             case BlockStart(kind="tool_call", choice=0):
@@ -171,9 +173,7 @@ class AssistantsRunEncoder:
             case UsageReport():
                 self._turn_usage = event.usage
             case Finish(choice=0):
-                self._unattributed = self._unattributed.add(self._turn_usage)
-                self._turn_usage = Usage()
-                return self._close_message("incomplete" if event.reason == "length" else "completed")
+                return self._close_message("incomplete" if event.reason == "length" else "completed", defer_step=True)
             case ItemStart(choice=0):
                 return self._builtin(event.item, done=False)
             case ItemDone(choice=0) if isinstance(event.item, FileSearchCall | CodeInterpreterCall):
@@ -183,7 +183,7 @@ class AssistantsRunEncoder:
     # -- messages ---------------------------------------------------------------------------
 
     def _open_message(self, kind: str) -> list[StreamEvent]:
-        out = [*self._close_message("completed"), *self._close_tool_step("completed")]
+        out = [*self._settle(), *self._close_message("completed"), *self._close_tool_step("completed")]
         now = self._now()
         message_id, step_id = self._new_id("msg_"), self._new_id("step_")
         step = step_object(step_id=step_id, run=self.run, created_at=now, details=message_details(message_id))
@@ -230,8 +230,9 @@ class AssistantsRunEncoder:
                                                                  "text": {"value": added, "annotations": shown}}]}})]
 
     def _close_message(self, status: str, reason: str | None = None, *, step_status: str = "completed",
-                       error: SwitchyardError | None = None) -> list[StreamEvent]:
-        """The open message ends (``completed`` or ``incomplete``) and its step completes."""
+                       error: SwitchyardError | None = None, defer_step: bool = False) -> list[StreamEvent]:
+        """The open message ends (``completed`` or ``incomplete``) and its step completes, or
+        (``defer_step``: at the end of a turn, whose usage may come after) waits to."""
         if self._message is None:
             return []
         out = self._cite() if status == "completed" else []
@@ -243,16 +244,31 @@ class AssistantsRunEncoder:
                            incomplete_details={"reason": reason or "max_tokens"})
         out.append((f"thread.message.{message['status']}", copy.deepcopy(message)))
         assert self._message_step is not None
-        out += self._end_step(self._message_step, step_status, error)
+        if defer_step:
+            self._done_step = self._message_step
+        else:
+            out += self._end_step(self._message_step, step_status, error)
         self._message = self._message_step = None
         return out
+
+    def _settle(self) -> list[StreamEvent]:
+        """The step of a message that ended with its turn completes."""
+        if self._done_step is None:
+            return []
+        step_id, self._done_step = self._done_step, None
+        return self._end_step(step_id, "completed")
+
+    def _take_usage(self) -> Usage:
+        usage = self._unattributed.add(self._turn_usage)
+        self._unattributed, self._turn_usage = Usage(), Usage()
+        return usage
 
     # -- tool steps -------------------------------------------------------------------------
 
     def _open_tool_step(self) -> list[StreamEvent]:
         if self._tool_step is not None:
             return []
-        out = self._close_message("completed")
+        out = self._settle() + self._close_message("completed")
         step_id = self._new_id("step_")
         self.steps[step_id] = step_object(step_id=step_id, run=self.run, created_at=self._now(),
                                           details=tool_calls_details())
@@ -322,30 +338,28 @@ class AssistantsRunEncoder:
             code = last_error(error)["code"]
             step["last_error"] = {"code": code if code == "rate_limit_exceeded" else "server_error",
                                   "message": error.message}
-        step["usage"] = usage_out(self._unattributed)
-        self._unattributed = Usage()
+        step["usage"] = usage_out(self._take_usage())
         return [(f"thread.run.step.{status}", self._shown(step))]
 
     # -- the end ----------------------------------------------------------------------------
 
     def _finish(self, event: RunFinished) -> list[StreamEvent]:
         self.usage = event.usage
-        self._unattributed = self._unattributed.add(self._turn_usage)
+        settled = self._settle()
         now = event.finished_at
         waiting = self.steps.get(self._tool_step) if self._tool_step is not None else None
         if event.status == "completed" and waiting is not None and pending_function_calls(waiting):
-            out = self._close_message("completed")
-            waiting["usage"] = usage_out(self._unattributed)
-            self._unattributed = Usage()
+            out = settled + self._close_message("completed")
+            waiting["usage"] = usage_out(self._take_usage())
             action = required_action(waiting["step_details"]["tool_calls"])
             self.run.update(status="requires_action", required_action=action, expires_at=now + self._action_seconds)
             return [*out, ("thread.run.requires_action", self._run())]
         if event.status in ("completed", "incomplete"):
-            out = self._close_message(event.status, "max_tokens") + self._close_tool_step("completed")
+            out = settled + self._close_message(event.status, "max_tokens") + self._close_tool_step("completed")
         else:
             step_status = "failed" if event.status == "failed" else "cancelled"
-            out = self._close_message("incomplete", _MESSAGE_END_REASON[event.status], step_status=step_status,
-                                      error=event.error)
+            out = settled + self._close_message("incomplete", _MESSAGE_END_REASON[event.status],
+                                                step_status=step_status, error=event.error)
             out += self._close_tool_step(step_status, event.error)
         self.run.update(status=event.status, usage=usage_out(self.total_usage), required_action=None,
                         expires_at=None)

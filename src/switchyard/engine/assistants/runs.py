@@ -63,7 +63,9 @@ class RunService:
             raise invalid(f"Thread {thread_id} already has an active run.", "thread_id")
         defaults = assistant.body
         model = params.overrides.get("model") or defaults["model"]
-        self.deps.models.resolve(model)  # an unknown model is a 400 now, not a failed run
+        if self.deps.models.find(model) is None:  # a 400 now, not a failed run
+            raise invalid(f"The requested model '{model}' does not exist.", "model", "model_not_found")
+        self.deps.models.resolve(model)  # a model outside the caller's allowlist: 403
         instructions = params.overrides.get("instructions", defaults.get("instructions") or "")
         if params.additional_instructions:
             instructions = f"{instructions}\n\n{params.additional_instructions}" if instructions else \
