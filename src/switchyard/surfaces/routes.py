@@ -18,7 +18,6 @@ from switchyard.surfaces.openai import (
     embeddings,
     files,
     images,
-    messages as thread_messages,
     moderations,
     responses,
     responses_ws,
@@ -26,6 +25,9 @@ from switchyard.surfaces.openai import (
     uploads,
     vector_store_files,
     vector_stores,
+)
+from switchyard.surfaces.openai import (
+    messages as thread_messages,
 )
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from switchyard.codecs.openai_chat.fields import join, obj, opt_bool, opt_int, opt_num, opt_str, req_str, wrong_type
 from switchyard.codecs.openai_assistants.common import known_fields
+from switchyard.codecs.openai_chat.fields import join, obj, opt_bool, opt_int, opt_num, opt_str, req_str, wrong_type
 from switchyard.core.errors import invalid
 
 MAX_TOOLS = 128
