@@ -18,7 +18,10 @@ async def cursor_page(session: AsyncSession, model: Any, key: Sequence[Any], whe
                       after: str | None = None, before: str | None = None) -> tuple[list[Any], bool]:
     """Rows of ``model`` matching ``where``, in ``order`` of ``key``, after and/or before
     the row that ``cursor_where(id)`` finds. A cursor id that finds no row gives
-    ``([], False)``: another owner's id reads as unknown."""
+    ``([], False)``: another owner's id reads as unknown.
+
+    With ``before`` alone the page is the previous page: the ``limit`` rows nearest the
+    cursor (still in ``order``), and ``has_more`` tells whether rows precede them."""
     if limit < 1:
         raise ValueError("limit must be at least 1")
     if order not in ("asc", "desc"):
@@ -31,8 +34,11 @@ async def cursor_page(session: AsyncSession, model: Any, key: Sequence[Any], whe
         cursor = (await session.execute(select(*key).where(cursor_where(cursor_id)))).one_or_none()
         if cursor is None:
             return [], False
-        ascending = (order == "asc") == forward
-        conditions.append(ordered > tuple_(*cursor) if ascending else ordered < tuple_(*cursor))
-    ordering = [column.asc() if order == "asc" else column.desc() for column in key]
+        greater = (order == "asc") == forward
+        conditions.append(ordered > tuple_(*cursor) if greater else ordered < tuple_(*cursor))
+    backwards = before is not None and after is None
+    ascending = (order == "asc") != backwards
+    ordering = [column.asc() if ascending else column.desc() for column in key]
     rows = list(await session.scalars(select(model).where(*conditions).order_by(*ordering).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
+    page = rows[:limit]
+    return (page[::-1] if backwards else page), len(rows) > limit

@@ -71,7 +71,7 @@ def decode_response_format(raw: object, path: str = "response_format") -> str | 
     """``"auto"``, ``{"type": "text"}``, ``{"type": "json_object"}`` or a
     ``json_schema`` format; null stays null."""
     if raw is None or raw == "auto":
-        return raw  # type: ignore[return-value]
+        return raw
     if isinstance(raw, str):
         raise invalid(f"Invalid value for '{path}': '{raw}'. Supported values are: 'auto' or an object.", path,
                       "invalid_value")

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from switchyard.core.items import FilePart, ImagePart, Message, Part, RefusalPart, TextPart
+from switchyard.core.items import FilePart, ImagePart, Message, Part, RefusalPart, Role, TextPart
 
 
 def message_item(body: dict[str, Any]) -> Message:
-    role = "assistant" if body.get("role") == "assistant" else "user"
+    role: Role = "assistant" if body.get("role") == "assistant" else "user"
     parts: list[Part] = []
     for index, block in enumerate(body.get("content") or []):
         path = f"content[{index}]"
