@@ -251,6 +251,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     await workers.runner.stop()
     await workers.batch_runner.stop()
     await workers.run_runner.stop()
+    await services.runs.aclose()
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()

@@ -13,7 +13,7 @@ from openai import AssistantEventHandler
 from openai.types.beta.threads import Message, Text, TextDelta
 from openai.types.beta.threads.runs import RunStep, ToolCall, ToolCallDelta
 
-from tests.e2e.runs_support import WEATHER, assistant, client, runs_server, texts, thread_with
+from tests.e2e.runs_support import WEATHER, assistant, client, runs_server, texts, thread_with, wait_run
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
@@ -163,3 +163,20 @@ def test_failed_streamed_run_ends_with_thread_run_failed(client: openai.OpenAI, 
                                          "thread.run.failed"]
     failed = events[-1].data
     assert failed.status == "failed" and failed.last_error is not None  # type: ignore[union-attr]
+
+
+def test_a_client_that_leaves_does_not_stop_the_run(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream([f"w{n} " for n in range(20)], delay=0.05))
+    asst = assistant(client)
+    thread = thread_with(client)
+    stream = client.beta.threads.runs.create(thread_id=thread.id, assistant_id=asst.id, stream=True)
+    seen = []
+    for event in stream:
+        seen.append(event)
+        if event.event == "thread.message.delta":
+            break
+    stream.close()
+    run_id = seen[0].data.id
+    done = wait_run(client, thread.id, run_id, {"completed"})
+    assert done.usage is not None
+    assert texts(client, thread.id)[-1] == ("assistant", "".join(f"w{n} " for n in range(20)))

@@ -50,6 +50,7 @@ class RunService:
         self.settings = settings or RunSettings()
         self.worker_id = "worker_" + new_id("", 16)
         self.runner: JobRunner | None = None  # set once the job runner exists; woken on new work
+        self._detached: set[asyncio.Task[None]] = set()
 
     # -- create --------------------------------------------------------------------------
 
@@ -231,10 +232,14 @@ class RunService:
         await run_segment(self.deps, record, worker_id, sink, encoder)
 
     def _foreground(self, record: RunRecord, opening: list[StreamEvent], encoder: Any) -> AsyncIterator[StreamEvent]:
+        """The run's events as it runs here. A client that leaves does not stop the run
+        (as OpenAI's runs go on): it finishes here, unheard."""
         queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
+        listening = True
 
         async def put(event: StreamEvent) -> None:
-            await queue.put(event)
+            if listening:
+                await queue.put(event)
 
         async def produce() -> None:
             renewer = asyncio.create_task(self._renew(record.id))
@@ -247,6 +252,7 @@ class RunService:
                 await queue.put(None)
 
         async def events() -> AsyncIterator[StreamEvent]:
+            nonlocal listening
             task = asyncio.create_task(produce())
             try:
                 for event in opening:
@@ -255,9 +261,18 @@ class RunService:
                     yield event
                 await task
             finally:
-                await stop(task)
+                listening = False
+                if not task.done():
+                    self._detached.add(task)
+                    task.add_done_callback(self._detached.discard)
 
         return events()
+
+    async def aclose(self) -> None:
+        """Stop the runs still going here for clients that left (their leases are given
+        back: the next worker ends them)."""
+        for task in list(self._detached):
+            await stop(task)
 
     async def _renew(self, run_id: str) -> None:
         while True:
