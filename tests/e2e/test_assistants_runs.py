@@ -91,14 +91,15 @@ def test_overrides_reach_the_model(client: openai.OpenAI, fake_openai: FakeUpstr
         additional_instructions="Also this.", additional_messages=[{"role": "user", "content": "second"}],
         temperature=0.25, top_p=0.5, max_completion_tokens=300, max_prompt_tokens=2000,
         response_format={"type": "json_object"}, tool_choice="none", parallel_tool_calls=False,
-        truncation_strategy={"type": "last_messages", "last_messages": 1}, metadata={"k": "v"})
+        truncation_strategy={"type": "last_messages", "last_messages": 1}, metadata={"k": "v"},
+        extra_body={"reasoning_effort": "low"})
     assert run.status == "completed"
     assert run.model == "gpt-alias-7" and run.instructions == "Override.\n\nAlso this."
     assert run.temperature == 0.25 and run.top_p == 0.5 and run.max_completion_tokens == 300
     assert run.max_prompt_tokens == 2000 and run.metadata == {"k": "v"} and run.parallel_tool_calls is False
     assert run.truncation_strategy is not None and run.truncation_strategy.last_messages == 1
     sent = fake_openai.last.body
-    assert sent["temperature"] == 0.25 and sent["top_p"] == 0.5
+    assert sent["temperature"] == 0.25 and sent["top_p"] == 0.5 and sent["reasoning_effort"] == "low"
     assert sent.get("max_completion_tokens", sent.get("max_tokens")) == 300
     assert sent["response_format"] == {"type": "json_object"}
     assert sent.get("tool_choice") in ("none", None)
@@ -262,6 +263,7 @@ BAD_INPUT = [
     ({"metadata": {"k": 1}}, "metadata.k"),
     ({"model": "no-such-model"}, "model"),
     ({"surprise": True}, "surprise"),
+    ({"reasoning_effort": "maximal"}, "reasoning_effort"),
 ]
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from switchyard.codecs.metadata import decode_metadata
-from switchyard.codecs.openai_assistants.assistant_in import decode_response_format
+from switchyard.codecs.openai_assistants.assistant_in import REASONING_EFFORTS, decode_response_format
 from switchyard.codecs.openai_assistants.message_in import MessageIn, decode_message
 from switchyard.codecs.openai_assistants.thread_in import ThreadIn, decode_thread
 from switchyard.codecs.openai_assistants.tools_in import decode_tools
@@ -24,7 +24,7 @@ from switchyard.codecs.openai_chat.fields import (
     req_str,
 )
 from switchyard.core.errors import invalid
-from switchyard.core.request import ResponseFormat, Tool, ToolChoice
+from switchyard.core.request import ReasoningConfig, ResponseFormat, Tool, ToolChoice
 
 TOOL_TYPES = ("function", "file_search", "code_interpreter")
 OVERRIDES = ("model", "instructions", "tools", "temperature", "top_p", "max_prompt_tokens", "max_completion_tokens",
@@ -91,6 +91,8 @@ def decode_overrides(body: dict[str, Any]) -> dict[str, Any]:
         out["response_format"] = decode_response_format(body["response_format"])
     if body.get("tool_choice") is not None:
         out["tool_choice"] = _tool_choice(body["tool_choice"])
+    if body.get("reasoning_effort") is not None:
+        out["reasoning_effort"] = one_of(req_str(body, "reasoning_effort"), REASONING_EFFORTS, "reasoning_effort")
     return out
 
 
@@ -160,6 +162,10 @@ def tool_choice(wire: str | dict[str, Any] | None) -> ToolChoice | None:
     if wire.get("type") == "function":
         return ToolChoice("tool", wire["function"]["name"])
     return ToolChoice("tool", wire["type"])  # a built-in tool's function is named as its type
+
+
+def reasoning(effort: str | None) -> ReasoningConfig | None:
+    return None if effort is None else ReasoningConfig(enabled=effort != "none", effort=effort)
 
 
 def response_format(wire: str | dict[str, Any] | None) -> ResponseFormat | None:

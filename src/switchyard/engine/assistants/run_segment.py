@@ -19,6 +19,7 @@ from switchyard.codecs.openai_assistants.run_objects import usage_in, usage_out
 from switchyard.codecs.openai_assistants.run_request import (
     function_tools,
     has_tool,
+    reasoning,
     response_format,
     search_limit,
     tool_choice,
@@ -161,7 +162,8 @@ async def _spec(deps: SegmentDeps, record: RunRecord, steps: list[dict[str, Any]
                        temperature=body.get("temperature"), top_p=body.get("top_p"),
                        max_output_tokens=None if budget is None else max(1, budget - used),
                        response_format=response_format(body.get("response_format")), stream=True,
-                       param_names={"max_output_tokens": "max_completion_tokens"})
+                       reasoning=reasoning(record.request.get("reasoning_effort")),
+                       param_names={"max_output_tokens": "max_completion_tokens", "reasoning": "reasoning_effort"})
 
     return RunSpec(route=route, context=context, inputs=[], turn_request=turn_request, owner_id=owner, new_id=new_id,
                    function_tools=function_tools(tools), configs=configs, tool_choice=choice,

@@ -86,11 +86,11 @@ class RunService:
             "response_format": params.overrides.get("response_format", defaults.get("response_format") or "auto"),
             "tool_choice": params.overrides.get("tool_choice", "auto"),
             "parallel_tool_calls": params.overrides.get("parallel_tool_calls", True),
-            "reasoning_effort": defaults.get("reasoning_effort"),
         }
         for message in params.additional_messages:
             await assistants.add_message(owner_id, thread_id, message, run_id=run_id)
-        request = {"caller": caller_snapshot(), "search_content": SEARCH_CONTENT_INCLUDE in (include or [])}
+        request = {"caller": caller_snapshot(), "search_content": SEARCH_CONTENT_INCLUDE in (include or []),
+                   "reasoning_effort": params.overrides.get("reasoning_effort", defaults.get("reasoning_effort"))}
         held = self.worker_id if params.stream else None
         record = await self.deps.runs.create(owner_id=owner_id, body=body, request=request, worker_id=held,
                                              lease_seconds=self.settings.lease_seconds)
