@@ -163,7 +163,8 @@ class AssistantsService:
                               attachments=attachments_wire(message.attachments), metadata=message.metadata,
                               completed_at=None)
 
-    async def create_message(self, owner_id: str, thread_id: str, given: MessageIn) -> MessageRecord:
+    async def create_message(self, owner_id: str, thread_id: str, given: MessageIn, *,
+                             run_id: str | None = None) -> MessageRecord:
         """Appends a (completed) user or assistant message; its file_search attachments
         go into the thread's vector store, created on the fly when the thread has none."""
         thread = await self.get_thread(owner_id, thread_id)
@@ -171,7 +172,9 @@ class AssistantsService:
         changed = await self._resources.attach_for_search(owner_id, thread.tool_resources, given.attachments)
         if changed is not None:
             await self._threads.update(thread_id, owner_id, tool_resources=changed)
-        return await self._append(owner_id, thread_id, self._message_body(thread_id, given))
+        body = self._message_body(thread_id, given)
+        body["run_id"] = run_id
+        return await self._append(owner_id, thread_id, body)
 
     async def _append(self, owner_id: str, thread_id: str, body: dict[str, Any]) -> MessageRecord:
         stored = await self._messages.append(thread_id, owner_id, [body])
@@ -225,11 +228,9 @@ class AssistantsService:
 
     async def add_message(self, owner_id: str, thread_id: str, given: MessageIn, *,
                           run_id: str | None = None) -> MessageRecord:
-        """A client's message added by a run (``additional_messages``), tagged with the run."""
-        record = await self.create_message(owner_id, thread_id, given)
-        if run_id is None:
-            return record
-        return await self._replace(record, {**record.body, "run_id": run_id})
+        """A client's message added by a run (``additional_messages``), tagged with the run
+        (so ``list_messages(..., run_id=…)`` finds it)."""
+        return await self.create_message(owner_id, thread_id, given, run_id=run_id)
 
     async def start_assistant_message(self, owner_id: str, thread_id: str, *, run_id: str, assistant_id: str,
                                       content: list[dict[str, Any]] | None = None,
