@@ -173,7 +173,8 @@ class AssistantsService:
         if changed is not None:
             await self._threads.update(thread_id, owner_id, tool_resources=changed)
         body = self._message_body(thread_id, given)
-        body["run_id"] = run_id
+        if run_id is not None:
+            body["run_id"] = run_id
         return await self._append(owner_id, thread_id, body)
 
     async def _append(self, owner_id: str, thread_id: str, body: dict[str, Any]) -> MessageRecord:
@@ -228,16 +229,17 @@ class AssistantsService:
 
     async def add_message(self, owner_id: str, thread_id: str, given: MessageIn, *,
                           run_id: str | None = None) -> MessageRecord:
-        """A client's message added by a run (``additional_messages``), tagged with the run
-        (so ``list_messages(..., run_id=…)`` finds it)."""
+        """A client's message added by a run (``additional_messages``), tagged with the run."""
         return await self.create_message(owner_id, thread_id, given, run_id=run_id)
 
     async def start_assistant_message(self, owner_id: str, thread_id: str, *, run_id: str, assistant_id: str,
                                       content: list[dict[str, Any]] | None = None,
-                                      status: MessageStatus = "in_progress") -> MessageRecord:
+                                      status: MessageStatus = "in_progress",
+                                      message_id: str | None = None) -> MessageRecord:
         """Appends the assistant's message of a run (``in_progress`` and empty by
-        default); ``content`` is wire content blocks (``message_in.text_block``)."""
-        body = message_object(id=new_id("msg_"), thread_id=thread_id, created_at=int(time.time()),
+        default); ``content`` is wire content blocks (``message_in.text_block``);
+        ``message_id`` when the run already named it (in its stream)."""
+        body = message_object(id=message_id or new_id("msg_"), thread_id=thread_id, created_at=int(time.time()),
                               role="assistant", content=list(content or []), status=status,
                               assistant_id=assistant_id, run_id=run_id)
         if status == "completed":
