@@ -12,7 +12,7 @@ from switchyard.codecs.openai_assistants.resources_in import ResourcesIn, decode
 from switchyard.codecs.openai_chat.fields import arr
 from switchyard.core.errors import invalid
 
-MAX_MESSAGES = 32
+MAX_MESSAGES = 1000  # the spec sets no limit; this one keeps a create to one bounded insert
 
 
 @dataclass(slots=True)
