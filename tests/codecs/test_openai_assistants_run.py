@@ -27,6 +27,8 @@ from switchyard.core.events import (
 from switchyard.core.run_events import RunEvent, RunFinished, RunStarted, RunStatus
 from switchyard.core.tool_items import CodeInterpreterCall, CodeLogs, FileSearchCall, FileSearchResult
 from switchyard.core.usage import Usage
+from tests.sdk_schema import assert_valid
+from tests.spec_assistants_runs import SHAPES
 
 EVENT = TypeAdapter(AssistantStreamEvent)
 TURN = Usage(input_tokens=10, output_tokens=4)
@@ -51,6 +53,9 @@ def feed(enc: AssistantsRunEncoder, events: list[RunEvent]) -> list[StreamEvent]
     out = [wire for event in events for wire in enc.feed(event)]
     for name, data in out:
         EVENT.validate_python({"event": name, "data": data})
+        shape = SHAPES.get(data.get("object", ""))
+        if shape is not None:
+            assert_valid(shape, data, f"{name} {data['object']}")
     return out
 
 

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
@@ -16,7 +17,9 @@ from openai.types.beta.threads.runs import RunStep, ToolCall, ToolCallDelta
 from tests.e2e.runs_support import WEATHER, assistant, client, runs_server, texts, thread_with, wait_run
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
+from tests.sdk_schema import assert_valid
 from tests.server import MASTER_KEY, LiveServer
+from tests.spec_assistants_runs import SHAPES
 
 __all__ = ["client", "runs_server"]  # fixtures
 pytestmark = pytest.mark.filterwarnings("ignore:.*Assistants API is deprecated:DeprecationWarning",
@@ -146,6 +149,15 @@ def test_raw_stream_ends_with_done(runs_server: LiveServer, client: openai.OpenA
     assert frames[0].startswith("event: thread.run.created\ndata: {")
     assert frames[-1] == "event: done\ndata: [DONE]"
     assert frames[-2].startswith("event: thread.run.completed\n")
+    for frame in frames[:-1]:
+        name, data = frame.split("\n", 1)
+        obj = json.loads(data.removeprefix("data: "))
+        shape = SHAPES.get(obj.get("object", ""))
+        if shape is not None:
+            assert_valid(shape, obj, name)
+    stored = httpx.get(f"{runs_server.url}/v1/threads/{thread.id}/runs", headers={
+        "authorization": f"Bearer {MASTER_KEY}"}).json()["data"][0]
+    assert_valid(SHAPES["thread.run"], stored, "a listed run")
 
 
 def test_stream_error_before_start_is_an_http_error(client: openai.OpenAI) -> None:
