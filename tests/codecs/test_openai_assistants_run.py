@@ -192,13 +192,16 @@ def test_file_search_step_and_citations(include: bool) -> None:
     out = feed(enc, [RunStarted(), Start(), UsageReport(TURN), Finish("tool_calls"), ItemStart(begun),
                      ItemDone(SEARCH), *text_turn("Alpha."), done("completed")])
     assert names(out) == ["thread.run.in_progress", "thread.run.step.created", "thread.run.step.in_progress",
-                          "thread.run.step.delta", "thread.run.step.completed", *MESSAGE, "thread.message.delta",
+                          "thread.run.step.delta", "thread.run.step.delta", "thread.run.step.completed", *MESSAGE,
+                          "thread.message.delta",
                           "thread.message.delta", "thread.message.completed", "thread.run.step.completed",
                           "thread.run.completed"]
     tool_step = next(d for n, d in out if n == "thread.run.step.completed")
     (call,) = tool_step["step_details"]["tool_calls"]
     results = call["file_search"]["results"]
     assert [r["file_name"] for r in results] == ["a.txt", "b.txt"]
+    found = [d["delta"]["step_details"]["tool_calls"][0] for n, d in out if n == "thread.run.step.delta"][1]
+    assert found["file_search"]["results"] == results  # a stream's snapshot gets them from the delta
     assert ("content" in results[0]) is include
     assert tool_step["usage"]["total_tokens"] == 14  # the turn that asked for the search
     (message,) = enc.messages.values()

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import openai
 import pytest
+from openai import AssistantEventHandler
+from openai.types.beta.threads.runs import ToolCall
 
 from tests.conftest import LOCAL, VIA_OPENAI, embedding_models, upstream_models
 from tests.e2e.runs_support import client_for, texts, thread_with, wait_run
@@ -75,6 +77,38 @@ def test_file_search_steps_and_citations(search_server: LiveServer, fake_openai:
     assert text.value[citation.start_index:citation.end_index] == citation.text
     passage = fake_openai.received[-1].body["messages"][-1]
     assert passage["role"] == "tool" and "lava lake" in passage["content"]
+
+
+def test_file_search_streamed_through_an_event_handler(search_server: LiveServer,
+                                                      fake_openai: FakeUpstream) -> None:
+    client = client_for(search_server)
+    store_id, file_id = _store(client)
+    asst = client.beta.assistants.create(model=VIA_OPENAI, tools=[{"type": "file_search"}])
+    thread = client.beta.threads.create(messages=[{"role": "user", "content": "Lava?"}],
+                                        tool_resources={"file_search": {"vector_store_ids": [store_id]}})
+    fake_openai.script(ow.stream([], tool_calls=[("call_fs2", "file_search", ['{"queries": ["lava"]}'])]),
+                       ow.stream(["Erebus."]))
+    created: list[str] = []
+    done: list[object] = []
+
+    class Handler(AssistantEventHandler):
+        def on_tool_call_created(self, tool_call: ToolCall) -> None:
+            created.append(tool_call.type)
+
+        def on_tool_call_done(self, tool_call: ToolCall) -> None:
+            done.append(tool_call)
+
+    with client.beta.threads.runs.stream(thread_id=thread.id, assistant_id=asst.id, event_handler=Handler(),
+                                         include=[INCLUDE]) as stream:
+        stream.until_done()
+        steps = stream.get_final_run_steps()
+        (message,) = stream.get_final_messages()
+    assert created == ["file_search"] and done  # (the SDK reports it done again at each later step and the run)
+    search = steps[0].step_details.tool_calls[0]  # type: ignore[union-attr]
+    assert search.type == "file_search" and search.file_search.results[0].file_id == file_id  # type: ignore
+    assert search.file_search.results[0].content  # type: ignore[union-attr]
+    text = message.content[0].text  # type: ignore[union-attr]
+    assert text.value.startswith("Erebus.") and text.annotations[0].type == "file_citation"
 
 
 def test_a_run_whose_process_dies_is_failed_with_the_reason(tmp_path_factory: pytest.TempPathFactory,

@@ -308,11 +308,15 @@ class AssistantsRunEncoder:
                 shown = without_search_content({"step_details": {"type": "tool_calls", "tool_calls": [shown]}}
                                                )["step_details"]["tool_calls"][0]
             out.append(self._add_call(shown, item=item.id))
-            if not done:
-                return out
-            position = self._item_index[item.id]
+            if done:
+                calls[self._item_index[item.id]] = wire  # shown whole already
+            return out
         calls[position] = wire
-        if isinstance(item, CodeInterpreterCall):
+        if isinstance(item, FileSearchCall):  # the results, so a stream's step snapshot has them too
+            shown_call = self._shown({"step_details": {"type": "tool_calls", "tool_calls": [wire]}})
+            out.append(self._step_delta({"index": position, "type": "file_search", "id": item.id,
+                                         "file_search": shown_call["step_details"]["tool_calls"][0]["file_search"]}))
+        else:
             out.append(self._step_delta({"index": position, "type": "code_interpreter", "id": item.id,
                                          "code_interpreter": {"outputs": [{"index": n, **o} for n, o in enumerate(
                                              wire["code_interpreter"]["outputs"])]}}))
