@@ -10,6 +10,8 @@ import pytest
 from openai.types.beta.assistant_stream_event import AssistantStreamEvent
 from pydantic import TypeAdapter
 
+from switchyard.codecs.openai_assistants.run_items import step_items
+from switchyard.codecs.openai_assistants.run_objects import latest_container
 from switchyard.codecs.openai_assistants.run_stream import AssistantsRunEncoder, StreamEvent
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.events import (
@@ -25,7 +27,7 @@ from switchyard.core.events import (
     UsageReport,
 )
 from switchyard.core.run_events import RunEvent, RunFinished, RunStarted, RunStatus
-from switchyard.core.tool_items import CodeInterpreterCall, CodeLogs, FileSearchCall, FileSearchResult
+from switchyard.core.tool_items import CodeImage, CodeInterpreterCall, CodeLogs, FileSearchCall, FileSearchResult
 from switchyard.core.usage import Usage
 from tests.sdk_schema import assert_valid
 from tests.spec_assistants_runs import SHAPES
@@ -226,6 +228,22 @@ def test_code_interpreter_step() -> None:
     assert deltas[1]["code_interpreter"]["outputs"] == [{"index": 0, "type": "logs", "logs": "1\n"}]
     final = dict(out)["thread.run.step.completed"]["step_details"]["tool_calls"][0]
     assert final["code_interpreter"] == {"input": "print(1)", "outputs": [{"type": "logs", "logs": "1\n"}]}
+
+
+def test_code_container_is_stored_not_shown() -> None:
+    enc = encoder()
+    ran = CodeInterpreterCall(id="ci_1", code="x = 1", container_id="cntr_1", outputs=[
+        CodeLogs(""), CodeImage("data:image/png;base64,AAAA"), CodeImage("file-img")])
+    out = feed(enc, [RunStarted(), Start(), Finish("tool_calls"), ItemStart(ran), ItemDone(ran), done("completed")])
+    assert all("_container_id" not in str(data) for _, data in out)
+    (step,) = enc.steps.values()
+    (call,) = step["step_details"]["tool_calls"]
+    assert call["_container_id"] == "cntr_1"
+    assert call["code_interpreter"]["outputs"] == [{"type": "logs", "logs": ""},
+                                                   {"type": "image", "image": {"file_id": "file-img"}}]
+    assert latest_container([step]) == "cntr_1"
+    (item,) = step_items([step], {})
+    assert isinstance(item, CodeInterpreterCall) and item.container_id == "cntr_1" and item.code == "x = 1"
 
 
 def test_failed_run_names_error() -> None:

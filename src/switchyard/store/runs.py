@@ -205,6 +205,14 @@ class RunRepository:
         async with self._db.session(read_only=True) as session:
             return [dict(b) for b in await session.scalars(query)]
 
+    async def thread_steps(self, thread_id: str, owner_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The thread's newest steps, newest first (across its runs)."""
+        query = (select(AssistantRunStep.body)
+                 .where(AssistantRunStep.thread_id == thread_id, AssistantRunStep.owner_id == owner_id)
+                 .order_by(AssistantRunStep.created_us.desc(), AssistantRunStep.id.desc()).limit(limit))
+        async with self._db.session(read_only=True) as session:
+            return [dict(b) for b in await session.scalars(query)]
+
     async def get_step(self, id: str, run_id: str, thread_id: str, owner_id: str) -> dict[str, Any] | None:
         query = select(AssistantRunStep.body).where(
             AssistantRunStep.id == id, AssistantRunStep.run_id == run_id, AssistantRunStep.thread_id == thread_id,

@@ -44,5 +44,6 @@ def _call_items(call: dict[str, Any]) -> list[Item]:
         ci = call.get("code_interpreter") or {}
         outputs: list[CodeOutput] = [CodeLogs(o.get("logs", "")) for o in ci.get("outputs") or []
                                      if o.get("type") == "logs"]
-        return [CodeInterpreterCall(id=call["id"], code=ci.get("input", ""), outputs=outputs)]
+        return [CodeInterpreterCall(id=call["id"], code=ci.get("input", ""), outputs=outputs,
+                                    container_id=call.get("_container_id"))]
     return []

@@ -78,20 +78,26 @@ def function_call(call_id: str, name: str, arguments: str = "", output: str | No
 
 
 def code_outputs(call: CodeInterpreterCall) -> list[dict[str, Any]]:
-    """Logs as ``logs`` outputs, images as ``image`` outputs naming their file (an image the
-    sandbox stored as a File is named by its id)."""
+    """Logs as ``logs`` outputs, images as ``image`` outputs naming their File (``file-…``
+    or ``file://file-…``); an image given only inline (a data URL) has no File to name
+    and is left out."""
     out: list[dict[str, Any]] = []
     for output in call.outputs or []:
         if isinstance(output, CodeLogs):
             out.append({"type": "logs", "logs": output.logs})
-        elif isinstance(output, CodeImage):
+        elif isinstance(output, CodeImage) and not output.url.startswith("data:"):
             out.append({"type": "image", "image": {"file_id": output.url.removeprefix("file://")}})
     return out
 
 
 def code_interpreter_call(call: CodeInterpreterCall) -> dict[str, Any]:
-    return {"id": call.id, "type": "code_interpreter",
-            "code_interpreter": {"input": call.code, "outputs": code_outputs(call)}}
+    """With the container it ran in as a private ``_container_id`` (kept in the store so the
+    thread's next code runs there; ``public_step`` leaves it out of what is shown)."""
+    wire: dict[str, Any] = {"id": call.id, "type": "code_interpreter",
+                            "code_interpreter": {"input": call.code, "outputs": code_outputs(call)}}
+    if call.container_id:
+        wire["_container_id"] = call.container_id
+    return wire
 
 
 def file_search_call(call: FileSearchCall, *, with_content: bool) -> dict[str, Any]:
@@ -106,19 +112,30 @@ def file_search_call(call: FileSearchCall, *, with_content: bool) -> dict[str, A
             "file_search": {"ranking_options": dict(DEFAULT_RANKING), "results": results}}
 
 
-def without_search_content(step: dict[str, Any]) -> dict[str, Any]:
-    """A stored step (which keeps every result's text) as shown without the ``include``."""
+def public_step(step: dict[str, Any], *, search_content: bool) -> dict[str, Any]:
+    """A stored step as shown: without private keys, and without the text of file_search
+    results (which the store keeps) unless ``include``d."""
     details = step.get("step_details") or {}
     if details.get("type") != "tool_calls":
         return step
     calls = []
     for call in details.get("tool_calls") or []:
-        if call.get("type") == "file_search":
+        call = {k: v for k, v in call.items() if not k.startswith("_")}
+        if call.get("type") == "file_search" and not search_content:
             search = call.get("file_search") or {}
             results = [{k: v for k, v in r.items() if k != "content"} for r in search.get("results") or []]
             call = {**call, "file_search": {**search, "results": results}}
         calls.append(call)
     return {**step, "step_details": {**details, "tool_calls": calls}}
+
+
+def latest_container(steps: list[dict[str, Any]]) -> str | None:
+    """The container the newest code_interpreter call of ``steps`` (newest first) ran in."""
+    for step in steps:
+        for call in reversed((step.get("step_details") or {}).get("tool_calls") or []):
+            if call.get("type") == "code_interpreter" and call.get("_container_id"):
+                return str(call["_container_id"])
+    return None
 
 
 def required_action(calls: list[dict[str, Any]]) -> dict[str, Any]:

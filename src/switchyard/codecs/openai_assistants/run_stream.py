@@ -42,12 +42,12 @@ from switchyard.codecs.openai_assistants.run_objects import (
     message_details,
     message_object,
     pending_function_calls,
+    public_step,
     required_action,
     step_object,
     text_content,
     tool_calls_details,
     usage_out,
-    without_search_content,
 )
 from switchyard.core.errors import SwitchyardError
 from switchyard.core.events import (
@@ -304,9 +304,8 @@ class AssistantsRunEncoder:
         position = self._item_index.get(item.id)
         if position is None:
             shown = wire if done else _begun(wire)
-            if isinstance(item, FileSearchCall) and not self._search_content:
-                shown = without_search_content({"step_details": {"type": "tool_calls", "tool_calls": [shown]}}
-                                               )["step_details"]["tool_calls"][0]
+            shown = public_step({"step_details": {"type": "tool_calls", "tool_calls": [shown]}},
+                                search_content=self._search_content)["step_details"]["tool_calls"][0]
             out.append(self._add_call(shown, item=item.id))
             if done:
                 calls[self._item_index[item.id]] = wire  # shown whole already
@@ -381,7 +380,7 @@ class AssistantsRunEncoder:
 
     def _shown(self, step: dict[str, Any]) -> dict[str, Any]:
         """A step as sent: file_search results' text only with the ``include``."""
-        return copy.deepcopy(step if self._search_content else without_search_content(step))
+        return copy.deepcopy(public_step(step, search_content=self._search_content))
 
     def _run(self) -> dict[str, Any]:
         return copy.deepcopy(self.run)

@@ -15,7 +15,7 @@ from typing import Any
 
 from switchyard.codecs.openai_assistants.message_items import message_item
 from switchyard.codecs.openai_assistants.run_items import step_items
-from switchyard.codecs.openai_assistants.run_objects import usage_in, usage_out
+from switchyard.codecs.openai_assistants.run_objects import latest_container, usage_in, usage_out
 from switchyard.codecs.openai_assistants.run_request import (
     function_tools,
     has_tool,
@@ -145,8 +145,9 @@ async def _spec(deps: SegmentDeps, record: RunRecord, steps: list[dict[str, Any]
     if has_tool(tools, "file_search") and resources.vector_store_ids:
         configs.file_search = FileSearchConfig(list(resources.vector_store_ids), search_limit(tools) or 20)
     if has_tool(tools, "code_interpreter"):
-        configs.code_interpreter = CodeInterpreterConfig(container=body["thread_id"],
-                                                         file_ids=list(resources.code_interpreter_file_ids))
+        configs.code_interpreter = CodeInterpreterConfig(
+            container=await _thread_container(deps, record, list(resources.code_interpreter_file_ids)),
+            file_ids=list(resources.code_interpreter_file_ids))
     choice = tool_choice(body.get("tool_choice"))
     budget = body.get("max_completion_tokens")
     used = usage_in(record.usage).output_tokens
@@ -169,3 +170,14 @@ async def _spec(deps: SegmentDeps, record: RunRecord, steps: list[dict[str, Any]
                    function_tools=function_tools(tools), configs=configs, tool_choice=choice,
                    truncate=strategy.get("type", "auto") == "auto", streamed=True, raise_early=False,
                    file_inputs=deps.file_inputs)
+
+
+async def _thread_container(deps: SegmentDeps, record: RunRecord, file_ids: list[str]) -> str | None:
+    """The thread's code container: the one its last code ran in while it lives, else a new
+    one holding the run's files (None, for the tool to make one, without a code runner)."""
+    runner = getattr(deps.tools, "code", None)
+    if runner is None:
+        return None
+    last = latest_container(await deps.runs.thread_steps(record.thread_id, record.owner_id))
+    container: str = await runner.container_for(record.owner_id, None, file_ids, [last] if last else [], "tools")
+    return container

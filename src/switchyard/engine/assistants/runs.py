@@ -17,7 +17,7 @@ from switchyard.codecs.openai_assistants.objects_out import thread_object
 from switchyard.codecs.openai_assistants.run_objects import (
     RUN_TERMINAL,
     SEARCH_CONTENT_INCLUDE,
-    without_search_content,
+    public_step,
 )
 from switchyard.codecs.openai_assistants.run_request import RunParams
 from switchyard.codecs.openai_assistants.run_stream import StreamEvent
@@ -300,4 +300,4 @@ class RunService:
 
 
 def _shown(step: dict[str, Any], include: list[str]) -> dict[str, Any]:
-    return step if SEARCH_CONTENT_INCLUDE in include else without_search_content(step)
+    return public_step(step, search_content=SEARCH_CONTENT_INCLUDE in include)
