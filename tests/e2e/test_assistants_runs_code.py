@@ -8,7 +8,6 @@ import importlib.util
 import shutil
 from collections.abc import Iterator
 
-import openai
 import orjson
 import pytest
 
