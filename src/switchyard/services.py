@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.run_files import ImageFiles
 from switchyard.engine.assistants.run_segment import SegmentDeps
 from switchyard.engine.assistants.run_work import RunWork
 from switchyard.engine.assistants.runs import RunService, RunSettings
@@ -209,7 +210,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     batches = BatchService(BatchRepository(database), FileRepository(database), settings.batches.max_lines)
     assistants = AssistantsService(database, registry, retrieval)
     runs = RunService(SegmentDeps(RunRepository(database), assistants, registry, ToolServices(retrieval, mcp, images),
-                                  file_inputs, settings.assistants_action_seconds),
+                                  file_inputs, settings.assistants_action_seconds,
+                                  ImageFiles(FileRepository(database), BlobStore(settings.resolved_files_dir))),
                       RunSettings(settings.background_lease_seconds, settings.assistants_action_seconds))
     run_runner: InProcessRunner[RunRecord] = InProcessRunner(
         RunWork(runs, job_scope=lambda record: metering.job(record.owner_id, record.request.get("caller") or {},

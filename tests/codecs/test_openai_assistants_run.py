@@ -246,6 +246,19 @@ def test_code_container_is_stored_not_shown() -> None:
     assert isinstance(item, CodeInterpreterCall) and item.container_id == "cntr_1" and item.code == "x = 1"
 
 
+def test_images_the_code_drew_open_the_next_message() -> None:
+    enc = encoder()
+    ran = CodeInterpreterCall(id="ci_1", code="plot()", outputs=[CodeImage("file-img")])
+    out = feed(enc, [RunStarted(), Start(), Finish("tool_calls"), ItemStart(ran), ItemDone(ran),
+                     *text_turn("A plot."), done("completed")])
+    (message,) = enc.messages.values()
+    assert message["content"] == [{"type": "image_file", "image_file": {"file_id": "file-img"}},
+                                  {"type": "text", "text": {"value": "A plot.", "annotations": []}}]
+    deltas = [d["delta"]["content"][0] for n, d in out if n == "thread.message.delta"]
+    assert deltas == [{"index": 0, "type": "image_file", "image_file": {"file_id": "file-img"}},
+                      {"index": 1, "type": "text", "text": {"value": "A plot.", "annotations": []}}]
+
+
 def test_failed_run_names_error() -> None:
     enc = encoder()
     out = feed(enc, [RunStarted(), done("failed", error=SwitchyardError(ErrorKind.RATE_LIMIT, "slow down"))])

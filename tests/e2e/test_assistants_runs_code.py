@@ -84,3 +84,23 @@ def test_code_in_a_stream(code_server: LiveServer, fake_openai: FakeUpstream) ->
     call = steps[0].step_details.tool_calls[0]  # type: ignore[union-attr]
     assert call.type == "code_interpreter" and call.code_interpreter.input == "print(6 * 7)"  # type: ignore
     assert any(o.type == "logs" and "42" in (o.logs or "") for o in call.code_interpreter.outputs)  # type: ignore
+
+
+def test_a_plot_becomes_an_image_file(code_server: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = client_for(code_server)
+    asst = client.beta.assistants.create(model=VIA_OPENAI, tools=[{"type": "code_interpreter"}])
+    thread = thread_with(client, "Plot it.")
+    plot = "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [3, 1, 2])"
+    fake_openai.script(code_turn(plot, "call_c4"), ow.stream(["Here it is."]))
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id)
+    assert run.status == "completed", run.last_error
+    (step,) = [s for s in client.beta.threads.runs.steps.list(run.id, thread_id=thread.id).data
+               if s.type == "tool_calls"]
+    images = [o.image.file_id for o in step.step_details.tool_calls[0].code_interpreter.outputs  # type: ignore
+              if o.type == "image"]
+    assert len(images) == 1 and images[0].startswith("file-")
+    assert client.files.retrieve(images[0]).purpose == "assistants_output"
+    assert client.files.content(images[0]).read().startswith(b"\x89PNG")
+    (message,) = client.beta.threads.messages.list(thread.id, run_id=run.id).data
+    assert [c.type for c in message.content] == ["image_file", "text"]
+    assert message.content[0].image_file.file_id == images[0]  # type: ignore[union-attr]

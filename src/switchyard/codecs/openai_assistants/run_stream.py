@@ -90,6 +90,8 @@ class AssistantsRunEncoder:
         self._message_step: str | None = None
         self._done_step: str | None = None  # its message ended with the turn; the step waits for the usage
         self._message_kind = "text"
+        self._text_index = 0  # the text's place in the open message (after the images it shows)
+        self._images: list[str] = []  # File ids of images the run's code drew, not yet in a message
         self._tool_step: str | None = None
         self._tool_index: dict[int, int] = {}  # block index → position in the step's tool_calls
         self._item_index: dict[str, int] = {}  # built-in item id → position
@@ -188,31 +190,38 @@ class AssistantsRunEncoder:
         message_id, step_id = self._new_id("msg_"), self._new_id("step_")
         step = step_object(step_id=step_id, run=self.run, created_at=now, details=message_details(message_id))
         message = message_object(message_id=message_id, run=self.run, created_at=now)
-        message["content"] = [text_content("") if kind == "text" else {"type": "refusal", "refusal": ""}]
+        images = [{"type": "image_file", "image_file": {"file_id": f}} for f in self._images] if kind == "text" else []
+        if kind == "text":
+            self._images = []
+        message["content"] = [*images, text_content("") if kind == "text" else {"type": "refusal", "refusal": ""}]
         self.steps[step_id], self.messages[message_id] = step, message
         self._message, self._message_step, self._message_kind = message_id, step_id, kind
+        self._text_index = len(images)
         shown = {**copy.deepcopy(message), "content": []}
-        return [*out, ("thread.run.step.created", self._shown(step)),
-                ("thread.run.step.in_progress", self._shown(step)),
+        out += [("thread.run.step.created", self._shown(step)), ("thread.run.step.in_progress", self._shown(step)),
                 ("thread.message.created", shown), ("thread.message.in_progress", copy.deepcopy(shown))]
+        if images:
+            out.append(("thread.message.delta", {"id": message_id, "object": "thread.message.delta", "delta": {
+                "content": [{"index": n, **copy.deepcopy(block)} for n, block in enumerate(images)]}}))
+        return out
 
     def _message_delta(self, text: str) -> list[StreamEvent]:
         if self._message is None or not text:
             return []
-        part = self.messages[self._message]["content"][0]
+        part = self.messages[self._message]["content"][self._text_index]
         if self._message_kind == "text":
             part["text"]["value"] += text
-            delta = {"index": 0, "type": "text", "text": {"value": text, "annotations": []}}
+            delta = {"index": self._text_index, "type": "text", "text": {"value": text, "annotations": []}}
         else:
             part["refusal"] += text
-            delta = {"index": 0, "type": "refusal", "refusal": text}
+            delta = {"index": self._text_index, "type": "refusal", "refusal": text}
         return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
                                           "delta": {"content": [delta]}})]
 
     def _cite(self) -> list[StreamEvent]:
         """The files searched so far, cited at the end of the open text message."""
         assert self._message is not None
-        part = self.messages[self._message]["content"][0]
+        part = self.messages[self._message]["content"][self._text_index]
         if self._message_kind != "text" or not self._citations or not part["text"]["value"]:
             return []
         added, annotations = "", []
@@ -226,7 +235,7 @@ class AssistantsRunEncoder:
         part["text"]["annotations"] += annotations
         shown = [{"index": n, **a} for n, a in enumerate(annotations)]
         return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
-                                          "delta": {"content": [{"index": 0, "type": "text",
+                                          "delta": {"content": [{"index": self._text_index, "type": "text",
                                                                  "text": {"value": added, "annotations": shown}}]}})]
 
     def _close_message(self, status: str, reason: str | None = None, *, step_status: str = "completed",
@@ -299,6 +308,9 @@ class AssistantsRunEncoder:
                     self._citations.setdefault(r.file_id, r.filename)
         else:
             wire = code_interpreter_call(item)
+            if done:
+                self._images += [o["image"]["file_id"] for o in wire["code_interpreter"]["outputs"]
+                                 if o["type"] == "image"]
         assert self._tool_step is not None
         calls = self.steps[self._tool_step]["step_details"]["tool_calls"]
         position = self._item_index.get(item.id)

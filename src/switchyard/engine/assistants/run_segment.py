@@ -26,13 +26,16 @@ from switchyard.codecs.openai_assistants.run_request import (
 )
 from switchyard.codecs.openai_assistants.run_stream import AssistantsRunEncoder, StreamEvent
 from switchyard.core.errors import SwitchyardError
+from switchyard.core.events import ItemDone
 from switchyard.core.items import Item, text_message
 from switchyard.core.request import Request, Tool, ToolChoice
 from switchyard.core.run_events import RunEvent, RunFinished, RunStarted
 from switchyard.core.tool_config import CodeInterpreterConfig, FileSearchConfig
+from switchyard.core.tool_items import CodeInterpreterCall
 from switchyard.core.usage import Usage
 from switchyard.engine.agent.loop import AgentRun
 from switchyard.engine.agent.spec import RunSpec
+from switchyard.engine.assistants.run_files import ImageFiles
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.gateway.router import ModelRegistry
@@ -54,6 +57,7 @@ class SegmentDeps:
     tools: ToolServices
     file_inputs: FileInputs | None = None
     action_seconds: int = 600
+    image_files: ImageFiles | None = None
 
 
 def encoder_for(record: RunRecord, steps: list[dict[str, Any]], *, action_seconds: int = 600
@@ -106,6 +110,9 @@ async def run_segment(deps: SegmentDeps, record: RunRecord, worker_id: str | Non
     max_prompt = body.get("max_prompt_tokens")
 
     async def feed(event: RunEvent) -> None:
+        if (deps.image_files is not None and isinstance(event, ItemDone)
+                and isinstance(event.item, CodeInterpreterCall)):
+            event = ItemDone(await deps.image_files.keep(record.owner_id, event.item), event.choice)
         if (isinstance(event, RunFinished) and event.status == "completed" and max_prompt is not None
                 and encoder.prior.input_tokens + event.usage.input_tokens > max_prompt):
             event = RunFinished("incomplete", event.usage, event.finished_at, incomplete_reason="max_prompt_tokens")
