@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.run_driver import RunSettings
 from switchyard.engine.assistants.run_files import ImageFiles
 from switchyard.engine.assistants.run_segment import SegmentDeps
 from switchyard.engine.assistants.run_work import RunWork
-from switchyard.engine.assistants.runs import RunService, RunSettings
+from switchyard.engine.assistants.runs import RunService
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService

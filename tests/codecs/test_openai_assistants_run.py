@@ -172,6 +172,18 @@ def test_requires_action_then_resumed() -> None:
     assert out2[-1][1]["usage"]["total_tokens"] == 28
 
 
+@pytest.mark.parametrize("status", ["cancelled", "failed"])
+def test_a_waiting_step_ends_with_its_run(status: RunStatus) -> None:
+    enc = encoder()
+    feed(enc, [RunStarted(), *call_turn(), done("completed")])
+    (step,) = enc.steps.values()
+    later = AssistantsRunEncoder(enc.run, new_id=str, now=lambda: 70, prior=enc.total_usage, waiting_step=step)
+    out = feed(later, [done(status, usage=Usage(), error=UPSTREAM_DOWN if status == "failed" else None)])
+    assert names(out) == [f"thread.run.step.{status}", f"thread.run.{status}"]
+    assert out[0][1]["usage"]["total_tokens"] == 14  # the turn that made the calls
+    assert out[1][1]["required_action"] is None
+
+
 def test_expired() -> None:
     enc = encoder()
     feed(enc, [RunStarted(), *call_turn(), done("completed")])

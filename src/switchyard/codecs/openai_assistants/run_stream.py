@@ -47,6 +47,7 @@ from switchyard.codecs.openai_assistants.run_objects import (
     step_object,
     text_content,
     tool_calls_details,
+    usage_in,
     usage_out,
 )
 from switchyard.core.errors import SwitchyardError
@@ -353,7 +354,7 @@ class AssistantsRunEncoder:
             code = last_error(error)["code"]
             step["last_error"] = {"code": code if code == "rate_limit_exceeded" else "server_error",
                                   "message": error.message}
-        step["usage"] = usage_out(self._take_usage())
+        step["usage"] = usage_out(usage_in(step.get("usage")).add(self._take_usage()))
         return [(f"thread.run.step.{status}", self._shown(step))]
 
     # -- the end ----------------------------------------------------------------------------
@@ -376,6 +377,9 @@ class AssistantsRunEncoder:
             out = settled + self._close_message("incomplete", _MESSAGE_END_REASON[event.status],
                                                 step_status=step_status, error=event.error)
             out += self._close_tool_step(step_status, event.error)
+            if self.waiting is not None and self.waiting["status"] == "in_progress":  # it ends with the run
+                self.steps[self.waiting["id"]] = self.waiting
+                out += self._end_step(self.waiting["id"], step_status, event.error)
         self.run.update(status=event.status, usage=usage_out(self.total_usage), required_action=None,
                         expires_at=None)
         if event.status == "completed":

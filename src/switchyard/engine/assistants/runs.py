@@ -1,16 +1,13 @@
 """Assistants runs as a service: create (on a thread, or with a new one), list, retrieve,
 modify, cancel, submit tool outputs, and the steps. Every run is a durable job: a run
 created without ``stream`` waits ``queued`` for the job runner (``run_work.RunWork``);
-a streamed one is leased at once to this process and runs here, its events sent as they
-come, and any other process takes it over if this one dies (see ``run_work``)."""
+a streamed one is leased at once to this process and runs here (``run_driver``), its
+events sent as they come; if this process dies, the next worker ends it."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 from switchyard.codecs.openai_assistants.objects_out import thread_object
@@ -22,35 +19,26 @@ from switchyard.codecs.openai_assistants.run_objects import (
 from switchyard.codecs.openai_assistants.run_request import RunParams
 from switchyard.codecs.openai_assistants.run_stream import StreamEvent
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
-from switchyard.core.run_events import RunFinished
-from switchyard.core.usage import Usage
 from switchyard.engine.assistants.errors import not_found
-from switchyard.engine.assistants.run_segment import Persister, SegmentDeps, encoder_for, run_segment
+from switchyard.engine.assistants.run_driver import RunDriver, RunSettings
+from switchyard.engine.assistants.run_segment import Persister, SegmentDeps, encoder_for
 from switchyard.engine.assistants.service import Page
 from switchyard.engine.jobs import JobRunner
-from switchyard.engine.responses.run_stream import stop
 from switchyard.gateway.metering import caller_snapshot
 from switchyard.store.ids import new_id
 from switchyard.store.runs import RunRecord
 
-CANCEL_WAIT_SECONDS = 10.0
 Created = tuple[dict[str, Any], AsyncIterator[StreamEvent] | None]
 """The run as it is now, and its events when it is streamed."""
-
-
-@dataclass
-class RunSettings:
-    lease_seconds: float = 15.0
-    action_seconds: int = 600
 
 
 class RunService:
     def __init__(self, deps: SegmentDeps, settings: RunSettings | None = None) -> None:
         self.deps = deps
         self.settings = settings or RunSettings()
-        self.worker_id = "worker_" + new_id("", 16)
+        self.driver = RunDriver(deps, self.settings)
+        self.worker_id = self.driver.worker_id
         self.runner: JobRunner | None = None  # set once the job runner exists; woken on new work
-        self._detached: set[asyncio.Task[None]] = set()
 
     # -- create --------------------------------------------------------------------------
 
@@ -99,7 +87,7 @@ class RunService:
             return body, None
         encoder = encoder_for(record, [], action_seconds=self.settings.action_seconds)
         opening = encoder.created(thread_event)
-        return body, self._foreground(record, opening, encoder)
+        return body, self.driver.foreground(record, opening, encoder)
 
     async def create_and_run(self, owner_id: str, params: RunParams, *, include: list[str] | None = None
                              ) -> Created:
@@ -113,7 +101,7 @@ class RunService:
 
     async def get(self, owner_id: str, thread_id: str, run_id: str) -> dict[str, Any]:
         record = await self._record(owner_id, thread_id, run_id)
-        return (await self._expire_if_late(record)).body
+        return (await self.driver.expire_if_late(record)).body
 
     async def _record(self, owner_id: str, thread_id: str, run_id: str) -> RunRecord:
         record = await self.deps.runs.get(run_id, thread_id, owner_id)
@@ -126,7 +114,7 @@ class RunService:
         await self.deps.assistants.get_thread(owner_id, thread_id)
         records, more = await self.deps.runs.list(thread_id, owner_id, limit=page.limit, order=page.order,
                                                   after=page.after, before=page.before)
-        return [(await self._expire_if_late(r)).body for r in records], more
+        return [(await self.driver.expire_if_late(r)).body for r in records], more
 
     async def modify(self, owner_id: str, thread_id: str, run_id: str, metadata: dict[str, str] | None
                      ) -> dict[str, Any]:
@@ -138,7 +126,7 @@ class RunService:
     async def cancel(self, owner_id: str, thread_id: str, run_id: str) -> dict[str, Any]:
         """A queued run or one waiting for tool outputs is cancelled at once; a running one
         is ``cancelling`` until its worker stops it."""
-        record = await self._expire_if_late(await self._record(owner_id, thread_id, run_id))
+        record = await self.driver.expire_if_late(await self._record(owner_id, thread_id, run_id))
         if record.status in RUN_TERMINAL or record.status == "cancelling":
             if record.status in RUN_TERMINAL:
                 raise invalid(f"Cannot cancel run with status '{record.status}'.", "run_id")
@@ -146,13 +134,7 @@ class RunService:
         await self.deps.runs.request_cancel(run_id)
         if record.status in ("queued", "requires_action") and await self.deps.runs.hold(
                 run_id, self.worker_id, self.settings.lease_seconds):
-            steps = await self.deps.runs.steps(run_id)
-            encoder = encoder_for(record, steps, action_seconds=self.settings.action_seconds)
-            persist = Persister(self.deps, record, encoder, self.worker_id)
-            await persist(encoder.feed(RunFinished("cancelled", Usage(), int(time.time()))))
-            if encoder.waiting is not None:  # the step that waited is cancelled with the run
-                encoder.waiting.update(status="cancelled", cancelled_at=int(time.time()))
-                await self.deps.runs.put_steps([encoder.waiting], owner_id)
+            encoder = await self.driver.end_now(record, self.worker_id, "cancelled")
             await self.deps.runs.release(run_id, self.worker_id)
             return encoder.run
         body = {**record.body, "status": "cancelling"}
@@ -161,7 +143,7 @@ class RunService:
 
     async def submit_tool_outputs(self, owner_id: str, thread_id: str, run_id: str, outputs: dict[str, str],
                                   stream: bool) -> Created:
-        record = await self._expire_if_late(await self._record(owner_id, thread_id, run_id))
+        record = await self.driver.expire_if_late(await self._record(owner_id, thread_id, run_id))
         if record.status != "requires_action":
             raise invalid(f"Runs in status \"{record.status}\" do not accept tool outputs.", "run_id")
         wanted = [c["id"] for c in (record.body.get("required_action") or {}).get("submit_tool_outputs", {})
@@ -175,8 +157,7 @@ class RunService:
             raise invalid(f"Expected tool outputs for call_ids {wanted}, got {list(outputs)}.", "tool_outputs")
         if not await self.deps.runs.hold(run_id, self.worker_id, self.settings.lease_seconds):
             raise SwitchyardError(ErrorKind.INVALID_REQUEST, "The run is being changed; try again.", param="run_id")
-        steps = await self.deps.runs.steps(run_id)
-        encoder = encoder_for(record, steps, action_seconds=self.settings.action_seconds)
+        encoder = await self.driver.encoder(record)
         opening = encoder.resumed(outputs)
         await Persister(self.deps, record, encoder, self.worker_id)(opening)
         await self.deps.runs.put_steps(list(encoder.steps.values()), owner_id)
@@ -186,8 +167,7 @@ class RunService:
             return encoder.run, None
         current = await self.deps.runs.current(run_id)
         assert current is not None
-        return encoder.run, self._foreground(current, opening, encoder_for(
-            current, await self.deps.runs.steps(run_id), action_seconds=self.settings.action_seconds))
+        return encoder.run, self.driver.foreground(current, opening, await self.driver.encoder(current))
 
     # -- steps ---------------------------------------------------------------------------
 
@@ -208,91 +188,11 @@ class RunService:
 
     # -- running -------------------------------------------------------------------------
 
-    async def execute(self, record: RunRecord, worker_id: str, emit: Callable[[StreamEvent], Any] | None = None
-                      ) -> None:
-        """Do what a claimed run needs: expire it, cancel it, fail it (its last worker died
-        mid-segment), or run its next segment."""
-        async def drop(event: StreamEvent) -> None:
-            return None
-
-        sink = emit or drop
-        if record.status == "requires_action":
-            await self._expire_if_late(record, worker_id)
-            return
-        steps = await self.deps.runs.steps(record.id)
-        encoder = encoder_for(record, steps, action_seconds=self.settings.action_seconds)
-        persist = Persister(self.deps, record, encoder, worker_id)
-        if record.cancel_requested or record.status == "cancelling":
-            await persist(encoder.feed(RunFinished("cancelled", Usage(), int(time.time()))))
-            return
-        if record.status == "in_progress":
-            error = SwitchyardError(ErrorKind.SERVER, "The server running this run stopped before it finished.")
-            await persist(encoder.feed(RunFinished("failed", Usage(), int(time.time()), error)))
-            return
-        await run_segment(self.deps, record, worker_id, sink, encoder)
-
-    def _foreground(self, record: RunRecord, opening: list[StreamEvent], encoder: Any) -> AsyncIterator[StreamEvent]:
-        """The run's events as it runs here. A client that leaves does not stop the run
-        (as OpenAI's runs go on): it finishes here, unheard."""
-        queue: asyncio.Queue[StreamEvent | None] = asyncio.Queue()
-        listening = True
-
-        async def put(event: StreamEvent) -> None:
-            if listening:
-                await queue.put(event)
-
-        async def produce() -> None:
-            renewer = asyncio.create_task(self._renew(record.id))
-            try:
-                await run_segment(self.deps, record, self.worker_id, put, encoder)
-            finally:
-                renewer.cancel()
-                with contextlib.suppress(Exception):
-                    await self.deps.runs.release(record.id, self.worker_id)
-                await queue.put(None)
-
-        async def events() -> AsyncIterator[StreamEvent]:
-            nonlocal listening
-            task = asyncio.create_task(produce())
-            try:
-                for event in opening:
-                    yield event
-                while (event := await queue.get()) is not None:
-                    yield event
-                await task
-            finally:
-                listening = False
-                if not task.done():
-                    self._detached.add(task)
-                    task.add_done_callback(self._detached.discard)
-
-        return events()
+    async def execute(self, record: RunRecord, worker_id: str) -> None:
+        await self.driver.execute(record, worker_id)
 
     async def aclose(self) -> None:
-        """Stop the runs still going here for clients that left (their leases are given
-        back: the next worker ends them)."""
-        for task in list(self._detached):
-            await stop(task)
-
-    async def _renew(self, run_id: str) -> None:
-        while True:
-            await asyncio.sleep(self.settings.lease_seconds / 3)
-            await self.deps.runs.renew_lease(run_id, self.worker_id, self.settings.lease_seconds)
-
-    async def _expire_if_late(self, record: RunRecord, worker_id: str | None = None) -> RunRecord:
-        """A run whose wait for tool outputs ran out is ``expired`` (checked on every read)."""
-        if record.status != "requires_action" or record.expires_at is None or record.expires_at > time.time():
-            return record
-        holder = worker_id or self.worker_id
-        if worker_id is None and not await self.deps.runs.hold(record.id, holder, self.settings.lease_seconds):
-            return record
-        steps = await self.deps.runs.steps(record.id)
-        encoder = encoder_for(record, steps, action_seconds=self.settings.action_seconds)
-        await Persister(self.deps, record, encoder, holder)(encoder.expired())
-        await self.deps.runs.put_steps(list(encoder.steps.values()), record.owner_id)
-        await self.deps.runs.release(record.id, holder)
-        current = await self.deps.runs.current(record.id)
-        return current or record
+        await self.driver.aclose()
 
     def _wake(self) -> None:
         if self.runner is not None:
