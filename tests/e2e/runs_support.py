@@ -48,7 +48,7 @@ def other_client(runs_server: LiveServer) -> openai.OpenAI:
 
 
 def assistant(client: openai.OpenAI, **kw: Any) -> Any:
-    return client.beta.assistants.create(model=VIA_OPENAI, instructions="Be brief.", **kw)
+    return client.beta.assistants.create(**{"model": VIA_OPENAI, "instructions": "Be brief.", **kw})
 
 
 def thread_with(client: openai.OpenAI, text: str = "Hi") -> Any:

@@ -4,12 +4,13 @@ the model, token limits, failures, expiry, cancel, pagination, tenancy and bad i
 
 from __future__ import annotations
 
+import json
 import time
 
 import openai
 import pytest
 
-from tests.conftest import VIA_OPENAI
+from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI
 from tests.e2e.runs_support import (
     ACTION_SECONDS,
     WEATHER,
@@ -21,6 +22,7 @@ from tests.e2e.runs_support import (
     thread_with,
     wait_run,
 )
+from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 
@@ -293,3 +295,24 @@ def test_missing_assistant_and_bad_tool_outputs(client: openai.OpenAI, fake_open
         client.beta.threads.runs.submit_tool_outputs(run.id, thread_id=thread.id, tool_outputs=[])
     assert none.value.body["param"] == "tool_outputs"  # type: ignore[index]
     client.beta.threads.runs.cancel(run.id, thread_id=thread.id)
+
+
+def test_a_run_on_an_anthropic_upstream(client: openai.OpenAI, fake_anthropic: FakeUpstream) -> None:
+    fake_anthropic.script(
+        aw.stream([aw.text("Let me check."), aw.tool_use("toolu_1", "get_weather", {"city": "Oslo"})]),
+        aw.stream([aw.text("Cold: 2C.")]))
+    asst = assistant(client, tools=[WEATHER], model=VIA_ANTHROPIC)
+    thread = thread_with(client, "Weather?")
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id)
+    assert run.status == "requires_action" and run.model == VIA_ANTHROPIC
+    (call,) = run.required_action.submit_tool_outputs.tool_calls  # type: ignore[union-attr]
+    assert call.id == "toolu_1" and json.loads(call.function.arguments) == {"city": "Oslo"}
+    done = client.beta.threads.runs.submit_tool_outputs_and_poll(
+        run_id=run.id, thread_id=thread.id, tool_outputs=[{"tool_call_id": "toolu_1", "output": "2C"}])
+    assert done.status == "completed"
+    steps = client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc").data
+    assert [s.type for s in steps] == ["message_creation", "tool_calls", "message_creation"]
+    assert [t for _, t in texts(client, thread.id)][-2:] == ["Let me check.", "Cold: 2C."]
+    sent = fake_anthropic.last.body
+    assert sent["messages"][-1]["content"][0] == {"type": "tool_result", "tool_use_id": "toolu_1", "content": "2C"} \
+        or sent["messages"][-1]["content"][0]["tool_use_id"] == "toolu_1"
