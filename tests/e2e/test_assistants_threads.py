@@ -5,6 +5,8 @@ ways and filtered by run, attachments that put files in the thread's vector stor
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import openai
 import pytest
 
@@ -247,3 +249,18 @@ def test_modify_bodies_are_checked(server: LiveServer, key: str) -> None:
     listing = f"/v1/threads/{thread['id']}/messages"
     assert error_of(raw(server, key, "GET", listing + "?limit=500"), 400)["param"] == "limit"
     assert error_of(raw(server, key, "GET", listing + "?order=sideways"), 400)["param"] == "order"
+
+
+def test_racing_attachments_share_one_thread_store(oai: openai.OpenAI) -> None:
+    files = [upload(oai, f"n{i}.txt", f"Note number {i}.") for i in range(6)]
+    thread = oai.beta.threads.create()
+
+    def send(file_id: str) -> None:
+        oai.beta.threads.messages.create(thread.id, role="user", content="x",
+                                         attachments=[{"file_id": file_id, "tools": [{"type": "file_search"}]}])
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(send, files))
+    [store_id] = oai.beta.threads.retrieve(thread.id).tool_resources.file_search.vector_store_ids
+    assert sorted(f.id for f in oai.vector_stores.files.list(store_id)) == sorted(files)
+    assert [s.id for s in oai.vector_stores.list()] == [store_id]  # the losers' stores are gone

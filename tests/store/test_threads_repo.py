@@ -65,3 +65,17 @@ async def test_assistants_page_both_ways(database: Database) -> None:
     assert replaced is not None and replaced.body["id"] == ids[0] and replaced.body["created_at"] == 1_700_000_000
     assert await repo.replace(ids[0], "bob", {}) is None
     assert await repo.delete(ids[0], "bob") is False and await repo.delete(ids[0], "alice") is True
+
+
+async def test_one_search_store_wins(database: Database) -> None:
+    threads = ThreadRepository(database)
+    await threads.create("thread_s", "alice", tool_resources={"code_interpreter": {"file_ids": ["f"]}}, metadata={},
+                         messages=[])
+    assert await threads.claim_search_store("thread_s", "bob", "vs_b", None) is None
+    winners = await asyncio.gather(*(threads.claim_search_store("thread_s", "alice", f"vs_{i}", None)
+                                     for i in range(5)))
+    assert len(set(winners)) == 1
+    thread = await threads.get("thread_s", "alice")
+    assert thread is not None and thread.tool_resources == {"code_interpreter": {"file_ids": ["f"]},
+                                                            "file_search": {"vector_store_ids": [winners[0]]}}
+    assert await threads.claim_search_store("thread_s", "alice", "vs_new", winners[0]) == "vs_new"

@@ -71,6 +71,24 @@ class ThreadRepository:
             row = (await session.scalars(statement)).one_or_none()
             return None if row is None else _record(row)
 
+    async def claim_search_store(self, id: str, owner_id: str, store_id: str, stale: str | None) -> str | None:
+        """Makes ``store_id`` the thread's file_search vector store unless another one (not
+        ``stale``, the gone store it replaces) got there first; the thread's store after
+        that, or None for no such thread. The thread row is locked while it decides, so of
+        two messages racing to create the thread's store, one store wins."""
+        async with self._db.session() as session:
+            row = await session.scalar(select(Thread).where(Thread.id == id, Thread.owner_id == owner_id)
+                                       .with_for_update())
+            if row is None:
+                return None
+            current = list((row.tool_resources.get("file_search") or {}).get("vector_store_ids") or [])
+            if current and current[0] != stale:
+                return str(current[0])
+            resources = {**row.tool_resources, "file_search": {"vector_store_ids": [store_id]}}
+            await session.execute(update(Thread).where(Thread.id == id).values(tool_resources=resources)
+                                  .execution_options(synchronize_session=False))
+            return store_id
+
     async def delete(self, id: str, owner_id: str) -> bool:
         """Removes the thread and its messages."""
         statement = delete(Thread).where(Thread.id == id, Thread.owner_id == owner_id)

@@ -101,3 +101,14 @@ class Resources:
                     await self._stores.add_file(store_id, owner_id, new)
         self._retrieval.ingester.wake()
         return changed
+
+    async def merge_store(self, owner_id: str, loser: str, winner: str, attachments: Sequence[Attachment]) -> None:
+        """A store made for a thread that got another one meanwhile: the attachments'
+        files go to the ``winner`` and the ``loser`` is deleted."""
+        strategy = parse_chunking_strategy(None)
+        file_ids = list(dict.fromkeys(a.file_id for a in attachments if "file_search" in a.tools))
+        for new in await self._new_files(owner_id, file_ids, "attachments", strategy):
+            if await self._stores.get_file(winner, new.file_id, owner_id) is None:
+                await self._stores.add_file(winner, owner_id, new)
+        await self._stores.delete(loser, owner_id)
+        self._retrieval.ingester.wake()

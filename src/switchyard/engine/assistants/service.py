@@ -171,11 +171,22 @@ class AssistantsService:
         await self._check_message(owner_id, given)
         changed = await self._resources.attach_for_search(owner_id, thread.tool_resources, given.attachments)
         if changed is not None:
-            await self._threads.update(thread_id, owner_id, tool_resources=changed)
+            await self._claim_search_store(thread, changed, given)
         body = self._message_body(thread_id, given)
         if run_id is not None:
             body["run_id"] = run_id
         return await self._append(owner_id, thread_id, body)
+
+    async def _claim_search_store(self, thread: ThreadRecord, changed: dict[str, Any], given: MessageIn) -> None:
+        """Records the store just made for the thread, unless a concurrent message made
+        one first: then the files go there and this one is dropped."""
+        made = _ids(changed, "file_search", "vector_store_ids")[0]
+        stale = (_ids(thread.tool_resources, "file_search", "vector_store_ids") or [None])[0]
+        winner = await self._threads.claim_search_store(thread.id, thread.owner_id, made, stale)
+        if winner is None:
+            raise not_found("thread", thread.id, "thread_id")
+        if winner != made:
+            await self._resources.merge_store(thread.owner_id, made, winner, given.attachments)
 
     async def _append(self, owner_id: str, thread_id: str, body: dict[str, Any]) -> MessageRecord:
         stored = await self._messages.append(thread_id, owner_id, [body])
