@@ -189,6 +189,17 @@ class BatchesConfig(BaseModel):
     retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
 
 
+class RealtimeConfig(BaseModel):
+    """The Realtime API's speech models (docs/realtime.md): names of ``task: transcription``
+    and ``task: speech`` models (or their aliases)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcription_model: str = "whisper-1"  # the user's speech to the model's input (a session may name another)
+    speech_model: str = "tts-1"  # speaks the model's answers in audio sessions
+    client_secret_seconds: int = Field(default=600, ge=10, le=7200)  # default life of an ephemeral key
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -234,6 +245,7 @@ class Settings(BaseModel):
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     batches: BatchesConfig = Field(default_factory=BatchesConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     console: bool = True  # the admin web console at /console
     console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 

@@ -20,6 +20,7 @@ from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.jobs import InProcessRunner
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -51,6 +52,7 @@ from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.projects import ProjectRepository
+from switchyard.store.realtime_secrets import RealtimeSecretRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
@@ -205,7 +207,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         deployments=deployments, metering=metering, organization=organization,
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
                         moderation=call_services.moderation, images=images, batches=batches,
-                        audio=AudioRegistry.from_settings(settings))
+                        audio=AudioRegistry.from_settings(settings),
+                        realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
+                                                       settings.realtime.client_secret_seconds))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),

@@ -15,6 +15,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
@@ -64,6 +65,7 @@ class Services:
     moderation: ModerationModels
     images: ImageService
     batches: BatchService
+    realtime_secrets: ClientSecrets
 
 
 def services_of(request: Request) -> Services:
