@@ -6,12 +6,14 @@ client's event and leave the session usable, and usage in the ledger."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import numpy as np
 import pytest
 from websockets.exceptions import InvalidStatus
 
@@ -155,6 +157,24 @@ def test_cancel_mid_response_ends_it_cancelled(live: LiveServer, fake_openai: Fa
         connection.response.cancel(event_id="ev_again")  # nothing is running now
         error = until(connection, "error")[-1]
         assert error["error"]["code"] == "response_cancel_not_active" and error["error"]["event_id"] == "ev_again"
+
+
+def test_speech_during_a_response_interrupts_it(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream(["a"] * 40, delay=0.1))
+    tone = (np.sin(2 * np.pi * 220 * np.arange(4800) / 24000) * 0.3 * 32767).astype("<i2").tobytes()
+    with session(live, CHAT) as connection:
+        out = text_session(connection)
+        assert out["audio"]["input"]["turn_detection"]["type"] == "server_vad"  # the default
+        say(connection, "talk for a while")
+        connection.response.create()
+        until(connection, "response.output_text.delta")
+        connection.input_audio_buffer.append(audio=base64.b64encode(tone).decode())
+        events = until(connection, "response.done")
+        assert of(events, "input_audio_buffer.speech_started")
+        done = events[-1]["response"]
+        assert done["status"] == "cancelled" and done["status_details"]["reason"] == "turn_detected"
+        connection.input_audio_buffer.clear()
+        until(connection, "input_audio_buffer.cleared")
 
 
 def test_a_second_response_while_one_runs_is_an_error(live: LiveServer, fake_openai: FakeUpstream) -> None:
