@@ -17,11 +17,14 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update
+from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.engine.realtime.client_secrets import is_client_secret, session_model
 from switchyard.engine.realtime.context import RealtimeContext
+from switchyard.engine.realtime.relay import RelaySession
 from switchyard.engine.realtime.session import RealtimeSession
 from switchyard.gateway.auth import Principal, presented_keys
+from switchyard.gateway.realtime_upstreams import RealtimeUpstreams
 from switchyard.surfaces.context import Services, allow_model, caller, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
 from switchyard.surfaces.observe import observed_call
@@ -48,36 +51,83 @@ def _context(services: Services, principal: Principal) -> RealtimeContext:
         observe=lambda: observed_call(services.call_services, principal, "openai.realtime", "/v1/realtime"))
 
 
-async def _open(websocket: WebSocket, services: Services) -> tuple[Principal, SessionConfig]:
-    """The caller and the session's starting configuration, or ``SwitchyardError``: an API
-    key, or a client secret with the session it was made with."""
-    keys = presented_keys(websocket.headers)
-    preset: dict[str, Any] | None = None
-    if keys and is_client_secret(keys[0]):
-        opened = await services.realtime_secrets.open(keys[0])
-        if opened is None:
-            raise SwitchyardError(ErrorKind.AUTHENTICATION, "The client secret is not valid or has expired.",
-                                  code="invalid_api_key")
-        principal, preset = opened
-    else:
-        principal = await caller(websocket, services)
+def _model(websocket: WebSocket, preset: dict[str, Any] | None) -> str:
     model = websocket.query_params.get("model") or (session_model(preset) if preset else None)
     if not model:
         raise invalid("Missing required parameter: 'model' (give it in the URL: /v1/realtime?model=...).", "model",
                       "missing_required_parameter")
+    return model
+
+
+def _config(services: Services, principal: Principal, model: str, preset: dict[str, Any] | None) -> SessionConfig:
+    """The session's starting configuration on a routed chat model (with a client secret's)."""
     allow_model(services, principal, model)
     services.models.resolve(model)
     config = _default_config(services, model)
     if preset is not None:
         config = apply_update(config, {**preset, "model": model},
                               default_stt=services.settings.realtime.transcription_model)
-    return principal, config
+    return config
+
+
+async def _relay(websocket: WebSocket, services: Services, principal: Principal, model: ModelConfig,
+                 preset: dict[str, Any] | None) -> None:
+    """The whole session relayed to the model's upstream realtime endpoint (refused with the
+    upstream's failure when it cannot be opened)."""
+    relay = await RelaySession.open(_context(services, principal), model, websocket.send_text)
+    await websocket.accept()
+
+    async def pump() -> None:
+        try:
+            await relay.pump()
+        except Exception:
+            log.exception("relaying a realtime session failed")
+        with contextlib.suppress(*_GONE, RuntimeError):
+            await websocket.close()
+
+    pumping = asyncio.create_task(pump())
+    try:
+        if preset:
+            fields = {k: v for k, v in preset.items() if k != "model"}
+            await relay.from_client(orjson.dumps({"type": "session.update", "session": fields}).decode())
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            if message.get("text") is not None:
+                await relay.from_client(message["text"])
+    except (*_GONE, RuntimeError):
+        return
+    finally:
+        pumping.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await pumping
+        await relay.aclose()
+
+
+async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Principal, dict[str, Any] | None]:
+    """An API key's caller, or a client secret's caller and session."""
+    keys = presented_keys(websocket.headers)
+    if keys and is_client_secret(keys[0]):
+        opened = await services.realtime_secrets.open(keys[0])
+        if opened is None:
+            raise SwitchyardError(ErrorKind.AUTHENTICATION, "The client secret is not valid or has expired.",
+                                  code="invalid_api_key")
+        return opened
+    return await caller(websocket, services), None
 
 
 async def realtime_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     try:
-        principal, config = await _open(websocket, services)
+        principal, preset = await _authenticate(websocket, services)
+        model = _model(websocket, preset)
+        relayed = RealtimeUpstreams(list(services.settings.models)).find(model)
+        if relayed is not None:
+            allow_model(services, principal, model)
+            await _relay(websocket, services, principal, relayed, preset)
+            return
+        config = _config(services, principal, model, preset)
     except SwitchyardError as error:
         await _refuse(websocket, error)
         return
@@ -121,7 +171,8 @@ async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:
 def _check_session_model(services: Services, principal: Principal, name: str) -> None:
     try:
         allow_model(services, principal, name)
-        services.models.resolve(name)
+        if RealtimeUpstreams(list(services.settings.models)).find(name) is None:
+            services.models.resolve(name)
     except SwitchyardError as error:
         error.param = "session.model"
         raise
