@@ -215,6 +215,8 @@ def test_a_second_response_while_one_runs_is_an_error(live: LiveServer, fake_ope
     ({"type": "input_audio_buffer.commit", "event_id": "e1"}, None, "input_audio_buffer_commit_empty"),
     ({"type": "response.create", "event_id": "e1", "response": {"max_output_tokens": 0}},
      "response.max_output_tokens", "invalid_value"),
+    ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "output_modalities": ["audio"]}},
+     "session.output_modalities", "speech_model_unavailable"),  # this server has no speech model
 ])
 def test_bad_events_get_an_error_naming_the_field_and_the_session_goes_on(
         live: LiveServer, frame: Any, param: str | None, code: str) -> None:

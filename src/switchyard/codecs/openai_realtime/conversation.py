@@ -12,6 +12,7 @@ from switchyard.core.errors import invalid
 
 BYTES_PER_MS = 48  # 16-bit mono at 24 kHz
 MIN_COMMIT_MS = 100
+MAX_BUFFER_BYTES = 15 * 1024 * 1024  # OpenAI's limit on the input audio buffer
 MAX_ITEMS = 4096
 
 
@@ -102,7 +103,17 @@ class InputBuffer:
         return len(self.data) / BYTES_PER_MS
 
     def append(self, audio: bytes) -> None:
+        if len(self.data) + len(audio) > MAX_BUFFER_BYTES:
+            raise invalid(f"The input audio buffer holds at most {MAX_BUFFER_BYTES} bytes (about "
+                          f"{MAX_BUFFER_BYTES // BYTES_PER_MS // 1000} s); commit or clear it first.", "audio",
+                          "input_audio_buffer_full")
         self.data.extend(audio)
+
+    def keep_last(self, ms: float) -> None:
+        """Drops all but the last ``ms`` (audio before speech that no turn will use)."""
+        keep = int(ms * BYTES_PER_MS) // 2 * 2
+        if len(self.data) > keep:
+            del self.data[:len(self.data) - keep]
 
     def clear(self) -> None:
         self.data.clear()

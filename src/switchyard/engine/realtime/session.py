@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from switchyard.codecs.openai_realtime import client_events as ce
-from switchyard.codecs.openai_realtime.conversation import BYTES_PER_MS, SessionState
+from switchyard.codecs.openai_realtime.conversation import BYTES_PER_MS, Phase, SessionState
 from switchyard.codecs.openai_realtime.items import decode_item, user_audio_item
 from switchyard.codecs.openai_realtime.response_in import decode_response
 from switchyard.codecs.openai_realtime.server_events import (
@@ -28,7 +28,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.engine.realtime.audio_in import transcribe
 from switchyard.engine.realtime.context import RealtimeContext, Send
 from switchyard.engine.realtime.response_run import ResponseRun
-from switchyard.engine.realtime.vad import EnergyVad, SpeechStarted, SpeechStopped
+from switchyard.engine.realtime.vad import FRAME_MS, EnergyVad, SpeechStarted, SpeechStopped
 
 log = logging.getLogger("switchyard")
 SESSION_SECONDS = 60 * 60  # a session's lifetime, as OpenAI's
@@ -117,7 +117,7 @@ class RealtimeSession:
         elif isinstance(ev, ce.AudioClear):
             self.state.buffer.clear()
             if self.vad is not None:
-                self.vad.reset_to(0)
+                self.vad.reset()
             self.speech_item = None
             await self.send(event(new_id("event_"), "input_audio_buffer.cleared"))
         elif isinstance(ev, ce.OutputAudioClear):
@@ -136,12 +136,20 @@ class RealtimeSession:
             self.ctx.check_model(config.model)
             self.ctx.models.resolve(config.model)
         if config.audio_out:
-            self.ctx.audio.speaker(self.ctx.speech_model)  # a missing speech model is refused now
+            self._check_speaker()
         if config.turn_detection != self.config.turn_detection:
             self.vad = EnergyVad(config.turn_detection) if config.turn_detection else None
             self.speech_item = None
         self.config = config
         await self.send(event(new_id("event_"), "session.updated", session=self._session()))
+
+    def _check_speaker(self) -> None:
+        try:
+            self.ctx.audio.speaker(self.ctx.speech_model)
+        except SwitchyardError as error:
+            raise invalid(f"Audio output needs a speech model, and '{self.ctx.speech_model}' (realtime.speech_model) "
+                          f"cannot be used: {error.message}", "session.output_modalities",
+                          "speech_model_unavailable") from error
 
     # --- input audio ---------------------------------------------------------------------
 
@@ -167,8 +175,11 @@ class RealtimeSession:
                 pcm = self.state.buffer.take(max(0.0, found.audio_start_ms - origin), found.audio_end_ms - origin)
                 await self._commit(pcm, item_id)
                 vad = self.config.turn_detection
-                if vad is not None and vad.create_response:
+                if vad is not None and vad.create_response and self.state.phase is Phase.IDLE:
                     await self._create_response({})
+        if not self.vad.speaking and self.config.turn_detection is not None:
+            # no turn is open: only the padding a next turn would start with is worth keeping
+            self.state.buffer.keep_last(self.config.turn_detection.prefix_padding_ms + 2 * FRAME_MS)
 
     async def _commit(self, pcm: bytes, item_id: str | None = None) -> None:
         item = user_audio_item(item_id or new_id("item_"))

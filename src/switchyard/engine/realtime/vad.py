@@ -48,7 +48,11 @@ class EnergyVad:
     def ms(self) -> int:
         return self._frames * FRAME_MS
 
-    def reset_to(self, frames_ms: int) -> None:
+    @property
+    def speaking(self) -> bool:
+        return self._speaking
+
+    def reset(self) -> None:
         """Forgets any speech in progress (the buffer was cleared or committed by hand)."""
         self._speaking, self._quiet = False, 0
 
