@@ -67,6 +67,8 @@ def test_a_text_turn_streams_the_ga_events_and_meters_the_call(live: LiveServer,
         assert user_item["id"].startswith("item_") and user_item["object"] == "realtime.item"
         connection.response.create()
         events = until(connection, "response.done")
+        limits = receive(connection)
+        assert limits["type"] == "rate_limits.updated" and limits["rate_limits"] == []  # no limits configured
     assert types(events) == [
         "response.created", "response.output_item.added", "conversation.item.added",
         "response.content_part.added", "response.output_text.delta", "response.output_text.delta",
@@ -105,6 +107,25 @@ def test_the_conversation_carries_over_turns_and_items_can_be_read_and_deleted(
         until(connection, "response.done")
     sent = fake_openai.last.body["messages"]
     assert [(m["role"], m["content"]) for m in sent] == [("assistant", "One."), ("user", "second")]
+
+
+def test_an_out_of_band_response_leaves_the_conversation_alone(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream(["positive"]))
+    with session(live, CHAT) as connection:
+        text_session(connection, instructions="")
+        say(connection, "in the conversation")
+        connection.response.create(response={
+            "conversation": "none", "metadata": {"topic": "sentiment"}, "output_modalities": ["text"],
+            "instructions": "Classify.", "input": [{"type": "message", "role": "user",
+                                                   "content": [{"type": "input_text", "text": "I love it"}]}]})
+        events = until(connection, "response.done")
+        assert "conversation.item.added" not in types(events)
+        done = events[-1]["response"]
+        assert done["metadata"] == {"topic": "sentiment"} and done["conversation_id"] is None
+        connection.send({"type": "conversation.item.retrieve", "item_id": done["output"][0]["id"]})
+        assert until(connection, "error")[-1]["error"]["code"] == "item_not_found"
+    assert [(m["role"], m["content"]) for m in fake_openai.last.body["messages"]] == [
+        ("system", "Classify."), ("user", "I love it")]
 
 
 def test_function_calling_round_trip(live: LiveServer, fake_openai: FakeUpstream) -> None:

@@ -105,3 +105,28 @@ def test_an_audio_turn_with_server_vad_is_heard_answered_and_spoken(live: LiveSe
     assert 1.5 < len(spoken) / 48000 < 10
     back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", _wav(spoken), "audio/wav"))
     assert words(back.text) == words("".join(ANSWER))
+
+
+def test_manual_commits_without_turn_detection(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input="Good morning to you.",
+                                        response_format="pcm").content
+    fake_openai.script(ow.stream(["Good morning!"]))
+    with session(live, CHAT) as connection:
+        receive(connection)
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"],
+                                           "audio": {"input": {"turn_detection": None}}})
+        assert until(connection, "session.updated")[-1]["session"]["audio"]["input"]["turn_detection"] is None
+        connection.input_audio_buffer.append(audio=base64.b64encode(speech).decode())
+        connection.input_audio_buffer.commit(event_id="ev_commit")
+        events = until(connection, "conversation.item.done")
+        assert types(events) == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
+        assert events[1]["item"]["content"] == [{"type": "input_audio", "transcript": None}]
+        connection.response.create()  # waits for the committed audio's transcript
+        events = until(connection, "response.done")
+        assert "input_audio_buffer.speech_started" not in types(events)
+        assert events[-1]["response"]["output"][0]["content"][0]["text"] == "Good morning!"
+        connection.input_audio_buffer.commit(event_id="ev_empty")
+        error = until(connection, "error")[-1]["error"]
+        assert error["code"] == "input_audio_buffer_commit_empty" and error["event_id"] == "ev_empty"
+    assert words(fake_openai.last.body["messages"][-1]["content"]) == words("Good morning to you.")

@@ -61,6 +61,11 @@ class RealtimeSession:
     async def start(self) -> None:
         await self.send(event(new_id("event_"), "session.created", session=self._session()))
 
+    async def expire(self) -> None:
+        """The session reached its ``expires_at``: an error says so before the socket closes."""
+        await self._error(invalid(f"Your session hit the maximum duration of {SESSION_SECONDS // 60} minutes.",
+                                  None, "session_expired"), None)
+
     async def close(self) -> None:
         if self.run is not None:
             self.run.cancel("client_cancelled")

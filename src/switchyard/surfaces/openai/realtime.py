@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -142,7 +143,12 @@ async def realtime_socket(websocket: WebSocket) -> None:
     try:
         await session.start()
         while True:
-            message = await websocket.receive()
+            try:
+                message = await asyncio.wait_for(websocket.receive(), max(0.0, session.expires_at - time.time()))
+            except TimeoutError:
+                await session.expire()
+                await websocket.close(code=1000, reason="session expired")
+                return
             if message["type"] == "websocket.disconnect":
                 return
             text = message.get("text")
