@@ -19,6 +19,7 @@ from websockets.exceptions import InvalidStatus
 
 from tests.e2e.ledger import newest_id, wait_new
 from tests.e2e.realtime_support import of, receive, sdk, session, types, until
+from tests.e2e.test_no_server_errors import BODIES
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
@@ -251,6 +252,25 @@ def test_bad_events_get_an_error_naming_the_field_and_the_session_goes_on(
         assert error["error"]["event_id"] == (None if isinstance(frame, str) else "e1")
         connection.session.update(session={"type": "realtime", "instructions": "still here"})
         assert until(connection, "session.updated")[-1]["session"]["instructions"] == "still here"
+
+
+def test_malformed_bodies_and_frames_never_fail_the_server_or_the_socket(live: LiveServer) -> None:
+    for body in BODIES:
+        answer = httpx.post(live.url + "/v1/realtime/client_secrets", content=body,
+                            headers={"authorization": f"Bearer {MASTER_KEY}", "content-type": "application/json"})
+        assert answer.status_code < 500, (body, answer.text)
+        if answer.status_code >= 400:
+            assert answer.json()["error"]["message"]
+    with session(live, CHAT) as connection:
+        receive(connection)
+        for body in BODIES:
+            connection._connection.send(body.decode() or " ")
+            event = receive(connection)
+            assert event["type"] == "error", (body, event)
+        connection._connection.send(b"\x00binary")  # a binary frame
+        assert receive(connection)["error"]["code"] == "invalid_json"
+        connection.session.update(session={"type": "realtime", "instructions": "alive"})
+        assert until(connection, "session.updated")[-1]["session"]["instructions"] == "alive"
 
 
 def test_the_handshake_refuses_bad_keys_and_unknown_models(live: LiveServer) -> None:
