@@ -50,6 +50,7 @@ from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.notices import PgNotices
 from switchyard.store.projects import ProjectRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
@@ -76,6 +77,7 @@ class Workers:
     batch_runner: InProcessRunner[BatchRecord]
     mcp: McpClient
     purger: asyncio.Task[None]
+    notices: PgNotices | None = None
 
 
 async def _purge_expired_files(database: Database, blobs: BlobStore, images: ImageService) -> None:
@@ -188,10 +190,16 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.resolved_files_dir),
                           ImageLinks(secret), settings.image_url_ttl_seconds)
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.resolved_files_dir), settings.max_body_bytes)
+    signals = EventSignals(settings.follow_poll_seconds)
+    notices = None
+    if database.dialect == "postgresql":
+        notices = PgNotices(database, signals.heard)
+        signals.connect(notices.publish)
+        notices.start()
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
-        conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
+        conversations, mcp, signals, retrieval=retrieval, file_inputs=file_inputs,
         secrets=box, images=images,
     )
     async def queue_depth() -> None:
@@ -224,7 +232,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     for uploads in request_upload_stores(settings.data_dir):
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, batch_runner, mcp, purger)
+    return services, Workers(runner, batch_runner, mcp, purger, notices)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -236,6 +244,8 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()
+    if workers.notices is not None:
+        await workers.notices.aclose()
     await services.embeddings.aclose()
     await services.moderation.aclose()
     await services.images.aclose()
