@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.batches.work import BatchWork, ModelSlots
@@ -214,7 +215,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         deployments=deployments, metering=metering, organization=organization,
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
                         moderation=call_services.moderation, images=images, batches=batches,
-                        audio=AudioRegistry.from_settings(settings))
+                        audio=AudioRegistry.from_settings(settings),
+                        assistants=AssistantsService(database, registry, retrieval))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
