@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.batches.work import BatchWork, ModelSlots
@@ -51,6 +52,7 @@ from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.notices import PgNotices
 from switchyard.store.projects import ProjectRepository
 from switchyard.store.realtime_secrets import RealtimeSecretRepository
 from switchyard.store.response_events import ResponseEventLog
@@ -78,6 +80,7 @@ class Workers:
     batch_runner: InProcessRunner[BatchRecord]
     mcp: McpClient
     purger: asyncio.Task[None]
+    notices: PgNotices | None = None
 
 
 async def _purge_expired_files(database: Database, blobs: BlobStore, images: ImageService) -> None:
@@ -190,10 +193,16 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.resolved_files_dir),
                           ImageLinks(secret), settings.image_url_ttl_seconds)
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.resolved_files_dir), settings.max_body_bytes)
+    signals = EventSignals(settings.follow_poll_seconds)
+    notices = None
+    if database.dialect == "postgresql":
+        notices = PgNotices(database, signals.heard)
+        signals.connect(notices.publish)
+        notices.start()
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
-        conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
+        conversations, mcp, signals, retrieval=retrieval, file_inputs=file_inputs,
         secrets=box, images=images,
     )
     async def queue_depth() -> None:
@@ -210,7 +219,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         moderation=call_services.moderation, images=images, batches=batches,
                         audio=AudioRegistry.from_settings(settings),
                         realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
-                                                       settings.realtime.client_secret_seconds))
+                                                       settings.realtime.client_secret_seconds),
+                        assistants=AssistantsService(database, registry, retrieval))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
@@ -228,7 +238,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     for uploads in request_upload_stores(settings.data_dir):
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, batch_runner, mcp, purger)
+    return services, Workers(runner, batch_runner, mcp, purger, notices)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -240,6 +250,8 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()
+    if workers.notices is not None:
+        await workers.notices.aclose()
     await services.embeddings.aclose()
     await services.moderation.aclose()
     await services.images.aclose()

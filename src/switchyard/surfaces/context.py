@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
@@ -66,6 +67,7 @@ class Services:
     images: ImageService
     batches: BatchService
     realtime_secrets: ClientSecrets
+    assistants: AssistantsService
 
 
 def services_of(request: Request) -> Services:
