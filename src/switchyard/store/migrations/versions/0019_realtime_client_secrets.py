@@ -2,7 +2,7 @@
 the secret's SHA-256, its caller, the session it opens, and when it expires.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0017
 Create Date: 2026-11-30
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019"
-down_revision: str | None = "0016"
+down_revision: str | None = "0017"
 branch_labels: str | None = None
 depends_on: str | None = None
 
