@@ -26,6 +26,7 @@ from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.jobs import InProcessRunner
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -56,7 +57,9 @@ from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.notices import PgNotices
 from switchyard.store.projects import ProjectRepository
+from switchyard.store.realtime_secrets import RealtimeSecretRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.runs import RunRecord, RunRepository
@@ -85,6 +88,7 @@ class Workers:
     mcp: McpClient
     purger: asyncio.Task[None]
     run_runner: InProcessRunner[RunRecord]
+    notices: PgNotices | None = None
 
 
 async def _purge_expired_files(database: Database, blobs: BlobStore, images: ImageService) -> None:
@@ -197,10 +201,16 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.resolved_files_dir),
                           ImageLinks(secret), settings.image_url_ttl_seconds)
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.resolved_files_dir), settings.max_body_bytes)
+    signals = EventSignals(settings.follow_poll_seconds)
+    notices = None
+    if database.dialect == "postgresql":
+        notices = PgNotices(database, signals.heard)
+        signals.connect(notices.publish)
+        notices.start()
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
-        conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
+        conversations, mcp, signals, retrieval=retrieval, file_inputs=file_inputs,
         secrets=box, images=images,
     )
     async def queue_depth() -> None:
@@ -226,6 +236,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
                         moderation=call_services.moderation, images=images, batches=batches,
                         audio=AudioRegistry.from_settings(settings),
+                        realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
+                                                       settings.realtime.client_secret_seconds),
                         assistants=assistants, runs=runs)
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
@@ -245,7 +257,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     for uploads in request_upload_stores(settings.data_dir):
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, batch_runner, mcp, purger, run_runner)
+    return services, Workers(runner, batch_runner, mcp, purger, run_runner, notices)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -259,6 +271,8 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()
+    if workers.notices is not None:
+        await workers.notices.aclose()
     await services.embeddings.aclose()
     await services.moderation.aclose()
     await services.images.aclose()

@@ -17,6 +17,7 @@ from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
@@ -66,6 +67,7 @@ class Services:
     moderation: ModerationModels
     images: ImageService
     batches: BatchService
+    realtime_secrets: ClientSecrets
     assistants: AssistantsService
     runs: RunService
 
