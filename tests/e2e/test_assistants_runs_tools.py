@@ -9,6 +9,7 @@ import io
 import signal
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import openai
 import pytest
@@ -16,10 +17,10 @@ from openai import AssistantEventHandler
 from openai.types.beta.threads.runs import ToolCall
 
 from tests.conftest import LOCAL, VIA_OPENAI, embedding_models, upstream_models
-from tests.e2e.runs_support import client_for, texts, thread_with, wait_run
+from tests.e2e.runs_support import WEATHER, client_for, texts, thread_with, wait_run
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.server import LiveServer
+from tests.server import MASTER_KEY, LiveServer
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*Assistants API is deprecated:DeprecationWarning",
                                         "ignore:deprecated:DeprecationWarning")
@@ -157,3 +158,32 @@ def test_a_run_on_the_embedded_model(oai: openai.OpenAI) -> None:
     assert run.usage is not None and run.usage.completion_tokens > 0
     role, text = texts(oai, thread.id)[-1]
     assert role == "assistant" and "Paris" in text
+
+
+@pytest.mark.postgres
+async def test_runs_on_postgresql(tmp_path: Path, fake_openai: FakeUpstream, fake_anthropic: FakeUpstream) -> None:
+    from tests.pg import fresh_postgres_url
+
+    async with fresh_postgres_url() as url:
+        live = LiveServer(tmp_path, upstream_models(fake_openai, fake_anthropic), database_url=url)
+        live.start(wait_ready=True, timeout=90)
+        try:
+            client = openai.AsyncOpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60,
+                                        _strict_response_validation=True)
+            fake_openai.script(ow.stream([], tool_calls=[("call_pg", "get_weather", ["{}"])]), ow.stream(["pg ok"]))
+            asst = await client.beta.assistants.create(model=VIA_OPENAI, tools=[WEATHER])
+            thread = await client.beta.threads.create(messages=[{"role": "user", "content": "hi"}])
+            run = await client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id)
+            assert run.status == "requires_action"
+            async with client.beta.threads.runs.submit_tool_outputs_stream(
+                    thread_id=thread.id, run_id=run.id,
+                    tool_outputs=[{"tool_call_id": "call_pg", "output": "x"}]) as stream:
+                await stream.until_done()
+                final = await stream.get_final_run()
+            assert final.status == "completed"
+            steps = (await client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc")).data
+            assert [(s.type, s.status) for s in steps] == [("tool_calls", "completed"),
+                                                          ("message_creation", "completed")]
+            await client.close()
+        finally:
+            live.stop()
