@@ -16,7 +16,7 @@ from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
 from tests.tenants import project_key
 
-ACTION_SECONDS = 3
+ACTION_SECONDS = 8  # long enough for a loaded machine to submit in time, short enough to see expire
 WEATHER = {"type": "function", "function": {"name": "get_weather", "description": "Weather in a city",
                                             "parameters": {"type": "object",
                                                            "properties": {"city": {"type": "string"}}}}}
