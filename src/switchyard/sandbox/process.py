@@ -133,7 +133,7 @@ class Sandbox:
             return None
         try:
             return await asyncio.wait_for(self._messages.get(), remaining)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return None
 
     async def _request(self, op: dict[str, Any], timeout: float) -> dict[str, Any]:

@@ -10,9 +10,11 @@ is the sandbox's business; the host trusts none of what comes back."""
 import ast
 import base64
 import builtins
+import contextlib
 import io
 import json
 import os
+import signal
 import sys
 import time
 import traceback
@@ -33,7 +35,7 @@ def _prelude() -> None:
         import matplotlib
 
         matplotlib.use("Agg")
-        import matplotlib.pyplot  # noqa: F401
+        import matplotlib.pyplot
         import numpy  # noqa: F401
         import pandas  # noqa: F401
     except Exception:
@@ -50,6 +52,13 @@ class Channel:
         null = os.open("/dev/null", os.O_RDWR)
         os.dup2(null, 0)
         os.close(null)
+        os.register_at_fork(after_in_child=self.forget)
+
+    def forget(self) -> None:
+        """A process the code forked is not the kernel: it may not speak for it."""
+        for fd in (self.rfd, self.wfd):
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def send(self, message: dict) -> None:
         data = json.dumps(message).encode() + b"\n"
@@ -69,7 +78,7 @@ class Capture:
 
     def __init__(self) -> None:
         self.paths = ("/tmp/.kernel-stdout", "/tmp/.kernel-stderr")
-        for fd, path in zip((1, 2), self.paths):
+        for fd, path in zip((1, 2), self.paths, strict=True):
             f = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)
             os.dup2(f, fd)
             os.close(f)
@@ -84,10 +93,8 @@ class Capture:
     def read(self) -> tuple[str, str]:
         out = []
         for stream, fd in ((sys.stdout, 1), (sys.stderr, 2)):
-            try:
+            with contextlib.suppress(Exception):
                 stream.flush()
-            except Exception:
-                pass
             data = os.pread(fd, OUTPUT_BYTES + 1, 0)
             text = data[:OUTPUT_BYTES].decode("utf-8", "replace")
             if len(data) > OUTPUT_BYTES:
@@ -136,10 +143,8 @@ def _figures() -> list[str]:
     except Exception:
         traceback.print_exc()
     finally:
-        try:
+        with contextlib.suppress(Exception):
             pyplot.close("all")
-        except Exception:
-            pass
     return images
 
 
@@ -150,7 +155,18 @@ def _error(exc: BaseException) -> dict:
     return {"name": type(exc).__name__, "value": str(exc), "traceback": "".join(kept)}
 
 
+KERNEL_PID = os.getpid()
+
+
 def _run(code: str, namespace: dict) -> tuple[str | None, dict | None]:
+    try:
+        return _run_cell(code, namespace)
+    finally:
+        if os.getpid() != KERNEL_PID:  # a forked child that came back here ends
+            os._exit(0)
+
+
+def _run_cell(code: str, namespace: dict) -> tuple[str | None, dict | None]:
     try:
         tree = ast.parse(code, "<cell>", "exec")
         last = None
@@ -172,6 +188,19 @@ def _run(code: str, namespace: dict) -> tuple[str | None, dict | None]:
         return None, _error(exc)
 
 
+def _end_strays() -> None:
+    """Processes a call started end with it (all but this kernel and the supervisor)."""
+    with contextlib.suppress(OSError):
+        os.kill(-1, signal.SIGKILL)
+    while True:  # all were killed: wait for each (the supervisor reaps those that were orphaned)
+        try:
+            os.waitpid(-1, 0)
+        except ChildProcessError:
+            return
+        except InterruptedError:
+            continue
+
+
 def _safe_path(path: object) -> str:
     if not isinstance(path, str) or not path or "\x00" in path:
         raise ValueError("a file path is required")
@@ -187,6 +216,7 @@ def _op_exec(msg: dict, namespace: dict, capture: Capture) -> dict:
     started = time.monotonic()
     result, error = _run(str(msg.get("code", "")), namespace)
     seconds = time.monotonic() - started
+    _end_strays()
     images = _figures()
     stdout, stderr = capture.read()
     after = _snapshot()
@@ -256,10 +286,8 @@ def main() -> None:
         except Exception as exc:
             reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         reply.update(type="reply", id=msg.get("id"))
-        try:
+        with contextlib.suppress(OSError):
             os.chdir(DATA)
-        except OSError:
-            pass
         channel.send(reply)
 
 

@@ -1,0 +1,245 @@
+"""``ContainerService``: containers and their files over a ``SandboxPool``.
+
+A container is a sandbox session keyed by its id. Its record and file list live in this
+process, as the sandbox itself does (a container is this process's running sandbox; a
+restart ends every container, as OpenAI's do after their idle time). Another owner's
+container reads as missing; an expired one cannot run code."""
+
+from __future__ import annotations
+
+import asyncio
+import mimetypes
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.sandbox import ExecResult, SandboxError, SandboxPool
+from switchyard.store.blobs import BlobNotFound, BlobStore
+from switchyard.store.files import FileRepository
+from switchyard.store.ids import new_id
+from switchyard.tools.code_runner import CodeRun, ContainerFileRef
+
+DATA = "/mnt/data"
+DEFAULT_MINUTES = 20
+Source = Literal["user", "assistant"]
+
+
+@dataclass(slots=True)
+class ContainerFile:
+    id: str
+    container_id: str
+    path: str  # absolute, under /mnt/data
+    bytes: int
+    source: Source
+    created_at: int
+
+    @property
+    def relative(self) -> str:
+        return self.path[len(DATA) + 1:]
+
+
+@dataclass(slots=True)
+class Container:
+    id: str
+    owner_id: str
+    name: str
+    created_at: int
+    last_active_at: int
+    minutes: int = DEFAULT_MINUTES
+    memory_limit: str = "1g"
+    files: dict[str, ContainerFile] = field(default_factory=dict)  # by path
+    deleted: bool = False
+
+    def status(self, now: float) -> str:
+        return "expired" if now - self.last_active_at > self.minutes * 60 else "running"
+
+
+def unavailable() -> SwitchyardError:
+    return SwitchyardError(ErrorKind.INVALID_REQUEST, "No code sandbox runs on this server (install bubblewrap: "
+                           "scripts/install-sandbox.sh, and enable sandbox in the config).",
+                           code="sandbox_unavailable")
+
+
+def _not_found(container_id: str, param: str = "container_id") -> SwitchyardError:
+    return SwitchyardError(ErrorKind.NOT_FOUND, f"Container with id '{container_id}' not found.", param=param)
+
+
+def _file_not_found(file_id: str) -> SwitchyardError:
+    return SwitchyardError(ErrorKind.NOT_FOUND, f"Container file with id '{file_id}' not found.", param="file_id")
+
+
+def _sandbox_error(exc: SandboxError, param: str = "file") -> SwitchyardError:
+    if exc.code == "busy":
+        return SwitchyardError(ErrorKind.OVERLOADED, str(exc))
+    if exc.code in ("invalid_path", "not_found", "too_large"):
+        return invalid(str(exc), param)
+    if exc.code == "unavailable":
+        return unavailable()
+    return SwitchyardError(ErrorKind.SERVER, f"The sandbox failed: {exc}")
+
+
+class ContainerService:
+    def __init__(self, pool: SandboxPool | None, files: FileRepository, blobs: BlobStore, *,
+                 max_file_bytes: int = 64 * 1024**2) -> None:
+        self.pool = pool
+        self._files = files
+        self._blobs = blobs
+        self._max_file_bytes = max_file_bytes
+        self._containers: dict[str, Container] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _pool(self) -> SandboxPool:
+        if self.pool is None:
+            raise unavailable()
+        return self.pool
+
+    # -- containers ----------------------------------------------------------------------
+
+    async def create(self, owner_id: str, name: str, *, file_ids: list[str] | None = None,
+                     minutes: int = DEFAULT_MINUTES, memory_limit: str = "1g") -> Container:
+        self._pool()
+        files = [await self._read_file(fid, owner_id, f"file_ids[{i}]") for i, fid in enumerate(file_ids or [])]
+        now = int(time.time())
+        container = Container(new_id("cntr_"), owner_id, name, now, now, minutes, memory_limit)
+        self._containers[container.id] = container
+        for filename, data in files:
+            await self._put(container, filename, data, "user")
+        return container
+
+    def get(self, owner_id: str, container_id: str, param: str = "container_id") -> Container:
+        self._expire_sessions()
+        container = self._containers.get(container_id)
+        if container is None or container.owner_id != owner_id or container.deleted:
+            raise _not_found(container_id, param)
+        return container
+
+    def list(self, owner_id: str) -> list[Container]:
+        self._expire_sessions()
+        return sorted((c for c in self._containers.values() if c.owner_id == owner_id and not c.deleted),
+                      key=lambda c: (c.created_at, c.id))
+
+    async def delete(self, owner_id: str, container_id: str) -> Container:
+        container = self.get(owner_id, container_id)
+        container.deleted = True
+        self._containers.pop(container_id, None)
+        if self.pool is not None:
+            await self.pool.end_session(container_id)
+        return container
+
+    def _expire_sessions(self) -> None:
+        now = time.time()
+        for container in list(self._containers.values()):
+            if container.status(now) == "expired" and self.pool is not None and self.pool.has_session(container.id):
+                asyncio.get_running_loop().create_task(self.pool.end_session(container.id))
+
+    def _live(self, owner_id: str, container_id: str, param: str) -> Container:
+        container = self.get(owner_id, container_id, param)
+        if container.status(time.time()) == "expired":
+            raise invalid(f"Container '{container_id}' has expired; create a new one.", param, "container_expired")
+        return container
+
+    # -- files ---------------------------------------------------------------------------
+
+    async def _read_file(self, file_id: str, owner_id: str, param: str) -> tuple[str, bytes]:
+        record = await self._files.get(file_id, owner_id)
+        if record is None:
+            raise SwitchyardError(ErrorKind.NOT_FOUND, f"No such File object: {file_id}", param=param)
+        if record.bytes > self._max_file_bytes:
+            raise invalid(f"File {file_id} is larger than {self._max_file_bytes} bytes.", param)
+        try:
+            chunks = await self._blobs.open(record.blob_key)
+            data = b"".join([c async for c in chunks])
+        except BlobNotFound as exc:
+            raise SwitchyardError(ErrorKind.NOT_FOUND, f"No such File object: {file_id}", param=param) from exc
+        return record.filename, data
+
+    async def _put(self, container: Container, name: str, data: bytes, source: Source) -> ContainerFile:
+        relative = name.removeprefix(DATA + "/").lstrip("/")
+        try:
+            info = await self._pool().put_file(container.id, relative, data)
+        except SandboxError as exc:
+            raise _sandbox_error(exc) from None
+        path = f"{DATA}/{info.path}"
+        old = container.files.get(path)
+        file = ContainerFile(old.id if old else new_id("cfile_"), container.id, path, info.size, source,
+                             int(time.time()))
+        container.files[path] = file
+        container.last_active_at = int(time.time())
+        return file
+
+    async def add_file(self, owner_id: str, container_id: str, *, filename: str | None = None,
+                       data: bytes | None = None, file_id: str | None = None) -> ContainerFile:
+        container = self._live(owner_id, container_id, "container_id")
+        if file_id is not None:
+            filename, data = await self._read_file(file_id, owner_id, "file_id")
+        if data is None or not filename:
+            raise invalid("Send a 'file' or a 'file_id'.", "file")
+        if len(data) > self._max_file_bytes:
+            raise invalid(f"The file is larger than {self._max_file_bytes} bytes.", "file")
+        return await self._put(container, filename, data, "user")
+
+    def files(self, owner_id: str, container_id: str) -> list[ContainerFile]:
+        container = self.get(owner_id, container_id)
+        return sorted(container.files.values(), key=lambda f: (f.created_at, f.id))
+
+    def file(self, owner_id: str, container_id: str, file_id: str) -> ContainerFile:
+        container = self.get(owner_id, container_id)
+        for file in container.files.values():
+            if file.id == file_id:
+                return file
+        raise _file_not_found(file_id)
+
+    async def content(self, owner_id: str, container_id: str, file_id: str) -> tuple[ContainerFile, bytes, str]:
+        file = self.file(owner_id, container_id, file_id)
+        pool = self._pool()
+        if not pool.has_session(container_id):
+            raise SwitchyardError(ErrorKind.NOT_FOUND, f"The content of '{file_id}' is gone: its container's "
+                                  "sandbox has ended.", param="file_id")
+        try:
+            data = await pool.get_file(container_id, file.relative)
+        except SandboxError as exc:
+            if exc.code == "not_found":
+                raise _file_not_found(file_id) from None
+            raise _sandbox_error(exc) from None
+        mime = mimetypes.guess_type(file.path)[0] or "application/octet-stream"
+        return file, data, mime
+
+    async def delete_file(self, owner_id: str, container_id: str, file_id: str) -> ContainerFile:
+        file = self.file(owner_id, container_id, file_id)
+        self._containers[container_id].files.pop(file.path, None)
+        if self.pool is not None and self.pool.has_session(container_id):
+            code = f"import os\ntry:\n    os.remove({file.path!r})\nexcept FileNotFoundError:\n    pass"
+            await self.pool.execute(container_id, code)
+        return file
+
+    # -- the code_interpreter tool (tools.code_runner.CodeRunner) -------------------------
+
+    async def container_for(self, owner_id: str, container: str | None, file_ids: list[str],
+                            reuse: list[str], param: str) -> str:
+        if container is not None:
+            return self._live(owner_id, container, param).id
+        for candidate in reuse:
+            found = self._containers.get(candidate)
+            if (found is not None and found.owner_id == owner_id and not found.deleted
+                    and found.status(time.time()) == "running"):
+                return found.id
+        return (await self.create(owner_id, "Container for code_interpreter", file_ids=file_ids)).id
+
+    async def run_code(self, owner_id: str, container_id: str, code: str) -> CodeRun:
+        container = self._live(owner_id, container_id, "container_id")
+        container.last_active_at = int(time.time())
+        try:
+            result: ExecResult = await self._pool().execute(container_id, code)
+        except SandboxError as exc:
+            raise _sandbox_error(exc, "container") from None
+        container.last_active_at = int(time.time())
+        refs: list[ContainerFileRef] = []
+        for info in result.files:
+            path = f"{DATA}/{info.path}"
+            old = container.files.get(path)
+            file = ContainerFile(old.id if old else new_id("cfile_"), container_id, path, info.size,
+                                 old.source if old else "assistant", int(time.time()))
+            container.files[path] = file
+            refs.append(ContainerFileRef(file.id, container_id, path))
+        return CodeRun(result, refs)
