@@ -9,7 +9,7 @@ import pytest
 
 from switchyard.sandbox import SandboxLimits, SandboxPool, SandboxSettings
 
-LIMITS = SandboxLimits(cpu_seconds=3, wall_seconds=6.0, memory_bytes=768 * 1024**2, processes=32,
+LIMITS = SandboxLimits(cpu_seconds=2, wall_seconds=15.0, memory_bytes=768 * 1024**2, processes=32,
                        file_bytes=8 * 1024**2, disk_bytes=24 * 1024**2, tmp_bytes=16 * 1024**2, output_bytes=4096)
 
 needs_bwrap = pytest.mark.skipif(shutil.which("bwrap") is None, reason="scripts/install-sandbox.sh not run")

@@ -14,6 +14,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import signal
 import sys
 import time
@@ -24,6 +25,7 @@ MAX_LISTED = 1000
 CHUNK = 4 * 1024 * 1024
 
 LIMITS = json.loads(sys.argv[1]) if len(sys.argv) > 1 else {}
+CPU_SECONDS = int(LIMITS.get("cpu_seconds", 30))
 OUTPUT_BYTES = int(LIMITS.get("output_bytes", 65536))
 MAX_IMAGES = int(LIMITS.get("max_images", 8))
 IMAGE_BYTES = int(LIMITS.get("image_bytes", 8 * 1024 * 1024))
@@ -188,6 +190,17 @@ def _run_cell(code: str, namespace: dict) -> tuple[str | None, dict | None]:
         return None, _error(exc)
 
 
+def _cpu_budget() -> None:
+    """The CPU limit counts from the start of this call: the soft limit moves on."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    _, hard = resource.getrlimit(resource.RLIMIT_CPU)
+    soft = int(usage.ru_utime + usage.ru_stime) + 1 + CPU_SECONDS
+    if hard != resource.RLIM_INFINITY:
+        soft = min(soft, hard)
+    with contextlib.suppress(ValueError, OSError):
+        resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+
+
 def _end_strays() -> None:
     """Processes a call started end with it (all but this kernel and the supervisor)."""
     with contextlib.suppress(OSError):
@@ -213,6 +226,7 @@ def _safe_path(path: object) -> str:
 def _op_exec(msg: dict, namespace: dict, capture: Capture) -> dict:
     before = _snapshot()
     capture.reset()
+    _cpu_budget()
     started = time.monotonic()
     result, error = _run(str(msg.get("code", "")), namespace)
     seconds = time.monotonic() - started

@@ -8,6 +8,7 @@ a fresh kernel starts; the files under /mnt/data stay. EOF on it ends the sandbo
 To the host it writes (on fd 1, which the kernel shares for its replies) one line
 ``{"type": "exit", ...}`` each time the kernel ends."""
 
+import contextlib
 import ctypes
 import errno
 import json
@@ -21,10 +22,8 @@ CONTROL_FD = 3  # replaced by the host's choice (argv)
 
 
 def _no_ptrace() -> None:
-    try:  # PR_SET_DUMPABLE 0: code running as the same uid cannot ptrace this process
+    with contextlib.suppress(Exception):  # PR_SET_DUMPABLE 0: the same uid cannot ptrace this process
         ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)
-    except Exception:
-        pass
 
 
 def _start_kernel(python: str, kernel: str, limits: dict) -> int:
@@ -37,7 +36,9 @@ def _start_kernel(python: str, kernel: str, limits: dict) -> int:
         for name, value in (("RLIMIT_CPU", limits["cpu_seconds"]), ("RLIMIT_AS", limits["memory_bytes"]),
                             ("RLIMIT_NPROC", limits["processes"]), ("RLIMIT_FSIZE", limits["file_bytes"]),
                             ("RLIMIT_NOFILE", limits["open_files"]), ("RLIMIT_CORE", 0)):
-            hard = value + 1 if name == "RLIMIT_CPU" else value  # SIGXCPU first, SIGKILL a second later
+            # CPU: the kernel moves the soft limit (SIGXCPU) before each call; the hard one
+            # (SIGKILL) bounds the kernel's whole life
+            hard = value * 10 + 1 if name == "RLIMIT_CPU" else value
             resource.setrlimit(getattr(resource, name), (value, hard))
         os.execv(python, [python, "-I", "-B", kernel, json.dumps(limits)])
     finally:
@@ -45,10 +46,8 @@ def _start_kernel(python: str, kernel: str, limits: dict) -> int:
 
 
 def _kill_all() -> None:
-    try:
+    with contextlib.suppress(OSError):
         os.kill(-1, signal.SIGKILL)  # everything this uid may signal, but not init (this process)
-    except OSError:
-        pass
 
 
 def _reap() -> dict[int, int]:
