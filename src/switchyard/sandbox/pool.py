@@ -139,7 +139,7 @@ class SandboxPool:
                 try:
                     self._warm.append(await self._new())
                     failures = 0
-                except SandboxError as exc:
+                except Exception as exc:
                     failures += 1
                     log.warning("could not start a warm sandbox: %s", exc)
                     await asyncio.sleep(min(60.0, 2.0 ** failures))

@@ -60,11 +60,11 @@ class Sandbox:
         control_r, control_w = os.pipe()
         try:
             self._proc = await asyncio.create_subprocess_exec(
+                *self._runtime.drop_privileges(),
                 *bwrap_argv(self._runtime.bwrap, self._runtime.python, self._runtime.scripts, self.limits,
                             control_r),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
                 pass_fds=(control_r,), cwd="/", env=dict(ENV), limit=_LINE_LIMIT,
-                user=self._runtime.user, group=self._runtime.user, extra_groups=[] if self._runtime.user else None,
                 start_new_session=True)
         except BaseException:
             os.close(control_w)

@@ -30,6 +30,9 @@ class Runtime:
         # root drops to an unprivileged uid before bwrap makes its namespaces; anyone else
         # is unprivileged already
         self.user: int | None = (settings.user if settings.user is not None else NOBODY) if os.geteuid() == 0 else None
+        self.setpriv = shutil.which("setpriv")
+        if self.user is not None and self.setpriv is None:
+            raise SandboxError("the sandbox needs setpriv (util-linux) to drop root", code="unavailable")
         self.scripts = Path(tempfile.mkdtemp(prefix="switchyard-sandbox-"))
         os.chmod(self.scripts, 0o755)
         package = resources.files("switchyard.sandbox.inside")
@@ -37,6 +40,15 @@ class Runtime:
             target = self.scripts / name
             target.write_bytes(package.joinpath(name).read_bytes())
             os.chmod(target, 0o644)
+
+    def drop_privileges(self) -> list[str]:
+        """The command prefix that runs bwrap as ``user`` (setpriv works on every event loop,
+        where ``subprocess``'s ``user=`` does not)."""
+        if self.user is None:
+            return []
+        assert self.setpriv is not None
+        return [self.setpriv, f"--reuid={self.user}", f"--regid={self.user}", "--clear-groups",
+                "--inh-caps=-all", "--bounding-set=-all", "--"]
 
     def close(self) -> None:
         shutil.rmtree(self.scripts, ignore_errors=True)

@@ -13,6 +13,7 @@ from starlette.responses import Response, StreamingResponse
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.batches.service import BatchService
+from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.responses.service import ResponsesService
@@ -64,6 +65,7 @@ class Services:
     moderation: ModerationModels
     images: ImageService
     batches: BatchService
+    containers: ContainerService
 
 
 def services_of(request: Request) -> Services:
