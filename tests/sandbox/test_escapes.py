@@ -158,6 +158,12 @@ async def test_huge_files_and_a_full_disk_are_refused(pool: SandboxPool) -> None
     assert fill.error is not None and "No space left" in fill.error.value, fill.logs
     tmp = await pool.execute(sid, "open('/tmp/t.bin', 'wb').write(b'x' * (30 * 1024**2))")
     assert tmp.error is not None, tmp.logs
+    shm = await pool.execute(sid, "open('/dev/shm/s.bin', 'wb').write(b'x' * (30 * 1024**2))")
+    assert shm.error is not None, shm.logs
+    dev = await pool.execute(sid, "open('/dev/new', 'wb').write(b'x')")
+    assert dev.error is not None and "Read-only" in dev.error.value, dev.logs
+    null = await pool.execute(sid, "open('/dev/null', 'w').write('fine')")
+    assert null.status == "ok", null.logs
     await still_works(pool, sid)
 
 

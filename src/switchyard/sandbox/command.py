@@ -46,6 +46,8 @@ def bwrap_argv(bwrap: str, python: str, scripts: Path, limits: SandboxLimits, co
     for target, link in _LINKS:
         argv += ["--symlink", target, link]
     argv += ["--proc", "/proc", "--dev", "/dev",
+             "--size", str(min(limits.tmp_bytes, 16 * 1024**2)), "--perms", "1777", "--tmpfs", "/dev/shm",
+             "--remount-ro", "/dev",  # bwrap's /dev is a tmpfs without a size: nothing may be written to it
              "--size", str(limits.tmp_bytes), "--perms", "1777", "--tmpfs", "/tmp",
              "--size", str(limits.disk_bytes), "--perms", "0755", "--tmpfs", "/mnt/data",
              "--ro-bind", str(scripts), INSIDE,

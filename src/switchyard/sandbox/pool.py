@@ -59,6 +59,11 @@ class SandboxPool:
     async def list_files(self, session_id: str) -> list[FileInfo]:
         return await (await self.session(session_id)).list_files()
 
+    @property
+    def warm_ready(self) -> int:
+        """Warm sandboxes waiting for a session."""
+        return sum(1 for s in self._warm if s.alive)
+
     def has_session(self, session_id: str) -> bool:
         sandbox = self._sessions.get(session_id)
         return sandbox is not None and sandbox.alive
