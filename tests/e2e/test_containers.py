@@ -13,6 +13,7 @@ import openai
 import pytest
 
 from tests.conftest import upstream_models
+from tests.e2e.test_no_server_errors import BODIES
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
 from tests.tenants import project_key
@@ -114,3 +115,18 @@ def test_a_file_needs_a_file_or_a_file_id(client: openai.OpenAI, live: LiveServe
     missing = httpx.post(f"{live.url}/v1/containers/{container.id}/files", json={"file_id": "file-nope"},
                          headers={"authorization": f"Bearer {MASTER_KEY}"})
     assert missing.status_code == 404 and missing.json()["error"]["param"] == "file_id"
+
+
+def test_malformed_bodies_never_get_a_server_error(client: openai.OpenAI, live: LiveServer) -> None:
+    container = client.containers.create(name="target")
+    headers = {"authorization": f"Bearer {MASTER_KEY}", "content-type": "application/json"}
+    for path in ("/v1/containers", f"/v1/containers/{container.id}/files", "/v1/containers/cntr_missing/files"):
+        for body in BODIES:
+            response = httpx.post(live.url + path, content=body, headers=headers, timeout=30)
+            assert 400 <= response.status_code < 500 or response.status_code == 200, (path, body, response.text)
+            if response.status_code >= 400:
+                assert "error" in response.json(), (path, body, response.text)
+    multipart = httpx.post(f"{live.url}/v1/containers/{container.id}/files", headers={
+        "authorization": f"Bearer {MASTER_KEY}", "content-type": "multipart/form-data; boundary=x"},
+        content=b"--x\r\nbroken")
+    assert multipart.status_code == 400, multipart.text

@@ -22,6 +22,7 @@ from switchyard.tools.code_runner import CodeRun, ContainerFileRef
 
 DATA = "/mnt/data"
 DEFAULT_MINUTES = 20
+FORGET_AFTER = 24 * 3600
 Source = Literal["user", "assistant"]
 
 
@@ -101,6 +102,8 @@ class ContainerService:
         self._pool()
         files = [await self._read_file(fid, owner_id, f"file_ids[{i}]") for i, fid in enumerate(file_ids or [])]
         now = int(time.time())
+        # a session ends after the pool's idle time whatever the container says: it cannot outlive that
+        minutes = max(1, min(minutes, int(self._pool().settings.idle_seconds // 60)))
         container = Container(new_id("cntr_"), owner_id, name, now, now, minutes, memory_limit)
         self._containers[container.id] = container
         for filename, data in files:
@@ -116,8 +119,7 @@ class ContainerService:
 
     def list(self, owner_id: str) -> list[Container]:
         self._expire_sessions()
-        return sorted((c for c in self._containers.values() if c.owner_id == owner_id and not c.deleted),
-                      key=lambda c: (c.created_at, c.id))
+        return [c for c in self._containers.values() if c.owner_id == owner_id and not c.deleted]  # oldest first
 
     async def delete(self, owner_id: str, container_id: str) -> Container:
         container = self.get(owner_id, container_id)
@@ -130,8 +132,12 @@ class ContainerService:
     def _expire_sessions(self) -> None:
         now = time.time()
         for container in list(self._containers.values()):
-            if container.status(now) == "expired" and self.pool is not None and self.pool.has_session(container.id):
+            if container.status(now) != "expired":
+                continue
+            if self.pool is not None and self.pool.has_session(container.id):
                 asyncio.get_running_loop().create_task(self.pool.end_session(container.id))
+            if now - container.last_active_at > container.minutes * 60 + FORGET_AFTER:
+                del self._containers[container.id]  # an expired container is listed for a day, then forgotten
 
     def _live(self, owner_id: str, container_id: str, param: str) -> Container:
         container = self.get(owner_id, container_id, param)
@@ -181,7 +187,7 @@ class ContainerService:
 
     def files(self, owner_id: str, container_id: str) -> list[ContainerFile]:
         container = self.get(owner_id, container_id)
-        return sorted(container.files.values(), key=lambda f: (f.created_at, f.id))
+        return list(container.files.values())  # in the order they first appeared
 
     def file(self, owner_id: str, container_id: str, file_id: str) -> ContainerFile:
         container = self.get(owner_id, container_id)
