@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import platform
 import subprocess
 import uuid
 from collections.abc import AsyncIterator
@@ -199,3 +200,19 @@ async def test_one_session_cannot_see_anothers_files_or_processes(pool: SandboxP
     result = await pool.execute(mine, code)
     assert (result.status, result.result) == ("ok", "([], [])"), result.logs
     assert await pool.get_file(theirs, "private.txt") == b"THEIR-SECRET-91"
+
+
+@pytest.mark.skipif(platform.machine() != "x86_64", reason="the seccomp filter is written for x86_64")
+async def test_risky_system_calls_are_refused(pool: SandboxPool) -> None:
+    code = ("import ctypes, os\nlibc = ctypes.CDLL(None, use_errno=True)\nout = {}\n"
+            "for name, nr in (('bpf', 321), ('io_uring_setup', 425), ('userfaultfd', 323), ('keyctl', 250),\n"
+            "                 ('unshare', 272), ('setns', 308), ('ptrace', 101), ('mount', 165),\n"
+            "                 ('perf_event_open', 298), ('process_vm_readv', 310)):\n"
+            "    ctypes.set_errno(0)\n"
+            "    out[name] = (libc.syscall(nr, 0, 0, 0, 0, 0), ctypes.get_errno())\n"
+            "ctypes.set_errno(0)\nout['getppid'] = (libc.syscall(110), ctypes.get_errno())\nout")
+    result = await pool.execute(session(), code)
+    assert result.status == "ok" and result.result is not None, result.logs
+    seen = eval(result.result)
+    assert seen.pop("getppid") == (1, 0)  # an ordinary call still works
+    assert seen and all(v == (-1, 1) for v in seen.values()), seen  # EPERM

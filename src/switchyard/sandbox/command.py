@@ -34,7 +34,8 @@ ENV = {
 }
 
 
-def bwrap_argv(bwrap: str, python: str, scripts: Path, limits: SandboxLimits, control_fd: int) -> list[str]:
+def bwrap_argv(bwrap: str, python: str, scripts: Path, limits: SandboxLimits, control_fd: int,
+               seccomp_fd: int | None = None) -> list[str]:
     """``bwrap`` running the supervisor, which runs the kernel; ``control_fd`` is the read
     end of the pipe the host stops a call through."""
     argv = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns", "--as-pid-1",
@@ -53,6 +54,8 @@ def bwrap_argv(bwrap: str, python: str, scripts: Path, limits: SandboxLimits, co
              "--ro-bind", str(scripts), INSIDE,
              "--remount-ro", "/",
              "--chdir", "/mnt/data"]
+    if seccomp_fd is not None:
+        argv += ["--seccomp", str(seccomp_fd)]
     for key, value in ENV.items():
         argv += ["--setenv", key, value]
     argv += [python, "-I", "-B", f"{INSIDE}/supervisor.py", python, f"{INSIDE}/kernel.py",

@@ -58,19 +58,22 @@ class Sandbox:
 
     async def start(self, timeout: float = 30.0) -> None:
         control_r, control_w = os.pipe()
+        seccomp = self._runtime.open_seccomp()
         try:
             self._proc = await asyncio.create_subprocess_exec(
                 *self._runtime.drop_privileges(),
                 *bwrap_argv(self._runtime.bwrap, self._runtime.python, self._runtime.scripts, self.limits,
-                            control_r),
+                            control_r, seccomp),
                 stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                pass_fds=(control_r,), cwd="/", env=dict(ENV), limit=_LINE_LIMIT,
-                start_new_session=True)
+                pass_fds=(control_r,) if seccomp is None else (control_r, seccomp), cwd="/", env=dict(ENV),
+                limit=_LINE_LIMIT, start_new_session=True)
         except BaseException:
             os.close(control_w)
             raise
         finally:
             os.close(control_r)
+            if seccomp is not None:
+                os.close(seccomp)
         self._control = control_w
         self._tasks = [asyncio.create_task(self._read()), asyncio.create_task(self._drain_stderr())]
         try:

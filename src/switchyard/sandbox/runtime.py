@@ -9,6 +9,7 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
+from switchyard.sandbox.seccomp import deny_filter
 from switchyard.sandbox.types import SandboxError, SandboxSettings
 
 NOBODY = 65534
@@ -40,6 +41,15 @@ class Runtime:
             target = self.scripts / name
             target.write_bytes(package.joinpath(name).read_bytes())
             os.chmod(target, 0o644)
+        program = deny_filter()
+        self.seccomp: Path | None = None
+        if program is not None:
+            self.seccomp = self.scripts / "seccomp.bpf"
+            self.seccomp.write_bytes(program)
+
+    def open_seccomp(self) -> int | None:
+        """A fresh read fd on the seccomp program for one bwrap (which reads it to its end)."""
+        return os.open(self.seccomp, os.O_RDONLY) if self.seccomp is not None else None
 
     def drop_privileges(self) -> list[str]:
         """The command prefix that runs bwrap as ``user`` (setpriv works on every event loop,
