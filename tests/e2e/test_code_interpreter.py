@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from tests.conftest import VIA_OPENAI, upstream_models
+from tests.e2e.responses_stream_validator import check_stream
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
@@ -97,6 +98,21 @@ def test_code_reads_an_uploaded_csv_and_returns_logs_a_plot_and_a_cited_file(
     assert "total 47" in history and "read_csv" in history
 
 
+def test_a_streamed_answer_cites_the_file_the_code_wrote(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    code = "open('/mnt/data/report.txt', 'w').write('all good')"
+    fake_openai.script(ow.stream([], tool_calls=[("call_ci1", "code_interpreter", [orjson.dumps({"code": code})
+                                                                                  .decode()])]),
+                       ow.stream(["See ", "report.txt", "."]))
+    events = list(client.responses.create(model=VIA_OPENAI, input="Write it.", tools=[auto()], stream=True))
+    check_stream([e.model_dump(mode="json", exclude_unset=True) for e in events])
+    added = [e.annotation for e in events if e.type == "response.output_text.annotation.added"]
+    assert len(added) == 1 and added[0].type == "container_file_citation", added
+    assert (added[0].filename, added[0].start_index, added[0].end_index) == ("report.txt", 4, 14)
+    final = events[-1].response
+    message = final.output[-1]
+    assert message.type == "message" and message.content[0].annotations[0].file_id == added[0].file_id
+
+
 def test_outputs_are_shown_only_when_included(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
     fake_openai.script(tool_turn("print('hidden')"), ow.completion("Done."))
     response = client.responses.create(model=VIA_OPENAI, input="Run it.", tools=[auto()])
@@ -121,7 +137,7 @@ def test_streamed_events_follow_the_spec(client: openai.OpenAI, fake_openai: Fak
     done = next(e for e in events if e.type == "response.output_item.done" and e.item.type == "code_interpreter_call")
     assert done.item.outputs is not None and done.item.outputs[0].logs == "42"
     assert types[-1] == "response.completed"
-    assert [e.sequence_number for e in events] == list(range(len(events)))
+    check_stream([e.model_dump(mode="json", exclude_unset=True) for e in events])  # order, pairing, the spec
 
 
 def test_a_limit_hit_is_reported_and_the_response_completes(client: openai.OpenAI,
