@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import mimetypes
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -34,6 +35,7 @@ class ContainerFile:
     bytes: int
     source: Source
     created_at: int
+    file_id: str | None = None  # the Files API file it was copied from
 
     @property
     def relative(self) -> str:
@@ -82,8 +84,9 @@ def _sandbox_error(exc: SandboxError, param: str = "file") -> SwitchyardError:
 
 class ContainerService:
     def __init__(self, pool: SandboxPool | None, files: FileRepository, blobs: BlobStore, *,
-                 max_file_bytes: int = 64 * 1024**2) -> None:
+                 max_file_bytes: int = 64 * 1024**2, clock: Callable[[], float] = time.time) -> None:
         self.pool = pool
+        self._clock = clock
         self._files = files
         self._blobs = blobs
         self._max_file_bytes = max_file_bytes
@@ -101,13 +104,13 @@ class ContainerService:
                      minutes: int = DEFAULT_MINUTES, memory_limit: str = "1g") -> Container:
         self._pool()
         files = [await self._read_file(fid, owner_id, f"file_ids[{i}]") for i, fid in enumerate(file_ids or [])]
-        now = int(time.time())
+        now = int(self._clock())
         # a session ends after the pool's idle time whatever the container says: it cannot outlive that
         minutes = max(1, min(minutes, int(self._pool().settings.idle_seconds // 60)))
         container = Container(new_id("cntr_"), owner_id, name, now, now, minutes, memory_limit)
         self._containers[container.id] = container
-        for filename, data in files:
-            await self._put(container, filename, data, "user")
+        for file_id, (filename, data) in zip(file_ids or [], files, strict=True):
+            (await self._put(container, filename, data, "user")).file_id = file_id
         return container
 
     def get(self, owner_id: str, container_id: str, param: str = "container_id") -> Container:
@@ -130,7 +133,7 @@ class ContainerService:
         return container
 
     def _expire_sessions(self) -> None:
-        now = time.time()
+        now = self._clock()
         for container in list(self._containers.values()):
             if container.status(now) != "expired":
                 continue
@@ -141,9 +144,26 @@ class ContainerService:
 
     def _live(self, owner_id: str, container_id: str, param: str) -> Container:
         container = self.get(owner_id, container_id, param)
-        if container.status(time.time()) == "expired":
+        if container.status(self._clock()) == "expired":
             raise invalid(f"Container '{container_id}' has expired; create a new one.", param, "container_expired")
         return container
+
+    async def _restore(self, container: Container) -> None:
+        """A container whose sandbox ended (its idle time, a restart of the kernel's sandbox)
+        gets a new one: files copied from the Files API are copied again, the others are gone."""
+        pool = self._pool()
+        if pool.has_session(container.id) or not container.files:
+            return
+        kept = [f for f in container.files.values() if f.file_id is not None]
+        container.files.clear()
+        for file in kept:
+            assert file.file_id is not None
+            try:
+                _, data = await self._read_file(file.file_id, container.owner_id, "file_id")
+            except SwitchyardError:
+                continue  # deleted from the Files API since
+            restored = await self._put(container, file.relative, data, file.source)
+            restored.file_id = file.file_id
 
     # -- files ---------------------------------------------------------------------------
 
@@ -169,9 +189,9 @@ class ContainerService:
         path = f"{DATA}/{info.path}"
         old = container.files.get(path)
         file = ContainerFile(old.id if old else new_id("cfile_"), container.id, path, info.size, source,
-                             int(time.time()))
+                             int(self._clock()))
         container.files[path] = file
-        container.last_active_at = int(time.time())
+        container.last_active_at = int(self._clock())
         return file
 
     async def add_file(self, owner_id: str, container_id: str, *, filename: str | None = None,
@@ -183,10 +203,15 @@ class ContainerService:
             raise invalid("Send a 'file' or a 'file_id'.", "file")
         if len(data) > self._max_file_bytes:
             raise invalid(f"The file is larger than {self._max_file_bytes} bytes.", "file")
-        return await self._put(container, filename, data, "user")
+        await self._restore(container)
+        file = await self._put(container, filename, data, "user")
+        file.file_id = file_id
+        return file
 
-    def files(self, owner_id: str, container_id: str) -> list[ContainerFile]:
+    async def files(self, owner_id: str, container_id: str) -> list[ContainerFile]:
         container = self.get(owner_id, container_id)
+        if container.status(self._clock()) == "running":
+            await self._restore(container)
         return list(container.files.values())  # in the order they first appeared
 
     def file(self, owner_id: str, container_id: str, file_id: str) -> ContainerFile:
@@ -197,6 +222,9 @@ class ContainerService:
         raise _file_not_found(file_id)
 
     async def content(self, owner_id: str, container_id: str, file_id: str) -> tuple[ContainerFile, bytes, str]:
+        container = self.get(owner_id, container_id)
+        if container.status(self._clock()) == "running":
+            await self._restore(container)
         file = self.file(owner_id, container_id, file_id)
         pool = self._pool()
         if not pool.has_session(container_id):
@@ -228,24 +256,25 @@ class ContainerService:
         for candidate in reuse:
             found = self._containers.get(candidate)
             if (found is not None and found.owner_id == owner_id and not found.deleted
-                    and found.status(time.time()) == "running"):
+                    and found.status(self._clock()) == "running"):
                 return found.id
         return (await self.create(owner_id, "Container for code_interpreter", file_ids=file_ids)).id
 
     async def run_code(self, owner_id: str, container_id: str, code: str) -> CodeRun:
         container = self._live(owner_id, container_id, "container_id")
-        container.last_active_at = int(time.time())
+        container.last_active_at = int(self._clock())
+        await self._restore(container)
         try:
             result: ExecResult = await self._pool().execute(container_id, code)
         except SandboxError as exc:
             raise _sandbox_error(exc, "container") from None
-        container.last_active_at = int(time.time())
+        container.last_active_at = int(self._clock())
         refs: list[ContainerFileRef] = []
         for info in result.files:
             path = f"{DATA}/{info.path}"
             old = container.files.get(path)
             file = ContainerFile(old.id if old else new_id("cfile_"), container_id, path, info.size,
-                                 old.source if old else "assistant", int(time.time()))
+                                 old.source if old else "assistant", int(self._clock()))
             container.files[path] = file
             refs.append(ContainerFileRef(file.id, container_id, path))
         return CodeRun(result, refs)

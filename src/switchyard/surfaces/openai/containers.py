@@ -138,7 +138,7 @@ async def create_file(request: Request, services: Services, principal: Principal
 
 @endpoint(render_error)
 async def list_files(request: Request, services: Services, principal: Principal) -> Response:
-    files = services.containers.files(principal.owner_id, request.path_params["container_id"])
+    files = await services.containers.files(principal.owner_id, request.path_params["container_id"])
     return JSONResponse(_page([file_body(f) for f in files], request))
 
 
