@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech"]
+Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech", "realtime"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
@@ -210,6 +210,17 @@ class SandboxConfig(BaseModel):
     user: int | None = None  # host uid sandboxes run as when the server runs as root (default: nobody)
 
 
+class RealtimeConfig(BaseModel):
+    """The Realtime API's speech models (docs/realtime.md): names of ``task: transcription``
+    and ``task: speech`` models (or their aliases)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcription_model: str = "whisper-1"  # the user's speech to the model's input (a session may name another)
+    speech_model: str = "tts-1"  # speaks the model's answers in audio sessions
+    client_secret_seconds: int = Field(default=600, ge=10, le=7200)  # default life of an ephemeral key
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -234,6 +245,9 @@ class Settings(BaseModel):
     background_lease_seconds: float = 15.0
     background_concurrency: int = 16
     response_event_buffer: int = 10000
+    # A reader following a background stream looks at the store this often without a wake-up
+    # (default 0.5 s alone, 5 s on PostgreSQL, where LISTEN/NOTIFY wakes readers in every process)
+    follow_poll_seconds: float | None = Field(default=None, gt=0)
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding
     # Without pgvector, vector stores with at least this many chunks are searched through an
     # HNSW graph (kept under data_dir/vector_index); smaller ones are scored exactly.
@@ -256,6 +270,7 @@ class Settings(BaseModel):
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     batches: BatchesConfig = Field(default_factory=BatchesConfig)
     sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     console: bool = True  # the admin web console at /console
     console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, SandboxConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.batches.work import BatchWork, ModelSlots
@@ -21,6 +22,7 @@ from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.jobs import InProcessRunner
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -52,7 +54,9 @@ from switchyard.store.deployments import DeploymentRepository
 from switchyard.store.files import FileRepository, purge_expired
 from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.notices import PgNotices
 from switchyard.store.projects import ProjectRepository
+from switchyard.store.realtime_secrets import RealtimeSecretRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
@@ -79,6 +83,7 @@ class Workers:
     mcp: McpClient
     purger: asyncio.Task[None]
     sandboxes: SandboxPool | None = None
+    notices: PgNotices | None = None
 
 
 async def _purge_expired_files(database: Database, blobs: BlobStore, images: ImageService) -> None:
@@ -216,10 +221,16 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     sandboxes = await _sandboxes(settings.sandbox)
     containers = ContainerService(sandboxes, FileRepository(database), BlobStore(settings.resolved_files_dir),
                                   max_file_bytes=settings.sandbox.file_mb * 1024**2)
+    signals = EventSignals(settings.follow_poll_seconds)
+    notices = None
+    if database.dialect == "postgresql":
+        notices = PgNotices(database, signals.heard)
+        signals.connect(notices.publish)
+        notices.start()
     responses = ResponsesService(
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
-        conversations, mcp, EventSignals(), retrieval=retrieval, file_inputs=file_inputs,
+        conversations, mcp, signals, retrieval=retrieval, file_inputs=file_inputs,
         secrets=box, images=images, containers=containers,
     )
     async def queue_depth() -> None:
@@ -234,7 +245,10 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         deployments=deployments, metering=metering, organization=organization,
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
                         moderation=call_services.moderation, images=images, batches=batches, containers=containers,
-                        audio=AudioRegistry.from_settings(settings))
+                        audio=AudioRegistry.from_settings(settings),
+                        realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
+                                                       settings.realtime.client_secret_seconds),
+                        assistants=AssistantsService(database, registry, retrieval))
     runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
                               concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
                                   record.owner_id, record.request.get("caller") or {}, "openai.responses"),
@@ -252,7 +266,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     for uploads in request_upload_stores(settings.data_dir):
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, batch_runner, mcp, purger, sandboxes)
+    return services, Workers(runner, batch_runner, mcp, purger, sandboxes=sandboxes, notices=notices)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -264,6 +278,8 @@ async def close_services(services: Services, workers: Workers) -> None:
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()
+    if workers.notices is not None:
+        await workers.notices.aclose()
     if workers.sandboxes is not None:
         await workers.sandboxes.aclose()
     await services.embeddings.aclose()

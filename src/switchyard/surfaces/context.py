@@ -12,10 +12,12 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
@@ -65,6 +67,8 @@ class Services:
     moderation: ModerationModels
     images: ImageService
     batches: BatchService
+    realtime_secrets: ClientSecrets
+    assistants: AssistantsService
     containers: ContainerService
 
 

@@ -9,6 +9,7 @@ from switchyard.surfaces.admin.routes import admin_routes
 from switchyard.surfaces.anthropic import batches as message_batches
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
+    assistants,
     audio,
     batches,
     chat,
@@ -19,11 +20,16 @@ from switchyard.surfaces.openai import (
     files,
     images,
     moderations,
+    realtime,
     responses,
     responses_ws,
+    threads,
     uploads,
     vector_store_files,
     vector_stores,
+)
+from switchyard.surfaces.openai import (
+    messages as thread_messages,
 )
 
 
@@ -41,6 +47,8 @@ def all_routes() -> list[BaseRoute]:
         *message_batches.ROUTES,
         *responses.ROUTES,
         WebSocketRoute("/v1/responses", responses_ws.responses_socket),
+        WebSocketRoute("/v1/realtime", realtime.realtime_socket),
+        *realtime.ROUTES,
         *conversations.ROUTES,
         *embeddings.ROUTES,
         *audio.ROUTES,
@@ -53,5 +61,8 @@ def all_routes() -> list[BaseRoute]:
         *uploads.ROUTES,
         *vector_stores.ROUTES,
         *vector_store_files.ROUTES,
+        *assistants.ROUTES,
+        *threads.ROUTES,
+        *thread_messages.ROUTES,
         *admin_routes(),
     ]
