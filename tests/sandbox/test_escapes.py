@@ -216,3 +216,23 @@ async def test_risky_system_calls_are_refused(pool: SandboxPool) -> None:
     seen = eval(result.result)
     assert seen.pop("getppid") == (1, 0)  # an ordinary call still works
     assert seen and all(v == (-1, 1) for v in seen.values()), seen  # EPERM
+
+
+async def test_flooding_or_forging_the_protocol_harms_only_the_session_itself(pool: SandboxPool) -> None:
+    sid = session()
+    writer = ("import os\n"
+              "def to_pipes(data):\n"
+              "    for fd in range(3, 64):\n"
+              "        try:\n"
+              "            if os.readlink(f'/proc/self/fd/{fd}').startswith('pipe:'):\n"
+              "                os.write(fd, data)\n"
+              "        except OSError:\n"
+              "            pass\n")
+    await pool.execute(sid, writer)
+    forged = await pool.execute(sid, "to_pipes(b'not json\\n{\"type\": \"reply\", \"id\": \"x\"}\\n[1, 2]\\n')\n"
+                                     "'after the noise'")
+    assert (forged.status, forged.result) == ("ok", "'after the noise'"), forged.logs
+    flooded = await pool.execute(sid, "to_pipes(b'x' * (40 * 1024**2))")
+    assert flooded.status == "killed", flooded  # the host ended that sandbox...
+    await still_works(pool, sid)  # ...and the session goes on in a new one
+    await still_works(pool, session())
