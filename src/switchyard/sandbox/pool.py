@@ -97,9 +97,12 @@ class SandboxPool:
                 await self.session_started(session_id, sandbox)
             future.set_result(sandbox)
             return sandbox
+        except asyncio.CancelledError:
+            future.cancel()
+            raise
         except BaseException as exc:
             future.set_exception(exc)
-            future.exception()  # retrieved: waiters get it through shield
+            future.exception()  # marked retrieved: waiters (if any) get it through shield
             raise
         finally:
             self._opening.pop(session_id, None)
