@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -97,3 +98,17 @@ async def test_an_idle_session_is_reaped_and_a_new_one_starts_empty(pool: Sandbo
     assert not pool.has_session(sid)
     result = await pool.execute(sid, "kept")
     assert result.error is not None and result.error.name == "NameError"
+
+
+async def test_sessions_run_side_by_side_up_to_the_cap(pool: SandboxPool) -> None:
+    ids = [session() for _ in range(pool.settings.max_sessions)]
+    results = await asyncio.gather(*(pool.execute(sid, f"import os\n('{sid}', os.getpid())") for sid in ids))
+    assert [r.result for r in results] == [f"('{sid}', 2)" for sid in ids]  # each its own PID namespace
+    try:
+        await pool.execute(session(), "1")
+    except SandboxError as exc:
+        assert exc.code == "busy"
+    else:
+        raise AssertionError("a session past max_sessions was opened")
+    await pool.end_session(ids[0])
+    assert (await pool.execute(session(), "1")).result == "1"  # room again
