@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import shutil
+import time
 from collections.abc import Iterator
 
 import openai
@@ -169,3 +170,21 @@ def test_an_explicit_container_of_another_project_is_not_found(client: openai.Op
     assert response.output[0].container_id == container.id
     names = [f.path for f in client.containers.files.list(container.id)]
     assert names == ["/mnt/data/note.txt"]
+
+
+def test_a_background_response_runs_code(client: openai.OpenAI, fake_openai: FakeUpstream) -> None:
+    # a background run streams from its upstream
+    fake_openai.script(ow.stream([], tool_calls=[("call_ci1", "code_interpreter", ['{"code": "sum(range(10))"}'])]),
+                       ow.stream(["45."]))
+    queued = client.responses.create(model=VIA_OPENAI, input="Sum.", tools=[auto()], background=True,
+                                     include=OUTPUTS)
+    assert queued.status in ("queued", "in_progress")
+    for _ in range(200):
+        done = client.responses.retrieve(queued.id)
+        if done.status not in ("queued", "in_progress"):
+            break
+        time.sleep(0.1)
+    assert done.status == "completed", (done.error, done.output)
+    call = done.output[0]
+    assert call.type == "code_interpreter_call" and call.status == "completed"
+    assert call.outputs is not None and call.outputs[0].logs == "45"
