@@ -14,6 +14,7 @@ from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
+from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.realtime.client_secrets import ClientSecrets
@@ -68,6 +69,7 @@ class Services:
     batches: BatchService
     realtime_secrets: ClientSecrets
     assistants: AssistantsService
+    containers: ContainerService
 
 
 def services_of(request: Request) -> Services:
