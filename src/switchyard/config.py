@@ -190,6 +190,26 @@ class BatchesConfig(BaseModel):
     retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
 
 
+class SandboxConfig(BaseModel):
+    """The code interpreter's sandboxes (docs/sandbox.md). Off, or without bubblewrap on the
+    host, the ``code_interpreter`` tool and ``/v1/containers`` answer that no sandbox runs here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    warm: int = Field(default=1, ge=0)  # sandboxes started ahead of need
+    max_sessions: int = Field(default=16, ge=1)  # live sessions (containers, threads) at once, per process
+    idle_seconds: float = Field(default=20 * 60.0, gt=0)  # a session unused this long ends (OpenAI: 20 minutes)
+    cpu_seconds: int = Field(default=30, ge=1)  # per kernel, over its calls until a limit resets it
+    wall_seconds: float = Field(default=60.0, gt=0)  # one call
+    memory_mb: int = Field(default=1024, ge=128)  # address space of the kernel
+    processes: int = Field(default=64, ge=4)
+    file_mb: int = Field(default=64, ge=1)  # one file written inside
+    disk_mb: int = Field(default=512, ge=1)  # /mnt/data, in memory
+    output_kb: int = Field(default=64, ge=1)  # stdout and stderr kept from one call, each
+    user: int | None = None  # host uid sandboxes run as when the server runs as root (default: nobody)
+
+
 class RealtimeConfig(BaseModel):
     """The Realtime API's speech models (docs/realtime.md): names of ``task: transcription``
     and ``task: speech`` models (or their aliases)."""
@@ -251,6 +271,7 @@ class Settings(BaseModel):
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     batches: BatchesConfig = Field(default_factory=BatchesConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
     realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     console: bool = True  # the admin web console at /console
     console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts

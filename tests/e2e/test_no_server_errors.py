@@ -25,6 +25,7 @@ ROUTES = [
     "/v1/threads/runs", "/v1/threads/thread_missing/runs", "/v1/threads/thread_missing/runs/run_missing",
     "/v1/threads/thread_missing/runs/run_missing/cancel",
     "/v1/threads/thread_missing/runs/run_missing/submit_tool_outputs",
+    "/v1/containers", "/v1/containers/cntr_missing/files",
 ]
 BODIES = [
     b"", b"null", b"[]", b"42", b'"text"', b"{", b"{}",

@@ -7,18 +7,15 @@ with ``session.created``, answers ``session.update`` with ``session.updated`` an
 from __future__ import annotations
 
 import itertools
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from tests.fakes.upstream import _free_port
+from tests.fakes.loopback import Loopback
 
 KEY = "upstream-realtime-key"
 ANSWER = "Relayed answer."
@@ -34,17 +31,11 @@ class Connection:
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-class FakeRealtimeUpstream:
+class FakeRealtimeUpstream(Loopback):
     def __init__(self) -> None:
-        self.port = _free_port()
+        super().__init__("fake-realtime-upstream")
         self.connections: list[Connection] = []
         self._ids = itertools.count()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def _id(self, prefix: str) -> str:
         return f"{prefix}up{next(self._ids)}"
@@ -90,19 +81,4 @@ class FakeRealtimeUpstream:
         await send("response.done", response={**base, "status": "completed", "output": [item], "usage": USAGE})
 
     def start(self) -> None:
-        app = Starlette(routes=[WebSocketRoute("/v1/realtime", self._socket)])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake realtime upstream did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self.serve(Starlette(routes=[WebSocketRoute("/v1/realtime", self._socket)]))

@@ -15,6 +15,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.assistants.runs import RunService
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
+from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.realtime.client_secrets import ClientSecrets
@@ -70,6 +71,7 @@ class Services:
     realtime_secrets: ClientSecrets
     assistants: AssistantsService
     runs: RunService
+    containers: ContainerService
 
 
 def services_of(request: Request) -> Services:

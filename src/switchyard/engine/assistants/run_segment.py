@@ -182,7 +182,7 @@ async def _spec(deps: SegmentDeps, record: RunRecord, steps: list[dict[str, Any]
 async def _thread_container(deps: SegmentDeps, record: RunRecord, file_ids: list[str]) -> str | None:
     """The thread's code container: the one its last code ran in while it lives, else a new
     one holding the run's files (None, for the tool to make one, without a code runner)."""
-    runner = getattr(deps.tools, "code", None)
+    runner = deps.tools.code
     if runner is None:
         return None
     last = latest_container(await deps.runs.thread_steps(record.thread_id, record.owner_id))
