@@ -251,7 +251,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     run_tools = ToolServices(retrieval, mcp, images, containers)
     runs = RunService(SegmentDeps(RunRepository(database), assistants, registry, run_tools, file_inputs,
                                   settings.assistants_action_seconds,
-                                  ImageFiles(FileRepository(database), BlobStore(settings.resolved_files_dir))),
+                                  ImageFiles(FileRepository(database), BlobStore(settings.resolved_files_dir),
+                                             containers.content)),
                       RunSettings(settings.background_lease_seconds, settings.assistants_action_seconds))
     run_runner: InProcessRunner[RunRecord] = InProcessRunner(
         RunWork(runs, job_scope=lambda record: metering.job(record.owner_id, record.request.get("caller") or {},

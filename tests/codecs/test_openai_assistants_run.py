@@ -27,7 +27,14 @@ from switchyard.core.events import (
     UsageReport,
 )
 from switchyard.core.run_events import RunEvent, RunFinished, RunStarted, RunStatus
-from switchyard.core.tool_items import CodeImage, CodeInterpreterCall, CodeLogs, FileSearchCall, FileSearchResult
+from switchyard.core.tool_items import (
+    CodeFile,
+    CodeImage,
+    CodeInterpreterCall,
+    CodeLogs,
+    FileSearchCall,
+    FileSearchResult,
+)
 from switchyard.core.usage import Usage
 from tests.sdk_schema import assert_valid
 from tests.spec_assistants_runs import SHAPES
@@ -285,3 +292,22 @@ def test_cancelling_and_error_event() -> None:
     name, data = AssistantsRunEncoder.error(SwitchyardError(ErrorKind.SERVER, "boom"))
     EVENT.validate_python({"event": name, "data": data})
     assert data["message"] == "boom"
+
+
+@pytest.mark.parametrize("answer", ["Saved.", "See sandbox:/mnt/data/out.csv for it."])
+def test_files_the_code_wrote_are_linked_with_file_path(answer: str) -> None:
+    enc = encoder()
+    ran = CodeInterpreterCall(id="ci_1", code="save()", outputs=[], files=[CodeFile("file-out", "cntr_1", "out.csv")])
+    out = feed(enc, [RunStarted(), Start(), Finish("tool_calls"), ItemStart(ran), ItemDone(ran),
+                     *text_turn(answer), done("completed")])
+    (message,) = enc.messages.values()
+    text = message["content"][0]["text"]
+    (link,) = text["annotations"]
+    assert link["type"] == "file_path" and link["file_path"] == {"file_id": "file-out"}
+    assert text["value"][link["start_index"]:link["end_index"]] == link["text"] == "sandbox:/mnt/data/out.csv"
+    if "sandbox:" not in answer:
+        assert text["value"] == "Saved.\n[out.csv](sandbox:/mnt/data/out.csv)"
+    else:
+        assert text["value"] == answer
+    last = [d for n, d in out if n == "thread.message.delta"][-1]["delta"]["content"][0]["text"]
+    assert last["annotations"][0]["index"] == 0

@@ -104,3 +104,21 @@ def test_a_plot_becomes_an_image_file(code_server: LiveServer, fake_openai: Fake
     (message,) = client.beta.threads.messages.list(thread.id, run_id=run.id).data
     assert [c.type for c in message.content] == ["image_file", "text"]
     assert message.content[0].image_file.file_id == images[0]  # type: ignore[union-attr]
+
+
+def test_a_written_file_becomes_a_linked_file(code_server: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = client_for(code_server)
+    asst = client.beta.assistants.create(model=VIA_OPENAI, tools=[{"type": "code_interpreter"}])
+    thread = thread_with(client, "Save the totals.")
+    save = "open('/mnt/data/totals.csv', 'w').write('region,amount\\nnorth,15\\n')"
+    fake_openai.script(code_turn(save, "call_c5"), ow.stream(["Saved."]))
+    run = client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=asst.id)
+    assert run.status == "completed", run.last_error
+    (message,) = client.beta.threads.messages.list(thread.id, run_id=run.id).data
+    text = message.content[0].text  # type: ignore[union-attr]
+    (link,) = text.annotations
+    assert link.type == "file_path" and text.value[link.start_index:link.end_index] == link.text
+    assert link.text == "sandbox:/mnt/data/totals.csv"
+    kept = client.files.retrieve(link.file_path.file_id)  # type: ignore[union-attr]
+    assert kept.filename == "totals.csv" and kept.purpose == "assistants_output"
+    assert client.files.content(kept.id).read() == b"region,amount\nnorth,15\n"

@@ -93,6 +93,7 @@ class AssistantsRunEncoder:
         self._message_kind = "text"
         self._text_index = 0  # the text's place in the open message (after the images it shows)
         self._images: list[str] = []  # File ids of images the run's code drew, not yet in a message
+        self._written: dict[str, str] = {}  # File id → filename of files the code wrote, not yet linked
         self._tool_step: str | None = None
         self._tool_index: dict[int, int] = {}  # block index → position in the step's tool_calls
         self._item_index: dict[str, int] = {}  # built-in item id → position
@@ -239,13 +240,38 @@ class AssistantsRunEncoder:
                                           "delta": {"content": [{"index": self._text_index, "type": "text",
                                                                  "text": {"value": added, "annotations": shown}}]}})]
 
+    def _link_files(self) -> list[StreamEvent]:
+        """Files the code wrote, linked from the open text message: each mention of
+        ``sandbox:/mnt/data/<name>`` gets its ``file_path`` annotation, and a file not
+        mentioned gets a ``[name](sandbox:/mnt/data/<name>)`` link at the end."""
+        if self._message is None or self._message_kind != "text" or not self._written:
+            return []
+        text = self.messages[self._message]["content"][self._text_index]["text"]
+        added, annotations = "", []
+        for file_id, filename in self._written.items():
+            path = f"sandbox:/mnt/data/{filename}"
+            start = text["value"].find(path)
+            if start < 0:
+                start = len(text["value"]) + len(added) + len(f"\n[{filename}](")
+                added += f"\n[{filename}]({path})"
+            annotations.append({"type": "file_path", "text": path, "file_path": {"file_id": file_id},
+                                "start_index": start, "end_index": start + len(path)})
+        self._written = {}
+        text["value"] += added
+        text["annotations"] += annotations
+        first = len(text["annotations"]) - len(annotations)
+        shown = [{"index": first + n, **a} for n, a in enumerate(annotations)]
+        return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
+                                          "delta": {"content": [{"index": self._text_index, "type": "text",
+                                                                 "text": {"value": added, "annotations": shown}}]}})]
+
     def _close_message(self, status: str, reason: str | None = None, *, step_status: str = "completed",
                        error: SwitchyardError | None = None, defer_step: bool = False) -> list[StreamEvent]:
         """The open message ends (``completed`` or ``incomplete``) and its step completes, or
         (``defer_step``: at the end of a turn, whose usage may come after) waits to."""
         if self._message is None:
             return []
-        out = self._cite() if status == "completed" else []
+        out = [*self._cite(), *self._link_files()] if status == "completed" else []
         message, now = self.messages[self._message], self._now()
         if status == "completed":
             message.update(status="completed", completed_at=now)
@@ -312,6 +338,7 @@ class AssistantsRunEncoder:
             if done:
                 self._images += [o["image"]["file_id"] for o in wire["code_interpreter"]["outputs"]
                                  if o["type"] == "image"]
+                self._written.update({f.file_id: f.filename for f in item.files})
         assert self._tool_step is not None
         calls = self.steps[self._tool_step]["step_details"]["tool_calls"]
         position = self._item_index.get(item.id)
