@@ -33,6 +33,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
+from switchyard.codecs.openai_assistants.run_annotations import cite_files, link_files
 from switchyard.codecs.openai_assistants.run_objects import (
     REQUIRES_ACTION_SECONDS,
     code_interpreter_call,
@@ -220,47 +221,19 @@ class AssistantsRunEncoder:
         return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
                                           "delta": {"content": [delta]}})]
 
-    def _cite(self) -> list[StreamEvent]:
-        """The files searched so far, cited at the end of the open text message."""
-        assert self._message is not None
-        part = self.messages[self._message]["content"][self._text_index]
-        if self._message_kind != "text" or not self._citations or not part["text"]["value"]:
-            return []
-        added, annotations = "", []
-        for n, (file_id, filename) in enumerate(self._citations.items()):
-            marker = f"【{n}†{filename}】"
-            start = len(part["text"]["value"]) + len(added)
-            added += marker
-            annotations.append({"type": "file_citation", "text": marker, "file_citation": {"file_id": file_id},
-                                "start_index": start, "end_index": start + len(marker)})
-        part["text"]["value"] += added
-        part["text"]["annotations"] += annotations
-        shown = [{"index": n, **a} for n, a in enumerate(annotations)]
-        return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
-                                          "delta": {"content": [{"index": self._text_index, "type": "text",
-                                                                 "text": {"value": added, "annotations": shown}}]}})]
-
-    def _link_files(self) -> list[StreamEvent]:
-        """Files the code wrote, linked from the open text message: each mention of
-        ``sandbox:/mnt/data/<name>`` gets its ``file_path`` annotation, and a file not
-        mentioned gets a ``[name](sandbox:/mnt/data/<name>)`` link at the end."""
-        if self._message is None or self._message_kind != "text" or not self._written:
+    def _annotate(self) -> list[StreamEvent]:
+        """The open text message's citations of the files searched so far, and links to the
+        files the code wrote (``run_annotations``), as one delta."""
+        if self._message is None or self._message_kind != "text":
             return []
         text = self.messages[self._message]["content"][self._text_index]["text"]
-        added, annotations = "", []
-        for file_id, filename in self._written.items():
-            path = f"sandbox:/mnt/data/{filename}"
-            start = text["value"].find(path)
-            if start < 0:
-                start = len(text["value"]) + len(added) + len(f"\n[{filename}](")
-                added += f"\n[{filename}]({path})"
-            annotations.append({"type": "file_path", "text": path, "file_path": {"file_id": file_id},
-                                "start_index": start, "end_index": start + len(path)})
+        first = len(text["annotations"])
+        added = cite_files(text, self._citations) + link_files(text, self._written)
         self._written = {}
-        text["value"] += added
-        text["annotations"] += annotations
-        first = len(text["annotations"]) - len(annotations)
-        shown = [{"index": first + n, **a} for n, a in enumerate(annotations)]
+        new = text["annotations"][first:]
+        if not new:
+            return []
+        shown = [{"index": first + n, **a} for n, a in enumerate(new)]
         return [("thread.message.delta", {"id": self._message, "object": "thread.message.delta",
                                           "delta": {"content": [{"index": self._text_index, "type": "text",
                                                                  "text": {"value": added, "annotations": shown}}]}})]
@@ -271,7 +244,7 @@ class AssistantsRunEncoder:
         (``defer_step``: at the end of a turn, whose usage may come after) waits to."""
         if self._message is None:
             return []
-        out = [*self._cite(), *self._link_files()] if status == "completed" else []
+        out = self._annotate() if status == "completed" else []
         message, now = self.messages[self._message], self._now()
         if status == "completed":
             message.update(status="completed", completed_at=now)
