@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +21,7 @@ from switchyard.engine.responses.run_stream import stop
 from switchyard.store.ids import new_id
 from switchyard.store.runs import RunRecord
 
+log = logging.getLogger(__name__)
 STOPPED = "The server running this run stopped before it finished."
 
 
@@ -72,7 +74,9 @@ class RunDriver:
                 await queue.put(event)
 
         async def produce() -> None:
-            renewer = asyncio.create_task(self._renew(record.id))
+            current = asyncio.current_task()
+            assert current is not None
+            renewer = asyncio.create_task(self._renew(record.id, current))
             try:
                 await run_segment(self.deps, record, self.worker_id, put, encoder)
             finally:
@@ -89,7 +93,13 @@ class RunDriver:
                     yield event
                 while (event := await queue.get()) is not None:
                     yield event
-                await task
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    me = asyncio.current_task()
+                    if me is not None and me.cancelling():
+                        raise
+                    raise SwitchyardError(ErrorKind.SERVER, "The run was taken over by another worker.") from None
             finally:
                 listening = False
                 if not task.done():
@@ -104,10 +114,19 @@ class RunDriver:
         for task in list(self._detached):
             await stop(task)
 
-    async def _renew(self, run_id: str) -> None:
+    async def _renew(self, run_id: str, running: asyncio.Task[None]) -> None:
+        """Keep the run's lease while it runs here; a lease another worker took (this one
+        could not renew in time) stops the run here, as the job runner does."""
         while True:
             await asyncio.sleep(self.settings.lease_seconds / 3)
-            await self.deps.runs.renew_lease(run_id, self.worker_id, self.settings.lease_seconds)
+            try:
+                held = await self.deps.runs.renew_lease(run_id, self.worker_id, self.settings.lease_seconds)
+            except Exception:
+                log.exception("renewing a run's lease failed")
+                continue
+            if not held:
+                running.cancel()
+                return
 
     async def expire_if_late(self, record: RunRecord, worker_id: str | None = None) -> RunRecord:
         """A run whose wait for tool outputs ran out is ``expired`` (checked on every read,
