@@ -211,6 +211,9 @@ class Settings(BaseModel):
     public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
+    # What runs durable jobs (batches): auto = the PgQueuer queue on PostgreSQL and the lease
+    # runner on SQLite; lease = the lease runner everywhere (docs/scale-out.md)
+    job_queue: Literal["auto", "lease"] = "auto"
     background_concurrency: int = 16
     response_event_buffer: int = 10000
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding

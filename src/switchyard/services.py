@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import make_url
+
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
@@ -19,7 +21,7 @@ from switchyard.engine.batches.work import Limits as BatchLimits
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
-from switchyard.engine.jobs import InProcessRunner
+from switchyard.engine.jobs import InProcessRunner, JobRunner
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundRunner
 from switchyard.engine.responses.service import ResponsesService
@@ -68,12 +70,14 @@ if TYPE_CHECKING:
 
 
 PURGE_EVERY_SECONDS = 600.0
+LEASE_WATCH_SECONDS = 0.25  # a running batch reads its row for a cancel this often (SQLite, or no queue)
+QUEUE_WATCH_SECONDS = 5.0  # on the queue a cancel is pushed; reading the row is only the fallback
 
 
 @dataclass(slots=True)
 class Workers:
     runner: BackgroundRunner
-    batch_runner: InProcessRunner[BatchRecord]
+    batch_runner: JobRunner
     mcp: McpClient
     purger: asyncio.Task[None]
 
@@ -142,7 +146,7 @@ def _batch_cap(model: ModelConfig) -> int | None:
 
 
 def _batch_runner(settings: Settings, services: Services, metering: Metering,
-                  call_services: CallServices) -> InProcessRunner[BatchRecord]:
+                  call_services: CallServices) -> JobRunner:
     config = settings.batches
     lines = LineRunner(metering, call_services, retries=config.retries)
     limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
@@ -153,10 +157,26 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
         route = services.models.find(name)
         return route.name if route is not None else name
 
+    queue = _job_queue_dsn(settings, services.database)
     work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.resolved_files_dir),
                      line_calls(services), lines, limits,
-                     model_slots=ModelSlots(config.concurrency_per_model, caps, canonical))
-    return InProcessRunner(work, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+                     model_slots=ModelSlots(config.concurrency_per_model, caps, canonical),
+                     watch_seconds=QUEUE_WATCH_SECONDS if queue else LEASE_WATCH_SECONDS)
+    if queue is not None:
+        from switchyard.engine.job_queue import QueueRunner
+
+        return QueueRunner(work, dsn=queue, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+    runner: InProcessRunner[BatchRecord] = InProcessRunner(work, concurrency=config.running_batches,
+                                                           lease_seconds=config.lease_seconds)
+    return runner
+
+
+def _job_queue_dsn(settings: Settings, database: Database) -> str | None:
+    """The PostgreSQL DSN PgQueuer connects to, when durable jobs run on its queue."""
+    if settings.job_queue != "auto" or database.dialect != "postgresql":
+        return None
+    return make_url(settings.resolved_database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
 
 
 async def open_services(settings: Settings, master_key: str) -> tuple[Services, Workers]:

@@ -1,0 +1,107 @@
+"""Durable jobs on the PostgreSQL queue (PgQueuer), with two real Switchyard processes on
+one database: a cancel asked through one process reaches the batch running on the other
+at once (a NOTIFY, well before the running batch would next read its row), and a batch
+whose process is killed (-9) is finished by the other, no finished line run again."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from switchyard.services import QUEUE_WATCH_SECONDS
+from tests.e2e import batch_support
+from tests.e2e.batch_support import batch_server, chat_line, file_lines, openai_client, start, upload, wait_batch, \
+    wait_for
+from tests.fakes.echo_upstream import EchoUpstream
+from tests.pg import fresh_postgres_url
+from tests.server import LiveServer
+
+pytestmark = pytest.mark.postgres
+
+echo, fresh_echo = batch_support.echo, batch_support.fresh_echo  # the module's upstream (fixtures)
+LINES = 40
+PER_BATCH = 2
+
+
+@pytest.fixture
+async def pair(tmp_path: Path, echo: EchoUpstream) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    shared = {"files_dir": str(tmp_path / "files"), "secret_key": secrets.token_urlsafe(32),
+              "batches": {"concurrency_per_batch": PER_BATCH, "lease_seconds": 3}}
+    async with fresh_postgres_url() as url:
+        servers = [batch_server(tmp_path / name, echo, database_url=url, **shared) for name in ("a", "b")]
+        for server in servers:
+            server.workdir.mkdir()
+        try:
+            for server in servers:
+                start(server)
+            yield servers[0], servers[1]
+        finally:
+            for server in servers:
+                server.stop()
+
+
+def _running(servers: tuple[LiveServer, LiveServer], batch_id: str) -> tuple[LiveServer, LiveServer]:
+    """(the process running the batch, the other), told by the line the runner logs."""
+    def runner() -> LiveServer | None:
+        for server in servers:
+            if f"batch job {batch_id} runs on" in server.log_path.read_text():
+                return server
+        return None
+
+    running = wait_for(runner, lambda server: server is not None, timeout=30)
+    assert running is not None
+    return running, servers[1] if running is servers[0] else servers[0]
+
+
+def _start_batch(server: LiveServer, echo: EchoUpstream) -> str:
+    echo.delay = 0.4
+    client = openai_client(server)
+    file_id = upload(client, [chat_line(f"r{n}", f"line {n}") for n in range(LINES)])
+    batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
+    wait_for(lambda: client.batches.retrieve(batch.id), lambda b: b.request_counts.completed >= 4)
+    return batch.id
+
+
+def test_a_cancel_through_one_process_reaches_the_batch_running_on_the_other(
+        pair: tuple[LiveServer, LiveServer], echo: EchoUpstream) -> None:
+    batch_id = _start_batch(pair[0], echo)
+    running, other = _running(pair, batch_id)
+    asked = time.monotonic()
+    assert openai_client(other).batches.cancel(batch_id).status == "cancelling"
+    seen_at_cancel = sum(echo.seen.values())
+    done = wait_batch(openai_client(other), batch_id, {"cancelled"}, timeout=30)
+    took = time.monotonic() - asked
+    assert took < QUEUE_WATCH_SECONDS / 2, f"the cancel took {took:.2f}s: it was not pushed"
+    assert sum(echo.seen.values()) <= seen_at_cancel + PER_BATCH  # nothing new started after the cancel
+    counts = done.request_counts
+    assert counts.total == LINES and counts.completed + counts.failed == LINES and counts.completed < LINES
+    errors = file_lines(openai_client(running), done.error_file_id)
+    assert len(errors) == LINES - counts.completed
+    assert {line["error"]["code"] for line in errors} == {"batch_cancelled"}
+    assert "jobs run on the PostgreSQL queue" in running.log_path.read_text()
+
+
+def test_a_batch_whose_process_is_killed_is_finished_by_the_other(
+        pair: tuple[LiveServer, LiveServer], echo: EchoUpstream) -> None:
+    batch_id = _start_batch(pair[0], echo)
+    running, other = _running(pair, batch_id)
+    assert running.process is not None
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait()
+    running.process = None
+    echo.delay = 0.05
+    done = wait_batch(openai_client(other), batch_id, {"completed"}, timeout=90)
+    assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (LINES, LINES, 0)
+    output = file_lines(openai_client(other), done.output_file_id)
+    assert sorted(int(line["custom_id"][1:]) for line in output) == list(range(LINES))
+    for line in output:
+        assert line["response"]["body"]["choices"][0]["message"]["content"] == f"echo:{line['custom_id'].replace('r', 'line ')}"
+    assert set(echo.seen) == {f"line {n}" for n in range(LINES)}
+    assert all(count <= 2 for count in echo.seen.values())  # in flight (or unwritten) at the kill: once more at most
+    assert f"batch job {batch_id} runs on" in other.log_path.read_text()
+    assert "resumed" in other.log_path.read_text()
