@@ -33,9 +33,9 @@ async def pair(tmp_path: Path, echo: EchoUpstream) -> AsyncIterator[tuple[LiveSe
     shared = {"files_dir": str(tmp_path / "files"), "secret_key": secrets.token_urlsafe(32),
               "batches": {"concurrency_per_batch": PER_BATCH, "lease_seconds": 3}}
     async with fresh_postgres_url() as url:
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
         servers = [batch_server(tmp_path / name, echo, database_url=url, **shared) for name in ("a", "b")]
-        for server in servers:
-            server.workdir.mkdir()
         try:
             for server in servers:
                 start(server)
@@ -76,10 +76,11 @@ def test_a_cancel_through_one_process_reaches_the_batch_running_on_the_other(
     seen_at_cancel = sum(echo.seen.values())
     done = wait_batch(openai_client(other), batch_id, {"cancelled"}, timeout=30)
     took = time.monotonic() - asked
+    print(f"cancel to cancelled across processes: {took:.2f}s")
     assert took < QUEUE_WATCH_SECONDS / 2, f"the cancel took {took:.2f}s: it was not pushed"
     assert sum(echo.seen.values()) <= seen_at_cancel + PER_BATCH  # nothing new started after the cancel
     counts = done.request_counts
-    assert counts.total == LINES and counts.completed + counts.failed == LINES and counts.completed < LINES
+    assert counts.total == LINES and counts.failed == 0 and 4 <= counts.completed < LINES
     errors = file_lines(openai_client(running), done.error_file_id)
     assert len(errors) == LINES - counts.completed
     assert {line["error"]["code"] for line in errors} == {"batch_cancelled"}
