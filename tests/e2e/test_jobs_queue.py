@@ -15,8 +15,16 @@ import pytest
 
 from switchyard.services import QUEUE_WATCH_SECONDS
 from tests.e2e import batch_support
-from tests.e2e.batch_support import batch_server, chat_line, file_lines, openai_client, start, upload, wait_batch, \
-    wait_for
+from tests.e2e.batch_support import (
+    batch_server,
+    chat_line,
+    file_lines,
+    openai_client,
+    start,
+    upload,
+    wait_batch,
+    wait_for,
+)
 from tests.fakes.echo_upstream import EchoUpstream
 from tests.pg import fresh_postgres_url
 from tests.server import LiveServer
@@ -101,7 +109,8 @@ def test_a_batch_whose_process_is_killed_is_finished_by_the_other(
     output = file_lines(openai_client(other), done.output_file_id)
     assert sorted(int(line["custom_id"][1:]) for line in output) == list(range(LINES))
     for line in output:
-        assert line["response"]["body"]["choices"][0]["message"]["content"] == f"echo:{line['custom_id'].replace('r', 'line ')}"
+        text = "line " + line["custom_id"][1:]
+        assert line["response"]["body"]["choices"][0]["message"]["content"] == f"echo:{text}"
     assert set(echo.seen) == {f"line {n}" for n in range(LINES)}
     assert all(count <= 2 for count in echo.seen.values())  # in flight (or unwritten) at the kill: once more at most
     assert f"batch job {batch_id} runs on" in other.log_path.read_text()
