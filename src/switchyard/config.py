@@ -186,6 +186,7 @@ class BatchesConfig(BaseModel):
     lease_seconds: float = Field(default=30.0, ge=1.0)  # a dead process's batch is resumed after this
     progress_log_every: int = Field(default=100, ge=1)  # a log line per this many finished lines
     max_lines: int = Field(default=50_000, ge=1)  # requests in one batch (OpenAI's limit)
+    max_attempts: int = Field(default=5, ge=1)  # a batch stopped this often (crash, unexpected error) is given up
     retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
 
 

@@ -150,7 +150,8 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
     config = settings.batches
     lines = LineRunner(metering, call_services, retries=config.retries)
     limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
-                         max_lines=config.max_lines, log_every=config.progress_log_every)
+                         max_lines=config.max_lines, log_every=config.progress_log_every,
+                         max_attempts=config.max_attempts)
     caps = {m.name: cap for m in settings.models if (cap := _batch_cap(m)) is not None}
 
     def canonical(name: str) -> str:

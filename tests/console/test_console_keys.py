@@ -15,7 +15,8 @@ from selenium.webdriver.support.ui import Select
 
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI
 from tests.console.conftest import ledger_has, login, shot, wait_for
-from tests.fakes.openai_wire import completion
+from tests.e2e import ledger
+from tests.fakes.openai_wire import completion, error
 from tests.fakes.upstream import FakeUpstream
 from tests.server import LiveServer
 
@@ -107,10 +108,17 @@ def test_the_key_works_and_its_request_shows_in_the_log_and_charts(
     wait_for(browser, lambda d: d.find_element(By.ID, "key-usage-chart").get_attribute("data-drawn") == "19")
     shot(browser, "02-key", phone=True)
 
+    fake_openai.script(error(400, "The upstream refused this one."))
+    with pytest.raises(openai.BadRequestError) as refused:
+        _sdk(console_server, flow["secret"]).chat.completions.create(
+            model=VIA_OPENAI, messages=[{"role": "user", "content": "fail please"}])
+    assert ledger_has(console_server, refused.value.response.headers["x-request-id"])["status"] == 400
     browser.get(console_server.url + "/console/?range=24h&by=key")
     requests = wait_for(browser, lambda d: d.find_element(By.ID, "chart-requests").get_attribute("data-drawn"))
     assert int(requests) >= 1
     assert int(browser.find_element(By.ID, "total-requests").text) >= 1
+    failed = [e for e in ledger.entries(console_server) if (e["status"] or 0) >= 400]
+    assert failed and int(browser.find_element(By.ID, "total-errors").text) == len(failed)  # every one, exactly
     assert flow["key_id"] in browser.find_element(By.ID, "top-keys").text
     health = browser.find_element(By.ID, "health").text
     assert VIA_OPENAI in health and "closed" in health

@@ -75,3 +75,18 @@ async def test_buckets_sum_per_bucket_and_group(database: Database) -> None:
     assert found == {(0, "a"): (4, 11, 22, 0), (1, "b"): (1, 100, 0, 7), (60, "a"): (1, 1000, 0, 0)}
     plain = await log.buckets(LedgerFilter(until=start + 60), start=start, width=60, group_by=[])
     assert [(r.bucket, r.input_tokens) for r in plain] == [(0, 20)]
+
+
+async def test_outcome_buckets_count_every_request_and_error_in_the_window(database: Database) -> None:
+    log = RequestLog(database)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    await log.record_many([
+        *[_entry(created_at=start + timedelta(seconds=n)) for n in range(1500)],  # more than any page
+        _entry(created_at=start + timedelta(seconds=5), status=500),
+        _entry(created_at=start + timedelta(hours=1, seconds=1), status=429),
+        _entry(created_at=start + timedelta(hours=1, seconds=2), status=None),
+        _entry(created_at=start + timedelta(hours=2), status=400),  # past the end
+        _entry(created_at=start - timedelta(seconds=1), status=400),  # before the start
+    ])
+    unix = int(start.timestamp())
+    assert await log.outcome_buckets(start=unix, end=unix + 7200, width=3600) == [(0, 1501, 1), (1, 2, 1)]

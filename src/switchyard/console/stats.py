@@ -72,15 +72,12 @@ def top(page: dict[str, Any], group: str, count: int = 5) -> list[tuple[str, flo
     return sorted(spent.items(), key=lambda item: -item[1])[:count]
 
 
-def errors_series(entries: Sequence[LedgerEntry], win: Window) -> dict[str, Any]:
+def errors_series(counts: Sequence[tuple[int, int, int]], win: Window) -> dict[str, Any]:
+    """Requests and errors per bucket of ``win`` from (bucket, requests, errors) counts."""
     requests, errors = [0] * win.buckets, [0] * win.buckets
-    for entry in entries:
-        index = win.index(int(entry.created_at.timestamp()))
-        if index is None:
-            continue
-        requests[index] += 1
-        if (entry.status or 0) >= 400:
-            errors[index] += 1
+    for bucket, total, failed in counts:
+        if 0 <= bucket < win.buckets:
+            requests[bucket], errors[bucket] = total, failed
     return {"labels": win.labels, "requests": requests, "errors": errors}
 
 

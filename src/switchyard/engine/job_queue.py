@@ -173,6 +173,8 @@ class QueueRunner(Generic[J]):
             with contextlib.suppress(Exception):
                 await self.work.release(taken, self.worker_id)
             raise RetryRequested(timedelta(0), "the process running it stopped")
+        if run.exception() is not None:  # kept leased: tried again once the lease runs out, as after a crash
+            raise RetryRequested(timedelta(seconds=self.lease_seconds), "the job failed unexpectedly")
 
     async def _run(self, job: J, cancelled: asyncio.Event) -> None:
         current = asyncio.current_task()
@@ -186,6 +188,7 @@ class QueueRunner(Generic[J]):
             log.info("%s job %s was taken over by another worker", self.work.name, self.work.key(job))
         except Exception:
             log.exception("a %s job failed", self.work.name)
+            raise
         finally:
             renewer.cancel()
 

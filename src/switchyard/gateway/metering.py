@@ -179,6 +179,10 @@ class Metering:
         """A page of OpenAI's Usage (``completions``, ``embeddings``) or Costs API."""
         return await usage_page(self.ledger, report, query)
 
+    async def outcome_buckets(self, *, start: int, end: int, width: int) -> list[tuple[int, int, int]]:
+        """(bucket, requests, errors) per ``width`` seconds from ``start``, over every request."""
+        return await self.ledger.outcome_buckets(start=start, end=end, width=width)
+
     async def entries(self, where: LedgerFilter, *, limit: int, after: str | None
                       ) -> tuple[list[LedgerEntry], bool]:
         return await self.ledger.entries(where, limit=limit, after=after)

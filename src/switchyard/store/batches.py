@@ -258,8 +258,10 @@ class BatchRepository:
             return bool((await session.execute(statement)).rowcount)  # type: ignore[attr-defined]
 
     async def release(self, id: str, worker_id: str) -> None:
-        """The worker stops (its process shuts down): any process may take the batch now."""
-        statement = (update(Batch).where(*_held(id, worker_id)).values(worker_id=None, lease_until=None)
+        """The worker stops (its process shuts down): any process may take the batch now. A
+        handover is not a failed attempt, so the count goes back."""
+        statement = (update(Batch).where(*_held(id, worker_id))
+                     .values(worker_id=None, lease_until=None, attempts=Batch.attempts - 1)
                      .execution_options(synchronize_session=False))
         async with self._db.session() as session:
             await session.execute(statement)

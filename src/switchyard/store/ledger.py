@@ -189,6 +189,16 @@ class RequestLog:
             found.append(BucketRow(int(values[0]), named, *sums))
         return found
 
+    async def outcome_buckets(self, *, start: int, end: int, width: int) -> list[tuple[int, int, int]]:
+        """Every request between ``start`` and ``end`` counted per time bucket (``width``
+        seconds from ``start``): (bucket, requests, errors), errors being HTTP 400 and up."""
+        log = RequestLogEntry
+        bucket = ((log.created_unix - start) // width).label("bucket")
+        query = (select(bucket, func.count(), func.coalesce(func.sum(case((log.status >= 400, 1), else_=0)), 0))
+                 .where(log.created_unix >= start, log.created_unix < end).group_by(bucket).order_by(bucket))
+        async with self._db.session(read_only=True) as session:
+            return [(int(b), int(n), int(e)) for b, n, e in (await session.execute(query)).all()]
+
     async def totals(
         self, owner_id: str, *, since: datetime | None = None, until: datetime | None = None
     ) -> LedgerTotals:

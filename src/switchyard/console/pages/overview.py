@@ -15,7 +15,7 @@ from switchyard.gateway.usage_report import UsageQuery
 from switchyard.store.ledger import LedgerFilter
 from switchyard.surfaces.context import Services
 
-RECENT = 1000  # ledger entries the error and latency figures are drawn from
+RECENT = 1000  # ledger entries the per-deployment error rates and latencies are drawn from
 
 
 @console_page
@@ -42,12 +42,13 @@ async def overview(request: Request, services: Services, session: Session) -> Re
         "requests": {"labels": win.labels, "datasets": stats.grouped_series(usage, group, "num_model_requests")},
         "tokens": {"labels": win.labels, "datasets": stats.grouped_series(usage, group, "tokens")},
         "cost": {"labels": day_window.labels, "datasets": stats.grouped_series(costs_by_project, "project_id", "cost")},
-        "errors": stats.errors_series(entries, win),
+        "errors": stats.errors_series(
+            await services.metering.outcome_buckets(start=win.start, end=win.end, width=win.seconds), win),
     }
     return render(request, "overview.html", session, range_name=range_name, by=by, charts=charts,
                   total_requests=int(stats.totals(usage, "num_model_requests")),
                   total_tokens=int(stats.totals(usage, "tokens")), total_cost=stats.totals(costs_by_project, "cost"),
-                  total_errors=sum(charts["errors"]["errors"]), recent=len(entries),
+                  total_errors=sum(charts["errors"]["errors"]), recent=RECENT,
                   top_projects=stats.top(costs_by_project, "project_id"),
                   top_keys=stats.top(costs_by_key, "api_key_id"),
                   projects=projects, deployments=deployments, health=health, ranges=list(stats.RANGES),

@@ -29,6 +29,7 @@ WATCH_SECONDS = 0.25  # how often a running batch looks for a cancel (from any p
 FLUSH_SECONDS = 0.1  # finished lines are written together, at most this long after they finish
 FLUSH_LINES = 64
 GIVEN_UP: dict[str, Any] = {}
+UNEXPECTED = "The server met an unexpected error running this request."
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Limits:
     per_model: int
     max_lines: int
     log_every: int
+    max_attempts: int = 5
 
 
 class ModelSlots:
@@ -100,15 +102,18 @@ class BatchWork:
         return await self.repo.open_ids()
 
     async def run(self, job: BatchRecord, worker_id: str, cancelled: asyncio.Event | None = None) -> None:
+        if job.attempts > self.limits.max_attempts:
+            await self._give_up(job, worker_id)
+            return
         if job.status == "validating" and not await self._validate(job, worker_id):
             return
         batch = await self.repo.current(job.id)
         if batch is None:
             return
         if batch.status in ("in_progress", "cancelling"):
-            if job.attempts > 1:
-                log.info("batch %s resumed: %d of %d requests still to run", batch.id,
-                         await self.repo.pending_count(batch.id), batch.total)
+            pending = await self.repo.pending_count(batch.id)
+            if pending < batch.total:
+                log.info("batch %s resumed: %d of %d requests still to run", batch.id, pending, batch.total)
             await _Run(self, batch, cancelled).lines()
         await self._end(batch.id, worker_id)
 
@@ -130,6 +135,20 @@ class BatchWork:
             current = await self.repo.current(batch.id)
             return current is not None and current.status == "cancelling"
         return True
+
+    async def _give_up(self, job: BatchRecord, worker_id: str) -> None:
+        """A batch that stopped ``max_attempts`` times without finishing (its process died
+        or an unexpected error ended its run) is not tried again: what finished is kept, the
+        requests still pending end as errors saying why, and the batch ends."""
+        message = (f"This request was not run: the batch was stopped {job.attempts - 1} times by a crash or an "
+                   "unexpected error, and was given up.")
+        log.error("batch %s given up after %d interrupted runs", job.id, job.attempts - 1)
+        if job.status == "validating":
+            await self.repo.fail(job.id, worker_id, [{"code": "server_error", "message": message, "param": None,
+                                                      "line": None}])
+            return
+        await self.repo.settle_pending(job.id, "errored", _server_error(job.api, message))
+        await self._end(job.id, worker_id)
 
     async def _end(self, batch_id: str, worker_id: str) -> None:
         batch = await self.repo.current(batch_id)
@@ -156,6 +175,16 @@ class BatchWork:
         if done is not None:
             log.info("batch %s %s: %d succeeded, %d errored, %d cancelled, %d expired of %d", done.id, status,
                      done.succeeded, done.errored, done.canceled, done.expired, done.total)
+
+
+def _server_error(api: str, message: str) -> dict[str, Any]:
+    """The result of a request that met a fault of ours, as its surface answers a server error."""
+    body: dict[str, Any]
+    if api == "anthropic":
+        body = {"type": "error", "error": {"type": "api_error", "message": message}}
+    else:
+        body = {"error": {"message": message, "type": "server_error", "param": None, "code": "batch_interrupted"}}
+    return {"status_code": 500, "request_id": None, "body": body}
 
 
 def _openai_line(line: LineRecord) -> dict[str, Any]:
@@ -253,13 +282,17 @@ class _Run:
     async def _line(self, line: LineRecord) -> None:
         try:
             model = str(line.body.get("model") or self.batch.endpoint)
-            async with self.work.model_slots.of(model):
-                answer = await self.work.lines.run(self.call, self.principal, self.surface, line.body,
-                                                   f"{self.batch.id} line {line.line}")
-            state = "succeeded" if 200 <= answer.status < 300 else "errored"
-            result = {"id": new_id("batch_req_"), "status_code": answer.status, "request_id": answer.request_id,
-                      "body": answer.body}
-            self.outcomes.append((line.line, state, result))
+            try:
+                async with self.work.model_slots.of(model):
+                    answer = await self.work.lines.run(self.call, self.principal, self.surface, line.body,
+                                                       f"{self.batch.id} line {line.line}")
+            except Exception:  # a fault of ours: this line ends as a server error, the batch goes on
+                log.exception("batch %s line %d failed unexpectedly", self.batch.id, line.line)
+                state, result = "errored", _server_error(self.batch.api, UNEXPECTED)
+            else:
+                state = "succeeded" if 200 <= answer.status < 300 else "errored"
+                result = {"status_code": answer.status, "request_id": answer.request_id, "body": answer.body}
+            self.outcomes.append((line.line, state, {"id": new_id("batch_req_"), **result}))
             self.outcome_added.set()
         finally:
             self.slots.release()
