@@ -21,9 +21,9 @@ from switchyard.engine.batches.work import Limits as BatchLimits
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
-from switchyard.engine.jobs import InProcessRunner, JobRunner
+from switchyard.engine.jobs import InProcessRunner, JobRunner, LeasedWork
 from switchyard.engine.responses.live import EventSignals
-from switchyard.engine.responses.runner import BackgroundRunner
+from switchyard.engine.responses.runner import BackgroundWork
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import Authenticator, Limits
@@ -44,7 +44,7 @@ from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
-from switchyard.store.batches import BatchRecord, BatchRepository
+from switchyard.store.batches import BatchRepository
 from switchyard.store.blobs import BlobStore, request_upload_stores
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
@@ -76,7 +76,7 @@ QUEUE_WATCH_SECONDS = 5.0  # on the queue a cancel is pushed; reading the row is
 
 @dataclass(slots=True)
 class Workers:
-    runner: BackgroundRunner
+    runner: JobRunner  # background responses
     batch_runner: JobRunner
     mcp: McpClient
     purger: asyncio.Task[None]
@@ -163,13 +163,16 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
                      line_calls(services), lines, limits,
                      model_slots=ModelSlots(config.concurrency_per_model, caps, canonical),
                      watch_seconds=QUEUE_WATCH_SECONDS if queue else LEASE_WATCH_SECONDS)
+    return _job_runner(work, queue, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+
+
+def _job_runner(work: LeasedWork[Any], queue: str | None, *, concurrency: int, lease_seconds: float) -> JobRunner:
+    """PgQueuer's queue on PostgreSQL (``queue`` is its DSN), else the lease runner."""
     if queue is not None:
         from switchyard.engine.job_queue import QueueRunner
 
-        return QueueRunner(work, dsn=queue, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
-    runner: InProcessRunner[BatchRecord] = InProcessRunner(work, concurrency=config.running_batches,
-                                                           lease_seconds=config.lease_seconds)
-    return runner
+        return QueueRunner(work, dsn=queue, concurrency=concurrency, lease_seconds=lease_seconds)
+    return InProcessRunner(work, concurrency=concurrency, lease_seconds=lease_seconds)
 
 
 def _job_queue_dsn(settings: Settings, database: Database) -> str | None:
@@ -227,10 +230,11 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
                         moderation=call_services.moderation, images=images, batches=batches,
                         audio=AudioRegistry.from_settings(settings))
-    runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
-                              concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
-                                  record.owner_id, record.request.get("caller") or {}, "openai.responses"),
-                              call_services=call_services)
+    background = BackgroundWork(responses, decode_stored_request, job_scope=lambda record: metering.job(
+        record.owner_id, record.request.get("caller") or {}, "openai.responses"), call_services=call_services)
+    runner = _job_runner(background, _job_queue_dsn(settings, database), concurrency=settings.background_concurrency,
+                         lease_seconds=settings.background_lease_seconds)
+    responses.runner = runner
     batch_runner = _batch_runner(settings, services, metering, call_services)
     batches.runner = batch_runner
     metering.start()
