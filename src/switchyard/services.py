@@ -21,7 +21,6 @@ from switchyard.engine.batches.work import Limits as BatchLimits
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
-from switchyard.engine.jobs import InProcessRunner, JobRunner, LeasedWork
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundWork
 from switchyard.engine.responses.service import ResponsesService
@@ -38,6 +37,7 @@ from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import build_registry
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import CallServices
+from switchyard.jobs import InProcessRunner, JobRunner, LeasedWork
 from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
 from switchyard.providers.registry import build_provider
@@ -169,7 +169,7 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
 def _job_runner(work: LeasedWork[Any], queue: str | None, *, concurrency: int, lease_seconds: float) -> JobRunner:
     """PgQueuer's queue on PostgreSQL (``queue`` is its DSN), else the lease runner."""
     if queue is not None:
-        from switchyard.engine.job_queue import QueueRunner
+        from switchyard.jobs.queue_runner import QueueRunner
 
         return QueueRunner(work, dsn=queue, concurrency=concurrency, lease_seconds=lease_seconds)
     return InProcessRunner(work, concurrency=concurrency, lease_seconds=lease_seconds)
@@ -205,6 +205,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     await deployments.refresh()
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
+    ingester = retrieval.ingester
+    ingester.runner = _job_runner(ingester, _job_queue_dsn(settings, database), concurrency=ingester.concurrency,
+                                  lease_seconds=ingester.lease_seconds)
     conversations = ConversationRepository(database)
     metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))

@@ -11,9 +11,9 @@ import orjson
 from switchyard.codecs import anthropic_batches
 from switchyard.codecs.openai_batches import BatchCreate
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
-from switchyard.engine.jobs import JobRunner
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.principal_snapshot import snapshot
+from switchyard.jobs import JobRunner
 from switchyard.store.batches import Api, BatchRecord, BatchRepository
 from switchyard.store.files import FileRepository
 

@@ -61,7 +61,7 @@ class ModelSlots:
 
 
 class BatchWork:
-    """The ``LeasedWork`` of batches (``engine/jobs.py``)."""
+    """The ``LeasedWork`` of batches (``jobs/lease_runner.py``)."""
 
     name = "batch"
 

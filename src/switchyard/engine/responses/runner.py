@@ -1,5 +1,5 @@
 """Background responses as durable jobs: ``BackgroundWork`` is their ``LeasedWork``
-(``engine/jobs.py``), run by the process's ``JobRunner`` (the lease runner on SQLite,
+(``jobs/lease_runner.py``), run by the process's ``JobRunner`` (the lease runner on SQLite,
 the PgQueuer queue on PostgreSQL). A queued response is claimed under a lease that is
 renewed while it runs.
 

@@ -14,7 +14,6 @@ from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.request import Tool
 from switchyard.engine.file_inputs import FileInputs, responses_references
 from switchyard.engine.images.service import ImageService
-from switchyard.engine.jobs import JobRunner
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.abandoned import closing_events
 from switchyard.engine.responses.history import gather_history, resolve_references
@@ -30,6 +29,7 @@ from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
 from switchyard.gateway.metering import caller_snapshot
 from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.jobs import JobRunner
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.ids import new_id

@@ -1,5 +1,5 @@
 """PgQueuer's tables, types, trigger and notify function, on PostgreSQL only: the job
-queue that runs durable work there (``engine/job_queue.py``). SQLite keeps the lease
+queue that runs durable work there (``jobs/queue_runner.py``). SQLite keeps the lease
 runner over each kind's own rows and gets nothing here.
 
 The DDL is the one the installed PgQueuer release declares (its ``install`` query), run

@@ -1,4 +1,4 @@
-"""``QueueRunner``: the ``JobRunner`` for PostgreSQL, on PgQueuer (``engine/jobs.py`` has
+"""``QueueRunner``: the ``JobRunner`` for PostgreSQL, on PgQueuer (``jobs/lease_runner.py`` has
 the seam and the reasons; docs/scale-out.md has the choice).
 
 A queued job is one PgQueuer row per open job (entrypoint = the kind of work, payload and
@@ -35,7 +35,7 @@ from pgqueuer.models import Context, Job
 from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
 
-from switchyard.engine.jobs import LeasedWork
+from switchyard.jobs import LeasedWork
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ class QueueRunner(Generic[J]):
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._cancelled: dict[str, asyncio.Event] = {}
         self._stopping = False
+        self._look = asyncio.Event()
 
     # -- JobRunner --------------------------------------------------------------
 
@@ -92,6 +93,9 @@ class QueueRunner(Generic[J]):
                 log.exception("the %s queue stopped with an error", self.work.name)
         if self._pool is not None:
             await self._pool.close()
+
+    def wake(self) -> None:
+        self._look.set()  # the sweep queues every open job now
 
     async def submit(self, key: str) -> None:
         try:
@@ -141,13 +145,16 @@ class QueueRunner(Generic[J]):
                                 heartbeat_timeout=timedelta(seconds=self.lease_seconds))
 
     async def _sweep(self) -> None:
-        """Every open job is queued (a job whose ``submit`` was lost is found here)."""
+        """Every open job is queued: at start, every ``reconcile_seconds`` and when woken (a
+        job whose ``submit`` was lost, or a kind that queues without keys, is found here)."""
         while True:
+            self._look.clear()
             try:
                 await self._enqueue(await self.work.open_keys())
             except Exception:
                 log.exception("queueing the open %s jobs failed", self.work.name)
-            await asyncio.sleep(self.reconcile_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._look.wait(), self.reconcile_seconds)
 
     # -- one job ----------------------------------------------------------------
 

@@ -8,7 +8,7 @@ A kind of work says how to claim a job, renew and release its lease, and run it
   slots free, renews each job's lease while it runs, stops a job whose lease another
   worker took, and releases its jobs when the process stops, so the next process resumes
   them at once (a process that dies lets its leases run out instead).
-- ``QueueRunner`` (``engine/job_queue.py``, on PostgreSQL) dispatches through PgQueuer's
+- ``QueueRunner`` (``jobs/queue_runner.py``, on PostgreSQL) dispatches through PgQueuer's
   queue: LISTEN/NOTIFY wakes the workers, heartbeats let another process re-pick a job
   whose process died, and a cancel is a notification that reaches the process running
   the job. The work's own lease (``take``) still fences each job's writes.
@@ -66,6 +66,9 @@ class JobRunner(Protocol):
 
     async def cancel(self, key: str) -> None:
         """A cancel of ``key`` was written: tell the process running it, wherever it is."""
+
+    def wake(self) -> None:
+        """New jobs may be in the store (keys not at hand): look for them now."""
 
 
 class InProcessRunner(Generic[J]):
