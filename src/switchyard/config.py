@@ -221,6 +221,8 @@ class Settings(BaseModel):
     # Without pgvector, vector stores with at least this many chunks are searched through an
     # HNSW graph (kept under data_dir/vector_index); smaller ones are scored exactly.
     vector_index_min_chunks: int = Field(default=10_000, ge=0)
+    # a file being indexed by a process that died is taken up by another after this
+    ingest_lease_seconds: float = Field(default=30.0, ge=1.0)
     # Hosts, addresses and networks that client-supplied URLs (remote MCP servers) may reach
     # although they are loopback, private, link-local or metadata addresses.
     egress_allowlist: list[str] = Field(default_factory=list)

@@ -133,7 +133,7 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
     search = VectorStoreSearch(database, embedder_for, index_dir=Path(settings.data_dir) / "vector_index",
                                ann_min_chunks=settings.vector_index_min_chunks)
     ingester = Ingester(database, BlobStore(settings.resolved_files_dir), embedder_for,
-                        on_indexed=search.stores_changed)
+                        on_indexed=search.stores_changed, lease_seconds=settings.ingest_lease_seconds)
     return Retrieval(ingester, search, default)
 
 

@@ -1,7 +1,8 @@
 """Durable jobs on the PostgreSQL queue (PgQueuer), with two real Switchyard processes on
 one database: a cancel asked through one process reaches the batch running on the other
 at once (a NOTIFY, well before the running batch would next read its row), and a batch
-whose process is killed (-9) is finished by the other, no finished line run again."""
+whose process is killed (-9) is finished by the other, no finished line run again; so is
+a file being indexed into a vector store."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import pytest
 from switchyard.services import QUEUE_WATCH_SECONDS
 from tests.e2e import batch_support
 from tests.e2e.batch_support import (
+    EMBED,
     batch_server,
     chat_line,
     file_lines,
@@ -39,7 +41,8 @@ PER_BATCH = 2
 @pytest.fixture
 async def pair(tmp_path: Path, echo: EchoUpstream) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
     shared = {"files_dir": str(tmp_path / "files"), "secret_key": secrets.token_urlsafe(32),
-              "batches": {"concurrency_per_batch": PER_BATCH, "lease_seconds": 3}}
+              "batches": {"concurrency_per_batch": PER_BATCH, "lease_seconds": 3},
+              "vector_store_embedding_model": EMBED, "ingest_lease_seconds": 3}
     async with fresh_postgres_url() as url:
         for name in ("a", "b"):
             (tmp_path / name).mkdir()
@@ -53,11 +56,11 @@ async def pair(tmp_path: Path, echo: EchoUpstream) -> AsyncIterator[tuple[LiveSe
                 server.stop()
 
 
-def _running(servers: tuple[LiveServer, LiveServer], batch_id: str) -> tuple[LiveServer, LiveServer]:
-    """(the process running the batch, the other), told by the line the runner logs."""
+def _running(servers: tuple[LiveServer, LiveServer], key: str, kind: str = "batch") -> tuple[LiveServer, LiveServer]:
+    """(the process running the job, the other), told by the line the runner logs."""
     def runner() -> LiveServer | None:
         for server in servers:
-            if f"batch job {batch_id} runs on" in server.log_path.read_text():
+            if f"{kind} job {key} runs on" in server.log_path.read_text():
                 return server
         return None
 
@@ -115,3 +118,28 @@ def test_a_batch_whose_process_is_killed_is_finished_by_the_other(
     assert all(count <= 2 for count in echo.seen.values())  # in flight (or unwritten) at the kill: once more at most
     assert f"batch job {batch_id} runs on" in other.log_path.read_text()
     assert "resumed" in other.log_path.read_text()
+
+
+def test_a_file_whose_indexing_process_is_killed_is_indexed_by_the_other(
+        pair: tuple[LiveServer, LiveServer], echo: EchoUpstream) -> None:
+    echo.delay = 1.0  # each batch of 64 chunks takes a second to embed
+    client = openai_client(pair[0])
+    store = client.vector_stores.create(name="durable")
+    text = " ".join(f"Sentence {n} tells of the tides, the moon and the sea." for n in range(1500))
+    file = client.files.create(file=("long.txt", text.encode()), purpose="assistants")
+    client.vector_stores.files.create(vector_store_id=store.id, file_id=file.id, chunking_strategy={
+        "type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}})
+    running, other = _running(pair, f"{store.id}/{file.id}", "ingest")
+    wait_for(lambda: sum(echo.seen.values()), lambda seen: seen >= 64)  # mid-file: a batch embedded
+    assert running.process is not None
+    running.process.send_signal(signal.SIGKILL)
+    running.process.wait()
+    running.process = None
+    echo.delay = 0.0
+    survivor = openai_client(other)
+    done = wait_for(lambda: survivor.vector_stores.files.retrieve(file.id, vector_store_id=store.id),
+                    lambda f: f.status != "in_progress", timeout=90)
+    assert done.status == "completed", done.last_error
+    assert f"ingest job {store.id}/{file.id} runs on" in other.log_path.read_text()
+    hits = survivor.vector_stores.search(store.id, query="Sentence 1499 tells of the tides")
+    assert hits.data and hits.data[0].file_id == file.id
