@@ -217,6 +217,9 @@ class Settings(BaseModel):
     job_queue: Literal["auto", "lease"] = "auto"
     background_concurrency: int = 16
     response_event_buffer: int = 10000
+    # A reader following a background stream looks at the store this often without a wake-up
+    # (default 0.5 s alone, 5 s on PostgreSQL, where LISTEN/NOTIFY wakes readers in every process)
+    follow_poll_seconds: float | None = Field(default=None, gt=0)
     vector_store_embedding_model: str | None = None  # default: the first model with task embedding
     # Without pgvector, vector stores with at least this many chunks are searched through an
     # HNSW graph (kept under data_dir/vector_index); smaller ones are scored exactly.

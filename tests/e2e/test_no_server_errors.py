@@ -19,7 +19,9 @@ ROUTES = [
     "/v1/responses/input_tokens", "/v1/responses/compact", "/v1/conversations", "/v1/embeddings", "/v1/rerank",
     "/v1/vector_stores", "/v1/vector_stores/vs_missing/search", "/v1/vector_stores/vs_missing/files",
     "/v1/vector_stores/vs_missing/file_batches", "/v1/uploads", "/v1/batches", "/v1/batches/batch_missing/cancel",
-    "/v1/messages/batches", "/v1/messages/batches/msgbatch_missing/cancel",
+    "/v1/messages/batches", "/v1/messages/batches/msgbatch_missing/cancel", "/v1/assistants",
+    "/v1/assistants/asst_missing", "/v1/threads", "/v1/threads/thread_missing",
+    "/v1/threads/thread_missing/messages", "/v1/threads/thread_missing/messages/msg_missing",
 ]
 BODIES = [
     b"", b"null", b"[]", b"42", b'"text"', b"{", b"{}",

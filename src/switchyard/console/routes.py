@@ -18,9 +18,11 @@ from switchyard.console.pages import (
     models,
     overview,
     playground,
+    project_people,
     projects,
     requests_log,
     stored,
+    users,
 )
 from switchyard.console.render import render_refusal
 
@@ -75,6 +77,8 @@ def _pages() -> list[BaseRoute]:
         *files.ROUTES,
         *stored.ROUTES,
         *admin_keys.ROUTES,
+        *users.ROUTES,
+        *project_people.ROUTES,
         Mount("/static", StaticFiles(packages=[("switchyard.console", "static")]), name="console-static"),
         Route("/{rest:path}", _not_found, methods=["GET", "POST"]),
     ]

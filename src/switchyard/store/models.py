@@ -135,6 +135,7 @@ class BudgetReservation(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
 
+from switchyard.store import assistants_models as _assistants_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import batches_models as _batches_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import deployment_models as _deployment_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import files_models as _files_models  # noqa: E402, F401  (registers tables)

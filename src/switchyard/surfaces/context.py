@@ -12,6 +12,7 @@ from starlette.responses import Response, StreamingResponse
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
@@ -64,6 +65,7 @@ class Services:
     moderation: ModerationModels
     images: ImageService
     batches: BatchService
+    assistants: AssistantsService
 
 
 def services_of(request: Request) -> Services:

@@ -9,6 +9,7 @@ from switchyard.surfaces.admin.routes import admin_routes
 from switchyard.surfaces.anthropic import batches as message_batches
 from switchyard.surfaces.anthropic import messages
 from switchyard.surfaces.openai import (
+    assistants,
     audio,
     batches,
     chat,
@@ -20,9 +21,13 @@ from switchyard.surfaces.openai import (
     moderations,
     responses,
     responses_ws,
+    threads,
     uploads,
     vector_store_files,
     vector_stores,
+)
+from switchyard.surfaces.openai import (
+    messages as thread_messages,
 )
 
 
@@ -51,5 +56,8 @@ def all_routes() -> list[BaseRoute]:
         *uploads.ROUTES,
         *vector_stores.ROUTES,
         *vector_store_files.ROUTES,
+        *assistants.ROUTES,
+        *threads.ROUTES,
+        *thread_messages.ROUTES,
         *admin_routes(),
     ]

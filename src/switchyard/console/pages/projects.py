@@ -15,6 +15,7 @@ from switchyard.gateway.prices import nano_to_usd
 from switchyard.store.budgets import project_holder
 from switchyard.surfaces.admin.common import cents_field, text_field
 from switchyard.surfaces.admin.projects import limit_changes
+from switchyard.surfaces.admin.users import PROJECT_ROLES
 from switchyard.surfaces.context import Services
 from switchyard.tenancy.service import rate_limit_id
 
@@ -52,7 +53,10 @@ async def project_page(request: Request, services: Services, session: Session, p
     keys = await services.organization.list_keys(project_id)
     spend = await services.metering.spend(project_holder(project_id))
     model_limits = await services.organization.rate_limits(project_id, _served(services))
+    members = await services.organization.members(project_id)
+    accounts = await services.organization.list_service_accounts(project_id)
     return render(request, "project.html", session, model_limits=model_limits, status=status, error=error,
+                  members=members, accounts=accounts, member_roles=PROJECT_ROLES,
                   notice=notice, project=project,
                   keys=keys, spent=nano_to_usd(spend.spent_nanousd), created=created, draft=key_draft,
                   project_draft=project_draft)

@@ -40,7 +40,6 @@ from switchyard.tools.builtin import ToolServices
 from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
-FOLLOW_POLL_SECONDS = 0.5
 CANCEL_WAIT_SECONDS = 10.0
 
 
@@ -283,7 +282,7 @@ class ResponsesService:
                         yield end
                     return
                 continue
-            await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
+            await self.signals.wait(response_id)
             events, _ = await self.events.after(response_id, last)
 
     async def _until_stored(self, response_id: str, owner_id: str) -> None:
@@ -293,7 +292,7 @@ class ResponsesService:
             record = await self.responses.get(response_id, owner_id)
             if record is None or record.status in TERMINAL:
                 return
-            await self.signals.wait(response_id, FOLLOW_POLL_SECONDS)
+            await self.signals.wait(response_id)
 
     async def _missing_end(self, record: ResponseRecord | None, last: int) -> dict[str, Any] | None:
         """The terminal event a finished response's stored stream lacks, if it lacks one."""
