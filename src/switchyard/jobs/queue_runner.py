@@ -41,7 +41,8 @@ log = logging.getLogger(__name__)
 
 J = TypeVar("J")
 
-READY_SECONDS = 30.0  # how long submit/cancel wait for the queue's connections at start
+READY_SECONDS = 5.0  # how long submit/cancel wait for the queue's connections at start
+RESTART_SECONDS = 5.0  # a failed queue worker is started again after this
 PICKED_LIMIT = 10_000  # running jobs of one kind looked through for the one cancelled
 CANCEL_POLL_SECONDS = 0.05  # how often a running job looks at PgQueuer's (in-memory) cancel flag
 
@@ -133,16 +134,29 @@ class QueueRunner(Generic[J]):
                               dedupe_key=[self._dedupe(key) for key in keys], on_conflict="skip")
 
     async def _serve(self) -> None:
-        self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
-        self._queries = Queries(AsyncpgPoolDriver(self._pool))
-        self._manager = QueueManager(self._queries)
-        self._manager.entrypoint(self.work.name, accepts_context=True)(self._handle)
-        self._ready.set()
-        self._sweeper = asyncio.create_task(self._sweep(), name=f"{self.work.name}-queue-sweep")
-        log.info("%s jobs run on the PostgreSQL queue as %s", self.work.name, self.worker_id)
-        await self._manager.run(dequeue_timeout=timedelta(seconds=self.idle_poll_seconds), batch_size=1,
-                                max_concurrent_tasks=self.concurrency,
-                                heartbeat_timeout=timedelta(seconds=self.lease_seconds))
+        """PgQueuer's worker loop, started again (after ``RESTART_SECONDS``) if it fails,
+        e.g. while the database is unreachable; the other processes go on meanwhile."""
+        while not self._stopping:
+            try:
+                if self._pool is None:
+                    self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
+                    self._queries = Queries(AsyncpgPoolDriver(self._pool))
+                    self._ready.set()
+                    self._sweeper = asyncio.create_task(self._sweep(), name=f"{self.work.name}-queue-sweep")
+                    log.info("%s jobs run on the PostgreSQL queue as %s", self.work.name, self.worker_id)
+                assert self._queries is not None
+                self._manager = QueueManager(self._queries)
+                self._manager.entrypoint(self.work.name, accepts_context=True)(self._handle)
+                await self._manager.run(dequeue_timeout=timedelta(seconds=self.idle_poll_seconds), batch_size=1,
+                                        max_concurrent_tasks=self.concurrency,
+                                        heartbeat_timeout=timedelta(seconds=self.lease_seconds))
+                return
+            except Exception:
+                if self._stopping:
+                    return
+                log.exception("the %s job queue failed; starting it again in %.0f s", self.work.name,
+                              RESTART_SECONDS)
+                await asyncio.sleep(RESTART_SECONDS)
 
     async def _sweep(self) -> None:
         """Every open job is queued: at start, every ``reconcile_seconds`` and when woken (a
