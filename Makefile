@@ -3,6 +3,7 @@
 # Install everything (embedded model included) and serve on 127.0.0.1:8000.
 serve:
 	./scripts/bootstrap.sh local
+	./scripts/install-sandbox.sh
 	.venv/bin/switchyard serve $(ARGS)
 
 # Install everything and run the whole test suite (slow tests included).
@@ -12,6 +13,7 @@ test:
 	./scripts/install-clients-js.sh "$${SWITCHYARD_CLIENTS_JS_DIR:-$$HOME/.cache/switchyard-clients-js}"
 	./scripts/install-browser.sh
 	./scripts/install-audio-tools.sh
+	./scripts/install-sandbox.sh
 	.venv/bin/ruff check src tests bench
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -q -ra $(ARGS)

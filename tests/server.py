@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import yaml
 
-from tests.fakes.upstream import _free_port
+from tests.fakes.loopback import free_port
 
 MASTER_KEY = "sk-test-master"
 
@@ -21,7 +21,7 @@ MASTER_KEY = "sk-test-master"
 class LiveServer:
     def __init__(self, workdir: Path, models: list[dict[str, Any]], **settings: Any) -> None:
         self.workdir = workdir
-        self.port = _free_port()
+        self.port = free_port()
         self.config_path = workdir / "switchyard.yaml"
         config = {"models": models, "port": self.port, "host": "127.0.0.1", **settings}
         self.config_path.write_text(yaml.safe_dump(config))

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from switchyard.model_list import ModelListError, expand_model_list
 
 ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
-Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech"]
+Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech", "realtime"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
 DEFAULT_LOCAL_EMBEDDING = "all-minilm-l6-v2"
@@ -190,6 +190,37 @@ class BatchesConfig(BaseModel):
     retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
 
 
+class SandboxConfig(BaseModel):
+    """The code interpreter's sandboxes (docs/sandbox.md). Off, or without bubblewrap on the
+    host, the ``code_interpreter`` tool and ``/v1/containers`` answer that no sandbox runs here."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    warm: int = Field(default=1, ge=0)  # sandboxes started ahead of need
+    max_sessions: int = Field(default=16, ge=1)  # live sessions (containers, threads) at once, per process
+    idle_seconds: float = Field(default=20 * 60.0, gt=0)  # a session unused this long ends (OpenAI: 20 minutes)
+    cpu_seconds: int = Field(default=30, ge=1)  # per kernel, over its calls until a limit resets it
+    wall_seconds: float = Field(default=60.0, gt=0)  # one call
+    memory_mb: int = Field(default=1024, ge=128)  # address space of the kernel
+    processes: int = Field(default=64, ge=4)
+    file_mb: int = Field(default=64, ge=1)  # one file written inside
+    disk_mb: int = Field(default=512, ge=1)  # /mnt/data, in memory
+    output_kb: int = Field(default=64, ge=1)  # stdout and stderr kept from one call, each
+    user: int | None = None  # host uid sandboxes run as when the server runs as root (default: nobody)
+
+
+class RealtimeConfig(BaseModel):
+    """The Realtime API's speech models (docs/realtime.md): names of ``task: transcription``
+    and ``task: speech`` models (or their aliases)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    transcription_model: str = "whisper-1"  # the user's speech to the model's input (a session may name another)
+    speech_model: str = "tts-1"  # speaks the model's answers in audio sessions
+    client_secret_seconds: int = Field(default=600, ge=10, le=7200)  # default life of an ephemeral key
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -243,6 +274,8 @@ class Settings(BaseModel):
     metering: MeteringConfig = Field(default_factory=MeteringConfig)
     routing: RoutingConfig = Field(default_factory=RoutingConfig)
     batches: BatchesConfig = Field(default_factory=BatchesConfig)
+    sandbox: SandboxConfig = Field(default_factory=SandboxConfig)
+    realtime: RealtimeConfig = Field(default_factory=RealtimeConfig)
     console: bool = True  # the admin web console at /console
     console_session_hours: float = Field(default=12.0, gt=0)  # how long a console sign-in lasts
 

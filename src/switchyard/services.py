@@ -12,16 +12,18 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import make_url
 
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
-from switchyard.config import ModelConfig, Settings
+from switchyard.config import ModelConfig, SandboxConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.lines import LineRunner
 from switchyard.engine.batches.service import BatchService
 from switchyard.engine.batches.work import BatchWork, ModelSlots
 from switchyard.engine.batches.work import Limits as BatchLimits
+from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.runner import BackgroundWork
 from switchyard.engine.responses.service import ResponsesService
@@ -45,6 +47,7 @@ from switchyard.providers.registry import build_provider
 from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
+from switchyard.sandbox import SandboxError, SandboxLimits, SandboxPool, SandboxSettings
 from switchyard.store.batches import BatchRepository
 from switchyard.store.blobs import BlobStore, request_upload_stores
 from switchyard.store.conversations import ConversationRepository
@@ -55,6 +58,7 @@ from switchyard.store.images import ImageRepository
 from switchyard.store.keys import ApiKeyRepository
 from switchyard.store.notices import PgNotices
 from switchyard.store.projects import ProjectRepository
+from switchyard.store.realtime_secrets import RealtimeSecretRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
 from switchyard.store.secret_box import SecretBox, server_secret
@@ -82,6 +86,7 @@ class Workers:
     batch_runner: JobRunner
     mcp: McpClient
     purger: asyncio.Task[None]
+    sandboxes: SandboxPool | None = None
     notices: PgNotices | None = None
 
 
@@ -186,6 +191,28 @@ def _job_queue_dsn(settings: Settings, database: Database) -> str | None:
         hide_password=False)
 
 
+def sandbox_settings(config: SandboxConfig) -> SandboxSettings:
+    limits = SandboxLimits(cpu_seconds=config.cpu_seconds, wall_seconds=config.wall_seconds,
+                           memory_bytes=config.memory_mb * 1024**2, processes=config.processes,
+                           file_bytes=config.file_mb * 1024**2, disk_bytes=config.disk_mb * 1024**2,
+                           output_bytes=config.output_kb * 1024)
+    return SandboxSettings(limits=limits, warm=config.warm, max_sessions=config.max_sessions,
+                           idle_seconds=config.idle_seconds, user=config.user)
+
+
+async def _sandboxes(config: SandboxConfig) -> SandboxPool | None:
+    """The code interpreter's pool, or None when it is off or cannot run here."""
+    if not config.enabled:
+        return None
+    pool = SandboxPool(sandbox_settings(config))
+    try:
+        await pool.start()
+    except SandboxError as exc:
+        log.warning("code interpreter off: %s", exc)
+        return None
+    return pool
+
+
 async def open_services(settings: Settings, master_key: str) -> tuple[Services, Workers]:
     database = Database(settings.resolved_database_url)
     await database.start()
@@ -217,6 +244,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     images = ImageService(list(settings.models), ImageRepository(database), BlobStore(settings.resolved_files_dir),
                           ImageLinks(secret), settings.image_url_ttl_seconds)
     file_inputs = FileInputs(FileRepository(database), BlobStore(settings.resolved_files_dir), settings.max_body_bytes)
+    sandboxes = await _sandboxes(settings.sandbox)
+    containers = ContainerService(sandboxes, FileRepository(database), BlobStore(settings.resolved_files_dir),
+                                  max_file_bytes=settings.sandbox.file_mb * 1024**2)
     signals = EventSignals(settings.follow_poll_seconds)
     notices = None
     if database.dialect == "postgresql":
@@ -227,7 +257,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         registry, ResponseRepository(database),
         ResponseEventLog(database, max_events_per_response=settings.response_event_buffer),
         conversations, mcp, signals, retrieval=retrieval, file_inputs=file_inputs,
-        secrets=box, images=images,
+        secrets=box, images=images, containers=containers,
     )
     async def queue_depth() -> None:
         call_services.metrics.queue_depth.set(await responses.responses.count_queued())
@@ -240,8 +270,10 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         embeddings=embeddings, retrieval=retrieval, file_inputs=file_inputs,
                         deployments=deployments, metering=metering, organization=organization,
                         client_address=ClientAddress(settings.trusted_proxies), call_services=call_services,
-                        moderation=call_services.moderation, images=images, batches=batches,
+                        moderation=call_services.moderation, images=images, batches=batches, containers=containers,
                         audio=AudioRegistry.from_settings(settings),
+                        realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
+                                                       settings.realtime.client_secret_seconds),
                         assistants=AssistantsService(database, registry, retrieval))
     background = BackgroundWork(responses, decode_stored_request, job_scope=lambda record: metering.job(
         record.owner_id, record.request.get("caller") or {}, "openai.responses"), call_services=call_services)
@@ -261,7 +293,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     for uploads in request_upload_stores(settings.data_dir):
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
-    return services, Workers(runner, batch_runner, mcp, purger, notices)
+    return services, Workers(runner, batch_runner, mcp, purger, sandboxes=sandboxes, notices=notices)
 
 
 async def close_services(services: Services, workers: Workers) -> None:
@@ -275,6 +307,8 @@ async def close_services(services: Services, workers: Workers) -> None:
     await workers.mcp.aclose()
     if workers.notices is not None:
         await workers.notices.aclose()
+    if workers.sandboxes is not None:
+        await workers.sandboxes.aclose()
     await services.embeddings.aclose()
     await services.moderation.aclose()
     await services.images.aclose()

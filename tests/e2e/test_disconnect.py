@@ -24,7 +24,8 @@ from switchyard.config import ModelConfig, Settings
 from tests.conftest import LOCAL, VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
-from tests.fakes.upstream import FakeUpstream, Reply, _free_port
+from tests.fakes.loopback import free_port
+from tests.fakes.upstream import FakeUpstream, Reply
 from tests.server import MASTER_KEY, LiveServer
 
 HOLD = 120.0  # how long a scripted upstream holds its answer back: far past any wait below
@@ -132,7 +133,7 @@ class InProcess:
 
 @pytest.fixture(scope="module")
 def local_server(tmp_path_factory: pytest.TempPathFactory, model_path: Path) -> Iterator[InProcess]:
-    port = _free_port()
+    port = free_port()
     settings = Settings(data_dir=tmp_path_factory.mktemp("disconnect-local"), master_key=MASTER_KEY, port=port,
                         models=[ModelConfig(name=LOCAL, provider="local", path=str(model_path),
                                             context_length=2048)])

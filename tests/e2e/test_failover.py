@@ -19,7 +19,8 @@ import pytest
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.anthropic_wire import refuse_as_anthropic
-from tests.fakes.upstream import FakeUpstream, Reply, _free_port
+from tests.fakes.loopback import free_port
+from tests.fakes.upstream import FakeUpstream, Reply
 from tests.server import MASTER_KEY, LiveServer
 
 COOLDOWN = 1.0
@@ -44,7 +45,7 @@ def _reset(fakes: dict[str, FakeUpstream]) -> None:
 
 
 def _oai(fake: FakeUpstream | None, ident: str, priority: int, **extra: Any) -> dict[str, Any]:
-    url = fake.url if fake is not None else f"http://127.0.0.1:{_free_port()}"  # nothing listens there
+    url = fake.url if fake is not None else f"http://127.0.0.1:{free_port()}"  # nothing listens there
     return {"id": ident, "base_url": url + "/v1", "api_key": f"key-{ident}", "priority": priority, **extra}
 
 

@@ -22,8 +22,9 @@ from tests.conftest import LOCAL, VIA_ANTHROPIC, VIA_OPENAI, VIA_OPENAI_EMBEDDIN
 from tests.e2e.ledger import ADMIN, entries, newest_id, wait_new
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
+from tests.fakes.loopback import free_port
 from tests.fakes.mcp_server import start_mcp_server
-from tests.fakes.upstream import FakeUpstream, Reply, Stream, _free_port
+from tests.fakes.upstream import FakeUpstream, Reply, Stream
 from tests.server import MASTER_KEY, LiveServer
 
 PRICE = {"input_per_mtok": "1.00", "cached_input_per_mtok": "0.50", "output_per_mtok": "2.00"}
@@ -48,7 +49,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream,
     models = [{**m, "price": PRICE} for m in upstream_models(fake_openai, fake_anthropic)]
     models.append({"name": FAILING_OVER, "provider": "openai", "model": "gpt-upstream", "timeout": 5, "price": PRICE,
                    "deployments": [  # the first refuses connections (nothing listens there)
-                       {"id": "down", "base_url": f"http://127.0.0.1:{_free_port()}/v1", "api_key": "k"},
+                       {"id": "down", "base_url": f"http://127.0.0.1:{free_port()}/v1", "api_key": "k"},
                        {"id": "up", "base_url": fake_openai.url + "/v1", "api_key": "k", "priority": 1}]})
     embeddings = [{**m, "price": EMBED_PRICE} if m["name"] == VIA_OPENAI_EMBEDDING else m
                   for m in embedding_models(fake_openai)]

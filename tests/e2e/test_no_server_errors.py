@@ -22,6 +22,7 @@ ROUTES = [
     "/v1/messages/batches", "/v1/messages/batches/msgbatch_missing/cancel", "/v1/assistants",
     "/v1/assistants/asst_missing", "/v1/threads", "/v1/threads/thread_missing",
     "/v1/threads/thread_missing/messages", "/v1/threads/thread_missing/messages/msg_missing",
+    "/v1/containers", "/v1/containers/cntr_missing/files",
 ]
 BODIES = [
     b"", b"null", b"[]", b"42", b'"text"', b"{", b"{}",

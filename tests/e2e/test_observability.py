@@ -27,7 +27,8 @@ from switchyard.gateway.auth import MASTER_OWNER
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
-from tests.fakes.upstream import FakeUpstream, _free_port
+from tests.fakes.loopback import free_port
+from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
 
 
@@ -36,7 +37,7 @@ class Collector:
 
     def __init__(self) -> None:
         self.spans: list[dict[str, Any]] = []
-        self.port = _free_port()
+        self.port = free_port()
         collector = self
 
         class Handler(BaseHTTPRequestHandler):

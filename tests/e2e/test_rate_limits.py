@@ -21,8 +21,9 @@ from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.e2e.ledger import wait_new
 from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
+from tests.fakes.loopback import free_port
 from tests.fakes.mcp_server import start_mcp_server
-from tests.fakes.upstream import FakeUpstream, Reply, Stream, _free_port
+from tests.fakes.upstream import FakeUpstream, Reply, Stream
 from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY, LiveServer
 
@@ -350,7 +351,7 @@ async def test_embeddings_count_as_requests_and_settle_their_tokens(start_server
 
 async def test_an_unreachable_redis_admits_calls_unchecked(tmp_path: Path, fake_openai: FakeUpstream,
                                                             fake_anthropic: FakeUpstream) -> None:
-    closed_port = _free_port()  # nothing listens there
+    closed_port = free_port()  # nothing listens there
     server = LiveServer(tmp_path, upstream_models(fake_openai, fake_anthropic),
                         redis_url=f"redis://127.0.0.1:{closed_port}/0",
                         rate_limits={"default_key_limits": {"requests_per_minute": 1}})

@@ -15,17 +15,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import socket
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.mcpserver.utilities.types import Image
 from mcp.shared.exceptions import MCPError
+
+from tests.fakes.loopback import Loopback
 
 ASGIApp = Callable[..., Any]
 
@@ -116,25 +115,7 @@ def start_mcp_server(
         app = _meet_before_listing(app, list_barrier)
     if token is not None:
         app = _require_bearer(app, token)
-    port = _free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    uv = uvicorn.Server(config)
-    thread = threading.Thread(target=uv.run, daemon=True, name=f"mcp-server-{port}")
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not uv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("fake MCP server did not start")
-        time.sleep(0.01)
+    loopback = Loopback("mcp-server")
+    loopback.serve(app, lifespan="on")
+    return loopback.url + path, loopback.stop
 
-    def stop() -> None:
-        uv.should_exit = True
-        thread.join(timeout=5)
-
-    return f"http://127.0.0.1:{port}{path}", stop
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

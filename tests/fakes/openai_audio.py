@@ -7,19 +7,16 @@ chunks. ``fail`` makes the next request answer an OpenAI error instead."""
 from __future__ import annotations
 
 import asyncio
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
-from tests.fakes.upstream import _free_port
+from tests.fakes.loopback import Loopback
 
 SEGMENTS = [
     {"text": " Relayed speech is here.", "start": 0.0, "end": 1.5},
@@ -40,17 +37,11 @@ class Heard:
     json: Any = None
 
 
-class FakeAudioUpstream:
+class FakeAudioUpstream(Loopback):
     def __init__(self) -> None:
-        self.port = _free_port()
+        super().__init__("fake-audio-upstream")
         self.heard: list[Heard] = []
         self.failures: list[tuple[int, dict[str, Any]]] = []
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def fail(self, status: int, message: str, code: str | None = None, param: str | None = None) -> None:
         self.failures.append((status, {"error": {"message": message, "type": "invalid_request_error",
@@ -106,23 +97,8 @@ class FakeAudioUpstream:
         return StreamingResponse(chunks(), media_type="audio/mpeg")
 
     def start(self) -> None:
-        app = Starlette(routes=[
+        self.serve(Starlette(routes=[
             Route("/v1/audio/transcriptions", self._transcribe, methods=["POST"]),
             Route("/v1/audio/translations", self._transcribe, methods=["POST"]),
             Route("/v1/audio/speech", self._speech, methods=["POST"]),
-        ])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake audio upstream did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        ]))

@@ -5,20 +5,18 @@ and records what it received."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import threading
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
+
+from tests.fakes.loopback import Loopback
 
 
 @dataclass
@@ -75,20 +73,13 @@ def by_stream(reply: Reply, stream: Stream) -> Callable[[Any], Answer]:
     return answer
 
 
-class FakeUpstream:
+class FakeUpstream(Loopback):
     def __init__(self, name: str, check: Check | None = None) -> None:
-        self.name = name
+        super().__init__(name)
         self.check = check
         self.scripts: deque[Script] = deque()
         self.received: list[Received] = []
         self.abandoned: list[str] = []  # paths of requests whose client left before the answer ended
-        self.port = _free_port()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
 
     def script(self, *scripts: Script) -> None:
         self.scripts.extend(scripts)
@@ -138,22 +129,7 @@ class FakeUpstream:
             raise
 
     def start(self) -> None:
-        app = Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])])
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="off")
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, daemon=True)
-        self._thread.start()
-        deadline = time.monotonic() + 10
-        while not self._server.started:
-            if time.monotonic() > deadline:
-                raise RuntimeError("fake upstream did not start")
-            time.sleep(0.01)
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
+        self.serve(Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])]))
 
 
 async def _form(request: Request) -> dict[str, Any]:
@@ -197,8 +173,3 @@ async def _client_leaves(request: Request, seconds: float) -> bool:
         await asyncio.sleep(0.02)
     return False
 
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

@@ -49,3 +49,4 @@ class CodeInterpreterConfig:
 
     container: str | None = None
     file_ids: list[str] = field(default_factory=list)
+    path: str = "tools"  # the tool's position in the request, for errors

@@ -95,12 +95,25 @@ CodeOutput = CodeLogs | CodeImage
 
 
 @dataclass(slots=True)
+class CodeFile:
+    """A file the code wrote, kept in its container (answers cite it)."""
+
+    file_id: str
+    container_id: str
+    filename: str
+
+
+@dataclass(slots=True)
 class CodeInterpreterCall:
+    """Code run in a container: ``outputs`` (logs and images) once it ran; ``files`` those
+    it wrote (not part of the wire item: the answer that follows cites them)."""
+
     id: str
     code: str
     container_id: str | None = None
     outputs: list[CodeOutput] | None = None
     status: ToolStatus = "completed"
+    files: list[CodeFile] = field(default_factory=list)
 
 
 @dataclass(slots=True)

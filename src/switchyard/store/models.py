@@ -140,6 +140,7 @@ from switchyard.store import batches_models as _batches_models  # noqa: E402, F4
 from switchyard.store import deployment_models as _deployment_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import files_models as _files_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import image_models as _image_models  # noqa: E402, F401  (registers tables)
+from switchyard.store import realtime_secret_models as _realtime_secret_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import responses_models as _responses_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import tenancy_models as _tenancy_models  # noqa: E402, F401  (registers tables)
 from switchyard.store import vector_store_models as _vector_store_models  # noqa: E402, F401  (registers tables)

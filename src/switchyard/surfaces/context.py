@@ -14,8 +14,10 @@ from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.engine.assistants.service import AssistantsService
 from switchyard.engine.batches.service import BatchService
+from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import (
@@ -65,7 +67,9 @@ class Services:
     moderation: ModerationModels
     images: ImageService
     batches: BatchService
+    realtime_secrets: ClientSecrets
     assistants: AssistantsService
+    containers: ContainerService
 
 
 def services_of(request: Request) -> Services:

@@ -17,6 +17,7 @@ from switchyard.core.request import Tool, ToolChoice
 from switchyard.core.tool_config import CodeInterpreterConfig, FileSearchConfig, ImageGenerationConfig, McpToolConfig
 from switchyard.core.tool_items import BuiltinItem
 from switchyard.retrieval.service import Retrieval
+from switchyard.tools.code_runner import CodeRunner
 from switchyard.tools.image_maker import ImageMaker
 from switchyard.tools.mcp import McpClient
 
@@ -38,6 +39,7 @@ class ToolServices:
     retrieval: Retrieval | None = None
     mcp: McpClient | None = None
     images: ImageMaker | None = None
+    code: CodeRunner | None = None
 
 
 class RunScope(Protocol):

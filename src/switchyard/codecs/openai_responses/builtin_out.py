@@ -42,8 +42,9 @@ def _image_generation_call(item: ImageGenerationCall) -> dict[str, Any]:
     return wire
 
 
-def builtin_item(item: BuiltinItem, *, search_results: bool = False) -> dict[str, Any]:
-    """``search_results``: a search's results are shown (``include`` asked for them)."""
+def builtin_item(item: BuiltinItem, *, search_results: bool = False, code_outputs: bool = False) -> dict[str, Any]:
+    """``search_results``: a search's results are shown; ``code_outputs``: code's logs and
+    images are (``include`` asked for them)."""
     match item:
         case FileSearchCall():
             results = None
@@ -68,7 +69,7 @@ def builtin_item(item: BuiltinItem, *, search_results: bool = False) -> dict[str
             return {"id": item.id, "type": "mcp_approval_response", "approval_request_id": item.approval_request_id,
                     "approve": item.approve, "reason": item.reason}
         case CodeInterpreterCall():
-            outputs = None if item.outputs is None else [
+            outputs = None if item.outputs is None or not code_outputs else [
                 {"type": "image", "url": o.url} if isinstance(o, CodeImage) else {"type": "logs", "logs": o.logs}
                 for o in item.outputs]
             return {"id": item.id, "type": "code_interpreter_call", "status": item.status, "code": item.code,

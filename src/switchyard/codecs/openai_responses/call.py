@@ -10,7 +10,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.core.request import ReasoningConfig, ResponseFormat, Tool, ToolChoice
-from switchyard.core.tool_config import ApprovalPolicy, FileSearchConfig, ImageGenerationConfig, McpToolConfig
+from switchyard.core.tool_config import (
+    ApprovalPolicy,
+    CodeInterpreterConfig,
+    FileSearchConfig,
+    ImageGenerationConfig,
+    McpToolConfig,
+)
 
 __all__ = ["ApprovalPolicy", "FileSearchConfig", "ImageGenerationConfig", "McpToolConfig", "NewItemId", "ResponsesCall",
            "random_item_id"]
@@ -42,6 +48,7 @@ class ResponsesCall:
     mcp_tools: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
     image_generation: ImageGenerationConfig | None = None
+    code_interpreter: CodeInterpreterConfig | None = None
     tool_choice: ToolChoice | None = None
     tool_choice_wire: str | dict[str, Any] = "auto"
     parallel_tool_calls: bool = True

@@ -90,6 +90,7 @@ def decode_request(body: object, *, new_item_id: NewItemId = random_item_id) -> 
         mcp_tools=tools.mcp,
         file_search=tools.file_search,
         image_generation=tools.image_generation,
+        code_interpreter=tools.code_interpreter,
         tool_choice=tool_choice,
         tool_choice_wire=tool_choice_wire,
         parallel_tool_calls=opt_bool(body, "parallel_tool_calls") is not False,

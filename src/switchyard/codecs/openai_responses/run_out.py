@@ -13,6 +13,7 @@ from switchyard.core.run_events import RunEvent, RunFinished, RunStarted
 from switchyard.core.usage import Usage
 
 SEARCH_RESULTS_INCLUDE = "file_search_call.results"
+CODE_OUTPUTS_INCLUDE = "code_interpreter_call.outputs"
 
 
 class ResponsesRunEncoder:
@@ -29,7 +30,8 @@ class ResponsesRunEncoder:
         self.background = background
         summary = call.reasoning is not None and call.reasoning.summary is not None
         self.stream = ResponsesStreamEncoder(new_item_id=new_item_id, reasoning_as="summary" if summary else "text",
-                                             search_results=SEARCH_RESULTS_INCLUDE in call.include)
+                                             search_results=SEARCH_RESULTS_INCLUDE in call.include,
+                                             code_outputs=CODE_OUTPUTS_INCLUDE in call.include)
         self.started = False
         self.status = "queued" if background else "in_progress"
         self.final: dict[str, Any] | None = None

@@ -58,7 +58,14 @@ from switchyard.core.events import (
     Start,
     TextDelta,
 )
-from switchyard.core.tool_items import FileSearchCall, FileSearchResult, PartialImage, VendorItem
+from switchyard.core.tool_items import (
+    CodeFile,
+    CodeInterpreterCall,
+    FileSearchCall,
+    FileSearchResult,
+    PartialImage,
+    VendorItem,
+)
 
 LIFECYCLE = frozenset({
     "response.created", "response.queued", "response.in_progress", "response.completed",
@@ -87,6 +94,16 @@ class _Block:
 Event_ = dict[str, Any]
 
 
+def _placed(citation: dict[str, Any], text: str) -> dict[str, Any]:
+    """A citation placed in a finished text: a file citation at its end; a container file
+    citation over the file's name where the text says it (else at the end)."""
+    if citation["type"] != "container_file_citation":
+        return {**citation, "index": len(text)}
+    start = text.rfind(citation["filename"])
+    end = start + len(citation["filename"]) if start >= 0 else len(text)
+    return {**citation, "start_index": start if start >= 0 else len(text), "end_index": end}
+
+
 class ResponsesStreamEncoder:
     def __init__(
         self,
@@ -97,8 +114,10 @@ class ResponsesStreamEncoder:
         tools: dict[str, ToolKind] | None = None,
         pack_reasoning_text: bool | None = None,
         search_results: bool = False,
+        code_outputs: bool = False,
     ) -> None:
         self._search_results = search_results
+        self._code_outputs = code_outputs
         self._new_item_id = new_item_id
         self._tools = tools
         self._pack_text = pack_reasoning_text
@@ -256,7 +275,7 @@ class ResponsesStreamEncoder:
         if block.kind == "text":
             part = output_text(block.text, block.logprobs)
             for n, citation in enumerate(self._citations):
-                annotation = {**citation, "index": len(block.text)}
+                annotation = _placed(citation, block.text)
                 part["annotations"].append(annotation)
                 out.append(self._event("response.output_text.annotation.added", **where, content_index=0,
                                        annotation_index=n, annotation=annotation))
@@ -319,7 +338,7 @@ class ResponsesStreamEncoder:
         item = event.item
         if isinstance(item, VendorItem):
             return []  # another vendor's content: nothing a Responses client can read
-        wire = builtin_item(item, search_results=self._search_results)
+        wire = builtin_item(item, search_results=self._search_results, code_outputs=self._code_outputs)
         if not wire["id"]:
             wire["id"] = item.id = self._new_item_id(_ITEM_PREFIX.get(wire["type"], "item_"))
         if isinstance(event, ItemStart):
@@ -328,7 +347,17 @@ class ResponsesStreamEncoder:
         out += self._end_item(wire)
         if isinstance(item, FileSearchCall) and item.results:
             self._cite(item.results)
+        if isinstance(item, CodeInterpreterCall) and item.files:
+            self._cite_container_files(item.files)
         return out
+
+    def _cite_container_files(self, files: list[CodeFile]) -> None:
+        """``container_file_citation`` annotations for the text blocks that end from now on:
+        the files the code wrote (spanning the file's name where the text says it)."""
+        known = {(c.get("container_id"), c["file_id"]) for c in self._citations}
+        self._citations += [{"type": "container_file_citation", "container_id": f.container_id,
+                             "file_id": f.file_id, "filename": f.filename}
+                            for f in files if (f.container_id, f.file_id) not in known]
 
     def _cite(self, results: list[FileSearchResult]) -> None:
         """``file_citation`` annotations (without ``index``) for every text block that ends
@@ -357,6 +386,15 @@ class ResponsesStreamEncoder:
             out.append(self._event("response.output_item.added", output_index=index, item=added))
             out.append(self._event("response.image_generation_call.in_progress", **where))
             out.append(self._event("response.image_generation_call.generating", **where))
+        elif kind == "code_interpreter_call":
+            code = item.get("code") or ""
+            added.update(status="in_progress", code="", outputs=None)
+            out.append(self._event("response.output_item.added", output_index=index, item=added))
+            out.append(self._event("response.code_interpreter_call.in_progress", **where))
+            if code:
+                out.append(self._event("response.code_interpreter_call_code.delta", **where, delta=code))
+            out.append(self._event("response.code_interpreter_call_code.done", **where, code=code))
+            out.append(self._event("response.code_interpreter_call.interpreting", **where))
         elif kind == "mcp_list_tools":
             added["tools"] = []
             added.pop("error", None)
@@ -388,6 +426,8 @@ class ResponsesStreamEncoder:
         out: list[Event_] = []
         if kind == "file_search_call":
             out.append(self._event("response.file_search_call.completed", **where))
+        elif kind == "code_interpreter_call" and done.get("status") == "completed":
+            out.append(self._event("response.code_interpreter_call.completed", **where))
         elif kind == "image_generation_call" and done.get("status") == "completed":
             out.append(self._event("response.image_generation_call.completed", **where))
         elif kind == "mcp_list_tools":

@@ -33,6 +33,7 @@ from switchyard.codecs.openai_responses.call import FileSearchConfig, ImageGener
 from switchyard.codecs.openai_responses.tool_names import custom_parameters, flat_name
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.request import Tool, ToolChoice, ToolGrammar
+from switchyard.core.tool_config import CodeInterpreterConfig
 from switchyard.retrieval.filters import parse_filters
 from switchyard.retrieval.ranking import parse_ranking_options
 
@@ -62,6 +63,7 @@ class Tools:
     mcp: list[McpToolConfig] = field(default_factory=list)
     file_search: FileSearchConfig | None = None
     image_generation: ImageGenerationConfig | None = None
+    code_interpreter: CodeInterpreterConfig | None = None
     hosted: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     names: set[str] = field(default_factory=set)  # of ``functions``, for linear duplicate checks
     labels: set[str] = field(default_factory=set)  # of ``mcp``
@@ -119,6 +121,10 @@ def add_tool(out: Tools, tool: object, path: str) -> None:
         if out.image_generation is not None:
             raise invalid("Invalid 'tools': only one image_generation tool is allowed.", f"{path}.type")
         wire, out.image_generation = _image_generation(tool, path)
+    elif kind == "code_interpreter":
+        if out.code_interpreter is not None:
+            raise invalid("Invalid 'tools': only one code_interpreter tool is allowed.", f"{path}.type")
+        wire, out.code_interpreter = _code_interpreter(tool, path)
     elif kind in DROPPED_TOOLS:
         wire = dict(tool)
         out.hosted.append((path, wire))
@@ -163,6 +169,31 @@ def _image_generation(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], 
         options["output_compression"] = compression
     partials = opt_int(tool, "partial_images", path, lo=0, hi=3) or 0
     return dict(tool), ImageGenerationConfig(opt_str(tool, "model", path), options, path, partials)
+
+
+def _code_interpreter(tool: dict[str, Any], path: str) -> tuple[dict[str, Any], CodeInterpreterConfig]:
+    """``container``: a container id, or ``{"type": "auto", "file_ids": [...]}`` for one made
+    on demand (``memory_limit`` is taken, the sandbox's own limit applies)."""
+    container = tool.get("container")
+    if isinstance(container, str):
+        if not container:
+            raise invalid(f"'{path}.container' must be a container id or an object.", f"{path}.container")
+        return dict(tool), CodeInterpreterConfig(container, [], path)
+    if not isinstance(container, dict):
+        raise invalid(f"Missing required parameter: '{path}.container'.", f"{path}.container",
+                      "missing_required_parameter")
+    if container.get("type") != "auto":
+        raise invalid(f"Invalid value for '{path}.container.type': expected 'auto'.", f"{path}.container.type",
+                      "invalid_value")
+    ids = container.get("file_ids") or []
+    if not isinstance(ids, list) or not all(isinstance(i, str) and i for i in ids):
+        raise invalid(f"'{path}.container.file_ids' must be an array of file ids.", f"{path}.container.file_ids")
+    if len(ids) > 50:
+        raise invalid(f"'{path}.container.file_ids' holds at most 50 files.", f"{path}.container.file_ids")
+    if container.get("memory_limit") not in (None, "1g", "4g", "16g", "64g"):
+        raise invalid(f"Invalid value for '{path}.container.memory_limit'.", f"{path}.container.memory_limit",
+                      "invalid_value")
+    return dict(tool), CodeInterpreterConfig(None, list(ids), path)
 
 
 def _add_function(out: Tools, fn: Tool, path: str) -> None:

@@ -12,6 +12,9 @@ from typing import Any
 from switchyard.codecs.openai_responses.call import ImageGenerationConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.core.request import Tool
+from switchyard.core.tool_config import CodeInterpreterConfig
+from switchyard.engine.containers.service import ContainerService
+from switchyard.engine.containers.service import unavailable as container_unavailable
 from switchyard.engine.file_inputs import FileInputs, responses_references
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.parameter_check import check_parameters
@@ -73,8 +76,10 @@ class ResponsesService:
     def __init__(self, models: ModelRegistry, responses: ResponseRepository, events: ResponseEventLog,
                  conversations: ConversationRepository, mcp: McpClient, signals: EventSignals, *,
                  secrets: SecretBox, retrieval: Retrieval | None = None,
-                 file_inputs: FileInputs | None = None, images: ImageService | None = None) -> None:
+                 file_inputs: FileInputs | None = None, images: ImageService | None = None,
+                 containers: ContainerService | None = None) -> None:
         self.retrieval = retrieval
+        self.containers = containers
         self.secrets = secrets
         self.file_inputs = file_inputs
         self.images = images
@@ -95,10 +100,12 @@ class ResponsesService:
             raise invalid("Background responses must be stored: 'store' cannot be false.", "store")
         route = self.models.resolve(call.model)
         await check_servers(call, self.mcp)
-        hosted = call.mcp_tools or call.file_search or call.image_generation
+        hosted = call.mcp_tools or call.file_search or call.image_generation or call.code_interpreter
         tools = call.function_tools or ([Tool("mcp_or_file_search")] if hosted else [])
         if call.image_generation is not None:
             self._check_image_model(call.image_generation)
+        if call.code_interpreter is not None:
+            self._check_container(call.code_interpreter, owner_id)
         check_parameters(route, model_request(call, [], tools), quiet=True)
         if self.file_inputs is not None:
             await self.file_inputs.check(responses_references(call.input_items), owner_id)
@@ -135,10 +142,20 @@ class ResponsesService:
             error.message = f"The image_generation tool cannot be used: {error.message}"
             raise
 
+    def _check_container(self, config: CodeInterpreterConfig, owner_id: str) -> None:
+        """A 400 naming the tool when no sandbox runs here; a 404 for a container that is not
+        the caller's."""
+        if self.containers is None or self.containers.pool is None:
+            error = container_unavailable()
+            error.param = config.path
+            raise error
+        if config.container is not None:
+            self.containers.get(owner_id, config.container, f"{config.path}.container")
+
     def _context(self, p: Prepared, background: bool) -> RunContext:
         return RunContext(p.response_id, p.call, p.route, p.history, p.input_items, p.created_at,
-                          ToolServices(self.retrieval, self.mcp, self.images), new_item_id, background=background,
-                          owner_id=p.owner_id, file_inputs=self.file_inputs)
+                          ToolServices(self.retrieval, self.mcp, self.images, self.containers), new_item_id,
+                          background=background, owner_id=p.owner_id, file_inputs=self.file_inputs)
 
     async def run_foreground(self, p: Prepared) -> dict[str, Any]:
         async def drop(event: dict[str, Any]) -> None:

@@ -7,7 +7,7 @@ by this migration so that Alembic owns the schema; a PgQueuer upgrade that chang
 schema comes with a new revision.
 
 Revision ID: 0021
-Revises: 0017
+Revises: 0019
 Create Date: 2026-11-30
 """
 
@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.util import await_only
 
 revision: str = "0021"
-down_revision: str | None = "0017"
+down_revision: str | None = "0019"
 branch_labels: str | None = None
 depends_on: str | None = None
 

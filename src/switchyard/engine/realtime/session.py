@@ -1,0 +1,259 @@
+"""One realtime session: client events in (already decoded), server events out through
+``send``. The pure state (conversation, input buffer, whether a response runs) is the
+codec's ``SessionState``; this drives it, runs responses and transcriptions as tasks, and
+runs server VAD over appended audio. Every bad event is answered with an ``error`` event
+naming the field and the client's ``event_id``; the session goes on."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from typing import Any
+
+from switchyard.codecs.openai_realtime import client_events as ce
+from switchyard.codecs.openai_realtime.conversation import BYTES_PER_MS, Phase, SessionState
+from switchyard.codecs.openai_realtime.items import decode_item, user_audio_item
+from switchyard.codecs.openai_realtime.response_in import decode_response
+from switchyard.codecs.openai_realtime.server_events import (
+    error_event,
+    event,
+    transcription_completed,
+    transcription_failed,
+)
+from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update, encode_session
+from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.engine.realtime.audio_in import transcribe
+from switchyard.engine.realtime.context import RealtimeContext, Send
+from switchyard.engine.realtime.response_run import ResponseRun
+from switchyard.engine.realtime.vad import FRAME_MS, EnergyVad, SpeechStarted, SpeechStopped
+
+log = logging.getLogger("switchyard")
+SESSION_SECONDS = 60 * 60  # a session's lifetime, as OpenAI's
+
+
+def new_id(prefix: str) -> str:
+    """``prefix`` and 20 unguessable characters of [A-Za-z0-9]."""
+    while len(chars := secrets.token_urlsafe(24).replace("-", "").replace("_", "")) < 20:
+        pass
+    return prefix + chars[:20]
+
+
+class RealtimeSession:
+    def __init__(self, ctx: RealtimeContext, config: SessionConfig, send: Send) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.send = send
+        self.state = SessionState()
+        self.id = new_id("sess_")
+        self.expires_at = int(time.time()) + SESSION_SECONDS
+        self.vad = EnergyVad(config.turn_detection) if config.turn_detection else None
+        self.appended_ms = 0.0  # all audio appended this session
+        self.speech_item: str | None = None  # the item id promised by speech_started
+        self.run: ResponseRun | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.transcripts: dict[str, asyncio.Task[None]] = {}  # item id -> its transcription
+
+    # --- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.send(event(new_id("event_"), "session.created", session=self._session()))
+
+    async def expire(self) -> None:
+        """The session reached its ``expires_at``: an error says so before the socket closes."""
+        await self._error(invalid(f"Your session hit the maximum duration of {SESSION_SECONDS // 60} minutes.",
+                                  None, "session_expired"), None)
+
+    async def close(self) -> None:
+        if self.run is not None:
+            self.run.cancel("client_cancelled")
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+    def _session(self) -> dict[str, Any]:
+        return encode_session(self.config, self.id, self.expires_at)
+
+    def _spawn(self, work: Any) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = asyncio.create_task(work)
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+        return task
+
+    async def _error(self, error: SwitchyardError, client_event_id: str | None) -> None:
+        await self.send(error_event(new_id("event_"), error, client_event_id))
+
+    # --- client events -------------------------------------------------------------------
+
+    async def receive(self, raw: str | bytes) -> None:
+        client_event_id: str | None = None
+        try:
+            frame = ce.load_frame(raw)
+            client_event_id = ce.event_id_of(frame)
+            await self._handle(ce.decode_event(frame))
+        except SwitchyardError as error:
+            await self._error(error, client_event_id)
+
+    async def _handle(self, ev: ce.ClientEvent) -> None:
+        if isinstance(ev, ce.SessionUpdate):
+            await self._update(ev.session)
+        elif isinstance(ev, ce.ItemCreate):
+            item = decode_item(ev.item, new_id("item_"))
+            previous = self.state.conversation.add(item, ev.previous_item_id)
+            await self.send(event(new_id("event_"), "conversation.item.added", previous_item_id=previous, item=item))
+            await self.send(event(new_id("event_"), "conversation.item.done", previous_item_id=previous, item=item))
+        elif isinstance(ev, ce.ItemRetrieve):
+            item = self.state.conversation.get(ev.item_id)
+            await self.send(event(new_id("event_"), "conversation.item.retrieved", item=item))
+        elif isinstance(ev, ce.ItemDelete):
+            self.state.conversation.delete(ev.item_id)
+            await self.send(event(new_id("event_"), "conversation.item.deleted", item_id=ev.item_id))
+        elif isinstance(ev, ce.ItemTruncate):
+            self.state.conversation.truncate(ev.item_id, ev.content_index, ev.audio_end_ms)
+            await self.send(event(new_id("event_"), "conversation.item.truncated", item_id=ev.item_id,
+                                  content_index=ev.content_index, audio_end_ms=ev.audio_end_ms))
+        elif isinstance(ev, ce.AudioAppend):
+            await self._append(ev.audio)
+        elif isinstance(ev, ce.AudioCommit):
+            self.state.buffer.check_commit()
+            await self._commit(self.state.buffer.take())
+        elif isinstance(ev, ce.AudioClear):
+            self.state.buffer.clear()
+            if self.vad is not None:
+                self.vad.reset()
+            self.speech_item = None
+            await self.send(event(new_id("event_"), "input_audio_buffer.cleared"))
+        elif isinstance(ev, ce.OutputAudioClear):
+            raise invalid("output_audio_buffer.clear is for WebRTC and SIP connections; over a WebSocket send "
+                          "response.cancel and conversation.item.truncate instead.", "type", "invalid_value")
+        elif isinstance(ev, ce.ResponseCreate):
+            await self._create_response(ev.response)
+        elif isinstance(ev, ce.ResponseCancel):
+            response_id = self.state.check_cancel(ev.response_id)
+            if self.run is not None and self.run.encoder.response_id == response_id:
+                self.run.cancel("client_cancelled")
+
+    async def _update(self, session: dict[str, Any]) -> None:
+        config = apply_update(self.config, session, default_stt=self.ctx.transcription_model)
+        if config.model != self.config.model:
+            self.ctx.check_model(config.model)
+            self.ctx.models.resolve(config.model)
+        if config.audio_out:
+            self._check_speaker()
+        if config.turn_detection != self.config.turn_detection:
+            self.vad = EnergyVad(config.turn_detection) if config.turn_detection else None
+            self.speech_item = None
+        self.config = config
+        await self.send(event(new_id("event_"), "session.updated", session=self._session()))
+
+    def _check_speaker(self) -> None:
+        try:
+            self.ctx.audio.speaker(self.ctx.speech_model)
+        except SwitchyardError as error:
+            raise invalid(f"Audio output needs a speech model, and '{self.ctx.speech_model}' (realtime.speech_model) "
+                          f"cannot be used: {error.message}", "session.output_modalities",
+                          "speech_model_unavailable") from error
+
+    # --- input audio ---------------------------------------------------------------------
+
+    async def _append(self, audio: bytes) -> None:
+        self.state.buffer.append(audio)
+        self.appended_ms += len(audio) / BYTES_PER_MS
+        if self.vad is None:
+            return
+        for found in self.vad.feed(audio):
+            if isinstance(found, SpeechStarted):
+                self.speech_item = new_id("item_")
+                await self.send(event(new_id("event_"), "input_audio_buffer.speech_started",
+                                      audio_start_ms=found.audio_start_ms, item_id=self.speech_item))
+                if self.run is not None and self.config.turn_detection is not None \
+                        and self.config.turn_detection.interrupt_response:
+                    self.run.cancel("turn_detected")
+            elif isinstance(found, SpeechStopped):
+                item_id = self.speech_item or new_id("item_")
+                self.speech_item = None
+                await self.send(event(new_id("event_"), "input_audio_buffer.speech_stopped",
+                                      audio_end_ms=found.audio_end_ms, item_id=item_id))
+                origin = self.appended_ms - self.state.buffer.ms  # session time of the buffer's start
+                pcm = self.state.buffer.take(max(0.0, found.audio_start_ms - origin), found.audio_end_ms - origin)
+                await self._commit(pcm, item_id)
+                vad = self.config.turn_detection
+                if vad is not None and vad.create_response and self.state.phase is Phase.IDLE:
+                    await self._create_response({})
+        if not self.vad.speaking and self.config.turn_detection is not None:
+            # no turn is open: only the padding a next turn would start with is worth keeping
+            self.state.buffer.keep_last(self.config.turn_detection.prefix_padding_ms + 2 * FRAME_MS)
+
+    async def _commit(self, pcm: bytes, item_id: str | None = None) -> None:
+        item = user_audio_item(item_id or new_id("item_"))
+        previous = self.state.conversation.add(item)
+        await self.send(event(new_id("event_"), "input_audio_buffer.committed", previous_item_id=previous,
+                              item_id=item["id"]))
+        await self.send(event(new_id("event_"), "conversation.item.added", previous_item_id=previous, item=item))
+        await self.send(event(new_id("event_"), "conversation.item.done", previous_item_id=previous, item=item))
+        self.transcripts[item["id"]] = self._spawn(self._transcribe(item, pcm))
+
+    async def _transcribe(self, item: dict[str, Any], pcm: bytes) -> None:
+        spec = self.config.transcription
+        show = spec is not None  # the client asked to see the transcript
+        model = spec.model if spec is not None else self.ctx.transcription_model
+        pieces: list[str] = []
+        try:
+            async with self.ctx.call():
+                transcriber = self.ctx.audio.transcriber(model)
+                async for piece in transcribe(transcriber, self.ctx.data_dir / "audio-uploads", pcm, model,
+                                              spec.language if spec else None, spec.prompt if spec else None):
+                    pieces.append(piece)
+                    if show:
+                        await self.send(event(new_id("event_"), "conversation.item.input_audio_transcription.delta",
+                                              item_id=item["id"], content_index=0, delta=piece, logprobs=None))
+        except SwitchyardError as error:
+            if show:
+                await self.send(transcription_failed(new_id("event_"), item["id"], error))
+            return
+        except Exception:
+            log.exception("realtime transcription failed")
+            if show:
+                await self.send(transcription_failed(new_id("event_"), item["id"],
+                                                     SwitchyardError(ErrorKind.SERVER, "Transcription failed.")))
+            return
+        transcript = "".join(pieces).strip()
+        item["content"][0]["transcript"] = transcript
+        if show:
+            await self.send(transcription_completed(new_id("event_"), item["id"], transcript,
+                                                    len(pcm) / BYTES_PER_MS / 1000))
+
+    # --- responses -----------------------------------------------------------------------
+
+    async def _create_response(self, raw: dict[str, Any]) -> None:
+        params = decode_response(raw, self.config, lambda: new_id("item_"))
+        response_id = new_id("resp_")
+        self.state.begin_response(response_id)
+        items = list(params.input) if params.input is not None else None
+        run = ResponseRun(self.ctx, response_id, params, [], self.send, new_id,
+                          self.state.conversation.last_id(), self._output_item)
+        self.run = run
+        self._spawn(self._respond(run, items))
+
+    def _output_item(self, item: dict[str, Any], previous: str | None) -> None:
+        with contextlib.suppress(SwitchyardError):
+            self.state.conversation.add(item)
+
+    async def _respond(self, run: ResponseRun, items: list[dict[str, Any]] | None) -> None:
+        try:
+            if items is None:
+                pending = [task for task in self.transcripts.values() if not task.done()]
+                if pending:  # the model needs the user's words
+                    await asyncio.gather(*pending, return_exceptions=True)
+                items = [dict(item) for item in self.state.conversation.items]
+            run.items = items
+            encoder = await run.run()
+            for item_id, ms in encoder.audio_ms.items():
+                self.state.conversation.audio_ms[item_id] = ms
+        finally:
+            self.state.end_response(run.encoder.response_id)
+            if self.run is run:
+                self.run = None
+            self.transcripts = {k: t for k, t in self.transcripts.items() if not t.done()}

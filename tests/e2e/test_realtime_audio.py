@@ -1,0 +1,132 @@
+"""An audio turn of the Realtime API on the embedded speech models, through the official
+SDK's realtime client: speech made by the embedded voice is sent as 16-bit PCM chunks
+with server VAD on; the turn is detected, committed and transcribed (the words come
+back), the chat model (a scripted upstream, writing slowly) answers from the transcript,
+and the answer comes back as audio that starts before the model has finished and that,
+transcribed, says the model's words."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import wave
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.audio_helpers import words
+from tests.e2e.realtime_support import of, receive, sdk, session, types, until
+from tests.fakes import openai_wire as ow
+from tests.fakes.upstream import FakeUpstream
+from tests.server import LiveServer
+
+pytestmark = pytest.mark.slow
+
+CHAT = "gpt-fake"
+QUESTION = "What is the weather like in Paris today?"
+ANSWER = ["It is sunny ", "in Paris. ", "The wind ", "is light."]
+CHUNK = 4800  # 100 ms of 16-bit PCM at 24 kHz
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream) -> Iterator[LiveServer]:
+    from switchyard.providers.audio.whisper_files import ensure_whisper_base
+
+    cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE", Path(__file__).parents[2] / ".cache"))
+    models = [
+        {"name": CHAT, "provider": "openai", "base_url": fake_openai.url + "/v1", "api_key": "upstream-key",
+         "model": "gpt-upstream", "timeout": 10},
+        {"name": "whisper-base", "provider": "local", "task": "transcription", "path": str(ensure_whisper_base(cache)),
+         "threads": 2, "aliases": ["whisper-1"]},
+        {"name": "hibari-tts", "provider": "local", "task": "speech", "aliases": ["tts-1"]},
+    ]
+    server = LiveServer(tmp_path_factory.mktemp("switchyard-realtime-audio"), models)
+    server.start(wait_ready=True)
+    yield server
+    server.stop()
+
+
+def _wav(pcm: bytes) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(24000)
+        wav.writeframes(pcm)
+    return out.getvalue()
+
+
+def test_an_audio_turn_with_server_vad_is_heard_answered_and_spoken(live: LiveServer,
+                                                                     fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input=QUESTION, response_format="pcm").content
+    audio = b"\0" * 9600 + speech + b"\0" * 48000  # 0.2 s of silence, the question, 1 s of silence
+    fake_openai.script(ow.stream(ANSWER, delay=0.4))
+    with session(live, CHAT) as connection:
+        created = receive(connection)
+        assert created["session"]["output_modalities"] == ["audio"]  # a speech model is configured: GA default
+        connection.session.update(session={"type": "realtime", "instructions": "Answer briefly.", "audio": {
+            "input": {"transcription": {"model": "whisper-1"},
+                      "turn_detection": {"type": "server_vad", "silence_duration_ms": 500}},
+            "output": {"voice": "marin"}}})
+        until(connection, "session.updated")
+        for start in range(0, len(audio), CHUNK):
+            connection.input_audio_buffer.append(audio=base64.b64encode(audio[start:start + CHUNK]).decode())
+        events = until(connection, "response.done", limit=5000)
+    kinds = types(events)
+    started = of(events, "input_audio_buffer.speech_started")[0]
+    stopped = of(events, "input_audio_buffer.speech_stopped")[0]
+    assert 0 <= started["audio_start_ms"] < 300 and stopped["item_id"] == started["item_id"]
+    assert stopped["audio_end_ms"] > started["audio_start_ms"] + 1000
+    committed = of(events, "input_audio_buffer.committed")[0]
+    assert committed["item_id"] == started["item_id"]
+    assert kinds.index("input_audio_buffer.speech_stopped") < kinds.index("input_audio_buffer.committed")
+    heard = of(events, "conversation.item.input_audio_transcription.completed")[0]
+    assert heard["item_id"] == committed["item_id"] and words(heard["transcript"]) == words(QUESTION)
+    assert heard["usage"]["type"] == "duration" and heard["usage"]["seconds"] > 1.0
+    assert "".join(d["delta"] for d in of(events, "conversation.item.input_audio_transcription.delta")).strip() \
+        == heard["transcript"]
+    # the model saw the transcript
+    sent = fake_openai.last.body["messages"]
+    assert sent[0] == {"role": "system", "content": "Answer briefly."}
+    assert words(sent[-1]["content"]) == words(QUESTION)
+    # the answer: transcript deltas as the model writes, audio sentence by sentence, the first before the model ends
+    transcript_deltas = [i for i, e in enumerate(events) if e["type"] == "response.output_audio_transcript.delta"]
+    audio_deltas = [i for i, e in enumerate(events) if e["type"] == "response.output_audio.delta"]
+    assert len(transcript_deltas) == len(ANSWER) and audio_deltas
+    assert audio_deltas[0] < transcript_deltas[-1], "the first audio came only after the model had finished"
+    done = events[-1]["response"]
+    assert done["status"] == "completed" and done["output_modalities"] == ["audio"]
+    assert done["output"][0]["content"] == [{"type": "output_audio", "transcript": "".join(ANSWER)}]
+    assert of(events, "response.output_audio_transcript.done")[0]["transcript"] == "".join(ANSWER)
+    spoken = b"".join(base64.b64decode(events[i]["delta"]) for i in audio_deltas)
+    assert 1.5 < len(spoken) / 48000 < 10
+    back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", _wav(spoken), "audio/wav"))
+    assert words(back.text) == words("".join(ANSWER))
+
+
+def test_manual_commits_without_turn_detection(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input="Good morning to you.",
+                                        response_format="pcm").content
+    fake_openai.script(ow.stream(["Good morning!"]))
+    with session(live, CHAT) as connection:
+        receive(connection)
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"],
+                                           "audio": {"input": {"turn_detection": None}}})
+        assert until(connection, "session.updated")[-1]["session"]["audio"]["input"]["turn_detection"] is None
+        connection.input_audio_buffer.append(audio=base64.b64encode(speech).decode())
+        connection.input_audio_buffer.commit(event_id="ev_commit")
+        events = until(connection, "conversation.item.done")
+        assert types(events) == ["input_audio_buffer.committed", "conversation.item.added", "conversation.item.done"]
+        assert events[1]["item"]["content"] == [{"type": "input_audio", "transcript": None}]
+        connection.response.create()  # waits for the committed audio's transcript
+        events = until(connection, "response.done")
+        assert "input_audio_buffer.speech_started" not in types(events)
+        assert events[-1]["response"]["output"][0]["content"][0]["text"] == "Good morning!"
+        connection.input_audio_buffer.commit(event_id="ev_empty")
+        error = until(connection, "error")[-1]["error"]
+        assert error["code"] == "input_audio_buffer_commit_empty" and error["event_id"] == "ev_empty"
+    assert words(fake_openai.last.body["messages"][-1]["content"]) == words("Good morning to you.")
