@@ -243,6 +243,9 @@ class Settings(BaseModel):
     public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
     stream_keepalive_seconds: float = 15.0
     background_lease_seconds: float = 15.0
+    # What runs durable jobs (batches): auto = the PgQueuer queue on PostgreSQL and the lease
+    # runner on SQLite; lease = the lease runner everywhere (docs/scale-out.md)
+    job_queue: Literal["auto", "lease"] = "auto"
     background_concurrency: int = 16
     # how long an Assistants run waits for tool outputs (requires_action) before it expires
     assistants_action_seconds: int = Field(default=600, ge=1)
@@ -254,6 +257,8 @@ class Settings(BaseModel):
     # Without pgvector, vector stores with at least this many chunks are searched through an
     # HNSW graph (kept under data_dir/vector_index); smaller ones are scored exactly.
     vector_index_min_chunks: int = Field(default=10_000, ge=0)
+    # a file being indexed by a process that died is taken up by another after this
+    ingest_lease_seconds: float = Field(default=30.0, ge=1.0)
     # Hosts, addresses and networks that client-supplied URLs (remote MCP servers) may reach
     # although they are loopback, private, link-local or metadata addresses.
     egress_allowlist: list[str] = Field(default_factory=list)

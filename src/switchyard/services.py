@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import make_url
+
 from switchyard.codecs.openai_responses import decode_request as decode_responses_request
 from switchyard.config import ModelConfig, SandboxConfig, Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
@@ -26,10 +28,9 @@ from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.links import ImageLinks
 from switchyard.engine.images.service import ImageService
-from switchyard.engine.jobs import InProcessRunner
 from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.live import EventSignals
-from switchyard.engine.responses.runner import BackgroundRunner
+from switchyard.engine.responses.runner import BackgroundWork
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
 from switchyard.gateway.auth import Authenticator, Limits
@@ -44,6 +45,7 @@ from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import build_registry
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import CallServices
+from switchyard.jobs import InProcessRunner, JobRunner, LeasedWork
 from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
 from switchyard.providers.registry import build_provider
@@ -51,7 +53,7 @@ from switchyard.retrieval.ingest import Ingester
 from switchyard.retrieval.search import VectorStoreSearch
 from switchyard.retrieval.service import Retrieval
 from switchyard.sandbox import SandboxError, SandboxLimits, SandboxPool, SandboxSettings
-from switchyard.store.batches import BatchRecord, BatchRepository
+from switchyard.store.batches import BatchRepository
 from switchyard.store.blobs import BlobStore, request_upload_stores
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.database import Database
@@ -64,7 +66,7 @@ from switchyard.store.projects import ProjectRepository
 from switchyard.store.realtime_secrets import RealtimeSecretRepository
 from switchyard.store.response_events import ResponseEventLog
 from switchyard.store.responses import ResponseRecord, ResponseRepository
-from switchyard.store.runs import RunRecord, RunRepository
+from switchyard.store.runs import RunRepository
 from switchyard.store.secret_box import SecretBox, server_secret
 from switchyard.store.vector_stores import VectorStoreRecord
 from switchyard.surfaces.batch_lines import line_calls
@@ -81,15 +83,17 @@ if TYPE_CHECKING:
 
 
 PURGE_EVERY_SECONDS = 600.0
+LEASE_WATCH_SECONDS = 0.25  # a running batch reads its row for a cancel this often (SQLite, or no queue)
+QUEUE_WATCH_SECONDS = 5.0  # on the queue a cancel is pushed; reading the row is only the fallback
 
 
 @dataclass(slots=True)
 class Workers:
-    runner: BackgroundRunner
-    batch_runner: InProcessRunner[BatchRecord]
+    runner: JobRunner  # background responses
+    batch_runner: JobRunner
     mcp: McpClient
     purger: asyncio.Task[None]
-    run_runner: InProcessRunner[RunRecord]
+    run_runner: JobRunner  # Assistants runs
     sandboxes: SandboxPool | None = None
     notices: PgNotices | None = None
 
@@ -145,7 +149,7 @@ def _retrieval(settings: Settings, database: Database, embeddings: EmbeddingRegi
     search = VectorStoreSearch(database, embedder_for, index_dir=Path(settings.data_dir) / "vector_index",
                                ann_min_chunks=settings.vector_index_min_chunks)
     ingester = Ingester(database, BlobStore(settings.resolved_files_dir), embedder_for,
-                        on_indexed=search.stores_changed)
+                        on_indexed=search.stores_changed, lease_seconds=settings.ingest_lease_seconds)
     return Retrieval(ingester, search, default)
 
 
@@ -158,7 +162,7 @@ def _batch_cap(model: ModelConfig) -> int | None:
 
 
 def _batch_runner(settings: Settings, services: Services, metering: Metering,
-                  call_services: CallServices) -> InProcessRunner[BatchRecord]:
+                  call_services: CallServices) -> JobRunner:
     config = settings.batches
     lines = LineRunner(metering, call_services, retries=config.retries)
     limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
@@ -170,10 +174,29 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
         route = services.models.find(name)
         return route.name if route is not None else name
 
+    queue = _job_queue_dsn(settings, services.database)
     work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.resolved_files_dir),
                      line_calls(services), lines, limits,
-                     model_slots=ModelSlots(config.concurrency_per_model, caps, canonical))
-    return InProcessRunner(work, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+                     model_slots=ModelSlots(config.concurrency_per_model, caps, canonical),
+                     watch_seconds=QUEUE_WATCH_SECONDS if queue else LEASE_WATCH_SECONDS)
+    return _job_runner(work, queue, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
+
+
+def _job_runner(work: LeasedWork[Any], queue: str | None, *, concurrency: int, lease_seconds: float) -> JobRunner:
+    """PgQueuer's queue on PostgreSQL (``queue`` is its DSN), else the lease runner."""
+    if queue is not None:
+        from switchyard.jobs.queue_runner import QueueRunner
+
+        return QueueRunner(work, dsn=queue, concurrency=concurrency, lease_seconds=lease_seconds)
+    return InProcessRunner(work, concurrency=concurrency, lease_seconds=lease_seconds)
+
+
+def _job_queue_dsn(settings: Settings, database: Database) -> str | None:
+    """The PostgreSQL DSN PgQueuer connects to, when durable jobs run on its queue."""
+    if settings.job_queue != "auto" or database.dialect != "postgresql":
+        return None
+    return make_url(settings.resolved_database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False)
 
 
 def sandbox_settings(config: SandboxConfig) -> SandboxSettings:
@@ -220,6 +243,9 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     await deployments.refresh()
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
+    ingester = retrieval.ingester
+    ingester.runner = _job_runner(ingester, _job_queue_dsn(settings, database), concurrency=ingester.concurrency,
+                                  lease_seconds=ingester.lease_seconds)
     conversations = ConversationRepository(database)
     metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
     mcp = McpClient(egress=EgressPolicy(settings.egress_allowlist))
@@ -254,10 +280,11 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                                   ImageFiles(FileRepository(database), BlobStore(settings.resolved_files_dir),
                                              containers.content)),
                       RunSettings(settings.background_lease_seconds, settings.assistants_action_seconds))
-    run_runner: InProcessRunner[RunRecord] = InProcessRunner(
+    run_runner = _job_runner(
         RunWork(runs, job_scope=lambda record: metering.job(record.owner_id, record.request.get("caller") or {},
                                                             "openai.assistants.runs")),
-        concurrency=settings.background_concurrency, lease_seconds=settings.background_lease_seconds)
+        _job_queue_dsn(settings, database), concurrency=settings.background_concurrency,
+        lease_seconds=settings.background_lease_seconds)
     runs.runner = run_runner
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
                         models=registry, responses=responses, conversations=conversations,
@@ -269,10 +296,11 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
                                                        settings.realtime.client_secret_seconds),
                         assistants=assistants, runs=runs)
-    runner = BackgroundRunner(responses, decode_stored_request, lease_seconds=settings.background_lease_seconds,
-                              concurrency=settings.background_concurrency, job_scope=lambda record: metering.job(
-                                  record.owner_id, record.request.get("caller") or {}, "openai.responses"),
-                              call_services=call_services)
+    background = BackgroundWork(responses, decode_stored_request, job_scope=lambda record: metering.job(
+        record.owner_id, record.request.get("caller") or {}, "openai.responses"), call_services=call_services)
+    runner = _job_runner(background, _job_queue_dsn(settings, database), concurrency=settings.background_concurrency,
+                         lease_seconds=settings.background_lease_seconds)
+    responses.runner = runner
     batch_runner = _batch_runner(settings, services, metering, call_services)
     batches.runner = batch_runner
     metering.start()

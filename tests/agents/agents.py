@@ -57,9 +57,13 @@ def claude_env(home: Path, base_url: str, key: str, model: str) -> dict[str, str
     }
 
 
+# Codex's own shell sandbox is off: with Debian's bubblewrap installed (the code interpreter
+# needs it) Codex tries bwrap, which cannot start inside this CI container; the commands
+# run in a throwaway directory either way.
 CODEX_CONFIG = """model = "{model}"
 model_provider = "switchyard"
 check_for_update_on_startup = false
+sandbox_mode = "danger-full-access"
 
 [model_providers.switchyard]
 name = "Switchyard"

@@ -50,7 +50,8 @@ async def two_servers(request: pytest.FixtureRequest, tmp_path: Path,
         (tmp_path / name).mkdir()
     async with fresh_postgres_url(admin) as url:
         servers = [LiveServer(tmp_path / name, [{"name": LOCAL_EMBEDDING, "provider": "local", "task": "embedding"}],
-                              database_url=url, vector_index_min_chunks=0) for name in ("a", "b")]
+                              database_url=url, vector_index_min_chunks=0, files_dir=str(tmp_path / "files"))
+                   for name in ("a", "b")]  # either process may index a file (the job queue picks one)
         try:
             for server in servers:
                 server.start(wait_ready=True, timeout=120)

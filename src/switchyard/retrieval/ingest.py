@@ -1,15 +1,15 @@
 """Ingestion as durable background work. Attaching a file to a vector store leaves a
 row ``in_progress`` (``VectorStoreRepository.add_file`` / ``create_batch``); an
-``Ingester`` claims such rows with a lease (so the work survives a restart: a file
-whose ingester died is claimed again once the lease runs out), and for each one
-extracts its text, chunks it, embeds the chunks in batches, and writes chunks,
-full-text rows and ``completed`` in one transaction guarded by the lease (see
-``VectorStoreRepository.complete_file``), so a redone file is indexed exactly once.
-A file that cannot be read ends ``failed`` with ``last_error``; the others go on. A
-cancelled batch's files lose their lease: the ingester drops them.
+``Ingester`` is the ``LeasedWork`` of such rows (``jobs/lease_runner.py``): a job runner (the
+lease runner by default, PgQueuer's queue on PostgreSQL) hands it a file under a lease
+(so the work survives a restart: a file whose ingester died is taken again once the
+lease runs out), and for each one it extracts the text, chunks it, embeds the chunks in
+batches, and writes chunks, full-text rows and ``completed`` in one transaction guarded
+by the lease (see ``VectorStoreRepository.complete_file``), so a redone file is indexed
+exactly once. A file that cannot be read ends ``failed`` with ``last_error``; the others
+go on. A cancelled batch's files lose their lease: the ingester drops them.
 
-Like the background runner for responses, it runs in-process; ``run_once`` does
-one file, for tests."""
+``run_once`` does one file without a runner, for tests."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from switchyard.core.errors import SwitchyardError
+from switchyard.jobs import InProcessRunner, JobRunner
 from switchyard.providers.base import Embedder
 from switchyard.retrieval.chunking import chunk_text
 from switchyard.retrieval.extract import ExtractionError, extract_text
@@ -56,6 +57,8 @@ class _Lost(Exception):
 
 
 class Ingester:
+    name = "ingest"
+
     def __init__(self, db: Database, blobs: BlobStore, embedder_for: EmbedderFor, *,
                  lease_seconds: float = 30.0, concurrency: int = 2, idle_poll_seconds: float = 2.0,
                  embed_batch: int = EMBED_BATCH, max_attempts: int = MAX_ATTEMPTS,
@@ -66,106 +69,110 @@ class Ingester:
         self.embedder_for = embedder_for
         self.worker_id = "ingest_" + secrets.token_hex(6)
         self.lease_seconds = lease_seconds
-        self.idle_poll_seconds = idle_poll_seconds
+        self.concurrency = concurrency
         self.embed_batch = embed_batch
         self.max_attempts = max_attempts
         self.clock = clock  # what leases are measured against (tests move it to expire one)
         self.on_indexed = on_indexed  # called with the store id after a file's chunks are written
-        self._slots = asyncio.Semaphore(concurrency)
-        self._wakeup = asyncio.Event()
-        self._loop_task: asyncio.Task[None] | None = None
-        self._running: dict[asyncio.Task[None], VectorStoreFileRecord] = {}
+        self.runner: JobRunner = InProcessRunner(self, concurrency=concurrency, lease_seconds=lease_seconds,
+                                                 idle_poll_seconds=idle_poll_seconds)
+        self._started = False
+        self._releasing = True
 
     # -- lifecycle -------------------------------------------------------------
 
     def start(self) -> None:
-        if self._loop_task is None:
-            self._loop_task = asyncio.create_task(self._loop(), name="vector-store-ingester")
+        if not self._started:
+            self._started = True
+            self._releasing = True
+            self.runner.start()
 
     def wake(self) -> None:
         """New work was queued (a file attached): look now rather than at the next poll."""
-        self._wakeup.set()
+        self.runner.wake()
 
     async def stop(self, *, release: bool = True) -> None:
-        """Stops claiming and abandons the files in hand; with ``release`` they are
+        """Stops taking files and abandons the ones in hand; with ``release`` they are
         handed back at once, else they wait for their leases to run out (as after a crash)."""
-        in_hand = list(self._running.values())
-        tasks = [t for t in (self._loop_task, *self._running) if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._loop_task = None
-        if release:
-            for record in in_hand:
-                with contextlib.suppress(Exception):
-                    await self.repo.release_file(record.vector_store_id, record.id, self.worker_id)
+        if not self._started:
+            return
+        self._releasing = release
+        await self.runner.stop()
+        self._started = False
 
     async def run_once(self) -> bool:
         """Claims and ingests one file; False when there was nothing to do."""
-        record = await self.repo.claim_file(self.worker_id, self.lease_seconds, now=self.clock())
+        record = await self.claim(self.worker_id, self.lease_seconds)
         if record is None:
             return False
-        await self._ingest(record)
-        return True
-
-    async def _loop(self) -> None:
-        while True:
-            await self._slots.acquire()
-            try:
-                record = await self.repo.claim_file(self.worker_id, self.lease_seconds, now=self.clock())
-            except Exception:
-                log.exception("claiming a file to ingest failed")
-                record = None
-            if record is None:
-                self._slots.release()
-                self._wakeup.clear()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wakeup.wait(), self.idle_poll_seconds)
-                continue
-            task = asyncio.create_task(self._run(record))
-            self._running[task] = record
-            task.add_done_callback(lambda done: self._running.pop(done, None))
-
-    async def _run(self, record: VectorStoreFileRecord) -> None:
-        try:
-            await self._ingest(record)
-        finally:
-            self._slots.release()
-
-    # -- one file ----------------------------------------------------------------
-
-    async def _ingest(self, record: VectorStoreFileRecord) -> None:
         lost = asyncio.Event()
         renewer = asyncio.create_task(self._renew(record, lost))
         try:
+            await self._ingest(record, self.worker_id, lost)
+        finally:
+            renewer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await renewer
+        return True
+
+    # -- LeasedWork ----------------------------------------------------------------
+
+    def key(self, job: VectorStoreFileRecord) -> str:
+        return f"{job.vector_store_id}/{job.id}"
+
+    async def claim(self, worker_id: str, lease_seconds: float) -> VectorStoreFileRecord | None:
+        return await self.repo.claim_file(worker_id, lease_seconds, now=self.clock())
+
+    async def take(self, key: str, worker_id: str, lease_seconds: float) -> VectorStoreFileRecord | None:
+        store_id, file_id = key.split("/", 1)
+        return await self.repo.take_file(store_id, file_id, worker_id, lease_seconds, now=self.clock())
+
+    async def renew(self, job: VectorStoreFileRecord, worker_id: str, lease_seconds: float) -> bool:
+        """False when the file was cancelled, detached or taken over: the runner stops it."""
+        return await self.repo.renew_file_lease(job.vector_store_id, job.id, worker_id, lease_seconds,
+                                                now=self.clock())
+
+    async def release(self, job: VectorStoreFileRecord, worker_id: str) -> None:
+        if self._releasing:
+            await self.repo.release_file(job.vector_store_id, job.id, worker_id)
+
+    async def is_open(self, key: str) -> bool:
+        store_id, file_id = key.split("/", 1)
+        return await self.repo.file_in_progress(store_id, file_id)
+
+    async def open_keys(self) -> list[str]:
+        return [f"{store_id}/{file_id}" for store_id, file_id in await self.repo.unfinished_files()]
+
+    async def run(self, job: VectorStoreFileRecord, worker_id: str, cancelled: asyncio.Event | None = None) -> None:
+        await self._ingest(job, worker_id, cancelled or asyncio.Event())
+
+    # -- one file ----------------------------------------------------------------
+
+    async def _ingest(self, record: VectorStoreFileRecord, worker_id: str, lost: asyncio.Event) -> None:
+        """One file, while ``lost`` is not set (its lease renewal failed, or a cancel came)."""
+        try:
             chunks = await self._prepare(record, lost)
-            if not await self.repo.complete_file(record.vector_store_id, record.id, self.worker_id, chunks):
+            if not await self.repo.complete_file(record.vector_store_id, record.id, worker_id, chunks):
                 log.info("file %s in %s was cancelled or taken over; dropped", record.id, record.vector_store_id)
             elif self.on_indexed is not None:
                 self.on_indexed(record.vector_store_id)
         except _Failed as failure:
-            await self.repo.fail_file(record.vector_store_id, record.id, self.worker_id, failure.code, failure.message)
+            await self.repo.fail_file(record.vector_store_id, record.id, worker_id, failure.code, failure.message)
         except _Lost:
             log.info("file %s in %s was cancelled or taken over; dropped", record.id, record.vector_store_id)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             log.exception("ingesting file %s into %s failed", record.id, record.vector_store_id)
-            await self.repo.fail_file(record.vector_store_id, record.id, self.worker_id, "server_error",
+            await self.repo.fail_file(record.vector_store_id, record.id, worker_id, "server_error",
                                       f"The file could not be indexed: {exc}")
-        finally:
-            renewer.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await renewer
 
     async def _renew(self, record: VectorStoreFileRecord, lost: asyncio.Event) -> None:
+        """``run_once``'s lease renewal (a runner renews the files it runs itself)."""
         while True:
             await asyncio.sleep(self.lease_seconds / 3)
             try:
-                held = await self.repo.renew_file_lease(record.vector_store_id, record.id, self.worker_id,
-                                                        self.lease_seconds, now=self.clock())
+                held = await self.renew(record, self.worker_id, self.lease_seconds)
             except Exception:
                 log.exception("renewing the lease on file %s failed", record.id)
                 continue

@@ -225,6 +225,30 @@ class BatchRepository:
             row = (await session.scalars(statement)).one_or_none()
             return None if row is None else _record(row)
 
+    async def take(self, id: str, worker_id: str, lease_seconds: float, *, now: datetime | None = None
+                   ) -> BatchRecord | None:
+        """Batch ``id`` leased to ``worker_id`` if it is still running and no live worker
+        holds it (a job queue handed this worker the batch); None otherwise."""
+        now = now or utcnow()
+        statement = (
+            update(Batch)
+            .where(Batch.id == id, Batch.status.in_(RUNNING),
+                   or_(Batch.lease_until.is_(None), Batch.lease_until < now))
+            .values(worker_id=worker_id, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=Batch.attempts + 1)
+            .returning(Batch)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            return None if row is None else _record(row)
+
+    async def open_ids(self) -> list[str]:
+        """Every batch that has not ended, oldest first."""
+        async with self._db.session(read_only=True) as session:
+            return list(await session.scalars(select(Batch.id).where(Batch.status.in_(RUNNING))
+                                              .order_by(Batch.created_us, Batch.id)))
+
     async def renew_lease(self, id: str, worker_id: str, lease_seconds: float) -> bool:
         """False when ``worker_id`` no longer holds the batch: its worker should stop."""
         statement = (update(Batch).where(*_held(id, worker_id))

@@ -27,6 +27,14 @@ CANCELLABLE = ("queued", "in_progress")
 MAX_CHAIN = 100_000  # stops the walk back through previous_response_id should ids ever loop
 
 
+def _claimable(now: datetime) -> ColumnElement[bool]:
+    """A background response no live worker runs: queued, or in progress with its lease run out."""
+    return and_(
+        Response.background.is_(True),
+        or_(Response.status == "queued", and_(Response.status == "in_progress", Response.lease_until < now)),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class ResponseRecord:
     id: str
@@ -272,6 +280,39 @@ class ResponseRepository:
         async with self._db.session(read_only=True) as session:
             return int((await session.execute(query)).scalar_one())
 
+    async def take(self, id: str, worker_id: str, lease_seconds: float, *, now: datetime | None = None
+                   ) -> ResponseRecord | None:
+        """Background response ``id`` leased to ``worker_id`` as ``claim_next`` would lease
+        it, if it is ``queued`` or its lease has run out (a job queue handed this worker
+        the response); None otherwise."""
+        now = now or utcnow()
+        statement = (
+            update(Response)
+            .where(Response.id == id, _claimable(now))
+            .values(status="in_progress", worker_id=worker_id, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=Response.attempts + 1)
+            .returning(Response)
+            .execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            if row is None:
+                return None
+            if row.body.get("status") != "in_progress":
+                row.body = {**row.body, "status": "in_progress"}
+            return _record(row)
+
+    async def open_background_ids(self) -> list[str]:
+        """Every background response not finished (``queued`` or ``in_progress``), oldest first."""
+        query = (select(Response.id).where(Response.background.is_(True), Response.status.in_(CANCELLABLE))
+                 .order_by(Response.created_at, Response.id))
+        async with self._db.session(read_only=True) as session:
+            return list(await session.scalars(query))
+
+    async def is_open(self, id: str) -> bool:
+        async with self._db.session(read_only=True) as session:
+            return await session.scalar(select(Response.status).where(Response.id == id)) in CANCELLABLE
+
     async def claim_next(
         self, worker_id: str, lease_seconds: float, *, now: datetime | None = None
     ) -> ResponseRecord | None:
@@ -280,13 +321,7 @@ class ResponseRepository:
         ``worker_id``, ``attempts`` + 1. One statement, so no two workers get the same
         response: ``FOR UPDATE SKIP LOCKED`` on PostgreSQL, SQLite's write lock there."""
         now = now or utcnow()
-        claimable = and_(
-            Response.background.is_(True),
-            or_(
-                Response.status == "queued",
-                and_(Response.status == "in_progress", Response.lease_until < now),
-            ),
-        )
+        claimable = _claimable(now)
         pick = (
             select(Response.id)
             .where(claimable)

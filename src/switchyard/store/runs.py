@@ -156,6 +156,38 @@ class RunRepository:
             row = (await session.scalars(statement)).one_or_none()
             return None if row is None else _record(row)
 
+    def _needs_work(self, now: datetime, now_s: int) -> ColumnElement[bool]:
+        return or_(AssistantRun.status.in_(RUNNABLE),
+                   and_(AssistantRun.status == "requires_action", AssistantRun.expires_at < now_s))
+
+    async def take(self, id: str, worker_id: str, lease_seconds: float) -> RunRecord | None:
+        """Run ``id`` leased to ``worker_id``, if it needs doing and no live worker holds it
+        (a queue runner was handed it)."""
+        now, now_s = utcnow(), int(time.time())
+        free = or_(AssistantRun.lease_until.is_(None), AssistantRun.lease_until < now)
+        statement = (
+            update(AssistantRun).where(AssistantRun.id == id, free, self._needs_work(now, now_s))
+            .values(worker_id=worker_id, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=AssistantRun.attempts + 1)
+            .returning(AssistantRun).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            return None if row is None else _record(row)
+
+    async def needs_work(self, id: str) -> bool:
+        """The run has something a worker must do (it may be leased to one now)."""
+        query = select(AssistantRun.id).where(AssistantRun.id == id, self._needs_work(utcnow(), int(time.time())))
+        async with self._db.session(read_only=True) as session:
+            return await session.scalar(query) is not None
+
+    async def open_ids(self) -> list[str]:
+        """Every run a worker must do something with, oldest first."""
+        query = (select(AssistantRun.id).where(self._needs_work(utcnow(), int(time.time())))
+                 .order_by(AssistantRun.created_us, AssistantRun.id))
+        async with self._db.session(read_only=True) as session:
+            return list(await session.scalars(query))
+
     async def hold(self, id: str, worker_id: str, lease_seconds: float) -> bool:
         """Lease one run to ``worker_id`` (a run resumed in the foreground), if no live worker
         holds it."""

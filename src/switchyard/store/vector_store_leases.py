@@ -64,6 +64,36 @@ class IngestionLeases:
             row = (await session.scalars(statement)).one_or_none()
             return None if row is None else file_record(row)
 
+    async def take_file(self, vector_store_id: str, file_id: str, worker_id: str, lease_seconds: float, *,
+                        now: datetime | None = None) -> VectorStoreFileRecord | None:
+        """The file leased to ``worker_id`` as ``claim_file`` would lease it, if it is
+        ``in_progress`` and no live lease holds it (a job queue handed it to this worker)."""
+        now = now or utcnow()
+        statement = (
+            update(VectorStoreFile)
+            .where(file_key(vector_store_id, file_id), VectorStoreFile.status == "in_progress",
+                   or_(VectorStoreFile.lease_until.is_(None), VectorStoreFile.lease_until < now))
+            .values(worker_id=worker_id, lease_until=now + timedelta(seconds=lease_seconds),
+                    attempts=VectorStoreFile.attempts + 1)
+            .returning(VectorStoreFile).execution_options(synchronize_session=False)
+        )
+        async with self._db.session() as session:
+            row = (await session.scalars(statement)).one_or_none()
+            return None if row is None else file_record(row)
+
+    async def unfinished_files(self) -> list[tuple[str, str]]:
+        """``(vector_store_id, file_id)`` of every file still to index, oldest first."""
+        query = (select(VectorStoreFile.vector_store_id, VectorStoreFile.file_id)
+                 .where(VectorStoreFile.status == "in_progress")
+                 .order_by(VectorStoreFile.created_us, VectorStoreFile.file_id))
+        async with self._db.session(read_only=True) as session:
+            return [(row[0], row[1]) for row in await session.execute(query)]
+
+    async def file_in_progress(self, vector_store_id: str, file_id: str) -> bool:
+        query = select(VectorStoreFile.status).where(file_key(vector_store_id, file_id))
+        async with self._db.session(read_only=True) as session:
+            return await session.scalar(query) == "in_progress"
+
     def _held(self, vector_store_id: str, file_id: str, worker_id: str) -> ColumnElement[bool]:
         return and_(file_key(vector_store_id, file_id), VectorStoreFile.worker_id == worker_id,
                     VectorStoreFile.status == "in_progress")

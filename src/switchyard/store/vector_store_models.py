@@ -51,13 +51,17 @@ HNSW_INDEX_PREFIX = "ix_vector_store_chunks_hnsw_"  # + the dimension
 ChunkId = BigInteger().with_variant(Integer(), "sqlite")  # INTEGER PRIMARY KEY is SQLite's rowid
 
 
+JOB_QUEUE_TABLES = "pgqueuer"  # pgqueuer, pgqueuer_log, pgqueuer_statistics, pgqueuer_schedules
+
+
 def alembic_include_name(name: str | None, type_: str, parent_names: Mapping[str, Any]) -> bool:
     """Alembic ``include_name`` hook: False for the full-text and pgvector objects above
-    (the FTS5 table and its shadow tables, the tsvector and vector columns, their indexes)."""
+    (the FTS5 table and its shadow tables, the tsvector and vector columns, their indexes),
+    and for the job queue's tables (PgQueuer's own, created by migration 0021 on PostgreSQL)."""
     if name is None:
         return True
     if type_ == "table":
-        return not name.startswith(FTS_TABLE)
+        return not name.startswith((FTS_TABLE, JOB_QUEUE_TABLES))
     if type_ == "column":
         return not (parent_names.get("table_name") == "vector_store_chunks" and name in (FTS_COLUMN, VECTOR_COLUMN))
     if type_ == "index":

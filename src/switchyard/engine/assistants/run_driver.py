@@ -51,8 +51,9 @@ class RunDriver:
             encoder.feed(RunFinished(status, Usage(), int(time.time()), error)))
         return encoder
 
-    async def execute(self, record: RunRecord, worker_id: str) -> None:
-        """Do what a claimed run needs."""
+    async def execute(self, record: RunRecord, worker_id: str, cancelled: asyncio.Event | None = None) -> None:
+        """Do what a claimed run needs; ``cancelled`` is set when a cancel reached this
+        process (the run also polls its stored flag)."""
         if record.status == "requires_action":
             await self.expire_if_late(record, worker_id)
         elif record.cancel_requested or record.status == "cancelling":
@@ -60,7 +61,7 @@ class RunDriver:
         elif record.status == "in_progress":
             await self.end_now(record, worker_id, "failed", SwitchyardError(ErrorKind.SERVER, STOPPED))
         else:
-            await run_segment(self.deps, record, worker_id, _drop, await self.encoder(record))
+            await run_segment(self.deps, record, worker_id, _drop, await self.encoder(record), cancelled)
 
     def foreground(self, record: RunRecord, opening: list[StreamEvent], encoder: AssistantsRunEncoder
                    ) -> AsyncIterator[StreamEvent]:

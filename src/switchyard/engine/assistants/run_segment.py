@@ -8,6 +8,7 @@ of its lifecycle events, steps as they open and close, messages as they open and
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -95,7 +96,8 @@ class Persister:
 
 
 async def run_segment(deps: SegmentDeps, record: RunRecord, worker_id: str | None, emit: Emit,
-                      encoder: AssistantsRunEncoder | None = None) -> dict[str, Any]:
+                      encoder: AssistantsRunEncoder | None = None,
+                      cancel_event: asyncio.Event | None = None) -> dict[str, Any]:
     """Run the segment of a held run to its end; the run as it ends (or waits)."""
     steps = await deps.runs.steps(record.id)
     encoder = encoder or encoder_for(record, steps, action_seconds=deps.action_seconds)
@@ -119,6 +121,8 @@ async def run_segment(deps: SegmentDeps, record: RunRecord, worker_id: str | Non
         await out(encoder.feed(event))
 
     async def cancelled() -> bool:
+        if cancel_event is not None and cancel_event.is_set():
+            return True
         return await deps.runs.is_cancel_requested(record.id)
 
     try:

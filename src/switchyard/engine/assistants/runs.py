@@ -6,6 +6,7 @@ events sent as they come; if this process dies, the next worker ends it."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -23,8 +24,8 @@ from switchyard.engine.assistants.errors import not_found
 from switchyard.engine.assistants.run_driver import RunDriver, RunSettings
 from switchyard.engine.assistants.run_segment import Persister, SegmentDeps, encoder_for
 from switchyard.engine.assistants.service import Page
-from switchyard.engine.jobs import JobRunner
 from switchyard.gateway.metering import caller_snapshot
+from switchyard.jobs import JobRunner
 from switchyard.store.ids import new_id
 from switchyard.store.runs import RunRecord
 
@@ -83,7 +84,7 @@ class RunService:
         record = await self.deps.runs.create(owner_id=owner_id, body=body, request=request, worker_id=held,
                                              lease_seconds=self.settings.lease_seconds)
         if not params.stream:
-            self._wake()
+            await self._submit(run_id)
             return body, None
         encoder = encoder_for(record, [], action_seconds=self.settings.action_seconds)
         opening = encoder.created(thread_event)
@@ -139,6 +140,8 @@ class RunService:
             return encoder.run
         body = {**record.body, "status": "cancelling"}
         await self.deps.runs.save(run_id, body=body)
+        if self.runner is not None:
+            await self.runner.cancel(run_id)  # reaches the process running it at once (it also polls)
         return body
 
     async def submit_tool_outputs(self, owner_id: str, thread_id: str, run_id: str, outputs: dict[str, str],
@@ -163,7 +166,7 @@ class RunService:
         await self.deps.runs.put_steps(list(encoder.steps.values()), owner_id)
         if not stream:
             await self.deps.runs.release(run_id, self.worker_id)
-            self._wake()
+            await self._submit(run_id)
             return encoder.run, None
         current = await self.deps.runs.current(run_id)
         assert current is not None
@@ -188,15 +191,15 @@ class RunService:
 
     # -- running -------------------------------------------------------------------------
 
-    async def execute(self, record: RunRecord, worker_id: str) -> None:
-        await self.driver.execute(record, worker_id)
+    async def execute(self, record: RunRecord, worker_id: str, cancelled: asyncio.Event | None = None) -> None:
+        await self.driver.execute(record, worker_id, cancelled)
 
     async def aclose(self) -> None:
         await self.driver.aclose()
 
-    def _wake(self) -> None:
+    async def _submit(self, run_id: str) -> None:
         if self.runner is not None:
-            self.runner.wake()
+            await self.runner.submit(run_id)
 
 
 def _shown(step: dict[str, Any], include: list[str]) -> dict[str, Any]:

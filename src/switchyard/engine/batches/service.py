@@ -11,9 +11,9 @@ import orjson
 from switchyard.codecs import anthropic_batches
 from switchyard.codecs.openai_batches import BatchCreate
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
-from switchyard.engine.jobs import JobRunner
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.principal_snapshot import snapshot
+from switchyard.jobs import JobRunner
 from switchyard.store.batches import Api, BatchRecord, BatchRepository
 from switchyard.store.files import FileRepository
 
@@ -31,11 +31,11 @@ class BatchService:
         self.repo = repo
         self.files = files
         self.max_lines = max_lines
-        self.runner: JobRunner | None = None  # woken when a batch is queued
+        self.runner: JobRunner | None = None  # told when a batch is queued or cancelled
 
-    def _queued(self, batch: BatchRecord) -> BatchRecord:
+    async def _queued(self, batch: BatchRecord) -> BatchRecord:
         if self.runner is not None:
-            self.runner.wake()
+            await self.runner.submit(batch.id)
         return batch
 
     async def create_openai(self, principal: Principal, create: BatchCreate) -> BatchRecord:
@@ -54,7 +54,7 @@ class BatchService:
             principal.owner_id, "openai", prefix=PREFIX["openai"], endpoint=create.endpoint,
             request=create.stored(), caller=snapshot(principal), window_seconds=create.window_seconds,
         )
-        return self._queued(batch)
+        return await self._queued(batch)
 
     async def create_anthropic(self, principal: Principal, lines: anthropic_batches.Lines) -> BatchRecord:
         batch = await self.repo.create(
@@ -62,7 +62,7 @@ class BatchService:
             request={}, caller=snapshot(principal), window_seconds=anthropic_batches.WINDOW_SECONDS,
             model=str(lines[0][1].get("model")), lines=lines,
         )
-        return self._queued(batch)
+        return await self._queued(batch)
 
     async def get(self, batch_id: str, owner_id: str, api: Api) -> BatchRecord:
         batch = await self.repo.get(batch_id, owner_id, api)
@@ -81,7 +81,9 @@ class BatchService:
             raise not_found(api, batch_id)
         if api == "openai" and batch.status not in ("cancelling", "cancelled"):
             raise invalid(f"Batch {batch_id} is {batch.status} and can no longer be cancelled.", "batch_id")
-        return self._queued(batch)
+        if self.runner is not None and batch.status == "cancelling":
+            await self.runner.cancel(batch.id)
+        return batch
 
     async def delete(self, batch_id: str, owner_id: str, api: Api) -> None:
         batch = await self.get(batch_id, owner_id, api)

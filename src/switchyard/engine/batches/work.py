@@ -61,13 +61,14 @@ class ModelSlots:
 
 
 class BatchWork:
-    """The ``LeasedWork`` of batches (``engine/jobs.py``)."""
+    """The ``LeasedWork`` of batches (``jobs/lease_runner.py``)."""
 
     name = "batch"
 
     def __init__(self, repo: BatchRepository, files: FileRepository, blobs: BlobStore,
                  calls: dict[str, LineCalls], lines: LineRunner, limits: Limits,
-                 clock: Callable[[], float] = time.time, model_slots: ModelSlots | None = None) -> None:
+                 clock: Callable[[], float] = time.time, model_slots: ModelSlots | None = None,
+                 watch_seconds: float = WATCH_SECONDS) -> None:
         self.repo = repo
         self.files = files
         self.blobs = blobs
@@ -76,6 +77,7 @@ class BatchWork:
         self.limits = limits
         self.model_slots = model_slots or ModelSlots(limits.per_model)
         self.clock = clock
+        self.watch_seconds = watch_seconds  # polling for a cancel or the expiry; a pushed cancel comes sooner
 
     def key(self, job: BatchRecord) -> str:
         return job.id
@@ -89,7 +91,17 @@ class BatchWork:
     async def release(self, job: BatchRecord, worker_id: str) -> None:
         await self.repo.release(job.id, worker_id)
 
-    async def run(self, job: BatchRecord, worker_id: str) -> None:
+    async def take(self, key: str, worker_id: str, lease_seconds: float) -> BatchRecord | None:
+        return await self.repo.take(key, worker_id, lease_seconds)
+
+    async def is_open(self, key: str) -> bool:
+        batch = await self.repo.current(key)
+        return batch is not None and not batch.ended
+
+    async def open_keys(self) -> list[str]:
+        return await self.repo.open_ids()
+
+    async def run(self, job: BatchRecord, worker_id: str, cancelled: asyncio.Event | None = None) -> None:
         if job.attempts > self.limits.max_attempts:
             await self._give_up(job, worker_id)
             return
@@ -102,7 +114,7 @@ class BatchWork:
             pending = await self.repo.pending_count(batch.id)
             if pending < batch.total:
                 log.info("batch %s resumed: %d of %d requests still to run", batch.id, pending, batch.total)
-            await _Run(self, batch).lines()
+            await _Run(self, batch, cancelled).lines()
         await self._end(batch.id, worker_id)
 
     async def _validate(self, batch: BatchRecord, worker_id: str) -> bool:
@@ -183,9 +195,10 @@ class _Run:
     """The pending lines of one batch, at most ``per_batch`` at a time, until they are done,
     the batch is cancelled, or its completion window ends."""
 
-    def __init__(self, work: BatchWork, batch: BatchRecord) -> None:
+    def __init__(self, work: BatchWork, batch: BatchRecord, cancelled: asyncio.Event | None) -> None:
         self.work = work
         self.batch = batch
+        self.cancelled = cancelled or asyncio.Event()
         self.principal = restore(batch.owner_id, batch.caller)
         self.surface = f"{batch.api}.batch"
         self.call = work.calls[batch.api][batch.endpoint]
@@ -256,7 +269,9 @@ class _Run:
         """A cancel (asked on any process) or the end of the completion window stops new
         lines and the ones in flight, which stay pending."""
         while True:
-            await asyncio.sleep(WATCH_SECONDS)
+            with contextlib.suppress(TimeoutError):  # a pushed cancel ends the wait at once
+                await asyncio.wait_for(self.cancelled.wait(), self.work.watch_seconds)
+            self.cancelled.clear()
             current = await self.work.repo.current(self.batch.id)
             if current is None or current.status != "in_progress" or self.work.clock() >= self.batch.expires_at:
                 self.stopped.set()

@@ -32,6 +32,7 @@ from switchyard.engine.responses.tool_outputs import check_outputs_answer_calls
 from switchyard.engine.responses.vision import refuse_images
 from switchyard.gateway.metering import caller_snapshot
 from switchyard.gateway.router import ModelRegistry, Route
+from switchyard.jobs import JobRunner
 from switchyard.retrieval.service import Retrieval
 from switchyard.store.conversations import ConversationRepository
 from switchyard.store.ids import new_id
@@ -88,7 +89,7 @@ class ResponsesService:
         self.conversations = conversations
         self.mcp = mcp
         self.signals = signals
-        self.wakeup = asyncio.Event()
+        self.runner: JobRunner | None = None  # told when a background response is queued or cancelled
         self.stored = StoredObjects(responses, conversations)
 
     async def prepare(self, call: Any, owner_id: str, raw: dict[str, Any], *,
@@ -217,22 +218,25 @@ class ResponsesService:
             input_items=p.input_items, previous_response_id=p.call.previous_response_id,
             conversation_id=p.call.conversation, background=True, created_at=p.created_at,
         )
-        self.wakeup.set()
+        if self.runner is not None:
+            await self.runner.submit(p.response_id)
         return body
 
     def stored_body(self, record: ResponseRecord) -> dict[str, Any]:
         """A queued response's request body, its sealed secrets opened."""
         return body_to_run(record.request, record.id, self.secrets)
 
-    async def run_background(self, record: ResponseRecord, call: Any) -> RunOutcome:
-        """Run a claimed background response to its end, storing every event."""
+    async def run_background(self, record: ResponseRecord, call: Any,
+                             pushed: asyncio.Event | None = None) -> RunOutcome:
+        """Run a claimed background response to its end, storing every event. ``pushed`` is
+        set when the job runner hears of a cancel (the stored flag is read as well)."""
         history = await gather_history(call, record.owner_id, self.responses, self.conversations)
         p = Prepared(call, record.owner_id, self.models.resolve(call.model), history,
                      list(call.input_items), record.id, record.created_at, record.request["body"])
         sink = StoredEventSink(record.id, self.events, self.signals)
 
         async def cancelled() -> bool:
-            return await self.responses.is_cancel_requested(record.id)
+            return (pushed is not None and pushed.is_set()) or await self.responses.is_cancel_requested(record.id)
 
         try:
             outcome = await ResponseRun(self._context(p, True), sink, cancelled).run()
@@ -329,6 +333,8 @@ class ResponsesService:
         if record.status in TERMINAL:
             return _as_stored(record)
         await self.responses.request_cancel(response_id, owner_id)
+        if self.runner is not None:
+            await self.runner.cancel(response_id)
         if record.status == "queued":
             body = {**record.body, "status": "cancelled"}
             if await self.responses.update_status(response_id, "cancelled", body, from_status="queued"):

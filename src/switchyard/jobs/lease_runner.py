@@ -1,12 +1,20 @@
 """The job seam: durable work that any process may pick up, behind a small protocol, so
-that what runs it (today an in-process loop over leases in the database; later a
-job-queue library) can change without touching the work itself.
+that what runs it can change without touching the work itself.
 
 A kind of work says how to claim a job, renew and release its lease, and run it
-(``LeasedWork``); a ``JobRunner`` drives it. ``InProcessRunner`` claims jobs while it has
-slots free, renews each job's lease while it runs, stops a job whose lease another worker
-took, and releases its jobs when the process stops, so the next process resumes them at
-once (a process that dies lets its leases run out instead)."""
+(``LeasedWork``); a ``JobRunner`` drives it. Two runners:
+
+- ``InProcessRunner`` (here; the embedded default on SQLite) claims jobs while it has
+  slots free, renews each job's lease while it runs, stops a job whose lease another
+  worker took, and releases its jobs when the process stops, so the next process resumes
+  them at once (a process that dies lets its leases run out instead).
+- ``QueueRunner`` (``jobs/queue_runner.py``, on PostgreSQL) dispatches through PgQueuer's
+  queue: LISTEN/NOTIFY wakes the workers, heartbeats let another process re-pick a job
+  whose process died, and a cancel is a notification that reaches the process running
+  the job. The work's own lease (``take``) still fences each job's writes.
+
+Either way a job's own rows hold its progress: ``run`` resumes from the last step
+written, so a job picked up again after its process died goes on where it stopped."""
 
 from __future__ import annotations
 
@@ -33,7 +41,19 @@ class LeasedWork(Protocol[J]):
 
     async def release(self, job: J, worker_id: str) -> None: ...
 
-    async def run(self, job: J, worker_id: str) -> None: ...
+    async def take(self, key: str, worker_id: str, lease_seconds: float) -> J | None:
+        """The job ``key`` leased to ``worker_id``, if it still needs running and no live
+        worker holds it (a queue runner was handed this key)."""
+
+    async def is_open(self, key: str) -> bool:
+        """The job has not ended (it may be leased to another worker)."""
+
+    async def open_keys(self) -> list[str]:
+        """Every job that has not ended (a queue runner makes sure each is queued)."""
+
+    async def run(self, job: J, worker_id: str, cancelled: asyncio.Event | None = None) -> None:
+        """Runs the job from its last stored step. ``cancelled`` is set when a cancel was
+        asked for it (on any process); the work reads what was asked from its rows."""
 
 
 class JobRunner(Protocol):
@@ -41,8 +61,14 @@ class JobRunner(Protocol):
 
     async def stop(self) -> None: ...
 
+    async def submit(self, key: str) -> None:
+        """The job ``key`` was queued (its rows written): run it soon, on some process."""
+
+    async def cancel(self, key: str) -> None:
+        """A cancel of ``key`` was written: tell the process running it, wherever it is."""
+
     def wake(self) -> None:
-        """New work was queued: look now rather than at the next poll."""
+        """New jobs may be in the store (keys not at hand): look for them now."""
 
 
 class InProcessRunner(Generic[J]):
@@ -57,12 +83,22 @@ class InProcessRunner(Generic[J]):
         self._loop_task: asyncio.Task[None] | None = None
         self._running: dict[asyncio.Task[None], J] = {}
         self._keys: set[str] = set()  # jobs running here (a late renewal lets this worker claim one again)
+        self._cancelled: dict[str, asyncio.Event] = {}
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name=f"{self.work.name}-runner")
 
     def wake(self) -> None:
         self._wakeup.set()
+
+    async def submit(self, key: str) -> None:
+        self.wake()
+
+    async def cancel(self, key: str) -> None:
+        """One process on SQLite: a job being cancelled runs here, if anywhere."""
+        if (event := self._cancelled.get(key)) is not None:
+            event.set()
+        self.wake()
 
     async def stop(self) -> None:
         if self._loop_task is not None:
@@ -109,13 +145,16 @@ class InProcessRunner(Generic[J]):
         current = asyncio.current_task()
         assert current is not None
         renewer = asyncio.create_task(self._renew(job, current))
+        key = self.work.key(job)
+        self._cancelled[key] = cancelled = asyncio.Event()
         try:
-            await self.work.run(job, self.worker_id)
+            await self.work.run(job, self.worker_id, cancelled)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("a %s job failed", self.work.name)
         finally:
+            self._cancelled.pop(key, None)
             renewer.cancel()
 
     async def _renew(self, job: J, runner: asyncio.Task[None]) -> None:
