@@ -5,6 +5,7 @@ one run on the embedded model (slow)."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import signal
 import time
@@ -184,6 +185,24 @@ async def test_runs_on_postgresql(tmp_path: Path, fake_openai: FakeUpstream, fak
             steps = (await client.beta.threads.runs.steps.list(run.id, thread_id=thread.id, order="asc")).data
             assert [(s.type, s.status) for s in steps] == [("tool_calls", "completed"),
                                                           ("message_creation", "completed")]
+            slow = ow.stream(["never ", "finishes"])
+            slow.stall = (2, 20)
+            fake_openai.script(slow)  # a queued run, picked from PgQueuer's queue, then cancelled through it
+            other = await client.beta.threads.create(messages=[{"role": "user", "content": "slow"}])
+            queued = await client.beta.threads.runs.create(thread_id=other.id, assistant_id=asst.id)
+            for _ in range(300):
+                current = await client.beta.threads.runs.retrieve(queued.id, thread_id=other.id)
+                if current.status == "in_progress":
+                    break
+                await asyncio.sleep(0.1)
+            assert current.status == "in_progress"
+            await client.beta.threads.runs.cancel(queued.id, thread_id=other.id)
+            for _ in range(300):
+                current = await client.beta.threads.runs.retrieve(queued.id, thread_id=other.id)
+                if current.status == "cancelled":
+                    break
+                await asyncio.sleep(0.1)
+            assert current.status == "cancelled"
             await client.close()
         finally:
             live.stop()

@@ -93,3 +93,21 @@ async def test_steps_in_order_replaced_in_place(database: Database) -> None:
     assert (await repo.get_step("step_2", "run_s", "thread_1", "alice"))["status"] == "in_progress"  # type: ignore
     await repo.request_cancel("run_s")
     assert await repo.is_cancel_requested("run_s")
+
+
+async def test_take_and_open_runs_for_a_queue_runner(database: Database) -> None:
+    repo = RunRepository(database)
+    await repo.create(owner_id="alice", body=run_body("run_open"), request={})
+    await repo.create(owner_id="alice", body=run_body("run_done", thread="thread_2"), request={})
+    await repo.save("run_done", body=run_body("run_done", thread="thread_2", status="completed"))
+    waiting = {**run_body("run_wait", thread="thread_3", status="requires_action"), "expires_at": int(time.time()) + 60}
+    await repo.create(owner_id="alice", body=run_body("run_wait", thread="thread_3"), request={})
+    await repo.save("run_wait", body=waiting)
+    assert await repo.open_ids() == ["run_open"]  # not the finished one, nor one waiting in time
+    assert await repo.needs_work("run_open") and not await repo.needs_work("run_done")
+    assert not await repo.needs_work("run_wait")
+    taken = await repo.take("run_open", "w1", 30)
+    assert taken is not None and taken.id == "run_open"
+    assert await repo.take("run_open", "w2", 30) is None  # leased to a live worker
+    assert await repo.needs_work("run_open")  # still open: the queue retries it later
+    assert await repo.take("run_done", "w2", 30) is None
