@@ -160,7 +160,8 @@ def test_conversations_accumulate_items(oai, fake_openai) -> None:
 def test_bad_requests_name_the_field(oai) -> None:
     cases = [
         ({"model": VIA_OPENAI, "input": 42}, "input"),
-        ({"model": VIA_OPENAI, "input": "x", "tools": [{"type": "code_interpreter", "container": {"type": "auto"}}]},
+        ({"model": VIA_OPENAI, "input": "x", "tools": [{"type": "computer_use_preview", "display_width": 1024,
+                                                       "display_height": 768, "environment": "linux"}]},
          "tools[0].type"),
         ({"model": VIA_OPENAI, "input": "x", "temperature": "warm"}, "temperature"),
         ({"model": VIA_OPENAI, "input": "x", "background": True, "store": False}, "background"),

@@ -107,9 +107,9 @@ async def delete_container(request: Request, services: Services, principal: Prin
 @endpoint(render_error)
 async def create_file(request: Request, services: Services, principal: Principal) -> Response:
     container_id = request.path_params["container_id"]
-    services.containers.get(principal.owner_id, container_id)  # 404 before reading an upload
     limit = services.settings.sandbox.file_mb * 1024**2
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        services.containers.get(principal.owner_id, container_id)  # 404 before reading an upload
         filename, data = None, None
         async for part, chunks in form_parts(request):
             if part.name == "file":
