@@ -254,7 +254,8 @@ def test_lines_run_as_their_key_budget_model_allowlist_and_ledger(live: LiveServ
     errors = {line["custom_id"]: line["response"] for line in file_lines(client, done.error_file_id)}
     assert errors.pop("not-allowed")["status_code"] == 403
     assert {(e["status_code"], e["body"]["error"]["code"]) for e in errors.values()} == {(429, "insufficient_quota")}
-    assert echo.seen["other model"] == 0 and sum(echo.seen.values()) == 2
+    ours = {text: n for text, n in echo.seen.items() if text.startswith("budget ")}  # another test's late line
+    assert echo.seen["other model"] == 0 and sum(ours.values()) == 2  # may reach the shared upstream too
     ran = wait_for(lambda: [e for e in entries(live) if e["project_id"] == project and e["outcome"] == "completed"],
                    lambda found: len(found) >= 2, timeout=20)
     assert [(e["surface"], e["model"]) for e in ran] == [("openai.batch", PRICED)] * 2
