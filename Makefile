@@ -3,7 +3,7 @@
 # Install everything (embedded model included) and serve on 127.0.0.1:8000.
 serve:
 	./scripts/bootstrap.sh local
-	./scripts/install-sandbox.sh
+	./scripts/install-sandbox.sh --optional
 	.venv/bin/switchyard serve $(ARGS)
 
 # Install everything and run the whole test suite (slow tests included).
