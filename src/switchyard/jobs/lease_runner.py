@@ -56,6 +56,22 @@ class LeasedWork(Protocol[J]):
         asked for it (on any process); the work reads what was asked from its rows."""
 
 
+async def keep_lease(work: LeasedWork[J], job: J, worker_id: str, lease_seconds: float,
+                     runner: asyncio.Task[None]) -> None:
+    """Renews ``job``'s lease every third of its length while ``runner`` runs it, and stops
+    the runner as soon as another worker holds the job."""
+    while True:
+        await asyncio.sleep(lease_seconds / 3)
+        try:
+            held = await work.renew(job, worker_id, lease_seconds)
+        except Exception:
+            log.exception("renewing a %s lease failed", work.name)
+            continue
+        if not held:
+            runner.cancel()  # another worker has the job now
+            return
+
+
 class JobRunner(Protocol):
     def start(self) -> None: ...
 
@@ -144,7 +160,7 @@ class InProcessRunner(Generic[J]):
     async def _run(self, job: J) -> None:
         current = asyncio.current_task()
         assert current is not None
-        renewer = asyncio.create_task(self._renew(job, current))
+        renewer = asyncio.create_task(keep_lease(self.work, job, self.worker_id, self.lease_seconds, current))
         key = self.work.key(job)
         self._cancelled[key] = cancelled = asyncio.Event()
         try:
@@ -157,14 +173,3 @@ class InProcessRunner(Generic[J]):
             self._cancelled.pop(key, None)
             renewer.cancel()
 
-    async def _renew(self, job: J, runner: asyncio.Task[None]) -> None:
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            try:
-                held = await self.work.renew(job, self.worker_id, self.lease_seconds)
-            except Exception:
-                log.exception("renewing a %s lease failed", self.work.name)
-                continue
-            if not held:
-                runner.cancel()  # another worker has the job now
-                return

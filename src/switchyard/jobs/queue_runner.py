@@ -36,6 +36,7 @@ from pgqueuer.qm import QueueManager
 from pgqueuer.queries import Queries
 
 from switchyard.jobs import LeasedWork
+from switchyard.jobs.lease_runner import keep_lease
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ class QueueRunner(Generic[J]):
     async def _run(self, job: J, cancelled: asyncio.Event) -> None:
         current = asyncio.current_task()
         assert current is not None
-        renewer = asyncio.create_task(self._renew(job, current))
+        renewer = asyncio.create_task(keep_lease(self.work, job, self.worker_id, self.lease_seconds, current))
         try:
             await self.work.run(job, self.worker_id, cancelled)
         except asyncio.CancelledError:
@@ -212,18 +213,6 @@ class QueueRunner(Generic[J]):
             raise
         finally:
             renewer.cancel()
-
-    async def _renew(self, job: J, runner: asyncio.Task[None]) -> None:
-        while True:
-            await asyncio.sleep(self.lease_seconds / 3)
-            try:
-                held = await self.work.renew(job, self.worker_id, self.lease_seconds)
-            except Exception:
-                log.exception("renewing a %s lease failed", self.work.name)
-                continue
-            if not held:
-                runner.cancel()  # another worker has the job now
-                return
 
     @staticmethod
     async def _watch_cancel(context: Context, cancelled: asyncio.Event) -> None:
