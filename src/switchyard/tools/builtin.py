@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+import orjson
 
 from switchyard.core.events import Event
 from switchyard.core.items import FunctionCall, Item
@@ -119,3 +121,14 @@ class ToolKind:
     name: str
     open: Opener | None
     replays: dict[type, Replay]
+
+
+def text_argument(call: FunctionCall, name: str) -> str:
+    """The tool call's one text argument ``name``; a model that sent the bare text instead
+    of a JSON object gets that text."""
+    try:
+        args: Any = orjson.loads(call.arguments or "{}")
+    except orjson.JSONDecodeError:
+        return call.arguments or ""
+    value = args.get(name) if isinstance(args, dict) else None
+    return value if isinstance(value, str) else ""

@@ -8,7 +8,6 @@ else a new one holding the tool's ``file_ids``."""
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 import orjson
 
@@ -18,7 +17,7 @@ from switchyard.core.items import FunctionCall, FunctionCallOutput, Item, TextPa
 from switchyard.core.request import Tool
 from switchyard.core.tool_config import CodeInterpreterConfig
 from switchyard.core.tool_items import BuiltinItem, CodeFile, CodeImage, CodeInterpreterCall, CodeLogs, CodeOutput
-from switchyard.tools.builtin import BuiltinTool, RunScope, ToolKind, ToolServices, ToolStep
+from switchyard.tools.builtin import BuiltinTool, RunScope, ToolKind, ToolServices, ToolStep, text_argument
 from switchyard.tools.code_runner import CodeRunner
 
 NAME = "code_interpreter"
@@ -36,12 +35,7 @@ TOOL = Tool(
 
 def code_of(call: FunctionCall) -> str:
     """The ``code`` argument; a model that sent bare code instead of JSON gets it run as is."""
-    try:
-        args: Any = orjson.loads(call.arguments or "{}")
-    except orjson.JSONDecodeError:
-        return call.arguments or ""
-    code = args.get("code") if isinstance(args, dict) else None
-    return code if isinstance(code, str) else ""
+    return text_argument(call, "code")
 
 
 def _used_containers(items: list[Item]) -> list[str]:

@@ -15,7 +15,7 @@ from switchyard.core.items import FunctionCall, FunctionCallOutput, Item, TextPa
 from switchyard.core.request import Tool
 from switchyard.core.tool_config import ImageGenerationConfig
 from switchyard.core.tool_items import BuiltinItem, ImageGenerationCall, ImageSettings, PartialImage, ToolError
-from switchyard.tools.builtin import BuiltinTool, RunScope, ToolKind, ToolServices, ToolStep
+from switchyard.tools.builtin import BuiltinTool, RunScope, ToolKind, ToolServices, ToolStep, text_argument
 from switchyard.tools.image_maker import ImageMaker
 
 NAME = "image_generation"
@@ -30,12 +30,7 @@ TOOL = Tool(
 
 
 def prompt_of(call: FunctionCall) -> str:
-    try:
-        args: Any = orjson.loads(call.arguments or "{}")
-    except orjson.JSONDecodeError:
-        return call.arguments or ""
-    prompt = args.get("prompt") if isinstance(args, dict) else None
-    return prompt if isinstance(prompt, str) else ""
+    return text_argument(call, "prompt")
 
 
 def settings_of(answer: dict[str, Any]) -> ImageSettings:
