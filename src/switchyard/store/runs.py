@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, and_, or_, select, tuple_, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from switchyard.store.cursor_pages import cursor_page
 from switchyard.store.database import Database
 from switchyard.store.models import utcnow
 from switchyard.store.runs_models import AssistantRun, AssistantRunStep
@@ -264,24 +265,7 @@ class RunRepository:
 
 async def _page(session: Any, model: Any, where: list[Any], *, limit: int, order: Order, after: str | None,
                 before: str | None) -> tuple[list[Any], bool]:
-    """OpenAI's cursor pages: ``order`` by creation, rows past ``after`` (or, with
-    ``before``, the ones just before it, still in ``order``); an unknown cursor gives an
-    empty page."""
-    key = tuple_(model.created_us, model.id)
-    where = list(where)
-    ascending = order == "asc"
-    for cursor_id, past in ((after, True), (before, False)):
-        if cursor_id is None:
-            continue
-        cursor = (await session.execute(select(model.created_us, model.id).where(*where, model.id == cursor_id))
-                  ).one_or_none()
-        if cursor is None:
-            return [], False
-        later = past == ascending
-        where.append(key > tuple_(*cursor) if later else key < tuple_(*cursor))
-    reverse = before is not None and after is None  # read towards the cursor, then flip
-    forward = ascending != reverse
-    ordering = (model.created_us.asc(), model.id.asc()) if forward else (model.created_us.desc(), model.id.desc())
-    rows = list(await session.scalars(select(model).where(*where).order_by(*ordering).limit(limit + 1)))
-    page = rows[:limit]
-    return (page[::-1] if reverse else page), len(rows) > limit
+    """OpenAI's cursor pages by creation; an unknown cursor gives an empty page."""
+    return await cursor_page(session, model, (model.created_us, model.id), where,
+                             cursor_where=lambda id: and_(*where, model.id == id), limit=limit, order=order,
+                             after=after, before=before)

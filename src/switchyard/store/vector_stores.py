@@ -12,9 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from switchyard.store.cursor_pages import cursor_page
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.vector_store_leases import IngestionLeases
@@ -146,29 +147,6 @@ async def _attach(session: AsyncSession, store_id: str, owner_id: str, files: Se
     )
 
 
-async def _page(session: AsyncSession, model: Any, key: tuple[Any, Any], where: list[Any], *,
-                cursor_where: Any, limit: int, order: Order, after: str | None,
-                before: str | None) -> tuple[list[Any], bool]:
-    """Rows of ``model`` ordered by ``key`` (a time column, an id column), a page
-    after / before the row whose id is given (found with ``cursor_where(id)``)."""
-    if limit < 1:
-        raise ValueError("limit must be at least 1")
-    if order not in ("asc", "desc"):
-        raise ValueError(f"order must be 'asc' or 'desc', not {order!r}")
-    ordered = tuple_(*key)
-    for cursor_id, forward in ((after, True), (before, False)):
-        if cursor_id is None:
-            continue
-        cursor = (await session.execute(select(*key).where(cursor_where(cursor_id)))).one_or_none()
-        if cursor is None:
-            return [], False
-        ascending = (order == "asc") == forward
-        where.append(ordered > tuple_(*cursor) if ascending else ordered < tuple_(*cursor))
-    ordering = [column.asc() if order == "asc" else column.desc() for column in key]
-    rows = list(await session.scalars(select(model).where(*where).order_by(*ordering).limit(limit + 1)))
-    return rows[:limit], len(rows) > limit
-
-
 class VectorStoreRepository(IngestionLeases):
     """The API's view of vector stores, files and batches; the ingestion methods come
     from ``IngestionLeases``."""
@@ -214,7 +192,7 @@ class VectorStoreRepository(IngestionLeases):
         """A page of the owner's stores (newest first for ``desc``) and whether more
         follow; an ``after``/``before`` id the owner does not have gives ``([], False)``."""
         async with self._db.session() as session:
-            rows, more = await _page(
+            rows, more = await cursor_page(
                 session, VectorStore, (VectorStore.created_us, VectorStore.id), [VectorStore.owner_id == owner_id],
                 cursor_where=lambda id: and_(VectorStore.id == id, VectorStore.owner_id == owner_id),
                 limit=limit, order=order, after=after, before=before,
@@ -298,7 +276,7 @@ class VectorStoreRepository(IngestionLeases):
                     return None
                 where.append(VectorStoreFile.file_id.in_(
                     select(VectorStoreBatchMember.file_id).where(VectorStoreBatchMember.batch_id == batch_id)))
-            rows, more = await _page(
+            rows, more = await cursor_page(
                 session, VectorStoreFile, (VectorStoreFile.created_us, VectorStoreFile.file_id), where,
                 cursor_where=lambda id: file_key(vector_store_id, id),
                 limit=limit, order=order, after=after, before=before,
