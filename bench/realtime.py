@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -109,7 +110,7 @@ def _models(upstream: FakeUpstream, backends: list[str]) -> list[dict[str, Any]]
     from switchyard.providers.audio.whisper_files import ensure_whisper_base
     from switchyard.providers.local.model_files import ensure_default_model
 
-    cache = Path(__file__).resolve().parents[1] / ".cache"
+    cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE") or Path(__file__).resolve().parents[1] / ".cache")
     chat = {"instant": {"name": "instant", "provider": "openai", "base_url": upstream.url + "/v1", "api_key": "k",
                         "model": "gpt-upstream", "timeout": 30}}
     if "qwen-local" in backends:
