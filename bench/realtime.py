@@ -11,9 +11,9 @@ chunk of speech was sent (the user stopped talking):
 
 Two chat backends, interleaved in one run: the embedded model (the zero-config default's),
 and a loopback upstream that answers at once (so the figure is the speech stages alone).
-``--pauses on,off`` runs the whole thing once per setting of ``realtime.transcribe_at_pauses``
-(transcribing the turn at its first 200 ms pause instead of when the VAD ends it), one
-server after the other.
+``--pauses on,off`` runs one server per setting of ``realtime.transcribe_at_pauses``
+(transcribing the turn at its first 200 ms pause instead of when the VAD ends it), both up
+at once, their turns interleaved.
 
     .venv/bin/python bench/realtime.py [--rounds 5] [--silence-ms 500] [--backends instant,qwen-local]
                                        [--pauses on,off]
@@ -122,35 +122,39 @@ def _models(upstream: FakeUpstream, backends: list[str]) -> list[dict[str, Any]]
 
 
 def run(rounds: int, silence_ms: int, backends: list[str], pauses: list[bool]) -> None:
+    """One server per setting of ``transcribe_at_pauses``, all up at once, their turns
+    interleaved (one turn at a time), so that a change of load hits every setting alike."""
     upstream = FakeUpstream("instant-upstream")
     upstream.start()
     figures: dict[str, dict[str, list[float]]] = {}
-    spoken = 0.0
-    try:
-        for at_pauses in pauses:
-            with tempfile.TemporaryDirectory() as work:
-                server = LiveServer(Path(work), _models(upstream, backends), log_level="warning",
-                                    realtime={"transcribe_at_pauses": at_pauses})
-                server.start(wait_ready=True, timeout=1800)
-                try:
-                    client = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0,
-                                           timeout=600)
-                    speech = _speech(client)
-                    spoken = len(speech) / 48000
-                    upstream.script(ow.stream(["Paris is the capital ", "of France."]))
-                    _turn(server, backends[0], speech, silence_ms)  # warm-up: models loaded, caches filled
-                    for _ in range(rounds):
-                        for model in backends:
-                            if model == "instant":
-                                upstream.script(ow.stream(["Paris is the capital ", "of France."]))
-                            row = figures.setdefault(f"{model} pauses={'on' if at_pauses else 'off'}", {})
-                            for mark, seconds in _turn(server, model, speech, silence_ms).items():
-                                row.setdefault(mark, []).append(seconds)
-                finally:
-                    server.stop()
-    finally:
-        upstream.stop()
-    _report(figures, rounds, silence_ms, spoken)
+    servers: dict[bool, LiveServer] = {}
+    with tempfile.TemporaryDirectory() as work:
+        try:
+            for at_pauses in pauses:
+                home = Path(work) / f"pauses-{at_pauses}"
+                home.mkdir()
+                servers[at_pauses] = LiveServer(home, _models(upstream, backends),
+                                                log_level="warning", realtime={"transcribe_at_pauses": at_pauses})
+                servers[at_pauses].start(wait_ready=True, timeout=1800)
+            first = servers[pauses[0]]
+            client = openai.OpenAI(base_url=first.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=600)
+            speech = _speech(client)
+            for server in servers.values():  # warm-up: models loaded, caches filled
+                upstream.script(ow.stream(["Paris is the capital ", "of France."]))
+                _turn(server, backends[0], speech, silence_ms)
+            for _ in range(rounds):
+                for at_pauses, server in servers.items():
+                    for model in backends:
+                        if model == "instant":
+                            upstream.script(ow.stream(["Paris is the capital ", "of France."]))
+                        row = figures.setdefault(f"{model} pauses={'on' if at_pauses else 'off'}", {})
+                        for mark, seconds in _turn(server, model, speech, silence_ms).items():
+                            row.setdefault(mark, []).append(seconds)
+        finally:
+            for server in servers.values():
+                server.stop()
+            upstream.stop()
+    _report(figures, rounds, silence_ms, len(speech) / 48000)
 
 
 def _report(figures: dict[str, dict[str, list[float]]], rounds: int, silence_ms: int, spoken: float) -> None:

@@ -71,9 +71,12 @@ class Transcribing:
                    scope: Callable[[], contextlib.AbstractAsyncContextManager[Any]]) -> None:
         try:
             async with scope():
-                async for piece in run():
-                    self.got.append(piece)
-                    self._changed.set()
+                try:
+                    async for piece in run():
+                        self.got.append(piece)
+                        self._changed.set()
+                except asyncio.CancelledError:  # not wanted after all: the call itself went well
+                    self.error = SwitchyardError(ErrorKind.SERVER, "The transcription was cancelled.")
         except SwitchyardError as error:
             self.error = error
         except Exception:

@@ -318,6 +318,9 @@ class RealtimeSession:
             if show:
                 await self.send(transcription_failed(new_id("event_"), item["id"], error))
             return
+        except asyncio.CancelledError:  # the session closed
+            heard.cancel()
+            raise
         item["content"][0]["transcript"] = heard.text
         if show:
             await self.send(transcription_completed(new_id("event_"), item["id"], heard.text, seconds))
