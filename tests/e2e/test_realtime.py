@@ -252,6 +252,8 @@ def test_a_second_response_while_one_runs_is_an_error(live: LiveServer, fake_ope
         "format": {"type": "audio/opus"}}}}}, "session.audio.output.format.type", "invalid_value"),
     ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "audio": {"input": {
         "format": {"type": "audio/pcmu", "rate": 8000}}}}}, "session.audio.input.format.rate", "invalid_value"),
+    ({"type": "response.create", "event_id": "e1", "response": {"audio": {"output": {"format": {
+        "type": "audio/opus"}}}}}, "response.audio.output.format.type", "invalid_value"),
     ({"type": "input_audio_buffer.append", "event_id": "e1", "audio": "AAAA" + "A"}, "audio", "invalid_value"),
     ({"type": "input_audio_buffer.append", "event_id": "e1", "audio": "AA=="}, "audio", "invalid_value"),  # odd PCM
 ])
