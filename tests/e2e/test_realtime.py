@@ -367,6 +367,15 @@ def test_a_client_secret_dies_with_the_key_that_made_it(live: LiveServer, fake_o
     with pytest.raises(InvalidStatus) as refused, session(live, CHAT, key=made.value):
         pass
     assert refused.value.response.status_code == 401
+    # and so does one whose project is archived
+    other = new_project(live.url, "realtime-archived")
+    _, key = new_key(live.url, other, "archived later")
+    made = sdk(live, key).realtime.client_secrets.create(session={"type": "realtime", "model": CHAT})
+    with admin_client(live.url) as admin:
+        assert admin.post(f"/projects/{other}/archive").status_code == 200
+    with pytest.raises(InvalidStatus) as refused, session(live, CHAT, key=made.value):
+        pass
+    assert refused.value.response.status_code == 401
 
 
 def test_an_open_session_ends_when_its_key_is_revoked(live: LiveServer, fake_openai: FakeUpstream) -> None:

@@ -3,7 +3,8 @@
 with the session configuration given when it was made. The caller is kept as a snapshot
 (its project, key, limits, budgets and model lists at that moment) for the secret's life
 (at most two hours); the key it was made with must still be live (not revoked, disabled or
-expired) whenever the secret is used, and while a session it opened runs."""
+expired) and its project not archived whenever the secret is used, and while a session it
+opened runs."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.principal_snapshot import restore, snapshot
 from switchyard.store.keys import ApiKeyRepository
+from switchyard.store.projects import ProjectRepository
 from switchyard.store.realtime_secrets import RealtimeSecretRepository
 
 PREFIX = "ek_"
@@ -30,16 +32,22 @@ def is_client_secret(key: str) -> bool:
 
 
 class ClientSecrets:
-    def __init__(self, repository: RealtimeSecretRepository, default_seconds: int, keys: ApiKeyRepository) -> None:
+    def __init__(self, repository: RealtimeSecretRepository, default_seconds: int, keys: ApiKeyRepository,
+                 projects: ProjectRepository) -> None:
         self.repository = repository
         self.default_seconds = default_seconds
         self.keys = keys
+        self.projects = projects
 
-    async def key_live(self, key_id: str | None) -> bool:
-        """Whether the stored key ``key_id`` still works (the master key, None, always does)."""
-        if key_id is None:
+    async def caller_live(self, principal: Principal) -> bool:
+        """Whether the caller may still call: its project is not archived, and its stored key
+        (none for the master key) is not revoked, disabled or expired."""
+        project = await self.projects.get(principal.owner_id)
+        if project is None or project.archived:
+            return False
+        if principal.key_id is None:
             return True
-        record = await self.keys.find_by_id(key_id)
+        record = await self.keys.find_by_id(principal.key_id)
         if record is None or record.revoked or not record.settings.enabled:
             return False
         return record.settings.expires_at is None or record.settings.expires_at > datetime.now(UTC)
@@ -82,7 +90,7 @@ class ClientSecrets:
         if record is None:
             return None
         principal = restore(record.owner_id, record.caller)
-        if not await self.key_live(principal.key_id):
+        if not await self.caller_live(principal):
             return None
         return principal, record.session
 

@@ -49,7 +49,7 @@ def _context(services: Services, principal: Principal) -> RealtimeContext:
         data_dir=settings.data_dir, transcription_model=settings.realtime.transcription_model,
         speech_model=settings.realtime.speech_model,
         check_model=lambda name: allow_model(services, principal, name),
-        caller_live=lambda: services.realtime_secrets.key_live(principal.key_id),
+        caller_live=lambda: services.realtime_secrets.caller_live(principal),
         transcribe_at_pauses=settings.realtime.transcribe_at_pauses,
         observe=lambda: observed_call(services.call_services, principal, "openai.realtime", "/v1/realtime"))
 
