@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
@@ -51,8 +52,10 @@ class CallerRevoked(Exception):
 
 
 class RealtimeSession:
-    def __init__(self, ctx: RealtimeContext, config: SessionConfig, send: Send) -> None:
+    def __init__(self, ctx: RealtimeContext, config: SessionConfig, send: Send, *, pcm_only: bool = False) -> None:
         self.ctx = ctx
+        self.pcm_only = pcm_only  # a WebRTC call: its tracks carry the audio, the session stays 24 kHz PCM
+        config = self._transport(config)
         self.config = config
         self.send = send
         self.state = SessionState()
@@ -165,8 +168,13 @@ class RealtimeSession:
             if self.run is not None and self.run.encoder.response_id == response_id:
                 self.run.cancel("client_cancelled")
 
+    def _transport(self, config: SessionConfig) -> SessionConfig:
+        if self.pcm_only:
+            return dataclasses.replace(config, input_format="audio/pcm", output_format="audio/pcm")
+        return config
+
     async def _update(self, session: dict[str, Any]) -> None:
-        config = apply_update(self.config, session, default_stt=self.ctx.transcription_model)
+        config = self._transport(apply_update(self.config, session, default_stt=self.ctx.transcription_model))
         if config.model != self.config.model and config.kind == "realtime":
             self.ctx.check_model(config.model)
             self.ctx.models.resolve(config.model)
