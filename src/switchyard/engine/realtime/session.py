@@ -275,7 +275,10 @@ class RealtimeSession:
             self.vad.sentence_ended = True
             stopped = self.vad.end_now()
             if stopped is not None:
-                await self._speech_stopped(stopped)
+                try:
+                    await self._speech_stopped(stopped)
+                except SwitchyardError as error:
+                    await self._error(error, None)
 
     async def _speech_stopped(self, found: SpeechStopped) -> None:
         item_id = self.speech_item or new_id("item_")
@@ -285,6 +288,8 @@ class RealtimeSession:
         origin = self.appended_ms - self.state.buffer.ms  # session time of the buffer's start
         pcm = self.state.buffer.take(max(0.0, found.audio_start_ms - origin), found.audio_end_ms - origin)
         heard, self.speculation = self.speculation, None  # the turn as heard at its last pause
+        if heard is not None and heard.finished and heard.error is not None:
+            heard = None  # it failed: the turn is transcribed again
         await self._commit(pcm, item_id, heard)
         vad = self.config.turn_detection
         if vad is not None and vad.create_response and self.state.phase is Phase.IDLE \
