@@ -26,8 +26,10 @@ DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
 
 class Price(BaseModel):
-    """What a model's tokens cost, in US dollars per million tokens. Cached and cache-write
-    input default to the input price; reasoning tokens are output tokens."""
+    """What a model's calls cost, in US dollars: per million tokens, and for audio models per
+    minute of audio heard (transcription, translation), per million characters spoken and per
+    minute of speech made (text to speech). Cached and cache-write input default to the input
+    price; reasoning tokens are output tokens."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,11 +37,15 @@ class Price(BaseModel):
     cached_input_per_mtok: Decimal | None = Field(default=None, ge=0)
     cache_write_per_mtok: Decimal | None = Field(default=None, ge=0)
     output_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+    input_per_minute: Decimal = Field(default=Decimal(0), ge=0)  # audio transcribed or translated
+    input_per_mchar: Decimal = Field(default=Decimal(0), ge=0)  # text spoken (tts-1: per 1M characters)
+    output_per_minute: Decimal = Field(default=Decimal(0), ge=0)  # speech made
 
     @property
     def free(self) -> bool:
         return not (self.input_per_mtok or self.cached_input_per_mtok or self.cache_write_per_mtok
-                    or self.output_per_mtok)
+                    or self.output_per_mtok or self.input_per_minute or self.input_per_mchar
+                    or self.output_per_minute)
 
 
 class MeteringConfig(BaseModel):
