@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from switchyard.model_list import ModelListError, expand_model_list
 
-ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
+ProviderKind = Literal["openai", "openai-responses", "anthropic", "local", "gemini", "stability"]
+# provider kinds that serve one task only (docs/images.md): Google's and Stability AI's image APIs
+SINGLE_TASK_PROVIDERS: dict[str, str] = {"gemini": "image", "stability": "image"}
 Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech", "realtime"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -148,6 +150,14 @@ class ModelConfig(BaseModel):
             if isinstance(first, dict) and first.get("provider"):
                 return {**data, "provider": first["provider"]}
         return data
+
+    @model_validator(mode="after")
+    def _provider_serves_task(self) -> ModelConfig:
+        only = SINGLE_TASK_PROVIDERS.get(self.provider)
+        if only is not None and self.task != only:
+            raise ValueError(f"model '{self.name}': provider '{self.provider}' serves task '{only}' only, "
+                             f"not '{self.task}'")
+        return self
 
     @property
     def upstream_model(self) -> str:

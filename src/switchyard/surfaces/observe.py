@@ -14,8 +14,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.guardrail import FLAG_HEADER
-from switchyard.gateway.output_guardrail import OUTPUT_FLAG_HEADER
 from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
+from switchyard.gateway.output_guardrail import OUTPUT_FLAG_HEADER
 from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import (
     CallServices,

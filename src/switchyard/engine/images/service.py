@@ -20,7 +20,8 @@ from switchyard.gateway.guardrail import screen_prompt
 from switchyard.gateway.metered_media import metered
 from switchyard.gateway.task_models import TaskModels
 from switchyard.gateway.turn_watch import admit_call, note_usage, text_tokens
-from switchyard.providers.openai_images import OpenAIImages, UploadedFile, malformed
+from switchyard.providers.image_backends import IMAGE_BACKENDS, ImageBackend
+from switchyard.providers.openai_images import UploadedFile, malformed
 from switchyard.store.blobs import BlobNotFound, BlobStore
 from switchyard.store.images import ImageRecord, ImageRepository
 
@@ -39,12 +40,13 @@ def sniff(data: bytes, output_format: Any) -> str:
     return MIME_BY_FORMAT.get(str(output_format), "application/octet-stream")
 
 
-def _build(config: ModelConfig) -> OpenAIImages:
-    if config.provider != "openai":
+def _build(config: ModelConfig) -> ImageBackend:
+    build = IMAGE_BACKENDS.get(config.provider)
+    if build is None:
         raise invalid(f"The model '{config.name}' uses provider '{config.provider}', which has no Images API; "
-                      "image models are relayed to an OpenAI-compatible upstream (provider: openai).",
+                      f"image models are relayed to an upstream of provider {', '.join(IMAGE_BACKENDS)}.",
                       "model", "model_not_supported")
-    return OpenAIImages(config)
+    return build(config)
 
 
 def _usage(answer: dict[str, Any]) -> Usage | None:
@@ -71,13 +73,13 @@ class ImageContent:
 class ImageService:
     def __init__(self, models: list[ModelConfig], repository: ImageRepository, blobs: BlobStore,
                  links: ImageLinks, ttl_seconds: int) -> None:
-        self._models: TaskModels[OpenAIImages] = TaskModels(models, "image", "image generation", _build)
+        self._models: TaskModels[ImageBackend] = TaskModels(models, "image", "image generation", _build)
         self._repository = repository
         self._blobs = blobs
         self._links = links
         self._ttl = ttl_seconds
 
-    def backend(self, call: ImageCall) -> tuple[ModelConfig, OpenAIImages]:
+    def backend(self, call: ImageCall) -> tuple[ModelConfig, ImageBackend]:
         return self._models.backend(self.model_name(call.model))
 
     def model_name(self, asked: str | None) -> str:
@@ -127,7 +129,7 @@ class ImageService:
         async for event in self.stream(call, []):
             yield event
 
-    async def _entry(self, item: Any, index: int, call: ImageCall, backend: OpenAIImages, answer: dict[str, Any],
+    async def _entry(self, item: Any, index: int, call: ImageCall, backend: ImageBackend, answer: dict[str, Any],
                      owner_id: str, base_url: str) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise malformed(f"data[{index}] is not an object")

@@ -70,6 +70,28 @@ def _known_duration(request: TranscriptionRequest) -> float | None:
         return None
 
 
+async def _stream_events(response: aiohttp.ClientResponse) -> AsyncIterator[TranscriptEvent]:
+    """The upstream's text deltas and usage; a stream that ends before ``transcript.text.done`` raises."""
+    done = False
+    parser = SSEParser()
+    async for chunk in response.content.iter_any():
+        for sse in parser.feed(chunk):
+            if sse.data.strip() == b"[DONE]":
+                continue
+            try:
+                decoded = stream_event(orjson.loads(sse.data))
+            except orjson.JSONDecodeError as exc:
+                raise SwitchyardError(ErrorKind.UPSTREAM, "The upstream's transcription stream sent an "
+                                      "event that is not JSON.") from exc
+            if decoded is None or isinstance(decoded, TranscriptUsage):
+                done = True
+            if decoded is not None:
+                yield decoded
+    if not done:
+        raise SwitchyardError(ErrorKind.UPSTREAM, "The upstream's transcription stream ended before "
+                              "transcript.text.done.", code="upstream_stream_ended")
+
+
 def _form(fields: list[tuple[str, str]], request: TranscriptionRequest, audio: Any) -> aiohttp.FormData:
     form = aiohttp.FormData()
     for name, value in fields:
@@ -103,24 +125,8 @@ class OpenAITranscriber:
                 async for event in self._answer(request, await response.read()):  # answered whole after all
                     yield event
                 return
-            done = False
-            parser = SSEParser()
-            async for chunk in response.content.iter_any():
-                for sse in parser.feed(chunk):
-                    if sse.data.strip() == b"[DONE]":
-                        continue
-                    try:
-                        decoded = stream_event(orjson.loads(sse.data))
-                    except orjson.JSONDecodeError as exc:
-                        raise SwitchyardError(ErrorKind.UPSTREAM, "The upstream's transcription stream sent an "
-                                              "event that is not JSON.") from exc
-                    if decoded is None or isinstance(decoded, TranscriptUsage):
-                        done = True
-                    if decoded is not None:
-                        yield decoded
-            if not done:
-                raise SwitchyardError(ErrorKind.UPSTREAM, "The upstream's transcription stream ended before "
-                                      "transcript.text.done.", code="upstream_stream_ended")
+            async for event in _stream_events(response):
+                yield event
             duration = _known_duration(request)
             if duration is not None:
                 yield TranscriptInfo(language=request.language or "", duration=duration)
