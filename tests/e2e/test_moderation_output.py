@@ -113,11 +113,12 @@ def test_block_ends_a_responses_stream_with_its_error(live: LiveServer, block_ke
     assert last.response.error is not None and "output was blocked" in last.response.error.message
 
 
-def test_block_on_a_non_streaming_response(live: LiveServer, block_key: str, fake_openai: FakeUpstream) -> None:
+def test_block_fails_a_non_streaming_response(live: LiveServer, block_key: str, fake_openai: FakeUpstream) -> None:
     _script(fake_openai, ANSWER)
-    with pytest.raises(openai.BadRequestError) as caught:
-        sdk(live, block_key).responses.create(model=CHAT, input=BENIGN)
-    assert "output was blocked" in caught.value.message
+    response = sdk(live, block_key).responses.create(model=CHAT, input=BENIGN)
+    assert response.status == "failed" and response.output_text == ""  # nothing of the answer is kept
+    assert response.error is not None and "output was blocked" in response.error.message
+    assert "idiot" not in response.model_dump_json()
 
 
 def test_block_ends_an_anthropic_stream_with_an_error_event(live: LiveServer, block_key: str,
