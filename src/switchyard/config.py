@@ -28,10 +28,10 @@ DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
 
 class Price(BaseModel):
-    """What a model's calls cost, in US dollars: per million tokens, and for audio models per
+    """What a model's calls cost, in US dollars: per million tokens, for audio models per
     minute of audio heard (transcription, translation), per million characters spoken and per
-    minute of speech made (text to speech). Cached and cache-write input default to the input
-    price; reasoning tokens are output tokens."""
+    minute of speech made (text to speech), and for image models per image made. Cached and
+    cache-write input default to the input price; reasoning tokens are output tokens."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,12 +42,13 @@ class Price(BaseModel):
     input_per_minute: Decimal = Field(default=Decimal(0), ge=0)  # audio transcribed or translated
     input_per_mchar: Decimal = Field(default=Decimal(0), ge=0)  # text spoken (tts-1: per 1M characters)
     output_per_minute: Decimal = Field(default=Decimal(0), ge=0)  # speech made
+    output_per_image: Decimal = Field(default=Decimal(0), ge=0)  # images made (Imagen, Stability)
 
     @property
     def free(self) -> bool:
         return not (self.input_per_mtok or self.cached_input_per_mtok or self.cache_write_per_mtok
                     or self.output_per_mtok or self.input_per_minute or self.input_per_mchar
-                    or self.output_per_minute)
+                    or self.output_per_minute or self.output_per_image)
 
 
 class MeteringConfig(BaseModel):

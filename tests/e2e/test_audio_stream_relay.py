@@ -7,6 +7,8 @@ minute of speech made, in the ledger and in ``x-switchyard-cost-usd``."""
 
 from __future__ import annotations
 
+import io
+import wave
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -20,6 +22,7 @@ from tests.fakes.openai_audio import AUDIO, SEGMENTS, STREAM_USAGE, FakeAudioUps
 from tests.server import MASTER_KEY, LiveServer
 
 STREAMING, WHISPER, TTS, TTS_MINUTES = "stt-stream", "stt-whisper", "tts-chars", "tts-minutes"
+STREAMING_MINUTES = "stt-stream-minutes"
 CLIP = b"RIFF....WAVEfmt " + bytes(range(256)) * 40  # the upstream, not Switchyard, reads it
 TEXT = "".join(s["text"] for s in SEGMENTS).strip()
 COST = "x-switchyard-cost-usd"
@@ -49,6 +52,8 @@ def live(tmp_path_factory: pytest.TempPathFactory, upstream: FakeAudioUpstream) 
     models = [
         {"name": STREAMING, "task": "transcription", "model": "gpt-4o-transcribe", "price": TOKEN_PRICE, **common},
         {"name": WHISPER, "task": "transcription", "model": "whisper-1", "price": WHISPER_PRICE, **common},
+        {"name": STREAMING_MINUTES, "task": "transcription", "model": "gpt-4o-mini-transcribe",
+         "price": {"input_per_minute": "0.003"}, **common},
         {"name": TTS, "task": "speech", "model": "tts-1", "price": CHARACTER_PRICE, **common},
         {"name": TTS_MINUTES, "task": "speech", "model": "gpt-4o-mini-tts", "price": MINUTE_PRICE, **common},
     ]
@@ -145,6 +150,30 @@ def test_a_streamed_transcription_is_priced_by_the_upstream_tokens(live: LiveSer
     assert entry["usage"]["counted_by_switchyard"] is False
     assert _usd(entry["cost"]["exact"]) == expected
     assert f": {COST} {entry['cost']['exact']}" in lines  # the stream's closing comment
+
+
+def _wav(seconds: float, rate: int = 16_000) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(b"\x00\x00" * int(seconds * rate))
+    return buffer.getvalue()
+
+
+def test_a_streamed_relay_is_priced_per_minute_of_the_upload(live: LiveServer, upstream: FakeAudioUpstream) -> None:
+    clip = _wav(2.5)
+    with httpx.stream("POST", live.url + "/v1/audio/transcriptions", headers=AUTH, timeout=30,
+                      files=[("model", (None, STREAMING_MINUTES)), ("stream", (None, "true")),
+                             ("file", ("c.wav", clip, "audio/wav"))]) as response:
+        lines = list(response.iter_lines())
+        request_id = response.headers["x-request-id"]
+    assert upstream.heard[-1].fields["stream"] == ["true"] and upstream.heard[-1].file == clip
+    assert any(line.startswith("data: ") and "transcript.text.done" in line for line in lines)
+    entry = ledger_entry(live, request_id)
+    assert entry["usage"]["audio_seconds"] == 2.5  # the upstream reports tokens; the length is read here
+    assert _usd(entry["cost"]["exact"]) == Decimal("2.5") * Decimal("0.003") / 60
 
 
 def test_whisper_is_priced_per_minute_of_audio(live: LiveServer, client: openai.OpenAI) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import io
 from collections.abc import Iterator
+from decimal import Decimal
 
 import httpx
 import openai
@@ -56,7 +57,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, google: FakeGoogleImages,
         {"name": IMAGEN, "model": "imagen-4.0-generate-001", **goog},
         {"name": GEMINI, "model": "gemini-2.5-flash-image", "price": {"input_per_mtok": "0.30",
                                                                       "output_per_mtok": "30"}, **goog},
-        {"name": CORE, "model": "core", **stab},
+        {"name": CORE, "model": "core", "price": {"output_per_image": "0.03"}, **stab},  # 3 credits an image
         {"name": CORE_BYTES, "model": "core", "headers": {"accept": "image/*"}, **stab},
         {"name": SD3, "model": "sd3.5-large", **stab},
     ]
@@ -203,10 +204,14 @@ def test_stability_image_bytes_as_a_url(client: openai.OpenAI, stability: FakeSt
     assert reply.output_format == "webp"
 
 
-def test_stability_makes_one_request_per_image(client: openai.OpenAI, stability: FakeStability) -> None:
-    reply = client.images.generate(model=CORE, prompt="three foxes", n=3)
+def test_stability_makes_one_request_per_image_each_priced(client: openai.OpenAI, stability: FakeStability,
+                                                          live: LiveServer) -> None:
+    raw = client.images.with_raw_response.generate(model=CORE, prompt="three foxes", n=3)
+    reply = raw.parse()
     assert len(stability.heard) == 3 and sorted(_b64(reply)) == sorted(stability.made)
     assert len(set(stability.made)) == 3
+    assert Decimal(raw.headers["x-switchyard-cost-usd"]) == 3 * Decimal("0.03")
+    assert Decimal(ledger_entry(live, raw.headers["x-request-id"])["cost"]["exact"]) == 3 * Decimal("0.03")
 
 
 def test_stability_sd3_models_name_themselves(client: openai.OpenAI, stability: FakeStability) -> None:

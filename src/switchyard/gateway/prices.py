@@ -44,6 +44,11 @@ def audio_nanousd(price: Price, heard_ms: int = 0, characters: int = 0, spoken_m
     return math.ceil(total)
 
 
+def image_nanousd(price: Price, images: int) -> int:
+    """The per-image part of an image call's cost."""
+    return 0 if price.free else math.ceil(Decimal(images) * price.output_per_image * NANO_PER_USD)
+
+
 def worst_case_nanousd(price: Price, prompt_tokens: int, max_output_tokens: int) -> int:
     """The most a call can cost: every prompt token at the dearest input price, and every
     output token it may generate."""

@@ -56,12 +56,13 @@ def _usage(answer: dict[str, Any]) -> Usage | None:
     return Usage(input_tokens=int(usage.get("input_tokens") or 0), output_tokens=int(usage.get("output_tokens") or 0))
 
 
-def _worst_case(call: ImageCall, files: list[UploadedFile]) -> tuple[int, int]:
-    """Input and output tokens the call can use at most (what its budget reservation holds)."""
+def _worst_case(call: ImageCall, files: list[UploadedFile]) -> tuple[int, int, int]:
+    """Input and output tokens and images the call can use at most (what its budget
+    reservation holds)."""
     count = call.fields.get("n")
     images = count if isinstance(count, int) and count > 0 else 1
     prompt = text_tokens([call.prompt]) if call.prompt else 1
-    return prompt + INPUT_IMAGE_TOKENS * len(files), MOST_TOKENS_PER_IMAGE * images
+    return prompt + INPUT_IMAGE_TOKENS * len(files), MOST_TOKENS_PER_IMAGE * images, images
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,8 +113,8 @@ class ImageService:
         async with metered("images", config, *_worst_case(call, files)) as set_usage:
             answer = await backend.create(call.operation, fields, files)
             usage = _usage(answer)
+            set_usage(usage or Usage(), images=len(answer["data"]))
             if usage is not None:
-                set_usage(usage)
                 note_usage(usage)
         data = [await self._entry(item, i, call, backend, answer, owner_id, base_url)
                 for i, item in enumerate(answer["data"])]
@@ -165,16 +166,19 @@ class ImageService:
         await admit_call(config.name, text_tokens([call.prompt]))
         await screen_prompt(call.prompt)
         known = STREAM_EVENTS[call.operation]
+        made, used = 0, Usage()
         async with metered("images", config, *_worst_case(call, files)) as set_usage:
             async for event in backend.stream(call.operation, call.fields, files):
                 kind = event.get("type")
                 if kind not in known and kind != "error":
                     raise malformed(f"unexpected stream event type {kind!r}")
                 if kind == known[-1]:
+                    made += 1
                     usage = _usage(event)
                     if usage is not None:
-                        set_usage(usage)
+                        used = usage
                         note_usage(usage)
+                    set_usage(used, images=made)
                 yield event
 
     async def content(self, image_id: str, owner_id: str | None) -> ImageContent | None:
