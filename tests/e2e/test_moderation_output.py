@@ -13,7 +13,8 @@ import anthropic
 import openai
 import pytest
 
-from tests.e2e.media import BENIGN, CHAT, TOXIC, sdk, start_media_server
+from tests.e2e.media import BENIGN, CHAT, TOXIC, UPSTREAM_MODERATION, sdk, start_media_server
+from tests.fakes import media_wire as mw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream, by_stream
 from tests.server import LiveServer
@@ -184,3 +185,29 @@ def test_a_bad_output_mode_names_the_field(live: LiveServer) -> None:
         response = admin.post(f"/projects/{project}/moderation", json={"mode": "block", "output_mode": "shout"})
     assert response.status_code == 400, response.text
     assert response.json()["error"]["param"] == "output_mode"
+
+
+def test_block_fails_closed_when_the_moderation_model_cannot_check_the_output(
+    live: LiveServer, fake_openai: FakeUpstream,
+) -> None:
+    key = _key(live, mode="log", output_mode="block", model=UPSTREAM_MODERATION)
+    fake_openai.script(mw.moderation(mw.moderation_result({})), ow.completion(OPENING),
+                       ow.error(500, "moderation is down", "server_error"))
+    with pytest.raises(openai.APIStatusError) as caught:
+        _ask(sdk(live, key))
+    assert caught.value.status_code == 503 and caught.value.body["code"] == "guardrail_unavailable"
+    assert "could not check the output" in caught.value.body["message"]
+    assert [r.path for r in fake_openai.received] == ["/v1/moderations", "/v1/chat/completions", "/v1/moderations"]
+
+
+def test_a_relayed_moderation_model_gets_the_output_sentence_by_sentence(
+    live: LiveServer, fake_openai: FakeUpstream,
+) -> None:
+    key = _key(live, mode="log", output_mode="flag", model=UPSTREAM_MODERATION)
+    sentences = ["First sentence here.", "Second one follows!", "And a third?"]
+    fake_openai.script(mw.moderation(mw.moderation_result({})), ow.completion(" ".join(sentences)),
+                       mw.moderation(*[mw.moderation_result({"violence": 0.9 if i == 1 else 0.0}) for i in range(3)]))
+    raw = sdk(live, key).chat.completions.with_raw_response.create(
+        model=CHAT, messages=[{"role": "user", "content": BENIGN}])
+    assert raw.headers[OUTPUT_FLAG] == "violence"
+    assert fake_openai.last.body["input"] == sentences
