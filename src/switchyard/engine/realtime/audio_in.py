@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
-from switchyard.core.audio import AudioFile, Segment, TranscriptInfo, TranscriptionRequest
+from switchyard.core.audio import AudioFile, Segment, TranscriptionRequest, TranscriptText
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.metered_audio import MeteredTranscriber
 
@@ -45,10 +45,11 @@ async def transcribe(transcriber: MeteredTranscriber, directory: Path, pcm: byte
                      language: str | None, prompt: str | None) -> AsyncIterator[str]:
     """The transcript's pieces as they are recognised."""
     with wav_file(directory, pcm) as audio:
-        request = TranscriptionRequest(model=model, file=audio, language=language, prompt=prompt)
+        request = TranscriptionRequest(model=model, file=audio, language=language, prompt=prompt, stream=True)
         first = True
         async for event in transcriber.transcribe(request):
-            if isinstance(event, TranscriptInfo) or not isinstance(event, Segment) or not event.text.strip():
+            # Whisper's segments as it recognises them; a streaming upstream's text deltas
+            if not isinstance(event, Segment | TranscriptText) or (first and not event.text.strip()):
                 continue
             yield event.text.lstrip() if first else event.text
             first = False
