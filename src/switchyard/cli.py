@@ -9,8 +9,8 @@ from typing import Any
 
 from switchyard import __version__, cli_tenancy, usage_cli
 from switchyard.config import ConfigError, Settings, load_settings
-from switchyard.gateway.drain import Drain
 from switchyard.gateway.deployments import declared_deployments, materialise
+from switchyard.gateway.drain import Drain
 
 
 def _parser() -> argparse.ArgumentParser:

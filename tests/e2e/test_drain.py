@@ -57,7 +57,7 @@ class Reader:
             for item in self.read():
                 self.items.append(item)
                 self.started.set()
-        except BaseException as exc:  # noqa: BLE001 - what the SDK raised is the result
+        except BaseException as exc:  # what the SDK raised is the result
             self.error = exc
         finally:
             self.ended_at = time.monotonic()

@@ -13,11 +13,13 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Iterator
 from contextvars import ContextVar
+from typing import Any
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.core.events import Event, Failure
 
 SHUTTING_DOWN = "The server is shutting down; retry the request (another server will answer it)."
+DEADLINE = "the drain deadline passed"
 
 
 class Drain:
@@ -25,8 +27,9 @@ class Drain:
 
     def __init__(self) -> None:
         self.draining = False
-        self._deadline = asyncio.Event()
+        self._expired = False
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.waiting: set[asyncio.Task[Any]] = set()  # tasks awaiting a model turn's next event
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -37,14 +40,16 @@ class Drain:
             return
         self.draining = True
         if self._loop is not None:
-            self._loop.call_soon_threadsafe(self._loop.call_later, seconds, self._deadline.set)
+            self._loop.call_soon_threadsafe(self._loop.call_later, seconds, self._expire)
 
     @property
     def expired(self) -> bool:
-        return self._deadline.is_set()
+        return self._expired
 
-    async def wait_deadline(self) -> None:
-        await self._deadline.wait()
+    def _expire(self) -> None:
+        self._expired = True
+        for task in list(self.waiting):
+            task.cancel(DEADLINE)
 
 
 _current: ContextVar[Drain | None] = ContextVar("switchyard_drain", default=None)
@@ -73,26 +78,29 @@ def until_drained(events: AsyncIterator[Event]) -> AsyncIterator[Event]:
 
 
 async def _until(drain: Drain, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    deadline = asyncio.ensure_future(drain.wait_deadline())
+    """Awaits each event in its reader's own task (no task per event): at the deadline the
+    drain cancels the tasks waiting here, and the cancel becomes the ``Failure``."""
     try:
-        while True:
-            step = asyncio.ensure_future(anext(events))
-            await asyncio.wait({step, deadline}, return_when=asyncio.FIRST_COMPLETED)
-            if not step.done():
-                step.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await step
-                yield Failure(shutting_down())
-                return
+        while not drain.expired:
+            task = asyncio.current_task()  # each event may be awaited by another task
+            assert task is not None
+            drain.waiting.add(task)
             try:
-                event = step.result()
+                event = await anext(events)
             except StopAsyncIteration:
                 return
+            except asyncio.CancelledError:
+                if not drain.expired or task.cancelling() != 1:  # not (only) the drain's cancel
+                    raise
+                task.uncancel()
+                break
+            finally:
+                drain.waiting.discard(task)
             yield event
             if isinstance(event, Failure):
                 return
+        yield Failure(shutting_down())
     finally:
-        deadline.cancel()
         aclose = getattr(events, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(Exception):
