@@ -68,7 +68,7 @@ done
 
 deadline=$((SECONDS + ready_seconds))
 for port in $ports; do
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/ready"; do
+  until curl -fs -o /dev/null "http://127.0.0.1:$port/ready"; do
     if ! kill -0 "${serve_pids[$port]}" 2>/dev/null; then
       log "the process on port $port exited; see $run/logs/serve-$port.log"
       stop 1

@@ -21,6 +21,7 @@ from tests.e2e.batch_support import (
     CHAT,
     CLAUDE,
     EMBED,
+    MODERATION,
     echo_models,
     file_lines,
     message_request,
@@ -35,6 +36,7 @@ from tests.fakes import openai_wire as ow
 from tests.fakes.echo_upstream import EchoUpstream, _last_user_text
 from tests.fakes.upstream import FakeUpstream, Reply, by_stream
 from tests.pg import fresh_postgres_url
+from tests.server import MASTER_KEY
 
 pytestmark = pytest.mark.postgres
 
@@ -44,15 +46,22 @@ LINES = 1000
 
 class FlakyEcho(EchoUpstream):
     """The echo upstream (``FAIL`` in a text: the vendor's 400), where a text holding
-    ``FLAKY`` gets the vendor's 500 the first time it is asked."""
+    ``BROKEN`` always gets the vendor's 500 and one holding ``FLAKY`` is refused as
+    overloaded (503, Anthropic's 529) the first time it is asked."""
 
     def _answer(self, path: str, body: dict[str, Any]) -> Reply:
         text = _last_user_text(body)
+        anthropic = path.endswith("/messages")
+        if "BROKEN" in text:
+            self.seen[text] += 1
+            if anthropic:
+                return aw.error(500, "api_error", f"upstream broke on {text}")
+            return ow.error(500, f"upstream broke on {text}", "server_error")
         if "FLAKY" in text and self.seen[text] == 0:
             self.seen[text] += 1
-            if path.endswith("/messages"):
-                return aw.error(500, "api_error", f"upstream hiccup on {text}")
-            return ow.error(500, f"upstream hiccup on {text}", "server_error")
+            if anthropic:
+                return aw.error(529, "overloaded_error", f"upstream busy on {text}")
+            return ow.error(503, f"upstream busy on {text}", "server_error")
         return super()._answer(path, body)
 
 
@@ -73,7 +82,7 @@ def fresh_echo(echo: FlakyEcho) -> None:
 async def deployment(tmp_path_factory: pytest.TempPathFactory, echo: FlakyEcho,
                      fake_openai: FakeUpstream) -> AsyncIterator[Deployment]:
     workdir = tmp_path_factory.mktemp("deploy")
-    models = [*echo_models(echo),
+    models = [*(model for model in echo_models(echo) if model["name"] != MODERATION),  # no embedded model
               {"name": SCRIPTED, "provider": "openai", "base_url": fake_openai.url + "/v1",
                "api_key": "up-key", "model": "gpt-upstream", "timeout": 120}]
     async with fresh_postgres_url() as url:
@@ -231,17 +240,22 @@ def test_a_file_whose_indexing_process_is_killed_is_indexed_by_another(
 
 def _line_text(n: int) -> str:
     if n % 7 == 3:
-        return f"line {n} FAIL"  # refused by the upstream: an error line
+        return f"line {n} FAIL"  # refused by the upstream (400): an error line
+    if n % 89 == 20:
+        return f"line {n} BROKEN"  # the upstream fails it (500): an error line
     if n % 97 == 50:
-        return f"line {n} FLAKY"  # the upstream fails it once (500): tried again, then answered
+        return f"line {n} FLAKY"  # overloaded once (503/529): tried again, then answered
     return f"line {n}"
 
 
-REFUSED = {n for n in range(LINES) if n % 7 == 3}
-FLAKY = {n for n in range(LINES) if n % 97 == 50 and n not in REFUSED}
+REFUSED = {n for n in range(LINES) if "FAIL" in _line_text(n)}
+BROKEN = {n for n in range(LINES) if "BROKEN" in _line_text(n)}
+FLAKY = {n for n in range(LINES) if "FLAKY" in _line_text(n)}
+ERRORS = REFUSED | BROKEN
 
 
 def test_a_thousand_line_batch_over_a_failing_upstream(deployment: Deployment, echo: FlakyEcho) -> None:
+    assert (len(REFUSED), len(BROKEN), len(FLAKY)) == (143, 11, 9)
     client = deployment.openai()
     file_id = upload(client, [{"custom_id": f"r{n}", "method": "POST", "url": "/v1/chat/completions",
                                "body": {"model": CHAT, "messages": [{"role": "user", "content": _line_text(n)}]}}
@@ -250,22 +264,23 @@ def test_a_thousand_line_batch_over_a_failing_upstream(deployment: Deployment, e
     done = wait_batch(client, batch.id, {"completed", "failed"}, timeout=240)
     assert done.status == "completed", done.errors
     counts = done.request_counts
-    assert (counts.total, counts.completed, counts.failed) == (LINES, LINES - len(REFUSED), len(REFUSED))
+    assert (counts.total, counts.completed, counts.failed) == (LINES, LINES - len(ERRORS), len(ERRORS))
     output = file_lines(client, done.output_file_id)
-    assert sorted(int(line["custom_id"][1:]) for line in output) == sorted(set(range(LINES)) - REFUSED)
+    assert sorted(int(line["custom_id"][1:]) for line in output) == sorted(set(range(LINES)) - ERRORS)
     for line in output:
         n = int(line["custom_id"][1:])
         assert line["error"] is None and line["response"]["status_code"] == 200
         assert line["response"]["body"]["choices"][0]["message"]["content"] == f"echo:{_line_text(n)}"
-    errors = file_lines(client, done.error_file_id)
-    assert sorted(int(line["custom_id"][1:]) for line in errors) == sorted(REFUSED)
-    for line in errors:
-        assert line["response"]["status_code"] == 400
-        assert f"upstream refuses {_line_text(int(line['custom_id'][1:]))}" in \
-            line["response"]["body"]["error"]["message"]
-    for n in FLAKY:
-        assert echo.seen[_line_text(n)] == 2  # failed once, then answered
-    assert len(FLAKY) > 0 and len(REFUSED) == 143
+    errors = {int(line["custom_id"][1:]): line for line in file_lines(client, done.error_file_id)}
+    assert sorted(errors) == sorted(ERRORS)
+    for n in REFUSED:
+        assert errors[n]["response"]["status_code"] == 400
+        assert f"upstream refuses {_line_text(n)}" in errors[n]["response"]["body"]["error"]["message"]
+    for n in BROKEN:
+        assert errors[n]["response"]["status_code"] == 502
+        assert f"upstream broke on {_line_text(n)}" in errors[n]["response"]["body"]["error"]["message"]
+    assert all(echo.seen[_line_text(n)] == 2 for n in FLAKY)  # refused once, then answered
+    assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY)
 
 
 def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: Deployment, echo: FlakyEcho) -> None:
@@ -276,7 +291,7 @@ def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: De
     done = wait_message_batch(client, created.id, timeout=240)
     counts = done.request_counts
     assert (counts.processing, counts.succeeded, counts.errored, counts.canceled, counts.expired) == (
-        0, LINES - len(REFUSED), len(REFUSED), 0, 0)
+        0, LINES - len(ERRORS), len(ERRORS), 0, 0)
     results = {r.custom_id: r.result for r in client.messages.batches.results(created.id)}
     assert set(results) == {f"m{n}" for n in range(LINES)}
     for n in range(LINES):
@@ -285,11 +300,16 @@ def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: De
             assert result.type == "errored"
             assert result.error.error.type == "invalid_request_error"  # type: ignore[union-attr]
             assert f"upstream refuses {_line_text(n)}" in result.error.error.message  # type: ignore[union-attr]
+        elif n in BROKEN:
+            assert result.type == "errored"
+            assert result.error.error.type == "api_error"  # type: ignore[union-attr]
+            assert f"upstream broke on {_line_text(n)}" in result.error.error.message  # type: ignore[union-attr]
         else:
             assert result.type == "succeeded"
             assert result.message.content[0].text == f"echo:{_line_text(n)}"  # type: ignore[union-attr]
     raw = httpx.get(f"{deployment.url}/v1/messages/batches/{created.id}/results", timeout=60,
-                    headers={"x-api-key": "sk-test-master", "anthropic-version": "2023-06-01"})
-    assert len([orjson.loads(line) for line in raw.text.splitlines() if line.strip()]) == LINES
-    for n in FLAKY:
-        assert echo.seen[_line_text(n)] == 2
+                    headers={"x-api-key": MASTER_KEY, "anthropic-version": "2023-06-01"})
+    ids = [orjson.loads(line)["custom_id"] for line in raw.text.splitlines()]
+    assert sorted(ids) == sorted(f"m{n}" for n in range(LINES))  # each result once
+    assert all(echo.seen[_line_text(n)] == 2 for n in FLAKY)
+    assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY)
