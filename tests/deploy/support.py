@@ -34,6 +34,7 @@ class Deployment:
         self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = workdir / "deploy.log"
         self.process: subprocess.Popen[bytes] | None = None
+        self.killed: list[tuple[int, int]] = []  # (port, pid) of each process killed
 
     @property
     def url(self) -> str:
@@ -95,15 +96,14 @@ class Deployment:
             time.sleep(0.1)
         raise AssertionError(f"no process runs {kind} job {key}:\n{self.logs()}")
 
-    def kill(self, port: int) -> int:
-        """SIGKILL to the process on ``port``; its pid."""
+    def kill(self, port: int) -> None:
+        """SIGKILL to the process on ``port`` (the script starts it again)."""
         pid = self.pid(port)
         os.kill(pid, signal.SIGKILL)
-        return pid
+        self.killed.append((port, pid))
 
     def wait_back(self, port: int, killed: int) -> None:
-        """Until the script has started the process on ``port`` again and it is ready, so the
-        next test has three processes again."""
+        """Until the script has started the process on ``port`` again and it is ready."""
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
             if self.pid(port) != killed:

@@ -177,7 +177,7 @@ def test_a_background_response_whose_process_is_killed_ends_failed_with_the_reas
             break
     response_id = before[0]["response"]["id"]
     running = deployment.running(response_id, "background_response")
-    killed = deployment.kill(running)
+    deployment.kill(running)
     other = next(port for port in deployment.ports if port != running)
     client = deployment.openai(other)
     live = [e.model_dump(mode="json", exclude_unset=True) for e in client.responses.retrieve(response_id, stream=True)]
@@ -187,7 +187,6 @@ def test_a_background_response_whose_process_is_killed_ends_failed_with_the_reas
     assert live[-1]["type"] == "response.failed"
     assert live[:len(before)] == before
     assert deployment.openai().responses.retrieve(response_id).status == "failed"  # through nginx, whichever answers
-    deployment.wait_back(running, killed)
 
 
 def test_a_batch_whose_process_is_killed_is_finished_by_another(deployment: Deployment, echo: FlakyEcho) -> None:
@@ -200,7 +199,7 @@ def test_a_batch_whose_process_is_killed_is_finished_by_another(deployment: Depl
     batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions", completion_window="24h")
     wait_for(lambda: client.batches.retrieve(batch.id), lambda b: b.request_counts.completed >= 16)
     running = deployment.running(batch.id, "batch")
-    killed = deployment.kill(running)
+    deployment.kill(running)
     echo.delay = 0.02
     done = wait_batch(client, batch.id, {"completed"}, timeout=120)
     assert (done.request_counts.total, done.request_counts.completed, done.request_counts.failed) == (count, count, 0)
@@ -214,7 +213,6 @@ def test_a_batch_whose_process_is_killed_is_finished_by_another(deployment: Depl
                  if deployment.process_log(port).count(f"batch job {batch.id} runs on") and port != running]
     restarted = deployment.process_log(running).count(f"batch job {batch.id} runs on") > 1
     assert finishers or restarted, deployment.logs()
-    deployment.wait_back(running, killed)
 
 
 def test_a_file_whose_indexing_process_is_killed_is_indexed_by_another(
@@ -228,14 +226,13 @@ def test_a_file_whose_indexing_process_is_killed_is_indexed_by_another(
         "type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}})
     running = deployment.running(f"{store.id}/{file.id}", "ingest")
     wait_for(lambda: sum(echo.seen.values()), lambda seen: seen >= 64)  # mid-file: a batch embedded
-    killed = deployment.kill(running)
+    deployment.kill(running)
     echo.delay = 0.0
     done = wait_for(lambda: client.vector_stores.files.retrieve(file.id, vector_store_id=store.id),
                     lambda f: f.status != "in_progress", timeout=120)
     assert done.status == "completed", done.last_error
     hits = client.vector_stores.search(store.id, query="Sentence 1499 tells of the tides")
     assert hits.data and hits.data[0].file_id == file.id
-    deployment.wait_back(running, killed)
 
 
 def _line_text(n: int) -> str:
@@ -313,3 +310,13 @@ def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: De
     assert sorted(ids) == sorted(f"m{n}" for n in range(LINES))  # each result once
     assert all(echo.seen[_line_text(n)] == 2 for n in FLAKY)
     assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY)
+
+
+def test_the_killed_processes_were_started_again(deployment: Deployment) -> None:
+    assert len(deployment.killed) == 3
+    for port, pid in deployment.killed:
+        deployment.wait_back(port, pid)
+    client = deployment.openai()
+    for n in range(3):
+        reply = client.chat.completions.create(model=CHAT, messages=[{"role": "user", "content": f"again {n}"}])
+        assert reply.choices[0].message.content == f"echo:again {n}"
