@@ -96,8 +96,20 @@ class Deployment:
             time.sleep(0.1)
         raise AssertionError(f"no process runs {kind} job {key}:\n{self.logs()}")
 
+    def ready(self, port: int) -> bool:
+        try:
+            return httpx.get(self.process_url(port) + "/ready", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
     def kill(self, port: int) -> None:
-        """SIGKILL to the process on ``port`` (the script starts it again)."""
+        """SIGKILL to the process on ``port`` (the script starts it again), once another
+        process is ready to take its work (one killed before may still be starting)."""
+        deadline = time.monotonic() + 180
+        while not any(self.ready(other) for other in self.ports if other != port):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no other process is ready:\n{self.logs()}")
+            time.sleep(0.2)
         pid = self.pid(port)
         os.kill(pid, signal.SIGKILL)
         self.killed.append((port, pid))
@@ -106,12 +118,8 @@ class Deployment:
         """Until the script has started the process on ``port`` again and it is ready."""
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline:
-            if self.pid(port) != killed:
-                try:
-                    if httpx.get(self.process_url(port) + "/ready", timeout=2).status_code == 200:
-                        return
-                except httpx.HTTPError:
-                    pass
+            if self.pid(port) != killed and self.ready(port):
+                return
             time.sleep(0.2)
         raise AssertionError(f"the process on {port} was not started again:\n{self.logs()}")
 
