@@ -260,6 +260,9 @@ class Settings(BaseModel):
     image_url_ttl_seconds: int = Field(default=3600, ge=60)  # how long an Images API ``url`` works
     public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
     stream_keepalive_seconds: float = 15.0
+    # On SIGTERM: /ready answers 503, new connections are refused, and requests and streams
+    # in flight get this long to finish; streams still open then end with their error event.
+    drain_seconds: float = Field(default=30.0, ge=0)
     background_lease_seconds: float = 15.0
     # What runs durable jobs (batches): auto = the PgQueuer queue on PostgreSQL and the lease
     # runner on SQLite; lease = the lease runner everywhere (docs/scale-out.md)
