@@ -103,7 +103,7 @@ def _spend_limit(value: Any) -> dict[str, Any]:
     try:
         amount = cents_field(value, "threshold_amount")
         choice_field(value, "currency", ("USD",))
-        interval = choice_field(value, "interval", ("month", "total"), "total")
+        interval = choice_field(value, "interval", ("month", "day", "total"), "total")
     except SwitchyardError as error:
         error.param = f"spend_limit.{error.param}"
         raise

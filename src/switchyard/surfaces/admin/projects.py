@@ -147,7 +147,7 @@ async def delete_model_permissions(request: Request, services: Services, princip
     return JSONResponse({"object": "project.model_permissions.deleted", "deleted": True})
 
 
-# spend limit: the project's budget (metering enforces it); interval "total" is an extension
+# spend limit: the project's budget (metering enforces it); intervals "day" and "total" are extensions
 
 
 def _spend_limit(project: ProjectRecord) -> dict[str, Any]:
@@ -169,7 +169,7 @@ async def set_spend_limit(request: Request, services: Services, principal: Princ
     refuse_unknown(body, ("threshold_amount", "currency", "interval"))
     amount = cents_field(body, "threshold_amount")
     choice_field(body, "currency", ("USD",))
-    interval = choice_field(body, "interval", ("month", "total"), "month")
+    interval = choice_field(body, "interval", ("month", "day", "total"), "month")
     project_id = _project_id(request)
     await services.organization.project(project_id)
     project = await services.organization.update_project(
