@@ -32,7 +32,6 @@ from tests.fakes.loopback import free_port
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
 
-
 SERVER, CLIENT = Span.SpanKind.SPAN_KIND_SERVER, Span.SpanKind.SPAN_KIND_CLIENT
 
 

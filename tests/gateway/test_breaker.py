@@ -93,6 +93,13 @@ def test_zero_threshold_never_opens() -> None:
     assert breaker.state is BreakerState.CLOSED
 
 
+def _rated(failures: int, min_calls: int) -> tuple[Clock, CircuitBreaker]:
+    """A breaker that opens at half of a minute's calls, once there were ``min_calls``."""
+    clock = Clock()
+    return clock, CircuitBreaker(failures=failures, cooldown=10, clock=clock,
+                                 error_rate=ErrorRate(threshold=0.5, window=60, min_calls=min_calls))
+
+
 def _calls(breaker: CircuitBreaker, outcomes: str) -> None:
     """``outcomes``: one letter a call, F failed, S succeeded."""
     for outcome in outcomes:
@@ -105,9 +112,7 @@ def _calls(breaker: CircuitBreaker, outcomes: str) -> None:
 
 
 def test_the_error_rate_opens_the_breaker_once_the_window_has_enough_calls() -> None:
-    clock = Clock()
-    breaker = CircuitBreaker(failures=0, cooldown=10, clock=clock,
-                             error_rate=ErrorRate(threshold=0.5, window=60, min_calls=6))
+    _, breaker = _rated(failures=0, min_calls=6)
     _calls(breaker, "FSFF")  # 3 of 4 failed, but fewer than 6 calls: no verdict yet
     assert breaker.state is BreakerState.CLOSED
     _calls(breaker, "S")
@@ -117,9 +122,7 @@ def test_the_error_rate_opens_the_breaker_once_the_window_has_enough_calls() -> 
 
 
 def test_below_the_rate_it_stays_closed_and_consecutive_failures_still_count() -> None:
-    clock = Clock()
-    breaker = CircuitBreaker(failures=3, cooldown=10, clock=clock,
-                             error_rate=ErrorRate(threshold=0.5, window=60, min_calls=4))
+    _, breaker = _rated(failures=3, min_calls=4)
     _calls(breaker, "SSFSSFSSF")  # a third failed
     assert breaker.state is BreakerState.CLOSED
     _calls(breaker, "FF")  # three in a row
@@ -127,9 +130,7 @@ def test_below_the_rate_it_stays_closed_and_consecutive_failures_still_count() -
 
 
 def test_old_calls_leave_the_window() -> None:
-    clock = Clock()
-    breaker = CircuitBreaker(failures=0, cooldown=10, clock=clock,
-                             error_rate=ErrorRate(threshold=0.5, window=60, min_calls=4))
+    clock, breaker = _rated(failures=0, min_calls=4)
     _calls(breaker, "FFS")
     clock.now += 61  # those three are out of the window
     _calls(breaker, "SSSF")  # 1 of 4 now, not 3 of 7
@@ -141,9 +142,7 @@ def test_old_calls_leave_the_window() -> None:
 
 
 def test_after_the_probe_closes_it_the_window_starts_afresh() -> None:
-    clock = Clock()
-    breaker = CircuitBreaker(failures=0, cooldown=10, clock=clock,
-                             error_rate=ErrorRate(threshold=0.5, window=60, min_calls=2))
+    clock, breaker = _rated(failures=0, min_calls=2)
     _calls(breaker, "FF")
     assert breaker.state is BreakerState.OPEN
     clock.now += 10

@@ -73,7 +73,8 @@ def build_deployment(model: ModelConfig, declared: DeploymentConfig, ident: str,
                      factory: ProviderFactory, source: Source = "config") -> Deployment:
     config = materialise(model, declared)
     limits = DeploymentLimits(ident, model.name, declared.rpm, declared.tpm, declared.max_concurrency)
-    breaker = CircuitBreaker(routing.breaker_failures, routing.breaker_cooldown, error_rate=error_rate(routing, declared))
+    breaker = CircuitBreaker(routing.breaker_failures, routing.breaker_cooldown,
+                             error_rate=error_rate(routing, declared))
     return Deployment(ident, config, factory(config), breaker, declared.weight, declared.priority, limits, source)
 
 

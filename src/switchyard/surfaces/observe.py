@@ -107,7 +107,7 @@ class ObserveRequests:
         finally:
             metrics.in_flight.dec()
             if tracing is not None and trace.span is not None:
-                tracing.end_server_span(trace.span, route_of(scope), status, trace.request_id)
+                tracing.end_server_span(trace.span, scope["method"], route_of(scope), status, trace.request_id)
             await record_end(trace, status=status, method=scope["method"], path=path)
 
 

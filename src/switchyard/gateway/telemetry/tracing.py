@@ -18,7 +18,6 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from switchyard import __version__
 from switchyard.gateway.telemetry.genai import AttributeValue
 
-
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 
@@ -42,9 +41,9 @@ class Tracing:
             "http.request.method": method, "url.path": path})
 
     @staticmethod
-    def end_server_span(span: Span, route: str | None, status: int, request_id: str) -> None:
+    def end_server_span(span: Span, method: str, route: str | None, status: int, request_id: str) -> None:
         if route is not None:
-            span.update_name(f"{span.name} {route}")
+            span.update_name(f"{method} {route}")
             span.set_attribute("http.route", route)
         span.set_attribute("http.response.status_code", status)
         span.set_attribute("switchyard.request_id", request_id)
