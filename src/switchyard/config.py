@@ -87,6 +87,10 @@ class DeploymentConfig(BaseModel):
     max_concurrency: int | None = Field(default=None, ge=1)  # requests in flight, per process
     rpm: int | None = Field(default=None, ge=1)  # enforced by the deployment gate (rate limits)
     tpm: int | None = Field(default=None, ge=1)
+    # the routing's error-rate breaker settings for this deployment alone (unset: the routing's)
+    breaker_error_rate: float | None = Field(default=None, gt=0, le=1)
+    breaker_window: float | None = Field(default=None, gt=0)
+    breaker_min_calls: int | None = Field(default=None, ge=1)
 
 
 class RoutingConfig(BaseModel):
@@ -100,6 +104,10 @@ class RoutingConfig(BaseModel):
     retry_after_max: float = Field(default=60.0, ge=0)  # longest an upstream's Retry-After keeps it out
     breaker_failures: int = Field(default=5, ge=0)  # consecutive failures that open the breaker; 0: never
     breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds open before a half-open probe
+    breaker_error_rate: float | None = Field(default=None, gt=0, le=1)  # failed share of calls that opens it
+    breaker_window: float = Field(default=60.0, gt=0)  # seconds of calls the error rate is taken over
+    breaker_min_calls: int = Field(default=20, ge=1)  # calls in the window before the rate counts
+    fallback_depth: int = Field(default=3, ge=0)  # levels of fallbacks followed (1: the model's own only)
     refresh_seconds: float = Field(default=5.0, gt=0)  # how often deployments stored via the API are re-read
     seed: int | None = None  # weighted choice made repeatable (tests)
 

@@ -100,7 +100,8 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
         await _admit(trace, route.name, trace.turn_tokens, "completions")
     metrics = trace.services.metrics
     tracing = trace.services.tracing
-    span = tracing.start_model_span("chat", request.model, _span_attributes(route, request)) if tracing else None
+    span = (tracing.start_model_span("chat", request.model, _span_attributes(route, request), trace.span)
+            if tracing else None)
     started = time.perf_counter()
     first = True
     usage: Usage | None = None
