@@ -9,8 +9,6 @@ from switchyard.core.events import Event
 from switchyard.core.request import Request
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
-from switchyard.gateway.guardrail import guarded
-from switchyard.gateway.metered_calls import metered_turn
 from switchyard.gateway.router import Route
 from switchyard.gateway.turn_watch import watch_turn
 from switchyard.providers.base import PartialSchemaEnforcement
@@ -19,9 +17,9 @@ from switchyard.providers.base import PartialSchemaEnforcement
 def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     """Raises ``SwitchyardError`` for what the backend cannot do, before any event.
 
-    Rate limits come first (``watch_turn``: a refused call touches no database), then the
-    project's moderation guardrail (``guarded``), then the budget (``metered_turn``)."""
-    return watch_turn(route, request, guarded(request, metered_turn(route, request, _generate(route, request))))
+    ``watch_turn`` admits the turn (rate limits first: a refused call touches no database),
+    screens it with the project's moderation guardrail, reserves its budget, and meters it."""
+    return watch_turn(route, request, _generate(route, request))
 
 
 def _generate(route: Route, request: Request) -> AsyncIterator[Event]:

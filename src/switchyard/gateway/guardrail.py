@@ -1,5 +1,5 @@
 """The moderation guardrail: a project's policy applied to the input of every model call
-(``engine/generation.py``), on every surface and backend, and to Images API prompts.
+(``gateway/turn_watch.py``), on every surface and backend, and to Images API prompts.
 
 Once per call (a Responses tool loop is one call), before the budget is reserved, the
 latest user turn's text (the user messages after the last assistant item) is classified
@@ -18,10 +18,9 @@ log the failure and go on.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
-from switchyard.core.events import Event
 from switchyard.core.items import FunctionCall, ImagePart, Message
 from switchyard.core.moderation import ModerationInput
 from switchyard.core.request import Request
@@ -74,8 +73,12 @@ def latest_user_inputs(request: Request, with_images: bool) -> list[ModerationIn
     return inputs
 
 
-def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
-    """The call's trace, its project's policy and its surface, when a screening is due."""
+Screening = tuple[RequestTrace, GuardrailPolicy, str]
+
+
+def screening_due() -> Screening | None:
+    """The call's trace, its project's policy and its surface, when a screening is due (None
+    when the project has no guardrail, outside an observed call, or once the call was screened)."""
     trace = current_trace()
     scope = current_scope()
     if trace is None or scope is None or trace.screened:
@@ -86,37 +89,21 @@ def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
     return trace, policy, scope.surface
 
 
-def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """``events``, after the project's guardrail passed the request (unchanged when the
-    project has none, or outside an observed call)."""
-    due = _policy()
-    if due is None:
-        return events
-    return _guarded(*due, request, events)
+async def screen_turn(due: Screening, request: Request) -> None:
+    """The guardrail on a model turn's input (``screening_due``); raises when it blocks."""
+    trace, policy, surface = due
+    trace.screened = True
+    await _screen(trace, policy, surface, lambda images: latest_user_inputs(request, images))
 
 
 async def screen_prompt(prompt: str) -> None:
     """The guardrail on a prompt that is no chat input (the Images API's)."""
-    due = _policy()
+    due = screening_due()
     if due is not None:
         trace, policy, surface = due
         trace.screened = True
         inputs = [ModerationInput(texts=(prompt,))] if prompt.strip() else []
         await _screen(trace, policy, surface, lambda images: inputs)
-
-
-async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, request: Request,
-                   events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    trace.screened = True
-    try:
-        await _screen(trace, policy, surface, lambda images: latest_user_inputs(request, images))
-    except BaseException:
-        aclose = getattr(events, "aclose", None)
-        if aclose is not None:
-            await aclose()
-        raise
-    async for event in events:
-        yield event
 
 
 async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str,
