@@ -1,84 +1,82 @@
-"""CPU per request of one Switchyard, and where it goes: the gateway benchmark's setup
-(``bench/gateway.py``: fake upstream, every feature on, pinned to CPU 0), one load at a
-time, the server's CPU time per request from ``/proc``, and with ``--profile`` a cProfile
-of the event loop's thread timed by ``time.thread_time`` (CPU, not wall time: an idle
-``await`` costs nothing, unlike a sampling profiler's view of waiting threads).
+"""CPU per request of Switchyard, this checkout against another revision, measured at the
+same time: the gateway benchmark's setup (``bench/gateway.py``: fake upstream, every feature
+on), both servers pinned to CPU 0 and loaded together by two load generators on CPU 1, so
+that whatever else the machine runs disturbs both alike. Each measurement gives each
+server's CPU time (``/proc``) per request it answered; the figure is the ratio, per
+measurement and its median.
 
-    .venv/bin/python bench/gateway_profile.py --scenario stream32 [--redis] [--profile]
-    .venv/bin/python bench/gateway_profile.py --src /tmp/old/src   # another checkout's src/
+    .venv/bin/python bench/gateway_profile.py --baseline 1a912fa --scenario stream32 [--redis]
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import pstats
+import statistics
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import gateway
-from procs import start, stop, wait_http
-
-PROFILED = '''
-import cProfile, sys, time
-from switchyard.cli import main
-profile = cProfile.Profile(time.thread_time)
-profile.enable()
-try:
-    main(sys.argv[1:])
-finally:
-    profile.disable()
-    profile.dump_stats({out!r})
-'''
+from procs import baseline_source, cpu_seconds, start, stop, wait_http
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--baseline", required=True, metavar="REV", help="git revision to compare with")
     parser.add_argument("--scenario", choices=sorted(gateway.SCENARIOS), default="chat32")
-    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--duration", type=float, default=3.0, help="seconds per measurement")
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--redis", action="store_true", help="limits in Redis (the sy+redis target)")
-    parser.add_argument("--bare", action="store_true", help="no gateway feature on")
-    parser.add_argument("--profile", action="store_true")
-    parser.add_argument("--src", type=Path, help="Switchyard's src/ to run (default: this checkout's)")
-    parser.add_argument("--top", type=int, default=40)
     opts = parser.parse_args()
-    opts.warmup, opts.client_cpus, opts.chunks = 1.0, "1", 20
-    work = Path(tempfile.mkdtemp(prefix="sy-profile-"))
-    env = {**os.environ, "LITELLM_LOCAL_MODEL_COST_MAP": "True"}
-    out = work / "loop.prof"
-    if opts.profile:
-        runner = work / "switchyard"
-        runner.write_text(f"#!{gateway.PYTHON}\n" + PROFILED.format(out=str(out)))
-        runner.chmod(0o755)
-        gateway.SWITCHYARD = runner
+    opts.warmup, opts.client_cpus = 0.5, "1"
+    work = Path(tempfile.mkdtemp(prefix="sy-ab-"))
+    env = {**os.environ}
     fake = start([str(gateway.PYTHON), str(gateway.BENCH / "fake_upstream.py"), "--port",
-                  str(port := gateway.free_port()), "--chunks", str(opts.chunks), "--slow-chunks", "600"],
+                  str(port := gateway.free_port()), "--chunks", "20", "--slow-chunks", "600"],
                  work / "fake.log", env, opts.client_cpus)
-    target = None
+    targets: list[gateway.Target] = []
     try:
         wait_http(f"http://127.0.0.1:{port}/health", fake, work / "fake.log")
-        target = gateway.start_switchyard("switchyard", work, port, env, "0", opts.redis, bare=opts.bare,
-                                          src=opts.src)
+        src = baseline_source(opts.baseline, work / "baseline")
+        targets.append(gateway.start_switchyard("before", work, port, env, "0", opts.redis, src=src,
+                                                redis_url="redis://127.0.0.1:6379/13"))
+        targets.append(gateway.start_switchyard("after", work, port, env, "0", opts.redis))
         args = list(gateway.SCENARIOS[opts.scenario])
         if opts.scenario == "rate":
             args += ["--rate", "10"]
-        result = gateway.measured(target, args, opts)
-        print(f"{opts.scenario}: {result['requests']} requests, {result.get('rps', 0):.0f}/s, "
-              f"CPU {result.get('cpu_ms_per_request', 0):.3f} ms/request, errors {result['errors']}")
-        for key in ("latency_ms", "ttft_ms"):
-            if key in result:
-                print(f"  {key}: {result[key]}")
+        ratios: list[float] = []
+        figures: dict[str, list[float]] = {t.name: [] for t in targets}
+        for _ in range(opts.repeat):
+            results: dict[str, dict] = {}
+            cpu0 = {t.name: cpu_seconds(t.proc.pid) for t in targets}
+
+            def load(t: gateway.Target, results: dict[str, dict] = results) -> None:
+                results[t.name] = gateway.loadgen(t, [*args, "--model", t.model, "--duration", str(opts.duration),
+                                                      "--warmup", "0"], opts.client_cpus, opts.duration + 120)
+
+            threads = [threading.Thread(target=load, args=(t,)) for t in targets]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            per = {t.name: 1000 * (cpu_seconds(t.proc.pid) - cpu0[t.name]) / max(1, results[t.name]["requests"])
+                   for t in targets}
+            for name, value in per.items():
+                figures[name].append(value)
+            ratios.append(per["after"] / per["before"])
+            print("  " + ", ".join(f"{n} {per[n]:.3f} ms/req ({results[n]['requests']} req, "
+                                   f"{results[n]['errors']} err)" for n in per) + f", ratio {ratios[-1]:.3f}",
+                  flush=True)
+        print(f"{opts.scenario}{' redis' if opts.redis else ''}: CPU ms/request median before "
+              f"{statistics.median(figures['before']):.3f} after {statistics.median(figures['after']):.3f}; "
+              f"after/before median {statistics.median(ratios):.3f} (range {min(ratios):.3f}-{max(ratios):.3f})")
     finally:
-        if target is not None:
-            stop(target.proc)
+        for t in targets:
+            stop(t.proc)
         stop(fake)
-    if opts.profile and out.exists():
-        stats = pstats.Stats(str(out))
-        stats.sort_stats("tottime").print_stats(opts.top)
-        stats.sort_stats("cumulative").print_stats(opts.top)
-        print(f"profile: {out}")
 
 
 if __name__ == "__main__":
