@@ -18,7 +18,7 @@ def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     """Raises ``SwitchyardError`` for what the backend cannot do, before any event.
 
     ``watch_turn`` admits the turn (rate limits first: a refused call touches no database),
-    screens it with the project's moderation guardrail, reserves its budget, and meters it."""
+    has the project's moderation guardrail screen it, reserves its budget, and meters it."""
     return watch_turn(route, request, _generate(route, request))
 
 

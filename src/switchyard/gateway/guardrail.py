@@ -1,5 +1,5 @@
 """The moderation guardrail: a project's policy applied to the input of every model call
-(``gateway/turn_watch.py``), on every surface and backend, and to Images API prompts.
+(``engine/generation.py``), on every surface and backend, and to Images API prompts.
 
 Once per call (a Responses tool loop is one call), before the budget is reserved, the
 latest user turn's text (the user messages after the last assistant item) is classified
@@ -13,19 +13,24 @@ by the project's moderation model. Then, by the project's mode:
 
 If the moderation model cannot answer, ``block`` fails closed (503) and the other modes
 log the failure and go on.
+
+A project may screen model output too (``output_mode``, ``output_guardrail.py``).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.core.events import Event
 from switchyard.core.items import FunctionCall, ImagePart, Message
 from switchyard.core.moderation import ModerationInput
 from switchyard.core.request import Request
 from switchyard.gateway.call_scope import current_scope
 from switchyard.gateway.grants import GuardrailPolicy
+from switchyard.gateway.guardrail_classify import classify
+from switchyard.gateway.output_guardrail import screened_output
 from switchyard.gateway.telemetry.request_trace import RequestTrace, current_trace
 
 log = logging.getLogger("switchyard.guardrail")
@@ -73,12 +78,8 @@ def latest_user_inputs(request: Request, with_images: bool) -> list[ModerationIn
     return inputs
 
 
-Screening = tuple[RequestTrace, GuardrailPolicy, str]
-
-
-def screening_due() -> Screening | None:
-    """The call's trace, its project's policy and its surface, when a screening is due (None
-    when the project has no guardrail, outside an observed call, or once the call was screened)."""
+def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
+    """The call's trace, its project's policy and its surface, when a screening is due."""
     trace = current_trace()
     scope = current_scope()
     if trace is None or scope is None or trace.screened:
@@ -89,16 +90,34 @@ def screening_due() -> Screening | None:
     return trace, policy, scope.surface
 
 
-async def screen_turn(due: Screening, request: Request) -> None:
-    """The guardrail on a model turn's input (``screening_due``); raises when it blocks."""
-    trace, policy, surface = due
-    trace.screened = True
-    await _screen(trace, policy, surface, lambda images: latest_user_inputs(request, images))
+def applies() -> bool:
+    """Whether a model turn starting in this context passes ``guarded`` (its project has a
+    guardrail, in an observed call)."""
+    trace, scope = current_trace(), current_scope()
+    return (trace is not None and scope is not None and trace.services.moderation is not None
+            and scope.principal.project_guardrail is not None)
+
+
+def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    """``events``, after the project's guardrail passed the request, and screened as they
+    come when the project screens output too (unchanged when the project has no guardrail,
+    or outside an observed call)."""
+    trace, scope = current_trace(), current_scope()
+    if trace is None or scope is None or trace.services.moderation is None:
+        return events
+    policy = scope.principal.project_guardrail
+    if policy is None:
+        return events
+    if policy.output_mode is not None:
+        events = screened_output(trace, policy, request.stream, events)
+    if trace.screened:
+        return events
+    return _guarded(trace, policy, scope.surface, request, events)
 
 
 async def screen_prompt(prompt: str) -> None:
     """The guardrail on a prompt that is no chat input (the Images API's)."""
-    due = screening_due()
+    due = _policy()
     if due is not None:
         trace, policy, surface = due
         trace.screened = True
@@ -106,38 +125,30 @@ async def screen_prompt(prompt: str) -> None:
         await _screen(trace, policy, surface, lambda images: inputs)
 
 
+async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, request: Request,
+                   events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    trace.screened = True
+    try:
+        await _screen(trace, policy, surface, lambda images: latest_user_inputs(request, images))
+    except BaseException:
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        raise
+    async for event in events:
+        yield event
+
+
 async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str,
                   inputs_of: Callable[[bool], list[ModerationInput]]) -> None:
-    """``inputs_of(images)``: what to classify, with images or not (as the model can)."""
-    models = trace.services.moderation
-    if models is None:
+    found = await classify(trace, policy, policy.mode, "input", inputs_of)
+    if found is None or not found[1]:
         return
-    name = policy.model or models.default_name()
-    try:
-        if name is None:
-            raise SwitchyardError(ErrorKind.SERVER, "no moderation model is configured", code="model_not_configured")
-        inputs = inputs_of(models.takes_images(name))
-        if not inputs:
-            return
-        config, verdicts = await models.moderate(name, inputs)
-    except SwitchyardError as error:
-        log.warning("moderation guardrail could not run: request=%s project=%s mode=%s model=%s error=%s",
-                    trace.request_id, trace.project_id, policy.mode, name, error.message)
-        if policy.mode == "block":
-            raise SwitchyardError(
-                ErrorKind.OVERLOADED, f"The project's moderation guardrail could not check the input: {error.message}",
-                code="guardrail_unavailable") from error
-        return
-    hits = sorted({c for v in verdicts for c in v.flagged_categories()
-                   if policy.categories is None or c in policy.categories})
-    if not hits:
-        return
-    log.warning("moderation guardrail flagged input: request=%s project=%s mode=%s model=%s categories=%s",
-                trace.request_id, trace.project_id, policy.mode, config.name, ",".join(hits))
+    model, hits = found
     if policy.mode == "block":
         raise SwitchyardError(
             ErrorKind.INVALID_REQUEST,
-            f"The input was blocked by this project's moderation guardrail (model '{config.name}'): "
+            f"The input was blocked by this project's moderation guardrail (model '{model}'): "
             f"flagged for {', '.join(hits)}.",
             param=INPUT_PARAM.get(surface), code="content_policy_violation")
     if policy.mode == "flag":

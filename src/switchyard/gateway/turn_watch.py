@@ -1,8 +1,10 @@
 """Every model turn passes here (``engine/generation.py``), in one layer: the call's first
-turn goes through rate-limit admission, then the project's moderation guardrail, then the
-budget reservation; then each event is seen once, for the metrics (time to first event,
-tokens, finish reasons), the GenAI span (with tracing on) and the meter (the turn's usage
-and cost, ``gateway/metered_calls.py``)."""
+turn goes through rate-limit admission, then the budget reservation; then each event is seen
+once, for the metrics (time to first event, tokens, finish reasons), the GenAI span (with
+tracing on) and the meter (the turn's usage and cost, ``gateway/metered_calls.py``).
+
+When the project has a moderation guardrail (``guardrail.py``), it runs between the two: the
+turn is admitted and measured, screened, then metered, each by its own layer."""
 
 from __future__ import annotations
 
@@ -25,8 +27,8 @@ from switchyard.core.events import (
 )
 from switchyard.core.request import Request
 from switchyard.core.usage import Usage
+from switchyard.gateway import guardrail
 from switchyard.gateway.call_scope import current_scope
-from switchyard.gateway.guardrail import Screening, screen_turn, screening_due
 from switchyard.gateway.limits import RateLimited
 from switchyard.gateway.limits.estimate import CHARS_PER_TOKEN, reserved_tokens
 from switchyard.gateway.meter import Call, Meter
@@ -45,10 +47,12 @@ def watch_turn(route: Route, request: Request, events: AsyncIterator[Event]) -> 
     screened, metered and measured."""
     trace = current_trace()
     meter = current_meter()
-    due = screening_due()
-    if trace is None and meter is None and due is None:
+    if guardrail.applies():
+        metered = events if meter is None else _watched(None, meter, route, request, events)
+        return _watched(trace, None, route, request, guardrail.guarded(request, metered))
+    if trace is None and meter is None:
         return events
-    return _watched(trace, meter, due, route, request, events)
+    return _watched(trace, meter, route, request, events)
 
 
 async def admit_call(model: str, tokens: int) -> None:
@@ -145,14 +149,8 @@ class _Turn:
                 self.span = tracing.start_model_span("chat", request.model, _span_attributes(route, request))
         self.started = time.perf_counter()
 
-    async def prepare(self, due: Screening | None, events: AsyncIterator[Event]) -> None:
-        """The guardrail, then the budget; ``events`` closed when either refuses."""
-        if due is not None:
-            try:
-                await screen_turn(due, self.request)
-            except BaseException:
-                await _closed(events)
-                raise
+    async def reserve(self, events: AsyncIterator[Event]) -> None:
+        """The budget; ``events`` closed when it refuses."""
         meter = self.meter
         if meter is not None:
             call = self.call = meter.open_call("completions", self.route.name)
@@ -211,14 +209,14 @@ class _Turn:
                 _end_span(self.span, self.route, usage, self.reasons, trace.request_id)
 
 
-async def _watched(trace: RequestTrace | None, meter: Meter | None, due: Screening | None, route: Route,
-                   request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+async def _watched(trace: RequestTrace | None, meter: Meter | None, route: Route, request: Request,
+                   events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     """The turn's one layer. Type checks rather than ``match``, and a method call only for
     the few events without content: this loop runs for every event of every stream."""
     turn = _Turn(trace, meter, route, request)
     await turn.admit()
     try:
-        await turn.prepare(due, events)
+        await turn.reserve(events)
         output, reasoning = turn.count.output, turn.count.reasoning
         waiting = True  # for the first event
         content = False  # a content event has come
