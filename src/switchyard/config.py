@@ -236,6 +236,7 @@ class RealtimeConfig(BaseModel):
     transcription_model: str = "whisper-1"  # the user's speech to the model's input (a session may name another)
     speech_model: str = "tts-1"  # speaks the model's answers in audio sessions
     client_secret_seconds: int = Field(default=600, ge=10, le=7200)  # default life of an ephemeral key
+    transcribe_at_pauses: bool = True  # start transcribing a turn at its first 200 ms pause (docs/realtime.md)
 
 
 class Settings(BaseModel):

@@ -294,7 +294,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         moderation=call_services.moderation, images=images, batches=batches, containers=containers,
                         audio=AudioRegistry.from_settings(settings),
                         realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
-                                                       settings.realtime.client_secret_seconds),
+                                                       settings.realtime.client_secret_seconds, keys,
+                                                       ProjectRepository(database)),
                         assistants=assistants, runs=runs)
     background = BackgroundWork(responses, decode_stored_request, job_scope=lambda record: metering.job(
         record.owner_id, record.request.get("caller") or {}, "openai.responses"), call_services=call_services)

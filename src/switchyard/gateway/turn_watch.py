@@ -55,13 +55,13 @@ def watch_turn(route: Route, request: Request, events: AsyncIterator[Event]) -> 
     return _watched(trace, meter, route, request, events)
 
 
-async def admit_call(model: str, tokens: int) -> None:
-    """Admission for a call that is no model turn (embeddings, rerank): ``tokens`` reserved,
-    settled with what ``note_usage`` reports."""
+async def admit_call(model: str, tokens: int, kind: str = "embeddings") -> None:
+    """Admission for a call that is no model turn here (embeddings, rerank, a relayed
+    realtime response): ``tokens`` reserved, settled with what ``note_usage`` reports."""
     trace = current_trace()
     if trace is not None and not trace.admitted:
         trace.model = model
-        await _admit(trace, model, tokens, "embeddings")
+        await _admit(trace, model, tokens, kind)
 
 
 def note_usage(usage: Usage) -> None:

@@ -17,14 +17,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update
+from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update, transcription_config
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.engine.realtime.calls import RealtimeCall
 from switchyard.engine.realtime.client_secrets import is_client_secret, session_model
 from switchyard.engine.realtime.context import RealtimeContext
 from switchyard.engine.realtime.relay import RelaySession
-from switchyard.engine.realtime.session import RealtimeSession
+from switchyard.engine.realtime.session import CallerRevoked, RealtimeSession
 from switchyard.gateway.auth import Principal, presented_keys
 from switchyard.gateway.realtime_upstreams import RealtimeUpstreams
 from switchyard.surfaces.context import Services, allow_model, caller, endpoint
@@ -50,13 +50,22 @@ def _context(services: Services, principal: Principal) -> RealtimeContext:
         data_dir=settings.data_dir, transcription_model=settings.realtime.transcription_model,
         speech_model=settings.realtime.speech_model,
         check_model=lambda name: allow_model(services, principal, name),
+        caller_live=lambda: services.realtime_secrets.caller_live(principal),
+        transcribe_at_pauses=settings.realtime.transcribe_at_pauses,
         observe=lambda: observed_call(services.call_services, principal, "openai.realtime", "/v1/realtime"))
+
+
+def _is_transcription(websocket: WebSocket, preset: dict[str, Any] | None) -> bool:
+    if preset is not None:
+        return preset.get("type") == "transcription"
+    return websocket.query_params.get("intent") == "transcription"
 
 
 def _model(websocket: WebSocket, preset: dict[str, Any] | None) -> str:
     model = websocket.query_params.get("model") or (session_model(preset) if preset else None)
     if not model:
-        raise invalid("Missing required parameter: 'model' (give it in the URL: /v1/realtime?model=...).", "model",
+        raise invalid("Missing required parameter: 'model' (give it in the URL: /v1/realtime?model=...; a "
+                      "transcription session takes ?intent=transcription instead).", "model",
                       "missing_required_parameter")
     return model
 
@@ -70,6 +79,30 @@ def _config(services: Services, principal: Principal, model: str, preset: dict[s
         config = apply_update(config, {**preset, "model": model},
                               default_stt=services.settings.realtime.transcription_model)
     return config
+
+
+def _transcription_config(services: Services, principal: Principal, preset: dict[str, Any] | None
+                          ) -> SessionConfig:
+    """A transcription session's starting configuration (with a client secret's): no chat
+    model; the transcription model must be one the caller may use."""
+    stt = services.settings.realtime.transcription_model
+    config = transcription_config(stt)
+    if preset is not None:
+        config = apply_update(config, preset, default_stt=stt)
+    check_transcription_model(services, principal, config)
+    return config
+
+
+def check_transcription_model(services: Services, principal: Principal, config: SessionConfig,
+                              param: str = "session.audio.input.transcription.model") -> None:
+    name = config.transcription.model if config.transcription is not None else \
+        services.settings.realtime.transcription_model
+    try:
+        allow_model(services, principal, name)
+        services.audio.transcriber(name)
+    except SwitchyardError as error:
+        error.param = param
+        raise
 
 
 async def _relay(websocket: WebSocket, services: Services, principal: Principal, model: ModelConfig,
@@ -127,13 +160,16 @@ async def realtime_socket(websocket: WebSocket) -> None:
         if call_id:
             await _join_call(websocket, services.realtime_calls.get(call_id, principal.owner_id))
             return
-        model = _model(websocket, preset)
-        relayed = RealtimeUpstreams(list(services.settings.models)).find(model)
-        if relayed is not None:
-            allow_model(services, principal, model)
-            await _relay(websocket, services, principal, relayed, preset)
-            return
-        config = _config(services, principal, model, preset)
+        if _is_transcription(websocket, preset):
+            config = _transcription_config(services, principal, preset)
+        else:
+            model = _model(websocket, preset)
+            relayed = RealtimeUpstreams(list(services.settings.models)).find(model)
+            if relayed is not None:
+                allow_model(services, principal, model)
+                await _relay(websocket, services, principal, relayed, preset)
+                return
+            config = _config(services, principal, model, preset)
     except SwitchyardError as error:
         await _refuse(websocket, error)
         return
@@ -161,6 +197,9 @@ async def realtime_socket(websocket: WebSocket) -> None:
                 await session.receive(b"\x00")  # a binary frame: answered as invalid JSON
                 continue
             await session.receive(text)
+    except CallerRevoked:
+        with contextlib.suppress(*_GONE, RuntimeError):
+            await websocket.close(code=1008, reason="the API key was revoked or disabled")
     except _GONE:
         return
     except Exception:
@@ -218,7 +257,8 @@ async def create_client_secret(request: Request, services: Services, principal: 
     body = await read_json(request, services.settings.max_body_bytes)
     answer = await services.realtime_secrets.create(
         principal, body, lambda model: _default_config(services, model),
-        lambda name: _check_session_model(services, principal, name), services.settings.realtime.transcription_model)
+        lambda name: _check_session_model(services, principal, name), services.settings.realtime.transcription_model,
+        lambda config: check_transcription_model(services, principal, config))
     return JSONResponse(answer)
 
 

@@ -90,7 +90,8 @@ async def create_call(request: Request) -> Response:
                                   "installation lacks (pip install 'switchyard[local]').", status=501,
                                   code="webrtc_unavailable") from error
         call = WebRtcCall(services.realtime_calls, principal.owner_id,
-                          lambda send: RealtimeSession(_context(services, principal), config, send))
+                          lambda send: RealtimeSession(_context(services, principal), config, send,
+                                                      pcm_only=True))
         answer = await call.answer(sdp)
     except SwitchyardError as error:
         return render_error(error)
