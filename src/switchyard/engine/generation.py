@@ -10,8 +10,6 @@ from switchyard.core.request import Request
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
 from switchyard.gateway.drain import until_drained
-from switchyard.gateway.guardrail import guarded
-from switchyard.gateway.metered_calls import metered_turn
 from switchyard.gateway.router import Route
 from switchyard.gateway.turn_watch import watch_turn
 from switchyard.providers.base import PartialSchemaEnforcement
@@ -20,12 +18,11 @@ from switchyard.providers.base import PartialSchemaEnforcement
 def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     """Raises ``SwitchyardError`` for what the backend cannot do, before any event.
 
-    Rate limits come first (``watch_turn``: a refused call touches no database), then the
-    project's moderation guardrail (``guarded``), then the budget (``metered_turn``). A turn
-    of an HTTP request still streaming when a draining process's deadline passes ends with
-    a ``Failure``, as a broken upstream stream does (``until_drained``)."""
-    turn = until_drained(_generate(route, request))
-    return watch_turn(route, request, guarded(request, metered_turn(route, request, turn)))
+    ``watch_turn`` admits the turn (rate limits first: a refused call touches no database),
+    has the project's moderation guardrail screen it, reserves its budget, and meters it. A
+    turn of an HTTP request still streaming when a draining process's deadline passes ends
+    with a ``Failure``, as a broken upstream stream does (``until_drained``)."""
+    return watch_turn(route, request, until_drained(_generate(route, request)))
 
 
 def _generate(route: Route, request: Request) -> AsyncIterator[Event]:

@@ -90,6 +90,14 @@ def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
     return trace, policy, scope.surface
 
 
+def applies() -> bool:
+    """Whether a model turn starting in this context passes ``guarded`` (its project has a
+    guardrail, in an observed call)."""
+    trace, scope = current_trace(), current_scope()
+    return (trace is not None and scope is not None and trace.services.moderation is not None
+            and scope.principal.project_guardrail is not None)
+
+
 def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
     """``events``, after the project's guardrail passed the request, and screened as they
     come when the project screens output too (unchanged when the project has no guardrail,

@@ -1,29 +1,17 @@
-"""Each model call, observed as it runs: a model turn's event stream (wrapped where every
-turn runs, ``engine/generation.py``) and an embedding call. The call reserves its worst
-case against the caller's budgets before it starts, then its usage is taken from the
-backend's report, or, when the backend reports none (or the call was cut short before its
-report), counted here from the deltas as they pass: text is tokenized in pieces of at most
-``COUNT_CHUNK`` characters, never kept whole."""
+"""Each model call, metered: a model turn (its event stream is observed where every turn
+runs, ``gateway/turn_watch.py``) and an embedding call. The call reserves its worst case
+against the caller's budgets before it starts, then its usage is taken from the backend's
+report, or, when the backend reports none (or the call was cut short before its report),
+counted here from the deltas that passed: their text is held and tokenized only then, or
+in pieces of ``COUNT_CHUNK`` characters as a long answer goes, so it is never kept whole."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
-from switchyard.core.events import (
-    ArgumentsDelta,
-    Event,
-    Failure,
-    Finish,
-    ReasoningDelta,
-    RefusalDelta,
-    Start,
-    TextDelta,
-    UsageReport,
-)
 from switchyard.core.request import Request
 from switchyard.core.usage import Usage
 from switchyard.gateway.deployment_gate import DeploymentsAtLimit
@@ -35,7 +23,8 @@ from switchyard.gateway.telemetry.request_trace import observe_cost
 from switchyard.providers.base import Embedder, Embeddings
 from switchyard.providers.token_count import count_text, estimate_tokens
 
-COUNT_CHUNK = 2048
+COUNT_CHUNK = 16384  # characters held before they are tokenized
+_PIECES = 64  # deltas held before they are joined into one (bounds a long answer's objects)
 UPSTREAM_KINDS = frozenset({ErrorKind.UPSTREAM, ErrorKind.TIMEOUT, ErrorKind.OVERLOADED, ErrorKind.RATE_LIMIT})
 
 
@@ -47,17 +36,25 @@ def error_outcome(error: SwitchyardError) -> str:
 
 @dataclass(slots=True)
 class _Counter:
-    """Tokens of text seen so far, counted in pieces."""
+    """Tokens of text seen so far. The text is tokenized when the count is asked for, or
+    once ``COUNT_CHUNK`` characters are held: when the backend reports its usage, as it
+    mostly does, a short answer is never tokenized here."""
 
     tokens: int = 0
     _pending: list[str] = field(default_factory=list)
     _size: int = 0
 
     def add(self, text: str) -> None:
-        self._pending.append(text)
+        pending = self._pending
+        pending.append(text)
         self._size += len(text)
-        if self._size >= COUNT_CHUNK:
-            self.settle()
+        if len(pending) >= _PIECES:
+            if self._size >= COUNT_CHUNK:
+                self.settle()
+            else:
+                joined = "".join(pending)
+                pending.clear()
+                pending.append(joined)
 
     def settle(self) -> int:
         if self._pending:
@@ -68,35 +65,15 @@ class _Counter:
 
 
 @dataclass(slots=True)
-class _Turn:
+class TurnCount:
+    """What one model turn produced, as its events pass (``gateway/turn_watch.py`` fills it in)."""
+
     output: _Counter = field(default_factory=_Counter)
     reasoning: _Counter = field(default_factory=_Counter)
     started: Usage | None = None  # what the backend said when it started (Anthropic: the input)
     reported: Usage | None = None
     finishes: int = 0
     begun: bool = False  # any event came: a call that failed or ended before costs nothing
-
-    def observe(self, event: Event) -> bool:
-        """Counts ``event``; True when it carries generated content. (Type checks rather
-        than ``match``: this runs for every event of every stream.)"""
-        self.begun = True
-        kind = type(event)
-        if kind is TextDelta or kind is RefusalDelta:
-            self.output.add(event.text)  # type: ignore[union-attr]
-            return True
-        if kind is ArgumentsDelta:
-            self.output.add(event.arguments)  # type: ignore[union-attr]
-            return True
-        if kind is ReasoningDelta:
-            self.reasoning.add(event.text)  # type: ignore[union-attr]
-            return True
-        if kind is UsageReport:
-            self.reported = event.usage  # type: ignore[union-attr]
-        elif kind is Finish:
-            self.finishes += 1
-        elif kind is Start and event.usage is not None:  # type: ignore[union-attr]
-            self.started = event.usage  # type: ignore[union-attr]
-        return False
 
     def usage(self, request: Request, finished: bool) -> tuple[Usage, bool]:
         """The usage, and whether it was counted here. A report is cumulative: one that came
@@ -143,48 +120,8 @@ def worst_case(meter: Meter, route: Route, request: Request) -> int:
     return worst_case_nanousd(route.config.price, prompt, most * max(1, request.n))
 
 
-def metered_turn(route: Route, request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """``events``, metered for the request running in this context (unchanged outside one)."""
-    meter = current_meter()
-    if meter is None:
-        return events
-    return _turn(meter, route, request, events)
-
-
-async def _turn(meter: Meter, route: Route, request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    call = meter.open_call("completions", route.name)
-    turn = _Turn()
-    first = False
-    try:
-        try:
-            await meter.reserve(call, route.config.price, lambda: worst_case(meter, route, request))
-        except SwitchyardError:
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                await aclose()
-            raise
-        async for event in events:
-            if turn.observe(event):
-                if not first:
-                    first = True
-                    meter.first_token()
-            elif isinstance(event, Failure):
-                call.outcome, call.error_code = "upstream_error", event.error.code or event.error.kind.value
-                _end(call, turn, route, request, meter)  # nothing follows a failure
-            yield event
-    except SwitchyardError as error:
-        if call.outcome == "completed":
-            call.outcome, call.error_code = error_outcome(error), error.code or error.kind.value
-        raise
-    except (asyncio.CancelledError, GeneratorExit):
-        if turn.finishes < max(1, request.n):
-            call.outcome = meter.left_outcome
-        raise
-    finally:
-        _end(call, turn, route, request, meter)
-
-
-def _end(call: Call, turn: _Turn, route: Route, request: Request, meter: Meter) -> None:
+def end_turn_call(call: Call, turn: TurnCount, route: Route, request: Request, meter: Meter) -> None:
+    """Idempotent: the call's usage and cost, reported, and the call ended."""
     if call.ended:
         return
     call.usage, call.counted = turn.usage(request, turn.finishes >= max(1, request.n))

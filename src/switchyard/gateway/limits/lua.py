@@ -95,20 +95,26 @@ end
 return {refused, reason, retry, unpack(out)}
 """
 
-# KEYS: per bucket its ``a`` and ``c`` keys. ARGV: call id, real tokens (-1 keeps the reservation).
+# Any number of ended calls at once. KEYS: per call, its buckets' ``a`` and ``c`` keys.
+# ARGV: per call, its id, its real tokens (-1 keeps the reservation) and its number of keys.
 SETTLE = """
-local call = ARGV[1]
-local real = tonumber(ARGV[2])
-for i = 1, #KEYS, 2 do
-  local ak, ck = KEYS[i], KEYS[i + 1]
-  if real >= 0 then
-    local held = redis.call('HGET', ak, call)
-    if held then
-      redis.call('HSET', ak, call, real)
-      redis.call('HINCRBY', ak, '_sum', real - tonumber(held))
+local k = 1
+for j = 1, #ARGV, 3 do
+  local call = ARGV[j]
+  local real = tonumber(ARGV[j + 1])
+  local last = k + tonumber(ARGV[j + 2]) - 1
+  for i = k, last, 2 do
+    local ak, ck = KEYS[i], KEYS[i + 1]
+    if real >= 0 then
+      local held = redis.call('HGET', ak, call)
+      if held then
+        redis.call('HSET', ak, call, real)
+        redis.call('HINCRBY', ak, '_sum', real - tonumber(held))
+      end
     end
+    redis.call('ZREM', ck, call)
   end
-  redis.call('ZREM', ck, call)
+  k = last + 1
 end
 return 0
 """

@@ -1,6 +1,9 @@
 """Limits held in Redis, exact across any number of server processes: one Lua script checks
 every level and takes from all of them or none, in one round trip.
 
+Calls that end together are settled together: one script for all of them, sent on the
+next turn of the event loop, or ahead of an admission made meanwhile, in its pipeline.
+
 Concurrency slots are leases with an expiry; this process extends the leases of its calls
 in flight (one batched script every third of the lease), so the slots of a process that
 died free themselves when its leases run out."""
@@ -13,6 +16,7 @@ import logging
 from typing import Any
 
 import redis.asyncio as aioredis
+from redis.exceptions import NoScriptError
 
 from switchyard.gateway.limits import lua
 from switchyard.gateway.limits.model import WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
@@ -26,6 +30,32 @@ def _limit(value: int | None) -> int:
     return -1 if value is None else value
 
 
+class _Settles:
+    """Ended calls settled in one script: its KEYS and ARGV, and each call's waiter."""
+
+    __slots__ = ("args", "keys", "waiters")
+
+    def __init__(self) -> None:
+        self.keys: list[str] = []
+        self.args: list[Any] = []
+        self.waiters: list[asyncio.Future[None]] = []
+
+    def add(self, keys: list[str], args: list[Any], waiter: asyncio.Future[None]) -> None:
+        self.keys.extend(keys)
+        self.args.extend(args)
+        self.waiters.append(waiter)
+
+    def done(self) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def fail(self, error: Exception) -> None:
+        for waiter in self.waiters:
+            if not waiter.done():
+                waiter.set_exception(error)
+
+
 class RedisLimitStore:
     def __init__(self, url: str, *, prefix: str = "switchyard:rl:", lease_seconds: float = 60.0) -> None:
         # bounded waits: a Redis that stops answering delays a call by seconds, never hangs it
@@ -37,6 +67,8 @@ class RedisLimitStore:
         self._renew = self._redis.register_script(lua.RENEW)
         self._live: dict[str, list[str]] = {}  # call id -> its concurrency keys
         self._renewer: asyncio.Task[None] | None = None
+        self._waiting: _Settles | None = None  # ended calls not sent yet
+        self._sending: set[asyncio.Task[None]] = set()
 
     @property
     def client(self) -> aioredis.Redis:
@@ -55,7 +87,11 @@ class RedisLimitStore:
             lim = bucket.limits
             args.extend([_limit(lim.requests_per_minute), _limit(lim.tokens_per_minute),
                          _limit(lim.max_concurrent_requests)])
-        raw = await self._admit(keys=keys, args=args)
+        settles = self._take_settles()
+        if settles is None:
+            raw = await self._admit(keys=keys, args=args)
+        else:
+            raw = await self._settle_then_admit(settles, keys, args)
         refused_at = int(raw[0])
         reason = raw[1].decode() if isinstance(raw[1], bytes) else str(raw[1])
         used = [Usage(int(raw[3 + i * 4]), int(raw[4 + i * 4]), int(raw[5 + i * 4]) / 1000,
@@ -76,8 +112,61 @@ class RedisLimitStore:
             if (lim.tokens_per_minute is not None and tokens is not None) or lim.max_concurrent_requests is not None:
                 _, _, amounts, leases = self._keys(bucket)
                 keys.extend([amounts, leases])
-        if keys:
-            await self._settle(keys=keys, args=[call_id, -1 if tokens is None else tokens])
+        if not keys:
+            return
+        loop = asyncio.get_running_loop()
+        waiting = self._waiting
+        if waiting is None:
+            waiting = self._waiting = _Settles()
+            loop.call_soon(self._send_waiting)
+        done = loop.create_future()
+        waiting.add(keys, [call_id, -1 if tokens is None else tokens, len(keys)], done)
+        await done
+
+    def _take_settles(self) -> _Settles | None:
+        taken, self._waiting = self._waiting, None
+        return taken
+
+    def _send_waiting(self) -> None:
+        settles = self._take_settles()
+        if settles is not None:
+            task = asyncio.get_running_loop().create_task(self._send_settles(settles), name="rate-limit-settler")
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+
+    async def _send_settles(self, settles: _Settles) -> None:
+        try:
+            await self._settle(keys=settles.keys, args=settles.args)
+        except Exception as error:
+            settles.fail(error)
+            return
+        settles.done()
+
+    async def _settle_then_admit(self, settles: _Settles, keys: list[str], args: list[Any]) -> Any:
+        """The waiting settlements and an admission, in one round trip (settlements first)."""
+        settled: Any = None
+        raw: Any = None
+        try:
+            for attempt in range(2):
+                pipe = self._redis.pipeline(transaction=False)
+                pipe.evalsha(self._settle.sha, len(settles.keys), *settles.keys, *settles.args)
+                pipe.evalsha(self._admit.sha, len(keys), *keys, *args)
+                settled, raw = await pipe.execute(raise_on_error=False)
+                if attempt == 0 and (isinstance(settled, NoScriptError) or isinstance(raw, NoScriptError)):
+                    self._settle.sha = await self._redis.script_load(lua.SETTLE)
+                    self._admit.sha = await self._redis.script_load(lua.ADMIT)
+                    continue
+                break
+        except BaseException as error:
+            settles.fail(error if isinstance(error, Exception) else RuntimeError("admission cancelled"))
+            raise
+        if isinstance(settled, Exception):
+            settles.fail(settled)
+        else:
+            settles.done()
+        if isinstance(raw, Exception):
+            raise raw
+        return raw
 
     def _ensure_renewer(self) -> None:
         if self._renewer is None or self._renewer.done():
@@ -99,6 +188,11 @@ class RedisLimitStore:
                 log.exception("renewing rate-limit leases failed")
 
     async def aclose(self) -> None:
+        settles = self._take_settles()
+        if settles is not None:
+            await self._send_settles(settles)
+        if self._sending:
+            await asyncio.gather(*self._sending, return_exceptions=True)
         if self._renewer is not None:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
