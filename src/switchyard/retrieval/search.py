@@ -118,7 +118,7 @@ class VectorStoreSearch:
     async def _owned_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord]:
         if isinstance(ids, str) or not ids:
             raise invalid("'vector_store_ids' must be a non-empty array of vector store ids.", "vector_store_ids")
-        found = await self.stores.get_many(ids, owner_id)
+        found = await self.stores.get_many(ids, owner_id, file_counts=False)
         stores = []
         for id in dict.fromkeys(ids):
             store = found.get(id)
@@ -177,7 +177,7 @@ class VectorStoreSearch:
                 if words is not None and text_lists is None:
                     found, matches = await self.nearest.hybrid(
                         member_ids if len(groups) == 1 else [store.id for store in stores], vectors, words, k,
-                        filters)
+                        filters, self.text_budget)
                     text_lists = [[id for id, _ in hits] for hits in matches]
                     if len(groups) > 1:  # the vector part of the other stores' embedder: again, below
                         found = await self.nearest.search(member_ids, vectors, k, filters)

@@ -14,6 +14,7 @@ number matches numbers, a boolean matches booleans (no coercion between them);
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -189,7 +190,7 @@ async def _sqlite_counts(session: AsyncSession, words: list[str], cap: int) -> l
     return [counts[i] for i in range(len(words))]
 
 
-def _rarest(words: list[str], counts: list[int], budget: int) -> list[str]:
+def rarest(words: list[str], counts: list[int], budget: int) -> list[str]:
     """The rarest words whose chunks number at most ``budget`` together, in query
     order; empty when even the rarest is over it."""
     kept, total = set(), 0
@@ -199,6 +200,43 @@ def _rarest(words: list[str], counts: list[int], budget: int) -> list[str]:
         kept.add(i)
         total += counts[i]
     return [word for i, word in enumerate(words) if i in kept]
+
+
+class PgWordCounts:
+    """Estimated numbers of chunks holding each word on PostgreSQL, from the planner's
+    statistics of the ``fts`` column (``pg_stats.most_common_elems``: the commonest
+    lexemes and the fraction of rows holding each, kept by ``ANALYZE``, which
+    autovacuum runs as the table grows), read at most once a minute; a word whose
+    lexemes are not among the commonest counts as rare (0). Words' lexemes are cached."""
+
+    STATS_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lexemes: dict[str, list[str]] = {}
+        self._chunks: dict[str, float] = {}
+        self._read_at = -1e9
+
+    async def counts(self, session: AsyncSession, words: list[str]) -> list[int]:
+        missing = [word for word in words if word not in self._lexemes]
+        if missing:
+            if len(self._lexemes) > 100_000:
+                self._lexemes.clear()
+            rows = await session.execute(text(
+                "SELECT w, tsvector_to_array(to_tsvector('english', w)) FROM unnest(CAST(:words AS text[])) AS w"),
+                {"words": missing})
+            self._lexemes.update((str(word), list(lexemes or [])) for word, lexemes in rows)
+        if time.monotonic() - self._read_at > self.STATS_SECONDS:
+            rows = await session.execute(text(
+                "SELECT e.lexeme, e.freq * greatest(c.reltuples, 0) FROM pg_stats s"
+                " JOIN pg_class c ON c.oid = to_regclass('vector_store_chunks')"
+                " CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)"
+                " AS e(lexeme, freq)"
+                " WHERE s.schemaname = current_schema() AND s.tablename = 'vector_store_chunks'"
+                " AND s.attname = 'fts' AND e.lexeme IS NOT NULL"))
+            self._chunks = {str(lexeme): float(n) for lexeme, n in rows}
+            self._read_at = time.monotonic()
+        return [int(max((self._chunks.get(lexeme, 0.0) for lexeme in self._lexemes.get(word, [])), default=0.0))
+                for word in words]
 
 
 def _sqlite_text_query(terms: list[str], match: str = "") -> Select[Any]:
@@ -213,8 +251,8 @@ def _sqlite_text_query(terms: list[str], match: str = "") -> Select[Any]:
     )
 
 
-def pg_text_query(terms: list[str]) -> Select[Any]:
-    query = func.to_tsquery(literal_column("'english'"), literal(" | ".join(terms)))
+def pg_text_query(terms: list[str], all_words: bool = False) -> Select[Any]:
+    query = func.to_tsquery(literal_column("'english'"), literal((" & " if all_words else " | ").join(terms)))
     fts = literal_column("vector_store_chunks.fts")
     score = func.ts_rank_cd(fts, query).label("score")
     return select(VectorStoreChunk.id, score).where(fts.op("@@")(query))
@@ -237,7 +275,7 @@ class ChunkIndex:
     async def vectors(self, vector_store_id: str) -> StoreVectors | None:
         """All of the store's vectors, with the version they are at (read first, so a
         concurrent change can only make the version look older, never newer)."""
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
             if version is None:
                 return None
@@ -277,7 +315,7 @@ class ChunkIndex:
 
     async def matching_ids(self, store_ids: Sequence[str], filters: AttributeFilter) -> list[int]:
         """Ids of the chunks of ``store_ids`` whose attributes pass ``filters``."""
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return list(await session.scalars(select(VectorStoreChunk.id).where(*self._where(store_ids, filters))))
 
     async def matching_files(self, store_ids: Sequence[str], filters: AttributeFilter) -> dict[str, set[str]]:
@@ -312,7 +350,7 @@ class ChunkIndex:
         async with self._db.session(read_only=True) as session:
             if budget is not None and self._db.dialect == "sqlite":
                 counts = await _sqlite_counts(session, words, budget)
-                kept = _rarest(words, counts, budget)
+                kept = rarest(words, counts, budget)
                 if kept != words and (kept or len(words) > 1):
                     found = await self._text_rows(session, store_ids, kept, filters, limit, all_words=not kept)
                     if len(found) >= limit:
@@ -337,7 +375,7 @@ class ChunkIndex:
                                         VectorStoreFile.file_id == VectorStoreChunk.file_id))
             .where(VectorStoreChunk.id.in_(list(ids)))
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return {chunk.id: _chunk(chunk, filename) for chunk, filename in await session.execute(query)}
 
     async def file_chunks(self, vector_store_id: str, file_id: str, owner_id: str) -> list[ChunkRecord] | None:

@@ -25,7 +25,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchyard.store.database import Database
 from switchyard.store.pgvector_schema import vector_text
-from switchyard.store.vector_store_chunks import AttributeFilter, compile_filter, pg_text_query, text_terms
+from switchyard.store.vector_store_chunks import (
+    TEXT_BUDGET,
+    AttributeFilter,
+    ChunkIndex,
+    PgWordCounts,
+    compile_filter,
+    pg_text_query,
+    rarest,
+    text_terms,
+)
 from switchyard.store.vector_store_inserts import vector_column, vector_value
 from switchyard.store.vector_store_models import VECTOR_COLUMN, VectorStoreChunk
 
@@ -39,6 +48,8 @@ Hits = list[tuple[int, float]]  # (chunk id, cosine), best first
 class NearestChunks:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._chunk_index = ChunkIndex(db)
+        self.word_counts = PgWordCounts()
         # Extra settings for every query: the tests and the benchmark force the index
         # (enable_seqscan off) on stores small enough for the planner to prefer a scan.
         self.extra_settings: dict[str, str] = {}
@@ -94,10 +105,12 @@ class NearestChunks:
         return found
 
     async def hybrid(self, store_ids: Sequence[str], vectors: npt.NDArray[np.float32], word_lists: list[list[str]],
-                     k: int, filters: AttributeFilter | None = None) -> tuple[list[Hits], list[Hits]]:
+                     k: int, filters: AttributeFilter | None = None, budget: int | None = TEXT_BUDGET
+                     ) -> tuple[list[Hits], list[Hits]]:
         """``search`` for the vectors and ``ChunkIndex.text_search`` for each list of
-        words (full query, no budget), in one statement: the ``k`` nearest chunks
-        per vector and the ``k`` best full-text matches per word list, best first."""
+        words, in one statement: the ``k`` nearest chunks per vector and the ``k`` best
+        full-text matches per word list, best first. ``budget`` as in ``text_search``
+        (the words' counts estimated from the planner's statistics, ``PgWordCounts``)."""
         if not store_ids or (not len(vectors) and not word_lists):
             return [[] for _ in vectors], [[] for _ in word_lists]
         dims = vectors.shape[1]
@@ -110,20 +123,32 @@ class NearestChunks:
         where = [VectorStoreChunk.vector_store_id.in_(list(store_ids))]
         if filters is not None:
             where.append(compile_filter("postgresql", filters))
-        for j, words in enumerate(word_lists):
-            terms = text_terms(words)
-            if not terms:
-                continue
-            part = pg_text_query(terms).where(*where).order_by(literal_column("score").desc()).limit(k).subquery()
-            parts.append(select(literal(len(vectors) + j).label("list"), part.c.id, part.c.score))
         found: list[Hits] = [[] for _ in range(len(vectors) + len(word_lists))]
+        pruned: list[int] = []
         async with self._db.session(read_only=True) as session:
             await self._apply(session, self._settings(k, filters is not None))
+            for j, words in enumerate(word_lists):
+                terms = list(dict.fromkeys(text_terms(words)))
+                if not terms:
+                    continue
+                all_words = False
+                if budget is not None:
+                    kept = rarest(terms, await self.word_counts.counts(session, terms), budget)
+                    if kept != terms and (kept or len(terms) > 1):
+                        pruned.append(j)
+                        terms, all_words = kept or terms, not kept
+                part = pg_text_query(terms, all_words).where(*where).order_by(
+                    literal_column("score").desc()).limit(k).subquery()
+                parts.append(select(literal(len(vectors) + j).label("list"), part.c.id, part.c.score))
             for list_, id, score in await session.execute(union_all(*parts), params):
                 found[list_].append((int(id), float(score)))
         nearest = [[(id, 1.0 - distance) for id, distance in sorted(hits, key=lambda pair: pair[1])]
                    for hits in found[: len(vectors)]]
         matches = [sorted(hits, key=lambda pair: pair[1], reverse=True) for hits in found[len(vectors):]]
+        for j in pruned:
+            if len(matches[j]) < k:  # the rarest words were not enough: the full query
+                matches[j] = await self._chunk_index.text_search(store_ids, word_lists[j], filters=filters, limit=k,
+                                                                 budget=None)
         short = [i for i, hits in enumerate(nearest) if len(hits) < k]
         if short:
             exact = await self.search(store_ids, vectors[short], k, filters, indexed=False)
