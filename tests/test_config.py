@@ -37,3 +37,12 @@ def test_files_dir_defaults_under_data_dir_and_is_set_from_the_environment(
     assert load_settings(data_dir=str(tmp_path)).resolved_files_dir == tmp_path / "files"
     monkeypatch.setenv("SWITCHYARD_FILES_DIR", str(tmp_path / "shared"))
     assert load_settings(data_dir=str(tmp_path)).resolved_files_dir == tmp_path / "shared"
+
+
+def test_image_only_provider_kinds_refuse_other_tasks(tmp_path: Path) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("models:\n  - {name: imagen, provider: gemini, model: imagen-4.0-generate-001}\n")
+    with pytest.raises(ConfigError, match="provider 'gemini' serves task 'image' only"):
+        load_settings(config)
+    config.write_text("models:\n  - {name: core, provider: stability, task: image}\n")
+    assert [m.provider for m in load_settings(config).models] == ["stability"]

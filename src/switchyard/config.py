@@ -13,7 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from switchyard.model_list import ModelListError, expand_model_list
 
-ProviderKind = Literal["openai", "openai-responses", "anthropic", "local"]
+ProviderKind = Literal["openai", "openai-responses", "anthropic", "local", "gemini", "stability"]
+# provider kinds that serve one task only (docs/images.md): Google's and Stability AI's image APIs
+SINGLE_TASK_PROVIDERS: dict[str, str] = {"gemini": "image", "stability": "image"}
 Task = Literal["chat", "embedding", "rerank", "moderation", "image", "transcription", "speech", "realtime"]
 
 DEFAULT_LOCAL_MODEL = "qwen2.5-coder-0.5b-instruct"
@@ -26,8 +28,10 @@ DEFAULT_LOCAL_SPEECH = "hibari-tts"
 
 
 class Price(BaseModel):
-    """What a model's tokens cost, in US dollars per million tokens. Cached and cache-write
-    input default to the input price; reasoning tokens are output tokens."""
+    """What a model's calls cost, in US dollars: per million tokens, for audio models per
+    minute of audio heard (transcription, translation), per million characters spoken and per
+    minute of speech made (text to speech), and for image models per image made. Cached and
+    cache-write input default to the input price; reasoning tokens are output tokens."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -35,11 +39,16 @@ class Price(BaseModel):
     cached_input_per_mtok: Decimal | None = Field(default=None, ge=0)
     cache_write_per_mtok: Decimal | None = Field(default=None, ge=0)
     output_per_mtok: Decimal = Field(default=Decimal(0), ge=0)
+    input_per_minute: Decimal = Field(default=Decimal(0), ge=0)  # audio transcribed or translated
+    input_per_mchar: Decimal = Field(default=Decimal(0), ge=0)  # text spoken (tts-1: per 1M characters)
+    output_per_minute: Decimal = Field(default=Decimal(0), ge=0)  # speech made
+    output_per_image: Decimal = Field(default=Decimal(0), ge=0)  # images made (Imagen, Stability)
 
     @property
     def free(self) -> bool:
         return not (self.input_per_mtok or self.cached_input_per_mtok or self.cache_write_per_mtok
-                    or self.output_per_mtok)
+                    or self.output_per_mtok or self.input_per_minute or self.input_per_mchar
+                    or self.output_per_minute or self.output_per_image)
 
 
 class MeteringConfig(BaseModel):
@@ -142,6 +151,14 @@ class ModelConfig(BaseModel):
             if isinstance(first, dict) and first.get("provider"):
                 return {**data, "provider": first["provider"]}
         return data
+
+    @model_validator(mode="after")
+    def _provider_serves_task(self) -> ModelConfig:
+        only = SINGLE_TASK_PROVIDERS.get(self.provider)
+        if only is not None and self.task != only:
+            raise ValueError(f"model '{self.name}': provider '{self.provider}' serves task '{only}' only, "
+                             f"not '{self.task}'")
+        return self
 
     @property
     def upstream_model(self) -> str:

@@ -326,6 +326,7 @@ async def close_services(services: Services, workers: Workers) -> None:
     await workers.batch_runner.stop()
     await workers.run_runner.stop()
     await services.runs.aclose()
+    await services.realtime_calls.hangup_all()
     await services.retrieval.ingester.stop()
     await services.metering.close()
     await workers.mcp.aclose()

@@ -181,7 +181,7 @@ def test_guardrail_settings_read_back_and_turn_off(live: LiveServer, fake_openai
     with admin_client(live.url) as admin:
         body = admin.get(f"/projects/{project}/moderation").json()
         assert body == {"object": "project.moderation", "project_id": project, "enabled": True, "mode": "block",
-                        "model": None, "categories": ["harassment", "hate"]}
+                        "output_mode": None, "model": None, "categories": ["harassment", "hate"]}
         assert admin.delete(f"/projects/{project}/moderation").json()["enabled"] is False
     fake_openai.script(ow.completion("no longer screened"))
     assert _chat(sdk(live, key), TOXIC).choices[0].message.content == "no longer screened"

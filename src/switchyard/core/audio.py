@@ -3,13 +3,17 @@ disk and the transcript it yields segment by segment; a speech request and the e
 it yields chunk by chunk.
 
 A transcript is the fold of its segments, so streaming and non-streaming transcriptions share
-one code path, as model turns do with their events."""
+one code path, as model turns do with their events. A backend that streams text without
+timings (an upstream's ``transcript.text.delta``) yields ``TranscriptText`` pieces instead,
+and the usage it reports as ``TranscriptUsage``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
+
+from switchyard.core.usage import Usage
 
 TranscriptFormat = Literal["json", "text", "srt", "verbose_json", "vtt"]
 SpeechFormat = Literal["mp3", "opus", "aac", "flac", "wav", "pcm"]
@@ -72,22 +76,40 @@ class TranscriptInfo:
     duration: float
 
 
+@dataclass(frozen=True, slots=True)
+class TranscriptText:
+    """A piece of transcript text as a streaming backend sends it, with no timings."""
+
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
+class TranscriptUsage:
+    """The tokens a backend reports the transcription used (token-billed models)."""
+
+    usage: Usage
+    audio_tokens: int | None = None
+    text_tokens: int | None = None
+
+
 @dataclass(slots=True)
 class Transcript:
     language: str = ""
     duration: float = 0.0
     segments: list[Segment] = field(default_factory=list)
+    pieces: list[str] = field(default_factory=list)  # streamed text without timings
+    usage: TranscriptUsage | None = None
 
     @property
     def text(self) -> str:
-        return "".join(segment.text for segment in self.segments).strip()
+        return ("".join(segment.text for segment in self.segments) + "".join(self.pieces)).strip()
 
     @property
     def words(self) -> list[Word]:
         return [word for segment in self.segments for word in segment.words]
 
 
-TranscriptEvent = TranscriptInfo | Segment
+TranscriptEvent = TranscriptInfo | Segment | TranscriptText | TranscriptUsage
 
 
 def fold(events: list[TranscriptEvent]) -> Transcript:
@@ -100,6 +122,10 @@ def fold(events: list[TranscriptEvent]) -> Transcript:
 def add(transcript: Transcript, event: TranscriptEvent) -> None:
     if isinstance(event, TranscriptInfo):
         transcript.language, transcript.duration = event.language, event.duration
+    elif isinstance(event, TranscriptText):
+        transcript.pieces.append(event.text)
+    elif isinstance(event, TranscriptUsage):
+        transcript.usage = event
     else:
         transcript.segments.append(event)
 

@@ -38,11 +38,13 @@ def no_model_limits() -> Mapping[str, Limits]:
 
 @dataclass(frozen=True, slots=True)
 class GuardrailPolicy:
-    """A project's moderation guardrail on model input (``gateway/guardrail.py``)."""
+    """A project's moderation guardrail on model input (``gateway/guardrail.py``) and,
+    when ``output_mode`` is set, on model output (``gateway/output_guardrail.py``)."""
 
     mode: GuardrailMode
     model: str | None = None  # None: the first configured moderation model
     categories: tuple[str, ...] | None = None  # the categories that count; None: any
+    output_mode: GuardrailMode | None = None  # None: output is not screened
 
 
 @dataclass(frozen=True, slots=True)

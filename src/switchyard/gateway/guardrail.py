@@ -13,6 +13,8 @@ by the project's moderation model. Then, by the project's mode:
 
 If the moderation model cannot answer, ``block`` fails closed (503) and the other modes
 log the failure and go on.
+
+A project may screen model output too (``output_mode``, ``output_guardrail.py``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ from switchyard.core.moderation import ModerationInput
 from switchyard.core.request import Request
 from switchyard.gateway.call_scope import current_scope
 from switchyard.gateway.grants import GuardrailPolicy
+from switchyard.gateway.guardrail_classify import classify
+from switchyard.gateway.output_guardrail import screened_output
 from switchyard.gateway.telemetry.request_trace import RequestTrace, current_trace
 
 log = logging.getLogger("switchyard.guardrail")
@@ -87,12 +91,20 @@ def _policy() -> tuple[RequestTrace, GuardrailPolicy, str] | None:
 
 
 def guarded(request: Request, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
-    """``events``, after the project's guardrail passed the request (unchanged when the
-    project has none, or outside an observed call)."""
-    due = _policy()
-    if due is None:
+    """``events``, after the project's guardrail passed the request, and screened as they
+    come when the project screens output too (unchanged when the project has no guardrail,
+    or outside an observed call)."""
+    trace, scope = current_trace(), current_scope()
+    if trace is None or scope is None or trace.services.moderation is None:
         return events
-    return _guarded(*due, request, events)
+    policy = scope.principal.project_guardrail
+    if policy is None:
+        return events
+    if policy.output_mode is not None:
+        events = screened_output(trace, policy, request.stream, events)
+    if trace.screened:
+        return events
+    return _guarded(trace, policy, scope.surface, request, events)
 
 
 async def screen_prompt(prompt: str) -> None:
@@ -121,36 +133,14 @@ async def _guarded(trace: RequestTrace, policy: GuardrailPolicy, surface: str, r
 
 async def _screen(trace: RequestTrace, policy: GuardrailPolicy, surface: str,
                   inputs_of: Callable[[bool], list[ModerationInput]]) -> None:
-    """``inputs_of(images)``: what to classify, with images or not (as the model can)."""
-    models = trace.services.moderation
-    if models is None:
+    found = await classify(trace, policy, policy.mode, "input", inputs_of)
+    if found is None or not found[1]:
         return
-    name = policy.model or models.default_name()
-    try:
-        if name is None:
-            raise SwitchyardError(ErrorKind.SERVER, "no moderation model is configured", code="model_not_configured")
-        inputs = inputs_of(models.takes_images(name))
-        if not inputs:
-            return
-        config, verdicts = await models.moderate(name, inputs)
-    except SwitchyardError as error:
-        log.warning("moderation guardrail could not run: request=%s project=%s mode=%s model=%s error=%s",
-                    trace.request_id, trace.project_id, policy.mode, name, error.message)
-        if policy.mode == "block":
-            raise SwitchyardError(
-                ErrorKind.OVERLOADED, f"The project's moderation guardrail could not check the input: {error.message}",
-                code="guardrail_unavailable") from error
-        return
-    hits = sorted({c for v in verdicts for c in v.flagged_categories()
-                   if policy.categories is None or c in policy.categories})
-    if not hits:
-        return
-    log.warning("moderation guardrail flagged input: request=%s project=%s mode=%s model=%s categories=%s",
-                trace.request_id, trace.project_id, policy.mode, config.name, ",".join(hits))
+    model, hits = found
     if policy.mode == "block":
         raise SwitchyardError(
             ErrorKind.INVALID_REQUEST,
-            f"The input was blocked by this project's moderation guardrail (model '{config.name}'): "
+            f"The input was blocked by this project's moderation guardrail (model '{model}'): "
             f"flagged for {', '.join(hits)}.",
             param=INPUT_PARAM.get(surface), code="content_policy_violation")
     if policy.mode == "flag":

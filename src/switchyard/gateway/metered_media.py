@@ -6,35 +6,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from typing import Protocol
 
 from switchyard.config import ModelConfig
 from switchyard.core.errors import SwitchyardError
 from switchyard.core.usage import Usage
 from switchyard.gateway.metered_calls import error_outcome
 from switchyard.gateway.metering import current_meter
-from switchyard.gateway.prices import cost_nanousd, nano_to_usd, worst_case_nanousd
+from switchyard.gateway.prices import cost_nanousd, image_nanousd, nano_to_usd, worst_case_nanousd
 from switchyard.gateway.telemetry.request_trace import observe_cost
 
-SetUsage = Callable[[Usage], None]
+
+class SetUsage(Protocol):
+    """What the call used: its usage as the backend reports it, and the images it made
+    (for a price per image)."""
+
+    def __call__(self, usage: Usage, images: int = 0) -> None: ...
 
 
 @contextlib.asynccontextmanager
-async def metered(kind: str, config: ModelConfig, input_tokens: int, output_tokens: int) -> AsyncIterator[SetUsage]:
-    """``input_tokens``/``output_tokens``: the call's worst case, before any margin."""
+async def metered(kind: str, config: ModelConfig, input_tokens: int, output_tokens: int,
+                  images: int = 0) -> AsyncIterator[SetUsage]:
+    """``input_tokens``/``output_tokens``/``images``: the call's worst case, before any margin."""
     meter = current_meter()
     if meter is None:
-        yield lambda usage: None
+        yield lambda usage, images=0: None
         return
     call = meter.open_call(kind, config.name)
+    made = 0
 
-    def set_usage(usage: Usage) -> None:
-        call.usage = usage
+    def set_usage(usage: Usage, images: int = 0) -> None:
+        nonlocal made
+        call.usage, made = usage, images
 
     try:
         margin = meter.config.prompt_estimate_margin
         await meter.reserve(call, config.price, lambda: worst_case_nanousd(
-            config.price, int(input_tokens * margin) + 1, output_tokens))
+            config.price, int(input_tokens * margin) + 1, output_tokens) + image_nanousd(config.price, images))
         yield set_usage
     except SwitchyardError as error:
         if call.outcome == "completed":
@@ -44,6 +53,6 @@ async def metered(kind: str, config: ModelConfig, input_tokens: int, output_toke
         call.outcome = meter.left_outcome
         raise
     finally:
-        call.cost_nanousd = cost_nanousd(config.price, call.usage)
+        call.cost_nanousd = cost_nanousd(config.price, call.usage) + image_nanousd(config.price, made)
         observe_cost(nano_to_usd(call.cost_nanousd), config.name)
         meter.end_call(call)

@@ -71,7 +71,7 @@ def caller_snapshot() -> dict[str, Any]:
             "key_budget_usd": _text(principal.key_budget_usd),
             "project_budget_usd": _text(principal.project_budget_usd),
             "guardrail": None if guardrail is None else {
-                "mode": guardrail.mode, "model": guardrail.model,
+                "mode": guardrail.mode, "model": guardrail.model, "output_mode": guardrail.output_mode,
                 "categories": None if guardrail.categories is None else list(guardrail.categories)}}
 
 
@@ -80,8 +80,9 @@ def _guardrail(value: object) -> GuardrailPolicy | None:
     if not isinstance(value, dict) or value.get("mode") not in ("flag", "block", "log"):
         return None
     categories = value.get("categories")
-    return GuardrailPolicy(value["mode"], value.get("model"),
-                           None if categories is None else tuple(categories))
+    output_mode = value.get("output_mode")
+    return GuardrailPolicy(value["mode"], value.get("model"), None if categories is None else tuple(categories),
+                           output_mode if output_mode in ("flag", "block", "log") else None)
 
 
 def _text(value: Decimal | None) -> str | None:

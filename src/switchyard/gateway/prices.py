@@ -1,6 +1,6 @@
-"""What a call costs: token counts times the model's price, in integer nano-dollars
-(1e-9 USD), so that sums are exact and a price of a few cents per million tokens
-still counts per token."""
+"""What a call costs: token counts (and for audio, minutes and characters) times the
+model's price, in integer nano-dollars (1e-9 USD), so that sums are exact and a price of a
+few cents per million tokens still counts per token."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from switchyard.core.usage import Usage
 
 NANO_PER_USD = 10**9
 _NANO_PER_TOKEN_PER_MTOK_USD = Decimal(NANO_PER_USD) / Decimal(10**6)  # 1 USD/Mtok is 1000 nano-USD/token
+_MS_PER_MINUTE = Decimal(60_000)
 
 
 def _nano(tokens: int, per_mtok: Decimal) -> Decimal:
@@ -30,6 +31,22 @@ def cost_nanousd(price: Price, usage: Usage) -> int:
     total = (_nano(uncached, price.input_per_mtok) + _nano(cached, cached_price)
              + _nano(written, write_price) + _nano(usage.output_tokens, price.output_per_mtok))
     return math.ceil(total)
+
+
+def audio_nanousd(price: Price, heard_ms: int = 0, characters: int = 0, spoken_ms: int = 0) -> int:
+    """The audio part of a call's cost: minutes of audio heard (transcription, translation),
+    characters spoken and minutes of speech made (text to speech), each at its price."""
+    if price.free:
+        return 0
+    total = (Decimal(heard_ms) * price.input_per_minute / _MS_PER_MINUTE
+             + Decimal(characters) * price.input_per_mchar / Decimal(10**6)
+             + Decimal(spoken_ms) * price.output_per_minute / _MS_PER_MINUTE) * NANO_PER_USD
+    return math.ceil(total)
+
+
+def image_nanousd(price: Price, images: int) -> int:
+    """The per-image part of an image call's cost."""
+    return 0 if price.free else math.ceil(Decimal(images) * price.output_per_image * NANO_PER_USD)
 
 
 def worst_case_nanousd(price: Price, prompt_tokens: int, max_output_tokens: int) -> int:

@@ -39,6 +39,7 @@ class ProjectRecord:
     moderation_mode: str | None = None  # the guardrail: "flag" / "block" / "log"; None: off
     moderation_model: str | None = None
     moderation_categories: tuple[str, ...] | None = None
+    moderation_output_mode: str | None = None  # the guardrail on model output; None: output not screened
 
     @property
     def archived(self) -> bool:
@@ -56,7 +57,8 @@ class RateLimitRecord:
 
 PROJECT_FIELDS = frozenset({"name", "external_key_id", "rpm_limit", "tpm_limit", "concurrency_limit",
                             "budget_usd", "budget_interval", "model_mode", "model_ids",
-                            "moderation_mode", "moderation_model", "moderation_categories"})
+                            "moderation_mode", "moderation_model", "moderation_categories",
+                            "moderation_output_mode"})
 RATE_LIMIT_FIELDS = frozenset({"rpm_limit", "tpm_limit", "concurrency_limit"})
 
 
@@ -69,6 +71,7 @@ def _record(row: Project) -> ProjectRecord:
         model_ids=tuple(row.model_ids or ()), moderation_mode=row.moderation_mode,
         moderation_model=row.moderation_model,
         moderation_categories=None if row.moderation_categories is None else tuple(row.moderation_categories),
+        moderation_output_mode=row.moderation_output_mode,
     )
 
 

@@ -29,6 +29,7 @@ class Project(Base):
     moderation_mode: Mapped[str | None] = mapped_column(String(16))  # "flag" / "block" / "log"
     moderation_model: Mapped[str | None] = mapped_column(String(256))
     moderation_categories: Mapped[list[str] | None] = mapped_column(JSON)
+    moderation_output_mode: Mapped[str | None] = mapped_column(String(16))  # output: "flag" / "block" / "log"
 
 
 class ProjectRateLimit(Base):

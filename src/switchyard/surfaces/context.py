@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import wraps
 
 from starlette.requests import HTTPConnection, Request
@@ -18,6 +18,7 @@ from switchyard.engine.batches.service import BatchService
 from switchyard.engine.containers.service import ContainerService
 from switchyard.engine.file_inputs import FileInputs
 from switchyard.engine.images.service import ImageService
+from switchyard.engine.realtime.calls import RealtimeCalls
 from switchyard.engine.realtime.client_secrets import ClientSecrets
 from switchyard.engine.responses.service import ResponsesService
 from switchyard.gateway.audio_router import AudioRegistry
@@ -72,6 +73,7 @@ class Services:
     assistants: AssistantsService
     runs: RunService
     containers: ContainerService
+    realtime_calls: RealtimeCalls = field(default_factory=RealtimeCalls)
 
 
 def services_of(request: Request) -> Services:

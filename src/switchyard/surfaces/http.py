@@ -20,9 +20,8 @@ class JSONResponse(Response):
         return orjson.dumps(content)
 
 
-async def read_json(request: Request, max_bytes: int, *, allow_empty: bool = False) -> dict[str, Any]:
-    """The body as a JSON object, read with a size limit (413 past it); with
-    ``allow_empty`` an empty body reads as ``{}``."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The whole body, read with a size limit (413 past it)."""
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -33,7 +32,13 @@ async def read_json(request: Request, max_bytes: int, *, allow_empty: bool = Fal
         if size > max_bytes:
             raise _too_large(max_bytes)
         chunks.append(chunk)
-    raw = b"".join(chunks)
+    return b"".join(chunks)
+
+
+async def read_json(request: Request, max_bytes: int, *, allow_empty: bool = False) -> dict[str, Any]:
+    """The body as a JSON object, read with a size limit (413 past it); with
+    ``allow_empty`` an empty body reads as ``{}``."""
+    raw = await read_body(request, max_bytes)
     if allow_empty and not raw.strip():
         return {}
     if not raw.strip():

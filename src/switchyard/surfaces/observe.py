@@ -15,6 +15,7 @@ from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.guardrail import FLAG_HEADER
 from switchyard.gateway.limits.headers import anthropic_headers, openai_headers
+from switchyard.gateway.output_guardrail import OUTPUT_FLAG_HEADER
 from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import (
     CallServices,
@@ -80,6 +81,8 @@ class ObserveRequests:
                         headers[name] = value
                 if trace.moderation_flags:
                     headers[FLAG_HEADER] = ",".join(trace.moderation_flags)
+                if trace.output_moderation_flags:
+                    headers[OUTPUT_FLAG_HEADER] = ",".join(trace.output_moderation_flags)
             await send(message)
 
         metrics = trace.services.metrics

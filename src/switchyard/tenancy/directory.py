@@ -68,7 +68,8 @@ def guardrail_policy(record: ProjectRecord) -> GuardrailPolicy | None:
     if record.moderation_mode is None:
         return None
     return GuardrailPolicy(cast(GuardrailMode, record.moderation_mode), record.moderation_model,
-                           record.moderation_categories)
+                           record.moderation_categories,
+                           cast(GuardrailMode | None, record.moderation_output_mode))
 
 
 class Directory:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from switchyard.core.audio import Segment, Task, Transcript, TranscriptFormat, Word
+from switchyard.core.audio import Segment, Task, Transcript, TranscriptFormat, TranscriptUsage, Word
 
 # Whisper names languages in English words in verbose_json ("english"); the codes it detects
 # are mapped here, the others are given as their code.
@@ -97,5 +97,17 @@ def text_delta(delta: str) -> dict[str, Any]:
     return {"type": "transcript.text.delta", "delta": delta}
 
 
+def token_usage(usage: TranscriptUsage) -> dict[str, Any]:
+    body: dict[str, Any] = {"type": "tokens", "input_tokens": usage.usage.input_tokens,
+                            "output_tokens": usage.usage.output_tokens, "total_tokens": usage.usage.total_tokens}
+    if usage.audio_tokens is not None or usage.text_tokens is not None:
+        body["input_token_details"] = {"audio_tokens": usage.audio_tokens or 0, "text_tokens": usage.text_tokens or 0}
+    return body
+
+
 def text_done(transcript: Transcript) -> dict[str, Any]:
-    return {"type": "transcript.text.done", "text": transcript.text}
+    """The last stream event; with the backend's token usage when it reported one."""
+    done: dict[str, Any] = {"type": "transcript.text.done", "text": transcript.text}
+    if transcript.usage is not None:
+        done["usage"] = token_usage(transcript.usage)
+    return done

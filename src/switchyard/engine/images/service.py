@@ -20,7 +20,8 @@ from switchyard.gateway.guardrail import screen_prompt
 from switchyard.gateway.metered_media import metered
 from switchyard.gateway.task_models import TaskModels
 from switchyard.gateway.turn_watch import admit_call, note_usage, text_tokens
-from switchyard.providers.openai_images import OpenAIImages, UploadedFile, malformed
+from switchyard.providers.image_backends import IMAGE_BACKENDS, ImageBackend
+from switchyard.providers.openai_images import UploadedFile, malformed
 from switchyard.store.blobs import BlobNotFound, BlobStore
 from switchyard.store.images import ImageRecord, ImageRepository
 
@@ -39,12 +40,13 @@ def sniff(data: bytes, output_format: Any) -> str:
     return MIME_BY_FORMAT.get(str(output_format), "application/octet-stream")
 
 
-def _build(config: ModelConfig) -> OpenAIImages:
-    if config.provider != "openai":
+def _build(config: ModelConfig) -> ImageBackend:
+    build = IMAGE_BACKENDS.get(config.provider)
+    if build is None:
         raise invalid(f"The model '{config.name}' uses provider '{config.provider}', which has no Images API; "
-                      "image models are relayed to an OpenAI-compatible upstream (provider: openai).",
+                      f"image models are relayed to an upstream of provider {', '.join(IMAGE_BACKENDS)}.",
                       "model", "model_not_supported")
-    return OpenAIImages(config)
+    return build(config)
 
 
 def _usage(answer: dict[str, Any]) -> Usage | None:
@@ -54,12 +56,13 @@ def _usage(answer: dict[str, Any]) -> Usage | None:
     return Usage(input_tokens=int(usage.get("input_tokens") or 0), output_tokens=int(usage.get("output_tokens") or 0))
 
 
-def _worst_case(call: ImageCall, files: list[UploadedFile]) -> tuple[int, int]:
-    """Input and output tokens the call can use at most (what its budget reservation holds)."""
+def _worst_case(call: ImageCall, files: list[UploadedFile]) -> tuple[int, int, int]:
+    """Input and output tokens and images the call can use at most (what its budget
+    reservation holds)."""
     count = call.fields.get("n")
     images = count if isinstance(count, int) and count > 0 else 1
     prompt = text_tokens([call.prompt]) if call.prompt else 1
-    return prompt + INPUT_IMAGE_TOKENS * len(files), MOST_TOKENS_PER_IMAGE * images
+    return prompt + INPUT_IMAGE_TOKENS * len(files), MOST_TOKENS_PER_IMAGE * images, images
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,13 +74,13 @@ class ImageContent:
 class ImageService:
     def __init__(self, models: list[ModelConfig], repository: ImageRepository, blobs: BlobStore,
                  links: ImageLinks, ttl_seconds: int) -> None:
-        self._models: TaskModels[OpenAIImages] = TaskModels(models, "image", "image generation", _build)
+        self._models: TaskModels[ImageBackend] = TaskModels(models, "image", "image generation", _build)
         self._repository = repository
         self._blobs = blobs
         self._links = links
         self._ttl = ttl_seconds
 
-    def backend(self, call: ImageCall) -> tuple[ModelConfig, OpenAIImages]:
+    def backend(self, call: ImageCall) -> tuple[ModelConfig, ImageBackend]:
         return self._models.backend(self.model_name(call.model))
 
     def model_name(self, asked: str | None) -> str:
@@ -110,8 +113,8 @@ class ImageService:
         async with metered("images", config, *_worst_case(call, files)) as set_usage:
             answer = await backend.create(call.operation, fields, files)
             usage = _usage(answer)
+            set_usage(usage or Usage(), images=len(answer["data"]))
             if usage is not None:
-                set_usage(usage)
                 note_usage(usage)
         data = [await self._entry(item, i, call, backend, answer, owner_id, base_url)
                 for i, item in enumerate(answer["data"])]
@@ -127,7 +130,7 @@ class ImageService:
         async for event in self.stream(call, []):
             yield event
 
-    async def _entry(self, item: Any, index: int, call: ImageCall, backend: OpenAIImages, answer: dict[str, Any],
+    async def _entry(self, item: Any, index: int, call: ImageCall, backend: ImageBackend, answer: dict[str, Any],
                      owner_id: str, base_url: str) -> dict[str, Any]:
         if not isinstance(item, dict):
             raise malformed(f"data[{index}] is not an object")
@@ -163,16 +166,19 @@ class ImageService:
         await admit_call(config.name, text_tokens([call.prompt]))
         await screen_prompt(call.prompt)
         known = STREAM_EVENTS[call.operation]
+        made, used = 0, Usage()
         async with metered("images", config, *_worst_case(call, files)) as set_usage:
             async for event in backend.stream(call.operation, call.fields, files):
                 kind = event.get("type")
                 if kind not in known and kind != "error":
                     raise malformed(f"unexpected stream event type {kind!r}")
                 if kind == known[-1]:
+                    made += 1
                     usage = _usage(event)
                     if usage is not None:
-                        set_usage(usage)
+                        used = usage
                         note_usage(usage)
+                    set_usage(used, images=made)
                 yield event
 
     async def content(self, image_id: str, owner_id: str | None) -> ImageContent | None:

@@ -65,6 +65,7 @@ class RequestTrace:
     decision: Decision | None = None  # what the response headers report
     screened: bool = False  # the moderation guardrail has seen the call's input
     moderation_flags: tuple[str, ...] = ()  # categories the guardrail flagged (mode "flag")
+    output_moderation_flags: tuple[str, ...] = ()  # ... in the model's output (output mode "flag")
     started: float = field(default_factory=time.monotonic)
 
     def add_usage(self, usage: Usage) -> None:

@@ -1,6 +1,7 @@
 """``/v1/organization/projects/{project_id}/moderation``: a project's moderation guardrail
 (Switchyard extension, in the shape of the other per-project settings). ``mode`` is
-``flag``, ``block`` or ``log``; ``model`` a moderation model (null: the first configured);
+``flag``, ``block`` or ``log`` (on input); ``output_mode`` the same on model output (null or
+absent: output is not screened); ``model`` a moderation model (null: the first configured);
 ``categories`` the categories that count (null: any). DELETE turns the guardrail off."""
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ MODES = ("flag", "block", "log")
 
 def guardrail_object(project: ProjectRecord) -> dict[str, Any]:
     return {"object": "project.moderation", "project_id": project.id, "enabled": project.moderation_mode is not None,
-            "mode": project.moderation_mode, "model": project.moderation_model,
+            "mode": project.moderation_mode, "output_mode": project.moderation_output_mode,
+            "model": project.moderation_model,
             "categories": None if project.moderation_categories is None else list(project.moderation_categories)}
 
 
@@ -42,10 +44,11 @@ async def get_guardrail(request: Request, services: Services, principal: Princip
 @admin_endpoint
 async def set_guardrail(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
-    refuse_unknown(body, ("mode", "model", "categories"))
+    refuse_unknown(body, ("mode", "output_mode", "model", "categories"))
     mode = choice_field(body, "mode", MODES)
     if mode is MISSING:
         raise invalid("'mode' is required: 'flag', 'block' or 'log'.", "mode")
+    output_mode = choice_field(body, "output_mode", (*MODES, None), None)
     model = name_field(body, "model", None, nullable=True)
     if model is not None:
         services.moderation.config(model)  # a 400/404 naming 'model' now, not on every call later
@@ -57,7 +60,8 @@ async def set_guardrail(request: Request, services: Services, principal: Princip
     project_id = _project_id(request)
     await services.organization.project(project_id)
     project = await services.organization.update_project(
-        project_id, {"moderation_mode": mode, "moderation_model": model, "moderation_categories": categories})
+        project_id, {"moderation_mode": mode, "moderation_model": model, "moderation_categories": categories,
+                     "moderation_output_mode": output_mode})
     return JSONResponse(guardrail_object(project))
 
 
@@ -66,7 +70,8 @@ async def delete_guardrail(request: Request, services: Services, principal: Prin
     project_id = _project_id(request)
     await services.organization.project(project_id)
     project = await services.organization.update_project(
-        project_id, {"moderation_mode": None, "moderation_model": None, "moderation_categories": None})
+        project_id, {"moderation_mode": None, "moderation_model": None, "moderation_categories": None,
+                     "moderation_output_mode": None})
     return JSONResponse(guardrail_object(project))
 
 

@@ -15,7 +15,15 @@ from switchyard.codecs.openai_audio.speech import MEDIA_TYPES, audio_delta, audi
 from switchyard.codecs.openai_audio.transcription_in import decode_transcription
 from switchyard.codecs.openai_audio.transcription_out import encode_transcript, text_delta, text_done
 from switchyard.codecs.openai_chat import error_body
-from switchyard.core.audio import Segment, Task, Transcript, TranscriptEvent, TranscriptionRequest, add
+from switchyard.core.audio import (
+    Segment,
+    Task,
+    Transcript,
+    TranscriptEvent,
+    TranscriptionRequest,
+    TranscriptText,
+    add,
+)
 from switchyard.core.errors import SwitchyardError
 from switchyard.gateway.auth import Principal, require_model
 from switchyard.gateway.metered_audio import speech_tokens
@@ -60,6 +68,8 @@ async def _stream(first: TranscriptEvent | None, events: AsyncIterator[Transcrip
             if isinstance(event, Segment) and event.text.strip():
                 delta = event.text.lstrip() if len(transcript.segments) == 1 else event.text
                 yield sse_frame(text_delta(delta))
+            elif isinstance(event, TranscriptText) and event.text:
+                yield sse_frame(text_delta(event.text))  # the upstream's own delta, as it came
         yield sse_frame(text_done(transcript))
     except SwitchyardError as error:
         yield error_frame(error)

@@ -12,7 +12,7 @@ import time
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update
 from switchyard.config import ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.engine.realtime.calls import RealtimeCall
 from switchyard.engine.realtime.client_secrets import is_client_secret, session_model
 from switchyard.engine.realtime.context import RealtimeContext
 from switchyard.engine.realtime.relay import RelaySession
@@ -106,7 +107,7 @@ async def _relay(websocket: WebSocket, services: Services, principal: Principal,
         await relay.aclose()
 
 
-async def _authenticate(websocket: WebSocket, services: Services) -> tuple[Principal, dict[str, Any] | None]:
+async def _authenticate(websocket: HTTPConnection, services: Services) -> tuple[Principal, dict[str, Any] | None]:
     """An API key's caller, or a client secret's caller and session."""
     keys = presented_keys(websocket.headers)
     if keys and is_client_secret(keys[0]):
@@ -122,6 +123,10 @@ async def realtime_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     try:
         principal, preset = await _authenticate(websocket, services)
+        call_id = websocket.query_params.get("call_id")
+        if call_id:
+            await _join_call(websocket, services.realtime_calls.get(call_id, principal.owner_id))
+            return
         model = _model(websocket, preset)
         relayed = RealtimeUpstreams(list(services.settings.models)).find(model)
         if relayed is not None:
@@ -164,6 +169,30 @@ async def realtime_socket(websocket: WebSocket) -> None:
             await websocket.close(code=1011)
     finally:
         await session.close()
+
+
+async def _join_call(websocket: WebSocket, call: RealtimeCall) -> None:
+    """A sideband connection to a live WebRTC call: every server event from now on, and
+    client events sent into the call as if from its peer; it closes when the call ends."""
+    await websocket.accept()
+
+    async def send(event: dict[str, Any]) -> None:
+        await websocket.send_text(orjson.dumps(event).decode())
+
+    async def close() -> None:
+        await websocket.close(code=1000, reason="call ended")
+
+    token = call.listen(send, close)
+    try:
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            await call.from_client(message["text"] if message.get("text") is not None else "\u0000")
+    except (*_GONE, RuntimeError):
+        return
+    finally:
+        call.unlisten(token)
 
 
 async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:
