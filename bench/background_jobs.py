@@ -37,7 +37,7 @@ TERMINAL = ("completed", "failed", "cancelled", "incomplete")
 
 
 async def drive(urls: list[str], jobs: int) -> dict[str, Any]:
-    clients = [openai.AsyncOpenAI(base_url=url + "/v1", api_key=KEY, max_retries=0, timeout=120) for url in urls]
+    clients = [openai.AsyncOpenAI(base_url=url + "/v1", api_key=KEY, max_retries=3, timeout=120) for url in urls]
     sem = asyncio.Semaphore(32)
 
     async def create(n: int) -> str:
