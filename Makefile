@@ -14,6 +14,7 @@ test:
 	./scripts/install-browser.sh
 	./scripts/install-audio-tools.sh
 	./scripts/install-sandbox.sh
+	./scripts/install-nginx.sh
 	.venv/bin/ruff check src tests bench
 	.venv/bin/mypy
 	.venv/bin/python -m pytest -q -ra $(ARGS)

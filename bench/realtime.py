@@ -11,8 +11,12 @@ chunk of speech was sent (the user stopped talking):
 
 Two chat backends, interleaved in one run: the embedded model (the zero-config default's),
 and a loopback upstream that answers at once (so the figure is the speech stages alone).
+``--pauses on,off`` runs one server per setting of ``realtime.transcribe_at_pauses``
+(transcribing the turn at its first 200 ms pause instead of when the VAD ends it), both up
+at once, their turns interleaved.
 
-    .venv/bin/python bench/realtime.py [--rounds 5] [--silence-ms 500]
+    .venv/bin/python bench/realtime.py [--rounds 5] [--silence-ms 500] [--backends instant,qwen-local]
+                                       [--pauses on,off]
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import argparse
 import base64
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -101,40 +106,53 @@ def _turn(server: LiveServer, model: str, speech: bytes, silence_ms: int) -> dic
     return {mark: marks[mark] - ended for mark in MARKS if mark in marks}
 
 
-def _models(upstream: FakeUpstream) -> list[dict[str, Any]]:
+def _models(upstream: FakeUpstream, backends: list[str]) -> list[dict[str, Any]]:
     from switchyard.providers.audio.whisper_files import ensure_whisper_base
     from switchyard.providers.local.model_files import ensure_default_model
 
-    cache = Path(__file__).resolve().parents[1] / ".cache"
-    return [
-        {"name": "qwen-local", "provider": "local", "path": str(ensure_default_model(cache))},
-        {"name": "instant", "provider": "openai", "base_url": upstream.url + "/v1", "api_key": "k",
-         "model": "gpt-upstream", "timeout": 30},
-        {"name": "whisper-base", "provider": "local", "task": "transcription",
-         "path": str(ensure_whisper_base(cache)), "aliases": ["whisper-1"]},
-        {"name": "hibari-tts", "provider": "local", "task": "speech", "aliases": ["tts-1"]},
-    ]
+    cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE") or Path(__file__).resolve().parents[1] / ".cache")
+    chat = {"instant": {"name": "instant", "provider": "openai", "base_url": upstream.url + "/v1", "api_key": "k",
+                        "model": "gpt-upstream", "timeout": 30}}
+    if "qwen-local" in backends:
+        chat["qwen-local"] = {"name": "qwen-local", "provider": "local", "path": str(ensure_default_model(cache))}
+    return [*(chat[name] for name in backends),
+            {"name": "whisper-base", "provider": "local", "task": "transcription",
+             "path": str(ensure_whisper_base(cache)), "aliases": ["whisper-1"]},
+            {"name": "hibari-tts", "provider": "local", "task": "speech", "aliases": ["tts-1"]}]
 
 
-def run(rounds: int, silence_ms: int) -> None:
+def run(rounds: int, silence_ms: int, backends: list[str], pauses: list[bool]) -> None:
+    """One server per setting of ``transcribe_at_pauses``, all up at once, their turns
+    interleaved (one turn at a time), so that a change of load hits every setting alike."""
     upstream = FakeUpstream("instant-upstream")
     upstream.start()
-    figures: dict[str, dict[str, list[float]]] = {"qwen-local": {}, "instant": {}}
+    figures: dict[str, dict[str, list[float]]] = {}
+    servers: dict[bool, LiveServer] = {}
     with tempfile.TemporaryDirectory() as work:
-        server = LiveServer(Path(work), _models(upstream), log_level="warning")
-        server.start(wait_ready=True, timeout=1800)
         try:
-            client = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=600)
+            for at_pauses in pauses:
+                home = Path(work) / f"pauses-{at_pauses}"
+                home.mkdir()
+                servers[at_pauses] = LiveServer(home, _models(upstream, backends),
+                                                log_level="warning", realtime={"transcribe_at_pauses": at_pauses})
+                servers[at_pauses].start(wait_ready=True, timeout=1800)
+            first = servers[pauses[0]]
+            client = openai.OpenAI(base_url=first.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=600)
             speech = _speech(client)
-            _turn(server, "qwen-local", speech, silence_ms)  # warm-up: models loaded, caches filled
+            for server in servers.values():  # warm-up: models loaded, caches filled
+                upstream.script(ow.stream(["Paris is the capital ", "of France."]))
+                _turn(server, backends[0], speech, silence_ms)
             for _ in range(rounds):
-                for model in figures:
-                    if model == "instant":
-                        upstream.script(ow.stream(["Paris is the capital ", "of France."]))
-                    for mark, seconds in _turn(server, model, speech, silence_ms).items():
-                        figures[model].setdefault(mark, []).append(seconds)
+                for at_pauses, server in servers.items():
+                    for model in backends:
+                        if model == "instant":
+                            upstream.script(ow.stream(["Paris is the capital ", "of France."]))
+                        row = figures.setdefault(f"{model} pauses={'on' if at_pauses else 'off'}", {})
+                        for mark, seconds in _turn(server, model, speech, silence_ms).items():
+                            row.setdefault(mark, []).append(seconds)
         finally:
-            server.stop()
+            for server in servers.values():
+                server.stop()
             upstream.stop()
     _report(figures, rounds, silence_ms, len(speech) / 48000)
 
@@ -145,16 +163,18 @@ def _report(figures: dict[str, dict[str, list[float]]], rounds: int, silence_ms:
     for backend, marks in figures.items():
         row = "  ".join(f"{mark} {statistics.median(v):.2f} ({min(v):.2f}-{max(v):.2f})"
                         for mark, v in marks.items())
-        print(f"{backend:9s} {row}")
+        print(f"{backend:22s} {row}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--silence-ms", type=int, default=500)
+    parser.add_argument("--backends", default="qwen-local,instant")
+    parser.add_argument("--pauses", default="on", help="on, off or on,off: realtime.transcribe_at_pauses")
     parser.add_argument("-v", action="store_true", help="print every event with its time")
     args = parser.parse_args()
-    run(args.rounds, args.silence_ms)
+    run(args.rounds, args.silence_ms, args.backends.split(","), [p == "on" for p in args.pauses.split(",")])
 
 
 if __name__ == "__main__":

@@ -23,7 +23,8 @@ class LiveServer:
         self.workdir = workdir
         self.port = free_port()
         self.config_path = workdir / "switchyard.yaml"
-        config = {"models": models, "port": self.port, "host": "127.0.0.1", **settings}
+        # a stop (SIGINT) drains for at most 2 s (+3 s for the streams' error events)
+        config = {"models": models, "port": self.port, "host": "127.0.0.1", "drain_seconds": 2, **settings}
         self.config_path.write_text(yaml.safe_dump(config))
         self.log_path = workdir / "server.log"
         self.process: subprocess.Popen[bytes] | None = None

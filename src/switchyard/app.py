@@ -17,10 +17,12 @@ from starlette.responses import Response
 
 from switchyard.config import Settings
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.drain import Drain
 from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import Route
 from switchyard.services import close_services, open_services
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
+from switchyard.surfaces.drain import DrainRequests
 from switchyard.surfaces.observe import ObserveRequests
 from switchyard.surfaces.openai.errors import render_error as render_openai
 from switchyard.surfaces.routes import all_routes
@@ -71,9 +73,11 @@ async def _start_models(app: Starlette, routes: list[Route], moderation: Moderat
 def create_app(settings: Settings) -> Starlette:
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     master_key, generated = master_key_for(settings)
+    drain = Drain()  # begun by the server on SIGTERM (cli.py)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        drain.bind(asyncio.get_running_loop())
         services, workers = await open_services(settings, master_key)
         app.state.services = services
         app.state.models_ready = False
@@ -91,9 +95,11 @@ def create_app(settings: Settings) -> Starlette:
         from switchyard.console.routes import console_routes
 
         routes += console_routes()
-    return Starlette(
+    app = Starlette(
         routes=routes,
         lifespan=lifespan,
-        middleware=[Middleware(ObserveRequests)],
+        middleware=[Middleware(DrainRequests, drain=drain), Middleware(ObserveRequests)],
         exception_handlers={HTTPException: _http_error},
     )
+    app.state.drain = drain
+    return app

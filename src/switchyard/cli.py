@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from types import FrameType
+from typing import Any
 
 from switchyard import __version__, cli_tenancy, usage_cli
 from switchyard.config import ConfigError, Settings, load_settings
 from switchyard.gateway.deployments import declared_deployments, materialise
+from switchyard.gateway.drain import Drain
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,6 +33,9 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+DRAIN_GRACE_SECONDS = 3.0  # after the drain deadline, for streams to write their error event
+
+
 def _serve(settings: Settings) -> None:
     import uvicorn
 
@@ -37,8 +43,9 @@ def _serve(settings: Settings) -> None:
     from switchyard.gateway.telemetry.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(
-        create_app(settings),
+    app = create_app(settings)
+    config = uvicorn.Config(
+        app,
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level,
@@ -47,8 +54,23 @@ def _serve(settings: Settings) -> None:
         loop="uvloop",
         http="httptools",
         ws_max_size=settings.max_body_bytes,  # a WebSocket event is held to the limit of a request body
-        timeout_graceful_shutdown=5,
+        timeout_graceful_shutdown=settings.drain_seconds + DRAIN_GRACE_SECONDS,
     )
+    _draining_server(config, app.state.drain, settings.drain_seconds).run()
+
+
+def _draining_server(config: Any, drain: Drain, seconds: float) -> Any:
+    """uvicorn's server, whose first SIGTERM or SIGINT begins the app's drain: uvicorn stops
+    accepting and waits for requests in flight; streams still open at the deadline end
+    with their error event (gateway/drain.py), and what is left is cut after the grace."""
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            drain.begin(seconds)
+            super().handle_exit(sig, frame)
+
+    return Server(config)
 
 
 def main(argv: list[str] | None = None) -> int:

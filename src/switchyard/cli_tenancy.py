@@ -72,7 +72,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     make.add_argument("--tpm", type=int, help="tokens per minute")
     make.add_argument("--concurrency", type=int, help="concurrent requests")
     make.add_argument("--budget", type=usd, help="spend limit in US dollars")
-    make.add_argument("--budget-interval", choices=["month", "total"], default="total")
+    make.add_argument("--budget-interval", choices=["month", "day", "total"], default="total")
     shown = configured(keys.add_parser("list", help="list active keys"))
     shown.add_argument("--project", help="only this project's keys")
     revoke = configured(keys.add_parser("revoke", help="revoke a key"))

@@ -87,6 +87,10 @@ class DeploymentConfig(BaseModel):
     max_concurrency: int | None = Field(default=None, ge=1)  # requests in flight, per process
     rpm: int | None = Field(default=None, ge=1)  # enforced by the deployment gate (rate limits)
     tpm: int | None = Field(default=None, ge=1)
+    # the routing's error-rate breaker settings for this deployment alone (unset: the routing's)
+    breaker_error_rate: float | None = Field(default=None, gt=0, le=1)
+    breaker_window: float | None = Field(default=None, gt=0)
+    breaker_min_calls: int | None = Field(default=None, ge=1)
 
 
 class RoutingConfig(BaseModel):
@@ -100,6 +104,10 @@ class RoutingConfig(BaseModel):
     retry_after_max: float = Field(default=60.0, ge=0)  # longest an upstream's Retry-After keeps it out
     breaker_failures: int = Field(default=5, ge=0)  # consecutive failures that open the breaker; 0: never
     breaker_cooldown: float = Field(default=30.0, gt=0)  # seconds open before a half-open probe
+    breaker_error_rate: float | None = Field(default=None, gt=0, le=1)  # failed share of calls that opens it
+    breaker_window: float = Field(default=60.0, gt=0)  # seconds of calls the error rate is taken over
+    breaker_min_calls: int = Field(default=20, ge=1)  # calls in the window before the rate counts
+    fallback_depth: int = Field(default=3, ge=0)  # levels of fallbacks followed (1: the model's own only)
     refresh_seconds: float = Field(default=5.0, gt=0)  # how often deployments stored via the API are re-read
     seed: int | None = None  # weighted choice made repeatable (tests)
 
@@ -236,6 +244,7 @@ class RealtimeConfig(BaseModel):
     transcription_model: str = "whisper-1"  # the user's speech to the model's input (a session may name another)
     speech_model: str = "tts-1"  # speaks the model's answers in audio sessions
     client_secret_seconds: int = Field(default=600, ge=10, le=7200)  # default life of an ephemeral key
+    transcribe_at_pauses: bool = True  # start transcribing a turn at its first 200 ms pause (docs/realtime.md)
 
 
 class Settings(BaseModel):
@@ -259,6 +268,9 @@ class Settings(BaseModel):
     image_url_ttl_seconds: int = Field(default=3600, ge=60)  # how long an Images API ``url`` works
     public_url: str | None = None  # this server's address as clients reach it (image links); default: the request's
     stream_keepalive_seconds: float = 15.0
+    # On SIGTERM: /ready answers 503, new connections are refused, and requests and streams
+    # in flight get this long to finish; streams still open then end with their error event.
+    drain_seconds: float = Field(default=30.0, ge=0)
     background_lease_seconds: float = 15.0
     # What runs durable jobs (batches): auto = the PgQueuer queue on PostgreSQL and the lease
     # runner on SQLite; lease = the lease runner everywhere (docs/scale-out.md)

@@ -46,6 +46,7 @@ from switchyard.gateway.router import build_registry
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import CallServices
 from switchyard.jobs import InProcessRunner, JobRunner, LeasedWork
+from switchyard.jobs.queue_pool import QueuePool
 from switchyard.net.egress import EgressPolicy
 from switchyard.providers.base import Embedder
 from switchyard.providers.registry import build_provider
@@ -162,7 +163,7 @@ def _batch_cap(model: ModelConfig) -> int | None:
 
 
 def _batch_runner(settings: Settings, services: Services, metering: Metering,
-                  call_services: CallServices) -> JobRunner:
+                  call_services: CallServices, queue: QueuePool | None) -> JobRunner:
     config = settings.batches
     lines = LineRunner(metering, call_services, retries=config.retries)
     limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
@@ -174,7 +175,6 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
         route = services.models.find(name)
         return route.name if route is not None else name
 
-    queue = _job_queue_dsn(settings, services.database)
     work = BatchWork(services.batches.repo, FileRepository(services.database), BlobStore(settings.resolved_files_dir),
                      line_calls(services), lines, limits,
                      model_slots=ModelSlots(config.concurrency_per_model, caps, canonical),
@@ -182,21 +182,23 @@ def _batch_runner(settings: Settings, services: Services, metering: Metering,
     return _job_runner(work, queue, concurrency=config.running_batches, lease_seconds=config.lease_seconds)
 
 
-def _job_runner(work: LeasedWork[Any], queue: str | None, *, concurrency: int, lease_seconds: float) -> JobRunner:
-    """PgQueuer's queue on PostgreSQL (``queue`` is its DSN), else the lease runner."""
+def _job_runner(work: LeasedWork[Any], queue: QueuePool | None, *, concurrency: int,
+                lease_seconds: float) -> JobRunner:
+    """PgQueuer's queue on PostgreSQL (``queue``: the process's connections for it), else
+    the lease runner."""
     if queue is not None:
         from switchyard.jobs.queue_runner import QueueRunner
 
-        return QueueRunner(work, dsn=queue, concurrency=concurrency, lease_seconds=lease_seconds)
+        return QueueRunner(work, pool=queue, concurrency=concurrency, lease_seconds=lease_seconds)
     return InProcessRunner(work, concurrency=concurrency, lease_seconds=lease_seconds)
 
 
-def _job_queue_dsn(settings: Settings, database: Database) -> str | None:
-    """The PostgreSQL DSN PgQueuer connects to, when durable jobs run on its queue."""
+def _job_queue(settings: Settings, database: Database) -> QueuePool | None:
+    """The connections PgQueuer's workers share, when durable jobs run on its queue."""
     if settings.job_queue != "auto" or database.dialect != "postgresql":
         return None
-    return make_url(settings.resolved_database_url).set(drivername="postgresql").render_as_string(
-        hide_password=False)
+    return QueuePool(make_url(settings.resolved_database_url).set(drivername="postgresql").render_as_string(
+        hide_password=False))
 
 
 def sandbox_settings(config: SandboxConfig) -> SandboxSettings:
@@ -244,7 +246,8 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     embeddings = EmbeddingRegistry.from_settings(settings)
     retrieval = _retrieval(settings, database, embeddings)
     ingester = retrieval.ingester
-    ingester.runner = _job_runner(ingester, _job_queue_dsn(settings, database), concurrency=ingester.concurrency,
+    queue = _job_queue(settings, database)
+    ingester.runner = _job_runner(ingester, queue, concurrency=ingester.concurrency,
                                   lease_seconds=ingester.lease_seconds)
     conversations = ConversationRepository(database)
     metering = Metering(database, settings.metering, redis=_shared_redis(settings, call_services))
@@ -283,7 +286,7 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
     run_runner = _job_runner(
         RunWork(runs, job_scope=lambda record: metering.job(record.owner_id, record.request.get("caller") or {},
                                                             "openai.assistants.runs")),
-        _job_queue_dsn(settings, database), concurrency=settings.background_concurrency,
+        queue, concurrency=settings.background_concurrency,
         lease_seconds=settings.background_lease_seconds)
     runs.runner = run_runner
     services = Services(settings=settings, database=database, keys=keys, auth=Authenticator(master_key, directory),
@@ -294,14 +297,15 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
                         moderation=call_services.moderation, images=images, batches=batches, containers=containers,
                         audio=AudioRegistry.from_settings(settings),
                         realtime_secrets=ClientSecrets(RealtimeSecretRepository(database),
-                                                       settings.realtime.client_secret_seconds),
+                                                       settings.realtime.client_secret_seconds, keys,
+                                                       ProjectRepository(database)),
                         assistants=assistants, runs=runs)
     background = BackgroundWork(responses, decode_stored_request, job_scope=lambda record: metering.job(
         record.owner_id, record.request.get("caller") or {}, "openai.responses"), call_services=call_services)
-    runner = _job_runner(background, _job_queue_dsn(settings, database), concurrency=settings.background_concurrency,
+    runner = _job_runner(background, queue, concurrency=settings.background_concurrency,
                          lease_seconds=settings.background_lease_seconds)
     responses.runner = runner
-    batch_runner = _batch_runner(settings, services, metering, call_services)
+    batch_runner = _batch_runner(settings, services, metering, call_services, queue)
     batches.runner = batch_runner
     metering.start()
     retrieval.ingester.start()

@@ -14,6 +14,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.conftest import VIA_OPENAI
+from tests.e2e.ledger import wait_new
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.pg import fresh_postgres_url
@@ -81,5 +82,11 @@ async def test_a_deployment_tpm_reserves_the_turn_estimate(tmp_path: Path, fake_
         assert refused.status_code == 429, refused.text
         assert refused.json()["error"]["code"] == "rate_limit_exceeded"
         assert len(fake_openai.received) == 2
+        # the refusal is Switchyard's (the deployment's own limit), not the upstream's: no model request, no cost
+        ledger = wait_new(server, None, 3)
+        assert [(e["outcome"], e["status"], e["num_model_requests"], e["cost"]["exact"]) for e in ledger] == [
+            ("completed", 200, 1, "0"), ("completed", 200, 1, "0"), ("rate_limited", 429, 0, "0")]
+        assert ledger[2]["error_code"] == "rate_limit_exceeded"
+        assert ledger[2]["request_id"] == refused.headers["x-request-id"]
     finally:
         server.stop()

@@ -24,7 +24,7 @@ from tests.fakes.upstream import FakeUpstream, Reply
 from tests.server import MASTER_KEY, LiveServer
 
 COOLDOWN = 1.0
-NAMES = ("alpha", "beta", "anth_a", "anth_b")
+NAMES = ("alpha", "beta", "gamma", "anth_a", "anth_b")
 USER = [{"role": "user", "content": "hi"}]
 
 
@@ -73,6 +73,15 @@ def live(tmp_path_factory: pytest.TempPathFactory, fakes: dict[str, FakeUpstream
         {"name": "fo-lonely", "provider": "openai", "model": "gpt-up", "base_url": fakes["alpha"].url + "/v1",
          "fallbacks": ["fo-backup"]},
         {"name": "fo-backup", "provider": "openai", "model": "gpt-backup", "base_url": fakes["beta"].url + "/v1"},
+        # the error-rate breaker on alpha alone: half of at least 4 calls in a minute
+        _pair("fo-rate", fakes, breaker_error_rate=0.5, breaker_min_calls=4, breaker_window=60),
+        # fallbacks of fallbacks, with a cycle back to the first
+        {"name": "fo-deep", "provider": "openai", "model": "gpt-deep", "base_url": fakes["alpha"].url + "/v1",
+         "fallbacks": ["fo-deep-2"]},
+        {"name": "fo-deep-2", "provider": "openai", "model": "gpt-deep-2", "base_url": fakes["beta"].url + "/v1",
+         "fallbacks": ["fo-deep", "fo-deep-3"]},
+        {"name": "fo-deep-3", "provider": "openai", "model": "gpt-deep-3", "base_url": fakes["gamma"].url + "/v1",
+         "fallbacks": ["fo-deep-2"]},
     ]
     routing = {"max_attempts": 3, "backoff_initial": 0.01, "backoff_max": 0.05, "retry_after_max": 0.5,
                "breaker_failures": 2, "breaker_cooldown": COOLDOWN, "seed": 7}
@@ -225,3 +234,48 @@ def test_breaker_opens_then_a_half_open_probe_closes_it(live, oai, fakes) -> Non
     assert _breaker(live, "fo-breaker/alpha") == "closed"
     assert oai.chat.completions.create(model="fo-breaker", messages=USER).choices[0].message.content == "alpha again"
     assert len(alpha.received) == 4 and len(beta.received) == 4
+
+
+def test_the_error_rate_opens_the_breaker_without_consecutive_failures(live, oai, fakes) -> None:
+    alpha, beta = fakes["alpha"], fakes["beta"]
+    # alpha fails every other call: never two in a row (breaker_failures is 2), but half of them
+    alpha.script(ow.error(500, "down", "server_error"), ow.completion("alpha 1"),
+                 ow.error(500, "down", "server_error"), ow.completion("alpha 2"))
+    beta.script(ow.completion("beta 1"), ow.completion("beta 2"))
+    answers = [oai.chat.completions.create(model="fo-rate", messages=USER).choices[0].message.content
+               for _ in range(2)]
+    assert answers == ["beta 1", "alpha 1"] and _breaker(live, "fo-rate/alpha") == "closed"
+    # the third call fails: 2 of 3 calls, fewer than min_calls (4)
+    assert oai.chat.completions.create(model="fo-rate", messages=USER).choices[0].message.content == "beta 2"
+    assert _breaker(live, "fo-rate/alpha") == "closed"
+    assert oai.chat.completions.create(model="fo-rate", messages=USER).choices[0].message.content == "alpha 2"
+    alpha.script(ow.error(500, "down", "server_error"))
+    beta.script(ow.completion("beta 3"), ow.completion("beta 4"))
+    assert oai.chat.completions.create(model="fo-rate", messages=USER).choices[0].message.content == "beta 3"
+    assert _breaker(live, "fo-rate/alpha") == "open"  # 3 of 5 calls failed
+    assert oai.chat.completions.create(model="fo-rate", messages=USER).choices[0].message.content == "beta 4"
+    assert len(alpha.received) == 5  # the open breaker kept the last call away from alpha
+    time.sleep(COOLDOWN + 0.2)
+    assert _breaker(live, "fo-rate/alpha") == "half_open"
+    alpha.script(ow.completion("alpha probe"))
+    assert oai.chat.completions.create(model="fo-rate", messages=USER).choices[0].message.content == "alpha probe"
+    assert _breaker(live, "fo-rate/alpha") == "closed"
+
+
+def test_a_fallbacks_own_fallbacks_answer_and_a_cycle_ends(oai, fakes) -> None:
+    fakes["alpha"].script(ow.error(502, "deep down", "server_error"))
+    fakes["beta"].script(ow.error(503, "deep-2 down", "server_error"))
+    fakes["gamma"].script(ow.stream(["from ", "three"]))
+    assert _streamed_text(oai, "fo-deep") == "from three"
+    assert [r.body["model"] for r in (fakes["alpha"].last, fakes["beta"].last, fakes["gamma"].last)] == [
+        "gpt-deep", "gpt-deep-2", "gpt-deep-3"]
+    # every model of the cycle failing: each is tried once, and the client gets the last error
+    for fake in ("alpha", "beta", "gamma"):
+        fakes[fake].reset()
+    fakes["alpha"].script(ow.error(502, "deep down", "server_error"))
+    fakes["beta"].script(ow.error(503, "deep-2 down", "server_error"))
+    fakes["gamma"].script(ow.error(500, "deep-3 down", "server_error"))
+    with pytest.raises(openai.InternalServerError) as caught:
+        oai.chat.completions.create(model="fo-deep-3", messages=USER)
+    assert "deep down" in caught.value.message  # fo-deep-3, then fo-deep-2, then fo-deep
+    assert [len(fakes[f].received) for f in ("alpha", "beta", "gamma")] == [1, 1, 1]

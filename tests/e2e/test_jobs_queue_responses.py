@@ -85,7 +85,7 @@ def test_a_cancel_through_one_process_stops_the_response_running_on_the_other(
     asked = time.monotonic()
     cancelled = _client(other).responses.cancel(response_id)
     assert cancelled.status == "cancelled", cancelled.status
-    assert time.monotonic() - asked < 3
+    assert time.monotonic() - asked < 30  # long before the model's 60 s stall ends: the cancel reached the runner
     stored = _client(running).responses.retrieve(response_id)
     assert stored.status == "cancelled"
     assert "jobs run on the PostgreSQL queue" in running.log_path.read_text()

@@ -9,6 +9,7 @@ import secrets
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -235,8 +236,43 @@ def test_a_monthly_key_budget_counts_this_month(live, fake_openai) -> None:
     this_month = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
                            params={"api_key_id": key_id, "month": month}).json()
     assert (this_month["month"], this_month["spent"]["exact"]) == (month, "0.02")
+    current = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN, params={"api_key_id": key_id}).json()
+    assert (current["period"], current["month"], current["spent"]["exact"]) == (month, month, "0.02")
+    assert current["budget"] == {"value": 0.02, "currency": "usd", "interval": "month"}
+    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+    assert current["period_start"] == int(start.timestamp()) and current["period_end"] > time.time()
     assert httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
                      params={"api_key_id": key_id, "month": "2020-01"}).json()["spent"]["exact"] == "0"
     bad = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
                     params={"api_key_id": key_id, "month": "11/2026"})
     assert bad.status_code == 400 and bad.json()["error"]["param"] == "month"
+
+
+def test_a_daily_project_budget_counts_this_day(live, fake_openai) -> None:
+    project = new_project(live.url, "daily")
+    admin = openai.OpenAI(admin_api_key=MASTER_KEY, base_url=live.url + "/v1", api_key="unused", max_retries=0)
+    limit = admin.admin.organization.projects.spend_limit.update(  # type: ignore[arg-type]
+        project, threshold_amount=2, currency="USD", interval="day")  # 2 cents a day
+    assert (limit.threshold_amount, limit.interval) == (2, "day")
+    _, secret = new_key(live.url, project, "daily key")
+    fake_openai.script(*[ow.completion("ok", use=ow.usage(prompt=3, completion=10)) for _ in range(2)])
+    client = openai.OpenAI(base_url=live.url + "/v1", api_key=secret, max_retries=0, timeout=30)
+    for _ in range(2):
+        client.chat.completions.create(model=VIA_OPENAI, max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    with pytest.raises(openai.RateLimitError) as caught:
+        client.chat.completions.create(model=VIA_OPENAI, max_tokens=10, messages=[{"role": "user", "content": "hi"}])
+    assert caught.value.code == "insufficient_quota" and f"project {project}" in caught.value.message
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
+    spend = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN, params={"project_id": project}).json()
+    assert (spend["period"], spend["month"], spend["spent"]["exact"]) == (today, None, "0.02")
+    assert spend["budget"] == {"value": 0.02, "currency": "usd", "interval": "day"}
+    assert spend["period_end"] - spend["period_start"] == 86_400
+    yesterday = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
+                          params={"project_id": project, "period": "2020-01-01"}).json()
+    assert (yesterday["period"], yesterday["spent"]["exact"]) == ("2020-01-01", "0")
+    lifetime = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
+                         params={"project_id": "proj_default"}).json()
+    assert (lifetime["period"], lifetime["budget"]) == (None, None)  # a budget from the config: its lifetime
+    bad = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN, params={"project_id": project,
+                                                                                "period": "2026-13-01"})
+    assert bad.status_code == 400 and bad.json()["error"]["param"] == "period"

@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
+from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from prometheus_client.parser import text_string_to_metric_families
 
 from switchyard.gateway.auth import MASTER_OWNER
@@ -30,6 +31,8 @@ from tests.fakes import openai_wire as ow
 from tests.fakes.loopback import free_port
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
+
+SERVER, CLIENT = Span.SpanKind.SPAN_KIND_SERVER, Span.SpanKind.SPAN_KIND_CLIENT
 
 
 class Collector:
@@ -52,6 +55,9 @@ class Collector:
                         for span in scope_spans.spans:
                             collector.spans.append({"name": span.name, "path": self.path, "kind": span.kind,
                                                     "service": service["service.name"].string_value,
+                                                    "trace_id": span.trace_id.hex(), "span_id": span.span_id.hex(),
+                                                    "parent_span_id": span.parent_span_id.hex(),
+                                                    "status_code": span.status.code,
                                                     **{a.key: _value(a.value) for a in span.attributes}})
                 answer = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
@@ -67,10 +73,11 @@ class Collector:
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
-    def span_of(self, request_id: str) -> dict[str, Any]:
+    def span_of(self, request_id: str, kind: int = CLIENT) -> dict[str, Any]:
+        """The request's model-call span (CLIENT), or its HTTP span (SERVER)."""
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            found = [s for s in self.spans if s.get("switchyard.request_id") == request_id]
+            found = [s for s in self.spans if s.get("switchyard.request_id") == request_id and s["kind"] == kind]
             if found:
                 return found[0]
             time.sleep(0.05)
@@ -251,3 +258,40 @@ def test_model_calls_are_exported_as_genai_spans(observed: LiveServer, collector
     failed = collector.span_of(caught.value.response.headers["request-id"])
     assert failed["gen_ai.provider.name"] == "anthropic"
     assert failed["error.type"] in ("overloaded", "upstream")
+
+
+def test_each_request_has_a_server_span_parent_of_its_model_spans(observed: LiveServer, collector: Collector,
+                                                                  fake_openai: FakeUpstream,
+                                                                  fake_anthropic: FakeUpstream) -> None:
+    fake_openai.script(ow.stream(["in ", "a trace"]))
+    client_trace, client_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
+    raw = oai(observed).chat.completions.with_raw_response.create(
+        model=VIA_OPENAI, stream=True, messages=[{"role": "user", "content": "hi"}],
+        extra_headers={"traceparent": f"00-{client_trace}-{client_span}-01"})
+    assert "".join(c.choices[0].delta.content or "" for c in raw.parse() if c.choices) == "in a trace"
+    request_id = raw.headers["x-request-id"]
+    server, model = collector.span_of(request_id, SERVER), collector.span_of(request_id)
+    assert server["name"] == "POST /v1/chat/completions" and server["http.route"] == "/v1/chat/completions"
+    assert (server["http.request.method"], server["http.response.status_code"]) == ("POST", 200)
+    assert server["status_code"] == Status.StatusCode.STATUS_CODE_UNSET
+    assert (server["trace_id"], server["parent_span_id"]) == (client_trace, client_span)  # joins the caller's trace
+    assert (model["trace_id"], model["parent_span_id"]) == (client_trace, server["span_id"])
+
+    fake_anthropic.script(aw.error(500, "api_error", "broken"))
+    claude = anthropic.Anthropic(base_url=observed.url, api_key=MASTER_KEY, max_retries=0)
+    with pytest.raises(anthropic.InternalServerError) as caught:
+        claude.messages.create(model=VIA_ANTHROPIC, max_tokens=20, messages=[{"role": "user", "content": "hi"}])
+    request_id = caught.value.response.headers["request-id"]
+    server, model = collector.span_of(request_id, SERVER), collector.span_of(request_id)
+    assert server["name"] == "POST /v1/messages" and server["http.response.status_code"] >= 500
+    assert server["status_code"] == Status.StatusCode.STATUS_CODE_ERROR and server["error.type"] == str(
+        server["http.response.status_code"])
+    assert model["parent_span_id"] == server["span_id"] and model["trace_id"] == server["trace_id"]
+    assert len(server["trace_id"]) == 32 and server["parent_span_id"] == ""  # a trace of its own
+
+    missing = httpx.get(observed.url + "/v1/responses/resp_nothing_here",
+                        headers={"authorization": f"Bearer {MASTER_KEY}"})
+    assert missing.status_code == 404
+    span = collector.span_of(missing.headers["x-request-id"], SERVER)
+    assert span["name"] == "GET /v1/responses/{response_id}" and span["http.route"] == "/v1/responses/{response_id}"
+    assert span["http.response.status_code"] == 404 and span["status_code"] == Status.StatusCode.STATUS_CODE_UNSET

@@ -229,6 +229,12 @@ async def test_anthropic_surface_headers_and_refusal(start_servers: Start, fake_
     assert raw.headers["anthropic-ratelimit-requests-remaining"] == "1"
     assert raw.headers["anthropic-ratelimit-requests-reset"].endswith("Z")
     assert raw.headers["anthropic-ratelimit-tokens-limit"] == "50000"
+    remaining = int(raw.headers["anthropic-ratelimit-tokens-remaining"])
+    assert 50_000 - 100 - 20 < remaining < 50_000 - 100  # max_tokens and the prompt's estimate are reserved
+    for kind in ("input-tokens", "output-tokens"):  # one tokens-per-minute limit counts both
+        assert raw.headers[f"anthropic-ratelimit-{kind}-limit"] == "50000"
+        assert raw.headers[f"anthropic-ratelimit-{kind}-remaining"] == str(remaining)
+        assert raw.headers[f"anthropic-ratelimit-{kind}-reset"] == raw.headers["anthropic-ratelimit-tokens-reset"]
     assert raw.headers["request-id"].startswith("req_")
     assert "x-ratelimit-limit-requests" not in raw.headers
     streamed = await claude.messages.with_raw_response.create(

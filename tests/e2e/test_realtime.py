@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.e2e.ledger import newest_id, wait_new
 from tests.e2e.realtime_support import of, receive, sdk, session, types, until
@@ -23,6 +23,7 @@ from tests.e2e.test_no_server_errors import BODIES
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.server import MASTER_KEY, LiveServer
+from tests.tenants import admin_client, new_key, new_project, revoke_key
 
 CHAT = "gpt-fake"
 
@@ -239,6 +240,22 @@ def test_a_second_response_while_one_runs_is_an_error(live: LiveServer, fake_ope
      "response.max_output_tokens", "invalid_value"),
     ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "output_modalities": ["audio"]}},
      "session.output_modalities", "speech_model_unavailable"),  # this server has no speech model
+    ({"type": "session.update", "event_id": "e1", "session": {"type": "transcription"}}, "session.type",
+     "invalid_value"),  # a session's type is fixed when it opens
+    ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "semantic_vad", "threshold": 0.5}}}}},
+     "session.audio.input.turn_detection.threshold", "unknown_parameter"),
+    ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "audio": {"input": {
+        "turn_detection": {"type": "semantic_vad", "eagerness": "eager"}}}}},
+     "session.audio.input.turn_detection.eagerness", "invalid_value"),
+    ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "audio": {"output": {
+        "format": {"type": "audio/opus"}}}}}, "session.audio.output.format.type", "invalid_value"),
+    ({"type": "session.update", "event_id": "e1", "session": {"type": "realtime", "audio": {"input": {
+        "format": {"type": "audio/pcmu", "rate": 8000}}}}}, "session.audio.input.format.rate", "invalid_value"),
+    ({"type": "response.create", "event_id": "e1", "response": {"audio": {"output": {"format": {
+        "type": "audio/opus"}}}}}, "response.audio.output.format.type", "invalid_value"),
+    ({"type": "input_audio_buffer.append", "event_id": "e1", "audio": "AAAA" + "A"}, "audio", "invalid_value"),
+    ({"type": "input_audio_buffer.append", "event_id": "e1", "audio": "AA=="}, "audio", "invalid_value"),  # odd PCM
 ])
 def test_bad_events_get_an_error_naming_the_field_and_the_session_goes_on(
         live: LiveServer, frame: Any, param: str | None, code: str) -> None:
@@ -314,3 +331,67 @@ def test_client_secret_requests_are_checked(live: LiveServer) -> None:
     with pytest.raises(InvalidStatus) as refused, session(live, CHAT, key="ek_not_a_real_secret"):
         pass
     assert refused.value.response.status_code == 401
+
+
+def test_session_settings_round_trip_semantic_vad_and_g711(live: LiveServer) -> None:
+    with session(live, CHAT) as connection:
+        out = text_session(connection, audio={
+            "input": {"format": {"type": "audio/pcmu"},
+                      "turn_detection": {"type": "semantic_vad", "eagerness": "high", "create_response": False}},
+            "output": {"format": {"type": "audio/pcma"}}})
+        assert out["audio"]["input"]["format"] == {"type": "audio/pcmu"}
+        assert out["audio"]["output"]["format"] == {"type": "audio/pcma"}
+        assert out["audio"]["input"]["turn_detection"] == {
+            "type": "semantic_vad", "eagerness": "high", "create_response": False, "interrupt_response": True}
+        connection.session.update(session={"type": "realtime", "audio": {"input": {"turn_detection": {
+            "type": "semantic_vad"}}}})
+        assert until(connection, "session.updated")[-1]["session"]["audio"]["input"]["turn_detection"][
+            "eagerness"] == "auto"
+
+
+def test_a_client_secret_dies_with_the_key_that_made_it(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    project = new_project(live.url, "realtime-secrets")
+    key_id, key = new_key(live.url, project, "secret maker")
+    made = sdk(live, key).realtime.client_secrets.create(session={"type": "realtime", "model": CHAT})
+    with session(live, CHAT, key=made.value) as connection:  # works while the key does
+        assert receive(connection)["type"] == "session.created"
+    revoke_key(live.url, project, key_id)
+    with pytest.raises(InvalidStatus) as refused, session(live, CHAT, key=made.value):
+        pass
+    assert refused.value.response.status_code == 401
+    # a disabled key's secret stops too
+    key_id, key = new_key(live.url, project, "disabled later")
+    made = sdk(live, key).realtime.client_secrets.create(session={"type": "realtime", "model": CHAT})
+    with admin_client(live.url) as admin:
+        assert admin.post(f"/projects/{project}/api_keys/{key_id}", json={"enabled": False}).status_code == 200
+    with pytest.raises(InvalidStatus) as refused, session(live, CHAT, key=made.value):
+        pass
+    assert refused.value.response.status_code == 401
+    # and so does one whose project is archived
+    other = new_project(live.url, "realtime-archived")
+    _, key = new_key(live.url, other, "archived later")
+    made = sdk(live, key).realtime.client_secrets.create(session={"type": "realtime", "model": CHAT})
+    with admin_client(live.url) as admin:
+        assert admin.post(f"/projects/{other}/archive").status_code == 200
+    with pytest.raises(InvalidStatus) as refused, session(live, CHAT, key=made.value):
+        pass
+    assert refused.value.response.status_code == 401
+
+
+def test_an_open_session_ends_when_its_key_is_revoked(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    project = new_project(live.url, "realtime-revoked")
+    key_id, key = new_key(live.url, project, "revoked mid-session")
+    made = sdk(live, key).realtime.client_secrets.create(session={"type": "realtime", "model": CHAT})
+    fake_openai.script(ow.stream(["first"]))
+    with session(live, CHAT, key=made.value) as connection:
+        text_session(connection)
+        say(connection, "hello")
+        connection.response.create()
+        assert until(connection, "response.done")[-1]["response"]["status"] == "completed"
+        revoke_key(live.url, project, key_id)
+        connection.response.create(event_id="ev_after")
+        error = until(connection, "error")[-1]["error"]
+        assert error["code"] == "invalid_api_key" and error["event_id"] == "ev_after"
+        with pytest.raises(ConnectionClosed):
+            connection.recv_bytes()
+    assert fake_openai.last.body["messages"][-1]["content"] == "hello"  # no second model call

@@ -1,21 +1,27 @@
-"""An audio turn of the Realtime API on the embedded speech models, through the official
+"""Audio turns of the Realtime API on the embedded speech models, through the official
 SDK's realtime client: speech made by the embedded voice is sent as 16-bit PCM chunks
 with server VAD on; the turn is detected, committed and transcribed (the words come
 back), the chat model (a scripted upstream, writing slowly) answers from the transcript,
 and the answer comes back as audio that starts before the model has finished and that,
-transcribed, says the model's words."""
+transcribed, says the model's words. Also: G.711 audio both ways with the usage's audio
+tokens, ``semantic_vad`` ending a turn whose transcript ends a sentence, and
+transcription-only sessions (opened by ``intent=transcription`` and by a client secret)
+that transcribe turns and answer nothing."""
 
 from __future__ import annotations
 
 import base64
 import io
+import math
 import os
 import wave
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from tests.e2e import g711_reference as g711
 from tests.e2e.audio_helpers import words
 from tests.e2e.realtime_support import of, receive, sdk, session, types, until
 from tests.fakes import openai_wire as ow
@@ -48,12 +54,12 @@ def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream) ->
     server.stop()
 
 
-def _wav(pcm: bytes) -> bytes:
+def _wav(pcm: bytes, rate: int = 24000) -> bytes:
     out = io.BytesIO()
     with wave.open(out, "wb") as wav:
         wav.setnchannels(1)
         wav.setsampwidth(2)
-        wav.setframerate(24000)
+        wav.setframerate(rate)
         wav.writeframes(pcm)
     return out.getvalue()
 
@@ -130,3 +136,116 @@ def test_manual_commits_without_turn_detection(live: LiveServer, fake_openai: Fa
         error = until(connection, "error")[-1]["error"]
         assert error["code"] == "input_audio_buffer_commit_empty" and error["event_id"] == "ev_empty"
     assert words(fake_openai.last.body["messages"][-1]["content"]) == words("Good morning to you.")
+
+
+def _send(connection: Any, audio: bytes, chunk: int) -> None:
+    for start in range(0, len(audio), chunk):
+        connection.input_audio_buffer.append(audio=base64.b64encode(audio[start:start + chunk]).decode())
+
+
+def test_g711_both_ways_with_audio_tokens_in_the_usage(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input=QUESTION, response_format="pcm").content
+    alaw = g711.encode(b"\0" * 9600 + speech + b"\0" * 48000, "alaw")  # 8 kHz, one byte a sample
+    fake_openai.script(ow.stream(ANSWER, use=ow.usage(prompt=30, completion=8)))
+    with session(live, CHAT) as connection:
+        receive(connection)
+        connection.session.update(session={"type": "realtime", "audio": {
+            "input": {"format": {"type": "audio/pcma"}, "transcription": {"model": "whisper-1"}},
+            "output": {"format": {"type": "audio/pcmu"}}}})
+        updated = until(connection, "session.updated")[-1]["session"]["audio"]
+        assert updated["input"]["format"] == {"type": "audio/pcma"}
+        assert updated["output"]["format"] == {"type": "audio/pcmu"}
+        _send(connection, alaw, 800)  # 100 ms at 8 kHz
+        events = until(connection, "response.done", limit=5000)
+    heard = of(events, "conversation.item.input_audio_transcription.completed")[0]
+    assert words(heard["transcript"]) == words(QUESTION)
+    assert words(fake_openai.last.body["messages"][-1]["content"]) == words(QUESTION)
+    done = events[-1]["response"]
+    assert done["audio"]["output"]["format"] == {"type": "audio/pcmu"}
+    spoken = b"".join(base64.b64decode(e["delta"]) for e in of(events, "response.output_audio.delta"))
+    pcm8k = g711.decode(spoken, "ulaw")
+    assert 1.5 < len(spoken) / 8000 < 10
+    back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", _wav(pcm8k, 8000), "audio/wav"))
+    assert words(back.text) == words("".join(ANSWER))
+    # usage: the model's text tokens, and the audio counted as OpenAI counts it
+    started = of(events, "input_audio_buffer.speech_started")[0]
+    stopped = of(events, "input_audio_buffer.speech_stopped")[0]
+    heard_ms = stopped["audio_end_ms"] - started["audio_start_ms"]
+    spoken_ms = sum(len(base64.b64decode(e["delta"])) // 8 for e in of(events, "response.output_audio.delta"))
+    usage = done["usage"]
+    assert usage["input_token_details"]["text_tokens"] == 30
+    assert abs(usage["input_token_details"]["audio_tokens"] - math.ceil(heard_ms / 100)) <= 1
+    assert usage["input_tokens"] == 30 + usage["input_token_details"]["audio_tokens"]
+    assert usage["output_token_details"] == {"text_tokens": 8, "audio_tokens": math.ceil(spoken_ms / 50)}
+    assert usage["output_tokens"] == 8 + math.ceil(spoken_ms / 50)
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+
+
+def test_semantic_vad_ends_a_turn_whose_transcript_ends_a_sentence(live: LiveServer,
+                                                                   fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input=QUESTION, response_format="pcm").content
+    fake_openai.script(ow.stream(["Sunny."]))
+    with session(live, CHAT) as connection:
+        receive(connection)
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"], "audio": {"input": {
+            "turn_detection": {"type": "semantic_vad", "eagerness": "low"}}}})
+        until(connection, "session.updated")
+        # 3 s of silence after the question: less than low eagerness's 8 s wait for a turn that
+        # sounds unfinished, more than its 1 s wait for one whose transcript ends a sentence
+        _send(connection, b"\0" * 9600 + speech + b"\0" * 3 * 48000, CHUNK)
+        events = until(connection, "response.done", limit=5000)
+    kinds = types(events)
+    assert kinds.index("input_audio_buffer.speech_stopped") < kinds.index("input_audio_buffer.committed")
+    assert events[-1]["response"]["output"][0]["content"][0]["text"] == "Sunny."
+    assert words(fake_openai.last.body["messages"][-1]["content"]) == words(QUESTION)
+
+
+def test_a_transcription_session_from_a_client_secret_transcribes_and_never_answers(
+        live: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input=QUESTION, response_format="pcm").content
+    secret = client.realtime.client_secrets.create(session={"type": "transcription", "audio": {"input": {
+        "format": {"type": "audio/pcmu"}, "transcription": {"model": "whisper-1", "language": "en"},
+        "turn_detection": {"type": "server_vad", "silence_duration_ms": 600}}}})
+    assert secret.session.type == "transcription"
+    calls = len(fake_openai.received)
+    with sdk(live, secret.value).realtime.connect() as connection:  # no model: the secret's session says
+        created = receive(connection)
+        assert created["session"]["type"] == "transcription"
+        assert created["session"]["audio"]["input"]["format"] == {"type": "audio/pcmu"}
+        _send(connection, g711.encode(b"\0" * 9600 + speech + b"\0" * 48000, "ulaw"), 800)
+        events = until(connection, "conversation.item.input_audio_transcription.completed", limit=5000)
+        connection.response.create(event_id="ev_answer")
+        refused = until(connection, "error")[-1]["error"]
+    assert refused["event_id"] == "ev_answer" and refused["param"] == "type"
+    kinds = types(events)
+    assert kinds.index("input_audio_buffer.speech_stopped") < kinds.index("input_audio_buffer.committed")
+    committed = of(events, "input_audio_buffer.committed")[0]
+    heard = events[-1]
+    assert heard["item_id"] == committed["item_id"] and words(heard["transcript"]) == words(QUESTION)
+    deltas = of(events, "conversation.item.input_audio_transcription.delta")
+    assert deltas and "".join(d["delta"] for d in deltas).strip() == heard["transcript"]
+    assert not [k for k in kinds if k.startswith("response.")]
+    assert len(fake_openai.received) == calls  # no chat model was called
+
+
+def test_a_transcription_session_by_intent(live: LiveServer, fake_openai: FakeUpstream) -> None:
+    client = sdk(live)
+    speech = client.audio.speech.create(model="tts-1", voice="alloy", input="Good morning to you.",
+                                        response_format="pcm").content
+    with client.realtime.connect(extra_query={"intent": "transcription"}) as connection:
+        created = receive(connection)
+        assert created["session"]["type"] == "transcription"
+        assert created["session"]["audio"]["input"]["transcription"]["model"] == "whisper-1"
+        connection.session.update(session={"type": "transcription", "audio": {"input": {"turn_detection": None}}})
+        assert until(connection, "session.updated")[-1]["session"]["audio"]["input"]["turn_detection"] is None
+        connection.session.update(session={"type": "transcription", "instructions": "no"}, event_id="ev_bad")
+        bad = until(connection, "error")[-1]["error"]
+        assert bad["param"] == "session.instructions" and bad["event_id"] == "ev_bad"
+        _send(connection, speech, CHUNK)
+        connection.input_audio_buffer.commit()
+        events = until(connection, "conversation.item.input_audio_transcription.completed", limit=5000)
+    assert words(events[-1]["transcript"]) == words("Good morning to you.")
+    assert events[-1]["usage"]["type"] == "duration" and events[-1]["usage"]["seconds"] > 0.5

@@ -5,15 +5,17 @@ secret's session is applied upstream, and an upstream that refuses is the handsh
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.e2e.ledger import newest_id, wait_new
-from tests.e2e.realtime_support import receive, sdk, session, until
+from tests.e2e.realtime_support import of, receive, sdk, session, until
 from tests.fakes.realtime_upstream import ANSWER, KEY, FakeRealtimeUpstream
 from tests.server import MASTER_KEY, LiveServer
+from tests.tenants import new_key, new_project
 
 RELAYED, REFUSED = "rt-relayed", "rt-refused"
 
@@ -77,3 +79,27 @@ def test_an_upstream_that_refuses_is_the_handshake_error(live: LiveServer) -> No
     with pytest.raises(InvalidStatus) as refused, session(live, REFUSED):
         pass
     assert refused.value.response.status_code == 502
+
+
+def test_relayed_responses_count_against_the_rate_limit(live: LiveServer, upstream: FakeRealtimeUpstream) -> None:
+    project = new_project(live.url, "relay-limited")
+    _, key = new_key(live.url, project, "one a minute", max_requests_per_1_minute=1)
+    since = newest_id(live)
+    with session(live, RELAYED, key=key) as connection:
+        receive(connection)
+        connection.response.create()
+        first = until(connection, "response.done")
+        assert not of(first, "error") and first[-1]["response"]["output"][0]["content"][0]["text"] == ANSWER
+        connection.response.create(event_id="ev_second")
+        second = until(connection, "response.done")
+        refused = of(second, "error")
+        assert refused and refused[0]["error"]["type"] == "rate_limit_error", second
+        assert "requests" in refused[0]["error"]["message"]
+        response_id = of(second, "response.created")[0]["response"]["id"]
+        seen = upstream.connections[-1]
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not any(e["type"] == "response.cancel" for e in seen.events):
+            time.sleep(0.05)
+    assert {"type": "response.cancel", "response_id": response_id} in seen.events
+    # both responses were metered (the upstream did the work), each as a call of its own
+    assert len(wait_new(live, since, 2)) == 2

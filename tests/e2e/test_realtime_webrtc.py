@@ -38,7 +38,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream) ->
 
 
 def client(server: LiveServer, key: str = MASTER_KEY) -> openai.AsyncOpenAI:
-    return openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=30,
+    return openai.AsyncOpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=120,
                               _strict_response_validation=True)
 
 

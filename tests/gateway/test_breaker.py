@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from switchyard.gateway.breaker import BreakerState, CircuitBreaker
+from switchyard.gateway.breaker import BreakerState, CircuitBreaker, ErrorRate
 
 
 class Clock:
@@ -91,3 +91,69 @@ def test_zero_threshold_never_opens() -> None:
     breaker = CircuitBreaker(failures=0, cooldown=1, clock=Clock())
     _fail(breaker, 50)
     assert breaker.state is BreakerState.CLOSED
+
+
+def _rated(failures: int, min_calls: int) -> tuple[Clock, CircuitBreaker]:
+    """A breaker that opens at half of a minute's calls, once there were ``min_calls``."""
+    clock = Clock()
+    return clock, CircuitBreaker(failures=failures, cooldown=10, clock=clock,
+                                 error_rate=ErrorRate(threshold=0.5, window=60, min_calls=min_calls))
+
+
+def _calls(breaker: CircuitBreaker, outcomes: str) -> None:
+    """``outcomes``: one letter a call, F failed, S succeeded."""
+    for outcome in outcomes:
+        permit = breaker.acquire()
+        assert permit is not None
+        if outcome == "F":
+            breaker.failed(permit)
+        else:
+            breaker.succeeded(permit)
+
+
+def test_the_error_rate_opens_the_breaker_once_the_window_has_enough_calls() -> None:
+    _, breaker = _rated(failures=0, min_calls=6)
+    _calls(breaker, "FSFF")  # 3 of 4 failed, but fewer than 6 calls: no verdict yet
+    assert breaker.state is BreakerState.CLOSED
+    _calls(breaker, "S")
+    assert breaker.state is BreakerState.CLOSED
+    _calls(breaker, "F")  # 4 of 6
+    assert breaker.state is BreakerState.OPEN and breaker.wait() == 10
+
+
+def test_below_the_rate_it_stays_closed_and_consecutive_failures_still_count() -> None:
+    _, breaker = _rated(failures=3, min_calls=4)
+    _calls(breaker, "SSFSSFSSF")  # a third failed
+    assert breaker.state is BreakerState.CLOSED
+    _calls(breaker, "FF")  # three in a row
+    assert breaker.state is BreakerState.OPEN
+
+
+def test_old_calls_leave_the_window() -> None:
+    clock, breaker = _rated(failures=0, min_calls=4)
+    _calls(breaker, "FFS")
+    clock.now += 61  # those three are out of the window
+    _calls(breaker, "SSSF")  # 1 of 4 now, not 3 of 7
+    assert breaker.state is BreakerState.CLOSED
+    _calls(breaker, "F")  # 2 of 5
+    assert breaker.state is BreakerState.CLOSED
+    _calls(breaker, "F")  # 3 of 6
+    assert breaker.state is BreakerState.OPEN
+
+
+def test_after_the_probe_closes_it_the_window_starts_afresh() -> None:
+    clock, breaker = _rated(failures=0, min_calls=2)
+    _calls(breaker, "FF")
+    assert breaker.state is BreakerState.OPEN
+    clock.now += 10
+    probe = breaker.acquire()
+    assert probe is not None and probe.probe
+    breaker.succeeded(probe)
+    assert breaker.state is BreakerState.CLOSED
+    _calls(breaker, "SF")  # 1 of 2 after closing: the failures before it do not count
+    assert breaker.state is BreakerState.OPEN  # 0.5 reaches the threshold
+    clock.now += 10
+    probe = breaker.acquire()
+    assert probe is not None
+    breaker.failed(probe)  # a failed probe opens it again, as with consecutive failures
+    assert breaker.state is BreakerState.OPEN

@@ -43,10 +43,15 @@ def test_anthropic_headers() -> None:
         "anthropic-ratelimit-requests-limit": "50", "anthropic-ratelimit-requests-remaining": "12",
         "anthropic-ratelimit-requests-reset": "2026-11-30T12:00:04Z",
         "anthropic-ratelimit-tokens-limit": "10000", "anthropic-ratelimit-tokens-remaining": "9000",
-        "anthropic-ratelimit-tokens-reset": "2026-11-30T12:01:00Z"}
+        "anthropic-ratelimit-tokens-reset": "2026-11-30T12:01:00Z",
+        "anthropic-ratelimit-input-tokens-limit": "10000", "anthropic-ratelimit-input-tokens-remaining": "9000",
+        "anthropic-ratelimit-input-tokens-reset": "2026-11-30T12:01:00Z",
+        "anthropic-ratelimit-output-tokens-limit": "10000", "anthropic-ratelimit-output-tokens-remaining": "9000",
+        "anthropic-ratelimit-output-tokens-reset": "2026-11-30T12:01:00Z"}
     refused = anthropic_headers(REFUSED, now)
     assert refused["retry-after"] == "8" and refused["anthropic-ratelimit-requests-remaining"] == "0"
-    assert not any(name.startswith("anthropic-ratelimit-tokens") for name in refused)
+    assert not any(name.startswith(("anthropic-ratelimit-tokens", "anthropic-ratelimit-input",
+                                    "anthropic-ratelimit-output")) for name in refused)
 
 
 @pytest.mark.parametrize(("incoming", "kept"), [

@@ -175,3 +175,53 @@ async def test_retry_after_keeps_a_deployment_out_then_all_resting_is_a_503(tmp_
     assert 1 <= int(caught.value.retry_after or 0) <= 30
     assert len(a.received) == 1 and len(b.received) == 3
     await registry.resolve("m").provider.aclose()
+
+
+def _chained(tmp_path: Path, upstreams: tuple[FakeUpstream, FakeUpstream], depth: int) -> ModelRegistry:
+    """m1 -> [m2], m2 -> [m3, m1] (a cycle back), m3 -> [m1]: one deployment each, on a, b, a."""
+    a, b = upstreams
+    models = [ModelConfig(name=name, provider="openai", model=f"up-{name}", timeout=10,
+                          base_url=fake.url + "/v1", fallbacks=fallbacks)
+              for name, fake, fallbacks in (("m1", a, ["m2"]), ("m2", b, ["m3", "m1"]), ("m3", a, ["m1"]))]
+    routing = RoutingConfig(backoff_initial=0, max_attempts=10, fallback_depth=depth)
+    registry, _ = build_registry(models, routing, lambda c: build_provider(c, tmp_path))
+    return registry
+
+
+async def _answer(registry: ModelRegistry, model: str) -> str:
+    request = Request(model=model, items=[Message("user", [TextPart("hi")])], stream=True)
+    events = [e async for e in registry.resolve(model).provider.generate(request)]
+    return "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+@pytest.mark.parametrize(("depth", "answered"), [(1, False), (2, True)])
+async def test_a_fallbacks_own_fallbacks_are_followed_to_the_configured_depth(tmp_path, upstreams, depth,
+                                                                               answered) -> None:
+    a, b = upstreams
+    registry = _chained(tmp_path, upstreams, depth)
+    a.script(ow.error(502, "m1 down", "server_error"), ow.stream(["from m3"]))
+    b.script(ow.error(503, "m2 down", "server_error"))
+    if answered:
+        assert await _answer(registry, "m1") == "from m3"
+    else:
+        with pytest.raises(SwitchyardError) as caught:
+            await _answer(registry, "m1")
+        assert caught.value.status == 503 and "m2 down" in caught.value.message
+    assert [r.body["model"] for r in b.received] == ["up-m2"]
+    assert [r.body["model"] for r in a.received] == (["up-m1", "up-m3"] if answered else ["up-m1"])
+    for route in registry.routes():
+        await route.provider.aclose()
+
+
+async def test_a_fallback_cycle_tries_each_model_once(tmp_path, upstreams) -> None:
+    a, b = upstreams
+    registry = _chained(tmp_path, upstreams, depth=10)
+    a.script(ow.error(500, "a down", "server_error"), ow.error(500, "a down again", "server_error"))
+    b.script(ow.error(500, "b down", "server_error"))
+    with pytest.raises(SwitchyardError) as caught:
+        await _answer(registry, "m2")  # m2 -> m3 -> m1 -> (m1's fallback m2: tried already)
+    assert "a down again" in caught.value.message
+    assert len(a.received) == 2 and len(b.received) == 1
+    assert [r.body["model"] for r in a.received] == ["up-m3", "up-m1"]
+    for route in registry.routes():
+        await route.provider.aclose()

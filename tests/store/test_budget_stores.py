@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -45,6 +45,16 @@ StoreMaker = Callable[[Database], BudgetStore]
 
 @pytest.fixture(params=["memory", "redis"])
 def make_store(request: pytest.FixtureRequest, prefix: str) -> StoreMaker:
+    if request.param == "memory":
+        return lambda db: MemoryBudgetStore(BudgetRepository(db))
+    return lambda db: RedisBudgetStore(REDIS_URL, BudgetRepository(db), prefix=prefix, ttl_seconds=3600)
+
+
+@pytest.fixture(params=["memory", "redis", "database"])
+def any_store(request: pytest.FixtureRequest, prefix: str) -> StoreMaker:
+    """Every budget store, the database's own included."""
+    if request.param == "database":
+        return BudgetRepository
     if request.param == "memory":
         return lambda db: MemoryBudgetStore(BudgetRepository(db))
     return lambda db: RedisBudgetStore(REDIS_URL, BudgetRepository(db), prefix=prefix, ttl_seconds=3600)
@@ -193,14 +203,14 @@ async def test_a_redis_client_shared_with_the_app_is_left_open(database: Databas
         await client.aclose()
 
 
-async def test_a_monthly_budget_starts_again_each_month(database: Database, make_store: StoreMaker) -> None:
+async def test_a_monthly_budget_starts_again_each_month(database: Database, any_store: StoreMaker) -> None:
     ledger = RequestLog(database)
     for cost, moment in ((500, datetime(2026, 10, 31, 23, 0, tzinfo=UTC)),
                          (700, datetime(2026, 11, 1, 0, 0, tzinfo=UTC))):
         await ledger.record(LedgerEntry(request_id=f"r{cost}", owner_id="pm", key_id="km", surface="s", model="m",
                                         outcome="completed", cost_nanousd=cost, created_at=moment))
     now = [datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC)]
-    store = make_store(database)
+    store = any_store(database)
     budgets = Budgets(store, MeteringConfig(), clock=lambda: now[0])
     caller = Principal(owner_id="pm", key_id="km", key_budget_usd=Decimal("0.000001"), key_budget_interval="month")
     try:
@@ -218,5 +228,34 @@ async def test_a_monthly_budget_starts_again_each_month(database: Database, make
         lifetime = Principal(owner_id="pm", key_id="km", key_budget_usd=Decimal("0.000001"),
                              key_budget_interval="total")
         assert budgets.holders(lifetime) == [Holder("key:km", 1000)]
+    finally:
+        await store.aclose()
+
+
+async def test_a_daily_budget_starts_again_each_day_utc(database: Database, any_store: StoreMaker) -> None:
+    ledger = RequestLog(database)
+    for cost, moment in ((400, datetime(2026, 11, 29, 23, 59, 59, tzinfo=UTC)),
+                         (600, datetime(2026, 11, 30, 0, 0, tzinfo=UTC))):
+        await ledger.record(LedgerEntry(request_id=f"d{cost}", owner_id="pd", key_id="kd", surface="s", model="m",
+                                        outcome="completed", cost_nanousd=cost, created_at=moment))
+    # 23:30 in New York on the 30th is already the 1st of December in UTC
+    now = [datetime(2026, 11, 30, 18, 30, tzinfo=timezone(timedelta(hours=-5)))]
+    store = any_store(database)
+    budgets = Budgets(store, MeteringConfig(), clock=lambda: now[0])
+    caller = Principal(owner_id="pd", key_id="kd", project_budget_usd=Decimal("0.000001"),
+                       project_budget_interval="day")
+    try:
+        assert budgets.holders(caller) == [Holder("project:pd@2026-11-30", 1000)]
+        assert budgets.period("day") == "2026-11-30" and budgets.period("total") is None
+        assert not await store.reserve("e1", budgets.holders(caller), 401)  # the 30th's 600 count, the 29th's not
+        assert await store.reserve("e1", budgets.holders(caller), 400)
+        assert await store.settle_many([("e1", 400)]) == 1
+        assert not await store.reserve("e2", budgets.holders(caller), 1)  # the day's budget is spent
+        now[0] = datetime(2026, 11, 30, 19, 0, tzinfo=timezone(timedelta(hours=-5)))  # 00:00 UTC on the 1st
+        december = budgets.holders(caller)
+        assert december == [Holder("project:pd@2026-12-01", 1000)]
+        assert await store.reserve("e2", december, 1000)  # a new day starts from nothing
+        assert await store.spend("project:pd@2026-11-30") == Spend(1000, 0)
+        assert await store.spend("project:pd@2026-12-01") == Spend(0, 1000)
     finally:
         await store.aclose()

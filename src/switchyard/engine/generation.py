@@ -9,6 +9,7 @@ from switchyard.core.events import Event
 from switchyard.core.request import Request
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.structured import enforce, needs_enforcement
+from switchyard.gateway.drain import until_drained
 from switchyard.gateway.guardrail import guarded
 from switchyard.gateway.metered_calls import metered_turn
 from switchyard.gateway.router import Route
@@ -20,8 +21,11 @@ def generate(route: Route, request: Request) -> AsyncIterator[Event]:
     """Raises ``SwitchyardError`` for what the backend cannot do, before any event.
 
     Rate limits come first (``watch_turn``: a refused call touches no database), then the
-    project's moderation guardrail (``guarded``), then the budget (``metered_turn``)."""
-    return watch_turn(route, request, guarded(request, metered_turn(route, request, _generate(route, request))))
+    project's moderation guardrail (``guarded``), then the budget (``metered_turn``). A turn
+    of an HTTP request still streaming when a draining process's deadline passes ends with
+    a ``Failure``, as a broken upstream stream does (``until_drained``)."""
+    turn = until_drained(_generate(route, request))
+    return watch_turn(route, request, guarded(request, metered_turn(route, request, turn)))
 
 
 def _generate(route: Route, request: Request) -> AsyncIterator[Event]:

@@ -20,7 +20,13 @@ from switchyard.core.request import Request
 from switchyard.core.usage import Usage
 from switchyard.gateway.breaker import REGULAR, Permit
 from switchyard.gateway.call_scope import current_scope
-from switchyard.gateway.deployment_gate import AttemptObserver, DeploymentGate, GatePass, GateRefusal
+from switchyard.gateway.deployment_gate import (
+    AttemptObserver,
+    DeploymentGate,
+    DeploymentsAtLimit,
+    GatePass,
+    GateRefusal,
+)
 from switchyard.gateway.deployments import Deployment
 from switchyard.gateway.selection import backoff, choose
 from switchyard.providers.token_count import estimate_tokens
@@ -215,12 +221,12 @@ class Plan:
     def _nothing_available(self) -> SwitchyardError:
         name = self._chain[0].name
         if self._refusals:
-            return SwitchyardError(
+            return DeploymentsAtLimit(
                 ErrorKind.RATE_LIMIT, f"Every deployment of model '{name}' is at its rate limit.",
                 code="rate_limit_exceeded", retry_after=str(max(1, math.ceil(min(self._refusals)))))
         deployments = [d for model in self._chain for d in model.deployments]
         if any(d.at_capacity() for d in deployments):
-            return SwitchyardError(
+            return DeploymentsAtLimit(
                 ErrorKind.RATE_LIMIT, f"Every deployment of model '{name}' is at its concurrency limit.",
                 code="rate_limit_exceeded", retry_after="1")
         wait = min((d.breaker.wait() for d in deployments), default=1.0)

@@ -1,7 +1,9 @@
-"""A circuit breaker per deployment: closed until ``failures`` consecutive failures,
-then open for ``cooldown`` seconds, then half-open: one probe request goes through,
-and its outcome closes the breaker or opens it again. An upstream's ``Retry-After``
-rests the deployment for that long whatever the breaker's state."""
+"""A circuit breaker per deployment: closed until ``failures`` consecutive failures, or
+until the failures reach ``ErrorRate.threshold`` of the calls in the last
+``ErrorRate.window`` seconds (once there were at least ``ErrorRate.min_calls``), then open
+for ``cooldown`` seconds, then half-open: one probe request goes through, and its outcome
+closes the breaker or opens it again. An upstream's ``Retry-After`` rests the deployment
+for that long whatever the breaker's state."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+
+SLOTS = 10  # the rolling window is counted in this many slots of window / SLOTS seconds each
 
 
 class BreakerState(StrEnum):
@@ -28,11 +32,52 @@ REGULAR = Permit(probe=False)
 _PROBE = Permit(probe=True)
 
 
+@dataclass(frozen=True, slots=True)
+class ErrorRate:
+    """Open when ``threshold`` (0 to 1) of the calls in the last ``window`` seconds failed,
+    once there were at least ``min_calls`` of them."""
+
+    threshold: float
+    window: float = 60.0
+    min_calls: int = 20
+
+
+class _RollingCounts:
+    """Calls and failures over the last ``window`` seconds, in ``SLOTS`` slots (the oldest
+    slot leaves as a whole: the window is exact to one slot)."""
+
+    __slots__ = ("_calls", "_failures", "_slot", "_width")
+
+    def __init__(self, window: float) -> None:
+        self._width = window / SLOTS
+        self._calls = [0] * SLOTS
+        self._failures = [0] * SLOTS
+        self._slot = 0  # absolute number of the newest slot counted in
+
+    def add(self, now: float, failed: bool) -> tuple[int, int]:
+        """Counts one call; the window's calls and failures after it."""
+        slot = int(now // self._width)
+        if slot != self._slot:
+            for gone in range(max(self._slot + 1, slot - SLOTS + 1), slot + 1):
+                self._calls[gone % SLOTS] = self._failures[gone % SLOTS] = 0
+            self._slot = slot
+        self._calls[slot % SLOTS] += 1
+        self._failures[slot % SLOTS] += failed
+        return sum(self._calls), sum(self._failures)
+
+    def clear(self) -> None:
+        self._calls = [0] * SLOTS
+        self._failures = [0] * SLOTS
+
+
 class CircuitBreaker:
-    def __init__(self, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, failures: int, cooldown: float, clock: Callable[[], float] = time.monotonic,
+                 error_rate: ErrorRate | None = None) -> None:
         self._threshold = failures
         self._cooldown = cooldown
         self._clock = clock
+        self._rate = error_rate
+        self._window = _RollingCounts(error_rate.window) if error_rate is not None else None
         self._consecutive = 0
         self._opened_at: float | None = None
         self._probing = False
@@ -77,6 +122,10 @@ class CircuitBreaker:
 
     def succeeded(self, permit: Permit) -> None:
         """Any success closes the breaker: the deployment answers."""
+        if self._opened_at is not None and self._window is not None:
+            self._window.clear()  # closing again starts a new window
+        elif self._window is not None:
+            self._window.add(self._clock(), False)
         self._opened_at = None
         self._consecutive = 0
         if permit.probe:
@@ -93,8 +142,16 @@ class CircuitBreaker:
         if self._opened_at is not None:
             return  # a request from before the breaker opened
         self._consecutive += 1
-        if self._threshold and self._consecutive >= self._threshold:
+        if (self._threshold and self._consecutive >= self._threshold) or self._rate_reached(now):
             self._opened_at = now
+            if self._window is not None:
+                self._window.clear()
+
+    def _rate_reached(self, now: float) -> bool:
+        if self._window is None or self._rate is None:
+            return False
+        calls, failures = self._window.add(now, True)
+        return calls >= self._rate.min_calls and failures >= self._rate.threshold * calls
 
     def released(self, permit: Permit) -> None:
         """The attempt ended without a verdict (the client left, or a limit refused it)."""

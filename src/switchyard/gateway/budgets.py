@@ -14,7 +14,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.budget_store import BudgetStore
 from switchyard.gateway.prices import usd_to_nano
-from switchyard.store.budgets import Holder, key_holder, month_of, project_holder
+from switchyard.store.budgets import Holder, key_holder, period_of, project_holder
 
 
 def over_budget(holders: list[Holder]) -> SwitchyardError:
@@ -36,25 +36,27 @@ class Budgets:
 
     def holders(self, principal: Principal) -> list[Holder]:
         """The budgets the caller's spending counts against: the key's and the project's,
-        as stored with the key (a monthly one counts this calendar month, UTC), else as
-        configured (lifetime totals)."""
+        as stored with the key (a monthly one counts this calendar month, a daily one this
+        day, UTC), else as configured (lifetime totals)."""
         found: list[Holder] = []
+        now = self._clock()
         key_budget = principal.key_budget_usd
-        key_month = self._month(principal.key_budget_interval) if key_budget is not None else None
+        key_period = period_of(principal.key_budget_interval, now) if key_budget is not None else None
         if key_budget is None and principal.key_id is not None:
             key_budget = self._config.key_budgets_usd.get(principal.key_id)
         if key_budget is not None and principal.key_id is not None:
-            found.append(Holder(key_holder(principal.key_id, key_month), _nano(key_budget)))
+            found.append(Holder(key_holder(principal.key_id, key_period), _nano(key_budget)))
         project_budget = principal.project_budget_usd
-        project_month = self._month(principal.project_budget_interval) if project_budget is not None else None
+        project_period = period_of(principal.project_budget_interval, now) if project_budget is not None else None
         if project_budget is None:
             project_budget = self._config.project_budgets_usd.get(principal.owner_id)
         if project_budget is not None:
-            found.append(Holder(project_holder(principal.owner_id, project_month), _nano(project_budget)))
+            found.append(Holder(project_holder(principal.owner_id, project_period), _nano(project_budget)))
         return found
 
-    def _month(self, interval: str | None) -> str | None:
-        return month_of(self._clock()) if interval == "month" else None
+    def period(self, interval: str | None) -> str | None:
+        """The period a budget of ``interval`` counts now (None for a lifetime budget)."""
+        return period_of(interval, self._clock())
 
     async def reserve(self, reservation_id: str, holders: list[Holder], amount_nanousd: int) -> None:
         """Raises ``insufficient_quota`` when any holder's budget cannot take ``amount``."""

@@ -22,6 +22,11 @@ class DeploymentLimits:
     max_concurrency: int | None = None  # also enforced per process by the router itself
 
 
+class DeploymentsAtLimit(SwitchyardError):
+    """Every deployment the request could go to refused it at its own limits (rate or
+    concurrency): Switchyard's refusal, not an upstream's; the ledger says ``rate_limited``."""
+
+
 @dataclass(frozen=True, slots=True)
 class GateRefusal:
     """The deployment is at a limit now: the router tries another one."""

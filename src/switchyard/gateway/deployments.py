@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.config import DeploymentConfig, ModelConfig, RoutingConfig
-from switchyard.gateway.breaker import BreakerState, CircuitBreaker
+from switchyard.gateway.breaker import BreakerState, CircuitBreaker, ErrorRate
 from switchyard.gateway.deployment_gate import DeploymentLimits
 from switchyard.providers.base import Provider
 
@@ -73,8 +73,19 @@ def build_deployment(model: ModelConfig, declared: DeploymentConfig, ident: str,
                      factory: ProviderFactory, source: Source = "config") -> Deployment:
     config = materialise(model, declared)
     limits = DeploymentLimits(ident, model.name, declared.rpm, declared.tpm, declared.max_concurrency)
-    breaker = CircuitBreaker(routing.breaker_failures, routing.breaker_cooldown)
+    breaker = CircuitBreaker(routing.breaker_failures, routing.breaker_cooldown,
+                             error_rate=error_rate(routing, declared))
     return Deployment(ident, config, factory(config), breaker, declared.weight, declared.priority, limits, source)
+
+
+def error_rate(routing: RoutingConfig, declared: DeploymentConfig) -> ErrorRate | None:
+    """The deployment's error-rate breaker: its own settings, else the routing's; None when neither sets a rate."""
+    threshold = declared.breaker_error_rate if declared.breaker_error_rate is not None else routing.breaker_error_rate
+    if threshold is None:
+        return None
+    window = declared.breaker_window if declared.breaker_window is not None else routing.breaker_window
+    least = declared.breaker_min_calls if declared.breaker_min_calls is not None else routing.breaker_min_calls
+    return ErrorRate(threshold, window, least)
 
 
 def declared_deployments(model: ModelConfig) -> list[tuple[str, DeploymentConfig]]:

@@ -17,7 +17,7 @@ from typing import Literal
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 KeyKind = Literal["project", "admin"]
-BudgetInterval = Literal["month", "total"]
+BudgetInterval = Literal["month", "day", "total"]
 GuardrailMode = Literal["flag", "block", "log"]
 
 DEFAULT_PROJECT = "proj_default"

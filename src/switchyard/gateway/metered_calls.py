@@ -26,6 +26,7 @@ from switchyard.core.events import (
 )
 from switchyard.core.request import Request
 from switchyard.core.usage import Usage
+from switchyard.gateway.deployment_gate import DeploymentsAtLimit
 from switchyard.gateway.meter import Call, Meter
 from switchyard.gateway.metering import current_meter
 from switchyard.gateway.prices import cost_nanousd, nano_to_usd, worst_case_nanousd
@@ -39,6 +40,8 @@ UPSTREAM_KINDS = frozenset({ErrorKind.UPSTREAM, ErrorKind.TIMEOUT, ErrorKind.OVE
 
 
 def error_outcome(error: SwitchyardError) -> str:
+    if isinstance(error, DeploymentsAtLimit):
+        return "rate_limited"
     return "upstream_error" if error.kind in UPSTREAM_KINDS else "error"
 
 

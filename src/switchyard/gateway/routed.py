@@ -94,11 +94,19 @@ class RoutedProvider:
             await deployment.provider.aclose()
 
     def _chain(self) -> list[RoutedProvider]:
+        """This model, then its fallbacks, then theirs, level by level down to
+        ``routing.fallback_depth`` levels; each model once (a cycle ends where it closes)."""
         chain = [self]
-        for name in self._fallbacks:
-            model = self._lookup(name) if self._lookup is not None else None
-            if model is not None and model not in chain:
-                chain.append(model)
+        level = [self]
+        for _ in range(self._routing.fallback_depth):
+            deeper: list[RoutedProvider] = []
+            for model in level:
+                for name in model._fallbacks:
+                    found = self._lookup(name) if self._lookup is not None else None
+                    if found is not None and found not in chain:
+                        chain.append(found)
+                        deeper.append(found)
+            level = deeper
         return chain
 
     async def _route(self, request: Request) -> AsyncIterator[Event]:

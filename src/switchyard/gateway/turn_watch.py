@@ -32,13 +32,13 @@ def watch_turn(route: Route, request: Request, events: AsyncIterator[Event]) -> 
     return _watched(trace, route, request, events)
 
 
-async def admit_call(model: str, tokens: int) -> None:
-    """Admission for a call that is no model turn (embeddings, rerank): ``tokens`` reserved,
-    settled with what ``note_usage`` reports."""
+async def admit_call(model: str, tokens: int, kind: str = "embeddings") -> None:
+    """Admission for a call that is no model turn here (embeddings, rerank, a relayed
+    realtime response): ``tokens`` reserved, settled with what ``note_usage`` reports."""
     trace = current_trace()
     if trace is not None and not trace.admitted:
         trace.model = model
-        await _admit(trace, model, tokens, "embeddings")
+        await _admit(trace, model, tokens, kind)
 
 
 def note_usage(usage: Usage) -> None:
@@ -100,7 +100,8 @@ async def _watched(trace: RequestTrace, route: Route, request: Request,
         await _admit(trace, route.name, trace.turn_tokens, "completions")
     metrics = trace.services.metrics
     tracing = trace.services.tracing
-    span = tracing.start_model_span("chat", request.model, _span_attributes(route, request)) if tracing else None
+    span = (tracing.start_model_span("chat", request.model, _span_attributes(route, request), trace.span)
+            if tracing else None)
     started = time.perf_counter()
     first = True
     usage: Usage | None = None

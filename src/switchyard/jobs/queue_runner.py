@@ -37,6 +37,7 @@ from pgqueuer.queries import Queries
 
 from switchyard.jobs import LeasedWork
 from switchyard.jobs.lease_runner import keep_lease
+from switchyard.jobs.queue_pool import QueuePool
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +50,16 @@ CANCEL_POLL_SECONDS = 0.05  # how often a running job looks at PgQueuer's (in-me
 
 
 class QueueRunner(Generic[J]):
-    def __init__(self, work: LeasedWork[J], *, dsn: str, concurrency: int, lease_seconds: float,
-                 idle_poll_seconds: float = 5.0, reconcile_seconds: float = 60.0) -> None:
+    def __init__(self, work: LeasedWork[J], *, concurrency: int, lease_seconds: float, pool: QueuePool | None = None,
+                 dsn: str | None = None, idle_poll_seconds: float = 5.0, reconcile_seconds: float = 60.0) -> None:
+        """``pool``: the process's shared queue connections; else a pool of its own on ``dsn``."""
+        if pool is None:
+            if dsn is None:
+                raise ValueError("a QueueRunner needs a pool or a dsn")
+            pool = QueuePool(dsn)
+        pool.register()
         self.work = work
-        self.dsn = dsn
+        self.queue_pool = pool
         self.worker_id = "worker_" + secrets.token_hex(6)
         self.concurrency = max(2, concurrency)  # PgQueuer wants at least twice its batch of 1
         self.lease_seconds = lease_seconds
@@ -94,7 +101,8 @@ class QueueRunner(Generic[J]):
             except Exception:
                 log.exception("the %s queue stopped with an error", self.work.name)
         if self._pool is not None:
-            await self._pool.close()
+            self._pool = None
+            await self.queue_pool.release()
 
     def wake(self) -> None:
         self._look.set()  # the sweep queues every open job now
@@ -140,7 +148,7 @@ class QueueRunner(Generic[J]):
         while not self._stopping:
             try:
                 if self._pool is None:
-                    self._pool = await asyncpg.create_pool(self.dsn, min_size=1, max_size=4)
+                    self._pool = await self.queue_pool.acquire()
                     self._queries = Queries(AsyncpgPoolDriver(self._pool))
                     self._ready.set()
                     self._sweeper = asyncio.create_task(self._sweep(), name=f"{self.work.name}-queue-sweep")

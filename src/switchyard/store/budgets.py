@@ -1,5 +1,6 @@
 """Budget spend, durable and shared by every process: per holder (``project:<id>`` or
-``key:<id>``, with ``@YYYY-MM`` for a monthly budget's month) what was spent and what is
+``key:<id>``, with ``@YYYY-MM`` for a monthly budget's month or ``@YYYY-MM-DD`` for a daily
+budget's day, UTC) what was spent and what is
 reserved, and the reservations themselves, keyed by the call so that repeating a reserve,
 settle or refund changes nothing.
 
@@ -18,7 +19,7 @@ import asyncio
 import contextlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -32,7 +33,7 @@ from switchyard.store.models import BudgetReservation, BudgetSpend, RequestLogEn
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    id: str  # project:<id> | key:<id>, + @YYYY-MM for a month of a monthly budget
+    id: str  # project:<id> | key:<id>, + @YYYY-MM (a month) or @YYYY-MM-DD (a day) of a periodic budget
     budget_nanousd: int
 
 
@@ -46,22 +47,31 @@ class _Refused(Exception):
     pass
 
 
-def project_holder(project_id: str, month: str | None = None) -> str:
-    return f"project:{project_id}" + (f"@{month}" if month else "")
+PERIOD_FORMATS = {"month": "%Y-%m", "day": "%Y-%m-%d"}  # a budget interval -> its periods' names
 
 
-def key_holder(key_id: str, month: str | None = None) -> str:
-    return f"key:{key_id}" + (f"@{month}" if month else "")
+def project_holder(project_id: str, period: str | None = None) -> str:
+    return f"project:{project_id}" + (f"@{period}" if period else "")
 
 
-def month_of(moment: datetime) -> str:
-    """The calendar month (UTC) a monthly budget counts ``moment`` in: ``YYYY-MM``."""
-    return moment.astimezone(UTC).strftime("%Y-%m")
+def key_holder(key_id: str, period: str | None = None) -> str:
+    return f"key:{key_id}" + (f"@{period}" if period else "")
 
 
-def month_bounds(month: str) -> tuple[datetime, datetime]:
-    """The first instant of ``month`` (``YYYY-MM``) and of the month after; ValueError if malformed."""
-    start = datetime.strptime(month, "%Y-%m").replace(tzinfo=UTC)
+def period_of(interval: str | None, moment: datetime) -> str | None:
+    """The period (UTC) a budget of ``interval`` counts ``moment`` in: ``YYYY-MM`` for
+    ``month``, ``YYYY-MM-DD`` for ``day``; None for a lifetime (``total``) budget."""
+    shape = PERIOD_FORMATS.get(interval or "")
+    return moment.astimezone(UTC).strftime(shape) if shape else None
+
+
+def period_bounds(period: str) -> tuple[datetime, datetime]:
+    """The first instant of ``period`` (``YYYY-MM`` or ``YYYY-MM-DD``, UTC) and of the one after;
+    ValueError if malformed."""
+    if len(period) == 10:
+        day = datetime.strptime(period, "%Y-%m-%d").replace(tzinfo=UTC)
+        return day, day + timedelta(days=1)
+    start = datetime.strptime(period, "%Y-%m").replace(tzinfo=UTC)
     after = start.replace(year=start.year + 1, month=1) if start.month == 12 else start.replace(month=start.month + 1)
     return start, after
 
@@ -210,11 +220,11 @@ class BudgetRepository:
 
 async def _ledger_spend(session: AsyncSession, holder: str) -> int:
     kind, _, rest = holder.partition(":")
-    ident, _, month = rest.partition("@")
+    ident, _, period = rest.partition("@")
     column = RequestLogEntry.owner_id if kind == "project" else RequestLogEntry.key_id
     query = select(func.coalesce(func.sum(RequestLogEntry.cost_nanousd), 0)).where(column == ident)
-    if month:
-        start, after = month_bounds(month)
+    if period:
+        start, after = period_bounds(period)
         query = query.where(RequestLogEntry.created_unix >= int(start.timestamp()),
                             RequestLogEntry.created_unix < int(after.timestamp()))
     total = (await session.execute(query)).scalar()

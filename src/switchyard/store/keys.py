@@ -19,6 +19,7 @@ from sqlalchemy import select, update
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.models import ApiKey, utcnow
+from switchyard.store.rows import Rows
 from switchyard.store.tenancy_models import Project
 
 SECRET_PREFIX = "sk-sy-"
@@ -111,6 +112,7 @@ def _record(row: ApiKey) -> ApiKeyRecord:
 class ApiKeyRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._rows = Rows(db, ApiKey, _record)
 
     async def create(
         self, owner_id: str, name: str, scopes: Sequence[str] | None = None, *, kind: str = "project",
@@ -145,21 +147,14 @@ class ApiKeyRepository:
         query = select(ApiKey).where(
             ApiKey.key_hash == hash_secret(secret), ApiKey.revoked_at.is_(None)
         )
-        async with self._db.session(read_only=True) as session:
-            row = await session.scalar(query)
-            return None if row is None else _record(row)
+        return await self._rows.first(query)
 
     async def find_by_id(self, key_id: str) -> ApiKeyRecord | None:
         """Any owner's key; for operators (the CLI), never for a caller's request."""
-        async with self._db.session(read_only=True) as session:
-            row = await session.get(ApiKey, key_id)
-            return None if row is None else _record(row)
+        return await self._rows.get(key_id)
 
     async def get(self, key_id: str, owner_id: str) -> ApiKeyRecord | None:
-        query = select(ApiKey).where(ApiKey.id == key_id, ApiKey.owner_id == owner_id)
-        async with self._db.session(read_only=True) as session:
-            row = await session.scalar(query)
-            return None if row is None else _record(row)
+        return await self._rows.first(select(ApiKey).where(ApiKey.id == key_id, ApiKey.owner_id == owner_id))
 
     async def revoke(self, key_id: str, owner_id: str) -> bool:
         """True if ``owner_id``'s active key ``key_id`` is now revoked; False if there
@@ -194,23 +189,13 @@ class ApiKeyRepository:
             query = query.where(ApiKey.revoked_at.is_(None))
         if service_account_id is not None:
             query = query.where(ApiKey.service_account_id == service_account_id)
-        query = query.order_by(ApiKey.created_at, ApiKey.id)
-        async with self._db.session(read_only=True) as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return await self._rows.all(query.order_by(ApiKey.created_at, ApiKey.id))
 
     async def update(self, key_id: str, owner_id: str, name: str, settings: KeySettings
                      ) -> ApiKeyRecord | None:
         """Replaces an active key's name and settings; None if there is no such key."""
-        async with self._db.session() as session:
-            row = await session.scalar(select(ApiKey).where(
-                ApiKey.id == key_id, ApiKey.owner_id == owner_id, ApiKey.revoked_at.is_(None)))
-            if row is None:
-                return None
-            row.name = name
-            for column, value in settings.columns().items():
-                setattr(row, column, value)
-            await session.flush()
-            return _record(row)
+        active = select(ApiKey).where(ApiKey.id == key_id, ApiKey.owner_id == owner_id, ApiKey.revoked_at.is_(None))
+        return await self._rows.change(active, {"name": name, **settings.columns()})
 
     async def touch(self, key_id: str) -> None:
         statement = (

@@ -16,6 +16,7 @@ from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.keys import from_micro, to_micro
 from switchyard.store.models import utcnow
+from switchyard.store.rows import Rows
 from switchyard.store.tenancy_models import Project, ProjectRateLimit
 
 DEFAULT_PROJECT = "proj_default"
@@ -96,6 +97,7 @@ def _columns(changes: Mapping[str, Any], allowed: frozenset[str]) -> dict[str, A
 class ProjectRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._rows = Rows(db, Project, _record)
 
     async def create(self, name: str, external_key_id: str | None = None) -> ProjectRecord:
         row = Project(id=new_id("proj_"), name=name, created_at=utcnow(), external_key_id=external_key_id)
@@ -114,29 +116,17 @@ class ProjectRepository:
             pass  # another process made it first
 
     async def get(self, project_id: str) -> ProjectRecord | None:
-        async with self._db.session(read_only=True) as session:
-            row = await session.get(Project, project_id)
-            return None if row is None else _record(row)
+        return await self._rows.get(project_id)
 
     async def list(self, include_archived: bool = False) -> list[ProjectRecord]:
         query = select(Project)
         if not include_archived:
             query = query.where(Project.archived_at.is_(None))
-        query = query.order_by(Project.created_at, Project.id)
-        async with self._db.session(read_only=True) as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return await self._rows.all(query.order_by(Project.created_at, Project.id))
 
     async def update(self, project_id: str, changes: Mapping[str, Any]) -> ProjectRecord | None:
         """Sets the given fields (``PROJECT_FIELDS``); None if there is no such project."""
-        columns = _columns(changes, PROJECT_FIELDS)
-        async with self._db.session() as session:
-            row = await session.get(Project, project_id)
-            if row is None:
-                return None
-            for column, value in columns.items():
-                setattr(row, column, value)
-            await session.flush()
-            return _record(row)
+        return await self._rows.change(project_id, _columns(changes, PROJECT_FIELDS))
 
     async def archive(self, project_id: str) -> ProjectRecord | None:
         async with self._db.session() as session:

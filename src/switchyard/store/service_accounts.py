@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Select, delete, select
 
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.models import utcnow
+from switchyard.store.rows import Rows
 from switchyard.store.tenancy_models import ServiceAccount
 
 
@@ -29,6 +31,7 @@ def _record(row: ServiceAccount) -> ServiceAccountRecord:
 class ServiceAccountRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._rows = Rows(db, ServiceAccount, _record)
 
     async def create(self, project_id: str, name: str, role: str = "member") -> ServiceAccountRecord:
         row = ServiceAccount(id=new_id("svc_acct_"), project_id=project_id, name=name, role=role,
@@ -38,32 +41,20 @@ class ServiceAccountRepository:
         return _record(row)
 
     async def get(self, project_id: str, account_id: str) -> ServiceAccountRecord | None:
-        query = select(ServiceAccount).where(ServiceAccount.id == account_id,
-                                             ServiceAccount.project_id == project_id)
-        async with self._db.session(read_only=True) as session:
-            row = await session.scalar(query)
-            return None if row is None else _record(row)
+        return await self._rows.first(_one(project_id, account_id))
 
     async def list(self, project_id: str) -> list[ServiceAccountRecord]:
-        query = (select(ServiceAccount).where(ServiceAccount.project_id == project_id)
-                 .order_by(ServiceAccount.created_at, ServiceAccount.id))
-        async with self._db.session(read_only=True) as session:
-            return [_record(row) for row in await session.scalars(query)]
+        return await self._rows.all(select(ServiceAccount).where(ServiceAccount.project_id == project_id)
+                                    .order_by(ServiceAccount.created_at, ServiceAccount.id))
 
     async def update(self, project_id: str, account_id: str, name: str, role: str
                      ) -> ServiceAccountRecord | None:
-        async with self._db.session() as session:
-            row = await session.scalar(select(ServiceAccount).where(
-                ServiceAccount.id == account_id, ServiceAccount.project_id == project_id))
-            if row is None:
-                return None
-            row.name, row.role = name, role
-            await session.flush()
-            return _record(row)
+        return await self._rows.change(_one(project_id, account_id), {"name": name, "role": role})
 
     async def delete(self, project_id: str, account_id: str) -> bool:
-        statement = delete(ServiceAccount).where(ServiceAccount.id == account_id,
-                                                 ServiceAccount.project_id == project_id)
-        async with self._db.session() as session:
-            result = await session.execute(statement)
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._rows.delete(delete(ServiceAccount).where(ServiceAccount.id == account_id,
+                                                                    ServiceAccount.project_id == project_id))
+
+
+def _one(project_id: str, account_id: str) -> Select[Any]:
+    return select(ServiceAccount).where(ServiceAccount.id == account_id, ServiceAccount.project_id == project_id)

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from switchyard.store.database import Database
 from switchyard.store.ids import new_id
 from switchyard.store.models import utcnow
+from switchyard.store.rows import Rows
 from switchyard.store.tenancy_models import OrgUser, ProjectUser
 
 
@@ -40,6 +41,7 @@ def _user(row: OrgUser) -> UserRecord:
 class UserRepository:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._rows = Rows(db, OrgUser, _user)
 
     async def create(self, email: str, name: str | None, role: str) -> UserRecord | None:
         """None when a user with this email exists already."""
@@ -52,30 +54,19 @@ class UserRepository:
         return _user(row)
 
     async def get(self, user_id: str) -> UserRecord | None:
-        async with self._db.session(read_only=True) as session:
-            row = await session.get(OrgUser, user_id)
-            return None if row is None else _user(row)
+        return await self._rows.get(user_id)
 
     async def by_email(self, email: str) -> UserRecord | None:
-        async with self._db.session(read_only=True) as session:
-            row = await session.scalar(select(OrgUser).where(OrgUser.email == email))
-            return None if row is None else _user(row)
+        return await self._rows.first(select(OrgUser).where(OrgUser.email == email))
 
     async def list(self, emails: list[str] | None = None) -> list[UserRecord]:
         query = select(OrgUser)
         if emails:
             query = query.where(OrgUser.email.in_(emails))
-        async with self._db.session(read_only=True) as session:
-            return [_user(row) for row in await session.scalars(query.order_by(OrgUser.added_at, OrgUser.id))]
+        return await self._rows.all(query.order_by(OrgUser.added_at, OrgUser.id))
 
     async def set_role(self, user_id: str, role: str) -> UserRecord | None:
-        async with self._db.session() as session:
-            row = await session.get(OrgUser, user_id)
-            if row is None:
-                return None
-            row.role = role
-            await session.flush()
-            return _user(row)
+        return await self._rows.change(user_id, {"role": role})
 
     async def delete(self, user_id: str) -> bool:
         async with self._db.session() as session:
@@ -120,8 +111,5 @@ class UserRepository:
         return await self.member(project_id, user_id)
 
     async def remove_member(self, project_id: str, user_id: str) -> bool:
-        statement = delete(ProjectUser).where(ProjectUser.project_id == project_id,
-                                              ProjectUser.user_id == user_id)
-        async with self._db.session() as session:
-            result = await session.execute(statement)
-            return bool(result.rowcount)  # type: ignore[attr-defined]
+        return await self._rows.delete(delete(ProjectUser).where(ProjectUser.project_id == project_id,
+                                                                 ProjectUser.user_id == user_id))

@@ -1,4 +1,5 @@
-"""GET /health (the process is up) and GET /ready (store and models ready)."""
+"""GET /health (the process is up) and GET /ready (store and models ready, and the process
+not draining: a load balancer stops sending it work once it answers 503)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ async def health(request: Request) -> Response:
 
 
 async def ready(request: Request) -> Response:
+    if request.app.state.drain.draining:
+        return JSONResponse({"status": "draining"}, status_code=503)
     services = services_of(request)
     store_ok = await services.database.ping()
     models_ok = bool(request.app.state.models_ready)

@@ -55,6 +55,20 @@ def surface_of(path: str) -> str:
     return next((label for prefix, label in SURFACES if path.startswith(prefix)), "other")
 
 
+def route_of(scope: Scope) -> str | None:
+    """The path with its parameters named (``/v1/responses/{response_id}``), once the router
+    matched it; None when no route did."""
+    if "endpoint" not in scope:
+        return None
+    segments: list[str] = scope["path"].split("/")
+    params: dict[str, object] = scope.get("path_params") or {}
+    for name, value in params.items():
+        at = [i for i, segment in enumerate(segments) if segment == str(value)]
+        if at:
+            segments[at[-1]] = "{" + name + "}"
+    return "/".join(segments)
+
+
 class ObserveRequests:
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -86,12 +100,17 @@ class ObserveRequests:
             await send(message)
 
         metrics = trace.services.metrics
+        tracing = trace.services.tracing
+        if tracing is not None:
+            trace.span = tracing.start_server_span(scope["method"], path, Headers(scope=scope))
         metrics.in_flight.inc()
         try:
             with observing(trace):
                 await self.app(scope, receive, send_observed)
         finally:
             metrics.in_flight.dec()
+            if tracing is not None and trace.span is not None:
+                tracing.end_server_span(trace.span, scope["method"], route_of(scope), status, trace.request_id)
             await record_end(trace, status=status, method=scope["method"], path=path)
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
@@ -112,6 +113,18 @@ class OrganizationService:
         if record is None or record.revoked:
             raise not_found("API key", key_id)
         return record
+
+    async def budget(self, *, project_id: str | None = None, key_id: str | None = None
+                     ) -> tuple[Decimal | None, str | None]:
+        """The budget stored on a project or a key and its interval; (None, None) when it has
+        none or does not exist."""
+        if project_id is not None:
+            project = await self.projects.get(project_id)
+            return (project.budget_usd, project.budget_interval) if project is not None else (None, None)
+        record = await self.keys.find_by_id(key_id or "")
+        if record is None:
+            return None, None
+        return record.settings.budget_usd, record.settings.budget_interval
 
     async def update_key(self, project_id: str, key_id: str, name: str, settings: KeySettings) -> ApiKeyRecord:
         record = await self.keys.update(key_id, project_id, name, settings)

@@ -101,9 +101,8 @@ def _audio(frame: dict[str, Any]) -> bytes:
     try:
         data = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError) as exc:
-        raise invalid("Invalid 'audio': expected base64-encoded 16-bit PCM audio.", "audio", "invalid_value") from exc
-    if len(data) % 2:
-        raise invalid("Invalid 'audio': 16-bit PCM audio has an even number of bytes.", "audio", "invalid_value")
+        raise invalid("Invalid 'audio': expected base64-encoded audio in the session's input format.", "audio",
+                      "invalid_value") from exc
     return data
 
 

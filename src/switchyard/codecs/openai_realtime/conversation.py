@@ -29,6 +29,7 @@ def _missing(item_id: str, param: str = "item_id") -> Exception:
 class Conversation:
     items: list[dict[str, Any]] = field(default_factory=list)
     audio_ms: dict[str, int] = field(default_factory=dict)  # an assistant item's audio length
+    input_audio_ms: dict[str, float] = field(default_factory=dict)  # a committed user turn's audio length
 
     def index(self, item_id: str) -> int | None:
         return next((i for i, item in enumerate(self.items) if item["id"] == item_id), None)
@@ -58,6 +59,14 @@ class Conversation:
         self.items.insert(at + 1, item)
         return previous_item_id
 
+    def forget_before(self, keep: int) -> None:
+        """Drops all but the last ``keep`` items."""
+        drop = max(0, len(self.items) - keep)
+        for item in self.items[:drop]:
+            self.audio_ms.pop(item["id"], None)
+            self.input_audio_ms.pop(item["id"], None)
+        del self.items[:drop]
+
     def get(self, item_id: str) -> dict[str, Any]:
         at = self.index(item_id)
         if at is None:
@@ -70,6 +79,7 @@ class Conversation:
             raise _missing(item_id)
         del self.items[at]
         self.audio_ms.pop(item_id, None)
+        self.input_audio_ms.pop(item_id, None)
 
     def truncate(self, item_id: str, content_index: int, audio_end_ms: int) -> None:
         """The assistant's audio was heard only up to ``audio_end_ms``: its transcript is cut

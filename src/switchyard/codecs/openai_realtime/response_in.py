@@ -13,6 +13,7 @@ from switchyard.codecs.openai_realtime.items import decode_item
 from switchyard.codecs.openai_realtime.session import (
     SessionConfig,
     _modalities,
+    decode_format,
     decode_max_tokens,
     decode_tool_choice,
     decode_tools,
@@ -47,9 +48,7 @@ def decode_response(raw: dict[str, Any], session: SessionConfig, new_id: Callabl
             raw["tool_choice"], tools, join(PATH, "tool_choice"))
     if raw.get("max_output_tokens") is not None:
         changes["max_output_tokens"] = decode_max_tokens(raw["max_output_tokens"], join(PATH, "max_output_tokens"))
-    voice = _voice(raw.get("audio"))
-    if voice is not None:
-        changes["voice"] = voice
+    changes.update(_audio_output(raw.get("audio")))
     if raw.get("prompt") is not None:
         raise unsupported(join(PATH, "prompt"), "stored prompts are not available here")
     conversation = raw.get("conversation", "auto")
@@ -63,14 +62,20 @@ def decode_response(raw: dict[str, Any], session: SessionConfig, new_id: Callabl
     return ResponseParams(dataclasses.replace(session, **changes), conversation == "auto", items, metadata)
 
 
-def _voice(audio: object) -> str | None:
+def _audio_output(audio: object) -> dict[str, Any]:
+    """``audio.output``'s ``voice`` and ``format`` for this response."""
     if audio is None:
-        return None
+        return {}
     output = obj(audio, join(PATH, "audio")).get("output")
     if output is None:
-        return None
-    voice = obj(output, join(PATH, "audio.output")).get("voice")
-    return None if voice is None else decode_voice(voice, join(PATH, "audio.output.voice"))
+        return {}
+    given = obj(output, join(PATH, "audio.output"))
+    changes: dict[str, Any] = {}
+    if given.get("voice") is not None:
+        changes["voice"] = decode_voice(given["voice"], join(PATH, "audio.output.voice"))
+    if given.get("format") is not None:
+        changes["output_format"] = decode_format(given["format"], join(PATH, "audio.output.format"))
+    return changes
 
 
 def _input(raw: object, new_id: Callable[[], str]) -> tuple[dict[str, Any], ...]:

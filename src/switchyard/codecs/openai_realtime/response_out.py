@@ -8,10 +8,12 @@ open and gives ``response.done``. Every output item also enters the conversation
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from switchyard.codecs.openai_realtime.session import format_wire
 from switchyard.core.errors import SwitchyardError
 from switchyard.core.events import (
     ArgumentsDelta,
@@ -45,7 +47,7 @@ class _Open:
 class ResponseEncoder:
     def __init__(self, response_id: str, new_id: NewId, *, audio: bool, voice: str, max_output_tokens: int | None,
                  metadata: dict[str, Any] | None = None, previous_item_id: str | None = None,
-                 in_conversation: bool = True) -> None:
+                 in_conversation: bool = True, output_format: str = "audio/pcm") -> None:
         self.response_id = response_id
         self.new_id = new_id
         self.audio_mode = audio
@@ -61,6 +63,9 @@ class ResponseEncoder:
         self.finish_reason: str | None = None
         self.failure: SwitchyardError | None = None
         self.audio_ms: dict[str, int] = {}
+        self.output_format = output_format
+        self.input_audio_ms = 0.0  # the user's audio in the model's context
+        self.output_audio_ms = 0
 
     def _event(self, kind: str, **fields: Any) -> Wire:
         return {"event_id": self.new_id("event_"), "type": kind, **fields}
@@ -76,8 +81,9 @@ class ResponseEncoder:
                       "conversation_id": "conv_" + self.response_id[5:] if self.in_conversation else None,
                       "output_modalities": ["audio" if self.audio_mode else "text"],
                       "max_output_tokens": "inf" if self.max_output_tokens is None else self.max_output_tokens,
-                      "audio": {"output": {"format": {"type": "audio/pcm", "rate": 24000}, "voice": self.voice}},
-                      "usage": _usage(self.usage) if status != "in_progress" else None,
+                      "audio": {"output": {"format": format_wire(self.output_format), "voice": self.voice}},
+                      "usage": _usage(self.usage, self.input_audio_ms, self.output_audio_ms)
+                      if status != "in_progress" else None,
                       "metadata": self.metadata}
         return body
 
@@ -164,6 +170,7 @@ class ResponseEncoder:
         if block is None or block.kind != "audio":
             return []
         block.audio_ms += ms
+        self.output_audio_ms += ms
         return [self._part_event("response.output_audio.delta", block, delta=delta_b64)]
 
     def end_audio(self, index: int) -> list[Wire]:
@@ -223,13 +230,22 @@ class ResponseEncoder:
         return out
 
 
-def _usage(usage: Usage | None) -> Wire:
+# OpenAI's count of audio tokens: user audio 1 token per 100 ms, assistant audio 1 per 50 ms
+INPUT_AUDIO_MS_PER_TOKEN, OUTPUT_AUDIO_MS_PER_TOKEN = 100, 50
+
+
+def _usage(usage: Usage | None, input_audio_ms: float, output_audio_ms: int) -> Wire:
+    """The model's own text tokens, and the audio's tokens counted as OpenAI counts them
+    (the model read the audio's transcript: its tokens are among the text tokens too)."""
     usage = usage or Usage()
     cached = usage.cached_input_tokens
-    return {"total_tokens": usage.input_tokens + usage.output_tokens, "input_tokens": usage.input_tokens,
-            "output_tokens": usage.output_tokens,
-            "input_token_details": {"cached_tokens": cached, "text_tokens": usage.input_tokens, "audio_tokens": 0,
+    audio_in = math.ceil(input_audio_ms / INPUT_AUDIO_MS_PER_TOKEN)
+    audio_out = math.ceil(output_audio_ms / OUTPUT_AUDIO_MS_PER_TOKEN)
+    text_in, text_out = usage.input_tokens, usage.output_tokens
+    return {"total_tokens": text_in + audio_in + text_out + audio_out, "input_tokens": text_in + audio_in,
+            "output_tokens": text_out + audio_out,
+            "input_token_details": {"cached_tokens": cached, "text_tokens": text_in, "audio_tokens": audio_in,
                                     "image_tokens": 0,
                                     "cached_tokens_details": {"text_tokens": cached, "audio_tokens": 0,
                                                               "image_tokens": 0}},
-            "output_token_details": {"text_tokens": usage.output_tokens, "audio_tokens": 0}}
+            "output_token_details": {"text_tokens": text_out, "audio_tokens": audio_out}}

@@ -9,10 +9,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.codecs.openai_chat.fields import arr, join, obj, one_of, opt_bool, opt_int, opt_num, opt_str, req_str
+from switchyard.codecs.openai_realtime.g711 import FORMATS, Format
 from switchyard.core.errors import invalid, unsupported
 from switchyard.core.request import Tool, ToolChoice
 
 Modality = Literal["text", "audio"]
+Kind = Literal["realtime", "transcription"]
+Eagerness = Literal["low", "medium", "high", "auto"]
 RATE = 24_000  # the only PCM rate of the GA protocol
 DEFAULT_INSTRUCTIONS = "You are a helpful, friendly assistant. Keep your answers short and conversational."
 VOICES = ("alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse", "marin",
@@ -23,8 +26,11 @@ DEFAULT_THRESHOLD, DEFAULT_PREFIX_MS, DEFAULT_SILENCE_MS = 0.5, 300, 500
 
 @dataclass(frozen=True, slots=True)
 class Vad:
-    """``turn_detection: {"type": "server_vad", ...}``."""
+    """``turn_detection``: ``server_vad`` with its settings, or ``semantic_vad`` (the same
+    energy detector with the defaults, its end-of-turn wait chosen by ``eagerness``)."""
 
+    type: Literal["server_vad", "semantic_vad"] = "server_vad"
+    eagerness: Eagerness = "auto"
     threshold: float = DEFAULT_THRESHOLD
     prefix_padding_ms: int = DEFAULT_PREFIX_MS
     silence_duration_ms: int = DEFAULT_SILENCE_MS
@@ -44,7 +50,8 @@ class Transcription:
 
 @dataclass(frozen=True, slots=True)
 class SessionConfig:
-    model: str
+    model: str  # the chat model; "" in a transcription session
+    kind: Kind = "realtime"
     instructions: str = DEFAULT_INSTRUCTIONS
     output_modalities: tuple[Modality, ...] = ("audio",)
     tools: tuple[Tool, ...] = ()
@@ -57,6 +64,8 @@ class SessionConfig:
     transcription: Transcription | None = None
     turn_detection: Vad | None = field(default_factory=Vad)
     parallel_tool_calls: bool | None = None
+    input_format: Format = "audio/pcm"
+    output_format: Format = "audio/pcm"
 
     @property
     def audio_out(self) -> bool:
@@ -122,37 +131,44 @@ def decode_max_tokens(raw: object, path: str) -> int | None:
     return raw
 
 
-def _pcm_format(raw: object, path: str) -> None:
+def decode_format(raw: object, path: str) -> Format:
     fmt = obj(raw, path)
-    kind = opt_str(fmt, "type", path) or "audio/pcm"
-    if kind in ("audio/pcmu", "audio/pcma"):
-        raise unsupported(join(path, "type"), "only 'audio/pcm' (16-bit, 24 kHz, mono) is served here")
-    one_of(kind, ("audio/pcm",), join(path, "type"))
+    kind = one_of(opt_str(fmt, "type", path) or "audio/pcm", FORMATS, join(path, "type"))
     rate = opt_int(fmt, "rate", path)
-    if rate is not None and rate != RATE:
-        raise invalid(f"Invalid '{join(path, 'rate')}': only {RATE} is supported.", join(path, "rate"),
-                      "invalid_value")
+    if rate is not None and (kind != "audio/pcm" or rate != RATE):
+        raise invalid(f"Invalid '{join(path, 'rate')}': only 'audio/pcm' has a rate, and only {RATE}.",
+                      join(path, "rate"), "invalid_value")
+    return kind  # type: ignore[return-value]
 
 
 def decode_vad(raw: object, path: str) -> Vad | None:
     if raw is None:
         return None
     vad = obj(raw, path)
-    kind = req_str(vad, "type", path)
+    kind = one_of(req_str(vad, "type", path), ("server_vad", "semantic_vad"), join(path, "type"))
+    create = opt_bool(vad, "create_response", path)
+    interrupt = opt_bool(vad, "interrupt_response", path)
+    common = {"create_response": True if create is None else create,
+              "interrupt_response": True if interrupt is None else interrupt}
     if kind == "semantic_vad":
-        raise unsupported(join(path, "type"), "use 'server_vad' (an energy detector) or null for manual commits")
-    one_of(kind, ("server_vad",), join(path, "type"))
+        for name in ("threshold", "prefix_padding_ms", "silence_duration_ms", "idle_timeout_ms"):
+            if vad.get(name) is not None:
+                raise invalid(f"Unknown parameter: '{join(path, name)}' (semantic_vad has no {name}).",
+                              join(path, name), "unknown_parameter")
+        eagerness = one_of(opt_str(vad, "eagerness", path) or "auto", ("low", "medium", "high", "auto"),
+                           join(path, "eagerness"))
+        return Vad(type="semantic_vad", eagerness=eagerness, **common)  # type: ignore[arg-type]
+    if vad.get("eagerness") is not None:
+        raise invalid(f"Unknown parameter: '{join(path, 'eagerness')}' (only semantic_vad has it).",
+                      join(path, "eagerness"), "unknown_parameter")
     threshold = opt_num(vad, "threshold", path, lo=0.0, hi=1.0)
     prefix = opt_int(vad, "prefix_padding_ms", path, lo=0, hi=10_000)
     silence = opt_int(vad, "silence_duration_ms", path, lo=10, hi=10_000)
-    create = opt_bool(vad, "create_response", path)
-    interrupt = opt_bool(vad, "interrupt_response", path)
     idle = opt_int(vad, "idle_timeout_ms", path, lo=5000, hi=30_000)
     return Vad(threshold=DEFAULT_THRESHOLD if threshold is None else float(threshold),
                prefix_padding_ms=DEFAULT_PREFIX_MS if prefix is None else prefix,
                silence_duration_ms=DEFAULT_SILENCE_MS if silence is None else silence,
-               create_response=True if create is None else create,
-               interrupt_response=True if interrupt is None else interrupt, idle_timeout_ms=idle)
+               idle_timeout_ms=idle, **common)  # type: ignore[arg-type]
 
 
 def decode_transcription(raw: object, path: str, default_model: str) -> Transcription | None:
@@ -178,7 +194,7 @@ def _audio(config: SessionConfig, raw: object, path: str, default_stt: str) -> d
         here = join(path, "input")
         given = obj(audio["input"], here)
         if given.get("format") is not None:
-            _pcm_format(given["format"], join(here, "format"))
+            changes["input_format"] = decode_format(given["format"], join(here, "format"))
         if "transcription" in given:
             changes["transcription"] = decode_transcription(given["transcription"], join(here, "transcription"),
                                                             default_stt)
@@ -188,9 +204,12 @@ def _audio(config: SessionConfig, raw: object, path: str, default_stt: str) -> d
             obj(given["noise_reduction"], join(here, "noise_reduction"))  # accepted, not applied
     if audio.get("output") is not None:
         here = join(path, "output")
+        if config.kind == "transcription":
+            raise invalid(f"Unknown parameter: '{here}' (a transcription session has no output).", here,
+                          "unknown_parameter")
         given = obj(audio["output"], here)
         if given.get("format") is not None:
-            _pcm_format(given["format"], join(here, "format"))
+            changes["output_format"] = decode_format(given["format"], join(here, "format"))
         if given.get("voice") is not None:
             changes["voice"] = decode_voice(given["voice"], join(here, "voice"))
         speed = opt_num(given, "speed", here, lo=0.25, hi=1.5)
@@ -199,16 +218,25 @@ def _audio(config: SessionConfig, raw: object, path: str, default_stt: str) -> d
     return changes
 
 
+_TRANSCRIPTION_FIELDS = ("type", "audio", "include", "object", "id", "expires_at")
+
+
 def apply_update(config: SessionConfig, raw: object, path: str = "session", *,
                  default_stt: str = "whisper-1") -> SessionConfig:
     """``config`` with the fields of a ``session`` object applied; the fields it leaves out
-    keep their values. A bad field raises ``SwitchyardError`` naming it."""
+    keep their values. A bad field raises ``SwitchyardError`` naming it. A session's type
+    is fixed when it opens."""
     session = obj(raw, path)
     kind = opt_str(session, "type", path)
-    if kind == "transcription":
-        raise unsupported(join(path, "type"), "transcription-only sessions are not served; use 'realtime'")
-    if kind is not None:
-        one_of(kind, ("realtime",), join(path, "type"))
+    if kind is not None and one_of(kind, ("realtime", "transcription"), join(path, "type")) != config.kind:
+        raise invalid(f"Invalid value for '{join(path, 'type')}': this is a {config.kind} session, and a "
+                      "session's type cannot change (open a transcription session with ?intent=transcription "
+                      "or a client secret made for one).", join(path, "type"), "invalid_value")
+    include = session.get("include")
+    if include is not None and arr(include, join(path, "include")):
+        raise unsupported(join(path, "include"), "transcription logprobs are not available here")
+    if config.kind == "transcription":
+        return _transcription_update(config, session, path, default_stt)
     changes: dict[str, Any] = {}
     model = opt_str(session, "model", path)
     if model is not None:
@@ -237,12 +265,39 @@ def apply_update(config: SessionConfig, raw: object, path: str = "session", *,
     return dataclasses.replace(config, **changes)
 
 
+def transcription_config(default_stt: str) -> SessionConfig:
+    """A new transcription session: no chat model, every turn transcribed for the client."""
+    return SessionConfig(model="", kind="transcription", output_modalities=("text",),
+                         transcription=Transcription(model=default_stt))
+
+
+def _transcription_update(config: SessionConfig, session: dict[str, Any], path: str,
+                          default_stt: str) -> SessionConfig:
+    for name in session:
+        if name not in _TRANSCRIPTION_FIELDS and session[name] is not None:
+            raise invalid(f"Unknown parameter: '{join(path, name)}' (a transcription session takes 'audio.input' "
+                          "and 'include').", join(path, name), "unknown_parameter")
+    if session.get("audio") is None:
+        return config
+    changes = _audio(config, session["audio"], join(path, "audio"), default_stt)
+    if changes.get("transcription", config.transcription) is None:
+        changes["transcription"] = Transcription(model=default_stt)  # transcribing is what the session is for
+    return dataclasses.replace(config, **changes)
+
+
 def _vad_wire(vad: Vad | None) -> dict[str, Any] | None:
     if vad is None:
         return None
+    if vad.type == "semantic_vad":
+        return {"type": "semantic_vad", "eagerness": vad.eagerness, "create_response": vad.create_response,
+                "interrupt_response": vad.interrupt_response}
     return {"type": "server_vad", "threshold": vad.threshold, "prefix_padding_ms": vad.prefix_padding_ms,
             "silence_duration_ms": vad.silence_duration_ms, "idle_timeout_ms": vad.idle_timeout_ms,
             "create_response": vad.create_response, "interrupt_response": vad.interrupt_response}
+
+
+def format_wire(fmt: str) -> dict[str, Any]:
+    return {"type": "audio/pcm", "rate": RATE} if fmt == "audio/pcm" else {"type": fmt}
 
 
 def _transcription_wire(spec: Transcription | None) -> dict[str, Any] | None:
@@ -257,8 +312,13 @@ def _transcription_wire(spec: Transcription | None) -> dict[str, Any] | None:
 
 
 def encode_session(config: SessionConfig, session_id: str, expires_at: int) -> dict[str, Any]:
-    """The GA session object (``type: realtime``)."""
-    pcm = {"type": "audio/pcm", "rate": RATE}
+    """The GA session object (``type: realtime``, or ``transcription``)."""
+    audio_in = {"format": format_wire(config.input_format),
+                "transcription": _transcription_wire(config.transcription),
+                "noise_reduction": None, "turn_detection": _vad_wire(config.turn_detection)}
+    if config.kind == "transcription":
+        return {"type": "transcription", "object": "realtime.transcription_session", "id": session_id,
+                "expires_at": expires_at, "include": None, "audio": {"input": audio_in}}
     return {
         "type": "realtime", "object": "realtime.session", "id": session_id, "model": config.model,
         "output_modalities": list(config.output_modalities), "instructions": config.instructions,
@@ -266,8 +326,7 @@ def encode_session(config: SessionConfig, session_id: str, expires_at: int) -> d
         "max_output_tokens": "inf" if config.max_output_tokens is None else config.max_output_tokens,
         "tracing": None, "truncation": "auto", "prompt": None, "expires_at": expires_at, "include": None,
         "audio": {
-            "input": {"format": dict(pcm), "transcription": _transcription_wire(config.transcription),
-                      "noise_reduction": None, "turn_detection": _vad_wire(config.turn_detection)},
-            "output": {"format": dict(pcm), "voice": config.voice, "speed": config.speed},
+            "input": audio_in,
+            "output": {"format": format_wire(config.output_format), "voice": config.voice, "speed": config.speed},
         },
     }

@@ -72,8 +72,8 @@ def _project_changes(form: Any) -> dict[str, Any]:
     changes["name"] = text_field({"name": forms.text(form, "name")}, "name")
     amount = forms.cents(form, "budget_usd")
     interval = forms.text(form, "budget_interval") or "month"
-    if interval not in ("month", "total"):
-        raise invalid("'budget_interval' must be 'month' or 'total'.", "budget_interval")
+    if interval not in ("month", "day", "total"):
+        raise invalid("'budget_interval' must be 'month', 'day' or 'total'.", "budget_interval")
     changes["budget_usd"] = None if amount is None else cents_field({"threshold_amount": amount},
                                                                     "threshold_amount")
     changes["budget_interval"] = None if amount is None else interval

@@ -31,6 +31,8 @@ class RealtimeContext:
     speech_model: str  # speaks the model's answers
     check_model: Callable[[str], None]  # raises for a model the caller may not use
     observe: Observe  # one call, measured and logged like an HTTP request
+    caller_live: Callable[[], Awaitable[bool]]  # the caller's key still works (not revoked, disabled, expired)
+    transcribe_at_pauses: bool = True
 
     @contextlib.asynccontextmanager
     async def call(self) -> AsyncIterator[Any]:

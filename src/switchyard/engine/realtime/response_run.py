@@ -12,6 +12,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from switchyard.codecs.openai_realtime.g711 import Encoder
 from switchyard.codecs.openai_realtime.items import to_canonical
 from switchyard.codecs.openai_realtime.response_in import ResponseParams
 from switchyard.codecs.openai_realtime.response_out import ResponseEncoder
@@ -49,7 +50,8 @@ class ResponseRun:
         self.on_item = on_item  # an output item entered the conversation (after the given id)
         self.encoder = ResponseEncoder(response_id, new_id, audio=params.config.audio_out, voice=params.config.voice,
                                        max_output_tokens=params.config.max_output_tokens, metadata=params.metadata,
-                                       previous_item_id=previous_item_id, in_conversation=params.in_conversation)
+                                       previous_item_id=previous_item_id, in_conversation=params.in_conversation,
+                                       output_format=params.config.output_format)
         self.cancel_reason: str | None = None
         self._work: asyncio.Task[None] | None = None
         self._known = 0
@@ -108,7 +110,8 @@ class ResponseRun:
         speaking: asyncio.Task[None] | None = None
         if config.audio_out:
             speaker = self.ctx.audio.speaker(self.ctx.speech_model)
-            voice = Voice(speaker, self.ctx.speech_model, config.voice, config.speed, self._audio, self._end_audio)
+            voice = Voice(speaker, self.ctx.speech_model, config.voice, config.speed, self._audio, self._end_audio,
+                          Encoder(config.output_format))
             speaking = asyncio.create_task(voice.run())
         sentences: dict[int, Sentences] = {}
         events = generate(route, request)

@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import secrets
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 from switchyard.codecs.openai_realtime import client_events as ce
 from switchyard.codecs.openai_realtime.conversation import BYTES_PER_MS, Phase, SessionState
+from switchyard.codecs.openai_realtime.g711 import Decoder
 from switchyard.codecs.openai_realtime.items import decode_item, user_audio_item
 from switchyard.codecs.openai_realtime.response_in import decode_response
 from switchyard.codecs.openai_realtime.server_events import (
@@ -25,13 +28,16 @@ from switchyard.codecs.openai_realtime.server_events import (
 )
 from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update, encode_session
 from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
-from switchyard.engine.realtime.audio_in import transcribe
+from switchyard.engine.realtime.audio_in import Transcribing, transcribe
 from switchyard.engine.realtime.context import RealtimeContext, Send
 from switchyard.engine.realtime.response_run import ResponseRun
-from switchyard.engine.realtime.vad import FRAME_MS, EnergyVad, SpeechStarted, SpeechStopped
+from switchyard.engine.realtime.vad import FRAME_MS, EnergyVad, Paused, Resumed, SpeechStarted, SpeechStopped, VadEvent
 
 log = logging.getLogger("switchyard")
 SESSION_SECONDS = 60 * 60  # a session's lifetime, as OpenAI's
+CALLER_CHECK_SECONDS = 5.0
+KEEP_TRANSCRIBED = 64  # the items a transcription session keeps (it never sends them to a model)
+TRANSCRIPTION_EVENTS = (ce.SessionUpdate, ce.AudioAppend, ce.AudioCommit, ce.AudioClear)
 
 
 def new_id(prefix: str) -> str:
@@ -41,9 +47,15 @@ def new_id(prefix: str) -> str:
     return prefix + chars[:20]
 
 
+class CallerRevoked(Exception):
+    """The session's caller may no longer call: the connection closes."""
+
+
 class RealtimeSession:
-    def __init__(self, ctx: RealtimeContext, config: SessionConfig, send: Send) -> None:
+    def __init__(self, ctx: RealtimeContext, config: SessionConfig, send: Send, *, pcm_only: bool = False) -> None:
         self.ctx = ctx
+        self.pcm_only = pcm_only  # a WebRTC call: its tracks carry the audio, the session stays 24 kHz PCM
+        config = self._transport(config)
         self.config = config
         self.send = send
         self.state = SessionState()
@@ -55,6 +67,9 @@ class RealtimeSession:
         self.run: ResponseRun | None = None
         self.tasks: set[asyncio.Task[None]] = set()
         self.transcripts: dict[str, asyncio.Task[None]] = {}  # item id -> its transcription
+        self.speculation: Transcribing | None = None  # the turn in progress, transcribed at its last pause
+        self.decoder = Decoder(config.input_format)
+        self.caller_checked = time.monotonic()
 
     # --- lifecycle -----------------------------------------------------------------------
 
@@ -67,6 +82,7 @@ class RealtimeSession:
                                   None, "session_expired"), None)
 
     async def close(self) -> None:
+        self._drop_speculation()
         if self.run is not None:
             self.run.cancel("client_cancelled")
         for task in list(self.tasks):
@@ -88,13 +104,31 @@ class RealtimeSession:
     # --- client events -------------------------------------------------------------------
 
     async def receive(self, raw: str | bytes) -> None:
+        """One client event; raises ``CallerRevoked`` (after an ``error`` event) once the
+        caller's key no longer works: the session must end."""
         client_event_id: str | None = None
         try:
             frame = ce.load_frame(raw)
             client_event_id = ce.event_id_of(frame)
-            await self._handle(ce.decode_event(frame))
+            decoded = ce.decode_event(frame)
+            if self.config.kind == "transcription" and not isinstance(decoded, TRANSCRIPTION_EVENTS):
+                raise invalid("A transcription session takes session.update and input_audio_buffer events only.",
+                              "type", "invalid_value")
+            await self._check_caller(isinstance(decoded, ce.ResponseCreate), client_event_id)
+            await self._handle(decoded)
         except SwitchyardError as error:
             await self._error(error, client_event_id)
+
+    async def _check_caller(self, now: bool, client_event_id: str | None) -> None:
+        """Before every response, and every ``CALLER_CHECK_SECONDS`` of other events."""
+        if not now and time.monotonic() - self.caller_checked < CALLER_CHECK_SECONDS:
+            return
+        self.caller_checked = time.monotonic()
+        if not await self.ctx.caller_live():
+            await self._error(SwitchyardError(
+                ErrorKind.AUTHENTICATION, "The API key this session was opened with (or its client secret was made "
+                "with) has been revoked, disabled or has expired.", code="invalid_api_key"), client_event_id)
+            raise CallerRevoked
 
     async def _handle(self, ev: ce.ClientEvent) -> None:
         if isinstance(ev, ce.SessionUpdate):
@@ -118,12 +152,11 @@ class RealtimeSession:
             await self._append(ev.audio)
         elif isinstance(ev, ce.AudioCommit):
             self.state.buffer.check_commit()
+            self._forget_turn()
             await self._commit(self.state.buffer.take())
         elif isinstance(ev, ce.AudioClear):
             self.state.buffer.clear()
-            if self.vad is not None:
-                self.vad.reset()
-            self.speech_item = None
+            self._forget_turn()
             await self.send(event(new_id("event_"), "input_audio_buffer.cleared"))
         elif isinstance(ev, ce.OutputAudioClear):
             raise invalid("output_audio_buffer.clear is for WebRTC and SIP connections; over a WebSocket send "
@@ -135,18 +168,36 @@ class RealtimeSession:
             if self.run is not None and self.run.encoder.response_id == response_id:
                 self.run.cancel("client_cancelled")
 
+    def _transport(self, config: SessionConfig) -> SessionConfig:
+        if self.pcm_only:
+            return dataclasses.replace(config, input_format="audio/pcm", output_format="audio/pcm")
+        return config
+
     async def _update(self, session: dict[str, Any]) -> None:
-        config = apply_update(self.config, session, default_stt=self.ctx.transcription_model)
-        if config.model != self.config.model:
+        config = self._transport(apply_update(self.config, session, default_stt=self.ctx.transcription_model))
+        if config.model != self.config.model and config.kind == "realtime":
             self.ctx.check_model(config.model)
             self.ctx.models.resolve(config.model)
-        if config.audio_out:
+        if config.audio_out and config.kind == "realtime":
             self._check_speaker()
+        if config.transcription is not None and config.transcription != self.config.transcription:
+            self._check_transcriber(config.transcription.model)
         if config.turn_detection != self.config.turn_detection:
             self.vad = EnergyVad(config.turn_detection) if config.turn_detection else None
             self.speech_item = None
+            self._drop_speculation()
+        if config.input_format != self.config.input_format:
+            self.decoder = Decoder(config.input_format)
         self.config = config
         await self.send(event(new_id("event_"), "session.updated", session=self._session()))
+
+    def _check_transcriber(self, name: str) -> None:
+        try:
+            self.ctx.check_model(name)
+            self.ctx.audio.transcriber(name)
+        except SwitchyardError as error:
+            error.param = "session.audio.input.transcription.model"
+            raise
 
     def _check_speaker(self) -> None:
         try:
@@ -159,71 +210,133 @@ class RealtimeSession:
     # --- input audio ---------------------------------------------------------------------
 
     async def _append(self, audio: bytes) -> None:
-        self.state.buffer.append(audio)
-        self.appended_ms += len(audio) / BYTES_PER_MS
+        if not self.decoder.bytes_ok(audio):
+            raise invalid("Invalid 'audio': 16-bit PCM audio has an even number of bytes.", "audio",
+                          "invalid_value")
+        pcm = self.decoder(audio)
+        self.state.buffer.append(pcm)
+        self.appended_ms += len(pcm) / BYTES_PER_MS
         if self.vad is None:
             return
-        for found in self.vad.feed(audio):
-            if isinstance(found, SpeechStarted):
-                self.speech_item = new_id("item_")
-                await self.send(event(new_id("event_"), "input_audio_buffer.speech_started",
-                                      audio_start_ms=found.audio_start_ms, item_id=self.speech_item))
-                if self.run is not None and self.config.turn_detection is not None \
-                        and self.config.turn_detection.interrupt_response:
-                    self.run.cancel("turn_detected")
-            elif isinstance(found, SpeechStopped):
-                item_id = self.speech_item or new_id("item_")
-                self.speech_item = None
-                await self.send(event(new_id("event_"), "input_audio_buffer.speech_stopped",
-                                      audio_end_ms=found.audio_end_ms, item_id=item_id))
-                origin = self.appended_ms - self.state.buffer.ms  # session time of the buffer's start
-                pcm = self.state.buffer.take(max(0.0, found.audio_start_ms - origin), found.audio_end_ms - origin)
-                await self._commit(pcm, item_id)
-                vad = self.config.turn_detection
-                if vad is not None and vad.create_response and self.state.phase is Phase.IDLE:
-                    await self._create_response({})
+        for found in self.vad.feed(pcm):
+            await self._vad_event(found)
         if not self.vad.speaking and self.config.turn_detection is not None:
             # no turn is open: only the padding a next turn would start with is worth keeping
             self.state.buffer.keep_last(self.config.turn_detection.prefix_padding_ms + 2 * FRAME_MS)
 
-    async def _commit(self, pcm: bytes, item_id: str | None = None) -> None:
+    def _turn_audio(self, start_ms: float, end_ms: float) -> bytes:
+        """A copy of the buffer's audio between two session times."""
+        origin = self.appended_ms - self.state.buffer.ms  # session time of the buffer's start
+        first = int(max(0.0, start_ms - origin) * BYTES_PER_MS) // 2 * 2
+        last = int(max(0.0, end_ms - origin) * BYTES_PER_MS) // 2 * 2
+        return bytes(self.state.buffer.data[first:last])
+
+    async def _vad_event(self, found: VadEvent) -> None:
+        if isinstance(found, SpeechStarted):
+            self.speech_item = new_id("item_")
+            await self.send(event(new_id("event_"), "input_audio_buffer.speech_started",
+                                  audio_start_ms=found.audio_start_ms, item_id=self.speech_item))
+            if self.run is not None and self.config.turn_detection is not None \
+                    and self.config.turn_detection.interrupt_response:
+                self.run.cancel("turn_detected")
+        elif isinstance(found, Paused):
+            self._drop_speculation()
+            semantic = self.config.turn_detection is not None and self.config.turn_detection.type == "semantic_vad"
+            if not (self.ctx.transcribe_at_pauses or semantic):
+                return
+            pcm = self._turn_audio(found.audio_start_ms, found.audio_end_ms)
+            self.speculation = self._transcription(pcm)
+            if semantic:
+                self._spawn(self._judge_turn(self.speculation))
+        elif isinstance(found, Resumed):
+            self._drop_speculation()
+        else:
+            await self._speech_stopped(found)
+
+    def _forget_turn(self) -> None:
+        """The turn in progress ends by hand (committed or cleared): the VAD starts afresh."""
+        if self.vad is not None:
+            self.vad.reset()
+        self._drop_speculation()
+        self.speech_item = None
+
+    def _drop_speculation(self) -> None:
+        if self.speculation is not None:
+            self.speculation.cancel()
+            self.speculation = None
+
+    async def _judge_turn(self, heard: Transcribing) -> None:
+        """semantic_vad: a transcript of the turn so far that ends a sentence ends the turn
+        after the short wait (at once, when that much silence has already come)."""
+        await asyncio.wait([heard.task])
+        if heard is not self.speculation or self.vad is None or heard.error is not None:
+            return
+        if heard.text.endswith((".", "?", "!")):
+            self.vad.sentence_ended = True
+            stopped = self.vad.end_now()
+            if stopped is not None:
+                try:
+                    await self._speech_stopped(stopped)
+                except SwitchyardError as error:
+                    await self._error(error, None)
+
+    async def _speech_stopped(self, found: SpeechStopped) -> None:
+        item_id = self.speech_item or new_id("item_")
+        self.speech_item = None
+        await self.send(event(new_id("event_"), "input_audio_buffer.speech_stopped",
+                              audio_end_ms=found.audio_end_ms, item_id=item_id))
+        origin = self.appended_ms - self.state.buffer.ms  # session time of the buffer's start
+        pcm = self.state.buffer.take(max(0.0, found.audio_start_ms - origin), found.audio_end_ms - origin)
+        heard, self.speculation = self.speculation, None  # the turn as heard at its last pause
+        if heard is not None and heard.finished and heard.error is not None:
+            heard = None  # it failed: the turn is transcribed again
+        await self._commit(pcm, item_id, heard)
+        vad = self.config.turn_detection
+        if vad is not None and vad.create_response and self.state.phase is Phase.IDLE \
+                and self.config.kind == "realtime":
+            await self._create_response({})
+
+    def _transcription(self, pcm: bytes) -> Transcribing:
+        spec = self.config.transcription
+        model = spec.model if spec is not None else self.ctx.transcription_model
+
+        def run() -> AsyncIterator[str]:
+            transcriber = self.ctx.audio.transcriber(model)
+            return transcribe(transcriber, self.ctx.data_dir / "audio-uploads", pcm, model,
+                              spec.language if spec else None, spec.prompt if spec else None)
+
+        return Transcribing(run, self.ctx.call, len(pcm) / BYTES_PER_MS)
+
+    async def _commit(self, pcm: bytes, item_id: str | None = None, heard: Transcribing | None = None) -> None:
+        if self.config.kind == "transcription":
+            self.state.conversation.forget_before(KEEP_TRANSCRIBED)
         item = user_audio_item(item_id or new_id("item_"))
         previous = self.state.conversation.add(item)
+        self.state.conversation.input_audio_ms[item["id"]] = len(pcm) / BYTES_PER_MS
         await self.send(event(new_id("event_"), "input_audio_buffer.committed", previous_item_id=previous,
                               item_id=item["id"]))
         await self.send(event(new_id("event_"), "conversation.item.added", previous_item_id=previous, item=item))
         await self.send(event(new_id("event_"), "conversation.item.done", previous_item_id=previous, item=item))
-        self.transcripts[item["id"]] = self._spawn(self._transcribe(item, pcm))
+        self.transcripts[item["id"]] = self._spawn(self._transcribe(item, heard or self._transcription(pcm),
+                                                                    len(pcm) / BYTES_PER_MS / 1000))
 
-    async def _transcribe(self, item: dict[str, Any], pcm: bytes) -> None:
-        spec = self.config.transcription
-        show = spec is not None  # the client asked to see the transcript
-        model = spec.model if spec is not None else self.ctx.transcription_model
-        pieces: list[str] = []
+    async def _transcribe(self, item: dict[str, Any], heard: Transcribing, seconds: float) -> None:
+        show = self.config.transcription is not None  # the client asked to see the transcript
         try:
-            async with self.ctx.call():
-                transcriber = self.ctx.audio.transcriber(model)
-                async for piece in transcribe(transcriber, self.ctx.data_dir / "audio-uploads", pcm, model,
-                                              spec.language if spec else None, spec.prompt if spec else None):
-                    pieces.append(piece)
-                    if show:
-                        await self.send(event(new_id("event_"), "conversation.item.input_audio_transcription.delta",
-                                              item_id=item["id"], content_index=0, delta=piece, logprobs=None))
+            async for piece in heard.pieces():
+                if show:
+                    await self.send(event(new_id("event_"), "conversation.item.input_audio_transcription.delta",
+                                          item_id=item["id"], content_index=0, delta=piece, logprobs=None))
         except SwitchyardError as error:
             if show:
                 await self.send(transcription_failed(new_id("event_"), item["id"], error))
             return
-        except Exception:
-            log.exception("realtime transcription failed")
-            if show:
-                await self.send(transcription_failed(new_id("event_"), item["id"],
-                                                     SwitchyardError(ErrorKind.SERVER, "Transcription failed.")))
-            return
-        transcript = "".join(pieces).strip()
-        item["content"][0]["transcript"] = transcript
+        except asyncio.CancelledError:  # the session closed
+            heard.cancel()
+            raise
+        item["content"][0]["transcript"] = heard.text
         if show:
-            await self.send(transcription_completed(new_id("event_"), item["id"], transcript,
-                                                    len(pcm) / BYTES_PER_MS / 1000))
+            await self.send(transcription_completed(new_id("event_"), item["id"], heard.text, seconds))
 
     # --- responses -----------------------------------------------------------------------
 
@@ -249,6 +362,8 @@ class RealtimeSession:
                     await asyncio.gather(*pending, return_exceptions=True)
                 items = [dict(item) for item in self.state.conversation.items]
             run.items = items
+            heard = self.state.conversation.input_audio_ms
+            run.encoder.input_audio_ms = sum(heard.get(item["id"], 0.0) for item in items)
             encoder = await run.run()
             for item_id, ms in encoder.audio_ms.items():
                 self.state.conversation.audio_ms[item_id] = ms

@@ -1,6 +1,7 @@
 """The spoken half of an audio response: the model's text cut into sentences as it
 streams, each sentence spoken by the speech model as soon as it is whole (16-bit PCM at
-24 kHz), so the first audio goes out while the model is still writing."""
+24 kHz, then in the session's output format), so the first audio goes out while the model is
+still writing."""
 
 from __future__ import annotations
 
@@ -9,12 +10,12 @@ import base64
 import re
 from collections.abc import Awaitable, Callable
 
+from switchyard.codecs.openai_realtime.g711 import Encoder
 from switchyard.core.audio import SpeechRequest
 from switchyard.gateway.metered_audio import MeteredSpeaker
 
 _END = re.compile(r"[.!?;:]+[\"')\]]*\s+|\n+")
 MAX_SENTENCE = 240  # characters; a longer run without an end is cut at a space
-BYTES_PER_MS = 48
 CHUNK_BYTES = 24_000 * 2 // 5  # audio deltas of 200 ms at most
 
 
@@ -52,13 +53,14 @@ class Voice:
     """Speaks queued sentences one after another; ``audio`` gets each delta (base64, ms)."""
 
     def __init__(self, speaker: MeteredSpeaker, model: str, voice: str, speed: float, audio: AudioOut,
-                 end: EndOut) -> None:
+                 end: EndOut, encode: Encoder) -> None:
         self.speaker = speaker
         self.model = model
         self.voice = voice
         self.speed = speed
         self.audio = audio
         self.end = end
+        self.encode = encode  # to the session's output format
         self.jobs: asyncio.Queue[Job | None] = asyncio.Queue()
 
     def say(self, index: int, sentences: list[str]) -> None:
@@ -84,6 +86,11 @@ class Voice:
                 pending += chunk
                 while len(pending) >= CHUNK_BYTES:
                     piece, pending = pending[:CHUNK_BYTES], pending[CHUNK_BYTES:]
-                    await self.audio(index, base64.b64encode(piece).decode(), len(piece) // BYTES_PER_MS)
+                    await self._send(index, piece)
             if pending:
-                await self.audio(index, base64.b64encode(pending).decode(), len(pending) // BYTES_PER_MS)
+                await self._send(index, pending[:len(pending) // 2 * 2])
+
+    async def _send(self, index: int, pcm: bytes) -> None:
+        data = self.encode(pcm)
+        if data:
+            await self.audio(index, base64.b64encode(data).decode(), self.encode.ms(data))

@@ -1,11 +1,20 @@
-"""Server VAD: an energy detector over 16-bit PCM at 24 kHz.
+"""Turn detection over 16-bit PCM at 24 kHz: an energy detector, for ``server_vad`` and
+``semantic_vad`` alike.
 
 Audio is judged in 20 ms frames. A frame is loud when its RMS amplitude (full scale 1.0)
 is at least ``threshold * LOUDNESS_SCALE`` (the default threshold 0.5 is -34 dBFS, well
-under speech and well over a quiet room). Speech starts at the first loud frame and
-stops once ``silence_duration_ms`` of frames in a row are quiet; the committed turn runs
-from ``prefix_padding_ms`` before the start to the end of the last loud frame plus the
-silence. Times are milliseconds since the session's first appended audio."""
+under speech and well over a quiet room). Speech starts at the first loud frame. Once
+``PAUSE_MS`` of frames in a row are quiet the detector reports a pause (the session
+starts transcribing the turn so far then, so the transcript is ready sooner); a loud
+frame after that reports that speech resumed. The turn ends:
+
+- ``server_vad``: after ``silence_duration_ms`` of quiet frames in a row;
+- ``semantic_vad``: after the eagerness's short wait when the transcript of the turn so far
+  ends a sentence (``.``, ``?``, ``!``: the session says so with ``sentence_ended``), else
+  after its long wait (``SEMANTIC_WAITS``).
+
+The committed turn runs from ``prefix_padding_ms`` before the start to the end. Times are
+milliseconds since the session's first appended audio."""
 
 from __future__ import annotations
 
@@ -19,6 +28,9 @@ RATE = 24_000
 FRAME_MS = 20
 FRAME_BYTES = RATE * FRAME_MS // 1000 * 2
 LOUDNESS_SCALE = 0.04
+PAUSE_MS = 200
+# eagerness -> (ms of silence once the turn's transcript ends a sentence, ms of silence otherwise)
+SEMANTIC_WAITS = {"high": (200, 2000), "auto": (500, 4000), "medium": (500, 4000), "low": (1000, 8000)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,12 +39,23 @@ class SpeechStarted:
 
 
 @dataclass(frozen=True, slots=True)
+class Paused:
+    audio_start_ms: int  # with the prefix padding
+    audio_end_ms: int
+
+
+@dataclass(frozen=True, slots=True)
+class Resumed:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
 class SpeechStopped:
     audio_start_ms: int  # with the prefix padding
     audio_end_ms: int
 
 
-VadEvent = SpeechStarted | SpeechStopped
+VadEvent = SpeechStarted | Paused | Resumed | SpeechStopped
 
 
 class EnergyVad:
@@ -41,8 +64,10 @@ class EnergyVad:
         self._pending = bytearray()
         self._frames = 0  # frames judged so far
         self._speaking = False
+        self._paused = False
         self._start_frame = 0
         self._quiet = 0  # quiet frames in a row while speaking
+        self.sentence_ended = False  # semantic_vad: the transcript so far ends a sentence
 
     @property
     def ms(self) -> int:
@@ -52,15 +77,37 @@ class EnergyVad:
     def speaking(self) -> bool:
         return self._speaking
 
+    def _silence_frames(self) -> int:
+        if self.settings.type == "semantic_vad":
+            short, long = SEMANTIC_WAITS[self.settings.eagerness]
+            wait = short if self.sentence_ended else long
+        else:
+            wait = self.settings.silence_duration_ms
+        return max(1, wait // FRAME_MS)
+
     def reset(self) -> None:
         """Forgets any speech in progress (the buffer was cleared or committed by hand)."""
-        self._speaking, self._quiet = False, 0
+        self._speaking, self._paused, self._quiet, self.sentence_ended = False, False, 0, False
+
+    def _start_ms(self) -> int:
+        return max(0, self._start_frame * FRAME_MS - self.settings.prefix_padding_ms)
+
+    def _stop(self) -> SpeechStopped:
+        self.reset()
+        return SpeechStopped(self._start_ms(), self._frames * FRAME_MS)
+
+    def end_now(self) -> SpeechStopped | None:
+        """The turn's end, when the silence so far is already long enough (``sentence_ended``
+        changed after the audio was judged)."""
+        if self._speaking and self._quiet >= self._silence_frames():
+            return self._stop()
+        return None
 
     def feed(self, audio: bytes) -> list[VadEvent]:
         self._pending.extend(audio)
         events: list[VadEvent] = []
         level = self.settings.threshold * LOUDNESS_SCALE
-        silence_frames = max(1, self.settings.silence_duration_ms // FRAME_MS)
+        pause_frames = PAUSE_MS // FRAME_MS
         while len(self._pending) >= FRAME_BYTES:
             frame = np.frombuffer(bytes(self._pending[:FRAME_BYTES]), dtype="<i2").astype(np.float32) / 32768.0
             del self._pending[:FRAME_BYTES]
@@ -69,12 +116,18 @@ class EnergyVad:
             if not self._speaking:
                 if loud:
                     self._speaking, self._quiet, self._start_frame = True, 0, self._frames - 1
-                    events.append(SpeechStarted(max(0, self._start_frame * FRAME_MS
-                                                    - self.settings.prefix_padding_ms)))
+                    events.append(SpeechStarted(self._start_ms()))
                 continue
-            self._quiet = 0 if loud else self._quiet + 1
-            if self._quiet >= silence_frames:
-                self._speaking = False
-                start = max(0, self._start_frame * FRAME_MS - self.settings.prefix_padding_ms)
-                events.append(SpeechStopped(start, self._frames * FRAME_MS))
+            if loud:
+                self._quiet = 0
+                if self._paused:
+                    self._paused, self.sentence_ended = False, False
+                    events.append(Resumed())
+                continue
+            self._quiet += 1
+            if self._quiet >= self._silence_frames():
+                events.append(self._stop())
+            elif self._quiet == pause_frames:
+                self._paused = True
+                events.append(Paused(self._start_ms(), self._frames * FRAME_MS))
         return events

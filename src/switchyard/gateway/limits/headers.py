@@ -33,9 +33,14 @@ def _at(window: Window, now: datetime) -> str:
 
 
 def anthropic_headers(decision: Decision, now: datetime | None = None) -> dict[str, str]:
+    """Anthropic's requests-*, tokens-*, and input-tokens-* and output-tokens-*: a tokens-per-minute
+    limit here counts input and output together, so it is the limit on either (as tokens-* is
+    the most restrictive token limit in effect)."""
     moment = now or datetime.now(UTC)
     headers: dict[str, str] = {}
-    for kind, window in (("requests", decision.requests), ("tokens", decision.tokens)):
+    tokens = decision.tokens
+    for kind, window in (("requests", decision.requests), ("tokens", tokens), ("input-tokens", tokens),
+                         ("output-tokens", tokens)):
         if window is not None:
             headers[f"anthropic-ratelimit-{kind}-limit"] = str(window.limit)
             headers[f"anthropic-ratelimit-{kind}-remaining"] = str(window.remaining)

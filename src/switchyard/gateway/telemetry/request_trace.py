@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 from switchyard.core.usage import Usage
 
 if TYPE_CHECKING:
+    from opentelemetry.trace import Span
+
     from switchyard.gateway.limits import Admission, Decision, Limiter
     from switchyard.gateway.moderation import ModerationModels
     from switchyard.gateway.telemetry.metrics import Metrics
@@ -67,6 +69,7 @@ class RequestTrace:
     moderation_flags: tuple[str, ...] = ()  # categories the guardrail flagged (mode "flag")
     output_moderation_flags: tuple[str, ...] = ()  # ... in the model's output (output mode "flag")
     started: float = field(default_factory=time.monotonic)
+    span: Span | None = None  # the request's server span (with tracing on): its model calls' parent
 
     def add_usage(self, usage: Usage) -> None:
         self.usage = usage if self.usage is None else self.usage.add(usage)

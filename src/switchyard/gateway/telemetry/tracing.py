@@ -1,6 +1,8 @@
-"""OpenTelemetry spans for model calls, after the GenAI semantic conventions, exported over
-OTLP/HTTP when ``otlp_endpoint`` is set. The tracer provider belongs to the app (it is not
-installed globally) and is flushed when the app stops."""
+"""OpenTelemetry spans, exported over OTLP/HTTP when ``otlp_endpoint`` is set: one server
+span per HTTP request (the HTTP semantic conventions; it joins the client's trace when the
+request carries a W3C ``traceparent``), the parent of a span per model call (the GenAI
+semantic conventions). The tracer provider belongs to the app (it is not installed
+globally) and is flushed when the app stops."""
 
 from __future__ import annotations
 
@@ -10,10 +12,13 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode, set_span_in_context
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 from switchyard import __version__
 from switchyard.gateway.telemetry.genai import AttributeValue
+
+_PROPAGATOR = TraceContextTextMapPropagator()
 
 
 def traces_url(endpoint: str) -> str:
@@ -29,8 +34,28 @@ class Tracing:
         self._provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(endpoint))))
         self._tracer = self._provider.get_tracer("switchyard", __version__)
 
-    def start_model_span(self, operation: str, model: str, attributes: Mapping[str, AttributeValue]) -> Span:
+    def start_server_span(self, method: str, path: str, headers: Mapping[str, str]) -> Span:
+        """A request's span, named ``{method}`` until its route is known (``end_server_span``)."""
+        parent = _PROPAGATOR.extract(headers)
+        return self._tracer.start_span(method, context=parent, kind=SpanKind.SERVER, attributes={
+            "http.request.method": method, "url.path": path})
+
+    @staticmethod
+    def end_server_span(span: Span, method: str, route: str | None, status: int, request_id: str) -> None:
+        if route is not None:
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
+        span.set_attribute("http.response.status_code", status)
+        span.set_attribute("switchyard.request_id", request_id)
+        if status >= 500:  # a 4xx is the client's error, not the server's (HTTP semantic conventions)
+            span.set_attribute("error.type", str(status))
+            span.set_status(Status(StatusCode.ERROR))
+        span.end()
+
+    def start_model_span(self, operation: str, model: str, attributes: Mapping[str, AttributeValue],
+                         parent: Span | None = None) -> Span:
         return self._tracer.start_span(f"{operation} {model}", kind=SpanKind.CLIENT,
+                                       context=set_span_in_context(parent) if parent is not None else None,
                                        attributes={"gen_ai.operation.name": operation, **attributes})
 
     @staticmethod

@@ -17,8 +17,10 @@ from switchyard.surfaces.admin.common import (
     admin_endpoint,
     choice_field,
     count_field,
-    deleted,
+    delete_handler,
     list_response,
+    object_handler,
+    object_routes,
     page,
     page_query,
     refuse_unknown,
@@ -64,21 +66,10 @@ async def create_admin_key(request: Request, services: Services, principal: Prin
     return JSONResponse({**admin_key_object(created.record), "value": created.secret})
 
 
-@admin_endpoint
-async def get_admin_key(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(admin_key_object(await services.organization.admin_key(str(request.path_params["key_id"]))))
+get_admin_key = object_handler(("key_id",), lambda s: s.organization.admin_key, admin_key_object)
+delete_admin_key = delete_handler(("key_id",), lambda s: s.organization.delete_admin_key,
+                                  "organization.admin_api_key.deleted")
 
 
-@admin_endpoint
-async def delete_admin_key(request: Request, services: Services, principal: Principal) -> Response:
-    key_id = str(request.path_params["key_id"])
-    await services.organization.delete_admin_key(key_id)
-    return deleted("organization.admin_api_key.deleted", key_id)
-
-
-ROUTES: list[Route] = [
-    Route(PREFIX, list_admin_keys, methods=["GET"]),
-    Route(PREFIX, create_admin_key, methods=["POST"]),
-    Route(PREFIX + "/{key_id}", get_admin_key, methods=["GET"]),
-    Route(PREFIX + "/{key_id}", delete_admin_key, methods=["DELETE"]),
-]
+ROUTES: list[Route] = object_routes(PREFIX, "key_id", listing=list_admin_keys, create=create_admin_key,
+                                    get=get_admin_key, delete=delete_admin_key)

@@ -27,7 +27,8 @@ from switchyard.surfaces.admin.common import (
     cents_out,
     choice_field,
     count_field,
-    deleted,
+    delete_handler,
+    object_routes,
     paged,
     refuse_unknown,
     strings_field,
@@ -103,7 +104,7 @@ def _spend_limit(value: Any) -> dict[str, Any]:
     try:
         amount = cents_field(value, "threshold_amount")
         choice_field(value, "currency", ("USD",))
-        interval = choice_field(value, "interval", ("month", "total"), "total")
+        interval = choice_field(value, "interval", ("month", "day", "total"), "total")
     except SwitchyardError as error:
         error.param = f"spend_limit.{error.param}"
         raise
@@ -195,17 +196,9 @@ async def update_key(request: Request, services: Services, principal: Principal)
     return JSONResponse(await render_key(services, record))
 
 
-@admin_endpoint
-async def delete_key(request: Request, services: Services, principal: Principal) -> Response:
-    project_id, key_id = _ids(request)
-    await services.organization.delete_key(project_id, key_id)
-    return deleted("organization.project.api_key.deleted", key_id)
+delete_key = delete_handler(("project_id", "api_key_id"), lambda s: s.organization.delete_key,
+                            "organization.project.api_key.deleted")
 
 
-ROUTES: list[Route] = [
-    Route(PREFIX, list_keys, methods=["GET"]),
-    Route(PREFIX, create_key, methods=["POST"]),
-    Route(PREFIX + "/{api_key_id}", get_key, methods=["GET"]),
-    Route(PREFIX + "/{api_key_id}", update_key, methods=["POST"]),
-    Route(PREFIX + "/{api_key_id}", delete_key, methods=["DELETE"]),
-]
+ROUTES: list[Route] = object_routes(PREFIX, "api_key_id", listing=list_keys, create=create_key, get=get_key,
+                                    update=update_key, delete=delete_key)

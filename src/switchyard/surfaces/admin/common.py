@@ -1,10 +1,11 @@
 """What every administration endpoint shares: the admin-only decorator, OpenAI's
 cursor pagination (``limit``/``after``, ``first_id``/``last_id``/``has_more``), unix
-timestamps, and typed reads of request-body fields that name the field on bad input."""
+timestamps, the handlers that only read, list or delete one kind of object, and typed
+reads of request-body fields that name the field on bad input."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime
 from decimal import Decimal
 from functools import wraps
@@ -12,9 +13,11 @@ from typing import Any, TypeVar
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal, require_admin
+from switchyard.store.projects import ProjectRecord
 from switchyard.surfaces.context import Handler, Services, endpoint
 from switchyard.surfaces.http import JSONResponse
 from switchyard.surfaces.openai.errors import render_error
@@ -24,7 +27,7 @@ MISSING: Any = object()
 REQUIRED: Any = object()
 
 
-def admin_endpoint(handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def admin_endpoint(handler: Handler) -> Endpoint:
     """Authenticated, admin-only (the master key or an admin key), errors in OpenAI's shape."""
 
     @wraps(handler)
@@ -84,6 +87,73 @@ def paged(request: Request, items: Sequence[T], ids: Callable[[T], str], render:
 
 def deleted(object_name: str, object_id: str) -> JSONResponse:
     return JSONResponse({"object": object_name, "id": object_id, "deleted": True})
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def object_routes(path: str, id_name: str, *, listing: Endpoint | None = None, create: Endpoint | None = None,
+                  get: Endpoint | None = None, update: Endpoint | None = None,
+                  delete: Endpoint | None = None) -> list[Route]:
+    """OpenAI's routes of one kind of object: ``GET``/``POST`` on ``path`` (list, create) and
+    ``GET``/``POST``/``DELETE`` on ``path/{id_name}`` (get, update, delete), those given."""
+    one = f"{path}/{{{id_name}}}"
+    table = ((path, "GET", listing), (path, "POST", create), (one, "GET", get), (one, "POST", update),
+             (one, "DELETE", delete))
+    return [Route(route, handler, methods=[method]) for route, method, handler in table if handler is not None]
+
+
+# handlers of one shape: the path's ids, in order, passed to one service call
+
+Call = Callable[[Services], Callable[..., Awaitable[T]]]  # the service call, picked from the services
+PROJECT = ("project_id",)
+
+
+def path_ids(request: Request, names: Sequence[str]) -> tuple[str, ...]:
+    return tuple(str(request.path_params[name]) for name in names)
+
+
+def object_handler(ids: Sequence[str], call: Call[T], render: Callable[[T], dict[str, Any]]
+                   ) -> Endpoint:
+    """Answers the object the call returns (a get, or an action such as archiving)."""
+
+    async def one(request: Request, services: Services, principal: Principal) -> Response:
+        return JSONResponse(render(await call(services)(*path_ids(request, ids))))
+
+    return admin_endpoint(one)
+
+
+def list_handler(ids: Sequence[str], call: Call[Sequence[T]], key: Callable[[T], str],
+                 render: Callable[[T], dict[str, Any]]) -> Endpoint:
+    """Answers a page of the objects the call returns."""
+
+    async def listed(request: Request, services: Services, principal: Principal) -> Response:
+        return paged(request, await call(services)(*path_ids(request, ids)), key, render)
+
+    return admin_endpoint(listed)
+
+
+def project_update_handler(changes: Mapping[str, Any], render: Callable[[ProjectRecord], dict[str, Any]]
+                           ) -> Endpoint:
+    """Sets fixed ``changes`` on the path's project (clearing one of its settings) and answers
+    ``render`` of it."""
+
+    async def update(request: Request, services: Services, principal: Principal) -> Response:
+        project_id = str(request.path_params["project_id"])
+        return JSONResponse(render(await services.organization.update_project(project_id, changes)))
+
+    return admin_endpoint(update)
+
+
+def delete_handler(ids: Sequence[str], call: Call[Any], object_name: str) -> Endpoint:
+    """Deletes the object the last id names; OpenAI's ``{object, id, deleted}``."""
+
+    async def removed(request: Request, services: Services, principal: Principal) -> Response:
+        found = path_ids(request, ids)
+        await call(services)(*found)
+        return deleted(object_name, found[-1])
+
+    return admin_endpoint(removed)
 
 
 # typed reads of body fields; each returns ``default`` when the field is absent

@@ -16,7 +16,16 @@ from switchyard.core.errors import invalid
 from switchyard.core.moderation import CATEGORIES
 from switchyard.gateway.auth import Principal
 from switchyard.store.projects import ProjectRecord
-from switchyard.surfaces.admin.common import MISSING, admin_endpoint, choice_field, refuse_unknown, strings_field
+from switchyard.surfaces.admin.common import (
+    MISSING,
+    PROJECT,
+    admin_endpoint,
+    choice_field,
+    object_handler,
+    project_update_handler,
+    refuse_unknown,
+    strings_field,
+)
 from switchyard.surfaces.admin.common import text_field as name_field
 from switchyard.surfaces.context import Services
 from switchyard.surfaces.http import JSONResponse, read_json
@@ -32,13 +41,7 @@ def guardrail_object(project: ProjectRecord) -> dict[str, Any]:
             "categories": None if project.moderation_categories is None else list(project.moderation_categories)}
 
 
-def _project_id(request: Request) -> str:
-    return str(request.path_params["project_id"])
-
-
-@admin_endpoint
-async def get_guardrail(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(guardrail_object(await services.organization.project(_project_id(request))))
+get_guardrail = object_handler(PROJECT, lambda s: s.organization.project, guardrail_object)
 
 
 @admin_endpoint
@@ -57,22 +60,16 @@ async def set_guardrail(request: Request, services: Services, principal: Princip
         if category not in CATEGORIES:
             raise invalid(f"'categories[{index}]' must be one of {', '.join(CATEGORIES)}; got '{category}'.",
                           f"categories[{index}]")
-    project_id = _project_id(request)
-    await services.organization.project(project_id)
     project = await services.organization.update_project(
-        project_id, {"moderation_mode": mode, "moderation_model": model, "moderation_categories": categories,
-                     "moderation_output_mode": output_mode})
+        str(request.path_params["project_id"]),
+        {"moderation_mode": mode, "moderation_model": model, "moderation_categories": categories,
+         "moderation_output_mode": output_mode})
     return JSONResponse(guardrail_object(project))
 
 
-@admin_endpoint
-async def delete_guardrail(request: Request, services: Services, principal: Principal) -> Response:
-    project_id = _project_id(request)
-    await services.organization.project(project_id)
-    project = await services.organization.update_project(
-        project_id, {"moderation_mode": None, "moderation_model": None, "moderation_categories": None,
-                     "moderation_output_mode": None})
-    return JSONResponse(guardrail_object(project))
+delete_guardrail = project_update_handler(
+    {"moderation_mode": None, "moderation_model": None, "moderation_categories": None,
+     "moderation_output_mode": None}, guardrail_object)
 
 
 ROUTES: list[Route] = [

@@ -16,13 +16,17 @@ from switchyard.gateway.auth import Principal
 from switchyard.store.projects import ProjectRecord, RateLimitRecord
 from switchyard.surfaces.admin.common import (
     MISSING,
+    PROJECT,
     admin_endpoint,
     cents_field,
     cents_out,
     choice_field,
     count_field,
     flag_query,
+    object_handler,
+    object_routes,
     paged,
+    project_update_handler,
     refuse_unknown,
     strings_field,
     text_field,
@@ -84,9 +88,7 @@ async def create_project(request: Request, services: Services, principal: Princi
     return JSONResponse(project_object(project))
 
 
-@admin_endpoint
-async def get_project(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(project_object(await services.organization.project(_project_id(request))))
+get_project = object_handler(PROJECT, lambda s: s.organization.project, project_object)
 
 
 @admin_endpoint
@@ -105,9 +107,7 @@ async def update_project(request: Request, services: Services, principal: Princi
     return JSONResponse(project_object(await services.organization.update_project(project_id, changes)))
 
 
-@admin_endpoint
-async def archive_project(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(project_object(await services.organization.archive_project(_project_id(request))))
+archive_project = object_handler(PROJECT, lambda s: s.organization.archive_project, project_object)
 
 
 # model permissions: OpenAI's allow_list / deny_list per project
@@ -118,9 +118,7 @@ def _permissions(project: ProjectRecord) -> dict[str, Any]:
             "model_ids": list(project.model_ids)}
 
 
-@admin_endpoint
-async def get_model_permissions(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(_permissions(await services.organization.project(_project_id(request))))
+get_model_permissions = object_handler(PROJECT, lambda s: s.organization.project, _permissions)
 
 
 @admin_endpoint
@@ -133,21 +131,16 @@ async def set_model_permissions(request: Request, services: Services, principal:
     model_ids = strings_field(body, "model_ids", nullable=False)
     if model_ids is MISSING:
         raise invalid("'model_ids' is required.", "model_ids")
-    project_id = _project_id(request)
-    await services.organization.project(project_id)
-    project = await services.organization.update_project(project_id, {"model_mode": mode, "model_ids": model_ids})
+    project = await services.organization.update_project(_project_id(request),
+                                                         {"model_mode": mode, "model_ids": model_ids})
     return JSONResponse(_permissions(project))
 
 
-@admin_endpoint
-async def delete_model_permissions(request: Request, services: Services, principal: Principal) -> Response:
-    project_id = _project_id(request)
-    await services.organization.project(project_id)
-    await services.organization.update_project(project_id, {"model_mode": None, "model_ids": None})
-    return JSONResponse({"object": "project.model_permissions.deleted", "deleted": True})
+delete_model_permissions = project_update_handler(
+    {"model_mode": None, "model_ids": None}, lambda _: {"object": "project.model_permissions.deleted", "deleted": True})
 
 
-# spend limit: the project's budget (metering enforces it); interval "total" is an extension
+# spend limit: the project's budget (metering enforces it); intervals "day" and "total" are extensions
 
 
 def _spend_limit(project: ProjectRecord) -> dict[str, Any]:
@@ -158,9 +151,7 @@ def _spend_limit(project: ProjectRecord) -> dict[str, Any]:
             "currency": "USD", "interval": project.budget_interval, "enforcement": {"status": "enforcing"}}
 
 
-@admin_endpoint
-async def get_spend_limit(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(_spend_limit(await services.organization.project(_project_id(request))))
+get_spend_limit = object_handler(PROJECT, lambda s: s.organization.project, _spend_limit)
 
 
 @admin_endpoint
@@ -169,20 +160,14 @@ async def set_spend_limit(request: Request, services: Services, principal: Princ
     refuse_unknown(body, ("threshold_amount", "currency", "interval"))
     amount = cents_field(body, "threshold_amount")
     choice_field(body, "currency", ("USD",))
-    interval = choice_field(body, "interval", ("month", "total"), "month")
-    project_id = _project_id(request)
-    await services.organization.project(project_id)
+    interval = choice_field(body, "interval", ("month", "day", "total"), "month")
     project = await services.organization.update_project(
-        project_id, {"budget_usd": amount, "budget_interval": interval})
+        _project_id(request), {"budget_usd": amount, "budget_interval": interval})
     return JSONResponse(_spend_limit(project))
 
 
-@admin_endpoint
-async def delete_spend_limit(request: Request, services: Services, principal: Principal) -> Response:
-    project_id = _project_id(request)
-    await services.organization.project(project_id)
-    await services.organization.update_project(project_id, {"budget_usd": None, "budget_interval": None})
-    return JSONResponse({"object": "project.spend_limit.deleted", "deleted": True})
+delete_spend_limit = project_update_handler(
+    {"budget_usd": None, "budget_interval": None}, lambda _: {"object": "project.spend_limit.deleted", "deleted": True})
 
 
 # per-model rate limits
@@ -230,10 +215,8 @@ async def update_rate_limit(request: Request, services: Services, principal: Pri
 
 
 ROUTES: list[Route] = [
-    Route(PREFIX, list_projects, methods=["GET"]),
-    Route(PREFIX, create_project, methods=["POST"]),
-    Route(PREFIX + "/{project_id}", get_project, methods=["GET"]),
-    Route(PREFIX + "/{project_id}", update_project, methods=["POST"]),
+    *object_routes(PREFIX, "project_id", listing=list_projects, create=create_project, get=get_project,
+                   update=update_project),
     Route(PREFIX + "/{project_id}/archive", archive_project, methods=["POST"]),
     Route(PREFIX + "/{project_id}/model_permissions", get_model_permissions, methods=["GET"]),
     Route(PREFIX + "/{project_id}/model_permissions", set_model_permissions, methods=["POST"]),

@@ -18,8 +18,11 @@ from switchyard.surfaces.admin.common import (
     admin_endpoint,
     bool_field,
     choice_field,
-    deleted,
-    paged,
+    delete_handler,
+    list_handler,
+    object_handler,
+    object_routes,
+    path_ids,
     refuse_unknown,
     strings_field,
     text_field,
@@ -42,14 +45,11 @@ def new_key_object(key: NewKey) -> dict[str, Any]:
             "name": key.record.name, "created_at": unix(key.record.created_at), "id": key.record.id}
 
 
-def _ids(request: Request) -> tuple[str, str]:
-    return str(request.path_params["project_id"]), str(request.path_params["service_account_id"])
+IDS = ("project_id", "service_account_id")
 
 
-@admin_endpoint
-async def list_accounts(request: Request, services: Services, principal: Principal) -> Response:
-    accounts = await services.organization.list_service_accounts(str(request.path_params["project_id"]))
-    return paged(request, accounts, lambda a: a.id, account_object)
+list_accounts = list_handler(IDS[:1], lambda s: s.organization.list_service_accounts, lambda a: a.id,
+                             account_object)
 
 
 @admin_endpoint
@@ -64,9 +64,7 @@ async def create_account(request: Request, services: Services, principal: Princi
     return JSONResponse({**account_object(account), "api_key": None if key is None else new_key_object(key)})
 
 
-@admin_endpoint
-async def get_account(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(account_object(await services.organization.service_account(*_ids(request))))
+get_account = object_handler(IDS, lambda s: s.organization.service_account, account_object)
 
 
 @admin_endpoint
@@ -75,15 +73,13 @@ async def update_account(request: Request, services: Services, principal: Princi
     refuse_unknown(body, ("name", "role"))
     name = text_field(body, "name", None, nullable=True)
     role = choice_field(body, "role", ("member", "owner"), None)
+    project_id, account_id = path_ids(request, IDS)
     return JSONResponse(account_object(
-        await services.organization.update_service_account(*_ids(request), name, role)))
+        await services.organization.update_service_account(project_id, account_id, name, role)))
 
 
-@admin_endpoint
-async def delete_account(request: Request, services: Services, principal: Principal) -> Response:
-    project_id, account_id = _ids(request)
-    await services.organization.delete_service_account(project_id, account_id)
-    return deleted("organization.project.service_account.deleted", account_id)
+delete_account = delete_handler(IDS, lambda s: s.organization.delete_service_account,
+                                "organization.project.service_account.deleted")
 
 
 @admin_endpoint
@@ -91,7 +87,7 @@ async def create_account_key(request: Request, services: Services, principal: Pr
     body = await read_json(request, services.settings.max_body_bytes, allow_empty=True)
     refuse_unknown(body, ("name", "scopes", *SETTING_FIELDS))
     strings_field(body, "scopes")
-    project_id, account_id = _ids(request)
+    project_id, account_id = path_ids(request, IDS)
     await services.organization.service_account(project_id, account_id)
     key = await services.organization.create_key(
         project_id, text_field(body, "name", "Secret key"), key_settings(body, KeySettings()), account_id)
@@ -99,10 +95,7 @@ async def create_account_key(request: Request, services: Services, principal: Pr
 
 
 ROUTES: list[Route] = [
-    Route(PREFIX, list_accounts, methods=["GET"]),
-    Route(PREFIX, create_account, methods=["POST"]),
-    Route(PREFIX + "/{service_account_id}", get_account, methods=["GET"]),
-    Route(PREFIX + "/{service_account_id}", update_account, methods=["POST"]),
-    Route(PREFIX + "/{service_account_id}", delete_account, methods=["DELETE"]),
+    *object_routes(PREFIX, "service_account_id", listing=list_accounts, create=create_account, get=get_account,
+                   update=update_account, delete=delete_account),
     Route(PREFIX + "/{service_account_id}/api_keys", create_account_key, methods=["POST"]),
 ]

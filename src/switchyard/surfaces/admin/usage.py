@@ -17,7 +17,7 @@ from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal, require_admin
 from switchyard.gateway.prices import format_usd, nano_to_usd
 from switchyard.gateway.usage_report import UsageQuery
-from switchyard.store.budgets import key_holder, month_bounds, project_holder
+from switchyard.store.budgets import key_holder, period_bounds, project_holder
 from switchyard.store.ledger import LedgerEntry, LedgerFilter
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.http import JSONResponse
@@ -139,21 +139,39 @@ async def get_spend(request: Request, services: Services, principal: Principal) 
     project, key = query.get("project_id"), query.get("api_key_id")
     if (project is None) == (key is None):
         raise invalid("Give exactly one of 'project_id' and 'api_key_id'.", "project_id")
-    month = query.get("month")
-    if month is not None:
-        try:
-            month_bounds(month)
-        except ValueError:
-            raise invalid("'month' must be a calendar month, 'YYYY-MM'.", "month") from None
-    holder = project_holder(project, month) if project is not None else key_holder(key or "", month)
+    budget, interval = await services.organization.budget(project_id=project, key_id=key)
+    period = _period(query, services.metering.budgets.period(interval) if budget is not None else None)
+    holder = project_holder(project, period) if project is not None else key_holder(key or "", period)
     spend = await services.metering.spend(holder)
+    start, end = period_bounds(period) if period else (None, None)
     return JSONResponse({
-        "object": "organization.spend", "project_id": project, "api_key_id": key, "month": month,
-        "spent": {"value": float(nano_to_usd(spend.spent_nanousd)), "currency": "usd",
-                  "exact": format_usd(spend.spent_nanousd)},
-        "reserved": {"value": float(nano_to_usd(spend.reserved_nanousd)), "currency": "usd",
-                     "exact": format_usd(spend.reserved_nanousd)},
+        "object": "organization.spend", "project_id": project, "api_key_id": key,
+        "month": period if period and len(period) == 7 else None, "period": period,
+        "period_start": int(start.timestamp()) if start else None, "period_end": int(end.timestamp()) if end else None,
+        "budget": None if budget is None else {"value": float(budget), "currency": "usd", "interval": interval},
+        "spent": _usd(spend.spent_nanousd), "reserved": _usd(spend.reserved_nanousd),
     })
+
+
+def _period(query: QueryParams, current: str | None) -> str | None:
+    """The period asked for (``month=YYYY-MM``, or ``period=`` a month or a day ``YYYY-MM-DD``);
+    without one, the period the holder's budget counts now (none: its lifetime)."""
+    for name, shapes in (("month", "'YYYY-MM'"), ("period", "'YYYY-MM' or a day, 'YYYY-MM-DD'")):
+        value = query.get(name)
+        if value is None:
+            continue
+        try:
+            if name == "month" and len(value) != 7:
+                raise ValueError(value)
+            period_bounds(value)
+        except ValueError:
+            raise invalid(f"'{name}' must be a calendar month, {shapes} (UTC).", name) from None
+        return value
+    return current
+
+
+def _usd(nanousd: int) -> dict[str, Any]:
+    return {"value": float(nano_to_usd(nanousd)), "currency": "usd", "exact": format_usd(nanousd)}
 
 
 ROUTES: list[Route] = [

@@ -17,8 +17,12 @@ from switchyard.surfaces.admin.common import (
     MISSING,
     admin_endpoint,
     choice_field,
-    deleted,
+    delete_handler,
+    list_handler,
+    object_handler,
+    object_routes,
     paged,
+    path_ids,
     refuse_unknown,
     text_field,
     unix,
@@ -68,9 +72,7 @@ async def create_user(request: Request, services: Services, principal: Principal
     return JSONResponse(user_object(user))
 
 
-@admin_endpoint
-async def get_user(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(user_object(await services.organization.user(str(request.path_params["user_id"]))))
+get_user = object_handler(("user_id",), lambda s: s.organization.user, user_object)
 
 
 @admin_endpoint
@@ -82,21 +84,9 @@ async def update_user(request: Request, services: Services, principal: Principal
     return JSONResponse(user_object(user))
 
 
-@admin_endpoint
-async def delete_user(request: Request, services: Services, principal: Principal) -> Response:
-    user_id = str(request.path_params["user_id"])
-    await services.organization.delete_user(user_id)
-    return deleted("organization.user.deleted", user_id)
-
-
-def _member_ids(request: Request) -> tuple[str, str]:
-    return str(request.path_params["project_id"]), str(request.path_params["user_id"])
-
-
-@admin_endpoint
-async def list_members(request: Request, services: Services, principal: Principal) -> Response:
-    members = await services.organization.members(str(request.path_params["project_id"]))
-    return paged(request, members, lambda m: m.user.id, member_object)
+delete_user = delete_handler(("user_id",), lambda s: s.organization.delete_user, "organization.user.deleted")
+MEMBER_IDS = ("project_id", "user_id")
+list_members = list_handler(MEMBER_IDS[:1], lambda s: s.organization.members, lambda m: m.user.id, member_object)
 
 
 @admin_endpoint
@@ -112,35 +102,25 @@ async def add_member(request: Request, services: Services, principal: Principal)
     return JSONResponse(member_object(member))
 
 
-@admin_endpoint
-async def get_member(request: Request, services: Services, principal: Principal) -> Response:
-    return JSONResponse(member_object(await services.organization.member(*_member_ids(request))))
+get_member = object_handler(MEMBER_IDS, lambda s: s.organization.member, member_object)
 
 
 @admin_endpoint
 async def update_member(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     refuse_unknown(body, ("role",))
-    member = await services.organization.set_member_role(*_member_ids(request), _required_role(body, PROJECT_ROLES))
+    project_id, user_id = path_ids(request, MEMBER_IDS)
+    member = await services.organization.set_member_role(project_id, user_id, _required_role(body, PROJECT_ROLES))
     return JSONResponse(member_object(member))
 
 
-@admin_endpoint
-async def remove_member(request: Request, services: Services, principal: Principal) -> Response:
-    project_id, user_id = _member_ids(request)
-    await services.organization.remove_member(project_id, user_id)
-    return deleted("organization.project.user.deleted", user_id)
+remove_member = delete_handler(MEMBER_IDS, lambda s: s.organization.remove_member,
+                               "organization.project.user.deleted")
 
 
 ROUTES: list[Route] = [
-    Route(ORG, list_users, methods=["GET"]),
-    Route(ORG, create_user, methods=["POST"]),
-    Route(ORG + "/{user_id}", get_user, methods=["GET"]),
-    Route(ORG + "/{user_id}", update_user, methods=["POST"]),
-    Route(ORG + "/{user_id}", delete_user, methods=["DELETE"]),
-    Route(PROJECT, list_members, methods=["GET"]),
-    Route(PROJECT, add_member, methods=["POST"]),
-    Route(PROJECT + "/{user_id}", get_member, methods=["GET"]),
-    Route(PROJECT + "/{user_id}", update_member, methods=["POST"]),
-    Route(PROJECT + "/{user_id}", remove_member, methods=["DELETE"]),
+    *object_routes(ORG, "user_id", listing=list_users, create=create_user, get=get_user, update=update_user,
+                   delete=delete_user),
+    *object_routes(PROJECT, "user_id", listing=list_members, create=add_member, get=get_member,
+                   update=update_member, delete=remove_member),
 ]

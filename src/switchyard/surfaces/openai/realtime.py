@@ -12,71 +12,61 @@ import time
 from typing import Any
 
 import orjson
-from starlette.requests import HTTPConnection, Request
+from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from switchyard.codecs.openai_realtime.session import SessionConfig, apply_update
 from switchyard.config import ModelConfig
-from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
+from switchyard.core.errors import SwitchyardError, invalid
 from switchyard.engine.realtime.calls import RealtimeCall
-from switchyard.engine.realtime.client_secrets import is_client_secret, session_model
-from switchyard.engine.realtime.context import RealtimeContext
+from switchyard.engine.realtime.client_secrets import session_model
 from switchyard.engine.realtime.relay import RelaySession
-from switchyard.engine.realtime.session import RealtimeSession
-from switchyard.gateway.auth import Principal, presented_keys
+from switchyard.engine.realtime.session import CallerRevoked, RealtimeSession
+from switchyard.gateway.auth import Principal
 from switchyard.gateway.realtime_upstreams import RealtimeUpstreams
-from switchyard.surfaces.context import Services, allow_model, caller, endpoint
+from switchyard.surfaces.context import Services, allow_model, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
-from switchyard.surfaces.observe import observed_call
 from switchyard.surfaces.openai.errors import render_error
+from switchyard.surfaces.openai.realtime_setup import (
+    authenticate,
+    check_transcription_model,
+    default_config,
+    session_config,
+    session_context,
+    transcription_session_config,
+)
 
 log = logging.getLogger("switchyard")
 _GONE = (WebSocketDisconnect, OSError)
 MAX_FRAME = 16 * 1024 * 1024
 
 
-def _default_config(services: Services, model: str) -> SessionConfig:
-    """GA defaults: audio out when a speech model is configured, else text."""
-    speaks = services.audio.find(services.settings.realtime.speech_model) is not None
-    return SessionConfig(model=model, output_modalities=("audio",) if speaks else ("text",))
 
 
-def _context(services: Services, principal: Principal) -> RealtimeContext:
-    settings = services.settings
-    return RealtimeContext(
-        models=services.models, audio=services.audio, metering=services.metering, principal=principal,
-        data_dir=settings.data_dir, transcription_model=settings.realtime.transcription_model,
-        speech_model=settings.realtime.speech_model,
-        check_model=lambda name: allow_model(services, principal, name),
-        observe=lambda: observed_call(services.call_services, principal, "openai.realtime", "/v1/realtime"))
+def _is_transcription(websocket: WebSocket, preset: dict[str, Any] | None) -> bool:
+    if preset is not None:
+        return preset.get("type") == "transcription"
+    return websocket.query_params.get("intent") == "transcription"
 
 
 def _model(websocket: WebSocket, preset: dict[str, Any] | None) -> str:
     model = websocket.query_params.get("model") or (session_model(preset) if preset else None)
     if not model:
-        raise invalid("Missing required parameter: 'model' (give it in the URL: /v1/realtime?model=...).", "model",
+        raise invalid("Missing required parameter: 'model' (give it in the URL: /v1/realtime?model=...; a "
+                      "transcription session takes ?intent=transcription instead).", "model",
                       "missing_required_parameter")
     return model
 
 
-def _config(services: Services, principal: Principal, model: str, preset: dict[str, Any] | None) -> SessionConfig:
-    """The session's starting configuration on a routed chat model (with a client secret's)."""
-    allow_model(services, principal, model)
-    services.models.resolve(model)
-    config = _default_config(services, model)
-    if preset is not None:
-        config = apply_update(config, {**preset, "model": model},
-                              default_stt=services.settings.realtime.transcription_model)
-    return config
+
 
 
 async def _relay(websocket: WebSocket, services: Services, principal: Principal, model: ModelConfig,
                  preset: dict[str, Any] | None) -> None:
     """The whole session relayed to the model's upstream realtime endpoint (refused with the
     upstream's failure when it cannot be opened)."""
-    relay = await RelaySession.open(_context(services, principal), model, websocket.send_text)
+    relay = await RelaySession.open(session_context(services, principal), model, websocket.send_text)
     await websocket.accept()
 
     async def pump() -> None:
@@ -107,33 +97,25 @@ async def _relay(websocket: WebSocket, services: Services, principal: Principal,
         await relay.aclose()
 
 
-async def _authenticate(websocket: HTTPConnection, services: Services) -> tuple[Principal, dict[str, Any] | None]:
-    """An API key's caller, or a client secret's caller and session."""
-    keys = presented_keys(websocket.headers)
-    if keys and is_client_secret(keys[0]):
-        opened = await services.realtime_secrets.open(keys[0])
-        if opened is None:
-            raise SwitchyardError(ErrorKind.AUTHENTICATION, "The client secret is not valid or has expired.",
-                                  code="invalid_api_key")
-        return opened
-    return await caller(websocket, services), None
-
 
 async def realtime_socket(websocket: WebSocket) -> None:
     services: Services = websocket.app.state.services
     try:
-        principal, preset = await _authenticate(websocket, services)
+        principal, preset = await authenticate(websocket, services)
         call_id = websocket.query_params.get("call_id")
         if call_id:
             await _join_call(websocket, services.realtime_calls.get(call_id, principal.owner_id))
             return
-        model = _model(websocket, preset)
-        relayed = RealtimeUpstreams(list(services.settings.models)).find(model)
-        if relayed is not None:
-            allow_model(services, principal, model)
-            await _relay(websocket, services, principal, relayed, preset)
-            return
-        config = _config(services, principal, model, preset)
+        if _is_transcription(websocket, preset):
+            config = transcription_session_config(services, principal, preset)
+        else:
+            model = _model(websocket, preset)
+            relayed = RealtimeUpstreams(list(services.settings.models)).find(model)
+            if relayed is not None:
+                allow_model(services, principal, model)
+                await _relay(websocket, services, principal, relayed, preset)
+                return
+            config = session_config(services, principal, model, preset)
     except SwitchyardError as error:
         await _refuse(websocket, error)
         return
@@ -144,7 +126,7 @@ async def realtime_socket(websocket: WebSocket) -> None:
         async with sending:
             await websocket.send_text(orjson.dumps(event).decode())
 
-    session = RealtimeSession(_context(services, principal), config, send)
+    session = RealtimeSession(session_context(services, principal), config, send)
     try:
         await session.start()
         while True:
@@ -161,6 +143,9 @@ async def realtime_socket(websocket: WebSocket) -> None:
                 await session.receive(b"\x00")  # a binary frame: answered as invalid JSON
                 continue
             await session.receive(text)
+    except CallerRevoked:
+        with contextlib.suppress(*_GONE, RuntimeError):
+            await websocket.close(code=1008, reason="the API key was revoked or disabled")
     except _GONE:
         return
     except Exception:
@@ -217,8 +202,9 @@ def _check_session_model(services: Services, principal: Principal, name: str) ->
 async def create_client_secret(request: Request, services: Services, principal: Principal) -> Response:
     body = await read_json(request, services.settings.max_body_bytes)
     answer = await services.realtime_secrets.create(
-        principal, body, lambda model: _default_config(services, model),
-        lambda name: _check_session_model(services, principal, name), services.settings.realtime.transcription_model)
+        principal, body, lambda model: default_config(services, model),
+        lambda name: _check_session_model(services, principal, name), services.settings.realtime.transcription_model,
+        lambda config: check_transcription_model(services, principal, config))
     return JSONResponse(answer)
 
 

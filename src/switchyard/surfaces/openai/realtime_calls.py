@@ -23,7 +23,7 @@ from switchyard.surfaces.context import Services, endpoint, services_of
 from switchyard.surfaces.http import read_body
 from switchyard.surfaces.multipart import form_parts, read_field
 from switchyard.surfaces.openai.errors import render_error
-from switchyard.surfaces.openai.realtime import _authenticate, _config, _context
+from switchyard.surfaces.openai.realtime_setup import authenticate, session_config, session_context
 
 SDP = "application/sdp"
 MAX_OFFER_BYTES = 64 * 1024
@@ -74,7 +74,7 @@ def _model(request: Request, session: dict[str, Any] | None, preset: dict[str, A
 async def create_call(request: Request) -> Response:
     services = services_of(request)
     try:
-        principal, preset = await _authenticate(request, services)
+        principal, preset = await authenticate(request, services)
         sdp, session = await _offer(request)
         model = _model(request, session, preset)
         if RealtimeUpstreams(list(services.settings.models)).find(model) is not None:
@@ -82,7 +82,7 @@ async def create_call(request: Request) -> Response:
                           "reaches over a WebSocket only: use wss /v1/realtime for it.", "session.model",
                           "unsupported_model")
         merged = {**(preset or {}), **(session or {}), "model": model}
-        config = _config(services, principal, model, merged)
+        config = session_config(services, principal, model, merged)
         try:
             from switchyard.surfaces.openai.webrtc_call import WebRtcCall
         except ImportError as error:  # aiortc comes with the 'local' extra
@@ -90,7 +90,8 @@ async def create_call(request: Request) -> Response:
                                   "installation lacks (pip install 'switchyard[local]').", status=501,
                                   code="webrtc_unavailable") from error
         call = WebRtcCall(services.realtime_calls, principal.owner_id,
-                          lambda send: RealtimeSession(_context(services, principal), config, send))
+                          lambda send: RealtimeSession(session_context(services, principal), config, send,
+                                                      pcm_only=True))
         answer = await call.answer(sdp)
     except SwitchyardError as error:
         return render_error(error)

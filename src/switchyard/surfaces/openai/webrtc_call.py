@@ -25,7 +25,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 from switchyard.codecs.openai_realtime.server_events import event
 from switchyard.core.errors import invalid
 from switchyard.engine.realtime.calls import RealtimeCall, RealtimeCalls
-from switchyard.engine.realtime.session import RealtimeSession, new_id
+from switchyard.engine.realtime.session import CallerRevoked, RealtimeSession, new_id
 from switchyard.surfaces.openai.webrtc_audio import FRAME_BYTES, RATE, MicrophoneIn, Playing, SpeakerTrack
 
 log = logging.getLogger("switchyard")
@@ -123,7 +123,7 @@ class WebRtcCall:
             if len(pending) >= 5 * FRAME_BYTES:
                 audio = base64.b64encode(bytes(pending)).decode()
                 pending.clear()
-                await self.session.receive(orjson.dumps({"type": "input_audio_buffer.append", "audio": audio}))
+                await self._receive(orjson.dumps({"type": "input_audio_buffer.append", "audio": audio}))
 
     async def _from_channel(self, message: str | bytes) -> None:
         await self.from_client(message if isinstance(message, str) else message.decode("utf-8", "replace"))
@@ -135,7 +135,13 @@ class WebRtcCall:
             if isinstance(frame, dict) and frame.get("type") == "output_audio_buffer.clear":
                 await self._cut()
                 return
-        await self.session.receive(text)
+        await self._receive(text)
+
+    async def _receive(self, text: str | bytes) -> None:
+        try:
+            await self.session.receive(text)
+        except CallerRevoked:  # the caller's key stopped working: the call ends
+            self._spawn(self.hangup())
 
     # --- the session's side --------------------------------------------------------------
 
@@ -197,7 +203,7 @@ class WebRtcCall:
         if cut.item_id not in {item["id"] for item in conversation.items}:
             return
         heard_ms = min(cut.played_bytes * 1000 // (2 * RATE), conversation.audio_ms.get(cut.item_id, 0))
-        await self.session.receive(orjson.dumps({"type": "conversation.item.truncate", "item_id": cut.item_id,
+        await self._receive(orjson.dumps({"type": "conversation.item.truncate", "item_id": cut.item_id,
                                                  "content_index": cut.content_index, "audio_end_ms": heard_ms}))
 
     # --- the end -------------------------------------------------------------------------
