@@ -1,7 +1,9 @@
 """Batch throughput against the upstream's concurrency cap: one Switchyard (SQLite) over a
 loopback Chat Completions upstream that answers each request after a fixed latency; a
 batch of N lines through the official SDK for each ``concurrency_per_batch``; lines per
-second against the ceiling cap / latency, the most requests the upstream held at once, and
+second against the ceiling cap / latency, the most requests the upstream held at once (and
+the most batch lines, which must never pass the cap), the mean number of batch lines in
+flight over the run against the cap (how well the batch fills it), and
 the latency of interactive requests sent while the batch runs.
 
     PYTHONPATH=src python -m bench.batches [--lines 400] [--latency 0.05] [--caps 1,4,16]
@@ -46,17 +48,37 @@ class Upstream:
         self.latency = latency
         self.in_flight = 0
         self.max_in_flight = 0
+        self.batch_in_flight = 0  # batch lines only (not the interactive requests)
+        self.batch_max = 0
+        self.batch_area = 0.0  # integral of batch_in_flight over time, for the mean
+        self.since = time.monotonic()
         self.port = free_port()
+
+    def reset(self) -> None:
+        self.max_in_flight = self.batch_max = 0
+        self.batch_area, self.since = 0.0, time.monotonic()
+
+    def _batch(self, delta: int) -> None:
+        now = time.monotonic()
+        self.batch_area += self.batch_in_flight * (now - self.since)
+        self.since = now
+        self.batch_in_flight += delta
+        self.batch_max = max(self.batch_max, self.batch_in_flight)
 
     async def chat(self, request: Request) -> JSONResponse:
         body = await request.json()
+        text = body["messages"][-1]["content"]
+        line = text != "live"
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        if line:
+            self._batch(1)
         try:
             await asyncio.sleep(self.latency)
         finally:
             self.in_flight -= 1
-        text = body["messages"][-1]["content"]
+            if line:
+                self._batch(-1)
         return JSONResponse({
             "id": "chatcmpl-b", "object": "chat.completion", "created": 1, "model": body["model"],
             "choices": [{"index": 0, "message": {"role": "assistant", "content": f"echo:{text}"},
@@ -104,7 +126,7 @@ def run(upstream: Upstream, cap: int, lines: int) -> dict[str, Any]:
                                        "body": {"model": "m", "messages": [{"role": "user", "content": f"q{n}"}]}})
                            + "\n" for n in range(lines)).encode()
             file_id = client.files.create(file=("in.jsonl", io.BytesIO(data)), purpose="batch").id
-            upstream.max_in_flight = 0
+            upstream.reset()
             started = time.monotonic()
             batch = client.batches.create(input_file_id=file_id, endpoint="/v1/chat/completions",
                                           completion_window="24h")
@@ -116,10 +138,14 @@ def run(upstream: Upstream, cap: int, lines: int) -> dict[str, Any]:
                 time.sleep(0.2)
                 batch = client.batches.retrieve(batch.id)
             seconds = time.monotonic() - started
+            upstream._batch(0)
             assert batch.status == "completed" and batch.request_counts is not None
             return {"cap": cap, "lines": lines, "seconds": round(seconds, 2),
                     "lines_per_s": round(lines / seconds, 1), "ceiling_per_s": round(cap / upstream.latency, 1),
                     "max_upstream_in_flight": upstream.max_in_flight,
+                    "max_batch_lines_in_flight": upstream.batch_max,
+                    "mean_batch_lines_in_flight": round(upstream.batch_area / seconds, 2),
+                    "cap_use": round(upstream.batch_area / seconds / cap, 3),
                     "completed": batch.request_counts.completed,
                     "interactive_p50_ms": round(statistics.median(interactive) * 1000, 1) if interactive else None,
                     "interactive_max_ms": round(max(interactive) * 1000, 1) if interactive else None}

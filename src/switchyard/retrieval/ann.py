@@ -15,8 +15,10 @@ which is the cosine), labelled with chunk ids.
 - **Persisted.** After a refresh the graph is written to ``<directory>/<store>.npz``
   (graph, live ids, tombstones, version; replaced atomically) and read back on first
   use after a restart, then caught up like any other.
-- **Filters inside the graph walk.** The ids that pass the attribute filter (from
-  SQL) become a faiss ``IDSelector`` checked during the HNSW search, with the walk
+- **Filters inside the graph walk.** The graph knows each chunk's file, and a chunk
+  carries its file's attributes, so the filter is evaluated in SQL over the store's
+  files (one row per file, not per chunk); the chunks of the matching files become a
+  faiss ``IDSelector`` (a bitmap over chunk ids) checked during the HNSW search, with the walk
   widened (``efSearch``) in proportion to how selective the filter is. A filter that
   matches fewer than ``EXACT_FILTER_ROWS`` chunks, or a walk that comes back with
   fewer than ``k`` hits, is answered exactly by the caller instead: filtered search
@@ -52,7 +54,7 @@ Hits = list[tuple[int, float]]
 MIN_CHUNKS = 10_000  # smaller stores are scored exactly
 HNSW_M = 32
 EF_CONSTRUCTION = 80
-EF_SEARCH = 128
+EF_SEARCH = 400  # 128 and 256 lost 1.5 % nDCG@10 at 100k chunks (bench/hybrid_search.py); 400 matched exact
 MAX_EF_SEARCH = 4096
 EXACT_FILTER_ROWS = 2_000
 REBUILD_FRACTION = 0.25
@@ -79,6 +81,9 @@ class Graph:
         self.index = index
         self.version = -1
         self.live: IdArray = np.empty(0, np.int64)  # sorted
+        self.owner: npt.NDArray[np.int32] = np.empty(0, np.int32)  # each live chunk's file, an index into files
+        self.files: list[str] = []
+        self.file_index: dict[str, int] = {}
         self.dead: IdArray = np.empty(0, np.int64)  # sorted: in the graph, gone from the store
 
     def __len__(self) -> int:
@@ -96,17 +101,37 @@ class Graph:
             return False
         if len(added):
             self.index.add_with_ids(_matrix(changes.added, self.dims), added)
-        self.live = np.union1d(np.setdiff1d(self.live, gone, assume_unique=True), added)
+        kept = ~np.isin(self.live, gone, assume_unique=True)
+        for file_id in changes.added_files:
+            if file_id not in self.file_index:
+                self.file_index[file_id] = len(self.files)
+                self.files.append(file_id)
+        owners = np.asarray([self.file_index[f] for f in changes.added_files], np.int32)
+        live = np.concatenate([self.live[kept], added])
+        order = np.argsort(live, kind="stable")
+        self.live = live[order]
+        self.owner = np.concatenate([self.owner[kept], owners])[order]
         self.dead = dead
         self.version = changes.version
         return True
 
+    def in_files(self, files: set[str]) -> IdArray:
+        """The live chunks of these files, sorted."""
+        wanted = np.zeros(len(self.files) + 1, bool)
+        for file_id in files:
+            index = self.file_index.get(file_id)
+            if index is not None:
+                wanted[index] = True
+        return self.live[wanted[self.owner]]
+
     def top(self, query: FloatMatrix, k: int, allowed: IdArray | None,
-            exact_filter_rows: int = EXACT_FILTER_ROWS) -> Hits | None:
+            exact_filter_rows: int = EXACT_FILTER_ROWS, *, live_only: bool = False) -> Hits | None:
         """The ``k`` best ``(chunk id, cosine)`` among ``allowed`` (sorted; all live
-        when None), best first; None when the caller should score exactly instead."""
+        when None; ``live_only``: all of them live), best first; None when the caller
+        should score exactly instead."""
         if allowed is not None:
-            allowed = np.intersect1d(allowed, self.live, assume_unique=True)
+            if not live_only:
+                allowed = np.intersect1d(allowed, self.live, assume_unique=True)
             if len(allowed) < exact_filter_rows:
                 return None
         wanted = min(k, len(self.live) if allowed is None else len(allowed))
@@ -117,7 +142,10 @@ class Graph:
         keep: list[Any] = []  # selectors must outlive the search
         if allowed is not None:
             params.efSearch = int(min(MAX_EF_SEARCH, params.efSearch * len(self.live) / len(allowed)))
-            keep.append(faiss.IDSelectorBatch(allowed))
+            bits = np.zeros(int(allowed[-1]) + 1, bool)
+            bits[allowed] = True
+            bitmap = np.packbits(bits, bitorder="little")
+            keep += [bitmap, faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))]
         elif len(self.dead):
             dead = faiss.IDSelectorBatch(self.dead)
             keep += [dead, faiss.IDSelectorNot(dead)]
@@ -130,6 +158,7 @@ class Graph:
     def save(self, path: Path) -> None:
         buffer = io.BytesIO()
         np.savez(buffer, index=faiss.serialize_index(self.index), live=self.live, dead=self.dead,
+                 owner=self.owner, files=np.asarray(self.files, dtype=str),
                  meta=np.asarray([self.version, self.dims], np.int64))
         temp = path.with_suffix(".tmp")
         temp.write_bytes(buffer.getvalue())
@@ -142,6 +171,8 @@ class Graph:
                 version, dims = (int(x) for x in data["meta"])
                 graph = Graph(dims, faiss.deserialize_index(data["index"]))
                 graph.live, graph.dead, graph.version = data["live"], data["dead"], version
+                graph.owner, graph.files = data["owner"], [str(f) for f in data["files"]]
+                graph.file_index = {f: i for i, f in enumerate(graph.files)}
                 return graph
         except (OSError, ValueError, KeyError, RuntimeError) as exc:
             log.warning("vector index %s unreadable (%s); rebuilding it", path, exc)
@@ -173,16 +204,29 @@ class AnnIndexes:
     def _path(self, store_id: str) -> Path | None:
         return None if self.directory is None else self.directory / f"{store_id}.npz"
 
-    def top(self, store_id: str, version: int, query: FloatMatrix, k: int, allowed: IdArray | None) -> Hits | None:
-        """The graph's answer, or None: no graph for this store at ``version`` yet (one
-        is asked for), a small store, or a filter better scored exactly."""
+    def ready(self, store_id: str, version: int) -> Graph | None:
+        """The store's graph if it answers for ``version``; else None (and, unless the
+        store is small, a refresh is asked for)."""
         entry = self._entries.get(store_id)
         if entry is None or entry.version < version or entry.busy:
             self.schedule(store_id)
             return None
-        if entry.graph is None:
+        return entry.graph
+
+    def top(self, store_id: str, version: int, query: FloatMatrix, k: int, allowed: IdArray | None) -> Hits | None:
+        """The graph's answer, or None: no graph for this store at ``version`` yet (one
+        is asked for), a small store, or a filter better scored exactly."""
+        graph = self.ready(store_id, version)
+        if graph is None:
             return None
-        hits = entry.graph.top(query, k, allowed, self.exact_filter_rows)
+        hits = graph.top(query, k, allowed, self.exact_filter_rows)
+        if hits is not None:
+            self.answered += 1
+        return hits
+
+    def top_in_files(self, graph: Graph, query: FloatMatrix, k: int, allowed: IdArray) -> Hits | None:
+        """``top`` among ``allowed`` = ``graph.in_files(...)``."""
+        hits = graph.top(query, k, allowed, self.exact_filter_rows, live_only=True)
         if hits is not None:
             self.answered += 1
         return hits

@@ -20,6 +20,7 @@ cosine similarity clipped to 0..1."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,13 +35,14 @@ from switchyard.retrieval.filters import parse_filters
 from switchyard.retrieval.ranking import RankingOptions, fuse, keywords, parse_ranking_options, search_queries
 from switchyard.retrieval.vectors import DEFAULT_CACHE_BYTES, FloatMatrix, IdArray, VectorCache, normalised
 from switchyard.store.database import Database
-from switchyard.store.vector_store_chunks import AttributeFilter, ChunkIndex, ChunkRecord
+from switchyard.store.vector_store_chunks import TEXT_BUDGET, AttributeFilter, ChunkIndex, ChunkRecord
 from switchyard.store.vector_store_nearest import NearestChunks
 from switchyard.store.vector_stores import VectorStoreRecord, VectorStoreRepository
 
 EmbedderFor = Callable[[VectorStoreRecord], Embedder]
 MAX_RESULTS = 50
 CANDIDATES = 50  # per ranked list fed to the fusion
+TOUCH_EVERY = 60  # seconds: a search marks its stores active (a write) at most this often
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,7 @@ class SearchHit:
 class _Lists:
     vector: list[tuple[list[int], float]] = field(default_factory=list)
     cosine: dict[int, float] = field(default_factory=dict)
+    text: list[list[int]] | None = None  # the full-text lists, when fetched with the vector lists
 
 
 def _max_results(value: object) -> int:
@@ -86,7 +89,8 @@ class VectorStoreSearch:
 
     def __init__(self, db: Database, embedder_for: EmbedderFor, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  candidates: int = CANDIDATES, index_dir: Path | None = None, ann_min_chunks: int = MIN_CHUNKS,
-                 ann: bool = True, exact_filter_rows: int = EXACT_FILTER_ROWS) -> None:
+                 ann: bool = True, exact_filter_rows: int = EXACT_FILTER_ROWS,
+                 text_budget: int | None = TEXT_BUDGET) -> None:
         self.db = db
         self.stores = VectorStoreRepository(db)
         self.index = ChunkIndex(db)
@@ -96,6 +100,7 @@ class VectorStoreSearch:
                               exact_filter_rows=exact_filter_rows) if ann else None
         self.embedder_for = embedder_for
         self.candidates = candidates
+        self.text_budget = text_budget  # None: every full-text match ranked (ChunkIndex.text_search)
 
     @property
     def backend(self) -> str:
@@ -113,7 +118,7 @@ class VectorStoreSearch:
     async def _owned_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord]:
         if isinstance(ids, str) or not ids:
             raise invalid("'vector_store_ids' must be a non-empty array of vector store ids.", "vector_store_ids")
-        found = await self.stores.get_many(ids, owner_id)
+        found = await self.stores.get_many(ids, owner_id, file_counts=False)
         stores = []
         for id in dict.fromkeys(ids):
             store = found.get(id)
@@ -126,26 +131,40 @@ class VectorStoreSearch:
         return stores
 
     async def _in_process(self, store: VectorStoreRecord, vectors: FloatMatrix, k: int,
-                          allowed: IdArray | None) -> list[list[tuple[int, float]]]:
-        """One store's best chunks per query vector: its graph's, else exact."""
-        found: list[list[tuple[int, float]] | None] = [
-            self.ann.top(store.id, store.version, vector, k, allowed) if self.ann is not None else None
-            for vector in vectors]
+                          filters: AttributeFilter | None, files: dict[str, set[str]] | None
+                          ) -> list[list[tuple[int, float]]]:
+        """One store's best chunks per query vector: its graph's, else exact. With a
+        filter, the graph takes the chunks of the matching ``files``; exact scoring
+        reads the matching chunk ids from SQL."""
+        found: list[list[tuple[int, float]] | None] = [None] * len(vectors)
+        allowed: IdArray | None = None
+        graph = self.ann.ready(store.id, store.version) if self.ann is not None else None
+        if self.ann is not None and graph is not None:
+            if files is not None:
+                allowed = graph.in_files(files[store.id])
+                found = [self.ann.top_in_files(graph, vector, k, allowed) for vector in vectors]
+            else:
+                found = [self.ann.top(store.id, store.version, vector, k, None) for vector in vectors]
         if all(hits is not None for hits in found):
             return [hits or [] for hits in found]
         matrix = await self.cache.get(store.id, store.version)
         if matrix.matrix.shape[1:] not in ((vectors.shape[1],), (0,)):
             raise SwitchyardError(ErrorKind.SERVER, f"Vector store '{store.id}' holds vectors of another"
                                   " embedding model than the one configured for it now.")
+        if filters is not None and (allowed is None or graph is None or matrix.version != graph.version):
+            allowed = np.sort(np.asarray(await self.index.matching_ids([store.id], filters), np.int64))
         return [hits if hits is not None else matrix.top(vector, k, allowed)
                 for hits, vector in zip(found, vectors, strict=True)]
 
     async def _vector_lists(self, stores: list[VectorStoreRecord], queries: list[str],
-                            filters: AttributeFilter | None, k: int) -> _Lists:
+                            filters: AttributeFilter | None, k: int, words: list[list[str]] | None = None) -> _Lists:
+        """The vector lists; on pgvector, the full-text lists of ``words`` too, in the
+        same statement."""
         pgvector = self.db.pgvector is not None
-        allowed = None
-        if filters is not None and not pgvector:
-            allowed = np.sort(np.asarray(await self.index.matching_ids([s.id for s in stores], filters), np.int64))
+        text_lists: list[list[int]] | None = None
+        files = None
+        if filters is not None and not pgvector and self.ann is not None:
+            files = await self.index.matching_files([s.id for s in stores], filters)
         groups: dict[int, tuple[Embedder, list[VectorStoreRecord]]] = {}
         for store in stores:
             embedder = self.embedder_for(store)
@@ -154,14 +173,23 @@ class VectorStoreSearch:
         for embedder, members in groups.values():
             vectors = normalised((await embedder.embed(queries)).vectors)
             if pgvector:
-                found = await self.nearest.search([store.id for store in members], vectors, k, filters)
+                member_ids = [store.id for store in members]
+                if words is not None and text_lists is None:
+                    found, matches = await self.nearest.hybrid(
+                        member_ids if len(groups) == 1 else [store.id for store in stores], vectors, words, k,
+                        filters, self.text_budget)
+                    text_lists = [[id for id, _ in hits] for hits in matches]
+                    if len(groups) > 1:  # the vector part of the other stores' embedder: again, below
+                        found = await self.nearest.search(member_ids, vectors, k, filters)
+                else:
+                    found = await self.nearest.search(member_ids, vectors, k, filters)
                 for i, hits in enumerate(found):
                     per_query[i] += hits
                 continue
             for store in members:
-                for i, hits in enumerate(await self._in_process(store, vectors, k, allowed)):
+                for i, hits in enumerate(await self._in_process(store, vectors, k, filters, files)):
                     per_query[i] += hits
-        lists = _Lists()
+        lists = _Lists(text=text_lists)
         for hits in per_query:
             hits.sort(key=lambda pair: pair[1], reverse=True)
             lists.vector.append(([chunk_id for chunk_id, _ in hits[:k]], 1.0))
@@ -191,20 +219,29 @@ class VectorStoreSearch:
         queries = search_queries(query, rewrite_query)
         stores = await self._owned_stores(vector_store_ids, owner_id)
         k = max(self.candidates, limit * (3 if max_chunks_per_file else 1))
-        lists = await self._vector_lists(stores, queries, parsed_filters, k)
+        words = [keywords(text) for text in queries] if (
+            options.ranker != "none" and self.db.pgvector is not None) else None
+        lists = await self._vector_lists(stores, queries, parsed_filters, k, words)
         if options.ranker == "none":
             ranked = sorted(((id, max(0.0, min(1.0, c))) for id, c in lists.cosine.items()),
                             key=lambda pair: pair[1], reverse=True)
         else:
             ranked_lists = [(ids, options.embedding_weight) for ids, _ in lists.vector]
             store_ids = [store.id for store in stores]
-            for text in queries:
-                matches = await self.index.text_search(store_ids, keywords(text), filters=parsed_filters, limit=k)
-                ranked_lists.append(([id for id, _ in matches], options.text_weight))
+            for i, text in enumerate(queries):
+                if lists.text is not None:
+                    ids = lists.text[i]
+                else:
+                    ids = [id for id, _ in await self.index.text_search(
+                        store_ids, keywords(text), filters=parsed_filters, limit=k, budget=self.text_budget)]
+                ranked_lists.append((ids, options.text_weight))
             ranked = fuse(ranked_lists)
         ranked = [(id, score) for id, score in ranked if score >= options.score_threshold and score > 0]
         hits = await self._hits(ranked, limit, max_chunks_per_file)
-        await self.stores.touch([store.id for store in stores], owner_id)
+        now = time.time()
+        stale = [store.id for store in stores if now - store.last_active_at >= TOUCH_EVERY]
+        if stale:
+            await self.stores.touch(stale, owner_id, now=now)
         return hits
 
     async def _hits(self, ranked: list[tuple[int, float]], limit: int, per_file: int | None) -> list[SearchHit]:

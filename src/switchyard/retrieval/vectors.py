@@ -51,13 +51,20 @@ class StoreMatrix:
         only ids in ``allowed`` (sorted) when given."""
         if not len(self.ids):
             return []
-        scores = self.matrix @ query
-        if allowed is not None:
-            scores = np.where(np.isin(self.ids, allowed, assume_unique=True), scores, -np.inf)
+        if allowed is not None and len(allowed) * 4 < len(self.ids):  # a selective filter: score its rows only
+            rows = np.minimum(np.searchsorted(self.ids, allowed), len(self.ids) - 1)
+            rows = rows[self.ids[rows] == allowed]
+            ids, scores = self.ids[rows], self.matrix[rows] @ query
+        else:
+            ids, scores = self.ids, self.matrix @ query
+            if allowed is not None:
+                scores = np.where(np.isin(ids, allowed, assume_unique=True), scores, -np.inf)
         k = min(k, len(scores))
+        if k <= 0:
+            return []
         best = np.argpartition(-scores, k - 1)[:k]
         best = best[np.argsort(-scores[best], kind="stable")]
-        return [(int(self.ids[i]), float(scores[i])) for i in best if np.isfinite(scores[i])]
+        return [(int(ids[i]), float(scores[i])) for i in best if np.isfinite(scores[i])]
 
 
 class VectorCache:

@@ -14,6 +14,7 @@ number matches numbers, a boolean matches booleans (no coercion between them);
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -33,8 +34,10 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    text,
     true,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import Select
 
 from switchyard.store.database import Database
@@ -43,6 +46,7 @@ from switchyard.store.vector_store_models import FTS_TABLE, VectorStore, VectorS
 Scalar = str | float | int | bool
 ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
 _WORD = re.compile(r"\w+")
+TEXT_BUDGET = 5_000  # full-text: the most chunks holding the query's words that one search ranks
 _FTS = table(FTS_TABLE, column("rowid"))
 
 
@@ -96,6 +100,7 @@ class StoreChanges:
     ids: list[int]
     added_ids: list[int]
     added: list[bytes]
+    added_files: list[str]  # the file of each added chunk
 
 
 # -- filters -----------------------------------------------------------------
@@ -105,14 +110,12 @@ _SQLITE_TYPES = {str: ("text",), float: ("integer", "real"), bool: ("true", "fal
 _PG_TYPES = {str: ("string",), float: ("number",), bool: ("boolean",)}
 
 
-def _sqlite_typed(key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+def _sqlite_typed(column: ColumnElement[Any], key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     path = literal('$."' + key + '"')
-    column = VectorStoreChunk.attributes
     return func.json_type(column, path), func.json_extract(column, path)
 
 
-def _pg_typed(key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
-    column = VectorStoreChunk.attributes
+def _pg_typed(column: ColumnElement[Any], key: str) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
     return func.json_typeof(column.op("->")(literal(key))), column.op("->>")(literal(key))
 
 
@@ -136,10 +139,10 @@ def _compare(op: str, left: ColumnElement[Any], right: Any) -> ColumnElement[boo
             return left <= right
 
 
-def _positive(dialect: str, op: str, key: str, value: Scalar) -> ColumnElement[bool]:
+def _positive(dialect: str, op: str, key: str, value: Scalar, column: ColumnElement[Any]) -> ColumnElement[bool]:
     """``op`` (eq, gt, gte, lt, lte) against one value; never NULL (a missing key or a
     value of another type is false)."""
-    jtype, text_value = (_sqlite_typed if dialect == "sqlite" else _pg_typed)(key)
+    jtype, text_value = (_sqlite_typed if dialect == "sqlite" else _pg_typed)(column, key)
     kind = _kind(value)
     types = (_SQLITE_TYPES if dialect == "sqlite" else _PG_TYPES)[kind]
     if kind is bool:
@@ -154,28 +157,90 @@ def _positive(dialect: str, op: str, key: str, value: Scalar) -> ColumnElement[b
     return case((matched, true()), else_=false())
 
 
-def compile_filter(dialect: str, node: AttributeFilter) -> ColumnElement[bool]:
-    """The ``WHERE`` clause over ``vector_store_chunks.attributes`` for a validated filter."""
+def compile_filter(dialect: str, node: AttributeFilter,
+                   column: ColumnElement[Any] | None = None) -> ColumnElement[bool]:
+    """The ``WHERE`` clause for a validated filter over ``column`` (by default
+    ``vector_store_chunks.attributes``; ``vector_store_files.attributes`` holds the same)."""
+    attributes: ColumnElement[Any] = VectorStoreChunk.attributes if column is None else column  # type: ignore[assignment]
     if isinstance(node, Compound):
-        parts = [compile_filter(dialect, child) for child in node.filters]
+        parts = [compile_filter(dialect, child, attributes) for child in node.filters]
         return and_(true(), *parts) if node.type == "and" else or_(false(), *parts)
     values = node.value if isinstance(node.value, tuple) else (node.value,)
     if node.type in ("in", "nin", "eq", "ne"):
-        found = or_(false(), *(_positive(dialect, "eq", node.key, value) for value in values))
+        found = or_(false(), *(_positive(dialect, "eq", node.key, value, attributes) for value in values))
         return not_(found) if node.type in ("ne", "nin") else found
-    return _positive(dialect, node.type, node.key, values[0])
+    return _positive(dialect, node.type, node.key, values[0], attributes)
 
 
 # -- full-text -----------------------------------------------------------------
 
 
-def _terms(terms: Sequence[str]) -> list[str]:
+def text_terms(terms: Sequence[str]) -> list[str]:
     """Plain words only: nothing from the query reaches the FTS query syntax."""
     return [word for term in terms for word in _WORD.findall(term)]
 
 
-def _sqlite_text_query(terms: list[str]) -> Select[Any]:
-    match = " OR ".join('"' + term + '"' for term in terms)
+async def _sqlite_counts(session: AsyncSession, words: list[str], cap: int) -> list[int]:
+    """How many chunks (of any store) hold each word, counted up to ``cap + 1``; one round trip."""
+    probes = " UNION ALL ".join(
+        f"SELECT {i}, (SELECT count(*) FROM (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :w{i}"
+        " LIMIT :cap))" for i in range(len(words)))
+    params: dict[str, Any] = {f"w{i}": '"' + word + '"' for i, word in enumerate(words)}
+    counts = {int(i): int(n) for i, n in await session.execute(text(probes), {**params, "cap": cap + 1})}
+    return [counts[i] for i in range(len(words))]
+
+
+def rarest(words: list[str], counts: list[int], budget: int) -> list[str]:
+    """The rarest words whose chunks number at most ``budget`` together, in query
+    order; empty when even the rarest is over it."""
+    kept, total = set(), 0
+    for i in sorted(range(len(words)), key=counts.__getitem__):
+        if total + counts[i] > budget:
+            break
+        kept.add(i)
+        total += counts[i]
+    return [word for i, word in enumerate(words) if i in kept]
+
+
+class PgWordCounts:
+    """Estimated numbers of chunks holding each word on PostgreSQL, from the planner's
+    statistics of the ``fts`` column (``pg_stats.most_common_elems``: the commonest
+    lexemes and the fraction of rows holding each, kept by ``ANALYZE``, which
+    autovacuum runs as the table grows), read at most once a minute; a word whose
+    lexemes are not among the commonest counts as rare (0). Words' lexemes are cached."""
+
+    STATS_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lexemes: dict[str, list[str]] = {}
+        self._chunks: dict[str, float] = {}
+        self._read_at = -1e9
+
+    async def counts(self, session: AsyncSession, words: list[str]) -> list[int]:
+        missing = [word for word in words if word not in self._lexemes]
+        if missing:
+            if len(self._lexemes) > 100_000:
+                self._lexemes.clear()
+            rows = await session.execute(text(
+                "SELECT w, tsvector_to_array(to_tsvector('english', w)) FROM unnest(CAST(:words AS text[])) AS w"),
+                {"words": missing})
+            self._lexemes.update((str(word), list(lexemes or [])) for word, lexemes in rows)
+        if time.monotonic() - self._read_at > self.STATS_SECONDS:
+            rows = await session.execute(text(
+                "SELECT e.lexeme, e.freq * greatest(c.reltuples, 0) FROM pg_stats s"
+                " JOIN pg_class c ON c.oid = to_regclass('vector_store_chunks')"
+                " CROSS JOIN LATERAL unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs)"
+                " AS e(lexeme, freq)"
+                " WHERE s.schemaname = current_schema() AND s.tablename = 'vector_store_chunks'"
+                " AND s.attname = 'fts' AND e.lexeme IS NOT NULL"))
+            self._chunks = {str(lexeme): float(n) for lexeme, n in rows}
+            self._read_at = time.monotonic()
+        return [int(max((self._chunks.get(lexeme, 0.0) for lexeme in self._lexemes.get(word, [])), default=0.0))
+                for word in words]
+
+
+def _sqlite_text_query(terms: list[str], match: str = "") -> Select[Any]:
+    match = match or " OR ".join('"' + term + '"' for term in terms)
     fts = literal_column(FTS_TABLE)
     score = (-func.bm25(fts)).label("score")
     return (
@@ -186,8 +251,8 @@ def _sqlite_text_query(terms: list[str]) -> Select[Any]:
     )
 
 
-def _pg_text_query(terms: list[str]) -> Select[Any]:
-    query = func.to_tsquery(literal_column("'english'"), literal(" | ".join(terms)))
+def pg_text_query(terms: list[str], all_words: bool = False) -> Select[Any]:
+    query = func.to_tsquery(literal_column("'english'"), literal((" & " if all_words else " | ").join(terms)))
     fts = literal_column("vector_store_chunks.fts")
     score = func.ts_rank_cd(fts, query).label("score")
     return select(VectorStoreChunk.id, score).where(fts.op("@@")(query))
@@ -210,7 +275,7 @@ class ChunkIndex:
     async def vectors(self, vector_store_id: str) -> StoreVectors | None:
         """All of the store's vectors, with the version they are at (read first, so a
         concurrent change can only make the version look older, never newer)."""
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
             if version is None:
                 return None
@@ -241,28 +306,66 @@ class ChunkIndex:
             in_store = VectorStoreChunk.vector_store_id == vector_store_id
             ids = list(await session.scalars(select(VectorStoreChunk.id).where(in_store).order_by(VectorStoreChunk.id)))
             rows = (await session.execute(
-                select(VectorStoreChunk.id, VectorStoreChunk.embedding)
+                select(VectorStoreChunk.id, VectorStoreChunk.embedding, VectorStoreChunk.file_id)
                 .where(in_store, VectorStoreChunk.version > since, VectorStoreChunk.version <= version)
                 .order_by(VectorStoreChunk.id)
             )).all()
-        return StoreChanges(vector_store_id, int(version), ids, [row[0] for row in rows], [row[1] for row in rows])
+        return StoreChanges(vector_store_id, int(version), ids, [row[0] for row in rows], [row[1] for row in rows],
+                            [row[2] for row in rows])
 
     async def matching_ids(self, store_ids: Sequence[str], filters: AttributeFilter) -> list[int]:
         """Ids of the chunks of ``store_ids`` whose attributes pass ``filters``."""
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return list(await session.scalars(select(VectorStoreChunk.id).where(*self._where(store_ids, filters))))
 
+    async def matching_files(self, store_ids: Sequence[str], filters: AttributeFilter) -> dict[str, set[str]]:
+        """Per store, the ids of the files whose attributes pass ``filters``: a chunk
+        carries its file's attributes (``update_file_attributes`` changes both), so
+        this selects the same chunks as ``matching_ids`` while reading one row per file."""
+        query = select(VectorStoreFile.vector_store_id, VectorStoreFile.file_id).where(
+            VectorStoreFile.vector_store_id.in_(list(store_ids)),
+            compile_filter(self._db.dialect, filters, VectorStoreFile.attributes))  # type: ignore[arg-type]
+        found: dict[str, set[str]] = {id: set() for id in store_ids}
+        async with self._db.session(read_only=True) as session:
+            for store_id, file_id in await session.execute(query):
+                found[store_id].add(file_id)
+        return found
+
     async def text_search(self, store_ids: Sequence[str], terms: Sequence[str], *,
-                          filters: AttributeFilter | None = None, limit: int = 50) -> list[tuple[int, float]]:
+                          filters: AttributeFilter | None = None, limit: int = 50,
+                          budget: int | None = TEXT_BUDGET) -> list[tuple[int, float]]:
         """The best full-text matches of any of ``terms`` (OR), best first, as
-        ``(chunk id, score)``; the score is the backend's own (higher is better)."""
-        words = _terms(terms)
+        ``(chunk id, score)``; the score is the backend's own (higher is better).
+
+        ``budget`` bounds the work on large stores: ranking every chunk that holds a
+        common word costs time in proportion to the corpus, so the query keeps its
+        rarest words, while the chunks that hold them number at most ``budget``, and
+        ranks by those (common words weigh little in ``bm25`` anyway); when even the
+        rarest word is over the budget, chunks must hold all the words. Either way,
+        fewer than ``limit`` matches means the full query runs instead. ``None``:
+        always the full query (the exact reference)."""
+        words = list(dict.fromkeys(text_terms(terms)))
         if not words:
             return []
-        base = _sqlite_text_query(words) if self._db.dialect == "sqlite" else _pg_text_query(words)
+        async with self._db.session(read_only=True) as session:
+            if budget is not None and self._db.dialect == "sqlite":
+                counts = await _sqlite_counts(session, words, budget)
+                kept = rarest(words, counts, budget)
+                if kept != words and (kept or len(words) > 1):
+                    found = await self._text_rows(session, store_ids, kept, filters, limit, all_words=not kept)
+                    if len(found) >= limit:
+                        return found
+            return await self._text_rows(session, store_ids, words, filters, limit)
+
+    async def _text_rows(self, session: AsyncSession, store_ids: Sequence[str], words: list[str],
+                         filters: AttributeFilter | None, limit: int, all_words: bool = False
+                         ) -> list[tuple[int, float]]:
+        if all_words:
+            base = _sqlite_text_query([], " AND ".join('"' + w + '"' for w in words))
+        else:
+            base = _sqlite_text_query(words) if self._db.dialect == "sqlite" else pg_text_query(words)
         query = base.where(*self._where(store_ids, filters)).order_by(literal_column("score").desc()).limit(limit)
-        async with self._db.session() as session:
-            return [(int(id), float(score)) for id, score in await session.execute(query)]
+        return [(int(id), float(score)) for id, score in await session.execute(query)]
 
     async def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
         """The chunks with these ids (with their file's name), by id."""
@@ -272,7 +375,7 @@ class ChunkIndex:
                                         VectorStoreFile.file_id == VectorStoreChunk.file_id))
             .where(VectorStoreChunk.id.in_(list(ids)))
         )
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             return {chunk.id: _chunk(chunk, filename) for chunk, filename in await session.execute(query)}
 
     async def file_chunks(self, vector_store_id: str, file_id: str, owner_id: str) -> list[ChunkRecord] | None:

@@ -20,12 +20,21 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Float, Select, func, literal_column, select, text
+from sqlalchemy import Float, Select, func, literal, literal_column, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchyard.store.database import Database
 from switchyard.store.pgvector_schema import vector_text
-from switchyard.store.vector_store_chunks import AttributeFilter, compile_filter
+from switchyard.store.vector_store_chunks import (
+    TEXT_BUDGET,
+    AttributeFilter,
+    ChunkIndex,
+    PgWordCounts,
+    compile_filter,
+    pg_text_query,
+    rarest,
+    text_terms,
+)
 from switchyard.store.vector_store_inserts import vector_column, vector_value
 from switchyard.store.vector_store_models import VECTOR_COLUMN, VectorStoreChunk
 
@@ -39,12 +48,15 @@ Hits = list[tuple[int, float]]  # (chunk id, cosine), best first
 class NearestChunks:
     def __init__(self, db: Database) -> None:
         self._db = db
+        self._chunk_index = ChunkIndex(db)
+        self.word_counts = PgWordCounts()
         # Extra settings for every query: the tests and the benchmark force the index
         # (enable_seqscan off) on stores small enough for the planner to prefer a scan.
         self.extra_settings: dict[str, str] = {}
 
-    def _query(self, store_ids: Sequence[str], dims: int, filters: AttributeFilter | None, k: int) -> Select[Any]:
-        distance = vector_column(dims).op("<=>", return_type=Float)(vector_value("q", dims))
+    def _query(self, store_ids: Sequence[str], dims: int, filters: AttributeFilter | None, k: int,
+               param: str = "q") -> Select[Any]:
+        distance = vector_column(dims).op("<=>", return_type=Float)(vector_value(param, dims))
         dims_match = func.vector_dims(literal_column(f"vector_store_chunks.{VECTOR_COLUMN}")) == literal_column(
             str(int(dims)))
         where = [dims_match, VectorStoreChunk.vector_store_id.in_(list(store_ids))]
@@ -92,14 +104,68 @@ class NearestChunks:
                 found.append([(int(id), 1.0 - float(distance)) for id, distance in rows])
         return found
 
+    async def hybrid(self, store_ids: Sequence[str], vectors: npt.NDArray[np.float32], word_lists: list[list[str]],
+                     k: int, filters: AttributeFilter | None = None, budget: int | None = TEXT_BUDGET
+                     ) -> tuple[list[Hits], list[Hits]]:
+        """``search`` for the vectors and ``ChunkIndex.text_search`` for each list of
+        words, in one statement: the ``k`` nearest chunks per vector and the ``k`` best
+        full-text matches per word list, best first. ``budget`` as in ``text_search``
+        (the words' counts estimated from the planner's statistics, ``PgWordCounts``)."""
+        if not store_ids or (not len(vectors) and not word_lists):
+            return [[] for _ in vectors], [[] for _ in word_lists]
+        dims = vectors.shape[1]
+        parts: list[Select[Any]] = []
+        params: dict[str, str] = {}
+        for i, vector in enumerate(vectors):
+            part = self._query(store_ids, dims, filters, k, param=f"q{i}").subquery()
+            parts.append(select(literal(i).label("list"), part.c.id, part.c.distance.label("score")))
+            params[f"q{i}"] = vector_text(vector)
+        where = [VectorStoreChunk.vector_store_id.in_(list(store_ids))]
+        if filters is not None:
+            where.append(compile_filter("postgresql", filters))
+        found: list[Hits] = [[] for _ in range(len(vectors) + len(word_lists))]
+        pruned: list[int] = []
+        async with self._db.session(read_only=True) as session:
+            await self._apply(session, self._settings(k, filters is not None))
+            for j, words in enumerate(word_lists):
+                terms = list(dict.fromkeys(text_terms(words)))
+                if not terms:
+                    continue
+                all_words = False
+                if budget is not None:
+                    kept = rarest(terms, await self.word_counts.counts(session, terms), budget)
+                    if kept != terms and (kept or len(terms) > 1):
+                        pruned.append(j)
+                        terms, all_words = kept or terms, not kept
+                part = pg_text_query(terms, all_words).where(*where).order_by(
+                    literal_column("score").desc()).limit(k).subquery()
+                parts.append(select(literal(len(vectors) + j).label("list"), part.c.id, part.c.score))
+            for list_, id, score in await session.execute(union_all(*parts), params):
+                found[list_].append((int(id), float(score)))
+        nearest = [[(id, 1.0 - distance) for id, distance in sorted(hits, key=lambda pair: pair[1])]
+                   for hits in found[: len(vectors)]]
+        matches = [sorted(hits, key=lambda pair: pair[1], reverse=True) for hits in found[len(vectors):]]
+        for j in pruned:
+            if len(matches[j]) < k:  # the rarest words were not enough: the full query
+                matches[j] = await self._chunk_index.text_search(store_ids, word_lists[j], filters=filters, limit=k,
+                                                                 budget=None)
+        short = [i for i, hits in enumerate(nearest) if len(hits) < k]
+        if short:
+            exact = await self.search(store_ids, vectors[short], k, filters, indexed=False)
+            for i, hits in zip(short, exact, strict=True):
+                nearest[i] = hits
+        return nearest, matches
+
     async def search(self, store_ids: Sequence[str], vectors: npt.NDArray[np.float32], k: int,
-                     filters: AttributeFilter | None = None) -> list[Hits]:
+                     filters: AttributeFilter | None = None, *, indexed: bool = True) -> list[Hits]:
         """For each (L2-normalised) query vector, the ``k`` nearest chunks of the
         stores that pass ``filters``, as ``(chunk id, cosine)`` best first."""
         if not len(vectors) or not store_ids:
             return [[] for _ in vectors]
         query = self._query(store_ids, vectors.shape[1], filters, k)
-        found = await self._run(query, vectors, self._settings(k, filters is not None))
+        found: list[Hits] = [[] for _ in vectors]
+        if indexed:
+            found = await self._run(query, vectors, self._settings(k, filters is not None))
         short = [i for i, hits in enumerate(found) if len(hits) < k]
         if short:
             exact = await self._run(query, vectors[short], {"plan_cache_mode": "force_custom_plan",

@@ -179,12 +179,18 @@ class VectorStoreRepository(IngestionLeases):
             row = await session.scalar(query)
             return None if row is None else (await _stores(session, [row], int(clock(now))))[0]
 
-    async def get_many(self, ids: Sequence[str], owner_id: str, *,
-                       now: float | None = None) -> dict[str, VectorStoreRecord]:
-        """The owner's stores among ``ids``, by id (missing ones are left out)."""
+    async def get_many(self, ids: Sequence[str], owner_id: str, *, now: float | None = None,
+                       file_counts: bool = True) -> dict[str, VectorStoreRecord]:
+        """The owner's stores among ``ids``, by id (missing ones are left out). Without
+        ``file_counts`` (a search, which needs the stores' versions and expiry only) the
+        files are not counted: their counts are zero and the status is ``completed`` or
+        ``expired``."""
         query = select(VectorStore).where(VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
-        async with self._db.session() as session:
+        async with self._db.session(read_only=True) as session:
             rows = list(await session.scalars(query))
+            if not file_counts:
+                moment = int(clock(now))
+                return {row.id: _store(row, {}, 0, moment) for row in rows}
             return {record.id: record for record in await _stores(session, rows, int(clock(now)))}
 
     async def list(self, owner_id: str, *, limit: int = 20, order: Order = "desc", after: str | None = None,
