@@ -4,9 +4,13 @@ reading events up to one of a given type."""
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import wave
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -56,3 +60,32 @@ def types(events: list[dict[str, Any]]) -> list[str]:
 
 def of(events: list[dict[str, Any]], kind: str) -> list[dict[str, Any]]:
     return [event for event in events if event["type"] == kind]
+
+
+def speech_server(workdir: Path, chat_url: str) -> LiveServer:
+    """A live server with a chat model on a scripted upstream (``gpt-fake``) and the
+    embedded speech models (Whisper base as ``whisper-1``, the voice as ``tts-1``), started."""
+    from switchyard.providers.audio.whisper_files import ensure_whisper_base
+
+    cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE", Path(__file__).parents[2] / ".cache"))
+    models = [
+        {"name": "gpt-fake", "provider": "openai", "base_url": chat_url + "/v1", "api_key": "upstream-key",
+         "model": "gpt-upstream", "timeout": 10},
+        {"name": "whisper-base", "provider": "local", "task": "transcription", "path": str(ensure_whisper_base(cache)),
+         "threads": 2, "aliases": ["whisper-1"]},
+        {"name": "hibari-tts", "provider": "local", "task": "speech", "aliases": ["tts-1"]},
+    ]
+    server = LiveServer(workdir, models)
+    server.start(wait_ready=True)
+    return server
+
+
+def pcm_wav(pcm: bytes, rate: int = 24000) -> bytes:
+    """16-bit mono PCM as a WAV file."""
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(pcm)
+    return out.getvalue()

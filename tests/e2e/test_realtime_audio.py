@@ -11,19 +11,15 @@ that transcribe turns and answer nothing."""
 from __future__ import annotations
 
 import base64
-import io
 import math
-import os
-import wave
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.e2e import g711_reference as g711
 from tests.e2e.audio_helpers import words
-from tests.e2e.realtime_support import of, receive, sdk, session, types, until
+from tests.e2e.realtime_support import of, pcm_wav, receive, sdk, session, speech_server, types, until
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
 from tests.server import LiveServer
@@ -38,30 +34,10 @@ CHUNK = 4800  # 100 ms of 16-bit PCM at 24 kHz
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream) -> Iterator[LiveServer]:
-    from switchyard.providers.audio.whisper_files import ensure_whisper_base
-
-    cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE", Path(__file__).parents[2] / ".cache"))
-    models = [
-        {"name": CHAT, "provider": "openai", "base_url": fake_openai.url + "/v1", "api_key": "upstream-key",
-         "model": "gpt-upstream", "timeout": 10},
-        {"name": "whisper-base", "provider": "local", "task": "transcription", "path": str(ensure_whisper_base(cache)),
-         "threads": 2, "aliases": ["whisper-1"]},
-        {"name": "hibari-tts", "provider": "local", "task": "speech", "aliases": ["tts-1"]},
-    ]
-    server = LiveServer(tmp_path_factory.mktemp("switchyard-realtime-audio"), models)
-    server.start(wait_ready=True)
+    server = speech_server(tmp_path_factory.mktemp("switchyard-realtime-audio"), fake_openai.url)
     yield server
     server.stop()
 
-
-def _wav(pcm: bytes, rate: int = 24000) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        wav.writeframes(pcm)
-    return out.getvalue()
 
 
 def test_an_audio_turn_with_server_vad_is_heard_answered_and_spoken(live: LiveServer,
@@ -109,7 +85,7 @@ def test_an_audio_turn_with_server_vad_is_heard_answered_and_spoken(live: LiveSe
     assert of(events, "response.output_audio_transcript.done")[0]["transcript"] == "".join(ANSWER)
     spoken = b"".join(base64.b64decode(events[i]["delta"]) for i in audio_deltas)
     assert 1.5 < len(spoken) / 48000 < 10
-    back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", _wav(spoken), "audio/wav"))
+    back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", pcm_wav(spoken), "audio/wav"))
     assert words(back.text) == words("".join(ANSWER))
 
 
@@ -166,7 +142,7 @@ def test_g711_both_ways_with_audio_tokens_in_the_usage(live: LiveServer, fake_op
     spoken = b"".join(base64.b64decode(e["delta"]) for e in of(events, "response.output_audio.delta"))
     pcm8k = g711.decode(spoken, "ulaw")
     assert 1.5 < len(spoken) / 8000 < 10
-    back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", _wav(pcm8k, 8000), "audio/wav"))
+    back = client.audio.transcriptions.create(model="whisper-1", file=("answer.wav", pcm_wav(pcm8k, 8000), "audio/wav"))
     assert words(back.text) == words("".join(ANSWER))
     # usage: the model's text tokens, and the audio counted as OpenAI counts it
     started = of(events, "input_audio_buffer.speech_started")[0]

@@ -10,16 +10,13 @@ truncated to what was heard."""
 from __future__ import annotations
 
 import asyncio
-import io
-import os
-import wave
 from collections.abc import Iterator
-from pathlib import Path
 
 import openai
 import pytest
 
 from tests.e2e.audio_helpers import words
+from tests.e2e.realtime_support import pcm_wav, speech_server
 from tests.e2e.test_realtime_webrtc import call, client
 from tests.e2e.webrtc_peer import Caller, loud_ms
 from tests.fakes import openai_wire as ow
@@ -37,30 +34,10 @@ LONG = ["The history of Paris ", "is long. ", "It began ", "as a small village "
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstream) -> Iterator[LiveServer]:
-    from switchyard.providers.audio.whisper_files import ensure_whisper_base
-
-    cache = Path(os.environ.get("SWITCHYARD_TEST_CACHE", Path(__file__).parents[2] / ".cache"))
-    models = [
-        {"name": CHAT, "provider": "openai", "base_url": fake_openai.url + "/v1", "api_key": "upstream-key",
-         "model": "gpt-upstream", "timeout": 10},
-        {"name": "whisper-base", "provider": "local", "task": "transcription", "path": str(ensure_whisper_base(cache)),
-         "threads": 2, "aliases": ["whisper-1"]},
-        {"name": "hibari-tts", "provider": "local", "task": "speech", "aliases": ["tts-1"]},
-    ]
-    server = LiveServer(tmp_path_factory.mktemp("switchyard-webrtc-audio"), models)
-    server.start(wait_ready=True)
+    server = speech_server(tmp_path_factory.mktemp("switchyard-webrtc-audio"), fake_openai.url)
     yield server
     server.stop()
 
-
-def _wav(pcm: bytes) -> bytes:
-    out = io.BytesIO()
-    with wave.open(out, "wb") as wav:
-        wav.setnchannels(1)
-        wav.setsampwidth(2)
-        wav.setframerate(24000)
-        wav.writeframes(pcm)
-    return out.getvalue()
 
 
 async def test_a_spoken_turn_is_heard_and_answered_on_the_audio_track_then_an_answer_is_cut(
@@ -94,7 +71,8 @@ async def test_a_spoken_turn_is_heard_and_answered_on_the_audio_track_then_an_an
         await asyncio.sleep(0.3)  # the last frames in flight
         spoken = bytes(caller.heard)
         assert loud_ms(spoken) > 1000
-        back = await sdk.audio.transcriptions.create(model="whisper-1", file=("heard.wav", _wav(spoken), "audio/wav"))
+        back = await sdk.audio.transcriptions.create(model="whisper-1",
+                                                     file=("heard.wav", pcm_wav(spoken), "audio/wav"))
         assert words(back.text) == words("".join(ANSWER))
 
         # a second answer, cut by the caller once it can be heard
