@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from switchyard.codecs.openai_realtime.session import Vad
-from switchyard.engine.realtime.vad import EnergyVad, SpeechStarted, SpeechStopped
+from switchyard.engine.realtime.vad import EnergyVad, Paused, Resumed, SpeechStarted, SpeechStopped
 
 RATE = 24_000
 
@@ -29,7 +29,8 @@ def events(vad: EnergyVad, audio: bytes, chunk: int = 4800) -> list[object]:
 
 def test_a_tone_between_silences_is_one_turn() -> None:
     found = events(EnergyVad(Vad()), pcm((1.0, 0), (1.0, 0.3), (1.0, 0)))
-    assert found == [SpeechStarted(700), SpeechStopped(700, 2500)]  # 300 ms padding; 500 ms of silence
+    # 300 ms padding; a pause reported after 200 ms of silence, the turn's end after 500 ms
+    assert found == [SpeechStarted(700), Paused(700, 2200), SpeechStopped(700, 2500)]
 
 
 def test_quiet_audio_under_the_threshold_is_not_speech() -> None:
@@ -39,5 +40,6 @@ def test_quiet_audio_under_the_threshold_is_not_speech() -> None:
 
 def test_a_short_pause_does_not_end_the_turn() -> None:
     audio = pcm((0.5, 0), (0.5, 0.3), (0.2, 0), (0.5, 0.3), (1.0, 0))
-    assert events(EnergyVad(Vad(silence_duration_ms=400)), audio) == [SpeechStarted(200), SpeechStopped(200, 2100)]
+    assert events(EnergyVad(Vad(silence_duration_ms=400)), audio) == [
+        SpeechStarted(200), Paused(200, 1200), Resumed(), Paused(200, 1900), SpeechStopped(200, 2100)]
     assert len(events(EnergyVad(Vad(silence_duration_ms=100)), audio)) == 4
