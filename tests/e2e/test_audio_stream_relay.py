@@ -18,8 +18,9 @@ import orjson
 import pytest
 
 from tests.e2e.audio_helpers import AUTH, ledger_entry
+from tests.e2e.media import sdk
 from tests.fakes.openai_audio import AUDIO, SEGMENTS, STREAM_USAGE, FakeAudioUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import LiveServer
 
 STREAMING, WHISPER, TTS, TTS_MINUTES = "stt-stream", "stt-whisper", "tts-chars", "tts-minutes"
 STREAMING_MINUTES = "stt-stream-minutes"
@@ -65,8 +66,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, upstream: FakeAudioUpstream) 
 
 @pytest.fixture(scope="module")
 def client(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60,
-                         _strict_response_validation=True)
+    return sdk(live)
 
 
 def _usd(value: str) -> Decimal:

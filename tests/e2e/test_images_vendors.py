@@ -18,6 +18,7 @@ import openai
 import pytest
 
 from tests.e2e.audio_helpers import ledger_entry
+from tests.e2e.media import sdk
 from tests.fakes.vendor_images import FakeGoogleImages, FakeStability
 from tests.server import MASTER_KEY, LiveServer
 
@@ -69,8 +70,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, google: FakeGoogleImages,
 
 @pytest.fixture(scope="module")
 def client(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60,
-                         _strict_response_validation=True)
+    return sdk(live)
 
 
 def _b64(reply: openai.types.ImagesResponse) -> list[bytes]:

@@ -130,11 +130,12 @@ class WebRtcCall:
 
     async def from_client(self, text: str) -> None:
         """A client event from the data channel or a sideband socket."""
-        with contextlib.suppress(orjson.JSONDecodeError):
-            frame = orjson.loads(text)
-            if isinstance(frame, dict) and frame.get("type") == "output_audio_buffer.clear":
-                await self._cut()
-                return
+        if "output_audio_buffer.clear" in text:  # parsed here too only for the event the call handles itself
+            with contextlib.suppress(orjson.JSONDecodeError):
+                frame = orjson.loads(text)
+                if isinstance(frame, dict) and frame.get("type") == "output_audio_buffer.clear":
+                    await self._cut()
+                    return
         await self._receive(text)
 
     async def _receive(self, text: str | bytes) -> None:
