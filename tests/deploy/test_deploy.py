@@ -3,8 +3,9 @@ database and Redis, started by deploy/run.sh), through the official SDKs: work b
 one process goes on through another, a process killed (-9) mid-job has its batch, its
 file being indexed and its background response finished by another (the response ended
 ``failed`` with the reason, as documented), and 1,000-line batches over an upstream that
-refuses some lines and fails others once end with exact counts and files on both batch
-APIs. The script restarts a killed process; stopped with SIGTERM, everything drains."""
+refuses some lines, fails some once (tried again, then answered) and fails others every
+time (tried ``batches.retries`` more times, then an error line) end with exact counts and
+files on both batch APIs. The script restarts a killed process; stopped with SIGTERM, everything drains."""
 
 from __future__ import annotations
 
@@ -31,10 +32,9 @@ from tests.e2e.batch_support import (
     wait_message_batch,
 )
 from tests.e2e.responses_stream_validator import check_stream
-from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
-from tests.fakes.echo_upstream import EchoUpstream, _last_user_text
-from tests.fakes.upstream import FakeUpstream, Reply, by_stream
+from tests.fakes.echo_upstream import EchoUpstream
+from tests.fakes.upstream import FakeUpstream, by_stream
 from tests.pg import fresh_postgres_url
 from tests.server import MASTER_KEY
 
@@ -44,42 +44,21 @@ SCRIPTED = "gpt-scripted"  # the scripted upstream (fake_openai), for responses
 LINES = 1000
 
 
-class FlakyEcho(EchoUpstream):
-    """The echo upstream (``FAIL`` in a text: the vendor's 400), where a text holding
-    ``BROKEN`` always gets the vendor's 500 and one holding ``FLAKY`` is refused as
-    overloaded (503, Anthropic's 529) the first time it is asked."""
-
-    def _answer(self, path: str, body: dict[str, Any]) -> Reply:
-        text = _last_user_text(body)
-        anthropic = path.endswith("/messages")
-        if "BROKEN" in text:
-            self.seen[text] += 1
-            if anthropic:
-                return aw.error(500, "api_error", f"upstream broke on {text}")
-            return ow.error(500, f"upstream broke on {text}", "server_error")
-        if "FLAKY" in text and self.seen[text] == 0:
-            self.seen[text] += 1
-            if anthropic:
-                return aw.error(529, "overloaded_error", f"upstream busy on {text}")
-            return ow.error(503, f"upstream busy on {text}", "server_error")
-        return super()._answer(path, body)
-
-
 @pytest.fixture(scope="module")
-def echo() -> Iterator[FlakyEcho]:
-    upstream = FlakyEcho()
+def echo() -> Iterator[EchoUpstream]:
+    upstream = EchoUpstream()
     upstream.start()
     yield upstream
     upstream.stop()
 
 
 @pytest.fixture(autouse=True)
-def fresh_echo(echo: FlakyEcho) -> None:
+def fresh_echo(echo: EchoUpstream) -> None:
     echo.reset()
 
 
 @pytest.fixture(scope="module")
-async def deployment(tmp_path_factory: pytest.TempPathFactory, echo: FlakyEcho,
+async def deployment(tmp_path_factory: pytest.TempPathFactory, echo: EchoUpstream,
                      fake_openai: FakeUpstream) -> AsyncIterator[Deployment]:
     workdir = tmp_path_factory.mktemp("deploy")
     models = [*(model for model in echo_models(echo) if model["name"] != MODERATION),  # no embedded model
@@ -110,7 +89,7 @@ def _text(content: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
-def test_nginx_spreads_requests_and_health_checks_answer(deployment: Deployment, echo: FlakyEcho) -> None:
+def test_nginx_spreads_requests_and_health_checks_answer(deployment: Deployment, echo: EchoUpstream) -> None:
     for port in deployment.ports:
         ready = httpx.get(deployment.process_url(port) + "/ready", timeout=10)
         assert ready.status_code == 200 and ready.json()["status"] == "ready"
@@ -189,7 +168,7 @@ def test_a_background_response_whose_process_is_killed_ends_failed_with_the_reas
     assert deployment.openai().responses.retrieve(response_id).status == "failed"  # through nginx, whichever answers
 
 
-def test_a_batch_whose_process_is_killed_is_finished_by_another(deployment: Deployment, echo: FlakyEcho) -> None:
+def test_a_batch_whose_process_is_killed_is_finished_by_another(deployment: Deployment, echo: EchoUpstream) -> None:
     echo.delay = 0.3
     client = deployment.openai()
     count = 120
@@ -216,7 +195,7 @@ def test_a_batch_whose_process_is_killed_is_finished_by_another(deployment: Depl
 
 
 def test_a_file_whose_indexing_process_is_killed_is_indexed_by_another(
-        deployment: Deployment, echo: FlakyEcho) -> None:
+        deployment: Deployment, echo: EchoUpstream) -> None:
     echo.delay = 1.0  # each batch of 64 chunks takes a second to embed
     client = deployment.openai()
     store = client.vector_stores.create(name="durable")
@@ -239,20 +218,23 @@ def _line_text(n: int) -> str:
     if n % 7 == 3:
         return f"line {n} FAIL"  # refused by the upstream (400): an error line
     if n % 89 == 20:
-        return f"line {n} BROKEN"  # the upstream fails it (500): an error line
+        return f"line {n} BROKEN"  # the upstream fails it (500) every time: tried 3 times, an error line
     if n % 97 == 50:
-        return f"line {n} FLAKY"  # overloaded once (503/529): tried again, then answered
+        return f"line {n} FLAKY"  # the upstream fails it (500) once: tried again, then answered
+    if n % 101 == 60:
+        return f"line {n} BUSY"  # overloaded once (503/529): tried again, then answered
     return f"line {n}"
 
 
 REFUSED = {n for n in range(LINES) if "FAIL" in _line_text(n)}
 BROKEN = {n for n in range(LINES) if "BROKEN" in _line_text(n)}
-FLAKY = {n for n in range(LINES) if "FLAKY" in _line_text(n)}
+FLAKY = {n for n in range(LINES) if "FLAKY" in _line_text(n) or "BUSY" in _line_text(n)}
 ERRORS = REFUSED | BROKEN
+TRIES = 3  # batches.retries (2 by default) + 1
 
 
-def test_a_thousand_line_batch_over_a_failing_upstream(deployment: Deployment, echo: FlakyEcho) -> None:
-    assert (len(REFUSED), len(BROKEN), len(FLAKY)) == (143, 11, 9)
+def test_a_thousand_line_batch_over_a_failing_upstream(deployment: Deployment, echo: EchoUpstream) -> None:
+    assert (len(REFUSED), len(BROKEN), len(FLAKY)) == (143, 11, 17)
     client = deployment.openai()
     file_id = upload(client, [{"custom_id": f"r{n}", "method": "POST", "url": "/v1/chat/completions",
                                "body": {"model": CHAT, "messages": [{"role": "user", "content": _line_text(n)}]}}
@@ -276,11 +258,12 @@ def test_a_thousand_line_batch_over_a_failing_upstream(deployment: Deployment, e
     for n in BROKEN:
         assert errors[n]["response"]["status_code"] == 502
         assert f"upstream broke on {_line_text(n)}" in errors[n]["response"]["body"]["error"]["message"]
-    assert all(echo.seen[_line_text(n)] == 2 for n in FLAKY)  # refused once, then answered
-    assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY)
+    assert all(echo.seen[_line_text(n)] == 2 for n in FLAKY)  # failed once, then answered
+    assert all(echo.seen[_line_text(n)] == TRIES for n in BROKEN)
+    assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY - BROKEN)  # a 400 is not retried
 
 
-def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: Deployment, echo: FlakyEcho) -> None:
+def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: Deployment, echo: EchoUpstream) -> None:
     client = deployment.anthropic()
     requests = [message_request(f"m{n}", _line_text(n), model=CLAUDE) for n in range(LINES)]
     created = client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
@@ -309,7 +292,8 @@ def test_a_thousand_request_message_batch_over_a_failing_upstream(deployment: De
     ids = [orjson.loads(line)["custom_id"] for line in raw.text.splitlines()]
     assert sorted(ids) == sorted(f"m{n}" for n in range(LINES))  # each result once
     assert all(echo.seen[_line_text(n)] == 2 for n in FLAKY)
-    assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY)
+    assert all(echo.seen[_line_text(n)] == TRIES for n in BROKEN)
+    assert all(echo.seen[_line_text(n)] == 1 for n in set(range(LINES)) - FLAKY - BROKEN)
 
 
 def test_the_killed_processes_were_started_again(deployment: Deployment) -> None:

@@ -1,14 +1,18 @@
 """A server told to stop (SIGTERM) drains: it refuses new connections at once, streams in
 flight that end within ``drain_seconds`` arrive whole, and those still open at the deadline
 end with their format's error event, which each official SDK raises as its error type:
-Chat Completions, Anthropic Messages and the Responses API alike."""
+Chat Completions, Anthropic Messages and the Responses API alike. WebSockets (the Responses
+WebSocket mode, Realtime) stay open through the drain: an answer in flight finishes, then
+the server closes the socket with 1012 (service restart)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +21,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
 from tests.fakes import anthropic_wire as aw
@@ -150,3 +155,97 @@ def _text(kind: str, items: list[Any]) -> str:
         return "".join(event.delta.text for event in items
                        if event.type == "content_block_delta" and event.delta.type == "text_delta")
     return "".join(event.delta for event in items if event.type == "response.output_text.delta")
+
+
+@dataclass
+class SocketReader:
+    """One WebSocket read on its own thread: the events that arrived, and the close code."""
+
+    name: str
+    connection: Any
+    started: threading.Event = field(default_factory=threading.Event)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    close_code: int | None = None
+    error: BaseException | None = None
+    ended_at: float = 0.0
+
+    def run(self) -> None:
+        try:
+            while True:
+                self.events.append(json.loads(self.connection.recv_bytes()))
+                if any(e["type"] == "response.output_text.delta" for e in self.events):
+                    self.started.set()
+        except ConnectionClosed as closed:
+            self.close_code = closed.rcvd.code if closed.rcvd is not None else None
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            self.ended_at = time.monotonic()
+            self.started.set()
+
+    def types(self) -> list[str]:
+        return [event["type"] for event in self.events]
+
+    def text(self) -> str:
+        return "".join(e.get("delta", "") for e in self.events if e["type"] == "response.output_text.delta")
+
+
+def test_websockets_stay_open_through_the_drain_and_close_with_1012_once_idle(
+        server: LiveServer, fake_openai: FakeUpstream) -> None:
+    """An answer in flight on a socket finishes (or, past the deadline, ends with its failed
+    event); then the server closes the socket with 1012. An idle socket is closed at once."""
+    oai = openai.OpenAI(base_url=server.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=120)
+    threads = []
+
+    def read(reader: SocketReader) -> SocketReader:
+        """Reads on a thread, once the answer began (each takes the next scripted answer)."""
+        thread = threading.Thread(target=reader.run, name=reader.name, daemon=True)
+        thread.start()
+        threads.append(thread)
+        assert reader.started.wait(60), f"{reader.name} never started"
+        assert reader.error is None and reader.close_code is None, (reader.name, reader.error)
+        return reader
+
+    with ExitStack() as stack:
+        def responses_socket(name: str, pause: float) -> SocketReader:
+            connection = stack.enter_context(oai.responses.connect())
+            fake_openai.script(_paused(ow.stream(["one ", "two ", "three"]), pause))
+            connection.response.create(model=VIA_OPENAI, input="count")
+            return read(SocketReader(name, connection))
+
+        long = responses_socket("responses-long", LONG)
+        short = responses_socket("responses-short", SHORT)
+        connection = stack.enter_context(oai.realtime.connect(model=VIA_OPENAI))
+        fake_openai.script(_paused(ow.stream(["one ", "two ", "three"]), SHORT))
+        connection.session.update(session={"type": "realtime", "output_modalities": ["text"]})
+        connection.conversation.item.create(
+            item={"type": "message", "role": "user", "content": [{"type": "input_text", "text": "count"}]})
+        connection.response.create()
+        realtime = read(SocketReader("realtime-short", connection))
+        idle = SocketReader("responses-idle", stack.enter_context(oai.responses.connect()))
+        idle.started.set()
+        read(idle)
+
+        assert server.process is not None
+        stopped_at = time.monotonic()
+        server.process.send_signal(signal.SIGTERM)
+        for thread in threads:
+            thread.join(DRAIN + 60)
+            assert not thread.is_alive(), f"{thread.name} never ended"
+    server.process.wait(timeout=60)
+    server.process = None
+
+    for reader in (long, short, realtime, idle):
+        assert reader.error is None, f"{reader.name}: {reader.error!r}"
+        assert reader.close_code == 1012, f"{reader.name} closed with {reader.close_code}"
+        assert reader.ended_at > stopped_at
+    assert idle.events == [] and idle.ended_at < short.ended_at  # closed while the others still answered
+    assert short.types()[-1] == "response.completed" and short.text() == "one two three"
+    assert realtime.types()[-1] in ("response.done", "rate_limits.updated")
+    done = next(e for e in realtime.events if e["type"] == "response.done")
+    assert done["response"]["status"] == "completed"
+    assert "".join(e["delta"] for e in realtime.events if e["type"] == "response.output_text.delta") \
+        == "one two three"
+    assert long.types()[-1] == "response.failed" and long.text() == "one "
+    assert SHUTTING_DOWN in long.events[-1]["response"]["error"]["message"]
+    assert long.ended_at - stopped_at >= DRAIN  # it had the whole drain to finish

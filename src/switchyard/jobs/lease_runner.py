@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Generic, Protocol, TypeVar
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ async def keep_lease(work: LeasedWork[J], job: J, worker_id: str, lease_seconds:
 
 
 class JobRunner(Protocol):
+    pushes_cancels: bool  # ``cancel`` reaches a job's run in any process (else only in this one)
+
     def start(self) -> None: ...
+
+    def pause(self) -> None:
+        """Claim no more jobs (the process drains); the running ones go on until ``stop``."""
 
     async def stop(self) -> None: ...
 
@@ -83,11 +89,17 @@ class JobRunner(Protocol):
     async def cancel(self, key: str) -> None:
         """A cancel of ``key`` was written: tell the process running it, wherever it is."""
 
+    async def cancel_many(self, keys: Sequence[str]) -> None:
+        """The jobs ``keys`` were ended by a cancel written in their rows (nothing is left to
+        run): those still queued are dropped, the processes running the others are told."""
+
     def wake(self) -> None:
         """New jobs may be in the store (keys not at hand): look for them now."""
 
 
 class InProcessRunner(Generic[J]):
+    pushes_cancels = False  # other processes sharing the database do not hear this one's cancels
+
     def __init__(self, work: LeasedWork[J], *, concurrency: int, lease_seconds: float,
                  idle_poll_seconds: float = 1.0) -> None:
         self.work = work
@@ -100,9 +112,14 @@ class InProcessRunner(Generic[J]):
         self._running: dict[asyncio.Task[None], J] = {}
         self._keys: set[str] = set()  # jobs running here (a late renewal lets this worker claim one again)
         self._cancelled: dict[str, asyncio.Event] = {}
+        self._paused = False
 
     def start(self) -> None:
         self._loop_task = asyncio.create_task(self._loop(), name=f"{self.work.name}-runner")
+
+    def pause(self) -> None:
+        self._paused = True
+        self.wake()
 
     def wake(self) -> None:
         self._wakeup.set()
@@ -112,8 +129,14 @@ class InProcessRunner(Generic[J]):
 
     async def cancel(self, key: str) -> None:
         """One process on SQLite: a job being cancelled runs here, if anywhere."""
-        if (event := self._cancelled.get(key)) is not None:
-            event.set()
+        await self.cancel_many([key])
+
+    async def cancel_many(self, keys: Sequence[str]) -> None:
+        """A job not yet claimed is never claimed once its rows say it ended: only the
+        running ones need telling."""
+        for key in keys:
+            if (event := self._cancelled.get(key)) is not None:
+                event.set()
         self.wake()
 
     async def stop(self) -> None:
@@ -135,6 +158,9 @@ class InProcessRunner(Generic[J]):
     async def _loop(self) -> None:
         while True:
             await self._slots.acquire()
+            if self._paused:
+                self._slots.release()
+                return
             try:
                 job = await self.work.claim(self.worker_id, self.lease_seconds)
             except Exception:

@@ -41,6 +41,15 @@ def encode_error(err: SwitchyardError) -> dict[str, Any]:
     return error_body(err)
 
 
+def stream_error(err: SwitchyardError, sequence_number: int) -> dict[str, Any]:
+    """An ``error`` stream event made outside an encoder (a follower's stream cut short):
+    OpenAI's flat fields, and the same under ``error`` as the API also sends it, which the
+    OpenAI SDKs raise as their ``APIError``."""
+    body = error_body(err)["error"]
+    return {"type": "error", "sequence_number": sequence_number, "code": body["code"] or body["type"],
+            "message": err.message, "param": err.param, "error": body}
+
+
 def build_response(
     call: ResponsesCall,
     *,

@@ -1,7 +1,9 @@
 """The Realtime API over a WebSocket: ``wss /v1/realtime?model=...``, authenticated by an
 API key (``Authorization: Bearer``) or an ephemeral client secret (``ek_...``, made by
 ``POST /v1/realtime/client_secrets``). Each text frame is one client event; the session
-(``engine/realtime``) answers with server events, one per frame."""
+(``engine/realtime``) answers with server events, one per frame. A draining server closes
+a session (1012) once no response is in flight on it, a relayed or sideband one at the
+drain's deadline (``surfaces/drain.py``)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from switchyard.engine.realtime.session import CallerRevoked, RealtimeSession
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.realtime_upstreams import RealtimeUpstreams
 from switchyard.surfaces.context import Services, allow_model, endpoint
+from switchyard.surfaces.drain import SocketSender, drained_socket
 from switchyard.surfaces.http import JSONResponse, read_json
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.openai.realtime_setup import (
@@ -82,12 +85,13 @@ async def _relay(websocket: WebSocket, services: Services, principal: Principal,
         if preset:
             fields = {k: v for k, v in preset.items() if k != "model"}
             await relay.from_client(orjson.dumps({"type": "session.update", "session": fields}).decode())
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            if message.get("text") is not None:
-                await relay.from_client(message["text"])
+        with drained_socket(websocket, _never_idle, SocketSender(websocket).restart):
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                if message.get("text") is not None:
+                    await relay.from_client(message["text"])
     except (*_GONE, RuntimeError):
         return
     finally:
@@ -120,29 +124,29 @@ async def realtime_socket(websocket: WebSocket) -> None:
         await _refuse(websocket, error)
         return
     await websocket.accept()
-    sending = asyncio.Lock()
+    sender = SocketSender(websocket)
 
     async def send(event: dict[str, Any]) -> None:
-        async with sending:
-            await websocket.send_text(orjson.dumps(event).decode())
+        await sender.send_text(orjson.dumps(event).decode())
 
     session = RealtimeSession(session_context(services, principal), config, send)
     try:
         await session.start()
-        while True:
-            try:
-                message = await asyncio.wait_for(websocket.receive(), max(0.0, session.expires_at - time.time()))
-            except TimeoutError:
-                await session.expire()
-                await websocket.close(code=1000, reason="session expired")
-                return
-            if message["type"] == "websocket.disconnect":
-                return
-            text = message.get("text")
-            if text is None:
-                await session.receive(b"\x00")  # a binary frame: answered as invalid JSON
-                continue
-            await session.receive(text)
+        with drained_socket(websocket, lambda: session.run is None, sender.restart):
+            while True:
+                try:
+                    message = await asyncio.wait_for(websocket.receive(), max(0.0, session.expires_at - time.time()))
+                except TimeoutError:
+                    await session.expire()
+                    await websocket.close(code=1000, reason="session expired")
+                    return
+                if message["type"] == "websocket.disconnect":
+                    return
+                text = message.get("text")
+                if text is None:
+                    await session.receive(b"\x00")  # a binary frame: answered as invalid JSON
+                    continue
+                await session.receive(text)
     except CallerRevoked:
         with contextlib.suppress(*_GONE, RuntimeError):
             await websocket.close(code=1008, reason="the API key was revoked or disabled")
@@ -169,15 +173,22 @@ async def _join_call(websocket: WebSocket, call: RealtimeCall) -> None:
 
     token = call.listen(send, close)
     try:
-        while True:
-            message = await websocket.receive()
-            if message["type"] == "websocket.disconnect":
-                return
-            await call.from_client(message["text"] if message.get("text") is not None else "\u0000")
+        with drained_socket(websocket, _never_idle, SocketSender(websocket).restart):
+            while True:
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+                await call.from_client(message["text"] if message.get("text") is not None else "\u0000")
     except (*_GONE, RuntimeError):
         return
     finally:
         call.unlisten(token)
+
+
+def _never_idle() -> bool:
+    """A relayed session or a call's sideband: what is in flight is not known here; the
+    drain closes it at its deadline."""
+    return False
 
 
 async def _refuse(websocket: WebSocket, error: SwitchyardError) -> None:

@@ -3,7 +3,8 @@ events (each at most the size of a request body: the server's WebSocket frame
 limit). Each lane (``stream_id``, or the default lane without one) runs its
 responses one after another, in the order sent; lanes run side by side. Every
 stream event goes out as one text frame. A client that goes away cancels what
-its connection was generating."""
+its connection was generating. A draining server closes the connection (1012) once
+nothing is in flight on it (``surfaces/drain.py``)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError, invalid
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.telemetry.request_trace import CallServices
 from switchyard.surfaces.context import Services, allow_model, caller
+from switchyard.surfaces.drain import SocketSender, drained_socket
 from switchyard.surfaces.observe import observed_call
 from switchyard.surfaces.openai.errors import render_error
 from switchyard.surfaces.openai.responses_ws_turn import Lane, SocketResponses, error_event
@@ -64,16 +66,18 @@ class Connection:
         self.lanes: dict[Lane, asyncio.Queue[dict[str, Any]]] = {}
         self.workers: list[asyncio.Task[None]] = []
         self.active = asyncio.Semaphore(MAX_ACTIVE)
-        self.sending = asyncio.Lock()
+        self.sender = SocketSender(websocket)
         self.waiting = 0
+        self.running = 0
 
     async def serve(self) -> None:
         try:
-            while True:
-                message = await self.websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    return
-                await self._take(message.get("text") or message.get("bytes") or "")
+            with drained_socket(self.websocket, self.idle, self.sender.restart):
+                while True:
+                    message = await self.websocket.receive()
+                    if message["type"] == "websocket.disconnect":
+                        return
+                    await self._take(message.get("text") or message.get("bytes") or "")
         except _GONE:
             return
         finally:
@@ -81,9 +85,11 @@ class Connection:
                 worker.cancel()
             await asyncio.gather(*self.workers, return_exceptions=True)
 
+    def idle(self) -> bool:
+        return self.waiting == 0 and self.running == 0
+
     async def send(self, event: dict[str, Any]) -> None:
-        async with self.sending:
-            await self.websocket.send_text(orjson.dumps(event).decode())
+        await self.sender.send_text(orjson.dumps(event).decode())
 
     async def _take(self, raw: str | bytes) -> None:
         lane: Lane = None
@@ -132,18 +138,19 @@ class Connection:
         while True:
             frame = await queue.get()
             self.waiting -= 1
-            async with self.active:
-                try:
-                    async with observed_call(self.call_services, self.principal, "openai.responses.websocket",
-                                             "/v1/responses"):
-                        await self.responses.create(frame, lane, self.send)
-                except _GONE:
-                    return
-                except Exception:
-                    log.exception("unhandled error in a WebSocket response.create")
-                    with contextlib.suppress(*_GONE):
-                        await self.send(error_event(SwitchyardError(ErrorKind.SERVER, "Internal server error."),
-                                                    lane))
+            self.running += 1
+            try:
+                async with self.active, observed_call(self.call_services, self.principal,
+                                                      "openai.responses.websocket", "/v1/responses"):
+                    await self.responses.create(frame, lane, self.send)
+            except _GONE:
+                return
+            except Exception:
+                log.exception("unhandled error in a WebSocket response.create")
+                with contextlib.suppress(*_GONE):
+                    await self.send(error_event(SwitchyardError(ErrorKind.SERVER, "Internal server error."), lane))
+            finally:
+                self.running -= 1
 
 
 def _lane_of(frame: dict[str, Any]) -> Lane:
