@@ -1,10 +1,13 @@
 """An upstream that answers from the request itself, for many requests arriving in any
-order (batches): OpenAI Chat Completions and Embeddings and Anthropic Messages on one
+order (batches, files being indexed): OpenAI Chat Completions and Embeddings and Anthropic Messages on one
 loopback server, each answer in the vendor's exact wire shape.
 
 A chat or message answers ``echo:<last user text>``. Text holding ``FAIL`` gets the
-vendor's 400; every answer waits ``delay`` seconds. The server counts what it was asked
-(``seen``, by text) and how many requests it held at once (``max_in_flight``)."""
+vendor's 400; ``BROKEN`` always gets the vendor's 500; ``FLAKY`` gets a 500 the first time
+it is asked and ``BUSY`` an overloaded refusal (503, Anthropic's 529, ``Retry-After: 0``)
+the first time; every answer waits ``delay`` seconds. The server counts what it was asked
+(``seen``, by text, when it answers), the requests begun (``started``) and how many it
+held at once (``max_in_flight``)."""
 
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ class EchoUpstream(FakeUpstream):
         self.seen: Counter[str] = Counter()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.started = 0
 
     def reset(self) -> None:
         super().reset()
@@ -46,9 +50,11 @@ class EchoUpstream(FakeUpstream):
         self.seen.clear()
         self.in_flight = 0
         self.max_in_flight = 0
+        self.started = 0
 
     async def _handle(self, request: Request) -> Response:
         body = orjson.loads(await request.body() or b"{}")
+        self.started += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
         try:
@@ -57,7 +63,8 @@ class EchoUpstream(FakeUpstream):
             reply = self._answer(request.url.path, body)
         finally:
             self.in_flight -= 1
-        return Response(orjson.dumps(reply.json), status_code=reply.status, media_type="application/json")
+        return Response(orjson.dumps(reply.json), status_code=reply.status, headers=reply.headers,
+                        media_type="application/json")
 
     def _answer(self, path: str, body: dict[str, Any]) -> Reply:
         if path.endswith("/embeddings"):
@@ -71,6 +78,14 @@ class EchoUpstream(FakeUpstream):
         text = _last_user_text(body)
         self.seen[text] += 1
         anthropic = path.endswith("/messages")
+        if "BROKEN" in text or ("FLAKY" in text and self.seen[text] == 1):
+            if anthropic:
+                return aw.error(500, "api_error", f"upstream broke on {text}")
+            return ow.error(500, f"upstream broke on {text}", "server_error")
+        if "BUSY" in text and self.seen[text] == 1:
+            if anthropic:
+                return aw.error(529, "overloaded_error", f"upstream busy on {text}", {"retry-after": "0"})
+            return ow.error(503, f"upstream busy on {text}", "server_error", {"retry-after": "0"})
         if "FAIL" in text:
             if anthropic:
                 return aw.error(400, "invalid_request_error", f"upstream refuses {text}")

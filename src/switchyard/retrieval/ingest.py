@@ -7,7 +7,9 @@ lease runs out), and for each one it extracts the text, chunks it, embeds the ch
 batches, and writes chunks, full-text rows and ``completed`` in one transaction guarded
 by the lease (see ``VectorStoreRepository.complete_file``), so a redone file is indexed
 exactly once. A file that cannot be read ends ``failed`` with ``last_error``; the others
-go on. A cancelled batch's files lose their lease: the ingester drops them.
+go on. A cancelled batch's files lose their lease, and ``cancel_batch`` tells the job
+runner at once (``JobRunner.cancel_many``): queued ones are dropped, and one being
+indexed stops mid-embedding and is dropped.
 
 ``run_once`` does one file without a runner, for tests."""
 
@@ -17,8 +19,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import TypeVar
 
 from switchyard.core.errors import SwitchyardError
 from switchyard.jobs import InProcessRunner, JobRunner
@@ -32,6 +35,7 @@ from switchyard.store.files import FileRepository
 from switchyard.store.models import utcnow
 from switchyard.store.vector_stores import (
     ErrorCode,
+    FileBatchRecord,
     NewChunk,
     VectorStoreFileRecord,
     VectorStoreRecord,
@@ -40,6 +44,7 @@ from switchyard.store.vector_stores import (
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 EmbedderFor = Callable[[VectorStoreRecord], Embedder]
 EMBED_BATCH = 64
 MAX_ATTEMPTS = 3
@@ -90,6 +95,21 @@ class Ingester:
     def wake(self) -> None:
         """New work was queued (a file attached): look now rather than at the next poll."""
         self.runner.wake()
+
+    async def cancel_batch(self, vector_store_id: str, batch_id: str, owner_id: str) -> FileBatchRecord | None:
+        """Cancels a file batch (``VectorStoreRepository.cancel_batch``) and tells the job
+        runner at once: its files still queued are dropped, the ones being indexed stop."""
+        cancelled = await self.repo.cancel_batch_files(vector_store_id, batch_id, owner_id)
+        if cancelled is None:
+            return None
+        record, file_ids = cancelled
+        if file_ids:
+            await self.runner.cancel_many([f"{vector_store_id}/{file_id}" for file_id in file_ids])
+        return record
+
+    def pause(self) -> None:
+        """Takes no more files (the process drains); the ones in hand go on until ``stop``."""
+        self.runner.pause()
 
     async def stop(self, *, release: bool = True) -> None:
         """Stops taking files and abandons the ones in hand; with ``release`` they are
@@ -210,7 +230,7 @@ class Ingester:
                 raise _Lost
             batch = pieces[start : start + self.embed_batch]
             try:
-                embeddings = await embedder.embed([piece.text for piece in batch])
+                embeddings = await _unless_lost(embedder.embed([piece.text for piece in batch]), lost)
             except SwitchyardError as exc:
                 raise _Failed("server_error", f"Embedding the file's chunks failed: {exc.message}") from exc
             chunks += [NewChunk(piece.text, piece.tokens, to_bytes(vector))
@@ -218,3 +238,20 @@ class Ingester:
         if lost.is_set():
             raise _Lost
         return chunks
+
+
+async def _unless_lost(work: Awaitable[T], lost: asyncio.Event) -> T:
+    """``work``'s result, or ``_Lost`` as soon as ``lost`` is set (the work is stopped)."""
+    task = asyncio.ensure_future(work)
+    watch = asyncio.create_task(lost.wait())
+    try:
+        await asyncio.wait({task, watch}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        watch.cancel()
+        if not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    if task.cancelled():
+        raise _Lost
+    return task.result()

@@ -356,20 +356,28 @@ class VectorStoreRepository(IngestionLeases):
     async def cancel_batch(self, vector_store_id: str, batch_id: str, owner_id: str) -> FileBatchRecord | None:
         """Cancels a batch still in progress: its files not yet done become ``cancelled``
         (an ingester working on one drops its work). A finished batch is returned as is."""
+        cancelled = await self.cancel_batch_files(vector_store_id, batch_id, owner_id)
+        return None if cancelled is None else cancelled[0]
+
+    async def cancel_batch_files(self, vector_store_id: str, batch_id: str, owner_id: str
+                                 ) -> tuple[FileBatchRecord, Sequence[str]] | None:
+        """``cancel_batch``, with the ids of the files it cancelled (to tell their ingesters)."""
         async with self._db.session() as session:
             row = await self._batch_row(session, vector_store_id, batch_id, owner_id)
             if row is None:
                 return None
             if (await _batch(session, row)).status != "in_progress":
-                return await _batch(session, row)
+                return await _batch(session, row), []
             members = select(VectorStoreBatchMember.file_id).where(VectorStoreBatchMember.batch_id == batch_id)
-            await session.execute(
+            cancelled = await session.scalars(
                 update(VectorStoreFile)
                 .where(VectorStoreFile.vector_store_id == vector_store_id, VectorStoreFile.file_id.in_(members),
                        VectorStoreFile.status == "in_progress")
                 .values(status="cancelled", worker_id=None, lease_until=None)
+                .returning(VectorStoreFile.file_id)
                 .execution_options(synchronize_session=False)
             )
+            file_ids = [str(file_id) for file_id in cancelled]
             row.cancelled = True
             await session.flush()
-            return await _batch(session, row)
+            return await _batch(session, row), file_ids

@@ -22,7 +22,6 @@ log = logging.getLogger(__name__)
 
 Answer = Callable[[Services, Principal, dict[str, Any]], Awaitable[dict[str, Any]]]
 Render = Callable[[SwitchyardError], dict[str, Any]]
-RETRIED = (ErrorKind.RATE_LIMIT, ErrorKind.OVERLOADED)  # not answers: the line is tried again later
 
 
 def _anthropic_error(error: SwitchyardError) -> dict[str, Any]:
@@ -32,19 +31,12 @@ def _anthropic_error(error: SwitchyardError) -> dict[str, Any]:
     return body
 
 
-def _seconds(retry_after: str | None) -> float | None:
-    try:
-        return None if retry_after is None else max(0.0, float(retry_after))
-    except ValueError:
-        return None
-
-
 def _line(services: Services, answer: Answer, render: Render) -> LineCall:
     async def call(principal: Principal, body: dict[str, Any]) -> LineResult:
         try:
             return LineResult(200, await answer(services, principal, dict(body)))
         except SwitchyardError as error:
-            return LineResult(error.status, render(error), error.kind in RETRIED, _seconds(error.retry_after))
+            return LineResult(error.status, render(error), error)
         except Exception:
             log.exception("a batch line failed")
             return LineResult(500, render(SwitchyardError(ErrorKind.SERVER, "Internal server error.")))

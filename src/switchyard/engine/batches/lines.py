@@ -7,33 +7,35 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from switchyard.core.errors import SwitchyardError
 from switchyard.gateway.auth import Principal
 from switchyard.gateway.call_scope import CallScope, entered
 from switchyard.gateway.metering import Metering, metering
+from switchyard.gateway.selection import backoff
 from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import CallServices, RequestTrace, observing
+from switchyard.providers.upstream_errors import retry_after_seconds, retryable
 
 
 class LineResult(NamedTuple):
-    """What the endpoint answered: its status and body (or error body), and, for a request
-    refused as rate-limited or overloaded (not an answer: it is tried again), the seconds
-    to wait first, if the refusal said."""
+    """What the endpoint answered: its status and body (or error body), and the error it
+    raised, if any (the runner tries a line again after a passing failure)."""
 
     status: int
     body: dict[str, Any]
-    retry: bool = False
-    retry_after: float | None = None
+    error: SwitchyardError | None = None
 
 
 # (principal, request body) -> what the endpoint answered; never raises for a bad request.
 LineCall = Callable[[Principal, dict[str, Any]], Awaitable[LineResult]]
 LineCalls = Mapping[str, LineCall]  # by endpoint ("/v1/chat/completions", "/v1/messages")
 
-BACKOFF_MAX = 30.0
+WAIT_MAX = 30.0  # the longest wait before trying a line again, whatever a Retry-After asks
 STOPPED = 499  # the access log's status for a line stopped by a cancel, an expiry or a shutdown
 
 
@@ -45,23 +47,39 @@ class LineAnswer:
 
 
 class LineRunner:
+    """Runs a line, and runs it again (``retries`` times at most) after a failure that may
+    pass: rate-limited, overloaded, an upstream's 5xx, timeout or broken connection (what
+    routing would send to another deployment, ``upstream_errors.retryable``). It waits
+    the upstream's ``Retry-After``, else ``backoff_seconds`` doubling with jitter, never
+    more than ``wait_max``; a request the upstream refused (4xx) is an answer at once."""
+
     def __init__(self, metering_: Metering, call_services: CallServices | None, *, retries: int,
-                 backoff_seconds: float = 1.0) -> None:
+                 backoff_seconds: float = 1.0, wait_max: float = WAIT_MAX, rng: random.Random | None = None) -> None:
         self.metering = metering_
         self.call_services = call_services
         self.retries = retries
         self.backoff_seconds = backoff_seconds
+        self.wait_max = wait_max
+        self.rng = rng or random.Random()
 
     async def run(self, call: LineCall, principal: Principal, surface: str, body: dict[str, Any],
-                  label: str) -> LineAnswer:
-        attempt = 0
+                  label: str, slot: asyncio.Semaphore | None = None) -> LineAnswer:
+        """``slot`` is held while a try runs (not while waiting to try again)."""
+        attempt = 1
         while True:
-            answer, result = await self._once(call, principal, surface, body, label)
-            if not result.retry or attempt >= self.retries:
+            async with slot if slot is not None else contextlib.nullcontext():
+                answer, result = await self._once(call, principal, surface, body, label)
+            if result.error is None or not retryable(result.error) or attempt > self.retries:
                 return answer
-            backoff = self.backoff_seconds * 2 ** attempt
-            await asyncio.sleep(min(result.retry_after if result.retry_after is not None else backoff, BACKOFF_MAX))
+            await asyncio.sleep(self.wait(attempt, result.error))
             attempt += 1
+
+    def wait(self, attempt: int, error: SwitchyardError) -> float:
+        """Seconds before try ``attempt + 1``, after try ``attempt`` failed with ``error``."""
+        asked = retry_after_seconds(error)
+        if asked is None:
+            asked = backoff(attempt + 1, self.backoff_seconds, self.wait_max, self.rng)
+        return min(asked, self.wait_max)
 
     async def _once(self, call: LineCall, principal: Principal, surface: str, body: dict[str, Any],
                     label: str) -> tuple[LineAnswer, LineResult]:

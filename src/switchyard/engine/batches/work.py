@@ -283,9 +283,8 @@ class _Run:
         try:
             model = str(line.body.get("model") or self.batch.endpoint)
             try:
-                async with self.work.model_slots.of(model):
-                    answer = await self.work.lines.run(self.call, self.principal, self.surface, line.body,
-                                                       f"{self.batch.id} line {line.line}")
+                answer = await self.work.lines.run(self.call, self.principal, self.surface, line.body,
+                                                   f"{self.batch.id} line {line.line}", self.work.model_slots.of(model))
             except Exception:  # a fault of ours: this line ends as a server error, the batch goes on
                 log.exception("batch %s line %d failed unexpectedly", self.batch.id, line.line)
                 state, result = "errored", _server_error(self.batch.api, UNEXPECTED)

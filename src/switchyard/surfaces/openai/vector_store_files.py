@@ -189,7 +189,7 @@ async def get_batch(request: Request, services: Services, principal: Principal) 
 @endpoint(render_error)
 async def cancel_batch(request: Request, services: Services, principal: Principal) -> Response:
     store_id, batch_id = request.path_params["vector_store_id"], request.path_params["batch_id"]
-    record = await _repo(services).cancel_batch(store_id, batch_id, principal.owner_id)
+    record = await services.retrieval.ingester.cancel_batch(store_id, batch_id, principal.owner_id)
     if record is None:
         raise file_not_found(batch_id, "batch_id")
     return JSONResponse(batch_body(record))
