@@ -2,17 +2,21 @@
 one database: a cancel asked through one process reaches the batch running on the other
 at once (a NOTIFY, well before the running batch would next read its row), and a batch
 whose process is killed (-9) is finished by the other, no finished line run again; so is
-a file being indexed into a vector store."""
+a file being indexed into a vector store. A file batch cancelled through one process has
+its queued files dropped from the queue before the cancel answers, and its files being
+indexed (on either process) stopped at once."""
 
 from __future__ import annotations
 
 import secrets
 import signal
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
+import asyncpg
 import pytest
+import yaml
 
 from switchyard.services import QUEUE_WATCH_SECONDS
 from tests.e2e import batch_support
@@ -22,20 +26,19 @@ from tests.e2e.batch_support import (
     chat_line,
     file_lines,
     openai_client,
-    start,
     upload,
     wait_batch,
     wait_for,
 )
 from tests.fakes.echo_upstream import EchoUpstream
-from tests.pg import fresh_postgres_url
-from tests.server import LiveServer
+from tests.server import LiveServer, postgres_pair
 
 pytestmark = pytest.mark.postgres
 
 echo, fresh_echo = batch_support.echo, batch_support.fresh_echo  # the module's upstream (fixtures)
 LINES = 40
 PER_BATCH = 2
+FILES = 12
 
 
 @pytest.fixture
@@ -43,17 +46,9 @@ async def pair(tmp_path: Path, echo: EchoUpstream) -> AsyncIterator[tuple[LiveSe
     shared = {"files_dir": str(tmp_path / "files"), "secret_key": secrets.token_urlsafe(32),
               "batches": {"concurrency_per_batch": PER_BATCH, "lease_seconds": 3},
               "vector_store_embedding_model": EMBED, "ingest_lease_seconds": 3}
-    async with fresh_postgres_url() as url:
-        for name in ("a", "b"):
-            (tmp_path / name).mkdir()
-        servers = [batch_server(tmp_path / name, echo, database_url=url, **shared) for name in ("a", "b")]
-        try:
-            for server in servers:
-                start(server)
-            yield servers[0], servers[1]
-        finally:
-            for server in servers:
-                server.stop()
+    async with postgres_pair(tmp_path, lambda path, url: batch_server(path, echo, database_url=url, **shared)
+                             ) as servers:
+        yield servers
 
 
 def _running(servers: tuple[LiveServer, LiveServer], key: str, kind: str = "batch") -> tuple[LiveServer, LiveServer]:
@@ -143,3 +138,51 @@ def test_a_file_whose_indexing_process_is_killed_is_indexed_by_the_other(
     assert f"ingest job {store.id}/{file.id} runs on" in other.log_path.read_text()
     hits = survivor.vector_stores.search(store.id, query="Sentence 1499 tells of the tides")
     assert hits.data and hits.data[0].file_id == file.id
+
+
+async def _queued_ingest_jobs(server: LiveServer, keys: set[str]) -> list[tuple[str, str]]:
+    """(key, status) of the queue's rows for these ingestion jobs."""
+    url = yaml.safe_load(server.config_path.read_text())["database_url"].replace("+asyncpg", "")
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch("SELECT payload, status::text FROM pgqueuer WHERE entrypoint = 'ingest'")
+    finally:
+        await connection.close()
+    return [(bytes(row["payload"]).decode(), row["status"]) for row in rows
+            if bytes(row["payload"]).decode() in keys]
+
+
+def _settled(read: Callable[[], int], quiet: float = 2.0, timeout: float = 30.0) -> int:
+    """``read()`` once it has not changed for ``quiet`` seconds."""
+    value, since, deadline = read(), time.monotonic(), time.monotonic() + timeout
+    while time.monotonic() - since < quiet and time.monotonic() < deadline:
+        time.sleep(0.1)
+        if (now := read()) != value:
+            value, since = now, time.monotonic()
+    return value
+
+
+async def test_a_file_batch_cancel_drops_its_queued_files_and_stops_the_running_ones(
+        pair: tuple[LiveServer, LiveServer], echo: EchoUpstream) -> None:
+    client = openai_client(pair[0])
+    store = client.vector_stores.create(name="slow")
+    ids = [client.files.create(file=(f"doc{n}.txt", f"Document {n} tells of the tides.".encode()),
+                               purpose="assistants").id for n in range(FILES)]
+    echo.delay = 20.0  # one embedding call: far longer than the test waits
+    batch = client.vector_stores.file_batches.create(store.id, file_ids=ids)
+    keys = {f"{store.id}/{file_id}" for file_id in ids}
+    wait_for(lambda: echo.in_flight, lambda n: n >= 2, timeout=60)
+    started = _settled(lambda: echo.started)  # each process may run two: every free slot taken
+    assert any(status == "queued" for _, status in await _queued_ingest_jobs(pair[0], keys))
+    cancelled = openai_client(pair[1]).vector_stores.file_batches.cancel(batch.id, vector_store_id=store.id)
+    counts = cancelled.file_counts
+    assert cancelled.status == "cancelled" and (counts.cancelled, counts.completed) == (FILES, 0)
+    # answered: the queued files are off the queue already, the running ones are told (on either process)
+    assert [row for row in await _queued_ingest_jobs(pair[0], keys) if row[1] == "queued"] == []
+    logs = lambda: sum(server.log_path.read_text().count("was cancelled or taken over; dropped")  # noqa: E731
+                       for server in pair)
+    wait_for(logs, lambda n: n >= 2, timeout=10)
+    time.sleep(1.0)
+    assert echo.started == started
+    files = client.vector_stores.file_batches.list_files(batch.id, vector_store_id=store.id, limit=100)
+    assert [f.status for f in files.data] == ["cancelled"] * FILES

@@ -21,8 +21,7 @@ from tests.e2e.batch_support import wait_for
 from tests.e2e.responses_stream_validator import check_stream
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.pg import fresh_postgres_url
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, postgres_pair
 
 pytestmark = pytest.mark.postgres
 
@@ -33,18 +32,9 @@ async def pair(tmp_path: Path, fake_openai: FakeUpstream, fake_anthropic: FakeUp
     models = [{**model, "timeout": 120} for model in upstream_models(fake_openai, fake_anthropic)]
     shared = {"secret_key": secrets.token_urlsafe(32), "files_dir": str(tmp_path / "files"),
               "background_lease_seconds": 2}
-    async with fresh_postgres_url() as url:
-        servers = []
-        for name in ("a", "b"):
-            (tmp_path / name).mkdir()
-            servers.append(LiveServer(tmp_path / name, models, database_url=url, **shared))
-        try:
-            for server in servers:
-                server.start(wait_ready=True, timeout=120)
-            yield servers[0], servers[1]
-        finally:
-            for server in servers:
-                server.stop()
+    async with postgres_pair(tmp_path, lambda path, url: LiveServer(path, models, database_url=url, **shared),
+                             timeout=120) as servers:
+        yield servers
 
 
 def _client(server: LiveServer) -> openai.OpenAI:

@@ -1,7 +1,8 @@
 """``QueueRunner`` (PgQueuer) on a real PostgreSQL database migrated by Alembic, with two
 runners sharing one kind of work (as two processes would): each job runs once, an open
 job never submitted is found by the sweep, a cancel asked through one runner reaches the
-job running on the other, and a runner that stops hands its job to the other at once
+job running on the other, a bulk cancel drops queued jobs from the queue at once and
+reaches the running ones, and a runner that stops hands its job to the other at once
 (well before its lease would run out). The work is a small in-memory ``LeasedWork``
 whose leases behave as the repositories' do."""
 
@@ -12,6 +13,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
+import asyncpg
 import pytest
 from sqlalchemy import make_url
 
@@ -170,3 +172,51 @@ async def test_a_stopping_runner_hands_its_job_to_the_other_at_once(
     assert jobs.runs[1] == ("handed", staying.worker_id)
     assert time.monotonic() - stopped < LEASE / 2
     await _until(lambda: not jobs.open)
+
+
+async def test_a_paused_runner_takes_no_new_job_and_finishes_the_one_it_runs(
+        pair: tuple[Jobs, QueueRunner[str], QueueRunner[str]]) -> None:
+    jobs, a, b = pair
+    jobs.hold = 3.0
+    jobs.open.add("running")
+    await a.submit("running")
+    await asyncio.wait_for(jobs.started.wait(), 15)
+    pausing, other = (a, b) if jobs.runs[0][1] == a.worker_id else (b, a)
+    pausing.pause()  # as a process does when it begins to drain
+    jobs.hold = 0.05
+    keys = [f"new{n}" for n in range(8)]
+    jobs.open.update(keys)
+    for key in keys:
+        await pausing.submit(key)  # queued through the paused runner: its process may still take requests
+    await _until(lambda: not jobs.open)
+    assert jobs.runs[0] == ("running", pausing.worker_id) and jobs.cancelled == []  # it ran to its end there
+    assert sorted(key for key, _ in jobs.runs[1:]) == sorted(keys)
+    assert {worker for _, worker in jobs.runs[1:]} == {other.worker_id}
+
+
+async def test_a_bulk_cancel_drops_the_queued_jobs_and_reaches_the_running_ones(
+        dsn: str, pair: tuple[Jobs, QueueRunner[str], QueueRunner[str]]) -> None:
+    jobs, a, b = pair
+    jobs.hold = 60.0
+    keys = [f"file{n}" for n in range(10)]
+    jobs.open.update(keys)
+    for key in keys:
+        await a.submit(key)
+    await _until(lambda: len(jobs.runs) == 4)  # two runners, two jobs each: six wait in the queue
+    assert await _queued(dsn) == 6
+    jobs.open.difference_update(keys)  # the cancel is written in the jobs' rows first
+    await b.cancel_many(keys)
+    assert await _queued(dsn) == 0  # off the queue when the cancel returns
+    await _until(lambda: len(jobs.cancelled) == 4, timeout=5)
+    assert sorted(jobs.cancelled) == sorted(jobs.runs)
+    await asyncio.sleep(1.0)
+    assert len(jobs.runs) == 4  # no queued job started
+
+
+async def _queued(dsn: str) -> int:
+    connection = await asyncpg.connect(dsn)
+    try:
+        return int(await connection.fetchval(
+            "SELECT count(*) FROM pgqueuer WHERE entrypoint = 'demo' AND status = 'queued'"))
+    finally:
+        await connection.close()

@@ -13,10 +13,14 @@ The work's own lease still fences its writes: a handler first ``take``s the job'
 (a job still leased to a live worker is retried a little later), renews that lease
 while it runs, and stops if another worker took it. A process that stops hands its jobs
 back at once: its runs stop, their leases are released and their queue rows re-queued.
+A process that drains first stops dequeuing (``pause``: PgQueuer's worker loop ends and
+waits for the jobs it runs), so jobs queued meanwhile go to the other processes.
 
 A cancel (``cancel``) is PgQueuer's cancellation NOTIFY for the job's row: the process
 running the job, whichever it is, sets the job's ``cancelled`` event, and the work reads
-what was asked from its rows. PgQueuer's tables are created by an Alembic migration
+what was asked from its rows. ``cancel_many`` is for jobs a cancel ended in their rows
+(the files of a cancelled vector-store file batch): their queued rows are dropped from
+the queue at once and the running ones are notified the same way. PgQueuer's tables are created by an Alembic migration
 (0021), never by the library's own installer."""
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ import asyncio
 import contextlib
 import logging
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 import asyncpg
 from pgqueuer.db import AsyncpgPoolDriver
@@ -45,11 +50,12 @@ J = TypeVar("J")
 
 READY_SECONDS = 5.0  # how long submit/cancel wait for the queue's connections at start
 RESTART_SECONDS = 5.0  # a failed queue worker is started again after this
-PICKED_LIMIT = 10_000  # running jobs of one kind looked through for the one cancelled
-CANCEL_POLL_SECONDS = 0.05  # how often a running job looks at PgQueuer's (in-memory) cancel flag
+PICKED_LIMIT = 10_000  # queued and running jobs of one kind looked through for the ones cancelled
 
 
 class QueueRunner(Generic[J]):
+    pushes_cancels = True  # a cancel reaches the process running the job, wherever it is
+
     def __init__(self, work: LeasedWork[J], *, concurrency: int, lease_seconds: float, pool: QueuePool | None = None,
                  dsn: str | None = None, idle_poll_seconds: float = 5.0, reconcile_seconds: float = 60.0) -> None:
         """``pool``: the process's shared queue connections; else a pool of its own on ``dsn``."""
@@ -74,12 +80,18 @@ class QueueRunner(Generic[J]):
         self._runs: dict[str, asyncio.Task[None]] = {}
         self._cancelled: dict[str, asyncio.Event] = {}
         self._stopping = False
+        self._paused = False
         self._look = asyncio.Event()
 
     # -- JobRunner --------------------------------------------------------------
 
     def start(self) -> None:
         self._main = asyncio.create_task(self._serve(), name=f"{self.work.name}-queue")
+
+    def pause(self) -> None:
+        self._paused = True
+        if self._manager is not None:
+            self._manager.shutdown.set()
 
     async def stop(self) -> None:
         self._stopping = True
@@ -125,6 +137,26 @@ class QueueRunner(Generic[J]):
         except Exception:  # the running job still sees the cancel in its rows when it next looks
             log.exception("notifying the cancel of %s job %s failed", self.work.name, key)
 
+    async def cancel_many(self, keys: Sequence[str]) -> None:
+        wanted = {key.encode() for key in keys}
+        for key in keys:
+            if (event := self._cancelled.get(key)) is not None:
+                event.set()
+        if not wanted:
+            return
+        try:
+            queries = await self._ready_queries()
+            rows = await queries.browse_queue(limit=PICKED_LIMIT, statuses=["queued", "picked"],
+                                              entrypoints=[self.work.name])
+            queued = [row.id for row in rows if row.payload in wanted and row.status == "queued"]
+            picked = [row.id for row in rows if row.payload in wanted and row.status == "picked"]
+            if queued:
+                await queries.mark_job_as_cancelled(queued)
+            if picked:
+                await queries.notify_job_cancellation(picked)
+        except Exception:  # a queued job finds its rows ended when picked; a running one at its next renewal
+            log.exception("cancelling %d %s jobs on the queue failed", len(wanted), self.work.name)
+
     # -- the queue --------------------------------------------------------------
 
     def _dedupe(self, key: str) -> str:
@@ -145,7 +177,7 @@ class QueueRunner(Generic[J]):
     async def _serve(self) -> None:
         """PgQueuer's worker loop, started again (after ``RESTART_SECONDS``) if it fails,
         e.g. while the database is unreachable; the other processes go on meanwhile."""
-        while not self._stopping:
+        while not (self._stopping or self._paused):
             try:
                 if self._pool is None:
                     self._pool = await self.queue_pool.acquire()
@@ -156,12 +188,14 @@ class QueueRunner(Generic[J]):
                 assert self._queries is not None
                 self._manager = QueueManager(self._queries)
                 self._manager.entrypoint(self.work.name, accepts_context=True)(self._handle)
+                if self._paused:  # paused while the queue's connections opened
+                    return
                 await self._manager.run(dequeue_timeout=timedelta(seconds=self.idle_poll_seconds), batch_size=1,
                                         max_concurrent_tasks=self.concurrency,
                                         heartbeat_timeout=timedelta(seconds=self.lease_seconds))
                 return
             except Exception:
-                if self._stopping:
+                if self._stopping or self._paused:
                     return
                 log.exception("the %s job queue failed; starting it again in %.0f s", self.work.name,
                               RESTART_SECONDS)
@@ -190,13 +224,12 @@ class QueueRunner(Generic[J]):
             return
         log.info("%s job %s runs on %s", self.work.name, key, self.worker_id)
         self._cancelled[key] = cancelled = asyncio.Event()
+        context.cancellation = cast(Any, _CancelRelay(context.cancellation, cancelled))
         run = asyncio.create_task(self._run(taken, cancelled), name=f"{self.work.name}-job")
         self._runs[key] = run
-        watcher = asyncio.create_task(self._watch_cancel(context, cancelled))
         try:
             await asyncio.wait({run})  # never raises: a stop cancels ``run``, not this handler
         finally:
-            watcher.cancel()
             self._runs.pop(key, None)
             self._cancelled.pop(key, None)
         if run.cancelled():
@@ -222,9 +255,22 @@ class QueueRunner(Generic[J]):
         finally:
             renewer.cancel()
 
-    @staticmethod
-    async def _watch_cancel(context: Context, cancelled: asyncio.Event) -> None:
-        """PgQueuer's listener marks the job's context when a cancel NOTIFY names it."""
-        while not context.cancellation.cancel_called:
-            await asyncio.sleep(CANCEL_POLL_SECONDS)
-        cancelled.set()
+
+class _CancelRelay:
+    """Stands in for PgQueuer's cancel scope of one job (the listener calls its ``cancel``
+    when a cancel NOTIFY names the job; the worker reads ``cancel_called``), and sets the
+    job's ``cancelled`` event at once, so that no task polls the flag while the job runs."""
+
+    def __init__(self, scope: Any, cancelled: asyncio.Event) -> None:
+        self._scope = scope
+        self._cancelled = cancelled
+        if scope.cancel_called:  # the notice came before the job started here
+            cancelled.set()
+
+    @property
+    def cancel_called(self) -> bool:
+        return bool(self._scope.cancel_called)
+
+    def cancel(self, *args: Any) -> None:
+        self._scope.cancel(*args)
+        self._cancelled.set()

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from typing import Any
 
 import asyncpg
-from sqlalchemy import func, select
+from sqlalchemy import Text, bindparam, text
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from switchyard.store.database import Database
 
@@ -25,11 +26,15 @@ log = logging.getLogger(__name__)
 CHANNEL = "switchyard_live"
 RECONNECT_SECONDS = 1.0
 MAX_TOPIC = 7000  # NOTIFY payloads stop at 8000 bytes
+SEND = text("SELECT pg_notify(:channel, topic) FROM unnest(:topics) AS topic").bindparams(
+    bindparam("channel", type_=Text), bindparam("topics", type_=ARRAY(Text)))
 
 
 class PgNotices:
     """One listening connection per process (its own, outside the pool), reconnected
-    when it drops; publishing goes through the pool."""
+    when it drops; publishing goes through the pool. Topics published while a send is
+    under way wait for it and go together in the next one statement, each once (a notice
+    only says "look again"), so a busy process does not spend a transaction per notice."""
 
     def __init__(self, db: Database, on_notice: Callable[[str], None]) -> None:
         if db.dialect != "postgresql":
@@ -38,7 +43,8 @@ class PgNotices:
         self._on_notice = on_notice
         self._task: asyncio.Task[None] | None = None
         self._connected = asyncio.Event()
-        self._pending: set[asyncio.Task[None]] = set()
+        self._topics: dict[str, None] = {}  # to send, in the order published
+        self._sender: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._listen(), name="pg-notices")
@@ -52,16 +58,24 @@ class PgNotices:
         """Sends ``topic`` to every listening process, without waiting for it to go."""
         if len(topic.encode()) > MAX_TOPIC:
             raise ValueError("notice topic too long")
-        task = asyncio.create_task(self._send(topic))
-        self._pending.add(task)
-        task.add_done_callback(self._pending.discard)
+        self._topics[topic] = None
+        if self._sender is None:
+            self._sender = asyncio.create_task(self._send_all(), name="pg-notices-send")
 
-    async def _send(self, topic: str) -> None:
+    async def _send_all(self) -> None:
+        try:
+            while self._topics:
+                topics, self._topics = list(self._topics), {}
+                await self._send(topics)
+        finally:
+            self._sender = None
+
+    async def _send(self, topics: list[str]) -> None:
         try:
             async with self._db.session() as session:
-                await session.execute(select(func.pg_notify(CHANNEL, topic)))
+                await session.execute(SEND, {"channel": CHANNEL, "topics": topics})
         except Exception:
-            log.warning("publishing the notice %r failed; readers fall back to polling", topic, exc_info=True)
+            log.warning("publishing the notices %r failed; readers fall back to polling", topics, exc_info=True)
 
     async def _listen(self) -> None:
         url = self._db.url.set(drivername="postgresql").render_as_string(hide_password=False)
@@ -98,6 +112,6 @@ class PgNotices:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
-        for task in list(self._pending):
+        if (sender := self._sender) is not None:
             with contextlib.suppress(Exception):
-                await task
+                await sender

@@ -45,7 +45,10 @@ class ResponseEventLog:
         )
         async with self._db.session() as session:
             await session.execute(insert(ResponseEvent), rows)
-            await session.execute(trim)
+            # Numbers count up from 0 (or go on after a restart), so a response holds more
+            # than the bound only once they reach it: no trim before then.
+            if max(row["sequence_number"] for row in rows) >= self._max:
+                await session.execute(trim)
 
     async def after(
         self, response_id: str, starting_after: int | None = None

@@ -19,6 +19,7 @@ from switchyard.engine.file_inputs import FileInputs, responses_references
 from switchyard.engine.images.service import ImageService
 from switchyard.engine.parameter_check import check_parameters
 from switchyard.engine.responses.abandoned import closing_events
+from switchyard.engine.responses.follow_end import resumable_at_drain
 from switchyard.engine.responses.history import gather_history, resolve_references
 from switchyard.engine.responses.live import EventSignals
 from switchyard.engine.responses.mcp_tools import check_servers
@@ -44,6 +45,7 @@ from switchyard.tools.mcp import McpClient
 
 TERMINAL = ("completed", "incomplete", "failed", "cancelled")
 CANCEL_WAIT_SECONDS = 10.0
+FLAG_FALLBACK_SECONDS = 5.0  # a running job re-reads its stored cancel flag this often when cancels are pushed
 
 
 def new_item_id(prefix: str) -> str:
@@ -235,8 +237,21 @@ class ResponsesService:
                      list(call.input_items), record.id, record.created_at, record.request["body"])
         sink = StoredEventSink(record.id, self.events, self.signals)
 
+        # Where cancels are pushed to the running process, the stored flag is a fallback (a lost
+        # notice): read as the run was claimed, then every FLAG_FALLBACK_SECONDS. Else it is
+        # read as often as it is asked for.
+        pushes = pushed is not None and self.runner is not None and self.runner.pushes_cancels
+        every = FLAG_FALLBACK_SECONDS if pushes else 0.0
+        read_after = time.monotonic() + every if pushes else 0.0
+
         async def cancelled() -> bool:
-            return (pushed is not None and pushed.is_set()) or await self.responses.is_cancel_requested(record.id)
+            nonlocal read_after
+            if (pushed is not None and pushed.is_set()) or record.cancel_requested:
+                return True
+            if time.monotonic() < read_after:
+                return False
+            read_after = time.monotonic() + every
+            return await self.responses.is_cancel_requested(record.id)
 
         try:
             outcome = await ResponseRun(self._context(p, True), sink, cancelled).run()
@@ -269,7 +284,8 @@ class ResponsesService:
 
     async def follow(self, response_id: str, owner_id: str, starting_after: int | None
                      ) -> AsyncIterator[dict[str, Any]]:
-        """Stored events after ``starting_after``, then new ones as they come."""
+        """Stored events after ``starting_after``, then new ones as they come; ended by an
+        ``error`` event saying where to resume if this process drains first."""
         record = await self.get(response_id, owner_id)
         if not record.background:
             raise invalid("Only background responses can be streamed after creation.", "stream")
@@ -278,7 +294,7 @@ class ResponsesService:
         if lowest is not None and lowest > last + 1:
             raise invalid(f"Events up to sequence number {lowest - 1} are no longer available; "
                           f"resume with starting_after >= {lowest - 1}.", "starting_after")
-        return self._follow(response_id, owner_id, last, events)
+        return resumable_at_drain(self._follow(response_id, owner_id, last, events), last)
 
     async def _follow(self, response_id: str, owner_id: str, last: int,
                       events: list[dict[str, Any]]) -> AsyncIterator[dict[str, Any]]:

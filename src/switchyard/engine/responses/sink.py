@@ -1,13 +1,17 @@
-"""Where a background response's events go: the store's bounded event log,
-written in small batches, with a wake-up for readers after each batch. A batch
-waits at most ``FLUSH_SECONDS``, also when no further event comes to push it out
-(a model that stalls mid-answer must not hold back what it already said)."""
+"""Where a background response's events go: the store's bounded event log, written in
+batches, with a wake-up for readers after each batch. A batch is written
+``FLUSH_SECONDS`` after its first event (or at once when it holds ``FLUSH_EVERY``), also
+when no further event comes to push it out (a model that stalls mid-answer must not hold
+back what it already said); the run flushes what is left before it stores its end.
+
+A batch is never written per event: on a busy process the events of one answer can come
+further apart than ``FLUSH_SECONDS``, and a write per event (a transaction and a notice
+to every process) made each job cost more the busier the process was."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from typing import Any
 
 from switchyard.engine.responses.live import EventSignals
@@ -15,8 +19,6 @@ from switchyard.store.response_events import ResponseEventLog
 
 FLUSH_EVERY = 32
 FLUSH_SECONDS = 0.1
-LIFECYCLE = ("response.created", "response.queued", "response.in_progress", "response.completed",
-             "response.incomplete", "response.failed", "error")
 
 
 class StoredEventSink:
@@ -25,14 +27,12 @@ class StoredEventSink:
         self._log = log
         self._signals = signals
         self._buffer: list[dict[str, Any]] = []
-        self._last_flush = time.monotonic()
         self._lock = asyncio.Lock()  # batches are written one at a time, in order
         self._timer: asyncio.Task[None] | None = None
 
     async def __call__(self, event: dict[str, Any]) -> None:
         self._buffer.append(event)
-        due = time.monotonic() - self._last_flush >= FLUSH_SECONDS
-        if due or len(self._buffer) >= FLUSH_EVERY or event.get("type") in LIFECYCLE:
+        if len(self._buffer) >= FLUSH_EVERY:
             await self.flush()
         elif self._timer is None:
             self._timer = asyncio.create_task(self._flush_soon())
@@ -52,7 +52,6 @@ class StoredEventSink:
 
     async def _write(self) -> None:
         async with self._lock:
-            self._last_flush = time.monotonic()
             if not self._buffer:
                 return
             batch, self._buffer = self._buffer, []
