@@ -6,7 +6,8 @@ runs in aiosqlite's thread; PostgreSQL's in the server, not counted) of the whol
 ``VectorStoreSearch.search`` call (default ranker: vector +
 full-text + fusion + fetching the hits; the query embeddings are precomputed, so the
 model's ~20 ms per query is not in the figure), and nDCG@10 on the labelled queries
-against the exact scorer of the same database.
+against the exact scorer of the same database: exact vectors and every full-text match
+ranked (``text_budget=None``), the reference the bounded search is held to.
 
 Corpus (built once and cached under ``--cache``):
 
@@ -56,6 +57,7 @@ from switchyard.retrieval import VectorStoreSearch, parse_chunking_strategy  # n
 from switchyard.retrieval.chunking import chunk_text  # noqa: E402
 from switchyard.retrieval.vectors import to_bytes  # noqa: E402
 from switchyard.store import Database  # noqa: E402
+from switchyard.store import vector_store_nearest as nearest  # noqa: E402
 from switchyard.store.pgvector_schema import ensure_hnsw  # noqa: E402
 from switchyard.store.vector_store_models import VectorStore, VectorStoreChunk  # noqa: E402
 from switchyard.store.vector_stores import NewChunk, NewFile, VectorStoreRepository  # noqa: E402
@@ -256,7 +258,8 @@ async def measure(targets: dict[str, tuple[VectorStoreSearch, int]], store: str,
     return out
 
 
-async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool) -> dict[str, Any]:
+async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
+                      budgets: list[int] | None = None, with_exact: bool = True) -> dict[str, Any]:
     db = Database(f"sqlite+aiosqlite:///{cache / f'hybrid-{n}.db'}")
     await db.start()
     try:
@@ -270,9 +273,22 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
         print(f"sqlite {n}: fill {fill_s:.0f} s, graph {build_s:.0f} s (0 if loaded from the cache)", flush=True)
         if build_only:
             return {}
-        exact = VectorStoreSearch(db, lambda _: embedder, ann=False, cache_bytes=8 << 30)
-        figures = await measure({"sqlite-exact": (exact, 1), "sqlite-graph": (graph, rounds)}, store, data)
-        compare(figures, "sqlite-exact", ["sqlite-graph"])
+        targets: dict[str, tuple[VectorStoreSearch, int]] = {}
+        if with_exact:
+            targets["sqlite-exact"] = (VectorStoreSearch(db, lambda _: embedder, ann=False, cache_bytes=8 << 30,
+                                                         text_budget=None), 1)
+        names = ["sqlite-graph"]
+        targets["sqlite-graph"] = (graph, rounds)
+        for budget in budgets or []:  # the same graph with another full-text budget
+            names.append(f"sqlite-graph-budget{budget}")
+            other = VectorStoreSearch(db, lambda _: embedder, index_dir=cache / f"index-{n}", ann_min_chunks=0,
+                                      text_budget=budget)
+            assert other.ann is not None
+            await other.ann.refresh(store)
+            targets[names[-1]] = (other, rounds)
+        figures = await measure(targets, store, data)
+        if with_exact:
+            compare(figures, "sqlite-exact", names)
         figures["sqlite-graph"]["graph_build_s (this run; 0 = read from the cache)"] = round(build_s, 1)
         return figures
     finally:
@@ -280,7 +296,8 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
 
 
 async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
-                  exact_rounds: int) -> dict[str, Any]:
+                  exact_rounds: int, efs: list[int], unbounded: bool = False,
+                  hnsw_with: str = "") -> dict[str, Any]:
     import pgserver
     from sqlalchemy import make_url
 
@@ -303,10 +320,13 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
             await conn.execute(text("SET maintenance_work_mem = '6GB'"))
             await conn.execute(text("SET max_parallel_maintenance_workers = 1"))
             await conn.commit()
+            if hnsw_with:  # a rebuild with other build parameters
+                await conn.execute(text(f"DROP INDEX IF EXISTS ix_vector_store_chunks_hnsw_{DIMS}"))
             await conn.execute(text(
                 f"CREATE INDEX IF NOT EXISTS ix_vector_store_chunks_hnsw_{DIMS} ON vector_store_chunks"
                 f" USING hnsw ((embedding_vector::vector({DIMS})) vector_cosine_ops)"
-                f" WHERE vector_dims(embedding_vector) = {DIMS}"))
+                + (f" WITH ({hnsw_with})" if hnsw_with else "")
+                + f" WHERE vector_dims(embedding_vector) = {DIMS}"))
             await conn.commit()
         await ensure_hnsw(db.engine, db.pgvector, DIMS)
         build_s = time.perf_counter() - t0
@@ -315,12 +335,29 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
             return {}
         embedder = QueryEmbedder(data["queries"], data["query_vectors"])
         hnsw = VectorStoreSearch(db, lambda _: embedder)
-        seqscan = VectorStoreSearch(db, lambda _: embedder)
+        seqscan = VectorStoreSearch(db, lambda _: embedder, text_budget=None)
         seqscan.nearest.extra_settings = {"enable_indexscan": "off"}
-        figures = await measure({"pgvector-exact": (seqscan, exact_rounds), "pgvector-hnsw": (hnsw, rounds)},
-                                store, data)
-        compare(figures, "pgvector-exact", ["pgvector-hnsw"])
-        figures["pgvector-hnsw"]["index_build_s (this run; 0 = cached)"] = round(build_s, 1)
+        figures = await measure({"pgvector-exact": (seqscan, exact_rounds)}, store, data)
+        names = []
+        for ef in efs or [nearest.EF_SEARCH]:
+            name = "pgvector-hnsw" if not efs else f"pgvector-hnsw-ef{ef}"
+            default, nearest.EF_SEARCH = nearest.EF_SEARCH, ef  # the walk's candidate list, read per query
+            try:
+                figures.update(await measure({name: (hnsw, rounds)}, store, data))
+            finally:
+                nearest.EF_SEARCH = default
+            figures[name]["index_build_s (this run; 0 = cached)"] = round(build_s, 1)
+            names.append(name)
+        if unbounded:  # the walk at the last ef, with every full-text match ranked (no TEXT_BUDGET)
+            name = f"pgvector-hnsw-ef{nearest.EF_SEARCH if not efs else efs[-1]}-unbounded"
+            wide = VectorStoreSearch(db, lambda _: embedder, text_budget=None)
+            default, nearest.EF_SEARCH = nearest.EF_SEARCH, efs[-1] if efs else nearest.EF_SEARCH
+            try:
+                figures.update(await measure({name: (wide, rounds)}, store, data))
+            finally:
+                nearest.EF_SEARCH = default
+            names.append(name)
+        compare(figures, "pgvector-exact", names)
         return figures
     finally:
         await db.aclose()
@@ -340,6 +377,17 @@ async def main() -> None:
     parser.add_argument("--exact-rounds", type=int, default=1)
     parser.add_argument("--cache", default=os.environ.get("SWITCHYARD_BENCH_CORPUS", "/tmp/sy-bench"))
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--text-budgets", default="", metavar="N,N",
+                        help="SQLite: also the graph with these full-text budgets (default: TEXT_BUDGET only)")
+    parser.add_argument("--no-exact", action="store_true", help="SQLite: skip the exact reference")
+    parser.add_argument("--pg-ef", default="", metavar="N,N",
+                        help="pgvector: measure the HNSW walk at each of these hnsw.ef_search values "
+                             "(default: the product's EF_SEARCH only)")
+    parser.add_argument("--pg-hnsw-with", default="", metavar="PARAMS",
+                        help="pgvector: drop the cached HNSW index and build it WITH (PARAMS), e.g. "
+                             "'m = 32, ef_construction = 80'")
+    parser.add_argument("--pg-unbounded", action="store_true",
+                        help="pgvector: also the walk with every full-text match ranked (no TEXT_BUDGET)")
     args = parser.parse_args()
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
@@ -350,9 +398,13 @@ async def main() -> None:
     for n in (int(x) for x in args.chunks.split(",")):
         figures: dict[str, Any] = {}
         if "sqlite" in args.targets:
-            figures.update(await sqlite_size(cache, data, n, args.rounds, args.build_only))
+            budgets = [int(x) for x in args.text_budgets.split(",") if x]
+            figures.update(await sqlite_size(cache, data, n, args.rounds, args.build_only, budgets,
+                                             not args.no_exact))
         if "pgvector" in args.targets:
-            figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds))
+            efs = [int(x) for x in args.pg_ef.split(",") if x]
+            figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds, efs,
+                                         args.pg_unbounded, args.pg_hnsw_with))
         report["sizes"][n] = figures
         print(json.dumps({n: figures}, indent=1), flush=True)
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -47,6 +47,7 @@ Scalar = str | float | int | bool
 ComparisonType = Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
 _WORD = re.compile(r"\w+")
 TEXT_BUDGET = 5_000  # full-text: the most chunks holding the query's words that one search ranks
+DEEP_PROBE = 10  # the bounded query found too few: words over the budget counted up to this many budgets
 _FTS = table(FTS_TABLE, column("rowid"))
 
 
@@ -340,10 +341,12 @@ class ChunkIndex:
         ``budget`` bounds the work on large stores: ranking every chunk that holds a
         common word costs time in proportion to the corpus, so the query keeps its
         rarest words, while the chunks that hold them number at most ``budget``, and
-        ranks by those (common words weigh little in ``bm25`` anyway); when even the
-        rarest word is over the budget, chunks must hold all the words. Either way,
-        fewer than ``limit`` matches means the full query runs instead. ``None``:
-        always the full query (the exact reference)."""
+        ranks those chunks by the query of every word; when even the
+        rarest word is over the budget, chunks must hold all the words. If that finds
+        too few (SQLite), the full query is ranked among the chunks holding those words
+        and the next rarest one (counted further, up to ``DEEP_PROBE`` budgets), not over
+        most of the store. Either way, fewer than ``limit`` matches means the full query
+        runs instead. ``None``: always the full query (the exact reference)."""
         words = list(dict.fromkeys(text_terms(terms)))
         if not words:
             return []
@@ -352,16 +355,29 @@ class ChunkIndex:
                 counts = await _sqlite_counts(session, words, budget)
                 kept = rarest(words, counts, budget)
                 if kept != words and (kept or len(words) > 1):
-                    found = await self._text_rows(session, store_ids, kept, filters, limit, all_words=not kept)
+                    if kept:  # the chunks of the rare words, ranked by the query of every word
+                        found = await self._text_rows(session, store_ids, words, filters, limit, anchors=kept)
+                    else:
+                        found = await self._text_rows(session, store_ids, words, filters, limit, all_words=True)
+                    if len(found) >= limit:
+                        return found
+                    over = [word for word in words if word not in kept]
+                    deeper = await _sqlite_counts(session, over, budget * DEEP_PROBE)
+                    anchors = [*kept, over[min(range(len(over)), key=deeper.__getitem__)]]
+                    found = await self._text_rows(session, store_ids, words, filters, limit, anchors=anchors)
                     if len(found) >= limit:
                         return found
             return await self._text_rows(session, store_ids, words, filters, limit)
 
     async def _text_rows(self, session: AsyncSession, store_ids: Sequence[str], words: list[str],
-                         filters: AttributeFilter | None, limit: int, all_words: bool = False
-                         ) -> list[tuple[int, float]]:
+                         filters: AttributeFilter | None, limit: int, all_words: bool = False,
+                         anchors: Sequence[str] = ()) -> list[tuple[int, float]]:
+        """``anchors`` (SQLite): only chunks holding one of them, ranked by the query of all ``words``."""
         if all_words:
             base = _sqlite_text_query([], " AND ".join('"' + w + '"' for w in words))
+        elif anchors:
+            base = _sqlite_text_query([], "(" + " OR ".join('"' + w + '"' for w in anchors) + ") AND ("
+                                      + " OR ".join('"' + w + '"' for w in words) + ")")
         else:
             base = _sqlite_text_query(words) if self._db.dialect == "sqlite" else pg_text_query(words)
         query = base.where(*self._where(store_ids, filters)).order_by(literal_column("score").desc()).limit(limit)
