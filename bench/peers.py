@@ -118,3 +118,15 @@ def portkey(port: int, upstream: int) -> PeerSetup:
         features={"auth": "none (the open-source gateway passes the caller's key upstream)",
                   "limits": "none in the open-source gateway", "ledger": "none",
                   "metrics": "none"})
+
+
+def floor(port: int, upstream: int, python: Path) -> PeerSetup:
+    """``bench/floor_proxy.py``: Switchyard's stack (uvicorn, Starlette, aiohttp) relaying
+    bytes and doing nothing else, as the floor under any gateway written on it."""
+    bench = Path(__file__).resolve().parent
+    return PeerSetup(
+        cmd=[str(python), "-m", "uvicorn", "--app-dir", str(bench), "floor_proxy:app", "--port", str(port),
+             "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log"],
+        env={"UPSTREAM": f"http://127.0.0.1:{upstream}"}, health_path="/health", model="upstream",
+        slow_model="upstream-slow",
+        features={"what": "a byte relay on uvicorn + Starlette + aiohttp: no gateway feature at all"})

@@ -7,6 +7,8 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -67,3 +69,24 @@ class LiveServer:
             self.process.kill()
             self.process.wait()
         self.process = None
+
+
+@asynccontextmanager
+async def postgres_pair(tmp_path: Path, build: Callable[[Path, str], LiveServer], *, admin_url: str | None = None,
+                        timeout: float = 180) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
+    """Two processes, ``a`` and ``b``, made by ``build(workdir, database_url)`` on one new
+    PostgreSQL database, started and ready; both stopped on the way out."""
+    from tests.pg import ADMIN_URL, fresh_postgres_url
+
+    async with fresh_postgres_url(admin_url or ADMIN_URL) as url:
+        servers: list[LiveServer] = []
+        for name in ("a", "b"):
+            (tmp_path / name).mkdir()
+            servers.append(build(tmp_path / name, url))
+        try:
+            for server in servers:
+                server.start(wait_ready=True, timeout=timeout)
+            yield servers[0], servers[1]
+        finally:
+            for server in servers:
+                server.stop()

@@ -20,7 +20,7 @@ from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.drain import Drain
 from switchyard.gateway.moderation import ModerationModels
 from switchyard.gateway.router import Route
-from switchyard.services import close_services, open_services
+from switchyard.services import close_services, open_services, pause_jobs
 from switchyard.surfaces.anthropic.errors import render_error as render_anthropic
 from switchyard.surfaces.drain import DrainRequests
 from switchyard.surfaces.observe import ObserveRequests
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> Starlette:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         drain.bind(asyncio.get_running_loop())
         services, workers = await open_services(settings, master_key)
+        drain.on_begin(lambda: pause_jobs(services, workers))
         app.state.services = services
         app.state.models_ready = False
         if generated:

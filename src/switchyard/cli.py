@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
+import math
+import socket
 import sys
 from types import FrameType
 from typing import Any
@@ -62,7 +65,11 @@ def _serve(settings: Settings) -> None:
 def _draining_server(config: Any, drain: Drain, seconds: float) -> Any:
     """uvicorn's server, whose first SIGTERM or SIGINT begins the app's drain: uvicorn stops
     accepting and waits for requests in flight; streams still open at the deadline end
-    with their error event (gateway/drain.py), and what is left is cut after the grace."""
+    with their error event (gateway/drain.py), and what is left is cut after the grace.
+
+    uvicorn would close every WebSocket (1012) as its shutdown begins; here they stay open
+    until the app closes them (once idle, or at the deadline), and uvicorn's own shutdown
+    follows, with what is left of the grace."""
     import uvicorn
 
     class Server(uvicorn.Server):
@@ -70,7 +77,29 @@ def _draining_server(config: Any, drain: Drain, seconds: float) -> Any:
             drain.begin(seconds)
             super().handle_exit(sig, frame)
 
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            for server in self.servers:
+                server.close()
+            for sock in sockets or []:
+                sock.close()
+            for connection in list(self.server_state.connections):
+                if not _is_websocket(connection):
+                    connection.shutdown()
+            loop = asyncio.get_running_loop()
+            limit = loop.time() + seconds + DRAIN_GRACE_SECONDS
+            while drain.sockets and not self.force_exit and loop.time() < limit:
+                await asyncio.sleep(0.1)
+            if drain.deadline is not None:
+                left = drain.deadline + DRAIN_GRACE_SECONDS - loop.time()
+                self.config.timeout_graceful_shutdown = max(math.ceil(left), 1)
+            await super().shutdown(sockets)
+
     return Server(config)
+
+
+def _is_websocket(connection: object) -> bool:
+    """A connection upgraded to a WebSocket (uvicorn keeps one protocol object per connection)."""
+    return type(connection).__module__.startswith("uvicorn.protocols.websockets")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -87,7 +87,9 @@ class DeploymentConfig(BaseModel):
     max_concurrency: int | None = Field(default=None, ge=1)  # requests in flight, per process
     rpm: int | None = Field(default=None, ge=1)  # enforced by the deployment gate (rate limits)
     tpm: int | None = Field(default=None, ge=1)
-    # the routing's error-rate breaker settings for this deployment alone (unset: the routing's)
+    # the routing's breaker settings for this deployment alone (unset: the routing's)
+    breaker_failures: int | None = Field(default=None, ge=0)
+    breaker_cooldown: float | None = Field(default=None, gt=0)
     breaker_error_rate: float | None = Field(default=None, gt=0, le=1)
     breaker_window: float | None = Field(default=None, gt=0)
     breaker_min_calls: int | None = Field(default=None, ge=1)
@@ -212,7 +214,9 @@ class BatchesConfig(BaseModel):
     progress_log_every: int = Field(default=100, ge=1)  # a log line per this many finished lines
     max_lines: int = Field(default=50_000, ge=1)  # requests in one batch (OpenAI's limit)
     max_attempts: int = Field(default=5, ge=1)  # a batch stopped this often (crash, unexpected error) is given up
-    retries: int = Field(default=5, ge=0)  # a line refused as rate-limited or overloaded is tried again
+    retries: int = Field(default=2, ge=0)  # a line that failed in passing (429, 5xx, timeout) is tried again
+    retry_backoff: float = Field(default=1.0, ge=0)  # seconds before the first retry, doubling, with jitter
+    retry_wait_max: float = Field(default=30.0, ge=0)  # longest wait before a retry, a Retry-After's too
 
 
 class SandboxConfig(BaseModel):

@@ -165,7 +165,8 @@ def _batch_cap(model: ModelConfig) -> int | None:
 def _batch_runner(settings: Settings, services: Services, metering: Metering,
                   call_services: CallServices, queue: QueuePool | None) -> JobRunner:
     config = settings.batches
-    lines = LineRunner(metering, call_services, retries=config.retries)
+    lines = LineRunner(metering, call_services, retries=config.retries, backoff_seconds=config.retry_backoff,
+                       wait_max=config.retry_wait_max)
     limits = BatchLimits(per_batch=config.concurrency_per_batch, per_model=config.concurrency_per_model,
                          max_lines=config.max_lines, log_every=config.progress_log_every,
                          max_attempts=config.max_attempts)
@@ -320,6 +321,15 @@ async def open_services(settings: Settings, master_key: str) -> tuple[Services, 
         await asyncio.to_thread(uploads.remove_older_than, 24 * 3600)
     purger = asyncio.create_task(_purge_expired_files(database, blobs, images), name="purge-expired-files")
     return services, Workers(runner, batch_runner, mcp, purger, run_runner, sandboxes=sandboxes, notices=notices)
+
+
+def pause_jobs(services: Services, workers: Workers) -> None:
+    """The process drains: its job runners claim nothing more (queued jobs go to the other
+    processes); the jobs running here go on until ``close_services`` hands them back."""
+    for runner in (workers.runner, workers.batch_runner, workers.run_runner):
+        runner.pause()
+    services.retrieval.ingester.pause()
+    log.info("draining: this process takes no more queued jobs")
 
 
 async def close_services(services: Services, workers: Workers) -> None:

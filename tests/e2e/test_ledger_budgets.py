@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
@@ -216,7 +216,53 @@ def test_a_clean_shutdown_writes_every_waiting_entry(tmp_path, fake_openai, fake
     assert row.split()[1:] == ["3", "18", "0", "3", "0"]
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def in_one_period(pattern: str, fake: FakeUpstream, scenario: Callable[[str], None],
+                  clock: Callable[[], datetime] = _utc_now) -> None:
+    """Runs ``scenario`` with the UTC period (``pattern``: month or day) it starts in. The
+    server reads the same clock as this test: when the period turned over while the
+    scenario ran (a run across midnight UTC, or a month's end), the server rightly counted
+    its later calls in the new period, and a failure then says nothing about Switchyard; the
+    scenario runs once more, afresh (new project and key), in the new period. A failure with
+    no turn-over fails at once, and a second failure always does."""
+    for attempt in (1, 2):
+        started = clock().strftime(pattern)
+        try:
+            scenario(started)
+            return
+        except (AssertionError, pytest.fail.Exception):
+            if attempt == 2 or clock().strftime(pattern) == started:
+                raise
+        fake.reset()
+
+
+def test_in_one_period_runs_again_only_after_a_turn_over() -> None:
+    fake = FakeUpstream("unused")  # never started: only reset
+    times = iter([datetime(2026, 11, 30, 23, 59, 59, tzinfo=UTC), datetime(2026, 12, 1, 0, 0, 1, tzinfo=UTC),
+                  datetime(2026, 12, 1, 0, 0, 2, tzinfo=UTC)])
+    seen: list[str] = []
+
+    def fails_in_november(day: str) -> None:
+        seen.append(day)
+        assert day != "2026-11-30"
+
+    in_one_period("%Y-%m-%d", fake, fails_in_november, clock=lambda: next(times))
+    assert seen == ["2026-11-30", "2026-12-01"]
+
+    same_day = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    with pytest.raises(pytest.fail.Exception):
+        in_one_period("%Y-%m-%d", fake, lambda day: seen.append(day) or pytest.fail("broken"), clock=lambda: same_day)
+    assert seen[2:] == ["2026-12-01"]  # no turn-over: no second run
+
+
 def test_a_monthly_key_budget_counts_this_month(live, fake_openai) -> None:
+    in_one_period("%Y-%m", fake_openai, lambda month: _monthly_key_budget(live, fake_openai, month))
+
+
+def _monthly_key_budget(live: LiveServer, fake_openai: FakeUpstream, month: str) -> None:
     project = new_project(live.url, "monthly")
     key_id, secret = new_key(live.url, project, "monthly key",
                              spend_limit={"threshold_amount": 2, "interval": "month"})  # 2 cents a month
@@ -232,7 +278,6 @@ def test_a_monthly_key_budget_counts_this_month(live, fake_openai) -> None:
             assert error.response.json()["error"]["code"] == "insufficient_quota"
             answers.append("refused")
     assert answers == ["served", "served", "refused"]  # 0.01 each against 0.02 this month
-    month = datetime.now(UTC).strftime("%Y-%m")
     this_month = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN,
                            params={"api_key_id": key_id, "month": month}).json()
     assert (this_month["month"], this_month["spent"]["exact"]) == (month, "0.02")
@@ -249,6 +294,10 @@ def test_a_monthly_key_budget_counts_this_month(live, fake_openai) -> None:
 
 
 def test_a_daily_project_budget_counts_this_day(live, fake_openai) -> None:
+    in_one_period("%Y-%m-%d", fake_openai, lambda today: _daily_project_budget(live, fake_openai, today))
+
+
+def _daily_project_budget(live: LiveServer, fake_openai: FakeUpstream, today: str) -> None:
     project = new_project(live.url, "daily")
     admin = openai.OpenAI(admin_api_key=MASTER_KEY, base_url=live.url + "/v1", api_key="unused", max_retries=0)
     limit = admin.admin.organization.projects.spend_limit.update(  # type: ignore[arg-type]
@@ -262,7 +311,6 @@ def test_a_daily_project_budget_counts_this_day(live, fake_openai) -> None:
     with pytest.raises(openai.RateLimitError) as caught:
         client.chat.completions.create(model=VIA_OPENAI, max_tokens=10, messages=[{"role": "user", "content": "hi"}])
     assert caught.value.code == "insufficient_quota" and f"project {project}" in caught.value.message
-    today = datetime.now(UTC).strftime("%Y-%m-%d")
     spend = httpx.get(live.url + "/v1/organization/spend", headers=ADMIN, params={"project_id": project}).json()
     assert (spend["period"], spend["month"], spend["spent"]["exact"]) == (today, None, "0.02")
     assert spend["budget"] == {"value": 0.02, "currency": "usd", "interval": "day"}

@@ -5,6 +5,7 @@ OTLP/HTTP collector on loopback."""
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import threading
 import time
@@ -23,6 +24,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.trace.v1.trace_pb2 import Span, Status
 from prometheus_client.parser import text_string_to_metric_families
+from websockets.exceptions import InvalidStatus
+from websockets.sync.client import connect as connect_socket
 
 from switchyard.gateway.auth import MASTER_OWNER
 from tests.conftest import VIA_ANTHROPIC, VIA_OPENAI, upstream_models
@@ -295,3 +298,78 @@ def test_each_request_has_a_server_span_parent_of_its_model_spans(observed: Live
     span = collector.span_of(missing.headers["x-request-id"], SERVER)
     assert span["name"] == "GET /v1/responses/{response_id}" and span["http.route"] == "/v1/responses/{response_id}"
     assert span["http.response.status_code"] == 404 and span["status_code"] == Status.StatusCode.STATUS_CODE_UNSET
+
+
+def _spans(collector: Collector, count: int, **match: Any) -> list[dict[str, Any]]:
+    """The first ``count`` spans whose fields are ``match`` (waiting for the exporter)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [s for s in list(collector.spans) if all(s.get(k) == v for k, v in match.items())]
+        if len(found) >= count:
+            return found
+        time.sleep(0.05)
+    raise AssertionError(f"fewer than {count} spans with {match}; got {collector.spans}")
+
+
+def _socket_url(server: LiveServer, path: str) -> str:
+    return server.url.replace("http://", "ws://") + path
+
+
+def test_a_responses_websocket_has_a_server_span_parent_of_its_turns(observed: LiveServer, collector: Collector,
+                                                                     fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream(["first ", "turn"]), ow.stream(["second ", "turn"]))
+    client_trace, client_span = "5cf92f3577b34da6a3ce929d0e0e4737", "10f067aa0ba902b8"
+    headers = {"authorization": f"Bearer {MASTER_KEY}", "traceparent": f"00-{client_trace}-{client_span}-01",
+               "user-agent": "socket-test/1"}
+    texts = []
+    with connect_socket(_socket_url(observed, "/v1/responses"), additional_headers=headers) as ws:
+        for prompt in ("one", "two"):
+            ws.send(json.dumps({"type": "response.create", "model": VIA_OPENAI, "input": prompt}))
+            events = [json.loads(ws.recv())]
+            while events[-1]["type"] not in ("response.completed", "response.failed", "error"):
+                events.append(json.loads(ws.recv()))
+            texts.append("".join(e["delta"] for e in events if e["type"] == "response.output_text.delta"))
+    assert texts == ["first turn", "second turn"]
+
+    (server,) = _spans(collector, 1, trace_id=client_trace, kind=SERVER)
+    assert server["name"] == "GET /v1/responses" and server["http.route"] == "/v1/responses"
+    assert (server["http.request.method"], server["url.path"], server["url.scheme"]) == ("GET", "/v1/responses", "ws")
+    assert server["http.response.status_code"] == 101 and server["user_agent.original"] == "socket-test/1"
+    assert server["parent_span_id"] == client_span  # joins the caller's trace from the upgrade request
+    assert server["switchyard.websocket.close_code"] == 1000
+    assert server["status_code"] == Status.StatusCode.STATUS_CODE_UNSET
+    models = _spans(collector, 2, trace_id=client_trace, kind=CLIENT)
+    assert len(models) == 2 and {m["parent_span_id"] for m in models} == {server["span_id"]}
+    assert [m["name"] for m in models] == [f"chat {VIA_OPENAI}"] * 2
+    assert len({m["switchyard.request_id"] for m in models}) == 2  # each turn is a call of its own
+
+
+def test_a_realtime_websocket_has_a_server_span_and_a_refused_one_too(observed: LiveServer, collector: Collector,
+                                                                      fake_openai: FakeUpstream) -> None:
+    fake_openai.script(ow.stream(["real", "time"]))
+    headers = {"authorization": f"Bearer {MASTER_KEY}"}  # no traceparent: a trace of its own
+    with connect_socket(_socket_url(observed, f"/v1/realtime?model={VIA_OPENAI}"), additional_headers=headers) as ws:
+        assert json.loads(ws.recv())["type"] == "session.created"
+        ws.send(json.dumps({"type": "session.update", "session": {"type": "realtime", "output_modalities": ["text"]}}))
+        ws.send(json.dumps({"type": "conversation.item.create", "item": {
+            "type": "message", "role": "user", "content": [{"type": "input_text", "text": "hi"}]}}))
+        ws.send(json.dumps({"type": "response.create"}))
+        while (event := json.loads(ws.recv()))["type"] != "response.done":
+            assert event["type"] != "error", event
+    (server,) = _spans(collector, 1, kind=SERVER, **{"http.route": "/v1/realtime"})
+    assert server["name"] == "GET /v1/realtime" and server["http.response.status_code"] == 101
+    assert server["parent_span_id"] == "" and len(server["trace_id"]) == 32
+    assert server["status_code"] == Status.StatusCode.STATUS_CODE_UNSET and "error.type" not in server
+    assert server["switchyard.websocket.close_code"] == 1000  # the client's normal close
+    (model,) = _spans(collector, 1, kind=CLIENT, trace_id=server["trace_id"])
+    assert model["parent_span_id"] == server["span_id"] and model["gen_ai.request.model"] == VIA_OPENAI
+
+    refused_trace = "6cf92f3577b34da6a3ce929d0e0e4738"
+    with pytest.raises(InvalidStatus) as caught:
+        connect_socket(_socket_url(observed, "/v1/responses"), additional_headers={
+            "authorization": "Bearer sk-not-a-key", "traceparent": f"00-{refused_trace}-20f067aa0ba902b9-01"})
+    assert caught.value.response.status_code == 401
+    (refused,) = _spans(collector, 1, kind=SERVER, trace_id=refused_trace)
+    assert refused["http.response.status_code"] == 401 and refused["name"] == "GET /v1/responses"
+    assert refused["status_code"] == Status.StatusCode.STATUS_CODE_UNSET  # the client's error, not the server's
+    assert "switchyard.websocket.close_code" not in refused

@@ -15,8 +15,8 @@ import openai
 import pytest
 
 from tests.conftest import LOCAL_EMBEDDING
-from tests.pg import ADMIN_URL, LazyPgvectorServer, fresh_postgres_url
-from tests.server import MASTER_KEY, LiveServer
+from tests.pg import ADMIN_URL, LazyPgvectorServer
+from tests.server import MASTER_KEY, LiveServer, postgres_pair
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -46,19 +46,12 @@ async def _top(client: openai.AsyncOpenAI, store_id: str, query: str) -> list[st
 async def two_servers(request: pytest.FixtureRequest, tmp_path: Path,
                       pgvector_admin: LazyPgvectorServer) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
     admin = pgvector_admin.url() if request.param == "pgvector" else ADMIN_URL
-    for name in ("a", "b"):
-        (tmp_path / name).mkdir()
-    async with fresh_postgres_url(admin) as url:
-        servers = [LiveServer(tmp_path / name, [{"name": LOCAL_EMBEDDING, "provider": "local", "task": "embedding"}],
-                              database_url=url, vector_index_min_chunks=0, files_dir=str(tmp_path / "files"))
-                   for name in ("a", "b")]  # either process may index a file (the job queue picks one)
-        try:
-            for server in servers:
-                server.start(wait_ready=True, timeout=120)
-            yield servers[0], servers[1]
-        finally:
-            for server in servers:
-                server.stop()
+    async with postgres_pair(
+            tmp_path, lambda path, url: LiveServer(
+                path, [{"name": LOCAL_EMBEDDING, "provider": "local", "task": "embedding"}], database_url=url,
+                vector_index_min_chunks=0, files_dir=str(tmp_path / "files")),  # either process may index a file
+            admin_url=admin, timeout=120) as servers:
+        yield servers
 
 
 async def test_a_change_made_through_one_process_is_searched_on_the_other(

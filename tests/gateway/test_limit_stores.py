@@ -84,6 +84,28 @@ async def test_concurrency_slots_are_released_when_calls_end(store: LimitStore) 
     assert (await store.admit(level, "c3", 0)).allowed
 
 
+async def test_a_settlement_not_waited_for_lands_before_the_next_admission(store: LimitStore) -> None:
+    level = [Bucket("project:soon", Limits(max_concurrent_requests=1, tokens_per_minute=100))]
+    assert (await store.admit(level, "c1", 90)).allowed
+    store.settle_soon(level, "c1", 10)  # returns at once; sent ahead of the next admission
+    second = await store.admit(level, "c2", 90)
+    assert second.allowed and second.tokens is not None and second.tokens.remaining == 0
+
+
+async def test_redis_lands_settlements_not_waited_for_when_it_closes() -> None:
+    prefix = f"test:{secrets.token_hex(6)}:"
+    level = [Bucket("key:soon", Limits(max_concurrent_requests=1))]
+    ending = RedisLimitStore(REDIS_URL, prefix=prefix)
+    assert (await ending.admit(level, "c1", 0)).allowed
+    ending.settle_soon(level, "c1", None)
+    await ending.aclose()
+    other = RedisLimitStore(REDIS_URL, prefix=prefix)
+    try:
+        assert (await other.admit(level, "c2", 0)).allowed
+    finally:
+        await other.aclose()
+
+
 async def test_memory_windows_slide() -> None:
     clock = Clock()
     store = MemoryLimitStore(clock)

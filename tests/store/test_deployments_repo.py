@@ -38,3 +38,18 @@ async def test_create_read_update_delete(database: Database) -> None:
     assert await repo.delete("dep_b") is True
     assert await repo.delete("dep_b") is False
     assert [r.id for r in await repo.all()] == ["dep_a"]
+
+
+async def test_breaker_settings_are_stored_and_cleared(database: Database) -> None:
+    repo = DeploymentRepository(database)
+    created = await repo.create(_record("dep_brk", breaker_failures=0, breaker_cooldown=1.5,
+                                        breaker_error_rate=0.25, breaker_window=30.0, breaker_min_calls=4))
+    stored = await repo.get("dep_brk")
+    assert stored == created
+    assert stored is not None and (stored.breaker_failures, stored.breaker_cooldown, stored.breaker_error_rate,
+                                   stored.breaker_window, stored.breaker_min_calls) == (0, 1.5, 0.25, 30.0, 4)
+    cleared = await repo.update("dep_brk", {"breaker_error_rate": None, "breaker_min_calls": 10})
+    assert cleared is not None and (cleared.breaker_error_rate, cleared.breaker_min_calls) == (None, 10)
+    assert (await repo.get("dep_brk")) == cleared
+    plain = await repo.create(_record("dep_plain"))
+    assert (plain.breaker_failures, plain.breaker_cooldown, plain.breaker_error_rate) == (None, None, None)

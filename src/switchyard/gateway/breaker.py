@@ -42,6 +42,18 @@ class ErrorRate:
     min_calls: int = 20
 
 
+@dataclass(frozen=True, slots=True)
+class BreakerSettings:
+    """A breaker's settings as a deployment sets them (None: the routing's) or as its
+    breaker uses them (the error rate's three None: no error rate)."""
+
+    failures: int | None = None
+    cooldown: float | None = None
+    error_rate: float | None = None
+    window: float | None = None
+    min_calls: int | None = None
+
+
 class _RollingCounts:
     """Calls and failures over the last ``window`` seconds, in ``SLOTS`` slots (the oldest
     slot leaves as a whole: the window is exact to one slot)."""
@@ -90,6 +102,13 @@ class CircuitBreaker:
         if self._probing or self._clock() >= self._opened_at + self._cooldown:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
+
+    @property
+    def settings(self) -> BreakerSettings:
+        rate = self._rate
+        if rate is None:
+            return BreakerSettings(self._threshold, self._cooldown)
+        return BreakerSettings(self._threshold, self._cooldown, rate.threshold, rate.window, rate.min_calls)
 
     @property
     def consecutive_failures(self) -> int:

@@ -15,7 +15,7 @@ from typing import Any
 
 from switchyard.config import DeploymentConfig, ModelConfig
 from switchyard.core.errors import ErrorKind, SwitchyardError
-from switchyard.gateway.breaker import BreakerState
+from switchyard.gateway.breaker import BreakerSettings, BreakerState
 from switchyard.gateway.deployment_probe import ProbeResult, probe
 from switchyard.gateway.deployments import Deployment, build_deployment
 from switchyard.gateway.routed import RoutedProvider
@@ -46,6 +46,12 @@ class DeploymentView:
     source: str
     created_at: int | None
     breaker: BreakerState | None  # None: not (yet) applied in this process
+    settings: BreakerSettings  # the deployment's own (None: the routing's)
+    effective: BreakerSettings | None  # what its breaker in this process uses (None: not applied)
+
+
+BREAKER_FIELDS = ("breaker_failures", "breaker_cooldown", "breaker_error_rate", "breaker_window",
+                  "breaker_min_calls")
 
 
 @dataclass(slots=True)
@@ -93,6 +99,7 @@ class DeploymentService:
             priority=values.get("priority", 0), max_concurrency=values.get("max_concurrency"),
             rpm=values.get("rpm"), tpm=values.get("tpm"), timeout=values.get("timeout"),
             created_at=now // 1_000_000_000, updated_us=now // 1000,
+            **{name: values.get(name) for name in BREAKER_FIELDS},
         )
         await self._repository.create(record)
         await self.refresh()
@@ -210,7 +217,7 @@ class DeploymentService:
             id=row.id, provider=row.provider, model=row.upstream_model,  # type: ignore[arg-type]
             base_url=row.base_url, api_key=credentials.get("api_key"), headers=credentials.get("headers") or None,
             timeout=row.timeout, weight=row.weight, priority=row.priority, max_concurrency=row.max_concurrency,
-            rpm=row.rpm, tpm=row.tpm,
+            rpm=row.rpm, tpm=row.tpm, **{name: getattr(row, name) for name in BREAKER_FIELDS},
         )
         base = self._models.get(row.model) or ModelConfig(name=row.model, provider=declared.provider or "openai")
         return build_deployment(base, declared, row.id, self._factory.routing, self._factory.providers, source="api")
@@ -252,6 +259,9 @@ class DeploymentService:
             record.id, record.model, record.provider, record.upstream_model, record.base_url, record.key_hint,
             record.weight, record.priority, record.max_concurrency, record.rpm, record.tpm, record.timeout, "api",
             record.created_at, applied.breaker.state if applied is not None else None,
+            BreakerSettings(record.breaker_failures, record.breaker_cooldown, record.breaker_error_rate,
+                            record.breaker_window, record.breaker_min_calls),
+            applied.breaker.settings if applied is not None else None,
         )
 
 
@@ -260,7 +270,8 @@ def _view_declared(deployment: Deployment) -> DeploymentView:
     return DeploymentView(
         deployment.id, deployment.model, config.provider, config.upstream_model, config.base_url,
         key_hint(config.api_key), deployment.weight, deployment.priority, limits.max_concurrency, limits.rpm,
-        limits.tpm, config.timeout, "config", None, deployment.breaker.state,
+        limits.tpm, config.timeout, "config", None, deployment.breaker.state, deployment.breaker_overrides,
+        deployment.breaker.settings,
     )
 
 

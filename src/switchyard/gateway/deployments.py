@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from switchyard.config import DeploymentConfig, ModelConfig, RoutingConfig
-from switchyard.gateway.breaker import BreakerState, CircuitBreaker, ErrorRate
+from switchyard.gateway.breaker import BreakerSettings, BreakerState, CircuitBreaker, ErrorRate
 from switchyard.gateway.deployment_gate import DeploymentLimits
 from switchyard.providers.base import Provider
 
@@ -30,6 +30,7 @@ class Deployment:
     priority: int = 0
     limits: DeploymentLimits = field(default_factory=lambda: DeploymentLimits("", ""))
     source: Source = "config"
+    breaker_overrides: BreakerSettings = field(default_factory=BreakerSettings)  # its own (None: the routing's)
     in_flight: int = 0
     requests: int = 0  # attempts sent, since the process started
     failures: int = 0  # attempts that failed on the upstream's side
@@ -73,9 +74,13 @@ def build_deployment(model: ModelConfig, declared: DeploymentConfig, ident: str,
                      factory: ProviderFactory, source: Source = "config") -> Deployment:
     config = materialise(model, declared)
     limits = DeploymentLimits(ident, model.name, declared.rpm, declared.tpm, declared.max_concurrency)
-    breaker = CircuitBreaker(routing.breaker_failures, routing.breaker_cooldown,
-                             error_rate=error_rate(routing, declared))
-    return Deployment(ident, config, factory(config), breaker, declared.weight, declared.priority, limits, source)
+    failures = declared.breaker_failures if declared.breaker_failures is not None else routing.breaker_failures
+    cooldown = declared.breaker_cooldown if declared.breaker_cooldown is not None else routing.breaker_cooldown
+    breaker = CircuitBreaker(failures, cooldown, error_rate=error_rate(routing, declared))
+    overrides = BreakerSettings(declared.breaker_failures, declared.breaker_cooldown, declared.breaker_error_rate,
+                                declared.breaker_window, declared.breaker_min_calls)
+    return Deployment(ident, config, factory(config), breaker, declared.weight, declared.priority, limits, source,
+                      overrides)
 
 
 def error_rate(routing: RoutingConfig, declared: DeploymentConfig) -> ErrorRate | None:

@@ -30,6 +30,11 @@ class StoredDeployment:
     timeout: float | None
     created_at: int
     updated_us: int
+    breaker_failures: int | None = None  # the breaker's settings (None: the routing's)
+    breaker_cooldown: float | None = None
+    breaker_error_rate: float | None = None
+    breaker_window: float | None = None
+    breaker_min_calls: int | None = None
 
 
 FIELDS = tuple(f.name for f in fields(StoredDeployment))

@@ -1,12 +1,14 @@
 """The HTTP middleware that observes every API request: it gives the request an id (the
 client's sane ``x-request-id``, or a new one), sends it back (``x-request-id``; ``request-id``
 on Anthropic surfaces) with the rate-limit headers of the call's admission, and once the
-last byte is sent settles the call's limits, counts it and logs one line for it."""
+last byte is sent settles the call's limits, counts it and logs one line for it. With tracing
+on, a WebSocket connection gets a server span of its own, the parent of its calls' spans."""
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -20,10 +22,16 @@ from switchyard.gateway.telemetry.access import record_end
 from switchyard.gateway.telemetry.request_trace import (
     CallServices,
     RequestTrace,
+    connection_span,
     new_request_id,
     observing,
+    on_connection,
     request_id_from,
 )
+from switchyard.gateway.telemetry.socket_outcome import SocketOutcome
+
+if TYPE_CHECKING:
+    from switchyard.gateway.telemetry.tracing import Tracing
 
 # Path prefix -> surface label (bounded: never the raw path). First match wins.
 SURFACES: tuple[tuple[str, str], ...] = (
@@ -75,6 +83,9 @@ class ObserveRequests:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         services = getattr(scope["app"].state, "services", None) if "app" in scope else None
+        if scope["type"] == "websocket" and services is not None and services.call_services.tracing is not None:
+            await _observe_socket(self.app, scope, receive, send, services.call_services.tracing)
+            return
         if scope["type"] != "http" or services is None or scope["path"] in UNOBSERVED:
             await self.app(scope, receive, send)
             return
@@ -120,7 +131,7 @@ async def observed_call(services: CallServices, principal: Principal, surface: s
     """One call that is not an HTTP request of its own (a ``response.create`` event on a
     WebSocket): admitted, measured and logged like one."""
     trace = RequestTrace(new_request_id(), services, surface=surface, project_id=principal.owner_id,
-                         key_id=principal.key_id)
+                         key_id=principal.key_id, span=connection_span())
     status = 500
     try:
         with observing(trace), entered(CallScope(principal, surface)):
@@ -128,3 +139,39 @@ async def observed_call(services: CallServices, principal: Principal, surface: s
         status = 200
     finally:
         await record_end(trace, status=status, method="WS", path=path)
+
+
+async def _observe_socket(app: ASGIApp, scope: Scope, receive: Receive, send: Send, tracing: Tracing) -> None:
+    """A WebSocket connection under a server span of its own (each call on it is observed
+    by ``observed_call``, its model spans the children of this one)."""
+    span = tracing.start_socket_span(scope["path"], scope.get("scheme", "ws"), Headers(scope=scope))
+    outcome = SocketOutcome()
+
+    async def receive_watched() -> Message:
+        message = await receive()
+        if message["type"] == "websocket.disconnect" and outcome.close_code is None:
+            outcome.close_code = int(message.get("code", 1005))
+        return message
+
+    async def send_watched(message: Message) -> None:
+        kind = message["type"]
+        if kind == "websocket.accept":
+            outcome.status = 101
+        elif kind == "websocket.http.response.start":
+            outcome.status = int(message["status"])
+        elif kind == "websocket.close":
+            if outcome.status is None:
+                outcome.status = 403  # closed before the handshake: the server refuses it
+            elif outcome.close_code is None:
+                outcome.close_code = int(message.get("code", 1000))
+        await send(message)
+
+    try:
+        with on_connection(span):
+            await app(scope, receive_watched, send_watched)
+    except BaseException as error:
+        outcome.error = type(error).__qualname__
+        raise
+    finally:
+        outcome.route = route_of(scope)
+        tracing.end_socket_span(span, outcome)

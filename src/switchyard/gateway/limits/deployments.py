@@ -40,10 +40,11 @@ class _Pass:
         self._store, self._buckets, self._call_id, self._done = store, buckets, call_id, False
 
     async def settle(self, usage: Usage | None) -> None:
+        """Not awaited to the store: the answer this attempt produced need not wait for it."""
         if self._done:
             return
         self._done = True
-        await self._store.settle(self._buckets, self._call_id, usage.total_tokens if usage is not None else None)
+        self._store.settle_soon(self._buckets, self._call_id, usage.total_tokens if usage is not None else None)
 
 
 class _Free:

@@ -4,23 +4,29 @@ check over every level and the taking of all of them (or none) is one round trip
 Per bucket four keys: ``r`` (sorted set: call id by admission time, ms), ``t`` (sorted set:
 call id by admission time) with ``a`` (hash: call id -> tokens, plus ``_sum``), and ``c``
 (sorted set: call id by lease expiry). Time is the Redis server's, one clock for every process.
+
+The arguments travel as one JSON array (``ARGV[1]``) and the scripts make the keys from the
+buckets' names: a call's levels live under different keys, so a script would not run on Redis
+Cluster either way, and one argument instead of dozens is what makes a round trip cheap for
+the client (redis-py encodes every argument in Python).
 """
+
+# ARGV[1]: [prefix, call id, tokens needed, lease ms, window ms, then per bucket: name, rpm,
+# tpm, concurrency (-1: no limit)]. Returns refused level (1-based, 0: admitted), reason,
+# retry-after ms, then per bucket: requests used, tokens used, ms to their resets.
 
 ADMIT = """
 local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
-local call = ARGV[1]
-local need = tonumber(ARGV[2])
-local ttl = tonumber(ARGV[3])
-local win = tonumber(ARGV[4])
-local n = tonumber(ARGV[5])
+local a = cjson.decode(ARGV[1])
+local prefix, call, need, ttl, win = a[1], a[2], a[3], a[4], a[5]
+local n = (#a - 5) / 4
 local refused, reason, retry = 0, '', 0
 local out = {}
 for i = 0, n - 1 do
-  local rk, tk, ak, ck = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-  local rpm = tonumber(ARGV[6 + i * 3])
-  local tpm = tonumber(ARGV[7 + i * 3])
-  local conc = tonumber(ARGV[8 + i * 3])
+  local base = prefix .. a[6 + i * 4]
+  local rk, tk, ak, ck = base .. ':r', base .. ':t', base .. ':a', base .. ':c'
+  local rpm, tpm, conc = a[7 + i * 4], a[8 + i * 4], a[9 + i * 4]
   local used_r, used_t, reset_r, reset_t = 0, 0, 0, 0
   if rpm >= 0 then
     redis.call('ZREMRANGEBYSCORE', rk, '-inf', now - win)
@@ -37,7 +43,7 @@ for i = 0, n - 1 do
     if #gone > 0 then
       local amounts = redis.call('HMGET', ak, unpack(gone))
       local freed = 0
-      for _, a in ipairs(amounts) do if a then freed = freed + tonumber(a) end end
+      for _, amount in ipairs(amounts) do if amount then freed = freed + tonumber(amount) end end
       redis.call('HDEL', ak, unpack(gone))
       redis.call('HINCRBY', ak, '_sum', -freed)
       redis.call('ZREMRANGEBYSCORE', tk, '-inf', now - win)
@@ -74,19 +80,20 @@ for i = 0, n - 1 do
 end
 if refused == 0 then
   for i = 0, n - 1 do
-    local rk, tk, ak, ck = KEYS[i * 4 + 1], KEYS[i * 4 + 2], KEYS[i * 4 + 3], KEYS[i * 4 + 4]
-    if tonumber(ARGV[6 + i * 3]) >= 0 then
+    local base = prefix .. a[6 + i * 4]
+    local rk, tk, ak, ck = base .. ':r', base .. ':t', base .. ':a', base .. ':c'
+    if a[7 + i * 4] >= 0 then
       redis.call('ZADD', rk, now, call)
       redis.call('PEXPIRE', rk, win)
     end
-    if tonumber(ARGV[7 + i * 3]) >= 0 then
+    if a[8 + i * 4] >= 0 then
       redis.call('ZADD', tk, now, call)
       redis.call('HSET', ak, call, need)
       redis.call('HINCRBY', ak, '_sum', need)
       redis.call('PEXPIRE', tk, win)
       redis.call('PEXPIRE', ak, win)
     end
-    if tonumber(ARGV[8 + i * 3]) >= 0 then
+    if a[9 + i * 4] >= 0 then
       redis.call('ZADD', ck, now + ttl, call)
       redis.call('PEXPIRE', ck, ttl * 2)
     end
@@ -95,16 +102,16 @@ end
 return {refused, reason, retry, unpack(out)}
 """
 
-# Any number of ended calls at once. KEYS: per call, its buckets' ``a`` and ``c`` keys.
-# ARGV: per call, its id, its real tokens (-1 keeps the reservation) and its number of keys.
+# Any number of ended calls at once. ARGV[1]: [prefix, then per call: its id, its real tokens
+# (-1 keeps the reservation), its number of buckets, and their names].
 SETTLE = """
-local k = 1
-for j = 1, #ARGV, 3 do
-  local call = ARGV[j]
-  local real = tonumber(ARGV[j + 1])
-  local last = k + tonumber(ARGV[j + 2]) - 1
-  for i = k, last, 2 do
-    local ak, ck = KEYS[i], KEYS[i + 1]
+local a = cjson.decode(ARGV[1])
+local prefix = a[1]
+local j = 2
+while j <= #a do
+  local call, real, count = a[j], a[j + 1], a[j + 2]
+  for i = j + 3, j + 2 + count do
+    local ak, ck = prefix .. a[i] .. ':a', prefix .. a[i] .. ':c'
     if real >= 0 then
       local held = redis.call('HGET', ak, call)
       if held then
@@ -114,7 +121,7 @@ for j = 1, #ARGV, 3 do
     end
     redis.call('ZREM', ck, call)
   end
-  k = last + 1
+  j = j + 3 + count
 end
 return 0
 """

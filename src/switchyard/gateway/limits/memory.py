@@ -136,6 +136,9 @@ class MemoryLimitStore:
         return None
 
     async def settle(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
+        self.settle_soon(buckets, call_id, tokens)
+
+    def settle_soon(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
         for bucket in buckets:
             level = self._levels.get(bucket.name)
             if level is None:

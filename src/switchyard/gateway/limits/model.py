@@ -73,6 +73,11 @@ class LimitStore(Protocol):
         concurrency slot is released. Idempotent."""
         ...
 
+    def settle_soon(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
+        """``settle``, without waiting for it to land (a shared store sends it with the next
+        batch); for callers whose answer must not wait on it. ``aclose`` lands it."""
+        ...
+
     async def aclose(self) -> None: ...
 
 

@@ -15,6 +15,7 @@ import contextlib
 import logging
 from typing import Any
 
+import orjson
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
 
@@ -31,19 +32,25 @@ def _limit(value: int | None) -> int:
 
 
 class _Settles:
-    """Ended calls settled in one script: its KEYS and ARGV, and each call's waiter."""
+    """Ended calls settled in one script: its packed argument, and the waiters of the calls
+    that wait for it (``settle``; ``settle_soon`` does not)."""
 
-    __slots__ = ("args", "keys", "waiters")
+    __slots__ = ("args", "unwaited", "waiters")
 
-    def __init__(self) -> None:
-        self.keys: list[str] = []
-        self.args: list[Any] = []
+    def __init__(self, prefix: str) -> None:
+        self.args: list[Any] = [prefix]
         self.waiters: list[asyncio.Future[None]] = []
+        self.unwaited = 0
 
-    def add(self, keys: list[str], args: list[Any], waiter: asyncio.Future[None]) -> None:
-        self.keys.extend(keys)
-        self.args.extend(args)
-        self.waiters.append(waiter)
+    def add(self, call: list[Any], waiter: asyncio.Future[None] | None) -> None:
+        self.args.extend(call)
+        if waiter is None:
+            self.unwaited += 1
+        else:
+            self.waiters.append(waiter)
+
+    def packed(self) -> bytes:
+        return orjson.dumps(self.args)
 
     def done(self) -> None:
         for waiter in self.waiters:
@@ -51,6 +58,8 @@ class _Settles:
                 waiter.set_result(None)
 
     def fail(self, error: Exception) -> None:
+        if self.unwaited:
+            log.warning("settling %d ended calls' rate limits failed: %s", self.unwaited, error)
         for waiter in self.waiters:
             if not waiter.done():
                 waiter.set_exception(error)
@@ -75,53 +84,57 @@ class RedisLimitStore:
         """The connection, for others to share (budgets); this store closes it."""
         return self._redis
 
-    def _keys(self, bucket: Bucket) -> list[str]:
-        base = self._prefix + bucket.name
-        return [base + ":r", base + ":t", base + ":a", base + ":c"]
+    def _lease_key(self, bucket: Bucket) -> str:
+        return self._prefix + bucket.name + ":c"  # as the scripts name it
 
     async def admit(self, buckets: list[Bucket], call_id: str, tokens: int) -> Decision:
-        keys: list[str] = []
-        args: list[Any] = [call_id, tokens, self._lease_ms, int(WINDOW_SECONDS * 1000), len(buckets)]
+        args: list[Any] = [self._prefix, call_id, tokens, self._lease_ms, int(WINDOW_SECONDS * 1000)]
         for bucket in buckets:
-            keys.extend(self._keys(bucket))
             lim = bucket.limits
-            args.extend([_limit(lim.requests_per_minute), _limit(lim.tokens_per_minute),
+            args.extend([bucket.name, _limit(lim.requests_per_minute), _limit(lim.tokens_per_minute),
                          _limit(lim.max_concurrent_requests)])
+        packed = orjson.dumps(args)
         settles = self._take_settles()
         if settles is None:
-            raw = await self._admit(keys=keys, args=args)
+            raw = await self._admit(args=[packed])
         else:
-            raw = await self._settle_then_admit(settles, keys, args)
+            raw = await self._settle_then_admit(settles, packed)
         refused_at = int(raw[0])
         reason = raw[1].decode() if isinstance(raw[1], bytes) else str(raw[1])
         used = [Usage(int(raw[3 + i * 4]), int(raw[4 + i * 4]), int(raw[5 + i * 4]) / 1000,
                       int(raw[6 + i * 4]) / 1000) for i in range(len(buckets))]
         refused = (refused_at - 1, _REASONS[reason], int(raw[2]) / 1000) if refused_at else None
         if refused is None:
-            leased = [self._keys(b)[3] for b in buckets if b.limits.max_concurrent_requests is not None]
+            leased = [self._lease_key(b) for b in buckets if b.limits.max_concurrent_requests is not None]
             if leased:
                 self._live[call_id] = leased
                 self._ensure_renewer()
         return decide(buckets, used, tokens, refused)
 
     async def settle(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
+        done = asyncio.get_running_loop().create_future()
+        if self._queue_settle(buckets, call_id, tokens, done):
+            await done
+
+    def settle_soon(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
+        self._queue_settle(buckets, call_id, tokens, None)
+
+    def _queue_settle(self, buckets: list[Bucket], call_id: str, tokens: int | None,
+                      done: asyncio.Future[None] | None) -> bool:
+        """Adds the call to the next settling script; False if it has nothing to settle."""
         self._live.pop(call_id, None)
-        keys: list[str] = []
-        for bucket in buckets:  # only levels with something to settle: a round trip saved otherwise
-            lim = bucket.limits
-            if (lim.tokens_per_minute is not None and tokens is not None) or lim.max_concurrent_requests is not None:
-                _, _, amounts, leases = self._keys(bucket)
-                keys.extend([amounts, leases])
-        if not keys:
-            return
-        loop = asyncio.get_running_loop()
+        # only levels with something to settle: a round trip saved otherwise
+        names = [bucket.name for bucket in buckets
+                 if (bucket.limits.tokens_per_minute is not None and tokens is not None)
+                 or bucket.limits.max_concurrent_requests is not None]
+        if not names:
+            return False
         waiting = self._waiting
         if waiting is None:
-            waiting = self._waiting = _Settles()
-            loop.call_soon(self._send_waiting)
-        done = loop.create_future()
-        waiting.add(keys, [call_id, -1 if tokens is None else tokens, len(keys)], done)
-        await done
+            waiting = self._waiting = _Settles(self._prefix)
+            asyncio.get_running_loop().call_soon(self._send_waiting)
+        waiting.add([call_id, -1 if tokens is None else tokens, len(names), *names], done)
+        return True
 
     def _take_settles(self) -> _Settles | None:
         taken, self._waiting = self._waiting, None
@@ -136,21 +149,21 @@ class RedisLimitStore:
 
     async def _send_settles(self, settles: _Settles) -> None:
         try:
-            await self._settle(keys=settles.keys, args=settles.args)
+            await self._settle(args=[settles.packed()])
         except Exception as error:
             settles.fail(error)
             return
         settles.done()
 
-    async def _settle_then_admit(self, settles: _Settles, keys: list[str], args: list[Any]) -> Any:
+    async def _settle_then_admit(self, settles: _Settles, packed: bytes) -> Any:
         """The waiting settlements and an admission, in one round trip (settlements first)."""
         settled: Any = None
         raw: Any = None
         try:
             for attempt in range(2):
                 pipe = self._redis.pipeline(transaction=False)
-                pipe.evalsha(self._settle.sha, len(settles.keys), *settles.keys, *settles.args)
-                pipe.evalsha(self._admit.sha, len(keys), *keys, *args)
+                pipe.evalsha(self._settle.sha, 0, settles.packed())
+                pipe.evalsha(self._admit.sha, 0, packed)
                 settled, raw = await pipe.execute(raise_on_error=False)
                 if attempt == 0 and (isinstance(settled, NoScriptError) or isinstance(raw, NoScriptError)):
                     self._settle.sha = await self._redis.script_load(lua.SETTLE)

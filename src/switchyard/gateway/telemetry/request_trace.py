@@ -82,6 +82,21 @@ class RequestTrace:
 
 
 _current: ContextVar[RequestTrace | None] = ContextVar("switchyard_request_trace", default=None)
+_connection: ContextVar[Span | None] = ContextVar("switchyard_connection_span", default=None)
+
+
+def connection_span() -> Span | None:
+    """The server span of the WebSocket connection a call runs on (with tracing on)."""
+    return _connection.get()
+
+
+@contextmanager
+def on_connection(span: Span) -> Iterator[Span]:
+    token = _connection.set(span)
+    try:
+        yield span
+    finally:
+        _connection.reset(token)
 
 
 def current_trace() -> RequestTrace | None:

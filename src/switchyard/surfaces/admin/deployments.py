@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal, require_admin
+from switchyard.gateway.breaker import BreakerSettings
 from switchyard.gateway.deployment_service import DeploymentView
 from switchyard.surfaces.context import Services, endpoint
 from switchyard.surfaces.http import JSONResponse, read_json
@@ -75,11 +76,33 @@ def _weight(name: str, value: Any) -> float:
     return float(number)
 
 
+def _bounded(integer: bool, low: float, high: float, low_open: bool) -> Callable[[str, Any], Any]:
+    """A number from ``low`` (excluded when ``low_open``) to ``high``, or null (the routing's)."""
+
+    def read(name: str, value: Any) -> int | float | None:
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+            raise invalid(f"'{name}' must be {'an integer' if integer else 'a number'} or null.", name)
+        if value < low or (low_open and value == low) or value > high:
+            lower = f"greater than {low:g}" if low_open else f"at least {low:g}"
+            raise invalid(f"'{name}' must be {lower} and at most {high:g}; got {value!r}.", name)
+        return value if integer else float(value)
+
+    return read
+
+
+DAY = 86_400.0
+BREAKER: dict[str, Callable[[str, Any], Any]] = {
+    "breaker_failures": _bounded(True, 0, 1_000_000, False), "breaker_cooldown": _bounded(False, 0, DAY, True),
+    "breaker_error_rate": _bounded(False, 0, 1, True), "breaker_window": _bounded(False, 0, DAY, True),
+    "breaker_min_calls": _bounded(True, 1, 1_000_000, False),
+}
 FIELDS: dict[str, Callable[[str, Any], Any]] = {
     "model": _string, "provider": _provider, "upstream_model": _string, "base_url": _url,
     "api_key": lambda n, v: None if v is None else _string(n, v), "headers": _headers, "weight": _weight,
     "priority": _number(False, True), "max_concurrency": _number(True, True), "rpm": _number(True, True),
-    "tpm": _number(True, True), "timeout": _number(True, False),
+    "tpm": _number(True, True), "timeout": _number(True, False), **BREAKER,
 }
 REQUIRED = ("model", "provider")
 IMMUTABLE = ("model",)
@@ -111,7 +134,15 @@ def deployment_body(view: DeploymentView) -> dict[str, Any]:
         "weight": view.weight, "priority": view.priority, "max_concurrency": view.max_concurrency,
         "rpm": view.rpm, "tpm": view.tpm, "timeout": view.timeout, "source": view.source,
         "created_at": view.created_at, "breaker_state": view.breaker.value if view.breaker else None,
+        **_settings_body(view.settings, "breaker_"),
+        "breaker_effective": _settings_body(view.effective, "") if view.effective is not None else None,
     }
+
+
+def _settings_body(settings: BreakerSettings, prefix: str) -> dict[str, Any]:
+    return {prefix + "failures": settings.failures, prefix + "cooldown": settings.cooldown,
+            prefix + "error_rate": settings.error_rate, prefix + "window": settings.window,
+            prefix + "min_calls": settings.min_calls}
 
 
 @endpoint(render_error)
