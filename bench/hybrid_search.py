@@ -234,14 +234,17 @@ async def run(search: VectorStoreSearch, store: str, data: dict[str, Any], filte
             "ndcg@10": round(statistics.fmean(scores), 4), "_ids": ids}
 
 
-def compare(figures: dict[str, Any], exact: str, names: list[str]) -> None:
+def compare(figures: dict[str, Any], exact: str, names: list[str], suffix: str = "") -> None:
     for label in ("all", "filtered"):
         ref = figures[exact][label]
         for name in names:
             mine = figures[name][label]
             same = sum(len(set(a) & set(b)) for a, b in zip(mine["_ids"], ref["_ids"], strict=True))
-            mine["overlap@10_with_exact"] = round(same / max(1, sum(len(b) for b in ref["_ids"])), 4)
-            mine["ndcg_vs_exact"] = round(mine["ndcg@10"] / ref["ndcg@10"], 4) if ref["ndcg@10"] else None
+            mine["overlap@10_with_exact" + suffix] = round(same / max(1, sum(len(b) for b in ref["_ids"])), 4)
+            mine["ndcg_vs_exact" + suffix] = round(mine["ndcg@10"] / ref["ndcg@10"], 4) if ref["ndcg@10"] else None
+
+
+def drop_ids(figures: dict[str, Any]) -> None:
     for name in figures:
         for label in ("all", "filtered"):
             figures[name][label].pop("_ids", None)
@@ -266,30 +269,41 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
         store, fill_s = await fill(db, data, n)
         embedder = QueryEmbedder(data["queries"], data["query_vectors"])
         graph = VectorStoreSearch(db, lambda _: embedder, index_dir=cache / f"index-{n}", ann_min_chunks=0)
-        assert graph.ann is not None
+        assert graph.ann is not None and graph.text is not None
         t0 = time.perf_counter()
         await graph.ann.refresh(store)
         build_s = time.perf_counter() - t0
         print(f"sqlite {n}: fill {fill_s:.0f} s, graph {build_s:.0f} s (0 if loaded from the cache)", flush=True)
+        t0 = time.perf_counter()
+        await graph.text.refresh(store)  # the tantivy index (retrieval/text_index.py)
+        text_s = time.perf_counter() - t0
+        print(f"sqlite {n}: full-text index {text_s:.0f} s (~0 if read from the cache)", flush=True)
         if build_only:
             return {}
         targets: dict[str, tuple[VectorStoreSearch, int]] = {}
-        if with_exact:
-            targets["sqlite-exact"] = (VectorStoreSearch(db, lambda _: embedder, ann=False, cache_bytes=8 << 30,
-                                                         text_budget=None), 1)
-        names = ["sqlite-graph"]
+        if with_exact:  # exact vectors; every full-text match ranked: tantivy's exact top k, and FTS5's
+            exact = VectorStoreSearch(db, lambda _: embedder, ann=False, cache_bytes=8 << 30, text_budget=None)
+            exact.text = graph.text  # one writer per index directory: share the graph searcher's
+            targets["sqlite-exact"] = (exact, 1)
+            targets["sqlite-exact-fts5"] = (VectorStoreSearch(db, lambda _: embedder, ann=False, cache_bytes=8 << 30,
+                                                              text_budget=None, text_index=False), 1)
+        names = ["sqlite-graph", "sqlite-graph-fts5"]
         targets["sqlite-graph"] = (graph, rounds)
-        for budget in budgets or []:  # the same graph with another full-text budget
-            names.append(f"sqlite-graph-budget{budget}")
+        for budget in [None, *(budgets or [])]:  # the same graph with FTS5 (TEXT_BUDGET, or another budget)
             other = VectorStoreSearch(db, lambda _: embedder, index_dir=cache / f"index-{n}", ann_min_chunks=0,
-                                      text_budget=budget)
+                                      text_budget=budget or nearest.TEXT_BUDGET, text_index=False)
+            if budget is not None:
+                names.append(f"sqlite-graph-fts5-budget{budget}")
             assert other.ann is not None
             await other.ann.refresh(store)
             targets[names[-1]] = (other, rounds)
         figures = await measure(targets, store, data)
         if with_exact:
             compare(figures, "sqlite-exact", names)
+            compare(figures, "sqlite-exact-fts5", [*names, "sqlite-exact"], "_fts5")
+        drop_ids(figures)
         figures["sqlite-graph"]["graph_build_s (this run; 0 = read from the cache)"] = round(build_s, 1)
+        figures["sqlite-graph"]["text_index_build_s (this run; ~0 = read from the cache)"] = round(text_s, 1)
         return figures
     finally:
         await db.aclose()
@@ -358,6 +372,7 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
                 nearest.EF_SEARCH = default
             names.append(name)
         compare(figures, "pgvector-exact", names)
+        drop_ids(figures)
         return figures
     finally:
         await db.aclose()

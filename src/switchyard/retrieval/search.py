@@ -33,6 +33,7 @@ from switchyard.providers.base import Embedder
 from switchyard.retrieval.ann import EXACT_FILTER_ROWS, MIN_CHUNKS, AnnIndexes
 from switchyard.retrieval.filters import parse_filters
 from switchyard.retrieval.ranking import RankingOptions, fuse, keywords, parse_ranking_options, search_queries
+from switchyard.retrieval.text_index import TextIndexes
 from switchyard.retrieval.vectors import DEFAULT_CACHE_BYTES, FloatMatrix, IdArray, VectorCache, normalised
 from switchyard.store.database import Database
 from switchyard.store.vector_store_chunks import TEXT_BUDGET, AttributeFilter, ChunkIndex, ChunkRecord
@@ -90,7 +91,7 @@ class VectorStoreSearch:
     def __init__(self, db: Database, embedder_for: EmbedderFor, *, cache_bytes: int = DEFAULT_CACHE_BYTES,
                  candidates: int = CANDIDATES, index_dir: Path | None = None, ann_min_chunks: int = MIN_CHUNKS,
                  ann: bool = True, exact_filter_rows: int = EXACT_FILTER_ROWS,
-                 text_budget: int | None = TEXT_BUDGET) -> None:
+                 text_budget: int | None = TEXT_BUDGET, text_index: bool = True) -> None:
         self.db = db
         self.stores = VectorStoreRepository(db)
         self.index = ChunkIndex(db)
@@ -101,6 +102,9 @@ class VectorStoreSearch:
         self.embedder_for = embedder_for
         self.candidates = candidates
         self.text_budget = text_budget  # None: every full-text match ranked (ChunkIndex.text_search)
+        # full-text of large SQLite stores (text_index.py); smaller ones, and PostgreSQL, in SQL
+        self.text = TextIndexes(self.index, None if index_dir is None else index_dir / "text",
+                                min_chunks=ann_min_chunks) if text_index and db.dialect == "sqlite" else None
 
     @property
     def backend(self) -> str:
@@ -111,9 +115,11 @@ class VectorStoreSearch:
 
     def stores_changed(self, store_id: str) -> None:
         """A store's chunks changed in this process (the ingester says so): its graph
-        catches up now rather than at the next search."""
+        and full-text index catch up now rather than at the next search."""
         if self.ann is not None and self.db.pgvector is None:
             self.ann.schedule(store_id)
+        if self.text is not None:
+            self.text.schedule(store_id)
 
     async def _owned_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord]:
         if isinstance(ids, str) or not ids:
@@ -157,14 +163,12 @@ class VectorStoreSearch:
                 for hits, vector in zip(found, vectors, strict=True)]
 
     async def _vector_lists(self, stores: list[VectorStoreRecord], queries: list[str],
-                            filters: AttributeFilter | None, k: int, words: list[list[str]] | None = None) -> _Lists:
+                            filters: AttributeFilter | None, k: int, words: list[list[str]] | None = None,
+                            files: dict[str, set[str]] | None = None) -> _Lists:
         """The vector lists; on pgvector, the full-text lists of ``words`` too, in the
-        same statement."""
+        same statement. ``files``: per store, the files that pass ``filters`` (graphs)."""
         pgvector = self.db.pgvector is not None
         text_lists: list[list[int]] | None = None
-        files = None
-        if filters is not None and not pgvector and self.ann is not None:
-            files = await self.index.matching_files([s.id for s in stores], filters)
         groups: dict[int, tuple[Embedder, list[VectorStoreRecord]]] = {}
         for store in stores:
             embedder = self.embedder_for(store)
@@ -221,19 +225,21 @@ class VectorStoreSearch:
         k = max(self.candidates, limit * (3 if max_chunks_per_file else 1))
         words = [keywords(text) for text in queries] if (
             options.ranker != "none" and self.db.pgvector is not None) else None
-        lists = await self._vector_lists(stores, queries, parsed_filters, k, words)
+        files = None
+        if parsed_filters is not None and self.db.pgvector is None and (self.ann is not None or self.text is not None):
+            files = await self.index.matching_files([s.id for s in stores], parsed_filters)
+        lists = await self._vector_lists(stores, queries, parsed_filters, k, words,
+                                         files if self.ann is not None else None)
         if options.ranker == "none":
             ranked = sorted(((id, max(0.0, min(1.0, c))) for id, c in lists.cosine.items()),
                             key=lambda pair: pair[1], reverse=True)
         else:
             ranked_lists = [(ids, options.embedding_weight) for ids, _ in lists.vector]
-            store_ids = [store.id for store in stores]
             for i, text in enumerate(queries):
                 if lists.text is not None:
                     ids = lists.text[i]
                 else:
-                    ids = [id for id, _ in await self.index.text_search(
-                        store_ids, keywords(text), filters=parsed_filters, limit=k, budget=self.text_budget)]
+                    ids = await self._text_ids(stores, keywords(text), parsed_filters, files, k)
                 ranked_lists.append((ids, options.text_weight))
             ranked = fuse(ranked_lists)
         ranked = [(id, score) for id, score in ranked if score >= options.score_threshold and score > 0]
@@ -243,6 +249,16 @@ class VectorStoreSearch:
         if stale:
             await self.stores.touch(stale, owner_id, now=now)
         return hits
+
+    async def _text_ids(self, stores: list[VectorStoreRecord], words: list[str], filters: AttributeFilter | None,
+                        files: dict[str, set[str]] | None, k: int) -> list[int]:
+        """The full-text list: the stores' tantivy indexes when all are ready, else SQL."""
+        if self.text is not None:
+            hits = await self.text.top([(store.id, store.version) for store in stores], words, k, files)
+            if hits is not None:
+                return [id for id, _ in hits]
+        return [id for id, _ in await self.index.text_search(
+            [store.id for store in stores], words, filters=filters, limit=k, budget=self.text_budget)]
 
     async def _hits(self, ranked: list[tuple[int, float]], limit: int, per_file: int | None) -> list[SearchHit]:
         window = ranked[: limit * 4] if per_file else ranked[:limit]

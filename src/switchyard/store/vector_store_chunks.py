@@ -104,6 +104,19 @@ class StoreChanges:
     added_files: list[str]  # the file of each added chunk
 
 
+@dataclass(frozen=True, slots=True)
+class ChangedIds:
+    """``StoreChanges`` without the chunks themselves: every chunk id the store has as of
+    ``version``, and the ids of those written after ``since`` (``ChunkIndex.texts`` reads
+    them in pages)."""
+
+    vector_store_id: str
+    version: int
+    since: int
+    ids: list[int]
+    added_ids: list[int]
+
+
 # -- filters -----------------------------------------------------------------
 
 Typed = Callable[[str], tuple[ColumnElement[Any], ColumnElement[Any]]]  # key -> (json type, text value)
@@ -313,6 +326,32 @@ class ChunkIndex:
             )).all()
         return StoreChanges(vector_store_id, int(version), ids, [row[0] for row in rows], [row[1] for row in rows],
                             [row[2] for row in rows])
+
+    async def changed_ids(self, vector_store_id: str, since: int) -> ChangedIds | None:
+        """As ``changes``, ids only; None if the store is gone."""
+        async with self._db.session(read_only=True) as session:
+            version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
+            if version is None:
+                return None
+            in_store = VectorStoreChunk.vector_store_id == vector_store_id
+            ids = list(await session.scalars(select(VectorStoreChunk.id).where(in_store).order_by(VectorStoreChunk.id)))
+            added = list(await session.scalars(select(VectorStoreChunk.id).where(
+                in_store, VectorStoreChunk.version > since, VectorStoreChunk.version <= version
+            ).order_by(VectorStoreChunk.id)))
+        return ChangedIds(vector_store_id, int(version), since, ids, added)
+
+    async def texts(self, changed: ChangedIds, first: int, last: int) -> list[tuple[int, str, str]]:
+        """``(id, text, file id)`` of ``changed``'s added chunks with ids in ``first..last``,
+        in id order (a chunk deleted since is left out)."""
+        query = (
+            select(VectorStoreChunk.id, VectorStoreChunk.text, VectorStoreChunk.file_id)
+            .where(VectorStoreChunk.id.between(first, last),
+                   VectorStoreChunk.vector_store_id == changed.vector_store_id,
+                   VectorStoreChunk.version > changed.since, VectorStoreChunk.version <= changed.version)
+            .order_by(VectorStoreChunk.id)
+        )
+        async with self._db.session(read_only=True) as session:
+            return [(int(id), str(text_), str(file_id)) for id, text_, file_id in await session.execute(query)]
 
     async def matching_ids(self, store_ids: Sequence[str], filters: AttributeFilter) -> list[int]:
         """Ids of the chunks of ``store_ids`` whose attributes pass ``filters``."""
