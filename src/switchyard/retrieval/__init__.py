@@ -1,7 +1,8 @@
 """Retrieval over vector stores: text extraction, token chunking, ingestion (a
 durable in-process worker), hybrid search (vector + full-text, reciprocal-rank
 fusion) with attribute filters applied in the query; vector search through pgvector's
-HNSW index, an in-process HNSW graph per large store (``ann.py``), or exactly. Persistence is in
+HNSW index, an in-process HNSW graph per large store (``ann.py``), or exactly; full-text of
+large SQLite stores through a tantivy index per store (``text_index.py``). Persistence is in
 ``store/vector_stores.py`` and ``store/vector_store_chunks.py``.
 
 The API the surfaces and the file_search tool build on:

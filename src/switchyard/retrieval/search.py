@@ -1,8 +1,11 @@
 """Hybrid search over vector stores: for each query, the best chunks by vector
-similarity and by full-text match (FTS5 bm25 on SQLite, ``ts_rank_cd`` on PostgreSQL),
-both restricted by the attribute filters inside their queries, fused by weighted
-reciprocal-rank fusion (``ranking.fuse``), then the score threshold, the per-file cap
-and ``max_num_results``.
+similarity and by full-text match, both restricted by the attribute filters inside
+their queries, fused by weighted reciprocal-rank fusion (``ranking.fuse``), then the
+score threshold, the per-file cap and ``max_num_results``.
+
+Full-text match: on SQLite, a large store's tantivy index (BM25, ``retrieval/text_index.py``),
+and FTS5's ``bm25`` for small stores and while an index catches up; ``ts_rank_cd`` on
+PostgreSQL.
 
 Vector similarity, by what the database offers:
 

@@ -423,15 +423,18 @@ class ChunkIndex:
         return [(int(id), float(score)) for id, score in await session.execute(query)]
 
     async def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
-        """The chunks with these ids (with their file's name), by id."""
+        """The chunks with these ids (with their file's name), by id. Columns, not entities:
+        neither the embeddings nor the ORM's bookkeeping are needed."""
+        c = VectorStoreChunk
         query = (
-            select(VectorStoreChunk, VectorStoreFile.filename)
-            .join(VectorStoreFile, and_(VectorStoreFile.vector_store_id == VectorStoreChunk.vector_store_id,
-                                        VectorStoreFile.file_id == VectorStoreChunk.file_id))
-            .where(VectorStoreChunk.id.in_(list(ids)))
+            select(c.id, c.vector_store_id, c.file_id, VectorStoreFile.filename, c.chunk_index, c.text, c.tokens,
+                   c.attributes)
+            .join(VectorStoreFile, and_(VectorStoreFile.vector_store_id == c.vector_store_id,
+                                        VectorStoreFile.file_id == c.file_id))
+            .where(c.id.in_(list(ids)))
         )
         async with self._db.session(read_only=True) as session:
-            return {chunk.id: _chunk(chunk, filename) for chunk, filename in await session.execute(query)}
+            return {row[0]: ChunkRecord(*row) for row in await session.execute(query)}
 
     async def file_chunks(self, vector_store_id: str, file_id: str, owner_id: str) -> list[ChunkRecord] | None:
         """A file's chunks in order (the file's ``content``); None if the owner has no
