@@ -179,7 +179,8 @@ class StoreText:
             if len(tokens) == 1:
                 part = tantivy.Query.term_query(self.schema, "text", tokens[0], index_option="freq")
             elif tokens:
-                part = tantivy.Query.phrase_query(self.schema, "text", tokens)
+                phrase: list[str | tuple[int, str]] = list(tokens)
+                part = tantivy.Query.phrase_query(self.schema, "text", phrase)
             else:
                 continue
             clauses.append((tantivy.Occur.Should, part))
