@@ -9,7 +9,7 @@ claude_version="${CLAUDE_CODE_VERSION:-2.1.330}"
 codex_version="${CODEX_VERSION:-0.169.0}"
 
 if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && apt-get install -y -qq nodejs npm
+  apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm
 fi
 command -v npm >/dev/null 2>&1 || { echo "install-agents: npm is required (Node.js 18+)" >&2; exit 1; }
 mkdir -p "$dir"

@@ -9,6 +9,6 @@ if [ "$(id -u)" != 0 ]; then
   echo "install-audio-tools: please install ffmpeg (apt-get install ffmpeg)" >&2
   exit 1
 fi
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ffmpeg >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends ffmpeg >/dev/null
 echo "install-audio-tools: $(ffmpeg -version | head -1)"

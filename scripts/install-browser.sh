@@ -10,6 +10,6 @@ if [ "$(id -u)" != 0 ]; then
   echo "install-browser: chromium and chromium-driver are missing; run as root: apt-get install chromium chromium-driver" >&2
   exit 1
 fi
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium chromium-driver
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends chromium chromium-driver
 chromium --version

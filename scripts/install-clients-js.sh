@@ -14,7 +14,7 @@ packages=(
 )
 
 if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq && apt-get install -y -qq nodejs npm
+  apt-get -o DPkg::Lock::Timeout=600 update -qq && apt-get -o DPkg::Lock::Timeout=600 install -y -qq nodejs npm
 fi
 command -v npm >/dev/null 2>&1 || { echo "install-clients-js: npm is required (Node.js 18+)" >&2; exit 1; }
 mkdir -p "$dir"

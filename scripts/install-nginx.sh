@@ -9,8 +9,8 @@ if [ "$(id -u)" != 0 ]; then
   echo "install-nginx: please install nginx (apt-get install nginx-light)" >&2
   exit 1
 fi
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends nginx-light >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 update -qq
+DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends nginx-light >/dev/null
 # Debian starts the packaged service where an init system runs; deploy/run.sh needs none of it.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-active --quiet nginx 2>/dev/null; then
   systemctl stop nginx || true

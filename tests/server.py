@@ -13,11 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import openai
 import yaml
 
 from tests.fakes.loopback import free_port
 
 MASTER_KEY = "sk-test-master"
+
+
+def sdk(server: LiveServer, key: str = MASTER_KEY, **options: object) -> openai.OpenAI:
+    """The official client on ``server``: strict response validation, no retries."""
+    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=60,
+                         _strict_response_validation=True, **options)  # type: ignore[arg-type]
 
 
 class LiveServer:

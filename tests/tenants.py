@@ -15,6 +15,13 @@ def admin_client(base_url: str, key: str = MASTER_KEY) -> httpx.Client:
                         headers={"authorization": f"Bearer {key}"})
 
 
+def deployments_call(base_url: str, method: str, path: str = "", body: Any = None,
+                     key: str = MASTER_KEY) -> httpx.Response:
+    """``/v1/organization/deployments{path}`` as an operator calls it."""
+    with admin_client(base_url, key) as admin:
+        return admin.request(method, "/deployments" + path, json=body)
+
+
 def new_project(base_url: str, name: str) -> str:
     with admin_client(base_url) as admin:
         response = admin.post("/projects", json={"name": name})

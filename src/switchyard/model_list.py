@@ -31,11 +31,23 @@ PARAMS: dict[str, str] = {
 }
 IGNORED_PARAMS = frozenset({"stream_timeout", "max_retries"})
 
-# router_settings / litellm_settings key -> RoutingConfig field, with the conversion
-ROUTER: dict[str, tuple[str, Any]] = {
-    "num_retries": ("max_attempts", lambda n: int(n) + 1),
-    "allowed_fails": ("breaker_failures", lambda n: int(n) + 1),
-    "cooldown_time": ("breaker_cooldown", float),
+
+def _cooldown(seconds: Any) -> dict[str, Any]:
+    """LiteLLM's ``cooldown_time``; 0 there means the deployment is never cooled down."""
+    value = float(seconds)
+    if value < 0:
+        raise ValueError(seconds)
+    return {"breaker_failures": 0} if value == 0 else {"breaker_cooldown": value}
+
+
+# litellm_params keys that become breaker settings of that deployment alone
+BREAKER_PARAMS: dict[str, Any] = {"cooldown_time": _cooldown}
+
+# router_settings / litellm_settings key -> RoutingConfig fields
+ROUTER: dict[str, Any] = {
+    "num_retries": lambda n: {"max_attempts": int(n) + 1},
+    "allowed_fails": lambda n: {"breaker_failures": int(n) + 1},
+    "cooldown_time": _cooldown,
 }
 IGNORED_ROUTER = frozenset({"routing_strategy", "enable_pre_call_checks", "retry_after", "timeout",
                             "drop_params", "set_verbose", "request_timeout"})
@@ -127,10 +139,23 @@ def _deployment(params: Any, where: str) -> dict[str, Any]:
     for key, value in params.items():
         if key == "model" or key in IGNORED_PARAMS:
             continue
-        if key not in PARAMS:
-            raise ModelListError(f"{where}.{key}: not supported (supported: {', '.join(sorted(PARAMS))})")
-        deployment[PARAMS[key]] = value
+        if key in BREAKER_PARAMS:
+            deployment.update(_converted(BREAKER_PARAMS[key], value, f"{where}.{key}"))
+        elif key in PARAMS:
+            deployment[PARAMS[key]] = value
+        else:
+            supported = ", ".join(sorted([*PARAMS, *BREAKER_PARAMS]))
+            raise ModelListError(f"{where}.{key}: not supported (supported: {supported})")
     return deployment
+
+
+def _converted(convert: Any, value: Any, where: str) -> dict[str, Any]:
+    if isinstance(value, bool):
+        raise ModelListError(f"{where}: a number is required")
+    try:
+        return dict(convert(value))
+    except (TypeError, ValueError) as exc:
+        raise ModelListError(f"{where}: a number (not negative) is required") from exc
 
 
 def _router_settings(settings: Any, where: str) -> dict[str, Any]:
@@ -139,15 +164,12 @@ def _router_settings(settings: Any, where: str) -> dict[str, Any]:
     if not isinstance(settings, dict):
         raise ModelListError(f"{where} must be a mapping")
     out: dict[str, Any] = {}
-    for key, value in settings.items():
+    # cooldown_time 0 (never cooled down) outranks allowed_fails wherever it stands
+    for key, value in sorted(settings.items(), key=lambda item: item[0] == "cooldown_time"):
         if key == "fallbacks":
             out["fallbacks"] = _fallbacks(value, f"{where}.fallbacks")
         elif key in ROUTER:
-            field, convert = ROUTER[key]
-            try:
-                out[field] = convert(value)
-            except (TypeError, ValueError) as exc:
-                raise ModelListError(f"{where}.{key}: a number is required") from exc
+            out.update(_converted(ROUTER[key], value, f"{where}.{key}"))
         elif key not in IGNORED_ROUTER:
             raise ModelListError(f"{where}.{key}: not supported "
                                  f"(supported: fallbacks, {', '.join(sorted(ROUTER))})")

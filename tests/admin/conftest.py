@@ -6,12 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import httpx
-import openai
 import pytest
 
 from tests.conftest import LOCAL_EMBEDDING, upstream_models
 from tests.fakes.upstream import FakeUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import LiveServer, sdk
 from tests.tenants import admin_client, new_key, new_project
 
 
@@ -30,11 +29,6 @@ def org_server(tmp_path_factory: pytest.TempPathFactory, fake_openai: FakeUpstre
 def admin(org_server: LiveServer) -> Iterator[httpx.Client]:
     with admin_client(org_server.url) as client:
         yield client
-
-
-def sdk(server: LiveServer, key: str = MASTER_KEY, **options: object) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=60,
-                         _strict_response_validation=True, **options)  # type: ignore[arg-type]
 
 
 class Tenant:

@@ -10,9 +10,8 @@ import sys
 import openai
 import pytest
 
-from tests.admin.conftest import sdk
 from tests.conftest import VIA_OPENAI
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 
 
 def _cli(server: LiveServer, *args: str) -> subprocess.CompletedProcess[str]:

@@ -7,9 +7,9 @@ import httpx
 import openai
 import pytest
 
-from tests.admin.conftest import Tenant, sdk
+from tests.admin.conftest import Tenant
 from tests.conftest import LOCAL_EMBEDDING, VIA_ANTHROPIC, VIA_OPENAI, VIA_RESPONSES
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 
 
 def _project(admin: httpx.Client, name: str) -> dict:

@@ -9,10 +9,9 @@ from collections.abc import Iterator
 import openai
 import pytest
 
-from tests.admin.conftest import sdk
 from tests.conftest import VIA_OPENAI
 from tests.fakes import openai_wire as ow
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
 
 HELLO = [{"role": "user", "content": "hi"}]
 

@@ -7,10 +7,10 @@ import httpx
 import openai
 import pytest
 
-from tests.admin.conftest import Tenant, sdk
+from tests.admin.conftest import Tenant
 from tests.conftest import LOCAL_EMBEDDING, VIA_OPENAI
 from tests.fakes import openai_wire as ow
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 
 
 def _gone(*calls: object) -> None:

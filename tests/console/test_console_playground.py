@@ -155,14 +155,31 @@ def test_adding_tuning_and_removing_a_deployment(console_server: LiveServer, bro
     edit.find_element(By.NAME, "weight").clear()
     edit.find_element(By.NAME, "weight").send_keys("3")
     edit.find_element(By.NAME, "rpm").send_keys("120")
+    edit.find_element(By.NAME, "breaker_error_rate").send_keys("1.5")
+    edit.find_element(By.CSS_SELECTOR, "button").click()
+    error = wait_for(browser, lambda d: d.find_elements(By.CSS_SELECTOR, ".flash.error"))[0].text
+    assert "breaker_error_rate" in error
+    from tests.tenants import admin_client
+
+    with admin_client(console_server.url) as admin:
+        assert admin.get(f"/deployments/{deployment}").json()["weight"] == 1.0  # nothing half-saved
+    edit = browser.find_element(By.CSS_SELECTOR, f"form[data-edit='{deployment}']")
+    for name, value in (("weight", "3"), ("rpm", "120"), ("breaker_failures", "2"), ("breaker_cooldown", "15"),
+                        ("breaker_error_rate", "0.5"), ("breaker_min_calls", "4")):
+        edit.find_element(By.NAME, name).clear()
+        edit.find_element(By.NAME, name).send_keys(value)
     edit.find_element(By.CSS_SELECTOR, "button").click()
     wait_for(browser, lambda d: "saved" in d.find_element(By.CSS_SELECTOR, ".flash.notice").text)
-    from tests.tenants import admin_client
 
     with admin_client(console_server.url) as admin:
         stored = admin.get(f"/deployments/{deployment}").json()
     assert (stored["weight"], stored["priority"], stored["rpm"], stored["upstream_model"]) == (3.0, 5, 120,
                                                                                               "gpt-second")
+    assert (stored["breaker_failures"], stored["breaker_cooldown"], stored["breaker_error_rate"],
+            stored["breaker_window"], stored["breaker_min_calls"]) == (2, 15.0, 0.5, None, 4)
+    edit = browser.find_element(By.CSS_SELECTOR, f"form[data-edit='{deployment}']")
+    assert edit.find_element(By.NAME, "breaker_failures").get_attribute("value") == "2"
+    assert edit.find_element(By.NAME, "breaker_window").get_attribute("value") == ""
     shot(browser, "06-models-deployment-added")
     browser.find_element(By.CSS_SELECTOR, f"[data-delete='{deployment}']").click()
     browser.switch_to.alert.accept()

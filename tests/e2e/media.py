@@ -7,10 +7,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import openai
-
 from tests.fakes.upstream import FakeUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import LiveServer
 
 CHAT = "gpt-fake"
 LOCAL_MODERATION = "profanity-check"
@@ -50,6 +48,3 @@ def start_media_server(workdir: Path, fake: FakeUpstream, images: bool = True) -
     return live
 
 
-def sdk(live: LiveServer, key: str = MASTER_KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=key, max_retries=0, timeout=60,
-                         _strict_response_validation=True)

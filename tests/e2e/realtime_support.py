@@ -13,18 +13,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import openai
 from openai.types.realtime.realtime_server_event import RealtimeServerEvent
 
 from tests.sdk_schema import assert_valid, validator
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
 
 CHECK = validator(RealtimeServerEvent, {})
-
-
-def sdk(server: LiveServer, key: str = MASTER_KEY) -> openai.OpenAI:
-    return openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0, timeout=60,
-                         _strict_response_validation=True)
 
 
 @contextmanager

@@ -18,9 +18,8 @@ import orjson
 import pytest
 
 from tests.e2e.audio_helpers import AUTH, ledger_entry
-from tests.e2e.media import sdk
 from tests.fakes.openai_audio import AUDIO, SEGMENTS, STREAM_USAGE, FakeAudioUpstream
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 
 STREAMING, WHISPER, TTS, TTS_MINUTES = "stt-stream", "stt-whisper", "tts-chars", "tts-minutes"
 STREAMING_MINUTES = "stt-stream-minutes"

@@ -16,8 +16,9 @@ import openai
 import pytest
 
 from tests.fakes import openai_wire as ow
-from tests.fakes.upstream import FakeUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.fakes.upstream import FakeUpstream, running
+from tests.server import LiveServer, sdk
+from tests.tenants import deployments_call
 
 USER = [{"role": "user", "content": "hi"}]
 ROUTING_COOLDOWN = 30.0  # the routing's: a test that waited for it would time out
@@ -26,12 +27,8 @@ OWN_COOLDOWN = 1.0  # the deployment's own, set through the API
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[str, FakeUpstream]]:
-    upstreams = {name: FakeUpstream(f"brk-{name}") for name in ("alpha", "beta")}
-    for upstream in upstreams.values():
-        upstream.start()
-    yield upstreams
-    for upstream in upstreams.values():
-        upstream.stop()
+    with running(FakeUpstream(name) for name in ("alpha", "beta")) as started:
+        yield started
 
 
 @pytest.fixture(autouse=True)
@@ -53,13 +50,11 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
 
 @pytest.fixture
 def oai(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60,
-                         _strict_response_validation=True)
+    return sdk(live)
 
 
 def _admin(live: LiveServer, method: str, path: str = "", body: Any = None) -> httpx.Response:
-    return httpx.request(method, f"{live.url}/v1/organization/deployments{path}", json=body, timeout=30,
-                         headers={"authorization": f"Bearer {MASTER_KEY}"})
+    return deployments_call(live.url, method, path, body)
 
 
 def _create(live: LiveServer, fake: FakeUpstream, model: str, **fields: Any) -> dict[str, Any]:

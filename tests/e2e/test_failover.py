@@ -20,7 +20,7 @@ from tests.fakes import anthropic_wire as aw
 from tests.fakes import openai_wire as ow
 from tests.fakes.anthropic_wire import refuse_as_anthropic
 from tests.fakes.loopback import free_port
-from tests.fakes.upstream import FakeUpstream, Reply
+from tests.fakes.upstream import FakeUpstream, Reply, running
 from tests.server import MASTER_KEY, LiveServer
 
 COOLDOWN = 1.0
@@ -30,12 +30,9 @@ USER = [{"role": "user", "content": "hi"}]
 
 @pytest.fixture(scope="module")
 def fakes() -> Iterator[dict[str, FakeUpstream]]:
-    started = {n: FakeUpstream(n, check=refuse_as_anthropic if n.startswith("anth") else None) for n in NAMES}
-    for fake in started.values():
-        fake.start()
-    yield started
-    for fake in started.values():
-        fake.stop()
+    with running(FakeUpstream(n, check=refuse_as_anthropic if n.startswith("anth") else None)
+                 for n in NAMES) as started:
+        yield started
 
 
 @pytest.fixture(autouse=True)

@@ -18,7 +18,8 @@ import pytest
 from switchyard.store import ApiKeyRepository, Database
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
+from tests.tenants import deployments_call
 
 ENV_KEY = "sk-from-env-5678"
 SECRET = "sk-secret-abcdefgh1234"
@@ -64,13 +65,11 @@ def live(tmp_path_factory: pytest.TempPathFactory, fake: FakeUpstream) -> Iterat
 
 @pytest.fixture
 def oai(live: LiveServer) -> openai.OpenAI:
-    return openai.OpenAI(base_url=live.url + "/v1", api_key=MASTER_KEY, max_retries=0, timeout=60,
-                         _strict_response_validation=True)
+    return sdk(live)
 
 
 def _admin(live: LiveServer, method: str, path: str = "", body: Any = None, key: str = MASTER_KEY) -> httpx.Response:
-    return httpx.request(method, f"{live.url}/v1/organization/deployments{path}", json=body, timeout=30,
-                         headers={"authorization": f"Bearer {key}"})
+    return deployments_call(live.url, method, path, body, key)
 
 
 def _create(live: LiveServer, fake: FakeUpstream, **fields: Any) -> dict[str, Any]:

@@ -14,12 +14,12 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.media import DALL_E, GPT_IMAGE, MAX_IMAGE_BYTES, sdk, start_media_server
+from tests.e2e.media import DALL_E, GPT_IMAGE, MAX_IMAGE_BYTES, start_media_server
 from tests.e2e.raw import post
 from tests.fakes import media_wire as mw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream, Raw
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
 from tests.spec import validate_openai
 from tests.tenants import project_key
 

@@ -18,9 +18,8 @@ import openai
 import pytest
 
 from tests.e2e.audio_helpers import ledger_entry
-from tests.e2e.media import sdk
 from tests.fakes.vendor_images import FakeGoogleImages, FakeStability
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
 
 IMAGEN, GEMINI, CORE, CORE_BYTES, SD3 = "imagen", "nano-banana", "sd-core", "sd-core-bytes", "sd-large"
 

@@ -16,14 +16,13 @@ from tests.e2e.media import (
     POLICY_MODERATION,
     TOXIC,
     UPSTREAM_MODERATION,
-    sdk,
     start_media_server,
 )
 from tests.e2e.raw import post
 from tests.fakes import media_wire as mw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 from tests.spec import validate_openai
 
 CATEGORIES = list(mw.CATEGORIES)

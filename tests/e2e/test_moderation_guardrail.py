@@ -13,11 +13,11 @@ import httpx
 import openai
 import pytest
 
-from tests.e2e.media import BENIGN, CHAT, LOCAL_MODERATION, TOXIC, UPSTREAM_MODERATION, sdk, start_media_server
+from tests.e2e.media import BENIGN, CHAT, LOCAL_MODERATION, TOXIC, UPSTREAM_MODERATION, start_media_server
 from tests.fakes import media_wire as mw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 from tests.tenants import admin_client, new_key, new_project
 
 FLAG_HEADER = "x-switchyard-moderation-flagged"

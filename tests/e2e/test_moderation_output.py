@@ -13,11 +13,11 @@ import anthropic
 import openai
 import pytest
 
-from tests.e2e.media import BENIGN, CHAT, TOXIC, UPSTREAM_MODERATION, sdk, start_media_server
+from tests.e2e.media import BENIGN, CHAT, TOXIC, UPSTREAM_MODERATION, start_media_server
 from tests.fakes import media_wire as mw
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream, by_stream
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 from tests.tenants import admin_client, new_key, new_project
 
 OUTPUT_FLAG = "x-switchyard-moderation-output-flagged"

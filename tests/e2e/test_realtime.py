@@ -18,11 +18,11 @@ import pytest
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from tests.e2e.ledger import newest_id, wait_new
-from tests.e2e.realtime_support import of, receive, sdk, session, types, until
+from tests.e2e.realtime_support import of, receive, session, types, until
 from tests.e2e.test_no_server_errors import BODIES
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
 from tests.tenants import admin_client, new_key, new_project, revoke_key
 
 CHAT = "gpt-fake"

@@ -19,10 +19,10 @@ import pytest
 
 from tests.e2e import g711_reference as g711
 from tests.e2e.audio_helpers import words
-from tests.e2e.realtime_support import of, pcm_wav, receive, sdk, session, speech_server, types, until
+from tests.e2e.realtime_support import of, pcm_wav, receive, session, speech_server, types, until
 from tests.fakes import openai_wire as ow
 from tests.fakes.upstream import FakeUpstream
-from tests.server import LiveServer
+from tests.server import LiveServer, sdk
 
 pytestmark = pytest.mark.slow
 

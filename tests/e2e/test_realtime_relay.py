@@ -12,9 +12,9 @@ import pytest
 from websockets.exceptions import InvalidStatus
 
 from tests.e2e.ledger import newest_id, wait_new
-from tests.e2e.realtime_support import of, receive, sdk, session, until
+from tests.e2e.realtime_support import of, receive, session, until
 from tests.fakes.realtime_upstream import ANSWER, KEY, FakeRealtimeUpstream
-from tests.server import MASTER_KEY, LiveServer
+from tests.server import MASTER_KEY, LiveServer, sdk
 from tests.tenants import new_key, new_project
 
 RELAYED, REFUSED = "rt-relayed", "rt-refused"

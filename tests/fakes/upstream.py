@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -130,6 +131,19 @@ class FakeUpstream(Loopback):
 
     def start(self) -> None:
         self.serve(Starlette(routes=[Route("/{path:path}", self._handle, methods=["GET", "POST"])]))
+
+
+@contextmanager
+def running(fakes: Iterable[FakeUpstream]) -> Iterator[dict[str, FakeUpstream]]:
+    """The fakes started, by name; stopped on the way out."""
+    started = {fake.name: fake for fake in fakes}
+    for fake in started.values():
+        fake.start()
+    try:
+        yield started
+    finally:
+        for fake in started.values():
+            fake.stop()
 
 
 async def _form(request: Request) -> dict[str, Any]:

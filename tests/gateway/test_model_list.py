@@ -96,6 +96,11 @@ routing: {max_attempts: 5, breaker_cooldown: 3}
     ("model_list:\n  - litellm_params: {model: openai/x}\n", ["model_list[0].model_name"]),
     ("router_settings: {fallbacks: {a: b}}\n", ["router_settings.fallbacks"]),
     ("router_settings: {redis_host: x}\n", ["router_settings.redis_host"]),
+    ("model_list:\n  - model_name: x\n    litellm_params: {model: openai/x, cooldown_time: soon}\n",
+     ["model_list[0].litellm_params.cooldown_time"]),
+    ("model_list:\n  - model_name: x\n    litellm_params: {model: openai/x, cooldown_time: -1}\n",
+     ["model_list[0].litellm_params.cooldown_time"]),
+    ("router_settings: {cooldown_time: true}\n", ["router_settings.cooldown_time"]),
 ])
 def test_bad_model_list_names_the_field(tmp_path: Path, text: str, names: list[str]) -> None:
     with pytest.raises(ConfigError) as caught:
@@ -115,3 +120,24 @@ def test_a_deployment_id_used_twice_is_refused(tmp_path: Path) -> None:
         _load(tmp_path, "models:\n"
                         "  - {name: a, provider: openai, deployments: [{id: same}]}\n"
                         "  - {name: b, provider: openai, deployments: [{id: same}]}\n")
+
+
+def test_a_deployments_own_cooldown_time_is_its_breaker_cooldown(tmp_path: Path) -> None:
+    """LiteLLM reads ``cooldown_time`` in a deployment's litellm_params before the router's;
+    0 means that deployment is never cooled down."""
+    settings = _load(tmp_path, """
+model_list:
+  - model_name: m
+    litellm_params: {model: openai/a, api_base: "http://a.example/v1", cooldown_time: 2.5}
+  - model_name: m
+    litellm_params: {model: openai/b, api_base: "http://b.example/v1", cooldown_time: 0}
+  - model_name: m
+    litellm_params: {model: openai/c, api_base: "http://c.example/v1"}
+router_settings: {cooldown_time: 0, allowed_fails: 2}
+""")
+    a, b, c = settings.models[0].deployments  # type: ignore[attr-defined]
+    assert (a.breaker_cooldown, a.breaker_failures) == (2.5, None)
+    assert (b.breaker_cooldown, b.breaker_failures) == (None, 0)
+    assert (c.breaker_cooldown, c.breaker_failures) == (None, None)
+    routing = settings.routing  # type: ignore[attr-defined]
+    assert routing.breaker_failures == 0  # the router's cooldown_time 0 outranks allowed_fails

@@ -12,6 +12,8 @@ from starlette.datastructures import FormData
 from switchyard.core.errors import invalid
 
 LIMIT_FIELDS = ("max_requests_per_1_minute", "max_tokens_per_1_minute", "max_concurrent_requests")
+BREAKER_WHOLE = ("breaker_failures", "breaker_min_calls")
+BREAKER_NUMBERS = ("breaker_cooldown", "breaker_error_rate", "breaker_window")
 
 
 def text(form: FormData, name: str) -> str:
@@ -101,7 +103,8 @@ def signed(form: FormData, name: str) -> int | None:
 
 def deployment_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     """A deployment as ``POST /v1/organization/deployments`` takes it: empty routing fields
-    are left as they are, empty limits are cleared, an empty key is kept unless creating."""
+    are left as they are, empty limits and breaker settings are cleared (the breaker then
+    follows the routing's), an empty key is kept unless creating."""
     body: dict[str, Any] = {}
     if creating:
         body.update(model=text(form, "model"), provider=text(form, "provider"),
@@ -117,4 +120,8 @@ def deployment_body(form: FormData, *, creating: bool) -> dict[str, Any]:
     for name in ("max_concurrency", "rpm", "tpm"):
         body[name] = whole(form, name)
     body["timeout"] = number(form, "timeout")
+    for name in BREAKER_WHOLE:
+        body[name] = whole(form, name)
+    for name in BREAKER_NUMBERS:
+        body[name] = number(form, name)
     return body
