@@ -54,6 +54,7 @@ from sqlalchemy import func, select, text  # noqa: E402
 
 from switchyard.providers.base import Embeddings  # noqa: E402
 from switchyard.retrieval import VectorStoreSearch, parse_chunking_strategy  # noqa: E402
+from switchyard.retrieval import ann as ann_module  # noqa: E402
 from switchyard.retrieval.chunking import chunk_text  # noqa: E402
 from switchyard.retrieval.vectors import to_bytes  # noqa: E402
 from switchyard.store import Database  # noqa: E402
@@ -262,7 +263,8 @@ async def measure(targets: dict[str, tuple[VectorStoreSearch, int]], store: str,
 
 
 async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
-                      budgets: list[int] | None = None, with_exact: bool = True) -> dict[str, Any]:
+                      budgets: list[int] | None = None, with_exact: bool = True,
+                      filter_efs: list[int] | None = None) -> dict[str, Any]:
     db = Database(f"sqlite+aiosqlite:///{cache / f'hybrid-{n}.db'}")
     await db.start()
     try:
@@ -298,6 +300,14 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
             await other.ann.refresh(store)
             targets[names[-1]] = (other, rounds)
         figures = await measure(targets, store, data)
+        for ef in filter_efs or []:  # the product's graph, a filtered walk widened from another base
+            name = f"sqlite-graph-filter-ef{ef}"
+            default, ann_module.FILTER_EF_SEARCH = ann_module.FILTER_EF_SEARCH, ef  # read per query
+            try:
+                figures.update(await measure({name: (graph, rounds)}, store, data))
+            finally:
+                ann_module.FILTER_EF_SEARCH = default
+            names.append(name)
         if with_exact:
             compare(figures, "sqlite-exact", names)
             compare(figures, "sqlite-exact-fts5", [*names, "sqlite-exact"], "_fts5")
@@ -395,6 +405,8 @@ async def main() -> None:
     parser.add_argument("--text-budgets", default="", metavar="N,N",
                         help="SQLite: also the graph with these full-text budgets (default: TEXT_BUDGET only)")
     parser.add_argument("--no-exact", action="store_true", help="SQLite: skip the exact reference")
+    parser.add_argument("--graph-filter-ef", default="", metavar="N,N",
+                        help="SQLite: also the filtered graph walk widened from these bases (ann.FILTER_EF_SEARCH)")
     parser.add_argument("--pg-ef", default="", metavar="N,N",
                         help="pgvector: measure the HNSW walk at each of these hnsw.ef_search values "
                              "(default: the product's EF_SEARCH only)")
@@ -414,8 +426,9 @@ async def main() -> None:
         figures: dict[str, Any] = {}
         if "sqlite" in args.targets:
             budgets = [int(x) for x in args.text_budgets.split(",") if x]
+            filter_efs = [int(x) for x in args.graph_filter_ef.split(",") if x]
             figures.update(await sqlite_size(cache, data, n, args.rounds, args.build_only, budgets,
-                                             not args.no_exact))
+                                             not args.no_exact, filter_efs))
         if "pgvector" in args.targets:
             efs = [int(x) for x in args.pg_ef.split(",") if x]
             figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds, efs,

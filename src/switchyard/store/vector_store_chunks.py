@@ -365,8 +365,8 @@ class ChunkIndex:
             VectorStoreFile.vector_store_id.in_(list(store_ids)),
             compile_filter(self._db.dialect, filters, VectorStoreFile.attributes))  # type: ignore[arg-type]
         found: dict[str, set[str]] = {id: set() for id in store_ids}
-        async with self._db.session(read_only=True) as session:
-            for store_id, file_id in await session.execute(query):
+        async with self._db.reading() as conn:
+            for store_id, file_id in await conn.execute(query):
                 found[store_id].add(file_id)
         return found
 
@@ -432,8 +432,8 @@ class ChunkIndex:
                                         VectorStoreFile.file_id == c.file_id))
             .where(c.id.in_(list(ids)))
         )
-        async with self._db.session(read_only=True) as session:
-            return {row[0]: ChunkRecord(*row) for row in await session.execute(query)}
+        async with self._db.reading() as conn:
+            return {row[0]: ChunkRecord(*row) for row in await conn.execute(query)}
 
     async def file_chunks(self, vector_store_id: str, file_id: str, owner_id: str) -> list[ChunkRecord] | None:
         """A file's chunks in order (the file's ``content``); None if the owner has no
