@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from redis.exceptions import RedisError
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
+from switchyard.gateway.redis_client import bounded_client
 from switchyard.store.budgets import BudgetRepository, Holder, Spend
 
 SETTLED_KEPT_MS = 600_000  # a settled id is remembered this long: repeats come within seconds
@@ -98,9 +99,7 @@ class RedisBudgetStore:
         """``redis``: a URL (this store opens and closes its own client) or a client shared
         with the app (which closes it)."""
         self._owns_client = isinstance(redis, str)
-        # the same client settings as the rate limits' Redis store: bounded waits, never a hang
-        self._redis: aioredis.Redis = (aioredis.Redis.from_url(redis, socket_timeout=2.0, socket_connect_timeout=2.0)
-                                       if isinstance(redis, str) else redis)
+        self._redis: aioredis.Redis = bounded_client(redis) if isinstance(redis, str) else redis
         self._repository = repository
         self._prefix = prefix
         self._ttl_ms = max(1, int(ttl_seconds * 1000))

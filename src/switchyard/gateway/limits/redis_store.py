@@ -21,6 +21,7 @@ from redis.exceptions import NoScriptError
 
 from switchyard.gateway.limits import lua
 from switchyard.gateway.limits.model import WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
+from switchyard.gateway.redis_client import bounded_client
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +68,7 @@ class _Settles:
 
 class RedisLimitStore:
     def __init__(self, url: str, *, prefix: str = "switchyard:rl:", lease_seconds: float = 60.0) -> None:
-        # bounded waits: a Redis that stops answering delays a call by seconds, never hangs it
-        self._redis: aioredis.Redis = aioredis.Redis.from_url(url, socket_timeout=2.0, socket_connect_timeout=2.0)
+        self._redis: aioredis.Redis = bounded_client(url)
         self._prefix = prefix
         self._lease_ms = int(lease_seconds * 1000)
         self._admit = self._redis.register_script(lua.ADMIT)
