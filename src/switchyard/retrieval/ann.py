@@ -35,7 +35,7 @@ import contextlib
 import io
 import logging
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +43,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from switchyard.retrieval.refreshing import StoreIndexes, Upkeep
 from switchyard.store.vector_store_chunks import ChunkIndex, StoreChanges
 
 log = logging.getLogger(__name__)
@@ -185,25 +186,23 @@ class Graph:
 
 
 @dataclass
-class _Entry:
-    version: int = -1  # the store version this entry answers for
+class _Entry(Upkeep):
     graph: Graph | None = None  # None: a small store, scored exactly
     busy: bool = False
-    again: bool = False
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
-class AnnIndexes:
+class AnnIndexes(StoreIndexes[_Entry]):
     """The graphs of one process."""
+
+    kind, fallback = "vector index", "searches stay exact"
 
     def __init__(self, chunks: ChunkIndex, directory: Path | None = None, *, min_chunks: int = MIN_CHUNKS,
                  exact_filter_rows: int = EXACT_FILTER_ROWS) -> None:
+        super().__init__()
         self.chunks = chunks
         self.directory = directory
         self.min_chunks = min_chunks
         self.exact_filter_rows = exact_filter_rows
-        self._entries: dict[str, _Entry] = {}
         self.answered = 0  # searches the graphs answered, for tests and the benchmark
 
     def _path(self, store_id: str) -> Path | None:
@@ -236,30 +235,8 @@ class AnnIndexes:
             self.answered += 1
         return hits
 
-    def schedule(self, store_id: str) -> None:
-        """Brings the store's graph up to date in the background."""
-        entry = self._entries.setdefault(store_id, _Entry())
-        if entry.task is not None and not entry.task.done():
-            entry.again = True
-            return
-        entry.task = asyncio.create_task(self._refresh_loop(store_id, entry), name=f"ann-refresh-{store_id}")
-
-    async def refresh(self, store_id: str) -> None:
-        """Brings the store's graph up to date now (tests, the benchmark)."""
-        entry = self._entries.setdefault(store_id, _Entry())
-        async with entry.lock:
-            await self._refresh(store_id, entry)
-
-    async def _refresh_loop(self, store_id: str, entry: _Entry) -> None:
-        try:
-            while True:
-                entry.again = False
-                async with entry.lock:
-                    await self._refresh(store_id, entry)
-                if not entry.again:
-                    return
-        except Exception:
-            log.exception("refreshing the vector index of %s failed; searches stay exact", store_id)
+    def _new_entry(self) -> _Entry:
+        return _Entry()
 
     async def _refresh(self, store_id: str, entry: _Entry) -> None:
         path = self._path(store_id)

@@ -42,13 +42,14 @@ import os
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
 import tantivy
 
+from switchyard.retrieval.refreshing import StoreIndexes, Upkeep
 from switchyard.store.vector_store_chunks import ChangedIds, ChunkIndex, text_terms
 
 log = logging.getLogger(__name__)
@@ -207,23 +208,21 @@ class StoreText:
 
 
 @dataclass
-class _Entry:
-    version: int = -1  # the store version this entry answers for
+class _Entry(Upkeep):
     text: StoreText | None = None  # None: a small store (or a locked directory): FTS5
     locked_until: float = 0.0
-    again: bool = False
-    task: asyncio.Task[None] | None = field(default=None, repr=False)
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock, repr=False)
 
 
-class TextIndexes:
+class TextIndexes(StoreIndexes[_Entry]):
     """The full-text indexes of one process."""
 
+    kind, fallback = "full-text index", "searches use FTS5"
+
     def __init__(self, chunks: ChunkIndex, directory: Path | None = None, *, min_chunks: int) -> None:
+        super().__init__()
         self.chunks = chunks
         self.directory = directory
         self.min_chunks = min_chunks
-        self._entries: dict[str, _Entry] = {}
         self.answered = 0  # searches the indexes answered, for tests and the benchmark
 
     def _path(self, store_id: str) -> Path | None:
@@ -254,32 +253,11 @@ class TextIndexes:
         self.answered += 1
         return sorted(hits, key=lambda pair: pair[1], reverse=True)[:k]
 
-    def schedule(self, store_id: str) -> None:
-        """Brings the store's index up to date in the background."""
-        entry = self._entries.setdefault(store_id, _Entry())
-        if time.monotonic() < entry.locked_until:
-            return
-        if entry.task is not None and not entry.task.done():
-            entry.again = True
-            return
-        entry.task = asyncio.create_task(self._refresh_loop(store_id, entry), name=f"text-refresh-{store_id}")
+    def _new_entry(self) -> _Entry:
+        return _Entry()
 
-    async def refresh(self, store_id: str) -> None:
-        """Brings the store's index up to date now (tests, the benchmark)."""
-        entry = self._entries.setdefault(store_id, _Entry())
-        async with entry.lock:
-            await self._refresh(store_id, entry)
-
-    async def _refresh_loop(self, store_id: str, entry: _Entry) -> None:
-        try:
-            while True:
-                entry.again = False
-                async with entry.lock:
-                    await self._refresh(store_id, entry)
-                if not entry.again:
-                    return
-        except Exception:
-            log.exception("refreshing the full-text index of %s failed; searches use FTS5", store_id)
+    def _may_refresh(self, entry: _Entry) -> bool:
+        return time.monotonic() >= entry.locked_until
 
     async def _refresh(self, store_id: str, entry: _Entry) -> None:
         path = self._path(store_id)
