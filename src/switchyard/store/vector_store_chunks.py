@@ -272,6 +272,22 @@ def pg_text_query(terms: list[str], all_words: bool = False) -> Select[Any]:
     return select(VectorStoreChunk.id, score).where(fts.op("@@")(query))
 
 
+async def _version_and_ids(session: AsyncSession, vector_store_id: str) -> tuple[int, list[int]] | None:
+    """The store's version, then its chunk ids in order; None if the store is gone."""
+    version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
+    if version is None:
+        return None
+    ids = await session.scalars(select(VectorStoreChunk.id).where(
+        VectorStoreChunk.vector_store_id == vector_store_id).order_by(VectorStoreChunk.id))
+    return int(version), list(ids)
+
+
+def _written(vector_store_id: str, since: int, version: int) -> list[ColumnElement[bool]]:
+    """The store's chunks written in versions ``since`` < v <= ``version``."""
+    c = VectorStoreChunk
+    return [c.vector_store_id == vector_store_id, c.version > since, c.version <= version]
+
+
 class ChunkIndex:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -314,31 +330,26 @@ class ChunkIndex:
         the version read first (so a change committed meanwhile is left for next time);
         None if the store is gone."""
         async with self._db.session(read_only=True) as session:
-            version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
-            if version is None:
+            current = await _version_and_ids(session, vector_store_id)
+            if current is None:
                 return None
-            in_store = VectorStoreChunk.vector_store_id == vector_store_id
-            ids = list(await session.scalars(select(VectorStoreChunk.id).where(in_store).order_by(VectorStoreChunk.id)))
-            rows = (await session.execute(
-                select(VectorStoreChunk.id, VectorStoreChunk.embedding, VectorStoreChunk.file_id)
-                .where(in_store, VectorStoreChunk.version > since, VectorStoreChunk.version <= version)
-                .order_by(VectorStoreChunk.id)
-            )).all()
-        return StoreChanges(vector_store_id, int(version), ids, [row[0] for row in rows], [row[1] for row in rows],
+            version, ids = current
+            c = VectorStoreChunk
+            rows = (await session.execute(select(c.id, c.embedding, c.file_id).where(
+                *_written(vector_store_id, since, version)).order_by(c.id))).all()
+        return StoreChanges(vector_store_id, version, ids, [row[0] for row in rows], [row[1] for row in rows],
                             [row[2] for row in rows])
 
     async def changed_ids(self, vector_store_id: str, since: int) -> ChangedIds | None:
         """As ``changes``, ids only; None if the store is gone."""
         async with self._db.session(read_only=True) as session:
-            version = await session.scalar(select(VectorStore.version).where(VectorStore.id == vector_store_id))
-            if version is None:
+            current = await _version_and_ids(session, vector_store_id)
+            if current is None:
                 return None
-            in_store = VectorStoreChunk.vector_store_id == vector_store_id
-            ids = list(await session.scalars(select(VectorStoreChunk.id).where(in_store).order_by(VectorStoreChunk.id)))
+            version, ids = current
             added = list(await session.scalars(select(VectorStoreChunk.id).where(
-                in_store, VectorStoreChunk.version > since, VectorStoreChunk.version <= version
-            ).order_by(VectorStoreChunk.id)))
-        return ChangedIds(vector_store_id, int(version), since, ids, added)
+                *_written(vector_store_id, since, version)).order_by(VectorStoreChunk.id)))
+        return ChangedIds(vector_store_id, version, since, ids, added)
 
     async def texts(self, changed: ChangedIds, first: int, last: int) -> list[tuple[int, str, str]]:
         """``(id, text, file id)`` of ``changed``'s added chunks with ids in ``first..last``,
