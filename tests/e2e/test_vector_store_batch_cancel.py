@@ -41,6 +41,12 @@ def slow_file_batch(client: openai.OpenAI, echo: EchoUpstream) -> tuple[str, str
     echo.delay = EMBED_SECONDS
     batch = client.vector_stores.file_batches.create(store.id, file_ids=ids)
     wait_for(lambda: echo.in_flight, lambda n: n >= 1, timeout=60)
+    # every ingestion worker takes a file at about the same time: wait until no more begin
+    # (each is then held by a 20 s embedding), so that what begins later began after the cancel
+    seen, deadline = -1, time.monotonic() + 15
+    while echo.started != seen and time.monotonic() < deadline:
+        seen = echo.started
+        time.sleep(1.0)
     return store.id, batch.id
 
 
