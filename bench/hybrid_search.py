@@ -321,7 +321,7 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
 
 async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
                   exact_rounds: int, efs: list[int], unbounded: bool = False,
-                  hnsw_with: str = "") -> dict[str, Any]:
+                  hnsw_with: str = "", with_exact: bool = True) -> dict[str, Any]:
     import pgserver
     from sqlalchemy import make_url
 
@@ -358,30 +358,48 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
         if build_only:
             return {}
         embedder = QueryEmbedder(data["queries"], data["query_vectors"])
-        hnsw = VectorStoreSearch(db, lambda _: embedder)
-        seqscan = VectorStoreSearch(db, lambda _: embedder, text_budget=None)
-        seqscan.nearest.extra_settings = {"enable_indexscan": "off"}
-        figures = await measure({"pgvector-exact": (seqscan, exact_rounds)}, store, data)
+        hnsw = VectorStoreSearch(db, lambda _: embedder, index_dir=root / "index", ann_min_chunks=0)
+        assert hnsw.text is not None
+        t0 = time.perf_counter()
+        await hnsw.text.refresh(store)  # this process's tantivy replica (retrieval/text_index.py)
+        text_s = time.perf_counter() - t0
+        print(f"pgvector {n}: full-text index {text_s:.0f} s (~0 if read from the cache)", flush=True)
+        figures: dict[str, Any] = {}
+        references = []
+        if with_exact:  # index scans off; every full-text match ranked: by ts_rank_cd, and by tantivy
+            seqscan = VectorStoreSearch(db, lambda _: embedder, text_budget=None, text_index=False)
+            seqscan.nearest.extra_settings = {"enable_indexscan": "off"}
+            tantivy_exact = VectorStoreSearch(db, lambda _: embedder, text_budget=None, text_index=False)
+            tantivy_exact.nearest.extra_settings = {"enable_indexscan": "off"}
+            tantivy_exact.text = hnsw.text  # one writer per index directory: share the product's
+            figures = await measure({"pgvector-exact": (seqscan, exact_rounds),
+                                     "pgvector-exact-tantivy": (tantivy_exact, exact_rounds)}, store, data)
+            references = ["pgvector-exact", "pgvector-exact-tantivy"]
         names = []
+        sql = VectorStoreSearch(db, lambda _: embedder, text_index=False)  # ts_rank_cd under TEXT_BUDGET
         for ef in efs or [nearest.EF_SEARCH]:
-            name = "pgvector-hnsw" if not efs else f"pgvector-hnsw-ef{ef}"
+            suffix = "" if not efs else f"-ef{ef}"
             default, nearest.EF_SEARCH = nearest.EF_SEARCH, ef  # the walk's candidate list, read per query
             try:
-                figures.update(await measure({name: (hnsw, rounds)}, store, data))
+                figures.update(await measure({f"pgvector-hnsw{suffix}": (hnsw, rounds),
+                                              f"pgvector-hnsw-sql{suffix}": (sql, rounds)}, store, data))
             finally:
                 nearest.EF_SEARCH = default
-            figures[name]["index_build_s (this run; 0 = cached)"] = round(build_s, 1)
-            names.append(name)
-        if unbounded:  # the walk at the last ef, with every full-text match ranked (no TEXT_BUDGET)
-            name = f"pgvector-hnsw-ef{nearest.EF_SEARCH if not efs else efs[-1]}-unbounded"
-            wide = VectorStoreSearch(db, lambda _: embedder, text_budget=None)
+            figures[f"pgvector-hnsw{suffix}"]["index_build_s (this run; 0 = cached)"] = round(build_s, 1)
+            figures[f"pgvector-hnsw{suffix}"]["text_index_build_s (this run; ~0 = cached)"] = round(text_s, 1)
+            names += [f"pgvector-hnsw{suffix}", f"pgvector-hnsw-sql{suffix}"]
+        if unbounded:  # the walk at the last ef, with every ts_rank_cd match ranked (no TEXT_BUDGET)
+            name = f"pgvector-hnsw-ef{nearest.EF_SEARCH if not efs else efs[-1]}-sql-unbounded"
+            wide = VectorStoreSearch(db, lambda _: embedder, text_budget=None, text_index=False)
             default, nearest.EF_SEARCH = nearest.EF_SEARCH, efs[-1] if efs else nearest.EF_SEARCH
             try:
                 figures.update(await measure({name: (wide, rounds)}, store, data))
             finally:
                 nearest.EF_SEARCH = default
             names.append(name)
-        compare(figures, "pgvector-exact", names)
+        if references:
+            compare(figures, "pgvector-exact", [*names, "pgvector-exact-tantivy"])
+            compare(figures, "pgvector-exact-tantivy", names, "_tantivy")
         drop_ids(figures)
         return figures
     finally:
@@ -404,7 +422,7 @@ async def main() -> None:
     parser.add_argument("--build-only", action="store_true")
     parser.add_argument("--text-budgets", default="", metavar="N,N",
                         help="SQLite: also the graph with these full-text budgets (default: TEXT_BUDGET only)")
-    parser.add_argument("--no-exact", action="store_true", help="SQLite: skip the exact reference")
+    parser.add_argument("--no-exact", action="store_true", help="skip the exact references")
     parser.add_argument("--graph-filter-ef", default="", metavar="N,N",
                         help="SQLite: also the filtered graph walk widened from these bases (ann.FILTER_EF_SEARCH)")
     parser.add_argument("--pg-ef", default="", metavar="N,N",
@@ -432,7 +450,7 @@ async def main() -> None:
         if "pgvector" in args.targets:
             efs = [int(x) for x in args.pg_ef.split(",") if x]
             figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds, efs,
-                                         args.pg_unbounded, args.pg_hnsw_with))
+                                         args.pg_unbounded, args.pg_hnsw_with, not args.no_exact))
         report["sizes"][n] = figures
         print(json.dumps({n: figures}, indent=1), flush=True)
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

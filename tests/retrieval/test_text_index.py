@@ -210,3 +210,46 @@ async def test_search_answers_from_the_index_with_the_same_hits(db: Database, tm
                                    filters={"type": "eq", "key": "topic", "value": "code"})
     assert {hit.file_id for hit in filtered} == {"file-code"} and search.text.answered == 2
     search.text.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("database_url", ["postgres", "pgvector"], indirect=True)
+async def test_postgresql_processes_answer_from_their_own_replica(database_url: str, tmp_path: Path) -> None:
+    """On PostgreSQL each process keeps its own index of a large store (in its own data
+    directory), caught up from the store's version: the same matches as ``ts_rank_cd``
+    (the words here are no stop words, which PostgreSQL drops and tantivy ranks low),
+    filters inside the query, and SQL again while a replica is behind the store."""
+    db = Database(database_url)
+    await db.start()
+    try:
+        store = await _store(db)
+        text_only = {"hybrid_search": {"embedding_weight": 0, "text_weight": 1}}
+        one, two = (VectorStoreSearch(db, lambda _: OneDim(), index_dir=tmp_path / name, ann_min_chunks=0)
+                    for name in ("process-1", "process-2"))
+        before = await one.search([store], "alice", "volcano crater bread", ranking_options=text_only)  # SQL
+        assert one.text is not None and two.text is not None and one.text.answered == 0
+        for search in (one, two):
+            await search.text.refresh(store)  # type: ignore[union-attr]
+        for search in (one, two):
+            after = await search.search([store], "alice", "volcano crater bread", ranking_options=text_only)
+            assert sorted(hit.chunk_id for hit in after) == sorted(hit.chunk_id for hit in before)
+            assert search.text.answered == 1  # type: ignore[union-attr]
+        assert (tmp_path / "process-1" / "text" / f"{store}.v{SCHEMA}").is_dir()
+        assert (tmp_path / "process-2" / "text" / f"{store}.v{SCHEMA}").is_dir()
+
+        filtered = await one.search([store], "alice", "bread path volcano", ranking_options=text_only,
+                                    filters={"type": "eq", "key": "topic", "value": "code"})
+        assert {hit.file_id for hit in filtered} == {"file-code"} and one.text.answered == 2
+        hybrid = await one.search([store], "alice", "lava crater")  # vector and full-text lists fused
+        assert one.text.answered == 3 and "file-volcano" in {hit.file_id for hit in hybrid}
+
+        await _add(VectorStoreRepository(db), store, "tides", ["the moon pulls the tides of the ocean"])
+        behind = await two.search([store], "alice", "tides", ranking_options=text_only)  # SQL, a refresh asked for
+        assert [hit.file_id for hit in behind] == ["file-tides"] and two.text.answered == 1
+        await two.text.refresh(store)
+        caught_up = await two.search([store], "alice", "tides moon", ranking_options=text_only)
+        assert [hit.file_id for hit in caught_up] == ["file-tides"] and two.text.answered == 2
+        for search in (one, two):
+            search.text.close()  # type: ignore[union-attr]
+    finally:
+        await db.aclose()

@@ -3,9 +3,10 @@ similarity and by full-text match, both restricted by the attribute filters insi
 their queries, fused by weighted reciprocal-rank fusion (``ranking.fuse``), then the
 score threshold, the per-file cap and ``max_num_results``.
 
-Full-text match: on SQLite, a large store's tantivy index (BM25, ``retrieval/text_index.py``),
-and FTS5's ``bm25`` for small stores and while an index catches up; ``ts_rank_cd`` on
-PostgreSQL.
+Full-text match: a large store's tantivy index (BM25, ``retrieval/text_index.py``; on
+PostgreSQL each process keeps its own replica, caught up from the store's version),
+and in SQL for small stores and while an index catches up: FTS5's ``bm25`` on SQLite,
+``ts_rank_cd`` on PostgreSQL (with pgvector, in the vector statement).
 
 Vector similarity, by what the database offers:
 
@@ -105,9 +106,9 @@ class VectorStoreSearch:
         self.embedder_for = embedder_for
         self.candidates = candidates
         self.text_budget = text_budget  # None: every full-text match ranked (ChunkIndex.text_search)
-        # full-text of large SQLite stores (text_index.py); smaller ones, and PostgreSQL, in SQL
+        # full-text of large stores (text_index.py); smaller ones in SQL
         self.text = TextIndexes(self.index, None if index_dir is None else index_dir / "text",
-                                min_chunks=ann_min_chunks) if text_index and db.dialect == "sqlite" else None
+                                min_chunks=ann_min_chunks) if text_index else None
 
     @property
     def backend(self) -> str:
@@ -226,13 +227,17 @@ class VectorStoreSearch:
         queries = search_queries(query, rewrite_query)
         stores = await self._owned_stores(vector_store_ids, owner_id)
         k = max(self.candidates, limit * (3 if max_chunks_per_file else 1))
+        pgvector = self.db.pgvector is not None
+        indexed = options.ranker != "none" and self.text is not None and all(
+            self.text.ready(store.id, store.version) is not None for store in stores)
+        # on pgvector, the full-text lists come with the vector lists unless the indexes have them
         words = [keywords(text) for text in queries] if (
-            options.ranker != "none" and self.db.pgvector is not None) else None
+            options.ranker != "none" and pgvector and not indexed) else None
+        graphs = not pgvector and self.ann is not None
         files = None
-        if parsed_filters is not None and self.db.pgvector is None and (self.ann is not None or self.text is not None):
+        if parsed_filters is not None and (graphs or indexed):
             files = await self.index.matching_files([s.id for s in stores], parsed_filters)
-        lists = await self._vector_lists(stores, queries, parsed_filters, k, words,
-                                         files if self.ann is not None else None)
+        lists = await self._vector_lists(stores, queries, parsed_filters, k, words, files if graphs else None)
         if options.ranker == "none":
             ranked = sorted(((id, max(0.0, min(1.0, c))) for id, c in lists.cosine.items()),
                             key=lambda pair: pair[1], reverse=True)

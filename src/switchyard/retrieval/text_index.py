@@ -1,19 +1,21 @@
-"""Full-text ranking for large vector stores on the embedded default (SQLite): one
-tantivy index per store (on-disk segments, BM25 top-k by block-max WAND, which skips
-only documents that cannot enter the top k, so the top k is exact), in place of FTS5's
-``bm25`` over every chunk that holds a query word. The lifecycle is the graphs'
-(``retrieval/ann.py``):
+"""Full-text ranking for large vector stores: one tantivy index per store (on-disk
+segments, BM25 top-k by block-max WAND, which skips only documents that cannot enter
+the top k, so the top k is exact), in place of SQL's full-text ranking (FTS5's ``bm25``
+on SQLite, ``ts_rank_cd`` on PostgreSQL), which scores every chunk that holds a query
+word. On PostgreSQL every process keeps its own replica (in its own data directory),
+caught up from the store's version like a graph. The lifecycle is the graphs'
+(``retrieval/ann.py``); "SQL" below is the database's own full-text query:
 
-- **Small stores keep FTS5.** A store with fewer than ``min_chunks`` chunks has no
+- **Small stores keep SQL.** A store with fewer than ``min_chunks`` chunks has no
   index. A search over several stores uses the indexes only when every store has one
   (each store's top k, merged by score; each index has its own BM25 statistics), else
-  FTS5 for all of them.
+  SQL for all of them.
 - **Kept up to date incrementally** from the store's version (``ChunkIndex.changed_ids``
   and ``texts``): chunks written since are added (each after a delete of its id, so a
   re-applied or reused id never doubles), gone ids are deleted by their id term, and
   tantivy's merges drop deleted documents. Refreshes run in the background (after each
   ingested file; when a search finds the index behind), and a search meanwhile uses
-  FTS5: results never lag the database.
+  SQL: results never lag the database.
 - **Persisted** in ``<directory>/<store>.v<SCHEMA>/``, with a sidecar ``….npz`` beside
   it (the version and the live ids) written after each commit; a ``….dirty`` marker is
   present while a refresh writes, and an index found with it (a crash mid-refresh) or
@@ -21,7 +23,7 @@ only documents that cannot enter the top k, so the top k is exact), in place of 
   After a restart the index is read back and caught up.
 - **One writer per directory.** tantivy locks an index directory for its writer, which
   this process holds for as long as it keeps the index; another process (or another
-  ``TextIndexes`` on the same directory) that finds the lock taken uses FTS5 for that
+  ``TextIndexes`` on the same directory) that finds the lock taken uses SQL for that
   store (correct, slower) and tries again after ``LOCKED_RETRY`` seconds.
 - **Filters inside the query.** Each chunk's file id is indexed; a filtered search adds
   the matching files (the file-level SQL filter, ``ChunkIndex.matching_files``) as a
@@ -209,14 +211,14 @@ class StoreText:
 
 @dataclass
 class _Entry(Upkeep):
-    text: StoreText | None = None  # None: a small store (or a locked directory): FTS5
+    text: StoreText | None = None  # None: a small store (or a locked directory): SQL
     locked_until: float = 0.0
 
 
 class TextIndexes(StoreIndexes[_Entry]):
     """The full-text indexes of one process."""
 
-    kind, fallback = "full-text index", "searches use FTS5"
+    kind, fallback = "full-text index", "searches use SQL"
 
     def __init__(self, chunks: ChunkIndex, directory: Path | None = None, *, min_chunks: int) -> None:
         super().__init__()
@@ -240,7 +242,7 @@ class TextIndexes(StoreIndexes[_Entry]):
     async def top(self, stores: Sequence[tuple[str, int]], words: Sequence[str], k: int,
                   files: dict[str, set[str]] | None) -> Hits | None:
         """The ``k`` best matches of ``words`` over ``(store id, version)`` pairs, merged
-        by score; None when a store has no index at its version (the caller uses FTS5)."""
+        by score; None when a store has no index at its version (the caller uses SQL)."""
         texts = [self.ready(store_id, version) for store_id, version in stores]
         ready = [text for text in texts if text is not None]
         if len(ready) < len(texts):
@@ -274,12 +276,12 @@ class TextIndexes(StoreIndexes[_Entry]):
             try:
                 entry.text = await asyncio.to_thread(StoreText, path)
             except Locked:
-                log.info("the full-text index of %s is written by another process; this one uses FTS5 for it",
+                log.info("the full-text index of %s is written by another process; this one uses SQL for it",
                          store_id)
                 entry.locked_until = time.monotonic() + LOCKED_RETRY
                 return None
             except (OSError, ValueError) as exc:  # a damaged directory: left for an operator to remove
-                log.warning("full-text index %s unusable (%s); searches of this store use FTS5", path, exc)
+                log.warning("full-text index %s unusable (%s); searches of this store use SQL", path, exc)
                 entry.locked_until = time.monotonic() + LOCKED_RETRY
                 return None
         text = entry.text
