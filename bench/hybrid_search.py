@@ -59,7 +59,7 @@ from switchyard.retrieval.chunking import chunk_text  # noqa: E402
 from switchyard.retrieval.vectors import to_bytes  # noqa: E402
 from switchyard.store import Database  # noqa: E402
 from switchyard.store import vector_store_nearest as nearest  # noqa: E402
-from switchyard.store.pgvector_schema import ensure_hnsw  # noqa: E402
+from switchyard.store.pgvector_schema import HNSW_WITH, ensure_hnsw  # noqa: E402
 from switchyard.store.vector_store_models import VectorStore, VectorStoreChunk  # noqa: E402
 from switchyard.store.vector_stores import NewChunk, NewFile, VectorStoreRepository  # noqa: E402
 
@@ -349,7 +349,7 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
             await conn.execute(text(
                 f"CREATE INDEX IF NOT EXISTS ix_vector_store_chunks_hnsw_{DIMS} ON vector_store_chunks"
                 f" USING hnsw ((embedding_vector::vector({DIMS})) vector_cosine_ops)"
-                + (f" WITH ({hnsw_with})" if hnsw_with else "")
+                + f" WITH ({hnsw_with or HNSW_WITH})"
                 + f" WHERE vector_dims(embedding_vector) = {DIMS}"))
             await conn.commit()
         await ensure_hnsw(db.engine, db.pgvector, DIMS)
@@ -430,7 +430,7 @@ async def main() -> None:
                              "(default: the product's EF_SEARCH only)")
     parser.add_argument("--pg-hnsw-with", default="", metavar="PARAMS",
                         help="pgvector: drop the cached HNSW index and build it WITH (PARAMS), e.g. "
-                             "'m = 32, ef_construction = 80'")
+                             "'m = 16, ef_construction = 64' (default: the product's, pgvector_schema.HNSW_WITH)")
     parser.add_argument("--pg-unbounded", action="store_true",
                         help="pgvector: also the walk with every full-text match ranked (no TEXT_BUDGET)")
     args = parser.parse_args()
