@@ -2,8 +2,9 @@
 real SQLite and real tantivy: the same matches as FTS5's exact query, kept up to date
 (added files, detached ones, a reused chunk id), persisted and caught up after a
 restart, rebuilt after a crash mid-refresh, filters inside the query, query words
-that look like query syntax, empty queries, and the FTS5 fallback (a small store, a
-directory whose writer lock another holder has)."""
+that look like query syntax, empty queries, the FTS5 fallback (a small store, a
+directory whose writer lock another holder has), query words close together ranked
+first, and PostgreSQL's per-process replicas."""
 
 from __future__ import annotations
 
@@ -253,3 +254,21 @@ async def test_postgresql_processes_answer_from_their_own_replica(database_url: 
             search.text.close()  # type: ignore[union-attr]
     finally:
         await db.aclose()
+
+
+async def test_query_words_close_together_rank_first_and_match_nothing_more(db: Database) -> None:
+    filler = " ".join(["plain"] * 12)  # every chunk below has 27 words: BM25 alone ties the three
+    store = await _store(db, {"far": [f"greatest {filler} divisor {filler} common"],
+                              "near": [f"greatest common divisor {filler} {filler}"],
+                              "reversed": [f"divisor common greatest {filler} {filler}"],
+                              "one": [f"greatest plain {filler} {filler}"]})
+    indexes = TextIndexes(ChunkIndex(db), None, min_chunks=0)
+    await indexes.refresh(store)
+    version = await _version(db, store)
+    hits = await indexes.top([(store, version)], ["greatest common divisor"], 10, None) or []
+    files = await ChunkIndex(db).chunks([id for id, _ in hits])
+    scores = {files[id].file_id: score for id, score in hits}
+    assert scores["file-near"] > scores["file-far"] and scores["file-reversed"] > scores["file-far"]
+    assert scores["file-far"] > scores["file-one"]
+    assert sorted(id for id, _ in hits) == sorted(await _fts5(db, store, "greatest common divisor"))
+    indexes.close()

@@ -29,6 +29,11 @@ caught up from the store's version like a graph. The lifecycle is the graphs'
   the matching files (the file-level SQL filter, ``ChunkIndex.matching_files``) as a
   term-set clause of score 0, so the BM25 scores are unchanged.
 
+Ranking: BM25 of the query's words (``Should``: a chunk matches when it holds any), plus
+a proximity score: each pair of consecutive query words found in that order at most
+``PROXIMITY_SLOP`` words apart adds its phrase score, as ``ts_rank_cd``'s cover density
+rewards query words close together. The matches are BM25's; only their order changes.
+
 Tokenisation follows the FTS5 table (``porter unicode61 remove_diacritics 2``): words are
 runs of letters and digits, lowercased, folded to ASCII and stemmed (tantivy's English
 stemmer is Snowball's Porter2, a revision of FTS5's Porter). Query words never reach a
@@ -39,6 +44,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import os
 import shutil
@@ -64,6 +70,10 @@ ANALYZER = "switchyard_en"
 HEAP_BYTES = 128_000_000  # the writer's indexing memory (split among its threads)
 PAGE = 20_000  # chunks read from the database per step of a refresh
 LOCKED_RETRY = 60.0  # seconds before trying another process's writer lock again
+# Proximity: each pair of consecutive query words, in order, at most this many words apart,
+# adds its phrase score times the boost (bench/README.md: issue 13, run 9)
+PROXIMITY_SLOP = 2
+PROXIMITY_BOOST = 1.0
 
 
 def analyzer() -> tantivy.TextAnalyzer:
@@ -174,9 +184,10 @@ class StoreText:
         del self.writer
 
     def query(self, words: Sequence[str], files: set[str] | None) -> tantivy.Query | None:
-        """``Should`` of each word's term (or phrase) query, restricted to ``files``; None
-        when no word leaves a token."""
+        """``Should`` of each word's term (or phrase) query and of the proximity
+        clauses, restricted to ``files``; None when no word leaves a token."""
         clauses = []
+        sequence: list[str] = []
         for word in dict.fromkeys(text_terms(words)):
             tokens = self.analyzer.analyze(word)
             if len(tokens) == 1:
@@ -187,8 +198,13 @@ class StoreText:
             else:
                 continue
             clauses.append((tantivy.Occur.Should, part))
+            sequence += tokens
         if not clauses:
             return None
+        for pair in dict.fromkeys(itertools.pairwise(sequence)):
+            if pair[0] != pair[1]:  # a chunk holding both words matches already; near each other, it gains
+                near = tantivy.Query.phrase_query(self.schema, "text", list(pair), slop=PROXIMITY_SLOP)
+                clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(near, PROXIMITY_BOOST)))
         query = tantivy.Query.boolean_query(clauses)
         if files is None:
             return query
