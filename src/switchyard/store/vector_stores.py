@@ -10,7 +10,7 @@ the records in ``vector_store_records.py``, chunks and search in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -49,11 +49,39 @@ __all__ = [  # the records live in vector_store_records; importers find them her
 ]
 
 
-def _expires_at(row: VectorStore) -> int | None:
+class _StoreRow(Protocol):
+    """A ``VectorStore`` as the ORM loads it, or a Core row of ``_STORE_COLUMNS``."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def owner_id(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def metadata_(self) -> dict[str, Any]: ...
+    @property
+    def embedding_model(self) -> str | None: ...
+    @property
+    def expires_after_days(self) -> int | None: ...
+    @property
+    def last_active_at(self) -> int: ...
+    @property
+    def created_at(self) -> int: ...
+    @property
+    def version(self) -> int: ...
+
+
+_STORE_COLUMNS = (VectorStore.id, VectorStore.owner_id, VectorStore.name, VectorStore.metadata_.label("metadata_"),
+                  VectorStore.embedding_model, VectorStore.expires_after_days, VectorStore.last_active_at,
+                  VectorStore.created_at, VectorStore.version)
+
+
+def _expires_at(row: _StoreRow) -> int | None:
     return None if row.expires_after_days is None else row.last_active_at + row.expires_after_days * DAY
 
 
-def _store(row: VectorStore, counts: dict[str, int], usage: int, now: int) -> VectorStoreRecord:
+def _store(row: _StoreRow, counts: dict[str, int], usage: int, now: int) -> VectorStoreRecord:
     file_counts = FileCounts.of(counts)
     expires_at = _expires_at(row)
     if expires_at is not None and expires_at <= now:
@@ -185,12 +213,14 @@ class VectorStoreRepository(IngestionLeases):
         ``file_counts`` (a search, which needs the stores' versions and expiry only) the
         files are not counted: their counts are zero and the status is ``completed`` or
         ``expired``."""
-        query = select(VectorStore).where(VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
+        where = (VectorStore.id.in_(list(ids)), VectorStore.owner_id == owner_id)
+        if not file_counts:  # on search's hot path: a Core read, no session
+            async with self._db.reading() as conn:
+                found = (await conn.execute(select(*_STORE_COLUMNS).where(*where))).all()
+            moment = int(clock(now))
+            return {row.id: _store(row, {}, 0, moment) for row in found}
         async with self._db.session(read_only=True) as session:
-            rows = list(await session.scalars(query))
-            if not file_counts:
-                moment = int(clock(now))
-                return {row.id: _store(row, {}, 0, moment) for row in rows}
+            rows = list(await session.scalars(select(VectorStore).where(*where)))
             return {record.id: record for record in await _stores(session, rows, int(clock(now)))}
 
     async def list(self, owner_id: str, *, limit: int = 20, order: Order = "desc", after: str | None = None,
