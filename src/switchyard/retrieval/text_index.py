@@ -30,9 +30,10 @@ caught up from the store's version like a graph. The lifecycle is the graphs'
   term-set clause of score 0, so the BM25 scores are unchanged.
 
 Ranking: BM25 of the query's words (``Should``: a chunk matches when it holds any), plus
-a proximity score: each pair of consecutive query words found in that order at most
-``PROXIMITY_SLOP`` words apart adds its phrase score, as ``ts_rank_cd``'s cover density
-rewards query words close together. The matches are BM25's; only their order changes.
+a proximity score: each pair of consecutive query words found at most ``PROXIMITY_SLOP``
+words apart (in either order: a swap costs tantivy's slop 2) adds its phrase score, as
+``ts_rank_cd``'s cover density rewards query words close together. The matches are
+BM25's; only their order changes.
 
 Tokenisation follows the FTS5 table (``porter unicode61 remove_diacritics 2``): words are
 runs of letters and digits, lowercased, folded to ASCII and stemmed (tantivy's English
@@ -70,7 +71,7 @@ ANALYZER = "switchyard_en"
 HEAP_BYTES = 128_000_000  # the writer's indexing memory (split among its threads)
 PAGE = 20_000  # chunks read from the database per step of a refresh
 LOCKED_RETRY = 60.0  # seconds before trying another process's writer lock again
-# Proximity: each pair of consecutive query words, in order, at most this many words apart,
+# Proximity: each pair of consecutive query words, at most this many words apart (either order),
 # adds its phrase score times the boost (bench/README.md: issue 13, run 9)
 PROXIMITY_SLOP = 2
 PROXIMITY_BOOST = 1.0

@@ -10,9 +10,9 @@ the records in ``vector_store_records.py``, chunks and search in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import Row, and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from switchyard.store.cursor_pages import cursor_page
@@ -49,28 +49,8 @@ __all__ = [  # the records live in vector_store_records; importers find them her
 ]
 
 
-class _StoreRow(Protocol):
-    """A ``VectorStore`` as the ORM loads it, or a Core row of ``_STORE_COLUMNS``."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def owner_id(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def metadata_(self) -> dict[str, Any]: ...
-    @property
-    def embedding_model(self) -> str | None: ...
-    @property
-    def expires_after_days(self) -> int | None: ...
-    @property
-    def last_active_at(self) -> int: ...
-    @property
-    def created_at(self) -> int: ...
-    @property
-    def version(self) -> int: ...
-
+# a ``VectorStore`` as the ORM loads it, or a Core row of ``_STORE_COLUMNS`` (search's hot path)
+_StoreRow = VectorStore | Row[Any]
 
 _STORE_COLUMNS = (VectorStore.id, VectorStore.owner_id, VectorStore.name, VectorStore.metadata_.label("metadata_"),
                   VectorStore.embedding_model, VectorStore.expires_after_days, VectorStore.last_active_at,
