@@ -228,3 +228,31 @@ async def test_graphs_persist_and_catch_up_incrementally(database: Database, blo
     await broken.refresh(store)  # unreadable: rebuilt from the database
     rebuilt = broken.graph(store)
     assert rebuilt is not None and rebuilt.live.tolist() == graph.live.tolist()
+
+
+def test_a_graph_keeps_a_filters_chunks_until_it_changes() -> None:
+    """``in_files`` keeps the last filters' chunk sets; a change to the graph drops them, so
+    a file's new chunks pass the same filter at once."""
+    import numpy as np
+
+    from switchyard.store.vector_store_chunks import StoreChanges
+
+    rng = np.random.default_rng(7)
+
+    def vectors(n: int) -> list[bytes]:
+        matrix = rng.standard_normal((n, 8)).astype("<f4")
+        matrix /= np.linalg.norm(matrix, axis=1, keepdims=True)
+        return [row.tobytes() for row in matrix]
+
+    graph = Graph(8)
+    assert graph.apply(StoreChanges("vs", 1, list(range(1, 7)), list(range(1, 7)), vectors(6),
+                                    ["a", "b", "a", "c", "b", "a"]))
+    first = graph.in_files({"a", "c"})
+    assert first.ids.tolist() == [1, 3, 4, 6]
+    assert np.unpackbits(first.bitmap, bitorder="little").nonzero()[0].tolist() == [1, 3, 4, 6]
+    assert graph.in_files({"c", "a"}) is first  # the same set, kept
+    hits = graph.top(np.frombuffer(vectors(1)[0], "<f4"), 3, first, exact_filter_rows=0)
+    assert hits is not None and {id for id, _ in hits} <= {1, 3, 4, 6} and len(hits) == 3
+    assert graph.apply(StoreChanges("vs", 2, [1, 2, 3, 5, 6, 7, 8], [7, 8], vectors(2), ["a", "b"]))
+    after = graph.in_files({"a", "c"})
+    assert after.ids.tolist() == [1, 3, 6, 7]  # chunk 4 (file c) is gone, chunk 7 (file a) is new

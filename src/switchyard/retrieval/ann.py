@@ -63,10 +63,26 @@ MAX_EF_SEARCH = 4096
 FILTER_EF_SEARCH = 50
 EXACT_FILTER_ROWS = 2_000
 REBUILD_FRACTION = 0.25
+FILTERS_KEPT = 8  # per graph, the last filters' chunk sets (an application repeats its filters)
 
 
 def _ids(values: list[int]) -> IdArray:
     return np.asarray(values, dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """The chunks a filtered walk may return: their ids, sorted, and the bitmap over ids
+    that faiss's selector reads during the walk."""
+
+    ids: IdArray
+    bitmap: npt.NDArray[np.uint8]
+
+    @classmethod
+    def of(cls, ids: IdArray) -> Allowed:
+        bits = np.zeros(int(ids[-1]) + 1 if len(ids) else 0, bool)
+        bits[ids] = True
+        return cls(ids, np.packbits(bits, bitorder="little"))
 
 
 def _matrix(blobs: list[bytes], dims: int) -> FloatMatrix:
@@ -90,6 +106,7 @@ class Graph:
         self.files: list[str] = []
         self.file_index: dict[str, int] = {}
         self.dead: IdArray = np.empty(0, np.int64)  # sorted: in the graph, gone from the store
+        self._filters: dict[frozenset[str], Allowed] = {}  # files -> their live chunks, at this version
 
     def __len__(self) -> int:
         return len(self.live)
@@ -118,40 +135,43 @@ class Graph:
         self.owner = np.concatenate([self.owner[kept], owners])[order]
         self.dead = dead
         self.version = changes.version
+        self._filters.clear()
         return True
 
-    def in_files(self, files: set[str]) -> IdArray:
-        """The live chunks of these files, sorted."""
-        wanted = np.zeros(len(self.files) + 1, bool)
-        for file_id in files:
-            index = self.file_index.get(file_id)
-            if index is not None:
-                wanted[index] = True
-        return self.live[wanted[self.owner]]
+    def in_files(self, files: set[str]) -> Allowed:
+        """The live chunks of these files (the last few sets are kept: at 1M chunks,
+        finding them takes ~3 ms)."""
+        key = frozenset(files)
+        found = self._filters.get(key)
+        if found is None:
+            wanted = np.zeros(len(self.files) + 1, bool)
+            for file_id in files:
+                index = self.file_index.get(file_id)
+                if index is not None:
+                    wanted[index] = True
+            found = Allowed.of(self.live[wanted[self.owner]])
+            if len(self._filters) >= FILTERS_KEPT:
+                del self._filters[next(iter(self._filters))]
+            self._filters[key] = found
+        return found
 
-    def top(self, query: FloatMatrix, k: int, allowed: IdArray | None,
-            exact_filter_rows: int = EXACT_FILTER_ROWS, *, live_only: bool = False) -> Hits | None:
-        """The ``k`` best ``(chunk id, cosine)`` among ``allowed`` (sorted; all live
-        when None; ``live_only``: all of them live), best first; None when the caller
-        should score exactly instead."""
-        if allowed is not None:
-            if not live_only:
-                allowed = np.intersect1d(allowed, self.live, assume_unique=True)
-            if len(allowed) < exact_filter_rows:
-                return None
-        wanted = min(k, len(self.live) if allowed is None else len(allowed))
+    def top(self, query: FloatMatrix, k: int, allowed: Allowed | None,
+            exact_filter_rows: int = EXACT_FILTER_ROWS) -> Hits | None:
+        """The ``k`` best ``(chunk id, cosine)`` among ``allowed`` (``in_files``; all
+        live chunks when None), best first; None when the caller should score exactly
+        instead."""
+        if allowed is not None and len(allowed.ids) < exact_filter_rows:
+            return None
+        wanted = min(k, len(self.live) if allowed is None else len(allowed.ids))
         if wanted <= 0:
             return []
         params = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # not in faiss's stubs
         params.efSearch = max(EF_SEARCH, k)
         keep: list[Any] = []  # selectors must outlive the search
         if allowed is not None:
-            widened = FILTER_EF_SEARCH * len(self.live) / len(allowed)
+            widened = FILTER_EF_SEARCH * len(self.live) / len(allowed.ids)
             params.efSearch = int(min(MAX_EF_SEARCH, max(params.efSearch, widened)))
-            bits = np.zeros(int(allowed[-1]) + 1, bool)
-            bits[allowed] = True
-            bitmap = np.packbits(bits, bitorder="little")
-            keep += [bitmap, faiss.IDSelectorBitmap(len(bitmap), faiss.swig_ptr(bitmap))]
+            keep += [faiss.IDSelectorBitmap(len(allowed.bitmap), faiss.swig_ptr(allowed.bitmap))]
         elif len(self.dead):
             dead = faiss.IDSelectorBatch(self.dead)
             keep += [dead, faiss.IDSelectorNot(dead)]
@@ -217,20 +237,9 @@ class AnnIndexes(StoreIndexes[_Entry]):
             return None
         return entry.graph
 
-    def top(self, store_id: str, version: int, query: FloatMatrix, k: int, allowed: IdArray | None) -> Hits | None:
-        """The graph's answer, or None: no graph for this store at ``version`` yet (one
-        is asked for), a small store, or a filter better scored exactly."""
-        graph = self.ready(store_id, version)
-        if graph is None:
-            return None
+    def top(self, graph: Graph, query: FloatMatrix, k: int, allowed: Allowed | None) -> Hits | None:
+        """The answer of a graph that is ``ready``, or None: a filter better scored exactly."""
         hits = graph.top(query, k, allowed, self.exact_filter_rows)
-        if hits is not None:
-            self.answered += 1
-        return hits
-
-    def top_in_files(self, graph: Graph, query: FloatMatrix, k: int, allowed: IdArray) -> Hits | None:
-        """``top`` among ``allowed`` = ``graph.in_files(...)``."""
-        hits = graph.top(query, k, allowed, self.exact_filter_rows, live_only=True)
         if hits is not None:
             self.answered += 1
         return hits
