@@ -23,6 +23,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     and_,
+    bindparam,
     case,
     cast,
     column,
@@ -49,6 +50,14 @@ _WORD = re.compile(r"\w+")
 TEXT_BUDGET = 5_000  # full-text: the most chunks holding the query's words that one search ranks
 DEEP_PROBE = 10  # the bounded query found too few: words over the budget counted up to this many budgets
 _FTS = table(FTS_TABLE, column("rowid"))
+# Built once: a search reads its hits with it, and building the statement cost as much as running it
+_CHUNKS_BY_ID = (
+    select(VectorStoreChunk.id, VectorStoreChunk.vector_store_id, VectorStoreChunk.file_id, VectorStoreFile.filename,
+           VectorStoreChunk.chunk_index, VectorStoreChunk.text, VectorStoreChunk.tokens, VectorStoreChunk.attributes)
+    .join(VectorStoreFile, and_(VectorStoreFile.vector_store_id == VectorStoreChunk.vector_store_id,
+                                VectorStoreFile.file_id == VectorStoreChunk.file_id))
+    .where(VectorStoreChunk.id.in_(bindparam("ids", expanding=True)))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,16 +444,8 @@ class ChunkIndex:
     async def chunks(self, ids: Sequence[int]) -> dict[int, ChunkRecord]:
         """The chunks with these ids (with their file's name), by id. Columns, not entities:
         neither the embeddings nor the ORM's bookkeeping are needed."""
-        c = VectorStoreChunk
-        query = (
-            select(c.id, c.vector_store_id, c.file_id, VectorStoreFile.filename, c.chunk_index, c.text, c.tokens,
-                   c.attributes)
-            .join(VectorStoreFile, and_(VectorStoreFile.vector_store_id == c.vector_store_id,
-                                        VectorStoreFile.file_id == c.file_id))
-            .where(c.id.in_(list(ids)))
-        )
         async with self._db.reading() as conn:
-            return {row[0]: ChunkRecord(*row) for row in await conn.execute(query)}
+            return {row[0]: ChunkRecord(*row) for row in await conn.execute(_CHUNKS_BY_ID, {"ids": list(ids)})}
 
     async def file_chunks(self, vector_store_id: str, file_id: str, owner_id: str) -> list[ChunkRecord] | None:
         """A file's chunks in order (the file's ``content``); None if the owner has no
