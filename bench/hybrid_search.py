@@ -321,13 +321,18 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
 
 async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
                   exact_rounds: int, efs: list[int], unbounded: bool = False,
-                  hnsw_with: str = "", with_exact: bool = True) -> dict[str, Any]:
+                  hnsw_with: str = "", with_exact: bool = True, shared_buffers: str = "") -> dict[str, Any]:
     import pgserver
     from sqlalchemy import make_url
 
     root = cache / f"pg-{n}"
     root.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    # pgserver's PostgreSQL keeps the stock 128MB of shared buffers unless told otherwise (a restart applies it)
+    server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers or '128MB'}'")
+    server.cleanup()
+    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    print(f"pgvector {n}: shared_buffers {server.psql('SHOW shared_buffers').split()[2]}", flush=True)
     url = make_url(server.get_uri("postgres")).set(drivername="postgresql+asyncpg").render_as_string(
         hide_password=False)
     db = Database(url)
@@ -431,6 +436,8 @@ async def main() -> None:
     parser.add_argument("--pg-hnsw-with", default="", metavar="PARAMS",
                         help="pgvector: drop the cached HNSW index and build it WITH (PARAMS), e.g. "
                              "'m = 16, ef_construction = 64' (default: the product's, pgvector_schema.HNSW_WITH)")
+    parser.add_argument("--pg-shared-buffers", default="", metavar="SIZE",
+                        help="pgvector: the bench server's shared_buffers, e.g. 4GB (default: PostgreSQL's 128MB)")
     parser.add_argument("--pg-unbounded", action="store_true",
                         help="pgvector: also the walk with every full-text match ranked (no TEXT_BUDGET)")
     args = parser.parse_args()
@@ -450,7 +457,8 @@ async def main() -> None:
         if "pgvector" in args.targets:
             efs = [int(x) for x in args.pg_ef.split(",") if x]
             figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds, efs,
-                                         args.pg_unbounded, args.pg_hnsw_with, not args.no_exact))
+                                         args.pg_unbounded, args.pg_hnsw_with, not args.no_exact,
+                                         args.pg_shared_buffers))
         report["sizes"][n] = figures
         print(json.dumps({n: figures}, indent=1), flush=True)
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
