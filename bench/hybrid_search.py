@@ -18,7 +18,7 @@ Corpus (built once and cached under ``--cache``):
   ``{"module": name, "group": 3}``.
 - **distractors**: the rest, in files of 1,000 chunks, attributes ``{"group": f % 10}``.
   They are generated, not embedded (MiniLM embeds ~10 chunks/s here: 1M would take
-  over a day). Text: 60 words drawn from the collection's own word frequencies, so a
+  over a day). Text: 60 words (``--distractor-words``) drawn from the collection's own word frequencies, so a
   query word is as common among distractors as it is in the documentation. Vector: a
   mix of two random labelled chunks' vectors plus Gaussian noise, normalised (cosine
   about 0.55 to the first), so distractors sit in the same region of the embedding
@@ -65,7 +65,7 @@ from switchyard.store.vector_stores import NewChunk, NewFile, VectorStoreReposit
 
 DIMS = 384
 PER_FILE = 1000
-WORDS = 60
+WORDS = 60  # per distractor (--distractor-words); the real chunks hold ~600
 K = 10
 FILTER = {"type": "eq", "key": "group", "value": 3}
 OWNER = "bench"
@@ -172,7 +172,8 @@ async def fill(db: Database, data: dict[str, Any], n: int) -> tuple[str, float]:
     while have < n:
         size = min(PER_FILE, n - have)
         texts, vectors = distractors(data, rng, size)
-        chunks = [NewChunk(t, 80, to_bytes(v)) for t, v in zip(texts, vectors, strict=True)]
+        tokens = WORDS * 4 // 3
+        chunks = [NewChunk(t, tokens, to_bytes(v)) for t, v in zip(texts, vectors, strict=True)]
         await _write_file(repo, store, f"file-d-{f:05d}", f"distractor-{f}.txt", {"group": f % 10}, chunks)
         have += size
         f += 1
@@ -418,6 +419,7 @@ def machine() -> dict[str, Any]:
 
 
 async def main() -> None:
+    global WORDS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--chunks", default="100000,1000000")
     parser.add_argument("--targets", default="sqlite,pgvector")
@@ -425,6 +427,9 @@ async def main() -> None:
     parser.add_argument("--exact-rounds", type=int, default=1)
     parser.add_argument("--cache", default=os.environ.get("SWITCHYARD_BENCH_CORPUS", "/tmp/sy-bench"))
     parser.add_argument("--build-only", action="store_true")
+    parser.add_argument("--distractor-words", type=int, default=WORDS,
+                        help="words per distractor chunk; a corpus is built once per --cache directory, so give "
+                             "another size its own --cache")
     parser.add_argument("--text-budgets", default="", metavar="N,N",
                         help="SQLite: also the graph with these full-text budgets (default: TEXT_BUDGET only)")
     parser.add_argument("--no-exact", action="store_true", help="skip the exact references")
@@ -441,6 +446,7 @@ async def main() -> None:
     parser.add_argument("--pg-unbounded", action="store_true",
                         help="pgvector: also the walk with every full-text match ranked (no TEXT_BUDGET)")
     args = parser.parse_args()
+    WORDS = args.distractor_words
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     os.chmod(cache, 0o755)
