@@ -169,10 +169,10 @@ async def fill(db: Database, data: dict[str, Any], n: int) -> tuple[str, float]:
         store, have = found
     rng = np.random.default_rng(have)
     f = have // PER_FILE
+    tokens = WORDS * 4 // 3
     while have < n:
         size = min(PER_FILE, n - have)
         texts, vectors = distractors(data, rng, size)
-        tokens = WORDS * 4 // 3
         chunks = [NewChunk(t, tokens, to_bytes(v)) for t, v in zip(texts, vectors, strict=True)]
         await _write_file(repo, store, f"file-d-{f:05d}", f"distractor-{f}.txt", {"group": f % 10}, chunks)
         have += size
@@ -330,9 +330,11 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
     root.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
     # pgserver's PostgreSQL keeps the stock 128MB of shared buffers unless told otherwise (a restart applies it)
-    server.psql(f"ALTER SYSTEM SET shared_buffers = '{shared_buffers or '128MB'}'")
-    server.cleanup()
-    server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
+    wanted = shared_buffers or "128MB"
+    if server.psql("SHOW shared_buffers").split()[2] != wanted:
+        server.psql(f"ALTER SYSTEM SET shared_buffers = '{wanted}'")
+        server.cleanup()
+        server = pgserver.get_server(root / "pgdata", cleanup_mode="stop")
     print(f"pgvector {n}: shared_buffers {server.psql('SHOW shared_buffers').split()[2]}", flush=True)
     url = make_url(server.get_uri("postgres")).set(drivername="postgresql+asyncpg").render_as_string(
         hide_password=False)

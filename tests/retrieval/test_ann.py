@@ -251,6 +251,13 @@ def test_a_graph_keeps_a_filters_chunks_until_it_changes() -> None:
     assert first.ids.tolist() == [1, 3, 4, 6]
     assert np.unpackbits(first.bitmap, bitorder="little").nonzero()[0].tolist() == [1, 3, 4, 6]
     assert graph.in_files({"c", "a"}) is first  # the same set, kept
+    oldest = graph.in_files({"x0"})
+    for other in range(1, 8):  # seven more sets, "a"+"c" used again halfway: the least recently used goes
+        graph.in_files({f"x{other}"})
+        if other == 3:
+            assert graph.in_files({"a", "c"}) is first
+    assert graph.in_files({"a", "c"}) is first  # kept: used after x0
+    assert graph.in_files({"x0"}) is not oldest  # dropped when the ninth set came
     hits = graph.top(np.frombuffer(vectors(1)[0], "<f4"), 3, first, exact_filter_rows=0)
     assert hits is not None and {id for id, _ in hits} <= {1, 3, 4, 6} and len(hits) == 3
     assert graph.apply(StoreChanges("vs", 2, [1, 2, 3, 5, 6, 7, 8], [7, 8], vectors(2), ["a", "b"]))

@@ -142,7 +142,7 @@ class Graph:
         """The live chunks of these files (the last few sets are kept: at 1M chunks,
         finding them takes ~3 ms)."""
         key = frozenset(files)
-        found = self._filters.get(key)
+        found = self._filters.pop(key, None)  # put back last: the least recently used goes first
         if found is None:
             wanted = np.zeros(len(self.files) + 1, bool)
             for file_id in files:
@@ -152,7 +152,7 @@ class Graph:
             found = Allowed.of(self.live[wanted[self.owner]])
             if len(self._filters) >= FILTERS_KEPT:
                 del self._filters[next(iter(self._filters))]
-            self._filters[key] = found
+        self._filters[key] = found
         return found
 
     def top(self, query: FloatMatrix, k: int, allowed: Allowed | None,

@@ -150,9 +150,9 @@ class VectorStoreSearch:
         allowed: IdArray | None = None
         graph = self.ann.ready(store.id, store.version) if self.ann is not None else None
         if self.ann is not None and graph is not None:
-            in_files = None if files is None else graph.in_files(files[store.id])
-            allowed = None if in_files is None else in_files.ids
-            found = [self.ann.top(graph, vector, k, in_files) for vector in vectors]
+            subset = None if files is None else graph.in_files(files[store.id])
+            allowed = None if subset is None else subset.ids
+            found = [self.ann.top(graph, vector, k, subset) for vector in vectors]
         if all(hits is not None for hits in found):
             return [hits or [] for hits in found]
         matrix = await self.cache.get(store.id, store.version)
