@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -68,3 +69,31 @@ async def test_sqlite_in_memory() -> None:
             assert await session.scalar(text("SELECT count(*) FROM api_keys")) == 0
     finally:
         await db.aclose()
+
+
+async def test_postgres_connections_killed_while_idle_are_replaced() -> None:
+    """A pooled connection that the server dropped (a restart, an idle timeout) is found
+    dead at checkout and replaced: the next statement still answers."""
+    import asyncpg
+    from sqlalchemy import make_url
+
+    from tests.pg import fresh_postgres_url
+
+    async with fresh_postgres_url() as url:
+        db = Database(url, ping_idle_seconds=0.05)
+        await db.start()
+        try:
+            async with db.reading() as conn:
+                first = await conn.scalar(text("SELECT pg_backend_pid()"))
+            async with db.reading() as conn:  # back from the pool at once: the same connection
+                assert await conn.scalar(text("SELECT pg_backend_pid()")) == first
+            killer = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+            try:
+                assert await killer.fetchval("SELECT pg_terminate_backend($1)", first) is True
+            finally:
+                await killer.close()
+            await asyncio.sleep(0.2)
+            async with db.reading() as conn:
+                assert await conn.scalar(text("SELECT pg_backend_pid()")) not in (None, first)
+        finally:
+            await db.aclose()

@@ -24,6 +24,7 @@ cosine similarity clipped to 0..1."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -233,9 +234,14 @@ class VectorStoreSearch:
             options.ranker != "none" and pgvector and not indexed) else None
         graphs = not pgvector and self.ann is not None
         files = None
-        if parsed_filters is not None and (graphs or indexed):
-            files = await self.index.matching_files([s.id for s in stores], parsed_filters)
-        lists = await self._vector_lists(stores, queries, parsed_filters, k, words, files if graphs else None)
+        if pgvector and indexed:  # PostgreSQL walks the vectors while tantivy (in a thread) reads the words
+            lists, text_lists = await asyncio.gather(self._vector_lists(stores, queries, parsed_filters, k),
+                                                     self._indexed_text(stores, queries, parsed_filters, k))
+            lists.text = text_lists
+        else:
+            if parsed_filters is not None and (graphs or indexed):
+                files = await self.index.matching_files([s.id for s in stores], parsed_filters)
+            lists = await self._vector_lists(stores, queries, parsed_filters, k, words, files if graphs else None)
         if options.ranker == "none":
             ranked = sorted(((id, max(0.0, min(1.0, c))) for id, c in lists.cosine.items()),
                             key=lambda pair: pair[1], reverse=True)
@@ -255,6 +261,12 @@ class VectorStoreSearch:
         if stale:
             await self.stores.touch(stale, owner_id, now=now)
         return hits
+
+    async def _indexed_text(self, stores: list[VectorStoreRecord], queries: list[str],
+                            filters: AttributeFilter | None, k: int) -> list[list[int]]:
+        """The full-text list of each query, from the stores' indexes (SQL if one went stale)."""
+        files = None if filters is None else await self.index.matching_files([s.id for s in stores], filters)
+        return [await self._text_ids(stores, keywords(text), filters, files, k) for text in queries]
 
     async def _text_ids(self, stores: list[VectorStoreRecord], words: list[str], filters: AttributeFilter | None,
                         files: dict[str, set[str]] | None, k: int) -> list[int]:

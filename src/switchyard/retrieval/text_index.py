@@ -265,10 +265,13 @@ class TextIndexes(StoreIndexes[_Entry]):
         if len(ready) < len(texts):
             return None
 
-        # On the event loop, as the graphs' walks: tantivy's search holds the GIL (a worker
-        # thread would only add the hop), and takes a few milliseconds at 1M chunks.
-        hits = [hit for (store_id, _), text in zip(stores, ready, strict=True)
-                for hit in text.top(words, k, None if files is None else files.get(store_id, set()))]
+        # In a worker thread: tantivy lets go of the GIL while it searches (milliseconds at 1M
+        # chunks), so the loop meanwhile drives other work, e.g. this search's own pgvector statement.
+        def search() -> Hits:
+            return [hit for (store_id, _), text in zip(stores, ready, strict=True)
+                    for hit in text.top(words, k, None if files is None else files.get(store_id, set()))]
+
+        hits = await asyncio.to_thread(search)
         self.answered += 1
         return sorted(hits, key=lambda pair: pair[1], reverse=True)[:k]
 

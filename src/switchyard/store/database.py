@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, exc, make_url, text
 from sqlalchemy.engine import URL, Connection
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
+from sqlalchemy.sql.elements import TextClause
 
 from switchyard.store import migrate, pgvector_schema
 from switchyard.store.pgvector_schema import PgVector
@@ -27,17 +28,20 @@ from switchyard.store.text_guard import refuse_nul
 
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 WAL_SWITCH_ATTEMPTS = 40  # about 16 s of backing off in all
+PING_IDLE_SECONDS = 1.0  # a PostgreSQL connection idle in the pool longer than this is pinged at checkout
 
 
 class Database:
     """One per process. ``start()`` connects and migrates to head; repositories
     take the ``Database`` and open units of work with ``session()``."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, ping_idle_seconds: float = PING_IDLE_SECONDS) -> None:
         self.url: URL = make_url(url)
+        self.ping_idle_seconds = ping_idle_seconds
         self._engine: AsyncEngine | None = None
         self._sessions: async_sessionmaker[AsyncSession] | None = None
         self._readers: async_sessionmaker[AsyncSession] | None = None
+        self._statements: AsyncEngine | None = None
         self.pgvector: PgVector | None = None  # set by start() where PostgreSQL has the extension
 
     @property
@@ -56,7 +60,8 @@ class Database:
         if self.dialect == "sqlite":
             engine = _sqlite_engine(self.url)
         else:
-            engine = create_async_engine(self.url, pool_pre_ping=True)
+            engine = create_async_engine(self.url)
+            _ping_when_idle(engine, self.ping_idle_seconds)
         try:
             if migrate_to_head:
                 await migrate.upgrade(engine)
@@ -74,6 +79,10 @@ class Database:
         writer = engine.execution_options(sqlite_begin="BEGIN IMMEDIATE")
         self._sessions = async_sessionmaker(writer, expire_on_commit=False)
         self._readers = async_sessionmaker(engine, expire_on_commit=False)
+        # One statement needs no transaction of its own: on PostgreSQL, autocommit saves the
+        # BEGIN and COMMIT round trips (asyncpg switches it without one).
+        self._statements = engine if self.dialect == "sqlite" else engine.execution_options(
+            isolation_level="AUTOCOMMIT")
 
     async def ping(self, timeout: float = 5.0) -> bool:
         """True when the database answers a trivial query within ``timeout`` seconds."""
@@ -97,12 +106,20 @@ class Database:
             yield session
 
     @asynccontextmanager
-    async def reading(self) -> AsyncIterator[AsyncConnection]:
-        """A read transaction on one connection, for Core statements on hot paths (search):
-        none of a session's unit-of-work machinery, which costs more than the statement."""
-        if self._engine is None:
+    async def reading(self, settings: Mapping[str, str] | None = None) -> AsyncIterator[AsyncConnection]:
+        """A connection for one read-only Core statement on a hot path (search): none of a
+        session's unit-of-work machinery, which costs more than the statement. A second
+        statement in the block may see a later snapshot than the first. ``settings``:
+        PostgreSQL settings for this block only (``SET LOCAL``, in one round trip)."""
+        if self._engine is None or self._statements is None:
             raise RuntimeError("Database.start() has not been called")
-        async with self._engine.connect() as conn, conn.begin():
+        if self.dialect == "sqlite" or settings:  # SQLite: the engine's own BEGIN (see _sqlite_engine)
+            async with self._engine.connect() as conn, conn.begin():
+                if settings and self.dialect == "postgresql":
+                    await conn.execute(*set_local(settings))
+                yield conn
+            return
+        async with self._statements.connect() as conn:
             yield conn
 
     async def aclose(self) -> None:
@@ -111,7 +128,39 @@ class Database:
         self._engine = None
         self._sessions = None
         self._readers = None
+        self._statements = None
         self.pgvector = None
+
+
+def set_local(settings: Mapping[str, str]) -> tuple[TextClause, dict[str, str]]:
+    """The statement and parameters that apply ``settings`` to the current transaction only."""
+    calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(settings)))
+    params: dict[str, str] = {}
+    for i, (name, value) in enumerate(settings.items()):
+        params |= {f"n{i}": name, f"v{i}": value}
+    return text(f"SELECT {calls}"), params
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Pessimistic disconnect handling for connections that sat in the pool: one that was
+    idle longer than ``idle_seconds`` is pinged at checkout, and a dead one replaced (the
+    pool retries the checkout). ``pool_pre_ping`` would ping every checkout: on asyncpg
+    that is three round trips (BEGIN, ``;``, ROLLBACK), about half a millisecond, on
+    every statement of a busy server, whose connections were just used."""
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _checked_in(_dbapi_connection: Any, record: Any) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _checked_out(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since <= idle_seconds:
+            return
+        try:
+            dbapi_connection.ping()
+        except Exception as error:
+            raise exc.DisconnectionError(f"a pooled connection is gone: {error}") from error
 
 
 def _sqlite_engine(url: URL) -> AsyncEngine:

@@ -16,6 +16,7 @@ than ``k``, or too selective for the graph walk."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy.typing as npt
 from sqlalchemy import Float, Select, func, literal, literal_column, select, text, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchyard.store.database import Database
+from switchyard.store.database import Database, set_local
 from switchyard.store.pgvector_schema import vector_text
 from switchyard.store.vector_store_chunks import (
     TEXT_BUDGET,
@@ -45,6 +46,18 @@ MAX_EF_SEARCH = 1000
 Hits = list[tuple[int, float]]  # (chunk id, cosine), best first
 
 
+@lru_cache(maxsize=256)  # building the statement costs more than its compiled-cache lookup
+def _nearest_query(store_ids: tuple[str, ...], dims: int, filters: AttributeFilter | None, k: int,
+                   param: str) -> Select[Any]:
+    distance = vector_column(dims).op("<=>", return_type=Float)(vector_value(param, dims))
+    dims_match = func.vector_dims(literal_column(f"vector_store_chunks.{VECTOR_COLUMN}")) == literal_column(
+        str(int(dims)))
+    where = [dims_match, VectorStoreChunk.vector_store_id.in_(list(store_ids))]
+    if filters is not None:
+        where.append(compile_filter("postgresql", filters))
+    return select(VectorStoreChunk.id, distance.label("distance")).where(*where).order_by(distance).limit(k)
+
+
 class NearestChunks:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -56,13 +69,7 @@ class NearestChunks:
 
     def _query(self, store_ids: Sequence[str], dims: int, filters: AttributeFilter | None, k: int,
                param: str = "q") -> Select[Any]:
-        distance = vector_column(dims).op("<=>", return_type=Float)(vector_value(param, dims))
-        dims_match = func.vector_dims(literal_column(f"vector_store_chunks.{VECTOR_COLUMN}")) == literal_column(
-            str(int(dims)))
-        where = [dims_match, VectorStoreChunk.vector_store_id.in_(list(store_ids))]
-        if filters is not None:
-            where.append(compile_filter("postgresql", filters))
-        return select(VectorStoreChunk.id, distance.label("distance")).where(*where).order_by(distance).limit(k)
+        return _nearest_query(tuple(store_ids), dims, filters, k, param)
 
     def _settings(self, k: int, filtered: bool) -> dict[str, str]:
         # A custom plan for each query: the planner sees the query vector (a generic plan
@@ -80,11 +87,7 @@ class NearestChunks:
     @staticmethod
     async def _apply(session: AsyncSession, settings: dict[str, str]) -> None:
         """The settings for this transaction only, in one round trip."""
-        calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(settings)))
-        params = {}
-        for i, (name, value) in enumerate(settings.items()):
-            params |= {f"n{i}": name, f"v{i}": value}
-        await session.execute(text(f"SELECT {calls}"), params)
+        await session.execute(*set_local(settings))
 
     async def plan(self, store_ids: Sequence[str], dims: int, k: int, filters: AttributeFilter | None = None) -> str:
         """``EXPLAIN`` of the query for these stores, under the same settings."""
@@ -97,10 +100,9 @@ class NearestChunks:
     async def _run(self, query: Select[Any], vectors: npt.NDArray[np.float32],
                    settings: dict[str, str]) -> list[Hits]:
         found: list[Hits] = []
-        async with self._db.session(read_only=True) as session:
-            await self._apply(session, settings)
+        async with self._db.reading(settings) as conn:
             for vector in vectors:
-                rows = await session.execute(query, {"q": vector_text(vector)})
+                rows = await conn.execute(query, {"q": vector_text(vector)})
                 found.append([(int(id), 1.0 - float(distance)) for id, distance in rows])
         return found
 
