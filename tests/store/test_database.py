@@ -97,3 +97,34 @@ async def test_postgres_connections_killed_while_idle_are_replaced() -> None:
                 assert await conn.scalar(text("SELECT pg_backend_pid()")) not in (None, first)
         finally:
             await db.aclose()
+
+
+async def test_postgres_reading_settings_hold_for_the_block_only() -> None:
+    """``reading(settings)``: the settings apply to the block's statements, in one read-only
+    transaction, and neither they nor the transaction outlive the block, even when it fails."""
+    from tests.pg import fresh_postgres_url
+
+    async with fresh_postgres_url() as url:
+        db = Database(url)
+        await db.start(migrate_to_head=False)
+        try:
+            settings = {"work_mem": "7MB", "application_name": "it's a test"}
+            async with db.reading(settings) as conn:
+                assert await conn.scalar(text("SHOW work_mem")) == "7MB"
+                assert await conn.scalar(text("SHOW application_name")) == "it's a test"
+                assert await conn.scalar(text("SHOW transaction_read_only")) == "on"
+                pid = await conn.scalar(text("SELECT pg_backend_pid()"))
+            with pytest.raises(ZeroDivisionError):
+                async with db.reading(settings) as conn:
+                    assert await conn.scalar(text("SELECT pg_backend_pid()")) == pid
+                    raise ZeroDivisionError
+            async with db.session() as session:  # the same connection: no transaction left open, defaults back
+                assert await session.scalar(text("SELECT pg_backend_pid()")) == pid
+                assert await session.scalar(text("SHOW work_mem")) != "7MB"
+                assert await session.scalar(text("SHOW transaction_read_only")) == "off"
+                await session.execute(text("CREATE TABLE written_after (id int)"))
+            with pytest.raises(ValueError, match="not a setting name"):
+                async with db.reading({"work_mem; DROP TABLE written_after": "1MB"}):
+                    pass
+        finally:
+            await db.aclose()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -113,14 +114,34 @@ class Database:
         PostgreSQL settings for this block only (``SET LOCAL``, in one round trip)."""
         if self._engine is None or self._statements is None:
             raise RuntimeError("Database.start() has not been called")
-        if self.dialect == "sqlite" or settings:  # SQLite: the engine's own BEGIN (see _sqlite_engine)
+        if self.dialect == "sqlite":  # the engine's own BEGIN (see _sqlite_engine)
             async with self._engine.connect() as conn, conn.begin():
-                if settings and self.dialect == "postgresql":
-                    await conn.execute(*set_local(settings))
                 yield conn
             return
         async with self._statements.connect() as conn:
-            yield conn
+            if not settings:
+                yield conn
+                return
+            # BEGIN and the settings in one round trip (the simple query protocol takes several
+            # statements); SQLAlchemy sees an autocommit connection, so the block's statements
+            # run in this transaction. Through SQLAlchemy it would be three round trips.
+            # SQLAlchemy does not know of this transaction, so it must never go back to the pool
+            # open: a connection whose ROLLBACK or COMMIT failed is closed instead.
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            await driver.execute(begin_with(settings))
+            ending = "COMMIT"
+            try:
+                yield conn
+            except BaseException:
+                ending = "ROLLBACK"
+                raise
+            finally:
+                try:
+                    await driver.execute(ending)
+                except BaseException:
+                    await conn.invalidate()
+                    raise
 
     async def aclose(self) -> None:
         if self._engine is not None:
@@ -130,6 +151,19 @@ class Database:
         self._readers = None
         self._statements = None
         self.pgvector = None
+
+
+_SETTING = re.compile(r"[a-z_][a-z0-9_.]*")
+
+
+def begin_with(settings: Mapping[str, str]) -> str:
+    """``BEGIN READ ONLY`` and ``SET LOCAL`` of each setting, as one SQL string."""
+    parts = ["BEGIN READ ONLY"]
+    for name, value in settings.items():
+        if not _SETTING.fullmatch(name):
+            raise ValueError(f"not a setting name: {name!r}")
+        parts.append(f"SET LOCAL {name} = '" + value.replace("'", "''") + "'")
+    return "; ".join(parts)
 
 
 def set_local(settings: Mapping[str, str]) -> tuple[TextClause, dict[str, str]]:
