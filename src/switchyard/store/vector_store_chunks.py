@@ -38,7 +38,7 @@ from sqlalchemy import (
     text,
     true,
 )
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.sql.expression import Select
 
 from switchyard.store.database import Database
@@ -239,7 +239,7 @@ class PgWordCounts:
         self._chunks: dict[str, float] = {}
         self._read_at = -1e9
 
-    async def counts(self, session: AsyncSession, words: list[str]) -> list[int]:
+    async def counts(self, session: AsyncSession | AsyncConnection, words: list[str]) -> list[int]:
         missing = [word for word in words if word not in self._lexemes]
         if missing:
             if len(self._lexemes) > 100_000:

@@ -25,9 +25,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 from sqlalchemy import Float, Select, func, literal, literal_column, select, text, union_all
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from switchyard.store.database import Database, set_local
+from switchyard.store.database import Database
 from switchyard.store.pgvector_schema import vector_text
 from switchyard.store.vector_store_chunks import (
     TEXT_BUDGET,
@@ -87,18 +86,12 @@ class NearestChunks:
             ef = min(MAX_EF_SEARCH, max(ef, k * OVERFETCH))
         return {**settings, "hnsw.ef_search": str(ef), **self.extra_settings}
 
-    @staticmethod
-    async def _apply(session: AsyncSession, settings: dict[str, str]) -> None:
-        """The settings for this transaction only, in one round trip."""
-        await session.execute(*set_local(settings))
-
     async def plan(self, store_ids: Sequence[str], dims: int, k: int, filters: AttributeFilter | None = None) -> str:
         """``EXPLAIN`` of the query for these stores, under the same settings."""
         query = self._query(store_ids, dims, filters, k).params(q=vector_text(np.ones(dims, np.float32)))
         sql = str(query.compile(dialect=self._db.engine.dialect, compile_kwargs={"literal_binds": True}))
-        async with self._db.session(read_only=True) as session:
-            await self._apply(session, self._settings(k, filters is not None))
-            return "\n".join(row[0] for row in await session.execute(text("EXPLAIN " + sql.replace(":", "\\:"))))
+        async with self._db.reading(self._settings(k, filters is not None)) as conn:
+            return "\n".join(row[0] for row in await conn.execute(text("EXPLAIN " + sql.replace(":", "\\:"))))
 
     async def _run(self, query: Select[Any], vectors: npt.NDArray[np.float32],
                    settings: dict[str, str]) -> list[Hits]:
@@ -131,22 +124,21 @@ class NearestChunks:
             where.append(compile_filter("postgresql", filters))
         found: list[Hits] = [[] for _ in range(len(vectors) + len(word_lists))]
         pruned: list[int] = []
-        async with self._db.session(read_only=True) as session:
-            await self._apply(session, self._settings(k, filters is not None))
+        async with self._db.reading(self._settings(k, filters is not None)) as conn:
             for j, words in enumerate(word_lists):
                 terms = list(dict.fromkeys(text_terms(words)))
                 if not terms:
                     continue
                 all_words = False
                 if budget is not None:
-                    kept = rarest(terms, await self.word_counts.counts(session, terms), budget)
+                    kept = rarest(terms, await self.word_counts.counts(conn, terms), budget)
                     if kept != terms and (kept or len(terms) > 1):
                         pruned.append(j)
                         terms, all_words = kept or terms, not kept
                 part = pg_text_query(terms, all_words).where(*where).order_by(
                     literal_column("score").desc()).limit(k).subquery()
                 parts.append(select(literal(len(vectors) + j).label("list"), part.c.id, part.c.score))
-            for list_, id, score in await session.execute(union_all(*parts), params):
+            for list_, id, score in await conn.execute(union_all(*parts), params):
                 found[list_].append((int(id), float(score)))
         nearest = [[(id, 1.0 - distance) for id, distance in sorted(hits, key=lambda pair: pair[1])]
                    for hits in found[: len(vectors)]]
