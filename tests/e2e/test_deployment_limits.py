@@ -90,3 +90,28 @@ async def test_a_deployment_tpm_reserves_the_turn_estimate(tmp_path: Path, fake_
         assert ledger[2]["request_id"] == refused.headers["x-request-id"]
     finally:
         server.stop()
+
+
+async def test_a_call_its_budget_refuses_leaves_its_deployment_untouched(tmp_path: Path,
+                                                                         fake_openai: FakeUpstream) -> None:
+    """With Redis, a one-deployment model's deployment is admitted together with the call (one
+    round trip); a call refused after that, by its budget, gives the deployment's request back."""
+    models = deployed(fake_openai)
+    models[0] |= {"price": {"input_per_mtok": "0", "output_per_mtok": "1000"}}  # 10 output tokens: 0.01 USD
+    models[0]["deployments"][0] |= {"rpm": 1}
+    server = LiveServer(tmp_path, models, redis_url="redis://127.0.0.1:6379/12",
+                        rate_limits={"redis_prefix": f"test:{secrets.token_hex(6)}:",
+                                     "default_key_limits": {"requests_per_minute": 100}},
+                        metering={"flush_seconds": 0.05, "project_budgets_usd": {"proj_default": "0.055"}})
+    server.start()
+    try:
+        fake_openai.script(ow.completion("ok"))
+        too_dear = await answer(server, max_tokens=100)  # reserves 0.1 USD of a 0.055 budget
+        assert too_dear.status_code == 429 and too_dear.json()["error"]["code"] == "insufficient_quota"
+        served = await answer(server, max_tokens=10)
+        assert served.status_code == 200, served.text
+        refused = await answer(server, max_tokens=10)  # the deployment's one request a minute is taken
+        assert refused.status_code == 429 and refused.json()["error"]["code"] == "rate_limit_exceeded"
+        assert len(fake_openai.received) == 1
+    finally:
+        server.stop()

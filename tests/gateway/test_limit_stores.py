@@ -106,6 +106,39 @@ async def test_redis_lands_settlements_not_waited_for_when_it_closes() -> None:
         await other.aclose()
 
 
+async def test_redis_admits_a_rider_with_the_call_and_only_when_the_call_is_admitted() -> None:
+    store = redis_store()
+    try:
+        call, rider = [rpm("key:pair", 1)], Bucket("deployment:d", Limits(requests_per_minute=1, tokens_per_minute=50))
+        decision, early = await store.admit_pair(call, "c1", 30, rider, "c1d")
+        assert decision.allowed and early is not None and early.allowed
+        assert early.tokens is not None and early.tokens.remaining == 20
+        refused, none = await store.admit_pair(call, "c2", 30, rider, "c2d")
+        assert not refused.allowed and none is None  # the call refused: the rider not even checked
+        decision, early = await store.admit_pair([rpm("key:other", 5)], "c3", 30, rider, "c3d")
+        assert decision.allowed and early is not None and not early.allowed  # its own level, on its own
+        assert (early.reason, early.bucket) == ("requests", "deployment:d")
+        assert (await store.admit([rpm("key:other", 5)], "c4", 0)).allowed  # c3 kept its admission
+    finally:
+        await store.aclose()
+
+
+async def test_redis_takes_an_unused_admission_back_whole() -> None:
+    store = redis_store()
+    try:
+        level = [Bucket("deployment:u", Limits(requests_per_minute=1, tokens_per_minute=50,
+                                              max_concurrent_requests=1))]
+        assert (await store.admit(level, "c1", 50)).allowed
+        refused = await store.admit(level, "c2", 0)
+        assert not refused.allowed
+        store.cancel_soon(level, "c1")  # lands ahead of the next admission
+        again = await store.admit(level, "c2", 50)
+        assert again.allowed and again.requests is not None and again.requests.remaining == 0
+        assert again.tokens is not None and again.tokens.remaining == 0
+    finally:
+        await store.aclose()
+
+
 async def test_memory_windows_slide() -> None:
     clock = Clock()
     store = MemoryLimitStore(clock)

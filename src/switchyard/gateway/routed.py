@@ -44,6 +44,11 @@ class RoutedProvider:
         self.capabilities = Capabilities()
         self.set_deployments(deployments)
 
+    @property
+    def gate(self) -> DeploymentGate:
+        """What admits each attempt at its deployment's rate limits."""
+        return self._gate
+
     def set_deployments(self, deployments: Sequence[Deployment]) -> None:
         """Swaps the deployment list (requests under way keep the one they started with)."""
         if not deployments:

@@ -30,6 +30,7 @@ from switchyard.core.usage import Usage
 from switchyard.gateway import guardrail
 from switchyard.gateway.call_scope import current_scope
 from switchyard.gateway.limits import RateLimited
+from switchyard.gateway.limits.deployments import sole_deployment
 from switchyard.gateway.limits.estimate import CHARS_PER_TOKEN, reserved_tokens
 from switchyard.gateway.meter import Call, Meter
 from switchyard.gateway.metered_calls import TurnCount, end_turn_call, error_outcome, record_refusal, worst_case
@@ -71,15 +72,17 @@ def note_usage(usage: Usage) -> None:
         trace.services.metrics.observe_tokens(trace.model, usage)
 
 
-async def _admit(trace: RequestTrace, model: str, tokens: int, kind: str) -> None:
-    """Once per call, whatever the number of its turns (a Responses tool loop is one call)."""
+async def _admit(trace: RequestTrace, model: str, tokens: int, kind: str, route: Route | None = None) -> None:
+    """Once per call, whatever the number of its turns (a Responses tool loop is one call).
+    With ``route``, its deployment is admitted in the same step where that saves a round trip."""
     trace.admitted = True
     scope = current_scope()
     limiter = trace.services.limiter
     if scope is None or limiter is None:
         return
+    rider = sole_deployment(route.provider, limiter.store) if route is not None and limiter.pairs else None
     try:
-        trace.admission = await limiter.admit(scope.principal, model, tokens)
+        trace.admission = await limiter.admit(scope.principal, model, tokens, rider)
     except RateLimited as refused:
         trace.decision = refused.decision
         level = (refused.decision.bucket or "unknown").split(":", 1)[0]
@@ -143,7 +146,7 @@ class _Turn:
             trace.model = route.name
             trace.turn_tokens = reserved_tokens(request)
             if not trace.admitted:
-                await _admit(trace, route.name, trace.turn_tokens, "completions")
+                await _admit(trace, route.name, trace.turn_tokens, "completions", route)
             tracing = trace.services.tracing
             if tracing is not None:
                 self.span = tracing.start_model_span("chat", request.model, _span_attributes(route, request),

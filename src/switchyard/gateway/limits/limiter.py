@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.auth import Limits, Principal
-from switchyard.gateway.limits.model import Bucket, Decision, LimitStore
+from switchyard.gateway.limits.model import Bucket, Decision, LimitStore, PairingStore
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,20 @@ def merged(own: Limits, fallback: Limits) -> Limits:
 
 
 @dataclass(slots=True)
+class EarlyPass:
+    """A deployment's admission made in its call's round trip (``PairingStore``), waiting for
+    the router's gate to take it (``limits/deployments.py``)."""
+
+    store: PairingStore
+    bucket: Bucket
+    call_id: str
+    decision: Decision
+
+
+@dataclass(slots=True)
 class Admission:
-    """One admitted call: what it reserved and where; ``finish`` settles it (once)."""
+    """One admitted call: what it reserved and where; ``finish`` settles it (once), and
+    takes back an early deployment admission nobody used."""
 
     store: LimitStore
     buckets: list[Bucket]
@@ -56,12 +68,24 @@ class Admission:
     reserved: int
     decision: Decision
     done: bool = field(default=False)
+    early: EarlyPass | None = None
+
+    def take_early(self, bucket: Bucket) -> EarlyPass | None:
+        """The early admission of ``bucket``, once."""
+        early = self.early
+        if early is None or early.bucket != bucket:
+            return None
+        self.early = None
+        return early
 
     async def finish(self, used_tokens: int | None) -> None:
         """The call ended; ``used_tokens`` (None if unknown: the reservation stands)."""
         if self.done:
             return
         self.done = True
+        early, self.early = self.early, None
+        if early is not None and early.decision.allowed:
+            early.store.cancel_soon([early.bucket], early.call_id)  # lands with the settlement below
         await self.store.settle(self.buckets, self.call_id, used_tokens)
 
 
@@ -69,6 +93,7 @@ class Limiter:
     def __init__(self, store: LimitStore, *, key_defaults: Limits | None = None,
                  project_defaults: Limits | None = None) -> None:
         self.store = store
+        self._pairing = store if isinstance(store, PairingStore) else None
         self._key_defaults = key_defaults or Limits()
         self._project_defaults = project_defaults or Limits()
 
@@ -83,22 +108,37 @@ class Limiter:
             levels.append(Bucket(f"project-model:{principal.owner_id}:{model}", per_model[model]))
         return [b for b in levels if b.active]
 
-    async def admit(self, principal: Principal, model: str, tokens: int) -> Admission | None:
+    @property
+    def pairs(self) -> bool:
+        """Whether ``admit`` takes a ``rider`` (the store checks it in the same round trip)."""
+        return self._pairing is not None
+
+    async def admit(self, principal: Principal, model: str, tokens: int, rider: Bucket | None = None
+                    ) -> Admission | None:
         """The call's admission, reserving ``tokens``, or None when no limit applies; raises
-        ``RateLimited``."""
+        ``RateLimited``. ``rider``: the deployment the call will ask first, admitted in the
+        same step when the store pairs admissions (``Admission.early``)."""
         buckets = self.buckets(principal, model)
         if not buckets:
             return None
         call_id = secrets.token_hex(10)
+        pairing = self._pairing if rider is not None else None
+        early: Decision | None = None
         try:
-            decision = await self.store.admit(buckets, call_id, tokens)
+            if pairing is None or rider is None:
+                decision = await self.store.admit(buckets, call_id, tokens)
+            else:
+                decision, early = await pairing.admit_pair(buckets, call_id, tokens, rider, call_id + "d")
         except Exception:
             # Fail open: an unreachable Redis must not take the API down with it.
             log.warning("rate limits unavailable; admitting %s unchecked", model, exc_info=True)
             return None
         if not decision.allowed:
             raise RateLimited(decision, tokens)
-        return Admission(self.store, buckets, call_id, tokens, decision)
+        admission = Admission(self.store, buckets, call_id, tokens, decision)
+        if early is not None and pairing is not None and rider is not None:
+            admission.early = EarlyPass(pairing, rider, call_id + "d", early)
+        return admission
 
     async def aclose(self) -> None:
         await self.store.aclose()

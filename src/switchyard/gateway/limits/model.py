@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Protocol
+from typing import Literal, Protocol, runtime_checkable
 
 from switchyard.gateway.auth import Limits
 
@@ -79,6 +79,22 @@ class LimitStore(Protocol):
         ...
 
     async def aclose(self) -> None: ...
+
+
+@runtime_checkable
+class PairingStore(LimitStore, Protocol):
+    """A store for which one more level checked with a call's own costs nothing extra (Redis:
+    the same round trip), so a call's first deployment is admitted with it."""
+
+    async def admit_pair(self, buckets: list[Bucket], call_id: str, tokens: int, rider: Bucket, rider_id: str
+                         ) -> tuple[Decision, Decision | None]:
+        """``admit``; then, only if the call was admitted, ``rider`` admitted on its own as
+        ``rider_id`` (its decision; None when the call was refused)."""
+        ...
+
+    def cancel_soon(self, buckets: list[Bucket], call_id: str) -> None:
+        """Takes an admission that was never used back whole: its request, tokens and slot."""
+        ...
 
 
 def tightest(windows: list[Window]) -> Window | None:

@@ -28,20 +28,32 @@ log = logging.getLogger(__name__)
 _REASONS: dict[str, Reason] = {"requests": "requests", "tokens": "tokens", "concurrency": "concurrency"}
 
 
+_CANCEL = -2  # the settling script's "take the admission back whole"
+LAZY_SECONDS = 0.005  # the longest a settlement nobody waits for waits for company
+
+
 def _limit(value: int | None) -> int:
     return -1 if value is None else value
+
+
+def _extend(args: list[Any], bucket: Bucket) -> None:
+    lim = bucket.limits
+    args.extend([bucket.name, _limit(lim.requests_per_minute), _limit(lim.tokens_per_minute),
+                 _limit(lim.max_concurrent_requests)])
 
 
 class _Settles:
     """Ended calls settled in one script: its packed argument, and the waiters of the calls
     that wait for it (``settle``; ``settle_soon`` does not)."""
 
-    __slots__ = ("args", "unwaited", "waiters")
+    __slots__ = ("args", "send", "unwaited", "urgent", "waiters")
 
     def __init__(self, prefix: str) -> None:
         self.args: list[Any] = [prefix]
         self.waiters: list[asyncio.Future[None]] = []
         self.unwaited = 0
+        self.send: asyncio.Handle | None = None  # the scheduled sending, cancelled if an admission takes it
+        self.urgent = False  # sent on the next turn of the loop (someone waits), not after LAZY_SECONDS
 
     def add(self, call: list[Any], waiter: asyncio.Future[None] | None) -> None:
         self.args.extend(call)
@@ -88,22 +100,40 @@ class RedisLimitStore:
         return self._prefix + bucket.name + ":c"  # as the scripts name it
 
     async def admit(self, buckets: list[Bucket], call_id: str, tokens: int) -> Decision:
-        args: list[Any] = [self._prefix, call_id, tokens, self._lease_ms, int(WINDOW_SECONDS * 1000)]
+        return (await self._admit_all(buckets, call_id, tokens, None, ""))[0]
+
+    async def admit_pair(self, buckets: list[Bucket], call_id: str, tokens: int, rider: Bucket, rider_id: str
+                         ) -> tuple[Decision, Decision | None]:
+        """``admit``, then, when that admitted the call, ``rider``'s own admission (its level
+        all or none) as ``rider_id`` with the same tokens: one script, one round trip."""
+        return await self._admit_all(buckets, call_id, tokens, rider, rider_id)
+
+    async def _admit_all(self, buckets: list[Bucket], call_id: str, tokens: int, rider: Bucket | None,
+                         rider_id: str) -> tuple[Decision, Decision | None]:
+        args: list[Any] = [self._prefix, call_id, tokens, self._lease_ms, int(WINDOW_SECONDS * 1000), len(buckets)]
         for bucket in buckets:
-            lim = bucket.limits
-            args.extend([bucket.name, _limit(lim.requests_per_minute), _limit(lim.tokens_per_minute),
-                         _limit(lim.max_concurrent_requests)])
+            _extend(args, bucket)
+        if rider is not None:
+            args.append(rider_id)
+            _extend(args, rider)
         packed = orjson.dumps(args)
         settles = self._take_settles()
         if settles is None:
             raw = await self._admit(args=[packed])
         else:
             raw = await self._settle_then_admit(settles, packed)
-        refused_at = int(raw[0])
-        reason = raw[1].decode() if isinstance(raw[1], bytes) else str(raw[1])
-        used = [Usage(int(raw[3 + i * 4]), int(raw[4 + i * 4]), int(raw[5 + i * 4]) / 1000,
-                      int(raw[6 + i * 4]) / 1000) for i in range(len(buckets))]
-        refused = (refused_at - 1, _REASONS[reason], int(raw[2]) / 1000) if refused_at else None
+        decision = self._decision(buckets, call_id, tokens, raw, 0)
+        at = 3 + 4 * len(buckets)
+        if rider is None or len(raw) <= at:
+            return decision, None
+        return decision, self._decision([rider], rider_id, tokens, raw, at)
+
+    def _decision(self, buckets: list[Bucket], call_id: str, tokens: int, raw: Any, at: int) -> Decision:
+        refused_at = int(raw[at])
+        reason = raw[at + 1].decode() if isinstance(raw[at + 1], bytes) else str(raw[at + 1])
+        used = [Usage(int(raw[at + 3 + i * 4]), int(raw[at + 4 + i * 4]), int(raw[at + 5 + i * 4]) / 1000,
+                      int(raw[at + 6 + i * 4]) / 1000) for i in range(len(buckets))]
+        refused = (refused_at - 1, _REASONS[reason], int(raw[at + 2]) / 1000) if refused_at else None
         if refused is None:
             leased = [self._lease_key(b) for b in buckets if b.limits.max_concurrent_requests is not None]
             if leased:
@@ -117,7 +147,16 @@ class RedisLimitStore:
             await done
 
     def settle_soon(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
+        """Sent with the next admission or settlement of this process, or after ``LAZY_SECONDS``
+        if none comes first: a call's deployment and the call itself are settled together."""
         self._queue_settle(buckets, call_id, tokens, None)
+
+    def cancel_soon(self, buckets: list[Bucket], call_id: str) -> None:
+        """An admission that was never used is taken back whole (its request, tokens and
+        slot), with the next batch of settlements."""
+        self._live.pop(call_id, None)
+        names = [bucket.name for bucket in buckets]
+        self._enqueue([call_id, _CANCEL, len(names), *names], None)
 
     def _queue_settle(self, buckets: list[Bucket], call_id: str, tokens: int | None,
                       done: asyncio.Future[None] | None) -> bool:
@@ -129,15 +168,27 @@ class RedisLimitStore:
                  or bucket.limits.max_concurrent_requests is not None]
         if not names:
             return False
+        self._enqueue([call_id, -1 if tokens is None else tokens, len(names), *names], done)
+        return True
+
+    def _enqueue(self, call: list[Any], done: asyncio.Future[None] | None) -> None:
         waiting = self._waiting
         if waiting is None:
             waiting = self._waiting = _Settles(self._prefix)
-            asyncio.get_running_loop().call_soon(self._send_waiting)
-        waiting.add([call_id, -1 if tokens is None else tokens, len(names), *names], done)
-        return True
+        waiting.add(call, done)
+        loop = asyncio.get_running_loop()
+        if done is not None and not waiting.urgent:
+            if waiting.send is not None:
+                waiting.send.cancel()
+            waiting.urgent = True
+            waiting.send = loop.call_soon(self._send_waiting)
+        elif waiting.send is None:
+            waiting.send = loop.call_later(LAZY_SECONDS, self._send_waiting)
 
     def _take_settles(self) -> _Settles | None:
         taken, self._waiting = self._waiting, None
+        if taken is not None and taken.send is not None:
+            taken.send.cancel()
         return taken
 
     def _send_waiting(self) -> None:
