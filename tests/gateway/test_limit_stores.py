@@ -15,6 +15,7 @@ from switchyard.gateway.limits import Bucket, LimitStore, MemoryLimitStore
 from switchyard.gateway.limits.memory import SLICE_SECONDS
 from switchyard.gateway.limits.model import WINDOW_SECONDS
 from switchyard.gateway.limits.redis_store import RedisLimitStore
+from switchyard.gateway.limits.script_channel import CLIENT_NAME
 
 REDIS_URL = "redis://127.0.0.1:6379/11"
 
@@ -135,6 +136,36 @@ async def test_redis_takes_an_unused_admission_back_whole() -> None:
         again = await store.admit(level, "c2", 50)
         assert again.allowed and again.requests is not None and again.requests.remaining == 0
         assert again.tokens is not None and again.tokens.remaining == 0
+    finally:
+        await store.aclose()
+
+
+async def test_redis_loads_its_scripts_again_when_the_server_lost_them() -> None:
+    store = redis_store()
+    try:
+        level = [rpm("key:flushed", 5)]
+        assert (await store.admit(level, "c1", 0)).allowed
+        await store.client.script_flush()
+        store.settle_soon(level, "c1", None)  # rides with the next admission, which finds no script
+        again = await store.admit(level, "c2", 0)
+        assert again.allowed and again.requests is not None and again.requests.remaining == 3
+    finally:
+        await store.aclose()
+
+
+async def test_redis_connects_again_after_losing_its_connection() -> None:
+    store = redis_store()
+    try:
+        level = [rpm("key:killed", 5)]
+        assert (await store.admit(level, "c1", 0)).allowed
+        listed = await store.client.client_list()
+        ours = [c["id"] for c in listed if c.get("name") == CLIENT_NAME and c.get("db") == REDIS_URL.rsplit("/", 1)[1]]
+        assert ours
+        for ident in ours:
+            await store.client.client_kill_filter(_id=ident)
+        await asyncio.sleep(0.2)
+        again = await store.admit(level, "c2", 0)
+        assert again.allowed and again.requests is not None and again.requests.remaining == 3
     finally:
         await store.aclose()
 

@@ -17,11 +17,13 @@ from typing import Any
 
 import orjson
 import redis.asyncio as aioredis
+from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from switchyard.gateway.limits import lua
 from switchyard.gateway.limits.model import WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
-from switchyard.gateway.redis_client import bounded_client
+from switchyard.gateway.limits.script_channel import ScriptChannel, evalsha
+from switchyard.gateway.redis_client import WAIT_SECONDS, bounded_client
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +85,7 @@ class RedisLimitStore:
         self._redis: aioredis.Redis = bounded_client(url)
         self._prefix = prefix
         self._lease_ms = int(lease_seconds * 1000)
+        self._channel = ScriptChannel(url, WAIT_SECONDS)  # admissions and settlements
         self._admit = self._redis.register_script(lua.ADMIT)
         self._settle = self._redis.register_script(lua.SETTLE)
         self._renew = self._redis.register_script(lua.RENEW)
@@ -119,7 +122,9 @@ class RedisLimitStore:
         packed = orjson.dumps(args)
         settles = self._take_settles()
         if settles is None:
-            raw = await self._admit(args=[packed])
+            raw = (await self._scripts((self._admit, packed)))[0]
+            if isinstance(raw, Exception):
+                raise raw
         else:
             raw = await self._settle_then_admit(settles, packed)
         decision = self._decision(buckets, call_id, tokens, raw, 0)
@@ -200,27 +205,30 @@ class RedisLimitStore:
 
     async def _send_settles(self, settles: _Settles) -> None:
         try:
-            await self._settle(args=[settles.packed()])
+            settled = (await self._scripts((self._settle, settles.packed())))[0]
         except Exception as error:
             settles.fail(error)
             return
-        settles.done()
+        if isinstance(settled, Exception):
+            settles.fail(settled)
+        else:
+            settles.done()
+
+    async def _scripts(self, *calls: tuple[AsyncScript, bytes]) -> list[Any]:
+        """The scripts' replies (an error reply in its place), in one round trip; a script
+        the server lost (a restart, SCRIPT FLUSH) is loaded again and the calls repeated
+        (settling twice changes nothing)."""
+        replies = await self._channel.call(*[evalsha(script.sha, packed) for script, packed in calls])
+        if any(isinstance(reply, NoScriptError) for reply in replies):
+            for script, _ in calls:
+                script.sha = await self._redis.script_load(script.script)
+            replies = await self._channel.call(*[evalsha(script.sha, packed) for script, packed in calls])
+        return replies
 
     async def _settle_then_admit(self, settles: _Settles, packed: bytes) -> Any:
         """The waiting settlements and an admission, in one round trip (settlements first)."""
-        settled: Any = None
-        raw: Any = None
         try:
-            for attempt in range(2):
-                pipe = self._redis.pipeline(transaction=False)
-                pipe.evalsha(self._settle.sha, 0, settles.packed())
-                pipe.evalsha(self._admit.sha, 0, packed)
-                settled, raw = await pipe.execute(raise_on_error=False)
-                if attempt == 0 and (isinstance(settled, NoScriptError) or isinstance(raw, NoScriptError)):
-                    self._settle.sha = await self._redis.script_load(lua.SETTLE)
-                    self._admit.sha = await self._redis.script_load(lua.ADMIT)
-                    continue
-                break
+            settled, raw = await self._scripts((self._settle, settles.packed()), (self._admit, packed))
         except BaseException as error:
             settles.fail(error if isinstance(error, Exception) else RuntimeError("admission cancelled"))
             raise
@@ -261,4 +269,5 @@ class RedisLimitStore:
             self._renewer.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._renewer
+        await self._channel.aclose()
         await self._redis.aclose()
