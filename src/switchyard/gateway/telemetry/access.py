@@ -20,6 +20,8 @@ async def record_end(trace: RequestTrace, *, status: int, method: str, path: str
         log.exception("settling the rate limits of %s failed", trace.request_id)
     seconds = time.monotonic() - trace.started
     trace.services.metrics.observe_request(trace.surface, trace.model, status, seconds)
+    if not access_log.isEnabledFor(logging.INFO):  # its record's fields are not built for nothing
+        return
     usage = trace.usage
     access_log.info(
         "%s %s %s %.1fms", method, path, status, seconds * 1000,
