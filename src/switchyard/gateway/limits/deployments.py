@@ -9,11 +9,11 @@ instead of asking the store, and a decision nobody took is taken back when the c
 from __future__ import annotations
 
 import logging
-import secrets
 from typing import Any, Protocol
 
 from switchyard.core.usage import Usage
 from switchyard.gateway.auth import Limits
+from switchyard.gateway.limits.call_ids import new_call_id
 from switchyard.gateway.limits.model import Bucket, Decision, LimitStore
 from switchyard.gateway.telemetry.metrics import Metrics
 from switchyard.gateway.telemetry.request_trace import current_trace
@@ -101,7 +101,7 @@ class StoreDeploymentGate:
         if early is not None:
             call_id, decision = early.call_id, early.decision
         else:
-            call_id = secrets.token_hex(10)
+            call_id = new_call_id()
             tokens = estimated_tokens or (trace.turn_tokens if trace is not None else 0)
             try:
                 decision = await self._store.admit([bucket], call_id, tokens)

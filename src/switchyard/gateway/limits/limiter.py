@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import math
-import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from switchyard.core.errors import ErrorKind, SwitchyardError
 from switchyard.gateway.auth import Limits, Principal
+from switchyard.gateway.limits.call_ids import new_call_id
 from switchyard.gateway.limits.model import Bucket, Decision, LimitStore, PairingStore
 
 log = logging.getLogger(__name__)
@@ -19,6 +19,11 @@ _REASON_TEXT = {
     "tokens": "tokens per minute (TPM)",
     "concurrency": "concurrent requests",
 }
+
+
+def _rider_id(call_id: str) -> str:
+    """The id of a call's early deployment admission (never a call id: those are hex)."""
+    return call_id + "-d"
 
 
 class RateLimited(SwitchyardError):
@@ -121,14 +126,14 @@ class Limiter:
         buckets = self.buckets(principal, model)
         if not buckets:
             return None
-        call_id = secrets.token_hex(10)
+        call_id = new_call_id()
         pairing = self._pairing if rider is not None else None
         early: Decision | None = None
         try:
             if pairing is None or rider is None:
                 decision = await self.store.admit(buckets, call_id, tokens)
             else:
-                decision, early = await pairing.admit_pair(buckets, call_id, tokens, rider, call_id + "d")
+                decision, early = await pairing.admit_pair(buckets, call_id, tokens, rider, _rider_id(call_id))
         except Exception:
             # Fail open: an unreachable Redis must not take the API down with it.
             log.warning("rate limits unavailable; admitting %s unchecked", model, exc_info=True)
@@ -137,7 +142,7 @@ class Limiter:
             raise RateLimited(decision, tokens)
         admission = Admission(self.store, buckets, call_id, tokens, decision)
         if early is not None and pairing is not None and rider is not None:
-            admission.early = EarlyPass(pairing, rider, call_id + "d", early)
+            admission.early = EarlyPass(pairing, rider, _rider_id(call_id), early)
         return admission
 
     async def aclose(self) -> None:

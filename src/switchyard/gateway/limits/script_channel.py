@@ -22,7 +22,6 @@ from redis.asyncio.connection import AbstractConnection
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 
-
 CLIENT_NAME = "switchyard-limits"  # as CLIENT LIST shows the connection
 
 
