@@ -97,6 +97,8 @@ async def test_filters_apply_to_both_halves(database: Database, blobs: BlobStore
 async def test_tenancy_and_errors(database: Database, blobs: BlobStore, embedder: LocalEmbedder) -> None:
     store = await make_store(database, blobs, embedder, docs={"a.txt": "alpha"})
     search = VectorStoreSearch(database, lambda _: embedder)
+    # alice's search: this process has read her store (the next search reads it while it searches)
+    assert [hit.filename for hit in await search.search([store], "alice", "alpha")] == ["a.txt"]
     with pytest.raises(SwitchyardError) as caught:
         await search.search([store], "bob", "alpha")
     assert caught.value.status == 404
@@ -108,6 +110,12 @@ async def test_tenancy_and_errors(database: Database, blobs: BlobStore, embedder
     with pytest.raises(SwitchyardError) as caught:
         await search.search([store], "alice", "alpha")
     assert caught.value.status == 400 and "expired" in caught.value.message
+    await repo.update(store, "alice", expires_after_days=None)
+    assert [hit.filename for hit in await search.search([store], "alice", "alpha")] == ["a.txt"]
+    assert await repo.delete(store, "alice")
+    with pytest.raises(SwitchyardError) as caught:  # a store gone since: its error, not the lists made meanwhile
+        await search.search([store], "alice", "alpha")
+    assert caught.value.status == 404
 
 
 async def test_several_stores_queries_and_per_file_cap(database: Database, blobs: BlobStore,

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +50,9 @@ EmbedderFor = Callable[[VectorStoreRecord], Embedder]
 MAX_RESULTS = 50
 CANDIDATES = 50  # per ranked list fed to the fusion
 TOUCH_EVERY = 60  # seconds: a search marks its stores active (a write) at most this often
+FILTERS_KEPT = 64  # filters whose matching files a process keeps (per stores and their versions)
+FILES_KEPT = 100_000  # matching files above which a filter's are not kept
+STORES_SEEN = 4096  # store records a process keeps, to search while it reads them again
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +85,11 @@ def _max_results(value: object) -> int:
     return value
 
 
+def _basis(store: VectorStoreRecord) -> tuple[str, int, str | None]:
+    """What a search's lists are made from, of a store."""
+    return store.id, store.version, store.embedding_model
+
+
 def _hit(chunk: ChunkRecord, score: float) -> SearchHit:
     return SearchHit(
         file_id=chunk.file_id, filename=chunk.filename, score=round(score, 6), attributes=chunk.attributes,
@@ -110,6 +119,9 @@ class VectorStoreSearch:
         # full-text of large stores (text_index.py); smaller ones in SQL
         self.text = TextIndexes(self.index, None if index_dir is None else index_dir / "text",
                                 min_chunks=ann_min_chunks) if text_index else None
+        self._seen: dict[tuple[str, str], VectorStoreRecord] = {}  # by (owner, store id), oldest first
+        self._files: OrderedDict[tuple[tuple[tuple[str, int], ...], AttributeFilter], dict[str, set[str]]] = (
+            OrderedDict())
 
     @property
     def backend(self) -> str:
@@ -140,6 +152,23 @@ class VectorStoreSearch:
                 raise invalid(f"Vector store '{id}' has expired.", "vector_store_ids")
             stores.append(store)
         return stores
+
+    async def _matching_files(self, stores: list[VectorStoreRecord], filters: AttributeFilter
+                              ) -> dict[str, set[str]]:
+        """Per store, the files whose attributes pass ``filters`` (``ChunkIndex.matching_files``):
+        read once per filter and stores' versions, since a store's version changes with its
+        files' attributes as with its chunks."""
+        key = (tuple((store.id, store.version) for store in stores), filters)
+        found = self._files.get(key)
+        if found is not None:
+            self._files.move_to_end(key)
+            return found
+        found = await self.index.matching_files([store.id for store in stores], filters)
+        if sum(len(files) for files in found.values()) <= FILES_KEPT:
+            self._files[key] = found
+            while len(self._files) > FILTERS_KEPT:
+                self._files.popitem(last=False)
+        return found
 
     async def _in_process(self, store: VectorStoreRecord, vectors: FloatMatrix, k: int,
                           filters: AttributeFilter | None, files: dict[str, set[str]] | None
@@ -224,36 +253,15 @@ class VectorStoreSearch:
         options = ranking_options if isinstance(ranking_options, RankingOptions) else (
             parse_ranking_options(ranking_options))
         queries = search_queries(query, rewrite_query)
-        stores = await self._owned_stores(vector_store_ids, owner_id)
         k = max(self.candidates, limit * (3 if max_chunks_per_file else 1))
-        pgvector = self.db.pgvector is not None
-        indexed = options.ranker != "none" and self.text is not None and all(
-            self.text.ready(store.id, store.version) is not None for store in stores)
-        # on pgvector, the full-text lists come with the vector lists unless the indexes have them
-        words = [keywords(text) for text in queries] if (
-            options.ranker != "none" and pgvector and not indexed) else None
-        graphs = not pgvector and self.ann is not None
-        files = None
-        if pgvector and indexed:  # PostgreSQL walks the vectors while tantivy (in a thread) reads the words
-            lists, text_lists = await asyncio.gather(self._vector_lists(stores, queries, parsed_filters, k),
-                                                     self._indexed_text(stores, queries, parsed_filters, k))
-            lists.text = text_lists
-        else:
-            if parsed_filters is not None and (graphs or indexed):
-                files = await self.index.matching_files([s.id for s in stores], parsed_filters)
-            lists = await self._vector_lists(stores, queries, parsed_filters, k, words, files if graphs else None)
+        stores, lists = await self._owned_lists(vector_store_ids, owner_id, queries, parsed_filters, k,
+                                                options.ranker != "none")
         if options.ranker == "none":
             ranked = sorted(((id, max(0.0, min(1.0, c))) for id, c in lists.cosine.items()),
                             key=lambda pair: pair[1], reverse=True)
         else:
-            ranked_lists = [(ids, options.embedding_weight) for ids, _ in lists.vector]
-            for i, text in enumerate(queries):
-                if lists.text is not None:
-                    ids = lists.text[i]
-                else:
-                    ids = await self._text_ids(stores, keywords(text), parsed_filters, files, k)
-                ranked_lists.append((ids, options.text_weight))
-            ranked = fuse(ranked_lists)
+            ranked = fuse([(ids, options.embedding_weight) for ids, _ in lists.vector]
+                          + [(ids, options.text_weight) for ids in lists.text or []])
         ranked = [(id, score) for id, score in ranked if score >= options.score_threshold and score > 0]
         hits = await self._hits(ranked, limit, max_chunks_per_file)
         now = time.time()
@@ -262,10 +270,71 @@ class VectorStoreSearch:
             await self.stores.touch(stale, owner_id, now=now)
         return hits
 
+    async def _owned_lists(self, ids: Sequence[str], owner_id: str, queries: list[str], filters: AttributeFilter | None,
+                           k: int, text: bool) -> tuple[list[VectorStoreRecord], _Lists]:
+        """The owner's stores, read now, and the search's lists. When this process has read
+        these stores for the owner before, the lists are made from those records while the
+        stores are read again (the read is off the way): if a store's version or model has
+        moved since, the lists are made again (so is an error raised meanwhile); if the owner
+        has no such store (any more), that error is raised and the lists are dropped."""
+        seen = self._seen_stores(ids, owner_id)
+        if seen is None:
+            stores = await self._owned_stores(ids, owner_id)
+            lists = await self._lists(stores, queries, filters, k, text)
+        else:
+            reading = asyncio.ensure_future(self._owned_stores(ids, owner_id))
+            failure: Exception | None = None
+            try:
+                lists = await self._lists(seen, queries, filters, k, text)
+            except Exception as exc:  # the owner's error, if any, comes first
+                failure = exc
+            except BaseException:  # cancelled
+                reading.cancel()
+                raise
+            stores = await reading
+            if [_basis(store) for store in stores] != [_basis(store) for store in seen]:
+                lists = await self._lists(stores, queries, filters, k, text)
+            elif failure is not None:
+                raise failure
+        for store in stores:
+            self._seen.pop((owner_id, store.id), None)
+            self._seen[owner_id, store.id] = store
+        while len(self._seen) > STORES_SEEN:
+            del self._seen[next(iter(self._seen))]
+        return stores, lists
+
+    def _seen_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord] | None:
+        if isinstance(ids, str) or not ids:
+            return None
+        seen = [self._seen.get((owner_id, id)) for id in dict.fromkeys(ids)]
+        return None if None in seen else seen  # type: ignore[return-value]
+
+    async def _lists(self, stores: list[VectorStoreRecord], queries: list[str], filters: AttributeFilter | None,
+                     k: int, text: bool) -> _Lists:
+        """The vector lists of the queries, and their full-text lists if ``text``."""
+        pgvector = self.db.pgvector is not None
+        indexed = text and self.text is not None and all(
+            self.text.ready(store.id, store.version) is not None for store in stores)
+        if pgvector and indexed:  # PostgreSQL walks the vectors while tantivy (in a thread) reads the words
+            lists, text_lists = await asyncio.gather(
+                self._vector_lists(stores, queries, filters, k), self._indexed_text(stores, queries, filters, k))
+            lists.text = text_lists
+            return lists
+        # on pgvector, the full-text lists come with the vector lists unless the indexes have them
+        words = [keywords(query) for query in queries] if text and pgvector else None
+        graphs = not pgvector and self.ann is not None
+        files = None
+        if filters is not None and (graphs or indexed):
+            files = await self._matching_files(stores, filters)
+        lists = await self._vector_lists(stores, queries, filters, k, words, files if graphs else None)
+        if text and lists.text is None:
+            lists.text = [await self._text_ids(stores, keywords(query), filters, files, k) for query in queries]
+        return lists
+
     async def _indexed_text(self, stores: list[VectorStoreRecord], queries: list[str],
                             filters: AttributeFilter | None, k: int) -> list[list[int]]:
         """The full-text list of each query, from the stores' indexes (SQL if one went stale)."""
-        files = None if filters is None else await self.index.matching_files([s.id for s in stores], filters)
+        files = None if filters is None else await self._matching_files(stores, filters)
         return [await self._text_ids(stores, keywords(text), filters, files, k) for text in queries]
 
     async def _text_ids(self, stores: list[VectorStoreRecord], words: list[str], filters: AttributeFilter | None,

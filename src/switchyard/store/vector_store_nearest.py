@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import Float, Select, func, literal, literal_column, select, text, union_all
+from sqlalchemy import ColumnElement, Float, Select, func, literal, literal_column, select, text, union_all
 
 from switchyard.store.database import Database
 from switchyard.store.pgvector_schema import vector_text
@@ -119,7 +119,7 @@ class NearestChunks:
             part = self._query(store_ids, dims, filters, k, param=f"q{i}").subquery()
             parts.append(select(literal(i).label("list"), part.c.id, part.c.distance.label("score")))
             params[f"q{i}"] = vector_text(vector)
-        where = [VectorStoreChunk.vector_store_id.in_(list(store_ids))]
+        where: list[ColumnElement[bool]] = [VectorStoreChunk.vector_store_id.in_(list(store_ids))]
         if filters is not None:
             where.append(compile_filter("postgresql", filters))
         found: list[Hits] = [[] for _ in range(len(vectors) + len(word_lists))]

@@ -301,7 +301,8 @@ class VectorStoreRepository(IngestionLeases):
 
     async def update_file_attributes(self, vector_store_id: str, file_id: str, owner_id: str,
                                      attributes: dict[str, Any]) -> VectorStoreFileRecord | None:
-        """Replaces the file's attributes, on its chunks too (filters see them at once)."""
+        """Replaces the file's attributes, on its chunks too (filters see them at once), and
+        moves the store's version on (a search keeps the files a filter matched per version)."""
         statement = (
             update(VectorStoreFile)
             .where(file_key(vector_store_id, file_id), VectorStoreFile.owner_id == owner_id)
@@ -317,6 +318,7 @@ class VectorStoreRepository(IngestionLeases):
                 .where(VectorStoreChunk.vector_store_id == vector_store_id, VectorStoreChunk.file_id == file_id)
                 .values(attributes=dict(attributes)).execution_options(synchronize_session=False)
             )
+            await bump_version(session, vector_store_id)
             return file_record(row)
 
     async def delete_file(self, vector_store_id: str, file_id: str, owner_id: str) -> bool:
