@@ -272,12 +272,13 @@ class VectorStoreSearch:
 
     async def _owned_lists(self, ids: Sequence[str], owner_id: str, queries: list[str], filters: AttributeFilter | None,
                            k: int, text: bool) -> tuple[list[VectorStoreRecord], _Lists]:
-        """The owner's stores, read now, and the search's lists. When this process has read
-        these stores for the owner before, the lists are made from those records while the
+        """The owner's stores, read now, and the search's lists. On PostgreSQL, when this process
+        has read these stores for the owner before, the lists are made from those records while the
         stores are read again (the read is off the way): if a store's version or model has
         moved since, the lists are made again (so is an error raised meanwhile); if the owner
         has no such store (any more), that error is raised and the lists are dropped."""
-        seen = self._seen_stores(ids, owner_id)
+        # not on SQLite: its reads cost no round trip, and an in-memory database has one connection
+        seen = self._seen_stores(ids, owner_id) if self.db.dialect != "sqlite" else None
         if seen is None:
             stores = await self._owned_stores(ids, owner_id)
             lists = await self._lists(stores, queries, filters, k, text)
