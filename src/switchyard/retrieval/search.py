@@ -119,7 +119,7 @@ class VectorStoreSearch:
         # full-text of large stores (text_index.py); smaller ones in SQL
         self.text = TextIndexes(self.index, None if index_dir is None else index_dir / "text",
                                 min_chunks=ann_min_chunks) if text_index else None
-        self._seen: dict[tuple[str, str], VectorStoreRecord] = {}  # by (owner, store id), oldest first
+        self._seen: OrderedDict[tuple[str, str], VectorStoreRecord] = OrderedDict()  # by (owner, store id)
         self._files: OrderedDict[tuple[tuple[tuple[str, int], ...], AttributeFilter], dict[str, set[str]]] = (
             OrderedDict())
 
@@ -298,17 +298,22 @@ class VectorStoreSearch:
             elif failure is not None:
                 raise failure
         for store in stores:
-            self._seen.pop((owner_id, store.id), None)
             self._seen[owner_id, store.id] = store
+            self._seen.move_to_end((owner_id, store.id))
         while len(self._seen) > STORES_SEEN:
-            del self._seen[next(iter(self._seen))]
+            self._seen.popitem(last=False)
         return stores, lists
 
     def _seen_stores(self, ids: Sequence[str], owner_id: str) -> list[VectorStoreRecord] | None:
         if isinstance(ids, str) or not ids:
             return None
-        seen = [self._seen.get((owner_id, id)) for id in dict.fromkeys(ids)]
-        return None if None in seen else seen  # type: ignore[return-value]
+        seen = []
+        for id in dict.fromkeys(ids):
+            record = self._seen.get((owner_id, id))
+            if record is None:
+                return None
+            seen.append(record)
+        return seen
 
     async def _lists(self, stores: list[VectorStoreRecord], queries: list[str], filters: AttributeFilter | None,
                      k: int, text: bool) -> _Lists:
