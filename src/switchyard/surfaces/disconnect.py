@@ -34,26 +34,34 @@ async def _disconnected(request: Request) -> None:
 
 async def unless_client_leaves(request: Request, work: Awaitable[T],
                                events: AsyncIterator[Any] | None = None) -> T:
-    """The result of ``work``; raises ``ClientGone`` (after cancelling ``work`` and
-    closing ``events``, the stream it reads, wherever it stopped) if the client
-    disconnects first."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
+    """The result of ``work``, awaited in the caller's task; raises ``ClientGone`` (after
+    cancelling ``work`` and closing ``events``, the stream it reads, wherever it stopped)
+    if the client disconnects first. One watcher task per call, and no task for the work
+    itself: each task and wait costs the request path a turn of the event loop."""
+    task = asyncio.current_task()
+    assert task is not None
+    left = False
+
+    async def watch() -> None:
+        nonlocal left
+        await _disconnected(request)
+        left = True
+        task.cancel()
+
+    watcher = asyncio.get_running_loop().create_task(watch())
     try:
-        await asyncio.wait({task, watcher}, return_when=asyncio.FIRST_COMPLETED)
+        return await work
+    except asyncio.CancelledError:
+        if not left:
+            raise
+        task.uncancel()  # the watcher's cancel, not the caller's
+        aclose = getattr(events, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+        raise ClientGone from None
     finally:
         watcher.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-            aclose = getattr(events, "aclose", None)
-            if aclose is not None:
-                with contextlib.suppress(Exception):
-                    await aclose()
-    if task.cancelled():
-        raise ClientGone
-    return task.result()
 
 
 def gone_response() -> Response:
