@@ -153,6 +153,28 @@ async def test_redis_loads_its_scripts_again_when_the_server_lost_them() -> None
         await store.aclose()
 
 
+async def test_redis_frees_thousands_of_expired_reservations_in_one_admission() -> None:
+    """A level whose burst of calls ages out of the window all at once (thousands of calls,
+    then a quiet minute): the next admission frees them all and is checked, not refused by a
+    script error (Lua's unpack() fails past ~8,000 values) and so admitted unchecked."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    store = RedisLimitStore(REDIS_URL, prefix=prefix, lease_seconds=60.0)
+    try:
+        client = store.client
+        seconds, micros = await client.time()
+        long_ago = seconds * 1000 + micros // 1000 - int(WINDOW_SECONDS * 1000) - 5_000
+        burst = [f"old{i}" for i in range(20_000)]
+        await client.zadd(f"{prefix}key:burst:t", dict.fromkeys(burst, long_ago))
+        await client.hset(f"{prefix}key:burst:a", mapping={**dict.fromkeys(burst, 3), "_sum": 60_000})
+        level = [Bucket("key:burst", Limits(tokens_per_minute=100))]
+        admitted = await store.admit(level, "c1", 40)
+        assert admitted.allowed and admitted.tokens is not None and admitted.tokens.remaining == 60
+        assert await client.hlen(f"{prefix}key:burst:a") == 2  # c1 and the sum
+        assert not (await store.admit(level, "c2", 61)).allowed
+    finally:
+        await store.aclose()
+
+
 async def test_redis_connects_again_after_losing_its_connection() -> None:
     store = redis_store()
     try:

@@ -23,6 +23,7 @@ local now_t = redis.call('TIME')
 local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
 local a = cjson.decode(ARGV[1])
 local prefix, need, ttl, win = a[1], a[3], a[4], a[5]
+local CHUNK = 1000
 
 local function admit(call, first, n, out)
   local refused, reason, retry = 0, '', 0
@@ -45,10 +46,13 @@ local function admit(call, first, n, out)
     if tpm >= 0 then
       local gone = redis.call('ZRANGEBYSCORE', tk, '-inf', now - win)
       if #gone > 0 then
-        local amounts = redis.call('HMGET', ak, unpack(gone))
         local freed = 0
-        for _, amount in ipairs(amounts) do if amount then freed = freed + tonumber(amount) end end
-        redis.call('HDEL', ak, unpack(gone))
+        for s = 1, #gone, CHUNK do  -- unpack() fails past ~8,000 values
+          local e = math.min(s + CHUNK - 1, #gone)
+          local amounts = redis.call('HMGET', ak, unpack(gone, s, e))
+          for _, amount in ipairs(amounts) do if amount then freed = freed + tonumber(amount) end end
+          redis.call('HDEL', ak, unpack(gone, s, e))
+        end
         redis.call('HINCRBY', ak, '_sum', -freed)
         redis.call('ZREMRANGEBYSCORE', tk, '-inf', now - win)
       end
