@@ -65,6 +65,9 @@ def _serve(settings: Settings) -> None:
         log_config=None,  # the handler configure_logging installed
         loop="uvloop",
         http="httptools",
+        # the client's address is worked out once, by trusted_proxies (gateway/client_ip.py):
+        # uvicorn's own rewrite would believe X-Forwarded-For from any loopback peer
+        proxy_headers=False,
         ws_max_size=settings.max_body_bytes,  # a WebSocket event is held to the limit of a request body
         timeout_graceful_shutdown=settings.drain_seconds + DRAIN_GRACE_SECONDS,
     )

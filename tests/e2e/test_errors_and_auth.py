@@ -10,6 +10,7 @@ import pytest
 from tests.conftest import VIA_OPENAI
 from tests.e2e.raw import post
 from tests.server import MASTER_KEY
+from tests.tenants import new_key, new_project
 
 ANTHROPIC = {"anthropic-version": "2023-06-01"}
 
@@ -133,3 +134,15 @@ def test_optional_bodies_are_still_size_limited(server) -> None:
     big = post(server, "/v1/conversations", b'{"metadata": {}, "pad": "' + b"x" * (33 * 1024 * 1024) + b'"}')
     assert big.status_code == 413
     _openai_error(big)
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(server) -> None:
+    """Without ``trusted_proxies`` the TCP peer is the client: an X-Forwarded-For header, even
+    one sent from loopback, does not carry a key past its IP allowlist."""
+    project = new_project(server.url, "forwarded-for")
+    _, secret = new_key(server.url, project, "forwarded-for", allowed_ips=["10.0.0.0/8"])
+    refused = httpx.get(server.url + "/v1/models",
+                        headers={"authorization": f"Bearer {secret}", "x-forwarded-for": "10.1.2.3"})
+    assert refused.status_code == 403, refused.text
+    error = refused.json()["error"]
+    assert error["code"] == "ip_not_allowed" and "127.0.0.1" in error["message"]

@@ -11,14 +11,15 @@ from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal
 from switchyard.store.batches import BatchRecord
 from switchyard.surfaces.anthropic.errors import render_error
-from switchyard.surfaces.context import Services, endpoint
+from switchyard.surfaces.context import Services, endpoint, services_of
 from switchyard.surfaces.http import JSONResponse, read_json
 
 MAX_PAGE = 1000
 
 
 def _body(request: Request, batch: BatchRecord) -> dict[str, object]:
-    results_url = str(request.base_url).rstrip("/") + f"/v1/messages/batches/{batch.id}/results"
+    base = services_of(request).settings.public_url or str(request.base_url)
+    results_url = base.rstrip("/") + f"/v1/messages/batches/{batch.id}/results"
     return batch_body(batch, results_url)
 
 
