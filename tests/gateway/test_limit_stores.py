@@ -28,8 +28,8 @@ class Clock:
         return self.now
 
 
-def redis_store(lease_seconds: float = 60.0) -> RedisLimitStore:
-    return RedisLimitStore(REDIS_URL, prefix=f"test:{secrets.token_hex(6)}:", lease_seconds=lease_seconds)
+def redis_store(lease_seconds: float = 60.0, prefix: str | None = None) -> RedisLimitStore:
+    return RedisLimitStore(REDIS_URL, prefix=prefix or f"test:{secrets.token_hex(6)}:", lease_seconds=lease_seconds)
 
 
 @pytest.fixture(params=["memory", "redis"])
@@ -158,7 +158,7 @@ async def test_redis_frees_thousands_of_expired_reservations_in_one_admission() 
     then a quiet minute): the next admission frees them all and is checked, not refused by a
     script error (Lua's unpack() fails past ~8,000 values) and so admitted unchecked."""
     prefix = f"test:{secrets.token_hex(6)}:"
-    store = RedisLimitStore(REDIS_URL, prefix=prefix, lease_seconds=60.0)
+    store = redis_store(prefix=prefix)
     try:
         client = store.client
         seconds, micros = await client.time()

@@ -80,6 +80,12 @@ def services_of(request: Request) -> Services:
     return request.app.state.services  # type: ignore[no-any-return]
 
 
+def public_base_url(request: Request, services: Services) -> str:
+    """This server's address as its clients reach it, for the links it writes:
+    ``public_url`` when set (behind a proxy), else the request's own."""
+    return services.settings.public_url or str(request.base_url)
+
+
 ADMIN_PREFIX = "/v1/organization/"
 INPROCESS_PRINCIPAL = "switchyard.principal"  # ASGI scope key of the console's in-process calls
 

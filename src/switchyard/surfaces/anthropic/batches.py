@@ -11,15 +11,14 @@ from switchyard.core.errors import invalid
 from switchyard.gateway.auth import Principal
 from switchyard.store.batches import BatchRecord
 from switchyard.surfaces.anthropic.errors import render_error
-from switchyard.surfaces.context import Services, endpoint, services_of
+from switchyard.surfaces.context import Services, endpoint, public_base_url
 from switchyard.surfaces.http import JSONResponse, read_json
 
 MAX_PAGE = 1000
 
 
-def _body(request: Request, batch: BatchRecord) -> dict[str, object]:
-    base = services_of(request).settings.public_url or str(request.base_url)
-    results_url = base.rstrip("/") + f"/v1/messages/batches/{batch.id}/results"
+def _body(base_url: str, batch: BatchRecord) -> dict[str, object]:
+    results_url = base_url.rstrip("/") + f"/v1/messages/batches/{batch.id}/results"
     return batch_body(batch, results_url)
 
 
@@ -28,19 +27,19 @@ async def create_batch(request: Request, services: Services, principal: Principa
     body = await read_json(request, services.settings.max_body_bytes)
     lines = decode_create(body, services.settings.batches.max_lines)
     batch = await services.batches.create_anthropic(principal, lines)
-    return JSONResponse(_body(request, batch))
+    return JSONResponse(_body(public_base_url(request, services), batch))
 
 
 @endpoint(render_error)
 async def get_batch(request: Request, services: Services, principal: Principal) -> Response:
     batch = await services.batches.get(request.path_params["batch_id"], principal.owner_id, "anthropic")
-    return JSONResponse(_body(request, batch))
+    return JSONResponse(_body(public_base_url(request, services), batch))
 
 
 @endpoint(render_error)
 async def cancel_batch(request: Request, services: Services, principal: Principal) -> Response:
     batch = await services.batches.cancel(request.path_params["batch_id"], principal.owner_id, "anthropic")
-    return JSONResponse(_body(request, batch))
+    return JSONResponse(_body(public_base_url(request, services), batch))
 
 
 @endpoint(render_error)
@@ -72,7 +71,8 @@ async def list_batches(request: Request, services: Services, principal: Principa
         raise invalid("after_id and before_id cannot be given together", "after_id")
     batches, has_more = await services.batches.list(principal.owner_id, "anthropic", limit=_limit(request),
                                                     after=after, before=before)
-    data = [_body(request, b) for b in batches]
+    base_url = public_base_url(request, services)
+    data = [_body(base_url, b) for b in batches]
     return JSONResponse({"data": data, "has_more": has_more, "first_id": data[0]["id"] if data else None,
                          "last_id": data[-1]["id"] if data else None})
 

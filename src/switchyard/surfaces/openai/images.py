@@ -24,7 +24,7 @@ from switchyard.engine.images.service import ImageContent
 from switchyard.gateway.auth import Principal, require_model
 from switchyard.providers.openai_images import UploadedFile
 from switchyard.store.blobs import image_upload_store
-from switchyard.surfaces.context import Services, endpoint, services_of
+from switchyard.surfaces.context import Services, endpoint, public_base_url, services_of
 from switchyard.surfaces.http import JSONResponse, read_json, sse_frame, sse_response
 from switchyard.surfaces.multipart import form_parts, read_field
 from switchyard.surfaces.openai.errors import render_error
@@ -36,10 +36,6 @@ FILE_FIELDS: dict[Operation, tuple[str, ...]] = {
 }
 
 
-def _base_url(request: Request, services: Services) -> str:
-    return services.settings.public_url or str(request.base_url)
-
-
 async def _answer(request: Request, services: Services, principal: Principal, operation: Operation,
                   fields: dict[str, Any], files: list[UploadedFile], cleanup: list[str]) -> Response:
     call = check_fields(operation, fields)
@@ -48,7 +44,7 @@ async def _answer(request: Request, services: Services, principal: Principal, op
     if call.stream:
         return await _streamed(services, call, files, cleanup)
     try:
-        body = await services.images.create(call, files, principal.owner_id, _base_url(request, services))
+        body = await services.images.create(call, files, principal.owner_id, public_base_url(request, services))
     finally:
         await _delete(services, cleanup)
     return JSONResponse(body)
