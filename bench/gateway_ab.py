@@ -47,31 +47,50 @@ def main() -> None:
         args = list(gateway.SCENARIOS[opts.scenario])
         if opts.scenario == "rate":
             args += ["--rate", "10"]
-        figures: dict[str, dict[str, list[float]]] = {t.name: {"p50": [], "cpu": [], "rps": []} for t in targets}
+        figures: dict[str, dict[str, list[float]]] = {t.name: {"p50": [], "cpu": [], "rps": [], "redis": []}
+                                                      for t in targets}
+        redis_pid = _redis_server_pid() if opts.redis else None
         for t in targets:  # warm-up
             gateway.loadgen(t, [*args, "--model", t.model, "--duration", "2", "--warmup", "0"], "1", 200)
         for r in range(opts.repeat):
             for t in targets if r % 2 == 0 else targets[::-1]:
                 assert t.proc is not None
                 cpu0 = cpu_seconds(t.proc.pid)
+                redis0 = cpu_seconds(redis_pid) if redis_pid else 0.0
                 result = gateway.loadgen(t, [*args, "--model", t.model, "--duration", str(opts.duration),
                                              "--warmup", "0"], "1", opts.duration + 120)
                 cpu = 1000 * (cpu_seconds(t.proc.pid) - cpu0) / max(1, result["requests"])
+                redis_cpu = 1000 * (cpu_seconds(redis_pid) - redis0) / max(1, result["requests"]) if redis_pid else 0.0
+                figures[t.name]["redis"].append(redis_cpu)
                 key = "ttft" if "ttft" in result else "latency"
                 figures[t.name]["p50"].append(result[key]["p50_ms"])
                 figures[t.name]["cpu"].append(cpu)
                 figures[t.name]["rps"].append(result["requests"] / opts.duration)
                 print(f"  {t.name:10} {key} p50 {result[key]['p50_ms']:.3f} ms, CPU {cpu:.3f} ms/req, "
-                      f"{result['requests'] / opts.duration:.0f} req/s, {result['errors']} errors", flush=True)
+                      f"{result['requests'] / opts.duration:.0f} req/s, {result['errors']} errors"
+                      + (f", Redis CPU {redis_cpu:.3f} ms/req" if redis_pid else ""), flush=True)
         for name, f in figures.items():
             print(f"{opts.scenario}{' redis' if opts.redis else ''} {name:10} median p50 "
                   f"{statistics.median(f['p50']):.3f} ms, CPU {statistics.median(f['cpu']):.3f} ms/req, "
-                  f"{statistics.median(f['rps']):.0f} req/s")
+                  f"{statistics.median(f['rps']):.0f} req/s"
+                  + (f", Redis CPU {statistics.median(f['redis']):.3f} ms/req" if redis_pid else ""))
     finally:
         for t in targets:
             if t.proc is not None:
                 stop(t.proc)
         stop(fake)
+
+
+def _redis_server_pid() -> int | None:
+    """The local Redis server's pid (its CPU is counted per request too), if this user can see it."""
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if (proc / "comm").read_text().strip() == "redis-server":
+                    return int(proc.name)
+            except OSError:
+                continue
+    return None
 
 
 if __name__ == "__main__":

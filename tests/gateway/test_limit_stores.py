@@ -12,8 +12,7 @@ import pytest
 
 from switchyard.gateway.auth import Limits
 from switchyard.gateway.limits import Bucket, LimitStore, MemoryLimitStore
-from switchyard.gateway.limits.memory import SLICE_SECONDS
-from switchyard.gateway.limits.model import WINDOW_SECONDS
+from switchyard.gateway.limits.model import SLICE_SECONDS, WINDOW_SECONDS
 from switchyard.gateway.limits.redis_store import RedisLimitStore
 from switchyard.gateway.limits.script_channel import CLIENT_NAME
 
@@ -153,24 +152,47 @@ async def test_redis_loads_its_scripts_again_when_the_server_lost_them() -> None
         await store.aclose()
 
 
-async def test_redis_frees_thousands_of_expired_reservations_in_one_admission() -> None:
-    """A level whose burst of calls ages out of the window all at once (thousands of calls,
-    then a quiet minute): the next admission frees them all and is checked, not refused by a
-    script error (Lua's unpack() fails past ~8,000 values) and so admitted unchecked."""
+async def test_redis_drops_every_slice_that_left_the_window_in_one_admission() -> None:
+    """A level busy for a minute, then quiet: the next admission drops every slice that aged
+    out (hundreds of them, with gaps between) from the sums and the hash, and is checked on
+    what is left, not refused by the old counts."""
     prefix = f"test:{secrets.token_hex(6)}:"
     store = redis_store(prefix=prefix)
     try:
         client = store.client
         seconds, micros = await client.time()
-        long_ago = seconds * 1000 + micros // 1000 - int(WINDOW_SECONDS * 1000) - 5_000
-        burst = [f"old{i}" for i in range(20_000)]
-        await client.zadd(f"{prefix}key:burst:t", dict.fromkeys(burst, long_ago))
-        await client.hset(f"{prefix}key:burst:a", mapping={**dict.fromkeys(burst, 3), "_sum": 60_000})
-        level = [Bucket("key:burst", Limits(tokens_per_minute=100))]
+        width = int(SLICE_SECONDS * 1000)
+        now_slice = (seconds * 1000 + micros // 1000) // width
+        window_slices = int(WINDOW_SECONDS / SLICE_SECONDS)
+        old = [now_slice - window_slices - 5 - 2 * i for i in range(300)][::-1]  # every other slice, all gone
+        recent = now_slice - 10  # still in the window
+        fields: dict[str, int] = {"_f": old[0], "_r": len(old) + 1, "_t": 200 * len(old) + 30}
+        for piece in old:
+            fields |= {f"r{piece}": 1, f"t{piece}": 200}
+        fields |= {f"r{recent}": 1, f"t{recent}": 30}
+        await client.hset(f"{prefix}key:burst:w", mapping=fields)
+        level = [Bucket("key:burst", Limits(requests_per_minute=3, tokens_per_minute=100))]
         admitted = await store.admit(level, "c1", 40)
-        assert admitted.allowed and admitted.tokens is not None and admitted.tokens.remaining == 60
-        assert await client.hlen(f"{prefix}key:burst:a") == 2  # c1 and the sum
-        assert not (await store.admit(level, "c2", 61)).allowed
+        assert admitted.allowed and admitted.tokens is not None and admitted.tokens.remaining == 30
+        assert admitted.requests is not None and admitted.requests.remaining == 1
+        kept = await client.hgetall(f"{prefix}key:burst:w")
+        assert kept[b"_f"] == str(recent).encode() and kept[b"_r"] == b"2" and kept[b"_t"] == b"70"
+        assert len(kept) == 3 + 4  # the sums and the oldest slice, then the recent slice and c1's
+        assert not (await store.admit(level, "c2", 31)).allowed
+    finally:
+        await store.aclose()
+
+
+async def test_redis_settles_a_call_once() -> None:
+    store = redis_store()
+    try:
+        level = [Bucket("key:once", Limits(tokens_per_minute=100, max_concurrent_requests=2))]
+        assert (await store.admit(level, "c1", 60)).allowed
+        await store.settle(level, "c1", 10)
+        await store.settle(level, "c1", 10)
+        store.cancel_soon(level, "c1")
+        after = await store.admit(level, "c2", 5)
+        assert after.allowed and after.tokens is not None and after.tokens.remaining == 85
     finally:
         await store.aclose()
 

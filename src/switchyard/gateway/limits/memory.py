@@ -14,10 +14,9 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from switchyard.gateway.limits.model import WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
+from switchyard.gateway.limits.model import SLICE_SECONDS, WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
 
 CONCURRENCY_RETRY_SECONDS = 1.0
-SLICE_SECONDS = 0.25
 _PRUNE_HELD_PAST = 4096
 
 

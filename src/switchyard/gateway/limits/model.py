@@ -8,6 +8,7 @@ from typing import Literal, Protocol, runtime_checkable
 from switchyard.gateway.auth import Limits
 
 WINDOW_SECONDS = 60.0
+SLICE_SECONDS = 0.25  # uses are counted in slices of this width; one leaves the window whole
 
 Reason = Literal["requests", "tokens", "concurrency"]
 

@@ -21,7 +21,7 @@ from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError
 
 from switchyard.gateway.limits import lua
-from switchyard.gateway.limits.model import WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
+from switchyard.gateway.limits.model import SLICE_SECONDS, WINDOW_SECONDS, Bucket, Decision, Reason, Usage, decide
 from switchyard.gateway.limits.script_channel import ScriptChannel, evalsha
 from switchyard.gateway.redis_client import WAIT_SECONDS, bounded_client
 
@@ -32,6 +32,8 @@ _REASONS: dict[str, Reason] = {"requests": "requests", "tokens": "tokens", "conc
 
 _CANCEL = -2  # the settling script's "take the admission back whole"
 LAZY_SECONDS = 0.005  # the longest a settlement nobody waits for waits for company
+_UNKNOWN_SLICE = -1
+_PRUNE_SLICES_PAST = 4096
 
 
 def _limit(value: int | None) -> int:
@@ -90,6 +92,8 @@ class RedisLimitStore:
         self._settle = self._redis.register_script(lua.SETTLE)
         self._renew = self._redis.register_script(lua.RENEW)
         self._live: dict[str, list[str]] = {}  # call id -> its concurrency keys
+        self._slices: dict[str, int] = {}  # call id -> the slice it was counted in, until settled
+        self._prune_at = _PRUNE_SLICES_PAST
         self._renewer: asyncio.Task[None] | None = None
         self._waiting: _Settles | None = None  # ended calls not sent yet
         self._sending: set[asyncio.Task[None]] = set()
@@ -113,7 +117,8 @@ class RedisLimitStore:
 
     async def _admit_all(self, buckets: list[Bucket], call_id: str, tokens: int, rider: Bucket | None,
                          rider_id: str) -> tuple[Decision, Decision | None]:
-        args: list[Any] = [self._prefix, call_id, tokens, self._lease_ms, int(WINDOW_SECONDS * 1000), len(buckets)]
+        args: list[Any] = [self._prefix, call_id, tokens, self._lease_ms, int(WINDOW_SECONDS * 1000),
+                           int(SLICE_SECONDS * 1000), len(buckets)]
         for bucket in buckets:
             _extend(args, bucket)
         if rider is not None:
@@ -127,24 +132,35 @@ class RedisLimitStore:
                 raise raw
         else:
             raw = await self._settle_then_admit(settles, packed)
-        decision = self._decision(buckets, call_id, tokens, raw, 0)
-        at = 3 + 4 * len(buckets)
+        piece = int(raw[3])
+        decision = self._decision(buckets, call_id, tokens, raw, 0, 4, piece)
+        at = 4 + 4 * len(buckets)
         if rider is None or len(raw) <= at:
             return decision, None
-        return decision, self._decision([rider], rider_id, tokens, raw, at)
+        return decision, self._decision([rider], rider_id, tokens, raw, at, at + 3, piece)
 
-    def _decision(self, buckets: list[Bucket], call_id: str, tokens: int, raw: Any, at: int) -> Decision:
+    def _decision(self, buckets: list[Bucket], call_id: str, tokens: int, raw: Any, at: int, figures: int,
+                  piece: int) -> Decision:
         refused_at = int(raw[at])
         reason = raw[at + 1].decode() if isinstance(raw[at + 1], bytes) else str(raw[at + 1])
-        used = [Usage(int(raw[at + 3 + i * 4]), int(raw[at + 4 + i * 4]), int(raw[at + 5 + i * 4]) / 1000,
-                      int(raw[at + 6 + i * 4]) / 1000) for i in range(len(buckets))]
+        used = [Usage(int(raw[figures + i * 4]), int(raw[figures + 1 + i * 4]), int(raw[figures + 2 + i * 4]) / 1000,
+                      int(raw[figures + 3 + i * 4]) / 1000) for i in range(len(buckets))]
         refused = (refused_at - 1, _REASONS[reason], int(raw[at + 2]) / 1000) if refused_at else None
         if refused is None:
+            self._remember_slice(call_id, piece)
             leased = [self._lease_key(b) for b in buckets if b.limits.max_concurrent_requests is not None]
             if leased:
                 self._live[call_id] = leased
                 self._ensure_renewer()
         return decide(buckets, used, tokens, refused)
+
+    def _remember_slice(self, call_id: str, piece: int) -> None:
+        slices = self._slices
+        slices[call_id] = piece
+        if len(slices) > self._prune_at:  # calls never settled, whose slices have left the window
+            oldest = piece - int((WINDOW_SECONDS + SLICE_SECONDS) / SLICE_SECONDS) - 1
+            self._slices = {k: v for k, v in slices.items() if v >= oldest}
+            self._prune_at = max(_PRUNE_SLICES_PAST, 2 * len(self._slices))
 
     async def settle(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
         done = asyncio.get_running_loop().create_future()
@@ -161,19 +177,20 @@ class RedisLimitStore:
         slot), with the next batch of settlements."""
         self._live.pop(call_id, None)
         names = [bucket.name for bucket in buckets]
-        self._enqueue([call_id, _CANCEL, len(names), *names], None)
+        self._enqueue([call_id, self._slices.pop(call_id, _UNKNOWN_SLICE), _CANCEL, len(names), *names], None)
 
     def _queue_settle(self, buckets: list[Bucket], call_id: str, tokens: int | None,
                       done: asyncio.Future[None] | None) -> bool:
         """Adds the call to the next settling script; False if it has nothing to settle."""
         self._live.pop(call_id, None)
+        piece = self._slices.pop(call_id, _UNKNOWN_SLICE)
         # only levels with something to settle: a round trip saved otherwise
         names = [bucket.name for bucket in buckets
                  if (bucket.limits.tokens_per_minute is not None and tokens is not None)
                  or bucket.limits.max_concurrent_requests is not None]
         if not names:
             return False
-        self._enqueue([call_id, -1 if tokens is None else tokens, len(names), *names], done)
+        self._enqueue([call_id, piece, -1 if tokens is None else tokens, len(names), *names], done)
         return True
 
     def _enqueue(self, call: list[Any], done: asyncio.Future[None] | None) -> None:
