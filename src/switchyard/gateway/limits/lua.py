@@ -4,9 +4,11 @@ check over every level and the taking of all of them (or none) is one round trip
 Requests and tokens are counted per level in slices of time, as ``MemoryLimitStore`` counts
 them: a hash ``w`` holds each slice's counts (``r<slice>``, ``t<slice>``), their sums (``_r``,
 ``_t``) and the oldest slice held (``_f``), so an admission reads and writes a few fields
-however many calls the window holds. ``h<slice>`` (a hash: call id -> tokens held) lets a call
-be settled once; it expires with its slice. Concurrency slots: ``c``, a sorted set of call id by
-lease expiry. Time is the Redis server's, one clock for every process.
+however many calls the window holds; a call is settled by adding to its slice what changed
+(the process that admitted it remembers the slice, and settles a call once). Concurrency slots:
+``c``, a sorted set of call id by lease expiry. Time is the Redis server's, one clock for every
+process. The scripts turn numbers into strings as little as they can: in Redis's Lua, each
+conversion costs about as much as a command.
 
 The arguments travel as one JSON array (``ARGV[1]``) and the scripts make the keys from the
 buckets' names: a call's levels live under different keys, so a script would not run on Redis
@@ -28,27 +30,31 @@ local a = cjson.decode(ARGV[1])
 local prefix, need, ttl, win, width = a[1], a[3], a[4], a[5], a[6]
 local k = math.floor(now / width)  -- this call's slice
 local lo = math.floor((now - win) / width)  -- the oldest slice still in the window
+local ks = tostring(k)
+local rk, tk = 'r' .. ks, 't' .. ks
 local keep = win + 2 * width
 
--- A level's counts as of now: the slices that left the window dropped from its sums.
+-- A level's counts as of now, the slices that left the window dropped from its sums:
+-- {key, oldest slice held (false: none), requests, tokens, this slice's requests, its tokens, changed}
 local function window(wk)
-  local got = redis.call('HMGET', wk, '_f', '_r', '_t', 'r' .. k, 't' .. k)
-  local f = tonumber(got[1])  -- its oldest slice, nil: it holds none
-  local w = {wk = wk, f = f, r = tonumber(got[2]) or 0, t = tonumber(got[3]) or 0,
-             kr = tonumber(got[4]) or 0, kt = tonumber(got[5]) or 0, moved = false}
+  local got = redis.call('HMGET', wk, '_f', '_r', '_t', rk, tk)
+  local f = tonumber(got[1])
+  local w = {wk, f or false, tonumber(got[2]) or 0, tonumber(got[3]) or 0, tonumber(got[4]) or 0,
+             tonumber(got[5]) or 0, false}
   while f and f < lo do
-    local piece = redis.call('HMGET', wk, 'r' .. f, 't' .. f)
+    local fs = tostring(f)
+    local piece = redis.call('HMGET', wk, 'r' .. fs, 't' .. fs)
     if piece[1] then
-      w.r = w.r - tonumber(piece[1])
-      w.t = w.t - tonumber(piece[2])
-      redis.call('HDEL', wk, 'r' .. f, 't' .. f)
+      w[3] = w[3] - tonumber(piece[1])
+      w[4] = w[4] - tonumber(piece[2])
+      redis.call('HDEL', wk, 'r' .. fs, 't' .. fs)
     end
     f = f + 1
-    while f <= k and redis.call('HEXISTS', wk, 'r' .. f) == 0 do f = f + 1 end
-    if f > k then f = nil end
-    w.moved = true
+    while f <= k and redis.call('HEXISTS', wk, 'r' .. tostring(f)) == 0 do f = f + 1 end
+    if f > k then f = false end
+    w[2] = f
+    w[7] = true
   end
-  w.f = f
   return w
 end
 
@@ -57,16 +63,16 @@ local function admit(call, first, n, out)
   local levels = {}
   for i = 0, n - 1 do
     local at = first + i * 4
-    local base = prefix .. a[at]
     local rpm, tpm, conc = a[at + 1], a[at + 2], a[at + 3]
     local used_r, used_t, reset_r, reset_t = 0, 0, 0, 0
     if rpm >= 0 or tpm >= 0 then
-      local w = window(base .. ':w')
+      local w = window(prefix .. a[at] .. ':w')
       levels[i] = w
+      local f = w[2]
       local reset = 0
-      if w.f then reset = (w.f + 1) * width + win - now end
+      if f then reset = (f + 1) * width + win - now end
       if rpm >= 0 then
-        used_r = w.r
+        used_r = w[3]
         if used_r > 0 then reset_r = reset end
         if refused == 0 and used_r + 1 > rpm then
           refused, reason = i + 1, 'requests'
@@ -74,14 +80,14 @@ local function admit(call, first, n, out)
         end
       end
       if tpm >= 0 then
-        used_t = w.t
+        used_t = w[4]
         if used_t > 0 then reset_t = reset end
         if refused == 0 and used_t + need > tpm then
           refused, reason, retry = i + 1, 'tokens', win
           if need <= tpm then
-            local excess, freed, j = used_t + need - tpm, 0, w.f
+            local excess, freed, j = used_t + need - tpm, 0, f
             while j and j <= k do
-              freed = freed + tonumber(redis.call('HGET', w.wk, 't' .. j) or '0')
+              freed = freed + (tonumber(redis.call('HGET', w[1], 't' .. tostring(j))) or 0)
               if freed >= excess then
                 retry = (j + 1) * width + win - now
                 break
@@ -93,41 +99,36 @@ local function admit(call, first, n, out)
       end
     end
     if conc >= 0 then
-      local ck = base .. ':c'
+      local ck = prefix .. a[at] .. ':c'
       redis.call('ZREMRANGEBYSCORE', ck, '-inf', now)
       if refused == 0 and redis.call('ZCARD', ck) + 1 > conc then
         refused, reason, retry = i + 1, 'concurrency', 1000
       end
     end
-    table.insert(out, used_r)
-    table.insert(out, used_t)
-    table.insert(out, reset_r)
-    table.insert(out, reset_t)
+    out[#out + 1] = used_r
+    out[#out + 1] = used_t
+    out[#out + 1] = reset_r
+    out[#out + 1] = reset_t
   end
   for i = 0, n - 1 do
-    local at = first + i * 4
     local w = levels[i]
     if refused == 0 then
       if w then
-        redis.call('HSET', w.wk, '_f', w.f or k, '_r', w.r + 1, '_t', w.t + need,
-                   'r' .. k, w.kr + 1, 't' .. k, w.kt + need)
-        local hk = prefix .. a[at] .. ':h' .. k  -- what each call of the slice holds, for settling it once
-        redis.call('HSET', hk, call, need)
-        if w.kr == 0 then  -- the slice's first call: both keys live at least as long as the slice
-          redis.call('PEXPIRE', w.wk, keep)
-          redis.call('PEXPIRE', hk, keep)
-        end
+        local wk = w[1]
+        redis.call('HSET', wk, '_f', w[2] or ks, '_r', w[3] + 1, '_t', w[4] + need, rk, w[5] + 1, tk, w[6] + need)
+        if w[5] == 0 then redis.call('PEXPIRE', wk, keep) end  -- a new slice: the key outlives it
       end
+      local at = first + i * 4
       if a[at + 3] >= 0 then
         local ck = prefix .. a[at] .. ':c'
         redis.call('ZADD', ck, now + ttl, call)
         redis.call('PEXPIRE', ck, ttl * 2)
       end
-    elseif w and w.moved then
-      if w.f then
-        redis.call('HSET', w.wk, '_f', w.f, '_r', w.r, '_t', w.t)
+    elseif w and w[7] then
+      if w[2] then
+        redis.call('HSET', w[1], '_f', w[2], '_r', w[3], '_t', w[4])
       else
-        redis.call('DEL', w.wk)
+        redis.call('DEL', w[1])
       end
     end
   end
@@ -135,57 +136,51 @@ local function admit(call, first, n, out)
 end
 
 local n = a[7]
-local out = {}
-local refused, reason, retry = admit(a[2], 8, n, out)
-local result = {refused, reason, retry, k}
-for _, figure in ipairs(out) do table.insert(result, figure) end
+local result = {0, '', 0, k}
+result[1], result[2], result[3] = admit(a[2], 8, n, result)
 local rider = 8 + n * 4
-if refused == 0 and #a > rider then
-  local rider_out = {}
-  local r_refused, r_reason, r_retry = admit(a[rider], rider + 1, 1, rider_out)
-  table.insert(result, r_refused)
-  table.insert(result, r_reason)
-  table.insert(result, r_retry)
-  for _, figure in ipairs(rider_out) do table.insert(result, figure) end
+if result[1] == 0 and #a > rider then
+  local at = #result + 1
+  result[at], result[at + 1], result[at + 2] = 0, '', 0
+  result[at], result[at + 1], result[at + 2] = admit(a[rider], rider + 1, 1, result)
 end
 return result
 """
 
-# Any number of ended calls at once. ARGV[1]: [prefix, then per call: its id, its slice (-1:
-# unknown, only its slots are freed), its real tokens (-1 keeps the reservation; -2 takes the
-# admission back whole: its request, its tokens and its slot, for an admission never used), its
-# number of buckets, and their names]. Settling a call again changes nothing.
+# Any number of ended calls at once. ARGV[1]: [prefix, window ms, slice ms, then per call: its
+# slice (-1: none counted), what to add to its requests and to its tokens, the number of levels
+# it was counted at and their names, then the number of levels it holds a slot at, their names,
+# and its id]. A slice that has left the window is not touched.
 SETTLE = """
+local now_t = redis.call('TIME')
+local now = tonumber(now_t[1]) * 1000 + math.floor(tonumber(now_t[2]) / 1000)
 local a = cjson.decode(ARGV[1])
 local prefix = a[1]
-local j = 2
+local lo = math.floor((now - a[2]) / a[3])
+local j = 4
 while j <= #a do
-  local call, slice, real, count = a[j], a[j + 1], a[j + 2], a[j + 3]
-  for i = j + 4, j + 3 + count do
-    local base = prefix .. a[i]
-    if slice >= 0 and real ~= -1 then
-      local hk = base .. ':h' .. slice
-      local held = redis.call('HGET', hk, call)
-      if held then
-        redis.call('HDEL', hk, call)
-        local wk = base .. ':w'
-        if redis.call('HEXISTS', wk, 'r' .. slice) == 1 then
-          local d_t = real - tonumber(held)
-          if real == -2 then
-            d_t = -tonumber(held)
-            redis.call('HINCRBY', wk, 'r' .. slice, -1)
-            redis.call('HINCRBY', wk, '_r', -1)
-          end
-          if d_t ~= 0 then
-            redis.call('HINCRBY', wk, 't' .. slice, d_t)
-            redis.call('HINCRBY', wk, '_t', d_t)
-          end
-        end
+  local slice, dr, dt, n = a[j], a[j + 1], a[j + 2], a[j + 3]
+  j = j + 4
+  if slice >= lo and (dr ~= 0 or dt ~= 0) then
+    local ss = tostring(slice)
+    local rs, ts = 'r' .. ss, 't' .. ss
+    for i = j, j + n - 1 do
+      local wk = prefix .. a[i] .. ':w'
+      if dr ~= 0 then
+        redis.call('HINCRBY', wk, rs, dr)
+        redis.call('HINCRBY', wk, '_r', dr)
+      end
+      if dt ~= 0 then
+        redis.call('HINCRBY', wk, ts, dt)
+        redis.call('HINCRBY', wk, '_t', dt)
       end
     end
-    redis.call('ZREM', base .. ':c', call)
   end
-  j = j + 4 + count
+  j = j + n
+  local m = a[j]
+  local call = a[j + m + 1]
+  for i = j + 1, j + m do redis.call('ZREM', prefix .. a[i] .. ':c', call) end
+  j = j + m + 2
 end
 return 0
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -30,9 +31,8 @@ log = logging.getLogger(__name__)
 _REASONS: dict[str, Reason] = {"requests": "requests", "tokens": "tokens", "concurrency": "concurrency"}
 
 
-_CANCEL = -2  # the settling script's "take the admission back whole"
 LAZY_SECONDS = 0.005  # the longest a settlement nobody waits for waits for company
-_UNKNOWN_SLICE = -1
+_NOT_COUNTED = (-1, 0)  # a call's slice and reserved tokens when it was not counted (or is settled)
 _PRUNE_SLICES_PAST = 4096
 
 
@@ -46,6 +46,26 @@ def _extend(args: list[Any], bucket: Bucket) -> None:
                  _limit(lim.max_concurrent_requests)])
 
 
+def _counted_at(bucket: Bucket) -> bool:
+    return bucket.limits.requests_per_minute is not None or bucket.limits.tokens_per_minute is not None
+
+
+def _limits_tokens(bucket: Bucket) -> bool:
+    return bucket.limits.tokens_per_minute is not None
+
+
+def _settling(buckets: list[Bucket], call_id: str, piece: int, requests: int, tokens: int,
+              counted: Callable[[Bucket], bool]) -> list[Any] | None:
+    """One call's part of the settling script's argument (see ``lua.SETTLE``): ``requests`` and
+    ``tokens`` added to its slice at the levels ``counted`` picks, its slots freed; None if
+    that changes nothing."""
+    names = [b.name for b in buckets if counted(b)] if piece >= 0 and (requests or tokens) else []
+    slots = [b.name for b in buckets if b.limits.max_concurrent_requests is not None]
+    if not names and not slots:
+        return None
+    return [piece, requests, tokens, len(names), *names, len(slots), *slots, call_id]
+
+
 class _Settles:
     """Ended calls settled in one script: its packed argument, and the waiters of the calls
     that wait for it (``settle``; ``settle_soon`` does not)."""
@@ -53,7 +73,7 @@ class _Settles:
     __slots__ = ("args", "send", "unwaited", "urgent", "waiters")
 
     def __init__(self, prefix: str) -> None:
-        self.args: list[Any] = [prefix]
+        self.args: list[Any] = [prefix, int(WINDOW_SECONDS * 1000), int(SLICE_SECONDS * 1000)]
         self.waiters: list[asyncio.Future[None]] = []
         self.unwaited = 0
         self.send: asyncio.Handle | None = None  # the scheduled sending, cancelled if an admission takes it
@@ -92,7 +112,7 @@ class RedisLimitStore:
         self._settle = self._redis.register_script(lua.SETTLE)
         self._renew = self._redis.register_script(lua.RENEW)
         self._live: dict[str, list[str]] = {}  # call id -> its concurrency keys
-        self._slices: dict[str, int] = {}  # call id -> the slice it was counted in, until settled
+        self._counted: dict[str, tuple[int, int]] = {}  # call id -> its slice and tokens reserved, until settled
         self._prune_at = _PRUNE_SLICES_PAST
         self._renewer: asyncio.Task[None] | None = None
         self._waiting: _Settles | None = None  # ended calls not sent yet
@@ -147,20 +167,20 @@ class RedisLimitStore:
                       int(raw[figures + 3 + i * 4]) / 1000) for i in range(len(buckets))]
         refused = (refused_at - 1, _REASONS[reason], int(raw[at + 2]) / 1000) if refused_at else None
         if refused is None:
-            self._remember_slice(call_id, piece)
+            self._remember(call_id, piece, tokens)
             leased = [self._lease_key(b) for b in buckets if b.limits.max_concurrent_requests is not None]
             if leased:
                 self._live[call_id] = leased
                 self._ensure_renewer()
         return decide(buckets, used, tokens, refused)
 
-    def _remember_slice(self, call_id: str, piece: int) -> None:
-        slices = self._slices
-        slices[call_id] = piece
-        if len(slices) > self._prune_at:  # calls never settled, whose slices have left the window
+    def _remember(self, call_id: str, piece: int, tokens: int) -> None:
+        counted = self._counted
+        counted[call_id] = (piece, tokens)
+        if len(counted) > self._prune_at:  # calls never settled, whose slices have left the window
             oldest = piece - int((WINDOW_SECONDS + SLICE_SECONDS) / SLICE_SECONDS) - 1
-            self._slices = {k: v for k, v in slices.items() if v >= oldest}
-            self._prune_at = max(_PRUNE_SLICES_PAST, 2 * len(self._slices))
+            self._counted = {k: v for k, v in counted.items() if v[0] >= oldest}
+            self._prune_at = max(_PRUNE_SLICES_PAST, 2 * len(self._counted))
 
     async def settle(self, buckets: list[Bucket], call_id: str, tokens: int | None) -> None:
         done = asyncio.get_running_loop().create_future()
@@ -176,21 +196,21 @@ class RedisLimitStore:
         """An admission that was never used is taken back whole (its request, tokens and
         slot), with the next batch of settlements."""
         self._live.pop(call_id, None)
-        names = [bucket.name for bucket in buckets]
-        self._enqueue([call_id, self._slices.pop(call_id, _UNKNOWN_SLICE), _CANCEL, len(names), *names], None)
+        piece, reserved = self._counted.pop(call_id, _NOT_COUNTED)
+        call = _settling(buckets, call_id, piece, -1, -reserved, counted=_counted_at)
+        if call is not None:
+            self._enqueue(call, None)
 
     def _queue_settle(self, buckets: list[Bucket], call_id: str, tokens: int | None,
                       done: asyncio.Future[None] | None) -> bool:
         """Adds the call to the next settling script; False if it has nothing to settle."""
         self._live.pop(call_id, None)
-        piece = self._slices.pop(call_id, _UNKNOWN_SLICE)
-        # only levels with something to settle: a round trip saved otherwise
-        names = [bucket.name for bucket in buckets
-                 if (bucket.limits.tokens_per_minute is not None and tokens is not None)
-                 or bucket.limits.max_concurrent_requests is not None]
-        if not names:
+        piece, reserved = self._counted.pop(call_id, _NOT_COUNTED)
+        change = 0 if tokens is None or piece < 0 else tokens - reserved
+        call = _settling(buckets, call_id, piece, 0, change, counted=_limits_tokens)
+        if call is None:  # nothing to change: a round trip saved
             return False
-        self._enqueue([call_id, piece, -1 if tokens is None else tokens, len(names), *names], done)
+        self._enqueue(call, done)
         return True
 
     def _enqueue(self, call: list[Any], done: asyncio.Future[None] | None) -> None:

@@ -1,8 +1,8 @@
-"""The rate limiter's scripts on one Redis connection, pipelined: every caller writes its
-``EVALSHA`` at once and one reader hands the replies out in order (Redis answers a
-connection's commands in the order it got them). Calls made together share socket writes
-and reads, and none goes through a pool, a retry wrapper or redis-py's command layer, which
-cost more Python per admission than the admission itself.
+"""The rate limiter's scripts on one Redis connection, pipelined: the ``EVALSHA``s of every
+call made in one turn of the event loop go out in one write at the turn's end, and one reader
+hands the replies out in order (Redis answers a connection's commands in the order it got
+them). None goes through a pool, a retry wrapper or redis-py's command layer, which cost more
+Python per admission than the admission itself.
 
 The connection is redis-py's own (``Connection`` made from the URL by its pool class: TLS,
 AUTH, the database number; replies read with hiredis). Every call is bounded: no reply
@@ -41,6 +41,7 @@ class ScriptChannel:
         self._connecting = asyncio.Lock()
         self._waiting: deque[asyncio.Future[Any]] = deque()
         self._reader: asyncio.Task[None] | None = None
+        self._outbox: list[bytes] = []  # written at the end of this turn of the loop, in order
 
     async def call(self, *commands: bytes) -> list[Any]:
         """The replies to ``commands`` (packed), sent in one write; an error reply is its
@@ -51,9 +52,11 @@ class ScriptChannel:
         loop = asyncio.get_running_loop()
         replies = [loop.create_future() for _ in commands]
         self._waiting.extend(replies)
+        if not self._outbox:
+            loop.call_soon(self._flush, connection)
+        self._outbox.extend(commands)
         try:
             async with asyncio.timeout(self._timeout):
-                await connection.send_packed_command(list(commands), check_health=False)
                 await replies[-1]  # answered in order: the last one in, all are
         except BaseException as error:
             if isinstance(error, (TimeoutError, OSError, RedisConnectionError)):
@@ -63,6 +66,16 @@ class ScriptChannel:
                     reply.exception()  # retrieved: raised once, here
             raise
         return [reply.result() for reply in replies]
+
+    def _flush(self, connection: AbstractConnection) -> None:
+        if self._connection is not connection:  # dropped meanwhile: its calls have failed
+            return
+        outbox, self._outbox = self._outbox, []
+        writer = connection._writer  # redis-py's own stream; its send_packed_command costs a coroutine per call
+        if writer is None:
+            self._drop(connection, RedisConnectionError("not connected"))
+        else:
+            writer.writelines(outbox)
 
     async def _connect(self) -> AbstractConnection:
         async with self._connecting:
@@ -98,6 +111,7 @@ class ScriptChannel:
         if self._connection is not connection:
             return
         self._connection = None
+        self._outbox = []
         waiting, self._waiting = self._waiting, deque()
         for future in waiting:
             if not future.done():
