@@ -263,7 +263,8 @@ def options() -> argparse.Namespace:
                         help="also a Switchyard with no gateway feature on (the features' cost)")
     parser.add_argument("--no-hold", action="store_true", help="skip the open-streams measurement")
     parser.add_argument("--floor", action="store_true",
-                        help="also bench/floor_proxy.py: Switchyard's stack relaying bytes, no feature")
+                        help="also bench/floor_proxy.py (Switchyard's stack relaying bytes, no feature) and "
+                             "nginx relaying bytes")
     parser.add_argument("--baseline", nargs="?", const="HEAD", metavar="REV",
                         help="also run Switchyard's src/ as of git REV (default HEAD), side by "
                              "side, to measure a change before and after; not part of the comparison")
@@ -311,6 +312,9 @@ def start_targets(targets: list[Target], opts, work: Path, env: dict[str, str],
     if opts.floor:
         port = free_port()
         targets.append(start_peer("floor", peers.floor(port, upstream, PYTHON), port, work, env, cpus))
+        if peers.NGINX.exists():
+            port = free_port()
+            targets.append(start_peer("nginx", peers.nginx(port, upstream, work), port, work, env, cpus))
     if not opts.no_litellm:
         port = free_port()
         targets.append(start_peer("litellm", peers.litellm(work, port, upstream, KEY), port,

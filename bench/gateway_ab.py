@@ -7,7 +7,9 @@ load drifts weighs on each alike. Prints each measurement and the medians: p50 l
 
     .venv/bin/python bench/gateway_ab.py chat1 c0eaadd,tree --redis --repeat 4 --duration 4
 
-``tree`` is this checkout's src/; any other name is a git revision.
+``tree`` is this checkout's src/; any other name is a git revision. A name ending in ``+redis``
+has its limits in Redis (as all have with ``--redis``): ``tree,tree+redis`` sets the two
+stores side by side.
 """
 
 from __future__ import annotations
@@ -40,16 +42,17 @@ def main() -> None:
     targets: list[gateway.Target] = []
     try:
         wait_http(f"http://127.0.0.1:{port}/health", fake, work / "fake.log")
-        for i, rev in enumerate(opts.revs.split(",")):
+        for i, name in enumerate(opts.revs.split(",")):
+            rev = name.removesuffix("+redis")
             src = None if rev == "tree" else baseline_source(rev, work / f"src{i}")
-            targets.append(gateway.start_switchyard(rev, work, port, env, "0", opts.redis, src=src,
+            targets.append(gateway.start_switchyard(name, work, port, env, "0", opts.redis or name != rev, src=src,
                                                     redis_url=f"redis://127.0.0.1:6379/{13 - i}"))
         args = list(gateway.SCENARIOS[opts.scenario])
         if opts.scenario == "rate":
             args += ["--rate", "10"]
         figures: dict[str, dict[str, list[float]]] = {t.name: {"p50": [], "cpu": [], "rps": [], "redis": []}
                                                       for t in targets}
-        redis_pid = _redis_server_pid() if opts.redis else None
+        redis_pid = _redis_server_pid() if opts.redis or "+redis" in opts.revs else None
         for t in targets:  # warm-up
             gateway.loadgen(t, [*args, "--model", t.model, "--duration", "2", "--warmup", "0"], "1", 200)
         for r in range(opts.repeat):

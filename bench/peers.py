@@ -130,3 +130,44 @@ def floor(port: int, upstream: int, python: Path) -> PeerSetup:
         env={"UPSTREAM": f"http://127.0.0.1:{upstream}"}, health_path="/health", model="upstream",
         slow_model="upstream-slow",
         features={"what": "a byte relay on uvicorn + Starlette + aiohttp: no gateway feature at all"})
+
+
+NGINX = Path("/usr/sbin/nginx")
+
+
+def nginx(port: int, upstream: int, work: Path) -> PeerSetup:
+    """Debian's nginx as a reverse proxy to the fake upstream (one worker, keep-alive to the
+    upstream, no buffering, no log): compiled C doing nothing but relaying, the least any
+    proxy in its own process adds on this machine."""
+    prefix = work / "nginx"
+    (prefix / "tmp").mkdir(parents=True, exist_ok=True)
+    conf = prefix / "nginx.conf"
+    conf.write_text(f"""daemon off;
+master_process off;
+worker_processes 1;
+error_log stderr warn;
+pid {prefix}/nginx.pid;
+events {{ worker_connections 8192; }}
+http {{
+  access_log off;
+  keepalive_requests 100000000;
+  client_body_temp_path {prefix}/tmp/body;
+  proxy_temp_path {prefix}/tmp/proxy;
+  fastcgi_temp_path {prefix}/tmp/fastcgi;
+  uwsgi_temp_path {prefix}/tmp/uwsgi;
+  scgi_temp_path {prefix}/tmp/scgi;
+  upstream fake {{ server 127.0.0.1:{upstream}; keepalive 256; keepalive_requests 100000000; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location / {{
+      proxy_pass http://fake;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+    }}
+  }}
+}}
+""")
+    return PeerSetup(cmd=[str(NGINX), "-p", str(prefix), "-c", str(conf)], env={}, health_path="/health",
+                     model="upstream", slow_model="upstream-slow",
+                     features={"what": "nginx relaying bytes: no gateway feature at all, in C"})
