@@ -1,6 +1,9 @@
 """Cost of one rate-limit admission and its settle, per store: the in-process one and the
 Redis one (the real server, one Lua script each way). Sequential calls (latency) and 64
-concurrent callers (throughput), two levels (key and project) with all three limits set.
+concurrent callers (throughput), two levels (key and project) with all three limits set. For
+Redis, also the server's own time per call in the scripts (``INFO commandstats``: what the
+scripts cost the Redis every process shares). ``PYTHONPATH=OTHER/src`` measures another
+checkout's stores.
 
     python -m bench.limits_admission [--redis redis://127.0.0.1:6379/13] [--calls 20000]
 """
@@ -12,6 +15,8 @@ import asyncio
 import secrets
 import statistics
 import time
+
+import redis
 
 from switchyard.gateway.auth import Limits
 from switchyard.gateway.limits import Bucket, LimitStore, MemoryLimitStore
@@ -51,12 +56,19 @@ async def concurrent(store: LimitStore, calls: int, width: int = 64) -> float:
     return calls / (time.perf_counter() - started)
 
 
-async def run(name: str, store: LimitStore, calls: int) -> None:
+async def run(name: str, store: LimitStore, calls: int, server: redis.Redis | None = None) -> None:
+    await store.admit(levels(), "warm", 300)  # the scripts loaded
+    if server is not None:
+        server.config_resetstat()
     times = sorted(await sequential(store, calls))
     rate = await concurrent(store, calls)
-    print(f"{name:7} admit+settle p50 {statistics.median(times) * 1e6:7.1f} us  "
-          f"p99 {times[int(len(times) * 0.99)] * 1e6:7.1f} us  concurrent {rate:9.0f} calls/s")
     await store.aclose()
+    line = (f"{name:7} admit+settle p50 {statistics.median(times) * 1e6:7.1f} us  "
+            f"p99 {times[int(len(times) * 0.99)] * 1e6:7.1f} us  concurrent {rate:9.0f} calls/s")
+    if server is not None:
+        scripts = server.info("commandstats")["cmdstat_evalsha"]
+        line += f"  Redis {scripts['usec'] / (2 * calls):5.1f} us/call in scripts"
+    print(line)
 
 
 async def main() -> None:
@@ -65,7 +77,8 @@ async def main() -> None:
     parser.add_argument("--calls", type=int, default=20000)
     args = parser.parse_args()
     await run("memory", MemoryLimitStore(), args.calls)
-    await run("redis", RedisLimitStore(args.redis, prefix=f"bench:{secrets.token_hex(4)}:"), args.calls)
+    await run("redis", RedisLimitStore(args.redis, prefix=f"bench:{secrets.token_hex(4)}:"), args.calls,
+              redis.Redis.from_url(args.redis))
 
 
 if __name__ == "__main__":
