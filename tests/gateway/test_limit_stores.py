@@ -183,6 +183,29 @@ async def test_redis_drops_every_slice_that_left_the_window_in_one_admission() -
         await store.aclose()
 
 
+async def test_redis_counts_from_the_slice_it_is_in_when_the_clock_stepped_back() -> None:
+    """Redis's clock moved back below the oldest slice a level holds: the call's slice becomes
+    the oldest, so it leaves the window in turn rather than hiding below the slices dropped."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    store = redis_store(prefix=prefix)
+    try:
+        client = store.client
+        seconds, micros = await client.time()
+        now_slice = (seconds * 1000 + micros // 1000) // int(SLICE_SECONDS * 1000)
+        ahead = now_slice + 40
+        await client.hset(f"{prefix}key:skew:w", mapping={"_f": ahead, "_r": 1, "_t": 10, f"r{ahead}": 1,
+                                                           f"t{ahead}": 10})
+        level = [Bucket("key:skew", Limits(requests_per_minute=5, tokens_per_minute=100))]
+        admitted = await store.admit(level, "c1", 20)
+        assert admitted.allowed and admitted.requests is not None and admitted.requests.remaining == 3
+        kept = await client.hgetall(f"{prefix}key:skew:w")
+        oldest = int(kept[b"_f"])
+        assert now_slice <= oldest < ahead and kept[f"r{oldest}".encode()] == b"1"
+        assert kept[b"_r"] == b"2" and kept[b"_t"] == b"30"
+    finally:
+        await store.aclose()
+
+
 async def test_redis_settles_a_call_once() -> None:
     store = redis_store()
     try:

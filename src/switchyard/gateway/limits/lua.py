@@ -114,8 +114,9 @@ local function admit(call, first, n, out)
     local w = levels[i]
     if refused == 0 then
       if w then
-        local wk = w[1]
-        redis.call('HSET', wk, '_f', w[2] or ks, '_r', w[3] + 1, '_t', w[4] + need, rk, w[5] + 1, tk, w[6] + need)
+        local wk, f = w[1], w[2]
+        if not f or f > k then f = ks end  -- none held, or the server's clock stepped back
+        redis.call('HSET', wk, '_f', f, '_r', w[3] + 1, '_t', w[4] + need, rk, w[5] + 1, tk, w[6] + need)
         if w[5] == 0 then redis.call('PEXPIRE', wk, keep) end  -- a new slice: the key outlives it
       end
       local at = first + i * 4
