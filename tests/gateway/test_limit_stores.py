@@ -142,12 +142,13 @@ async def test_redis_takes_an_unused_admission_back_whole() -> None:
 async def test_redis_loads_its_scripts_again_when_the_server_lost_them() -> None:
     store = redis_store()
     try:
-        level = [rpm("key:flushed", 5)]
-        assert (await store.admit(level, "c1", 0)).allowed
+        level = [Bucket("key:flushed", Limits(requests_per_minute=5, tokens_per_minute=100))]
+        assert (await store.admit(level, "c1", 50)).allowed
         await store.client.script_flush()
-        store.settle_soon(level, "c1", None)  # rides with the next admission, which finds no script
-        again = await store.admit(level, "c2", 0)
+        store.settle_soon(level, "c1", 10)  # rides with the next admission, which finds no script
+        again = await store.admit(level, "c2", 5)
         assert again.allowed and again.requests is not None and again.requests.remaining == 3
+        assert again.tokens is not None and again.tokens.remaining == 85  # the settlement ran once
     finally:
         await store.aclose()
 

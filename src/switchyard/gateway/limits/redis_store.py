@@ -253,13 +253,17 @@ class RedisLimitStore:
 
     async def _scripts(self, *calls: tuple[AsyncScript, bytes]) -> list[Any]:
         """The scripts' replies (an error reply in its place), in one round trip; a script
-        the server lost (a restart, SCRIPT FLUSH) is loaded again and the calls repeated
-        (settling twice changes nothing)."""
+        the server lost (a restart, SCRIPT FLUSH) is loaded again and only the calls that did
+        not run are repeated (a settlement adds to counts: it must not run twice)."""
         replies = await self._channel.call(*[evalsha(script.sha, packed) for script, packed in calls])
-        if any(isinstance(reply, NoScriptError) for reply in replies):
-            for script, _ in calls:
+        lost = [i for i, reply in enumerate(replies) if isinstance(reply, NoScriptError)]
+        if lost:
+            for i in lost:
+                script = calls[i][0]
                 script.sha = await self._redis.script_load(script.script)
-            replies = await self._channel.call(*[evalsha(script.sha, packed) for script, packed in calls])
+            again = await self._channel.call(*[evalsha(calls[i][0].sha, calls[i][1]) for i in lost])
+            for i, reply in zip(lost, again, strict=True):
+                replies[i] = reply
         return replies
 
     async def _settle_then_admit(self, settles: _Settles, packed: bytes) -> Any:
