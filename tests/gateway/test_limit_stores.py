@@ -207,6 +207,26 @@ async def test_redis_counts_from_the_slice_it_is_in_when_the_clock_stepped_back(
         await store.aclose()
 
 
+async def test_redis_keeps_what_a_refused_admission_did_not_drop() -> None:
+    """A refused admission that dropped every slice up to now keeps the counts beyond it (a
+    clock that stepped back): the next call is refused too."""
+    prefix = f"test:{secrets.token_hex(6)}:"
+    store = redis_store(prefix=prefix)
+    try:
+        client = store.client
+        seconds, micros = await client.time()
+        now_slice = (seconds * 1000 + micros // 1000) // int(SLICE_SECONDS * 1000)
+        gone, ahead = now_slice - int(WINDOW_SECONDS / SLICE_SECONDS) - 5, now_slice + 40
+        await client.hset(f"{prefix}key:kept:w", mapping={"_f": gone, "_r": 6, "_t": 0, f"r{gone}": 1,
+                                                           f"t{gone}": 0, f"r{ahead}": 5, f"t{ahead}": 0})
+        level = [rpm("key:kept", 5)]
+        assert not (await store.admit(level, "c1", 0)).allowed
+        refused = await store.admit(level, "c2", 0)
+        assert not refused.allowed and refused.reason == "requests"
+    finally:
+        await store.aclose()
+
+
 async def test_redis_settles_a_call_once() -> None:
     store = redis_store()
     try:

@@ -125,12 +125,8 @@ local function admit(call, first, n, out)
         redis.call('ZADD', ck, now + ttl, call)
         redis.call('PEXPIRE', ck, ttl * 2)
       end
-    elseif w and w[7] then
-      if w[2] then
-        redis.call('HSET', w[1], '_f', w[2], '_r', w[3], '_t', w[4])
-      else
-        redis.call('DEL', w[1])
-      end
+    elseif w and w[7] then  -- refused, but slices left the window: their sums go
+      redis.call('HSET', w[1], '_f', w[2] or ks, '_r', w[3], '_t', w[4])
     end
   end
   return refused, reason, retry
